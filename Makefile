@@ -1,0 +1,44 @@
+# modelchain — every target runs on the Node 24 that the `node` npm package pins
+# (node_modules/.bin comes first on PATH), whatever the system Node is.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+NODE_BIN := $(CURDIR)/node_modules/.bin
+export PATH := $(NODE_BIN):$(PATH)
+
+STATE_DIR ?= $(CURDIR)/.state
+LEDGER_DIR ?= $(STATE_DIR)/ledger
+
+.PHONY: help deps build typecheck test run walkthrough bench clean
+
+help:
+	@echo "make run    set up and run modelchain (operator, or the offline demo when no cluster)"
+	@echo "make test   set up and run the whole test suite"
+	@echo "make bench  run the benchmarks in bench/ (ratios against a same-run baseline)"
+
+# npm ci only when the lock file changed since the last install.
+node_modules/.modelchain-installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.modelchain-installed
+
+build: deps
+	tsc -p tsconfig.build.json
+
+typecheck: deps
+	tsc -p tsconfig.json --noEmit
+
+test: deps typecheck
+	vitest run
+
+run: deps walkthrough
+
+# The ledger walkthrough: append sample entries to a file ledger, prove and verify them.
+walkthrough: deps
+	node src/cli/walkthrough.ts "$(LEDGER_DIR)"
+
+bench: deps
+	node bench/run.ts
+
+clean:
+	rm -rf dist .state
