@@ -1,0 +1,37 @@
+// modelchain command line. Each command lives in commands/<name>.ts and registers itself.
+import { Command, CommanderError } from "commander";
+import { CheckFailedError, CliInputError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED } from "./output.ts";
+import { registerLedgerCommands } from "./commands/ledger.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("modelchain")
+    .description("Verifiable model lineage and rollout ledger for Kubernetes")
+    .version("0.1.0")
+    .showHelpAfterError()
+    .exitOverride();
+  registerLedgerCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: "user" });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (e: unknown) {
+    return reportFailure(e);
+  }
+}
+
+function reportFailure(e: unknown): number {
+  if (e instanceof CommanderError) {
+    // --help and --version end through here with exit code 0.
+    return e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+  }
+  if (e instanceof CheckFailedError) {
+    process.stderr.write(`modelchain: ${e.message}\n`);
+    return EXIT_CHECK_FAILED;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`modelchain: ${message}\n`);
+  return e instanceof CliInputError ? EXIT_BAD_INPUT : EXIT_CHECK_FAILED;
+}

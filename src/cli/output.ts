@@ -1,0 +1,48 @@
+import { Option } from "commander";
+
+/** Exit codes shared by every command: 0 ok, 1 a check failed, 2 bad input. */
+export const EXIT_OK = 0;
+export const EXIT_CHECK_FAILED = 1;
+export const EXIT_BAD_INPUT = 2;
+
+/** Bad flags, unreadable files, malformed input: exit 2 with the message. */
+export class CliInputError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CliInputError";
+  }
+}
+
+/** A verification the user asked for did not pass: exit 1 with the message. */
+export class CheckFailedError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CheckFailedError";
+  }
+}
+
+export type OutputFormat = "json" | "table";
+
+export const outputOption = (): Option =>
+  new Option("-o, --output <format>", "output format").choices(["json", "table"]).default("json");
+
+/** Writes a result: JSON (one document) or a two-column table of its top-level fields. */
+export function printResult(value: unknown, format: OutputFormat = "json"): void {
+  if (format === "json" || typeof value !== "object" || value === null) {
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    return;
+  }
+  const rows = Object.entries(value).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)] as const);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
+}
+
+/** Parses a non-negative integer flag; the flag name goes into the error. */
+export function parseIndex(flag: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+      throw new CliInputError(`${flag}: ${JSON.stringify(value)} is not a non-negative integer`);
+    }
+    return Number(value);
+  };
+}

@@ -1,0 +1,131 @@
+import canonicalize from "canonicalize";
+
+/** Format version of a ledger entry; bumped only with a documented migration. */
+export const ENTRY_FORMAT_VERSION = 1;
+
+/** An entry may not exceed this many bytes of canonical JSON (DESIGN.md, "The ledger"). */
+export const MAX_ENTRY_BYTES = 1024 * 1024;
+
+/** The kinds of event modelchain records. Backends accept any kind; these are the ones it writes. */
+export const ENTRY_KINDS = [
+  "ModelVersionRegistered",
+  "ModelVersionRevoked",
+  "RolloutStarted",
+  "RolloutCompleted",
+  "RolloutFailed",
+  "ImageDigestChanged",
+  "ConfigChanged",
+  "DriftDetected",
+  "RevokedModelInUse",
+  "ModelDeploymentDeleted",
+  "AdmissionDenied",
+] as const;
+export type EntryKind = (typeof ENTRY_KINDS)[number];
+
+/** The Kubernetes object an entry speaks of. */
+export interface EntrySubject {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  uid?: string;
+}
+
+/** One recorded event, before the ledger stamps it (see `LeafEnvelope`). */
+export interface LedgerEntry {
+  v: number;
+  kind: string;
+  cluster: string;
+  subject: EntrySubject;
+  /** Idempotency key: a second append with the same key returns the first receipt. */
+  key: string;
+  /** RFC 3339 time the recorder observed the event. */
+  observedAt: string;
+  data: Record<string, unknown>;
+}
+
+/** The entry is not something the ledger can record; the message names the field. */
+export class EntryValidationError extends Error {
+  readonly field: string;
+  constructor(field: string, problem: string) {
+    super(`ledger entry: ${field} ${problem}`);
+    this.name = "EntryValidationError";
+    this.field = field;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function requireString(obj: Record<string, unknown>, field: string, path = field): string {
+  const value = obj[field];
+  if (typeof value !== "string" || value.length === 0) {
+    throw new EntryValidationError(path, "must be a non-empty string");
+  }
+  return value;
+}
+
+function optionalString(obj: Record<string, unknown>, field: string, path: string): string | undefined {
+  const value = obj[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw new EntryValidationError(path, "must be a string");
+  return value;
+}
+
+function parseSubject(value: unknown): EntrySubject {
+  if (!isRecord(value)) throw new EntryValidationError("subject", "must be an object");
+  const subject: EntrySubject = {
+    apiVersion: requireString(value, "apiVersion", "subject.apiVersion"),
+    kind: requireString(value, "kind", "subject.kind"),
+    name: requireString(value, "name", "subject.name"),
+  };
+  const namespace = optionalString(value, "namespace", "subject.namespace");
+  const uid = optionalString(value, "uid", "subject.uid");
+  if (namespace !== undefined) subject.namespace = namespace;
+  if (uid !== undefined) subject.uid = uid;
+  return subject;
+}
+
+/**
+ * Checks that `value` is a recordable entry and returns it typed. Unknown top-level fields
+ * are refused so that a typo cannot silently drop data from the record.
+ */
+export function parseEntry(value: unknown): LedgerEntry {
+  if (!isRecord(value)) throw new EntryValidationError("entry", "must be a JSON object");
+  const known = new Set(["v", "kind", "cluster", "subject", "key", "observedAt", "data"]);
+  for (const field of Object.keys(value)) {
+    if (!known.has(field)) throw new EntryValidationError(field, "is not a ledger entry field");
+  }
+  if (value["v"] !== ENTRY_FORMAT_VERSION) {
+    throw new EntryValidationError("v", `must be ${ENTRY_FORMAT_VERSION}`);
+  }
+  const data = value["data"] ?? {};
+  if (!isRecord(data)) throw new EntryValidationError("data", "must be an object");
+  const entry: LedgerEntry = {
+    v: ENTRY_FORMAT_VERSION,
+    kind: requireString(value, "kind"),
+    cluster: requireString(value, "cluster"),
+    subject: parseSubject(value["subject"]),
+    key: requireString(value, "key"),
+    observedAt: requireString(value, "observedAt"),
+    data,
+  };
+  const size = encodeEntry(entry).byteLength;
+  if (size > MAX_ENTRY_BYTES) {
+    throw new EntryValidationError("entry", `is ${size} bytes, over the ${MAX_ENTRY_BYTES}-byte limit`);
+  }
+  return entry;
+}
+
+/** RFC 8785 canonical JSON, UTF-8. Throws on values JSON cannot represent. */
+export function canonicalBytes(value: unknown): Uint8Array {
+  const text = canonicalize(value);
+  if (text === undefined) throw new EntryValidationError("entry", "cannot be serialised as JSON");
+  return new TextEncoder().encode(text);
+}
+
+/** The canonical bytes of an entry: what the canister receives as `entry`. */
+export function encodeEntry(entry: LedgerEntry): Uint8Array {
+  return canonicalBytes(entry);
+}

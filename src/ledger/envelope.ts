@@ -1,0 +1,71 @@
+import { canonicalBytes, parseEntry, type LedgerEntry } from "./entry.ts";
+
+/**
+ * What a leaf commits to: the entry, when it was recorded and by whom. The leaf's bytes are
+ * the RFC 8785 canonical JSON of this object, in every backend:
+ *   file backend: recordedBy = "file:<checkpoint key id>", recordedAt = wall clock;
+ *   ic backend:   recordedBy = the caller principal, recordedAt = ic0.time.
+ * recordedAt is nanoseconds since the Unix epoch as a decimal string: JSON numbers lose
+ * precision above 2^53, and IC time is a u64 of nanoseconds.
+ */
+export interface LeafEnvelope {
+  entry: LedgerEntry;
+  recordedAt: string;
+  recordedBy: string;
+}
+
+export class EnvelopeDecodeError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(`leaf envelope: ${message}`, options);
+    this.name = "EnvelopeDecodeError";
+  }
+}
+
+export function encodeEnvelope(envelope: LeafEnvelope): Uint8Array {
+  return canonicalBytes(envelope);
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Parses leaf bytes and checks they are exactly the canonical encoding of what they parse
+ * to, so that two different byte strings can never stand for the same recorded event.
+ */
+export function decodeEnvelope(bytes: Uint8Array): LeafEnvelope {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(bytes));
+  } catch (e: unknown) {
+    throw new EnvelopeDecodeError("not UTF-8 JSON", { cause: e });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new EnvelopeDecodeError("not a JSON object");
+  }
+  const { entry, recordedAt, recordedBy, ...rest } = parsed as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) throw new EnvelopeDecodeError(`unexpected field ${Object.keys(rest)[0]}`);
+  if (typeof recordedAt !== "string" || !/^\d+$/.test(recordedAt)) {
+    throw new EnvelopeDecodeError("recordedAt must be a decimal string of nanoseconds");
+  }
+  if (typeof recordedBy !== "string" || recordedBy.length === 0) {
+    throw new EnvelopeDecodeError("recordedBy must be a non-empty string");
+  }
+  let envelope: LeafEnvelope;
+  try {
+    envelope = { entry: parseEntry(entry), recordedAt, recordedBy };
+  } catch (e: unknown) {
+    throw new EnvelopeDecodeError("entry is invalid", { cause: e });
+  }
+  if (!sameBytes(encodeEnvelope(envelope), bytes)) {
+    throw new EnvelopeDecodeError("bytes are not the canonical JSON encoding");
+  }
+  return envelope;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
+}
+
+/** Nanoseconds since the epoch, as the envelope carries them. */
+export function nowNanos(clock: () => number = Date.now): string {
+  return (BigInt(clock()) * 1_000_000n).toString();
+}

@@ -1,0 +1,18 @@
+// The ledger component's public face. Other components import only from here.
+export * from "./entry.ts";
+export * from "./envelope.ts";
+export * from "./ledger.ts";
+export { sha256, toHex, hashFromHex, sameHash, HexDecodeError, type Hash } from "./hash.ts";
+export {
+  hashLeaf,
+  hashChildren,
+  rootOf,
+  inclusionPath,
+  consistencyPath,
+  EMPTY_ROOT,
+  ProofInputError,
+  RootMismatchError,
+  type SubtreeSource,
+} from "./merkle.ts";
+export { rootFromInclusionProof, verifyInclusion, rootFromConsistencyProof, verifyConsistency } from "./verify.ts";
+export { MemoryTree } from "./memory-tree.ts";
