@@ -16,3 +16,4 @@ export {
 } from "./merkle.ts";
 export { rootFromInclusionProof, verifyInclusion, rootFromConsistencyProof, verifyConsistency } from "./verify.ts";
 export { MemoryTree } from "./memory-tree.ts";
+export { MemoryLedger } from "./memory-ledger.ts";

@@ -71,3 +71,18 @@ export interface Ledger {
   checkpoint(): Promise<Checkpoint>;
   close(): Promise<void>;
 }
+
+/**
+ * Where components hand entries they have decided to record when they must not wait for the
+ * ledger (the webhook's response path, the operator during a ledger outage). `enqueue`
+ * resolves once the entries are durable in the outbox; a drain loop appends them to the
+ * ledger in order, with their idempotency keys, until it succeeds.
+ */
+export interface Outbox {
+  enqueue(entries: readonly LedgerEntry[]): Promise<void>;
+  /** Entries enqueued and not yet acknowledged by the ledger. */
+  depth(): number;
+  /** Resolves when every entry enqueued before the call is in the ledger. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
