@@ -15,10 +15,13 @@ export class MemoryLedger implements Ledger {
   private readonly byKey = new Map<string, number>();
   private failures = 0;
 
-  constructor(
-    private readonly recordedBy = "memory",
-    private readonly clock: () => number = Date.now,
-  ) {}
+  private readonly recordedBy: string;
+  private readonly clock: () => number;
+
+  constructor(recordedBy = "memory", clock: () => number = Date.now) {
+    this.recordedBy = recordedBy;
+    this.clock = clock;
+  }
 
   /** The next `count` append calls reject without recording anything. */
   failNext(count = 1): void {
