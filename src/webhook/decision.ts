@@ -1,0 +1,135 @@
+// The admission decision: a pure function of the review and a snapshot of what is known.
+// The HTTPS server, `modelchain check` and the tests all call this one function.
+import { firstUnpinned } from "./images.ts";
+import type { AdmissionRequest } from "./review.ts";
+import type { AdmissionState, EnforcementMode, LineageVerdict, TrustPolicyView } from "./state.ts";
+import { subjectOf, type Workload } from "./subjects.ts";
+
+/** Why a review was answered as it was; a fixed set, used as the metric label `reason`. */
+export const DECISION_REASONS = [
+  "verified",
+  "ungated",
+  "namespace-not-selected",
+  "invalid-object",
+  "image-not-pinned",
+  "model-version-missing",
+  "model-version-revoked",
+  "revoked-ancestor",
+  "spec-digest-mismatch",
+  "signature-invalid",
+  "policy-check-failed",
+  "model-version-unverified",
+  "lookup-failed",
+  "internal-error",
+] as const;
+export type DecisionReason = (typeof DECISION_REASONS)[number];
+
+/** One failed check under one policy. */
+export interface Finding {
+  reason: DecisionReason;
+  check: string;
+  message: string;
+  policy: string;
+  mode: EnforcementMode;
+}
+
+export interface AdmissionDecision {
+  allowed: boolean;
+  /** Names the failed check(s) when denied; empty when allowed cleanly. */
+  message: string;
+  warnings: string[];
+  reason: DecisionReason;
+  checkFailed: string | undefined;
+  resource: string;
+  /** Findings to record in the ledger (enforce denials and audit findings); none on dry runs. */
+  record: Finding[];
+}
+
+type Failure = Omit<Finding, "policy" | "mode">;
+
+function fail(reason: DecisionReason, check: string, message: string): Failure {
+  return { reason, check, message };
+}
+
+/** Lineage check names that say more than "unverified" (lineage component vocabulary). */
+function reasonForCheck(check: string, policy: TrustPolicyView): DecisionReason {
+  if (/revoked/i.test(check)) return "revoked-ancestor";
+  if (/digest|ledger|recorded/i.test(check)) return "spec-digest-mismatch";
+  if (/signature/i.test(check)) return "signature-invalid";
+  return policy.requiredChecks.includes(check) ? "policy-check-failed" : "model-version-unverified";
+}
+
+function verdictFailures(verdict: LineageVerdict, policy: TrustPolicyView, subject: string): Failure[] {
+  if (verdict.verified) return [];
+  const failed = verdict.checks.filter((c) => !c.passed);
+  if (failed.length === 0) return [fail("model-version-unverified", "lineage", `${subject} is not verified`)];
+  return failed.map((c) => fail(reasonForCheck(c.name, policy), c.name, `${subject}: ${c.reason}`));
+}
+
+function workloadFailures<MV>(w: Workload, ns: string, policy: TrustPolicyView, state: AdmissionState<MV>): Failure[] {
+  const unpinned = firstUnpinned(w.images);
+  const pinning = unpinned === undefined ? [] : [fail("image-not-pinned", "imagePinned", `image ${JSON.stringify(unpinned.image ?? null)} at ${unpinned.path} is not pinned by digest (name@sha256:<64 hex>)`)];
+  const mv = state.modelVersion(ns, w.modelVersion);
+  const subject = `ModelVersion ${ns}/${w.modelVersion}`;
+  if (mv === undefined) return [...pinning, fail("model-version-missing", "modelVersionExists", `${subject} does not exist`)];
+  const viewed = state.viewModelVersion(mv);
+  if (!viewed.ok) return [...pinning, fail("model-version-unverified", "schema", `${subject}: ${viewed.problem}`)];
+  const { view } = viewed;
+  if (view.revoked) {
+    return [...pinning, fail("model-version-revoked", "notRevoked", `${subject} is revoked${view.revokedReason ? `: ${view.revokedReason}` : ""}`)];
+  }
+  const recorded = state.recordedSpecDigest(ns, w.modelVersion);
+  if (recorded !== undefined && recorded !== view.specDigest) {
+    return [...pinning, fail("spec-digest-mismatch", "specDigestMatchesLedger", `${subject} spec digest ${view.specDigest} differs from the recorded ${recorded}`)];
+  }
+  return [...pinning, ...verdictFailures(state.verdict(mv, policy), policy, subject)];
+}
+
+function modelVersionFailures<MV>(object: unknown, policy: TrustPolicyView, state: AdmissionState<MV>): Failure[] {
+  const viewed = state.viewModelVersion(object);
+  if (!viewed.ok) return [fail("invalid-object", "schema", `ModelVersion: ${viewed.problem}`)];
+  const subject = `ModelVersion ${viewed.view.namespace}/${viewed.view.name}`;
+  // At create/update only the object's own signature is judged; parents may arrive later.
+  const signature = state.verdict(viewed.object, policy).checks.filter((c) => /signature/i.test(c.name) && !c.passed);
+  return signature.map((c) => fail("signature-invalid", c.name, `${subject}: ${c.reason}`));
+}
+
+function allowed(reason: DecisionReason, resource: string): AdmissionDecision {
+  return { allowed: true, message: "", warnings: [], reason, checkFailed: undefined, resource, record: [] };
+}
+
+function describe(f: Finding): string {
+  return `${f.check} failed: ${f.message} (ModelTrustPolicy ${f.policy}, mode ${f.mode})`;
+}
+
+/** Folds findings by mode: any enforce finding denies, warn adds warnings, audit records. */
+function combine(findings: Finding[], resource: string, dryRun: boolean): AdmissionDecision {
+  const enforced = findings.filter((f) => f.mode === "enforce");
+  const first = enforced[0] ?? findings[0];
+  if (first === undefined) return allowed("verified", resource);
+  const warnings = findings.filter((f) => f.mode === "warn").map((f) => `modelchain: ${describe(f)}`);
+  const record = dryRun ? [] : findings.filter((f) => f.mode !== "warn");
+  const denied = enforced.length > 0;
+  const message = denied ? `modelchain: ${enforced.map(describe).join("; ")}` : "";
+  return { allowed: !denied, message, warnings, reason: first.reason, checkFailed: first.check, resource, record };
+}
+
+/**
+ * Decides one AdmissionReview request. Namespaces no trust policy selects are allowed untouched;
+ * otherwise every selecting policy judges the object and the strictest outcome wins.
+ */
+export function admissionDecision<MV>(request: AdmissionRequest, state: AdmissionState<MV>): AdmissionDecision {
+  const subject = subjectOf(request);
+  if (subject.type === "ungated") return allowed("ungated", subject.resource);
+  const labels = state.namespaceLabels(request.namespace) ?? {};
+  const policies = state.policies.filter((p) => p.selects(labels));
+  if (policies.length === 0) return allowed("namespace-not-selected", subject.resource);
+  const findings = policies.flatMap((policy) => {
+    const failures =
+      subject.type === "invalid" ? [fail("invalid-object", "schema", subject.problem)]
+      : subject.type === "workload" ? workloadFailures(subject, request.namespace, policy, state)
+      : modelVersionFailures(subject.object, policy, state);
+    return failures.map((f) => ({ ...f, policy: policy.name, mode: policy.mode }));
+  });
+  return combine(findings, subject.resource, request.dryRun);
+}

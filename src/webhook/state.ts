@@ -1,0 +1,59 @@
+// What an admission decision may know: a snapshot handed to the pure decision function.
+// The cache (cache.ts) builds it from informers or from disk; tests build it from samples.
+
+/** One lineage check as the lineage component reports it. */
+export interface LineageCheck {
+  name: string;
+  passed: boolean;
+  reason: string;
+}
+
+export interface LineageVerdict {
+  verified: boolean;
+  checks: readonly LineageCheck[];
+}
+
+export type EnforcementMode = "enforce" | "warn" | "audit";
+
+/** The trust policy fields a decision reads. */
+export interface TrustPolicyView {
+  name: string;
+  mode: EnforcementMode;
+  requiredChecks: readonly string[];
+  /** Whether the policy governs a namespace with these labels. */
+  selects(namespaceLabels: Readonly<Record<string, string>>): boolean;
+}
+
+/** Ledger facts at the moment of the decision; `tip` goes into every AdmissionDenied entry. */
+export interface LedgerTip {
+  size: number;
+  root: string;
+}
+
+/** The ModelVersion fields a decision reads, narrowed from the object. */
+export interface ModelVersionView {
+  namespace: string;
+  name: string;
+  revoked: boolean;
+  revokedReason: string;
+  /** Canonical digest of the spec as it is now. */
+  specDigest: string;
+}
+
+/**
+ * A read-only view of everything known when a review arrives. All lookups are synchronous and
+ * side-effect free: the shell resolves misses before calling the decision.
+ */
+export interface AdmissionState<MV = unknown> {
+  ledgerTip: LedgerTip | undefined;
+  policies: readonly TrustPolicyView[];
+  /** Labels of a namespace, or undefined when the namespace is unknown. */
+  namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
+  modelVersion(namespace: string, name: string): MV | undefined;
+  /** Narrows an object to a ModelVersion, or says which field is wrong. */
+  viewModelVersion(object: unknown): { ok: true; view: ModelVersionView; object: MV } | { ok: false; problem: string };
+  /** Lineage verdict of a ModelVersion under a policy (memoised by the cache). */
+  verdict(modelVersion: MV, policy: TrustPolicyView): LineageVerdict;
+  /** Spec digest the ledger recorded at registration, if it has one. */
+  recordedSpecDigest(namespace: string, name: string): string | undefined;
+}
