@@ -50,6 +50,8 @@ export interface Checkpoint {
   signature: string;
   /** Which backend signed: "file" (the ledger's own key) or "ic" (the subnet, via a certificate). */
   origin?: string;
+  /** The signer's public key (PEM), for convenience; auditors should pin it by `keyId`. */
+  publicKey?: string;
 }
 
 /**

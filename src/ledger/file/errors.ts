@@ -1,0 +1,42 @@
+/** An acknowledged byte of the ledger was edited, removed, reordered or truncated. */
+export class LedgerCorruptError extends Error {
+  readonly index: number;
+  constructor(index: number, problem: string, options?: ErrorOptions) {
+    super(`ledger corrupt at entry ${index}: ${problem}`, options);
+    this.name = "LedgerCorruptError";
+    this.index = index;
+  }
+}
+
+/** Another process holds the ledger for writing. */
+export class LedgerLockedError extends Error {
+  readonly holderPid: number;
+  constructor(dir: string, holderPid: number, holderHost: string) {
+    super(`ledger ${dir} is locked for writing by pid ${holderPid} on ${holderHost} (lock file ${dir}/LOCK)`);
+    this.name = "LedgerLockedError";
+    this.holderPid = holderPid;
+  }
+}
+
+/** A write or fsync failed: the ledger refuses further appends until it is reopened (and recovered). */
+export class LedgerAppendFailed extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(`ledger append failed: ${message}`, options);
+    this.name = "LedgerAppendFailed";
+  }
+}
+
+export class LedgerOpenFailed extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(`ledger open failed: ${message}`, options);
+    this.name = "LedgerOpenFailed";
+  }
+}
+
+/** The ledger does not extend the last checkpoint it signed: history was rewritten or removed. */
+export class CheckpointMismatchError extends Error {
+  constructor(message: string) {
+    super(`ledger does not match its signed checkpoint: ${message}`);
+    this.name = "CheckpointMismatchError";
+  }
+}

@@ -1,0 +1,263 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import pino from "pino";
+import { parseEntry, type LedgerEntry } from "../entry.ts";
+import { encodeEnvelope, nowNanos } from "../envelope.ts";
+import { consistencyPath, hashLeaf, inclusionPath, ProofInputError } from "../merkle.ts";
+import { toHex, type Hash } from "../hash.ts";
+import { signCheckpoint } from "../checkpoint.ts";
+import type { Checkpoint, ConsistencyProof, InclusionProof, Ledger, Receipt, StoredLeaf } from "../ledger.ts";
+import { ledgerAppendDuration, ledgerEntriesAppended, ledgerErrors, ledgerSize } from "../../metrics/index.ts";
+import { LedgerAppendFailed, LedgerOpenFailed } from "./errors.ts";
+import { FixedSlotFile } from "./fixed-file.ts";
+import { KeyIndex } from "./key-index.ts";
+import { acquireWriteLock } from "./lock.ts";
+import { decodeSlot, encodeRecord, encodeSlot, keyHashOf, SLOT_BYTES, type IndexSlot } from "./record.ts";
+import { decodeRecorded, readRecord, recoverIndex } from "./recovery.ts";
+import { SegmentStore } from "./segments.ts";
+import { TreeFiles } from "./tree-files.ts";
+import { checkSignedHead, loadSigningKey, readLatestCheckpoint, writeLatestCheckpoint, type SigningKey } from "./keys.ts";
+
+export interface FileLedgerOptions {
+  /** Open for reading only: no lock, no recovery writes; sees the entries indexed at open. */
+  readOnly?: boolean;
+  /** PEM file of the ed25519 checkpoint key; default `<dir>/checkpoint-key.pem`, created on first use. */
+  signingKeyPath?: string;
+  maxSegmentBytes?: number;
+  clock?: () => number;
+  warn?: (message: string) => void;
+}
+
+interface PendingAppend {
+  entries: LedgerEntry[];
+  resolve: (receipts: Receipt[]) => void;
+  reject: (e: unknown) => void;
+}
+
+interface NewLeaf {
+  index: number;
+  leaf: Uint8Array;
+  leafHash: Hash;
+  keyHash: Uint8Array;
+  kind: string;
+}
+
+const defaultLogger = pino({ name: "modelchain-ledger" }, pino.destination(2));
+
+/**
+ * The embedded ledger: a directory of append-only segments, a derived index and tree levels
+ * (see record.ts, tree-files.ts). Appends are group-committed: every append waiting while a
+ * commit is in flight shares the next write and fsync.
+ */
+export class FileLedger implements Ledger {
+  readonly dir: string;
+  private readonly segments: SegmentStore;
+  private readonly index: FixedSlotFile;
+  private readonly tree: TreeFiles;
+  private readonly keys = new KeyIndex();
+  private readonly clock: () => number;
+  private readonly releaseLock: (() => void) | undefined;
+  private readonly signingKey: SigningKey | undefined;
+  private count = 0;
+  private queue: PendingAppend[] = [];
+  private committing: Promise<void> | undefined;
+  private failed: LedgerAppendFailed | undefined;
+  private closed = false;
+
+  private constructor(dir: string, options: FileLedgerOptions, releaseLock: (() => void) | undefined) {
+    const readOnly = options.readOnly ?? false;
+    this.dir = dir;
+    this.clock = options.clock ?? Date.now;
+    this.releaseLock = releaseLock;
+    this.segments = SegmentStore.open(join(dir, "segments"), { readOnly, maxBytes: options.maxSegmentBytes });
+    this.index = FixedSlotFile.open(join(dir, "index"), SLOT_BYTES, readOnly);
+    this.tree = new TreeFiles(join(dir, "tree"), readOnly, (i) => this.slot(i).leafHash);
+    this.signingKey = loadSigningKey(dir, options.signingKeyPath, readOnly);
+  }
+
+  static async open(dir: string, options: FileLedgerOptions = {}): Promise<FileLedger> {
+    const warn = options.warn ?? ((message: string) => defaultLogger.warn({ dir }, message));
+    const readOnly = options.readOnly ?? false;
+    if (readOnly && !existsSync(join(dir, "index"))) throw new LedgerOpenFailed(`${dir} holds no ledger (no index file)`);
+    if (!readOnly) mkdirSync(join(dir, "tree"), { recursive: true });
+    const release = readOnly ? undefined : acquireWriteLock(dir, (holder) => warn(`took over a stale write lock (${holder})`));
+    try {
+      const ledger = new FileLedger(dir, options, release);
+      ledger.recover(readOnly, warn);
+      return ledger;
+    } catch (e: unknown) {
+      release?.();
+      throw e;
+    }
+  }
+
+  private recover(readOnly: boolean, warn: (message: string) => void): void {
+    this.count = recoverIndex(this.segments, this.index, readOnly, { warn });
+    this.tree.recover(this.count);
+    const chunk = 65_536;
+    for (let first = 0; first < this.count; first += chunk) {
+      const n = Math.min(chunk, this.count - first);
+      const buf = this.index.readRange(first, n);
+      for (let i = 0; i < n; i++) this.keys.add(buf.subarray(i * SLOT_BYTES + 48, (i + 1) * SLOT_BYTES), first + i);
+    }
+    const latest = readLatestCheckpoint(this.dir);
+    if (latest !== undefined) checkSignedHead(latest, this.count, (size) => toHex(this.tree.rootAt(size)));
+    ledgerSize.set({ backend: "file" }, this.count);
+  }
+
+  private slot(index: number): IndexSlot {
+    return decodeSlot(this.index.read(index));
+  }
+
+  async append(entries: readonly LedgerEntry[]): Promise<Receipt[]> {
+    const parsed = entries.map((e) => parseEntry(e));
+    if (this.closed) throw new LedgerAppendFailed("ledger is closed");
+    if (this.signingKey === undefined) throw new LedgerAppendFailed("ledger was opened read-only");
+    if (this.failed !== undefined) throw this.failed;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entries: parsed, resolve, reject });
+      this.startCommitting();
+    });
+  }
+
+  /** One commit loop at a time; an append that lands as the loop winds down restarts it. */
+  private startCommitting(): void {
+    if (this.committing !== undefined) return;
+    this.committing = this.commitLoop().finally(() => {
+      this.committing = undefined;
+      if (this.queue.length > 0 && this.failed === undefined) this.startCommitting();
+    });
+  }
+
+  private async commitLoop(): Promise<void> {
+    while (this.queue.length > 0) {
+      const group = this.queue;
+      this.queue = [];
+      try {
+        await this.commit(group);
+      } catch (e: unknown) {
+        this.failed = new LedgerAppendFailed(`write or fsync failed; reopen the ledger to recover`, { cause: e });
+        ledgerErrors.inc({ backend: "file", error: "LedgerAppendFailed" });
+        for (const pending of [...group, ...this.queue.splice(0)]) pending.reject(this.failed);
+        return;
+      }
+    }
+  }
+
+  private async commit(group: PendingAppend[]): Promise<void> {
+    const started = performance.now();
+    const recordedAt = nowNanos(this.clock);
+    const recordedBy = `file:${(this.signingKey as SigningKey).keyId}`;
+    const fresh: NewLeaf[] = [];
+    const leafHashAt = (i: number): Hash => (i < this.count ? this.slot(i).leafHash : (fresh[i - this.count] as NewLeaf).leafHash);
+    const keyHashAt = (i: number): Uint8Array => (i < this.count ? this.slot(i).keyHash : (fresh[i - this.count] as NewLeaf).keyHash);
+    const placements = group.map((pending) =>
+      pending.entries.map((entry) => {
+        const keyHash = keyHashOf(entry.key);
+        const existing = this.keys.find(keyHash, keyHashAt);
+        if (existing !== undefined) return { index: existing, duplicate: true, leafHash: leafHashAt(existing) };
+        const leaf = encodeEnvelope({ entry, recordedAt, recordedBy });
+        const index = this.count + fresh.length;
+        const leafHash = hashLeaf(leaf);
+        fresh.push({ index, leaf, leafHash, keyHash, kind: entry.kind });
+        this.keys.add(keyHash, index);
+        return { index, duplicate: false, leafHash };
+      }),
+    );
+    if (fresh.length > 0) await this.persist(fresh);
+    const size = this.count;
+    const root = toHex(this.tree.currentRoot());
+    group.forEach((pending, g) => {
+      const receipts = (placements[g] ?? []).map(({ index, duplicate, leafHash }) => ({ index, leafHash: toHex(leafHash), size, root, duplicate }));
+      pending.resolve(receipts);
+    });
+    for (const leaf of fresh) ledgerEntriesAppended.inc({ kind: leaf.kind, backend: "file" });
+    ledgerAppendDuration.observe({ backend: "file" }, (performance.now() - started) / 1000);
+    ledgerSize.set({ backend: "file" }, size);
+  }
+
+  /** Segments first and fsync'd: that is the commit point. Index and tree follow (derived). */
+  private async persist(fresh: NewLeaf[]): Promise<void> {
+    const records = fresh.map((f) => encodeRecord({ index: f.index, length: f.leaf.byteLength, leafHash: f.leafHash, keyHash: f.keyHash }, f.leaf));
+    const base = await this.segments.append(Buffer.concat(records));
+    await this.segments.sync();
+    let offset = base;
+    const slots = fresh.map((f, i) => {
+      const slot = encodeSlot({ offset, length: f.leaf.byteLength, leafHash: f.leafHash, keyHash: f.keyHash });
+      offset += (records[i] as Buffer).byteLength;
+      return slot;
+    });
+    await this.index.append(Buffer.concat(slots));
+    const newNodes = new Map<number, Hash[]>();
+    for (const f of fresh) this.tree.pushLeaf(f.leafHash, newNodes);
+    await this.tree.writeNodes(newNodes);
+    this.count += fresh.length;
+  }
+
+  async get(index: number): Promise<StoredLeaf> {
+    this.checkIndex(index, this.count);
+    const slot = this.slot(index);
+    const leaf = readRecord(this.segments, slot, index);
+    return { index, leaf, leafHash: toHex(slot.leafHash), envelope: decodeRecorded(leaf, index) };
+  }
+
+  async size(): Promise<number> {
+    return this.count;
+  }
+
+  async root(size = this.count): Promise<string> {
+    this.checkSize(size);
+    return toHex(this.tree.rootAt(size));
+  }
+
+  async inclusionProof(index: number, size = this.count): Promise<InclusionProof> {
+    this.checkSize(size);
+    this.checkIndex(index, size);
+    const auditPath = inclusionPath(this.tree.source, index, size).map(toHex);
+    return { index, size, leafHash: toHex(this.slot(index).leafHash), auditPath, root: toHex(this.tree.rootAt(size)) };
+  }
+
+  async consistencyProof(from: number, to = this.count): Promise<ConsistencyProof> {
+    this.checkSize(to);
+    if (!Number.isSafeInteger(from) || from < 0 || from > to) throw new ProofInputError(`from ${from} must be between 0 and ${to}`);
+    const proof = consistencyPath(this.tree.source, from, to).map(toHex);
+    return { from, to, fromRoot: toHex(this.tree.rootAt(from)), toRoot: toHex(this.tree.rootAt(to)), proof };
+  }
+
+  async lookup(key: string): Promise<Receipt | undefined> {
+    const index = this.keys.find(keyHashOf(key), (i) => this.slot(i).keyHash);
+    if (index === undefined || index >= this.count) return undefined;
+    return { index, leafHash: toHex(this.slot(index).leafHash), size: this.count, root: toHex(this.tree.currentRoot()), duplicate: true };
+  }
+
+  async checkpoint(): Promise<Checkpoint> {
+    if (this.signingKey === undefined) throw new LedgerAppendFailed("a read-only ledger cannot sign checkpoints");
+    await this.committing;
+    const checkpoint = signCheckpoint({ size: this.count, root: toHex(this.tree.currentRoot()) }, this.signingKey.privateKey, new Date(this.clock()));
+    writeLatestCheckpoint(this.dir, checkpoint);
+    return checkpoint;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.committing !== undefined) await this.committing;
+    await this.index.close();
+    await this.tree.close();
+    await this.segments.close();
+    this.releaseLock?.();
+  }
+
+  private checkSize(size: number): void {
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.count) {
+      throw new ProofInputError(`size ${size} is beyond the ledger size ${this.count}`);
+    }
+  }
+
+  private checkIndex(index: number, size: number): void {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+      throw new ProofInputError(`index ${index} out of range for size ${size}`);
+    }
+  }
+}
