@@ -17,3 +17,8 @@ export {
 export { rootFromInclusionProof, verifyInclusion, rootFromConsistencyProof, verifyConsistency } from "./verify.ts";
 export { MemoryTree } from "./memory-tree.ts";
 export { MemoryLedger } from "./memory-ledger.ts";
+export { openLedger, parseLedgerUrl, LedgerUrlError, type LedgerLocation, type OpenLedgerOptions } from "./open.ts";
+export { FileLedger, auditFileLedger, LedgerCorruptError, LedgerLockedError, LedgerAppendFailed, CheckpointMismatchError, type AuditResult } from "./file/index.ts";
+export { signCheckpoint, verifyCheckpoint, parseCheckpoint, checkpointMessage, keyIdOf, CheckpointSignatureError } from "./checkpoint.ts";
+export { CompactRange } from "./compact-range.ts";
+export { auditLedger } from "./audit.ts";
