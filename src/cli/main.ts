@@ -2,6 +2,8 @@
 import { Command, CommanderError } from "commander";
 import { CheckFailedError, CliInputError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED } from "./output.ts";
 import { registerLedgerCommands } from "./commands/ledger.ts";
+import { EntryValidationError, HexDecodeError, LedgerUrlError, ProofInputError } from "../ledger/index.ts";
+import { LedgerOpenFailed } from "../ledger/file/index.ts";
 
 export function buildProgram(): Command {
   const program = new Command("modelchain")
@@ -22,6 +24,11 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Errors that mean the user asked for something malformed or impossible: exit 2. */
+function isBadInput(e: unknown): boolean {
+  return [CliInputError, EntryValidationError, ProofInputError, LedgerUrlError, LedgerOpenFailed, HexDecodeError].some((type) => e instanceof type);
+}
+
 function reportFailure(e: unknown): number {
   if (e instanceof CommanderError) {
     // --help and --version end through here with exit code 0.
@@ -33,5 +40,5 @@ function reportFailure(e: unknown): number {
   }
   const message = e instanceof Error ? e.message : String(e);
   process.stderr.write(`modelchain: ${message}\n`);
-  return e instanceof CliInputError ? EXIT_BAD_INPUT : EXIT_CHECK_FAILED;
+  return isBadInput(e) ? EXIT_BAD_INPUT : EXIT_CHECK_FAILED;
 }
