@@ -52,21 +52,21 @@ function fail(reason: DecisionReason, check: string, message: string): Failure {
 }
 
 /** Lineage check names that say more than "unverified" (lineage component vocabulary). */
-function reasonForCheck(check: string, policy: TrustPolicyView): DecisionReason {
+function reasonForCheck<P>(check: string, policy: TrustPolicyView<P>): DecisionReason {
   if (/revoked/i.test(check)) return "revoked-ancestor";
   if (/digest|ledger|recorded/i.test(check)) return "spec-digest-mismatch";
   if (/signature/i.test(check)) return "signature-invalid";
   return policy.requiredChecks.includes(check) ? "policy-check-failed" : "model-version-unverified";
 }
 
-function verdictFailures(verdict: LineageVerdict, policy: TrustPolicyView, subject: string): Failure[] {
+function verdictFailures<P>(verdict: LineageVerdict, policy: TrustPolicyView<P>, subject: string): Failure[] {
   if (verdict.verified) return [];
   const failed = verdict.checks.filter((c) => !c.passed);
   if (failed.length === 0) return [fail("model-version-unverified", "lineage", `${subject} is not verified`)];
   return failed.map((c) => fail(reasonForCheck(c.name, policy), c.name, `${subject}: ${c.reason}`));
 }
 
-function workloadFailures<MV>(w: Workload, ns: string, policy: TrustPolicyView, state: AdmissionState<MV>): Failure[] {
+function workloadFailures<MV, P>(w: Workload, ns: string, policy: TrustPolicyView<P>, state: AdmissionState<MV, P>): Failure[] {
   const unpinned = firstUnpinned(w.images);
   const pinning = unpinned === undefined ? [] : [fail("image-not-pinned", "imagePinned", `image ${JSON.stringify(unpinned.image ?? null)} at ${unpinned.path} is not pinned by digest (name@sha256:<64 hex>)`)];
   const mv = state.modelVersion(ns, w.modelVersion);
@@ -85,7 +85,7 @@ function workloadFailures<MV>(w: Workload, ns: string, policy: TrustPolicyView, 
   return [...pinning, ...verdictFailures(state.verdict(mv, policy), policy, subject)];
 }
 
-function modelVersionFailures<MV>(object: unknown, policy: TrustPolicyView, state: AdmissionState<MV>): Failure[] {
+function modelVersionFailures<MV, P>(object: unknown, policy: TrustPolicyView<P>, state: AdmissionState<MV, P>): Failure[] {
   const viewed = state.viewModelVersion(object);
   if (!viewed.ok) return [fail("invalid-object", "schema", `ModelVersion: ${viewed.problem}`)];
   const subject = `ModelVersion ${viewed.view.namespace}/${viewed.view.name}`;
@@ -118,7 +118,7 @@ function combine(findings: Finding[], resource: string, dryRun: boolean): Admiss
  * Decides one AdmissionReview request. Namespaces no trust policy selects are allowed untouched;
  * otherwise every selecting policy judges the object and the strictest outcome wins.
  */
-export function admissionDecision<MV>(request: AdmissionRequest, state: AdmissionState<MV>): AdmissionDecision {
+export function admissionDecision<MV, P>(request: AdmissionRequest, state: AdmissionState<MV, P>): AdmissionDecision {
   const subject = subjectOf(request);
   if (subject.type === "ungated") return allowed("ungated", subject.resource);
   const labels = state.namespaceLabels(request.namespace) ?? {};

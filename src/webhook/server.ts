@@ -114,7 +114,7 @@ async function validate(req: IncomingMessage, res: ServerResponse, options: Webh
     throw e;
   }
   const d = await decide(request, options);
-  const code = d.reason === "internal-error" ? 500 : 403;
+  const code = d.reason === "internal-error" || d.reason === "lookup-failed" ? 500 : 403;
   const review = admissionResponse(request.uid, { allowed: d.allowed, message: d.message, warnings: d.warnings, code });
   send(res, 200, JSON.stringify(review), "application/json");
   admissionDuration.observe((performance.now() - started) / 1000);

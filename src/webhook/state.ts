@@ -15,9 +15,10 @@ export interface LineageVerdict {
 
 export type EnforcementMode = "enforce" | "warn" | "audit";
 
-/** The trust policy fields a decision reads. */
-export interface TrustPolicyView {
+/** The trust policy fields a decision reads; `policy` is the object the lineage check needs. */
+export interface TrustPolicyView<P = unknown> {
   name: string;
+  policy: P;
   mode: EnforcementMode;
   requiredChecks: readonly string[];
   /** Whether the policy governs a namespace with these labels. */
@@ -44,16 +45,16 @@ export interface ModelVersionView {
  * A read-only view of everything known when a review arrives. All lookups are synchronous and
  * side-effect free: the shell resolves misses before calling the decision.
  */
-export interface AdmissionState<MV = unknown> {
+export interface AdmissionState<MV = unknown, P = unknown> {
   ledgerTip: LedgerTip | undefined;
-  policies: readonly TrustPolicyView[];
+  policies: readonly TrustPolicyView<P>[];
   /** Labels of a namespace, or undefined when the namespace is unknown. */
   namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
   modelVersion(namespace: string, name: string): MV | undefined;
   /** Narrows an object to a ModelVersion, or says which field is wrong. */
   viewModelVersion(object: unknown): { ok: true; view: ModelVersionView; object: MV } | { ok: false; problem: string };
   /** Lineage verdict of a ModelVersion under a policy (memoised by the cache). */
-  verdict(modelVersion: MV, policy: TrustPolicyView): LineageVerdict;
+  verdict(modelVersion: MV, policy: TrustPolicyView<P>): LineageVerdict;
   /** Spec digest the ledger recorded at registration, if it has one. */
   recordedSpecDigest(namespace: string, name: string): string | undefined;
 }

@@ -18,7 +18,7 @@ function isFakeMV(o: unknown): o is FakeMV {
 }
 
 export function policy(name: string, mode: EnforcementMode, selects: (l: Readonly<Record<string, string>>) => boolean = () => true): TrustPolicyView {
-  return { name, mode, requiredChecks: ["signature", "datasetsPinned"], selects };
+  return { name, policy: null, mode, requiredChecks: ["signature", "datasetsPinned"], selects };
 }
 
 const PASS: LineageVerdict = { verified: true, checks: [{ name: "signature", passed: true, reason: "signed by team-a" }] };

@@ -1,0 +1,131 @@
+// The webhook's in-memory verified cache: what informers (or a directory) have shown it,
+// with lineage verdicts memoised until anything changes. Reviews read it synchronously.
+import type { AdmissionState, LedgerTip, LineageVerdict, ModelVersionView, TrustPolicyView } from "./state.ts";
+
+/** How the webhook reads api objects and asks the lineage component; see vocabulary.ts. */
+export interface ModelVocabulary<MV, P> {
+  modelVersion(object: unknown): { ok: true; view: ModelVersionView; object: MV } | { ok: false; problem: string };
+  policy(object: unknown): { ok: true; view: TrustPolicyView<P> } | { ok: false; problem: string };
+  verify(mv: MV, resolve: (namespace: string, name: string) => MV | undefined, policy: TrustPolicyView<P>): LineageVerdict;
+}
+
+export interface LedgerFacts {
+  tip: LedgerTip | undefined;
+  /** Spec digest recorded at registration, by `namespace/name`. */
+  recordedSpecDigests: ReadonlyMap<string, string>;
+}
+
+const key = (namespace: string, name: string): string => `${namespace}/${name}`;
+
+export class VerifiedCache<MV, P> {
+  private readonly vocabulary: ModelVocabulary<MV, P>;
+  private readonly modelVersions = new Map<string, MV>();
+  private readonly policies = new Map<string, TrustPolicyView<P>>();
+  private readonly namespaces = new Map<string, Readonly<Record<string, string>>>();
+  private readonly verdicts = new Map<string, LineageVerdict>();
+  /** Reads of stored objects, so a warm review never re-validates a ModelVersion. */
+  private readonly reads = new WeakMap<object, ReturnType<ModelVocabulary<MV, P>["modelVersion"]>>();
+  private policyList: TrustPolicyView<P>[] | undefined;
+  private ledger: LedgerFacts = { tip: undefined, recordedSpecDigests: new Map() };
+  private isSynced = false;
+
+  constructor(vocabulary: ModelVocabulary<MV, P>) {
+    this.vocabulary = vocabulary;
+  }
+
+  /** Any change may alter a descendant's verdict (a revoked parent), so all verdicts go. */
+  private changed(): void {
+    this.verdicts.clear();
+    this.policyList = undefined;
+  }
+
+  private read(object: unknown): ReturnType<ModelVocabulary<MV, P>["modelVersion"]> {
+    if (typeof object !== "object" || object === null) return this.vocabulary.modelVersion(object);
+    const memo = this.reads.get(object);
+    if (memo !== undefined) return memo;
+    const read = this.vocabulary.modelVersion(object);
+    this.reads.set(object, read);
+    return read;
+  }
+
+  /** Stores a ModelVersion; returns the problem when the object is not a valid one. */
+  putModelVersion(object: unknown): string | undefined {
+    const read = this.read(object);
+    if (!read.ok) return read.problem;
+    if (typeof read.object === "object" && read.object !== null) this.reads.set(read.object, read);
+    this.modelVersions.set(key(read.view.namespace, read.view.name), read.object);
+    this.changed();
+    return undefined;
+  }
+
+  deleteModelVersion(namespace: string, name: string): void {
+    if (this.modelVersions.delete(key(namespace, name))) this.changed();
+  }
+
+  putPolicy(object: unknown): string | undefined {
+    const read = this.vocabulary.policy(object);
+    if (!read.ok) return read.problem;
+    this.policies.set(read.view.name, read.view);
+    this.changed();
+    return undefined;
+  }
+
+  deletePolicy(name: string): void {
+    if (this.policies.delete(name)) this.changed();
+  }
+
+  putNamespace(name: string, labels: Readonly<Record<string, string>>): void {
+    this.namespaces.set(name, labels);
+  }
+
+  deleteNamespace(name: string): void {
+    this.namespaces.delete(name);
+  }
+
+  setLedgerFacts(facts: LedgerFacts): void {
+    this.ledger = facts;
+    this.changed();
+  }
+
+  hasModelVersion(namespace: string, name: string): boolean {
+    return this.modelVersions.has(key(namespace, name));
+  }
+
+  hasNamespace(name: string): boolean {
+    return this.namespaces.has(name);
+  }
+
+  markSynced(): void {
+    this.isSynced = true;
+  }
+
+  synced(): boolean {
+    return this.isSynced;
+  }
+
+  private verdict(mv: MV, policy: TrustPolicyView<P>): LineageVerdict {
+    const read = this.read(mv);
+    const resolve = (namespace: string, name: string): MV | undefined => this.modelVersions.get(key(namespace, name));
+    if (!read.ok) return this.vocabulary.verify(mv, resolve, policy);
+    const cached = this.modelVersions.get(key(read.view.namespace, read.view.name)) === mv;
+    const memo = `${policy.name}\u0000${key(read.view.namespace, read.view.name)}`;
+    const hit = cached ? this.verdicts.get(memo) : undefined;
+    if (hit !== undefined) return hit;
+    const fresh = this.vocabulary.verify(mv, resolve, policy);
+    if (cached) this.verdicts.set(memo, fresh);
+    return fresh;
+  }
+
+  /** A view for one decision. Lookups read the live maps; misses are resolved before calling. */
+  state(): AdmissionState<MV, P> {
+    return {
+      ledgerTip: this.ledger.tip,
+      policies: (this.policyList ??= [...this.policies.values()]),
+      namespaceLabels: (name) => this.namespaces.get(name),
+      modelVersion: (namespace, name) => this.modelVersions.get(key(namespace, name)),
+      viewModelVersion: (object) => this.read(object),
+      verdict: (mv, policy) => this.verdict(mv, policy),
+      recordedSpecDigest: (namespace, name) => this.ledger.recordedSpecDigests.get(key(namespace, name)),
+    };
+  }
+}

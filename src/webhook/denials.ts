@@ -1,0 +1,120 @@
+// Denials (and audit findings) become AdmissionDenied ledger entries, handed to an Outbox off
+// the response path: `record` only queues; a later tick enqueues the batch. The API server
+// retries reviews with the same uid, so the idempotency key is derived from uid + object +
+// reason, and recent keys are also dropped here before they reach the outbox.
+import { createHash } from "node:crypto";
+import { ENTRY_FORMAT_VERSION, type LedgerEntry, type Outbox } from "../ledger/index.ts";
+import type { AdmissionDecision, Finding } from "./decision.ts";
+import { isRecord, type AdmissionRequest } from "./review.ts";
+import type { LedgerTip } from "./state.ts";
+
+export interface DenialRecorderOptions {
+  outbox: Outbox;
+  cluster: string;
+  /** The ledger tip the decision used (read when the decision is recorded). */
+  tip(): LedgerTip | undefined;
+  /** Outbox failures are reported here; the review has long been answered. */
+  onError(error: DenialRecordFailed): void;
+  clock?: () => Date;
+  /** Bound on keys remembered for dedup and on entries waiting for the outbox. */
+  maxRemembered?: number;
+  maxPending?: number;
+}
+
+/** Handing AdmissionDenied entries to the outbox failed, or the queue was full. */
+export class DenialRecordFailed extends Error {
+  readonly entries: number;
+  constructor(entries: number, problem: string, options?: ErrorOptions) {
+    super(`webhook: recording ${entries} AdmissionDenied entries ${problem}`, options);
+    this.name = "DenialRecordFailed";
+    this.entries = entries;
+  }
+}
+
+function objectMeta(object: unknown): { name: string; uid: string | undefined } {
+  const metadata = isRecord(object) ? object["metadata"] : undefined;
+  const field = (f: string): string | undefined => (isRecord(metadata) && typeof metadata[f] === "string" ? metadata[f] : undefined);
+  return { name: field("name") ?? field("generateName") ?? "(unnamed)", uid: field("uid") };
+}
+
+export function denialKey(request: AdmissionRequest, finding: Finding): string {
+  const parts = [request.uid, request.kind.group, request.kind.kind, request.namespace, objectMeta(request.object).name, finding.reason, finding.check, finding.policy];
+  return `admission-denied:${createHash("sha256").update(JSON.stringify(parts)).digest("hex")}`;
+}
+
+export function denialEntry(request: AdmissionRequest, finding: Finding, tip: LedgerTip | undefined, cluster: string, at: Date): LedgerEntry {
+  const meta = objectMeta(request.object);
+  const apiVersion = request.kind.group === "" ? request.kind.version : `${request.kind.group}/${request.kind.version}`;
+  const subject = { apiVersion, kind: request.kind.kind, name: request.name || meta.name, ...(request.namespace ? { namespace: request.namespace } : {}), ...(meta.uid ? { uid: meta.uid } : {}) };
+  const data = {
+    reviewUid: request.uid,
+    operation: request.operation,
+    reason: finding.reason,
+    check: finding.check,
+    message: finding.message,
+    policy: finding.policy,
+    mode: finding.mode,
+    enforced: finding.mode === "enforce",
+    ledgerTip: tip === undefined ? null : { size: tip.size, root: tip.root },
+  };
+  return { v: ENTRY_FORMAT_VERSION, kind: "AdmissionDenied", cluster, subject, key: denialKey(request, finding), observedAt: at.toISOString(), data };
+}
+
+export class DenialRecorder {
+  private readonly options: DenialRecorderOptions;
+  private readonly remembered = new Set<string>();
+  private pending: LedgerEntry[] = [];
+  private scheduled = false;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(options: DenialRecorderOptions) {
+    this.options = options;
+  }
+
+  /** Queues the decision's findings and returns at once. */
+  record(request: AdmissionRequest, decision: AdmissionDecision): void {
+    const at = (this.options.clock ?? (() => new Date()))();
+    for (const finding of decision.record) {
+      const entry = denialEntry(request, finding, this.options.tip(), this.options.cluster, at);
+      if (this.remembered.has(entry.key)) continue;
+      this.remember(entry.key);
+      if (this.pending.length >= (this.options.maxPending ?? 10_000)) {
+        this.options.onError(new DenialRecordFailed(1, "dropped: the outbox queue is full"));
+        continue;
+      }
+      this.pending.push(entry);
+    }
+    if (this.pending.length > 0 && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  private remember(key: string): void {
+    this.remembered.add(key);
+    // Sets iterate in insertion order, so the first key is the oldest.
+    if (this.remembered.size > (this.options.maxRemembered ?? 10_000)) {
+      const oldest = this.remembered.values().next();
+      if (!oldest.done) this.remembered.delete(oldest.value);
+    }
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    this.inFlight = this.inFlight
+      .then(() => this.options.outbox.enqueue(batch))
+      .catch((e: unknown) => {
+        // Forget the keys so a retried review can try again.
+        for (const entry of batch) this.remembered.delete(entry.key);
+        this.options.onError(new DenialRecordFailed(batch.length, "failed", { cause: e }));
+      });
+  }
+
+  /** Resolves once everything recorded so far has been handed to the outbox. */
+  async settled(): Promise<void> {
+    while (this.scheduled || this.pending.length > 0) await new Promise((r) => setImmediate(r));
+    await this.inFlight;
+  }
+}

@@ -1,0 +1,84 @@
+// The review pipeline: resolve cache misses (bounded, single-flight), decide, hand findings to
+// the denial recorder without waiting for it.
+import { admissionCacheLookups } from "../metrics/index.ts";
+import type { VerifiedCache } from "./cache.ts";
+import { admissionDecision, type AdmissionDecision } from "./decision.ts";
+import { CacheLookupFailed, SingleFlight, withDeadline } from "./lookup.ts";
+import type { AdmissionRequest } from "./review.ts";
+import type { Reviewer } from "./server.ts";
+import { subjectOf } from "./subjects.ts";
+
+/** Where misses go: the API server (kube source). Each returns the object, or undefined if absent. */
+export interface MissLookup {
+  modelVersion(namespace: string, name: string): Promise<unknown>;
+  namespaceLabels(name: string): Promise<Readonly<Record<string, string>> | undefined>;
+}
+
+/** Receives every decision with findings to record; must return at once (see denials.ts). */
+export interface FindingSink {
+  record(request: AdmissionRequest, decision: AdmissionDecision): void;
+}
+
+export interface ReviewerOptions<MV, P> {
+  cache: VerifiedCache<MV, P>;
+  lookup?: MissLookup;
+  /** Below the ValidatingWebhookConfiguration's timeoutSeconds, so a slow lookup still answers. */
+  lookupDeadlineMs?: number;
+  sink?: FindingSink;
+}
+
+function lookupFailed(request: AdmissionRequest, resource: string, e: CacheLookupFailed): AdmissionDecision {
+  const message = `modelchain: cannot decide ${request.kind.kind} ${request.namespace}/${request.name}: ${e.message}`;
+  return { allowed: false, message, warnings: [], reason: "lookup-failed", checkFailed: undefined, resource, record: [] };
+}
+
+export function createReviewer<MV, P>(options: ReviewerOptions<MV, P>): Reviewer {
+  const { cache, lookup, sink } = options;
+  const deadline = options.lookupDeadlineMs ?? 2_000;
+  const flights = new SingleFlight<void>();
+
+  const fill = (flightKey: string, load: () => Promise<void>): Promise<void> =>
+    flights.do(flightKey, () =>
+      withDeadline(flightKey, load(), deadline).catch((e: unknown) => {
+        throw e instanceof CacheLookupFailed ? e : new CacheLookupFailed(flightKey, "failed", { cause: e });
+      }),
+    );
+
+  /** Looks up what the decision will need and the cache lacks; resolves once it is stored. */
+  async function resolveMisses(request: AdmissionRequest): Promise<void> {
+    const subject = subjectOf(request);
+    if (subject.type === "ungated") return;
+    const ns = request.namespace;
+    const pending: Promise<void>[] = [];
+    if (ns !== "" && !cache.hasNamespace(ns) && lookup !== undefined) {
+      pending.push(fill(`namespace ${ns}`, async () => {
+        const labels = await lookup.namespaceLabels(ns);
+        if (labels !== undefined) cache.putNamespace(ns, labels);
+      }));
+    }
+    if (subject.type === "workload") {
+      const hit = cache.hasModelVersion(ns, subject.modelVersion);
+      admissionCacheLookups.inc({ result: hit ? "hit" : "miss" });
+      if (!hit && lookup !== undefined) {
+        pending.push(fill(`ModelVersion ${ns}/${subject.modelVersion}`, async () => {
+          const found = await lookup.modelVersion(ns, subject.modelVersion);
+          if (found !== undefined) cache.putModelVersion(found);
+        }));
+      }
+    }
+    await Promise.all(pending);
+  }
+
+  return async (request) => {
+    const resource = subjectOf(request).resource;
+    try {
+      await resolveMisses(request);
+    } catch (e: unknown) {
+      if (e instanceof CacheLookupFailed) return lookupFailed(request, resource, e);
+      throw e;
+    }
+    const decision = admissionDecision(request, cache.state());
+    if (decision.record.length > 0) sink?.record(request, decision);
+    return decision;
+  };
+}
