@@ -1,0 +1,74 @@
+// The ValidatingWebhookConfiguration that points the API server at this webhook. The plain
+// manifest in config/webhook/ is this function's output with the defaults (a test keeps them
+// equal); the Helm chart templates the same fields.
+
+export type FailurePolicy = "Fail" | "Ignore";
+
+export interface WebhookManifestOptions {
+  name?: string;
+  /** modelchain's own namespace: excluded from admission so the webhook can always restart. */
+  namespace?: string;
+  serviceName?: string;
+  /** Instead of a Service (envtest, out-of-cluster): an https URL ending in /validate. */
+  url?: string;
+  /** Base64 PEM of the CA that signed the serving certificate; cert-manager can inject it. */
+  caBundle?: string;
+  failurePolicy?: FailurePolicy;
+  /** The API server gives up after this; lookups on a cache miss use a shorter deadline. */
+  timeoutSeconds?: number;
+}
+
+export const DEFAULT_TIMEOUT_SECONDS = 5;
+
+function clientConfig(o: WebhookManifestOptions, namespace: string): Record<string, unknown> {
+  const target = o.url !== undefined
+    ? { url: o.url }
+    : { service: { name: o.serviceName ?? "modelchain-webhook", namespace, path: "/validate", port: 443 } };
+  return o.caBundle === undefined ? target : { ...target, caBundle: o.caBundle };
+}
+
+function webhook(name: string, rules: unknown[], o: WebhookManifestOptions, extra: Record<string, unknown>): Record<string, unknown> {
+  const namespace = o.namespace ?? "modelchain-system";
+  return {
+    name,
+    admissionReviewVersions: ["v1"],
+    sideEffects: "NoneOnDryRun",
+    failurePolicy: o.failurePolicy ?? "Fail",
+    timeoutSeconds: o.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+    matchPolicy: "Equivalent",
+    clientConfig: clientConfig(o, namespace),
+    namespaceSelector: {
+      matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", namespace] }],
+    },
+    rules,
+    ...extra,
+  };
+}
+
+const OPERATIONS = ["CREATE", "UPDATE"];
+
+export function validatingWebhookConfiguration(o: WebhookManifestOptions = {}): Record<string, unknown> {
+  const models = webhook(
+    "models.webhook.modelchain.io",
+    [{ apiGroups: ["modelchain.io"], apiVersions: ["v1alpha1"], operations: OPERATIONS, resources: ["modeldeployments", "modelversions"], scope: "Namespaced" }],
+    o,
+    {},
+  );
+  // Only Deployments that opted in by label are sent: the rest of the cluster never waits on us.
+  const deployments = webhook(
+    "deployments.webhook.modelchain.io",
+    [{ apiGroups: ["apps"], apiVersions: ["v1"], operations: OPERATIONS, resources: ["deployments"], scope: "Namespaced" }],
+    o,
+    { objectSelector: { matchExpressions: [{ key: "modelchain.io/model-version", operator: "Exists" }] } },
+  );
+  const labels = { "app.kubernetes.io/name": "modelchain", "app.kubernetes.io/component": "webhook" };
+  // Without a CA bundle, cert-manager's CA injector fills it from the serving Certificate.
+  const inject = { "cert-manager.io/inject-ca-from": `${o.namespace ?? "modelchain-system"}/${o.serviceName ?? "modelchain-webhook"}` };
+  const annotations = o.caBundle === undefined && o.url === undefined ? { annotations: inject } : {};
+  return {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "ValidatingWebhookConfiguration",
+    metadata: { name: o.name ?? "modelchain", labels, ...annotations },
+    webhooks: [models, deployments],
+  };
+}
