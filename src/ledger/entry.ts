@@ -87,11 +87,21 @@ function parseSubject(value: unknown): EntrySubject {
   return subject;
 }
 
+/** An entry checked and serialised once: backends reuse the bytes for the leaf envelope. */
+export interface PreparedEntry {
+  entry: LedgerEntry;
+  bytes: Uint8Array;
+}
+
 /**
  * Checks that `value` is a recordable entry and returns it typed. Unknown top-level fields
  * are refused so that a typo cannot silently drop data from the record.
  */
 export function parseEntry(value: unknown): LedgerEntry {
+  return prepareEntry(value).entry;
+}
+
+export function prepareEntry(value: unknown): PreparedEntry {
   if (!isRecord(value)) throw new EntryValidationError("entry", "must be a JSON object");
   const known = new Set(["v", "kind", "cluster", "subject", "key", "observedAt", "data"]);
   for (const field of Object.keys(value)) {
@@ -111,11 +121,11 @@ export function parseEntry(value: unknown): LedgerEntry {
     observedAt: requireString(value, "observedAt"),
     data,
   };
-  const size = encodeEntry(entry).byteLength;
-  if (size > MAX_ENTRY_BYTES) {
-    throw new EntryValidationError("entry", `is ${size} bytes, over the ${MAX_ENTRY_BYTES}-byte limit`);
+  const bytes = encodeEntry(entry);
+  if (bytes.byteLength > MAX_ENTRY_BYTES) {
+    throw new EntryValidationError("entry", `is ${bytes.byteLength} bytes, over the ${MAX_ENTRY_BYTES}-byte limit`);
   }
-  return entry;
+  return { entry, bytes };
 }
 
 /** RFC 8785 canonical JSON, UTF-8. Throws on values JSON cannot represent. */

@@ -22,7 +22,24 @@ export class EnvelopeDecodeError extends Error {
 }
 
 export function encodeEnvelope(envelope: LeafEnvelope): Uint8Array {
-  return canonicalBytes(envelope);
+  return envelopeBytes(canonicalBytes(envelope.entry), envelope.recordedAt, envelope.recordedBy);
+}
+
+const encoder = new TextEncoder();
+const ENTRY_OPEN = encoder.encode('{"entry":');
+
+/**
+ * The canonical envelope spliced around an entry's canonical bytes: keys sort as entry <
+ * recordedAt < recordedBy, and RFC 8785 serialises strings as JSON.stringify does. The
+ * canister builds the same bytes the same way; `decodeEnvelope` re-checks canonical form.
+ */
+export function envelopeBytes(entryBytes: Uint8Array, recordedAt: string, recordedBy: string): Uint8Array {
+  const tail = encoder.encode(`,"recordedAt":${JSON.stringify(recordedAt)},"recordedBy":${JSON.stringify(recordedBy)}}`);
+  const out = new Uint8Array(ENTRY_OPEN.byteLength + entryBytes.byteLength + tail.byteLength);
+  out.set(ENTRY_OPEN, 0);
+  out.set(entryBytes, ENTRY_OPEN.byteLength);
+  out.set(tail, ENTRY_OPEN.byteLength + entryBytes.byteLength);
+  return out;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });

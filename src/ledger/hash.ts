@@ -1,12 +1,12 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /** A SHA-256 digest. Hex at the edges (JSON, CLI), bytes inside. */
 export type Hash = Uint8Array;
 
 export function sha256(...parts: Uint8Array[]): Hash {
-  const h = createHash("sha256");
-  for (const part of parts) h.update(part);
-  return new Uint8Array(h.digest());
+  // One-shot hashing is about twice as fast as createHash for the small inputs of a tree.
+  const input = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+  return new Uint8Array(hash("sha256", input, "buffer"));
 }
 
 export function toHex(bytes: Uint8Array): string {

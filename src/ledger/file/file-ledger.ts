@@ -2,8 +2,8 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import pino from "pino";
-import { parseEntry, type LedgerEntry } from "../entry.ts";
-import { encodeEnvelope, nowNanos } from "../envelope.ts";
+import { prepareEntry, type LedgerEntry, type PreparedEntry } from "../entry.ts";
+import { envelopeBytes, nowNanos } from "../envelope.ts";
 import { consistencyPath, hashLeaf, inclusionPath, ProofInputError } from "../merkle.ts";
 import { toHex, type Hash } from "../hash.ts";
 import { signCheckpoint } from "../checkpoint.ts";
@@ -30,7 +30,7 @@ export interface FileLedgerOptions {
 }
 
 interface PendingAppend {
-  entries: LedgerEntry[];
+  entries: PreparedEntry[];
   resolve: (receipts: Receipt[]) => void;
   reject: (e: unknown) => void;
 }
@@ -111,7 +111,7 @@ export class FileLedger implements Ledger {
   }
 
   async append(entries: readonly LedgerEntry[]): Promise<Receipt[]> {
-    const parsed = entries.map((e) => parseEntry(e));
+    const parsed = entries.map((e) => prepareEntry(e));
     if (this.closed) throw new LedgerAppendFailed("ledger is closed");
     if (this.signingKey === undefined) throw new LedgerAppendFailed("ledger was opened read-only");
     if (this.failed !== undefined) throw this.failed;
@@ -153,11 +153,11 @@ export class FileLedger implements Ledger {
     const leafHashAt = (i: number): Hash => (i < this.count ? this.slot(i).leafHash : (fresh[i - this.count] as NewLeaf).leafHash);
     const keyHashAt = (i: number): Uint8Array => (i < this.count ? this.slot(i).keyHash : (fresh[i - this.count] as NewLeaf).keyHash);
     const placements = group.map((pending) =>
-      pending.entries.map((entry) => {
+      pending.entries.map(({ entry, bytes }) => {
         const keyHash = keyHashOf(entry.key);
         const existing = this.keys.find(keyHash, keyHashAt);
         if (existing !== undefined) return { index: existing, duplicate: true, leafHash: leafHashAt(existing) };
-        const leaf = encodeEnvelope({ entry, recordedAt, recordedBy });
+        const leaf = envelopeBytes(bytes, recordedAt, recordedBy);
         const index = this.count + fresh.length;
         const leafHash = hashLeaf(leaf);
         fresh.push({ index, leaf, leafHash, keyHash, kind: entry.kind });
