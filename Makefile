@@ -35,7 +35,7 @@ run: deps walkthrough
 
 # The ledger walkthrough: append sample entries to a file ledger, prove and verify them.
 walkthrough: deps
-	node src/cli/walkthrough.ts "$(LEDGER_DIR)"
+	scripts/ledger-walkthrough.sh "$(LEDGER_DIR)"
 
 bench: deps
 	node bench/run.ts
