@@ -121,7 +121,8 @@ function combine(findings: Finding[], resource: string, dryRun: boolean): Admiss
 export function admissionDecision<MV, P>(request: AdmissionRequest, state: AdmissionState<MV, P>): AdmissionDecision {
   const subject = subjectOf(request);
   if (subject.type === "ungated") return allowed("ungated", subject.resource);
-  const labels = state.namespaceLabels(request.namespace) ?? {};
+  // The API server labels every namespace with its own name (since 1.21); unknown ones get only that.
+  const labels = state.namespaceLabels(request.namespace) ?? { "kubernetes.io/metadata.name": request.namespace };
   const policies = state.policies.filter((p) => p.selects(labels));
   if (policies.length === 0) return allowed("namespace-not-selected", subject.resource);
   const findings = policies.flatMap((policy) => {

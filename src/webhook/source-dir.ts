@@ -1,0 +1,101 @@
+// `--source dir:PATH`: ModelVersions, trust policies and Namespaces read from YAML/JSON files,
+// and the facts of a ledger (recorded spec digests, tip), for CI pre-flight checks and for
+// serving the HTTP layer without a cluster.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { extname, join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import type { Ledger } from "../ledger/index.ts";
+import type { LedgerFacts, VerifiedCache } from "./cache.ts";
+import { isRecord } from "./review.ts";
+
+/** A manifest file could not be read or parsed; the message names file and document. */
+export class ManifestReadFailed extends Error {
+  readonly file: string;
+  constructor(file: string, problem: string, options?: ErrorOptions) {
+    super(`${file}: ${problem}`, options);
+    this.name = "ManifestReadFailed";
+    this.file = file;
+  }
+}
+
+export interface ManifestObject {
+  file: string;
+  /** 0-based document index within the file. */
+  doc: number;
+  object: Record<string, unknown>;
+}
+
+const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
+
+/** Every YAML document of a file (a JSON file is one YAML document); `kind: List` is expanded. */
+export function readManifestFile(file: string): ManifestObject[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e: unknown) {
+    throw new ManifestReadFailed(file, "cannot be read", { cause: e });
+  }
+  const out: ManifestObject[] = [];
+  parseAllDocuments(text).forEach((d, doc) => {
+    const error = d.errors[0];
+    if (error !== undefined) throw new ManifestReadFailed(file, `document ${doc}: ${error.message}`, { cause: error });
+    const value: unknown = d.toJS();
+    if (value === null || value === undefined) return;
+    if (!isRecord(value)) throw new ManifestReadFailed(file, `document ${doc} is not a mapping`);
+    const items = value["kind"] === "List" && Array.isArray(value["items"]) ? value["items"] : [value];
+    for (const item of items) if (isRecord(item)) out.push({ file, doc, object: item });
+  });
+  return out;
+}
+
+/** Manifest files below a directory (recursively), in a stable order. */
+export function manifestFiles(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path, { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((e) => {
+      if (e.name.startsWith(".")) return [];
+      const full = join(path, e.name);
+      if (e.isDirectory()) return manifestFiles(full);
+      return MANIFEST_EXTENSIONS.has(extname(e.name)) ? [full] : [];
+    });
+}
+
+function metadataOf(object: Record<string, unknown>): { name: string; labels: Record<string, string> } {
+  const metadata = isRecord(object["metadata"]) ? object["metadata"] : {};
+  const labels = isRecord(metadata["labels"]) ? metadata["labels"] : {};
+  const strings = Object.entries(labels).filter((e): e is [string, string] => typeof e[1] === "string");
+  return { name: typeof metadata["name"] === "string" ? metadata["name"] : "", labels: Object.fromEntries(strings) };
+}
+
+/** Feeds the cache from manifests; returns one problem line per object that was not usable. */
+export function loadManifests<MV, P>(cache: VerifiedCache<MV, P>, objects: readonly ManifestObject[]): string[] {
+  const problems: string[] = [];
+  for (const { file, doc, object } of objects) {
+    const where = `${file} (document ${doc})`;
+    if (object["kind"] === "ModelVersion") {
+      const problem = cache.putModelVersion(object);
+      if (problem !== undefined) problems.push(`${where}: ModelVersion ${problem}`);
+    } else if (object["kind"] === "ModelTrustPolicy") {
+      const problem = cache.putPolicy(object);
+      if (problem !== undefined) problems.push(`${where}: ModelTrustPolicy ${problem}`);
+    } else if (object["kind"] === "Namespace") {
+      const { name, labels } = metadataOf(object);
+      cache.putNamespace(name, { ...labels, "kubernetes.io/metadata.name": name });
+    }
+  }
+  return problems;
+}
+
+/** Recorded spec digests (latest ModelVersionRegistered per object) and the tip of a ledger. */
+export async function readLedgerFacts(ledger: Ledger): Promise<LedgerFacts> {
+  const size = await ledger.size();
+  const recordedSpecDigests = new Map<string, string>();
+  for (let i = 0; i < size; i++) {
+    const { entry } = (await ledger.get(i)).envelope;
+    const digest = entry.data["specDigest"];
+    if (entry.kind !== "ModelVersionRegistered" || typeof digest !== "string") continue;
+    recordedSpecDigests.set(`${entry.subject.namespace ?? ""}/${entry.subject.name}`, digest);
+  }
+  return { tip: { size, root: await ledger.root(size) }, recordedSpecDigests };
+}
