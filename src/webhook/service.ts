@@ -1,0 +1,116 @@
+// Wiring for `modelchain webhook` (and `modelchain operator`, which may run it too): a source
+// feeding the cache, the reviewer, the denial recorder and the HTTPS server.
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Ledger, Outbox } from "../ledger/index.ts";
+import { VerifiedCache, type ModelVocabulary } from "./cache.ts";
+import { DenialRecorder, type DenialRecordFailed } from "./denials.ts";
+import { DEFAULT_TIMEOUT_SECONDS } from "./manifest.ts";
+import { createReviewer, type MissLookup } from "./reviewer.ts";
+import { startWebhookServer, type WebhookServer } from "./server.ts";
+import { loadManifests, manifestFiles, readLedgerFacts, readManifestFile } from "./source-dir.ts";
+import { startKubeSource } from "./source-kube.ts";
+import type { TlsLoadFailed } from "./tls.ts";
+
+export type Source = { type: "kube" } | { type: "dir"; path: string };
+
+/** The --source flag is neither `kube` nor `dir:PATH`. */
+export class SourceSpecError extends Error {
+  constructor(text: string) {
+    super(`--source ${JSON.stringify(text)}: expected "kube" or "dir:PATH"`);
+    this.name = "SourceSpecError";
+  }
+}
+
+export function parseSource(text: string): Source {
+  if (text === "kube") return { type: "kube" };
+  if (text.startsWith("dir:") && text.length > 4) return { type: "dir", path: text.slice(4) };
+  throw new SourceSpecError(text);
+}
+
+/** The directory's manifests had objects the cache could not use; each line names file and field. */
+export class DirSourceInvalid extends Error {
+  readonly problems: readonly string[];
+  constructor(path: string, problems: readonly string[]) {
+    super(`--source dir:${path}: ${problems.length} unusable object(s):\n  ${problems.join("\n  ")}`);
+    this.name = "DirSourceInvalid";
+    this.problems = problems;
+  }
+}
+
+/** A cache filled from a directory (and a ledger's facts when one is given), marked synced. */
+export async function loadDirCache<MV, P>(vocabulary: ModelVocabulary<MV, P>, path: string, ledger?: Ledger): Promise<VerifiedCache<MV, P>> {
+  const cache = new VerifiedCache(vocabulary);
+  const problems = loadManifests(cache, manifestFiles(path).flatMap(readManifestFile));
+  if (problems.length > 0) throw new DirSourceInvalid(path, problems);
+  if (ledger !== undefined) cache.setLedgerFacts(await readLedgerFacts(ledger));
+  cache.markSynced();
+  return cache;
+}
+
+export interface WebhookServiceOptions<MV, P> {
+  vocabulary: ModelVocabulary<MV, P>;
+  source: Source;
+  kubeConfig?: KubeConfig;
+  /** Ledger facts (recorded spec digests, tip) are read from here. */
+  ledger?: Ledger;
+  /** Denials are handed here; without one they are only counted and logged. */
+  outbox?: Outbox;
+  cluster: string;
+  certFile: string;
+  keyFile: string;
+  port: number;
+  host?: string;
+  timeoutSeconds?: number;
+  log: { info(o: object, msg: string): void; warn(o: object, msg: string): void; error(o: object, msg: string): void };
+}
+
+export interface WebhookService<MV, P> {
+  server: WebhookServer;
+  cache: VerifiedCache<MV, P>;
+  recorder: DenialRecorder | undefined;
+  close(): Promise<void>;
+}
+
+async function feedCache<MV, P>(o: WebhookServiceOptions<MV, P>): Promise<{ cache: VerifiedCache<MV, P>; lookup?: MissLookup; stop(): Promise<void> }> {
+  if (o.source.type === "dir") return { cache: await loadDirCache(o.vocabulary, o.source.path, o.ledger), stop: async () => undefined };
+  if (o.kubeConfig === undefined) throw new SourceSpecError("kube (no kubeconfig found)");
+  const cache = new VerifiedCache(o.vocabulary);
+  if (o.ledger !== undefined) cache.setLedgerFacts(await readLedgerFacts(o.ledger));
+  const kube = await startKubeSource({ kubeConfig: o.kubeConfig, cache, onError: (e) => o.log.warn({ kind: "informer", err: e.message }, "webhook source error") });
+  return { cache, lookup: kube.lookup, stop: kube.stop };
+}
+
+export async function startWebhookService<MV, P>(o: WebhookServiceOptions<MV, P>): Promise<WebhookService<MV, P>> {
+  const fed = await feedCache(o);
+  const { cache } = fed;
+  const recorder = o.outbox === undefined ? undefined : new DenialRecorder({
+    outbox: o.outbox,
+    cluster: o.cluster,
+    tip: () => cache.state().ledgerTip,
+    onError: (e: DenialRecordFailed) => o.log.error({ kind: "AdmissionDenied", entries: e.entries, err: e.message }, "denial not recorded"),
+  });
+  // Half the API server's timeout: a slow lookup still leaves time to answer with a reason.
+  const lookupDeadlineMs = ((o.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000) / 2;
+  const review = createReviewer({ cache, lookupDeadlineMs, ...(fed.lookup ? { lookup: fed.lookup } : {}), ...(recorder ? { sink: recorder } : {}) });
+  const server = await startWebhookServer({
+    certFile: o.certFile,
+    keyFile: o.keyFile,
+    port: o.port,
+    host: o.host ?? "0.0.0.0",
+    review,
+    ready: () => cache.synced(),
+    onTlsError: (e: TlsLoadFailed) => o.log.warn({ kind: "tls", file: e.file, err: e.message }, "certificate reload failed; keeping the old one"),
+    onInternalError: (e: unknown) => o.log.error({ kind: "review", err: e instanceof Error ? e.message : String(e) }, "review failed; denied"),
+  });
+  o.log.info({ kind: "webhook", port: server.port, source: o.source.type }, "webhook serving");
+  return {
+    server,
+    cache,
+    recorder,
+    close: async () => {
+      await server.close();
+      await fed.stop();
+      await recorder?.settled();
+    },
+  };
+}
