@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "../ledger/fixtures.ts";
+
+const root = join(import.meta.dirname, "..", "..");
+
+describe("the published package", () => {
+  it("compiles to JavaScript whose bin entry runs `modelchain --help`", () => {
+    const out = tempDir("modelchain-build-");
+    try {
+      const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json"), "--outDir", out.dir], { encoding: "utf8" });
+      expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
+      const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin: Record<string, string> };
+      const bin = join(out.dir, (pkg.bin["modelchain"] ?? "").replace(/^dist\//, ""));
+      expect(existsSync(bin), bin).toBe(true);
+      const help = spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
+      expect(help.status, help.stderr).toBe(0);
+      expect(help.stdout).toMatch(/Usage: modelchain/);
+      expect(help.stdout).toMatch(/verify-proof/);
+    } finally {
+      out.remove();
+    }
+  });
+});
