@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "./run-cli.ts";
 import { entries, sampleEntry, tempDir } from "../ledger/fixtures.ts";
@@ -50,6 +50,33 @@ describe("modelchain ledger commands", () => {
     const bad = runCli(["verify-proof", "--proof", join(dir, "proof.json"), "--leaf", join(dir, "leaf.bin")]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/leaf hash [0-9a-f]{64} is not the proof's/);
+  });
+
+  it("verify-consistency accepts an appended-to history and rejects a rewritten one", () => {
+    const copy = tempDir("modelchain-cli-rewrite-");
+    try {
+      const honest = join(copy.dir, "honest");
+      runCli(["append", "--ledger", honest], JSON.stringify(entries(0, 5)));
+      writeFileSync(join(copy.dir, "old.json"), runCli(["checkpoint", "--ledger", honest]).stdout);
+      runCli(["append", "--ledger", honest], JSON.stringify(entries(5, 4)));
+      writeFileSync(join(copy.dir, "new.json"), runCli(["checkpoint", "--ledger", honest]).stdout);
+      writeFileSync(join(copy.dir, "c.json"), runCli(["consistency", "--ledger", honest, "--from", "5"]).stdout);
+      const ok = runCli(["verify-consistency", "--proof", join(copy.dir, "c.json"), "--old", join(copy.dir, "old.json"), "--new", join(copy.dir, "new.json")]);
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.stdout).toMatch(/extends the tree at size 5/);
+      // A different history of the same length, signed with the same (stolen) ledger key.
+      const forged = join(copy.dir, "forged");
+      mkdirSync(forged);
+      copyFileSync(join(honest, "checkpoint-key.pem"), join(forged, "checkpoint-key.pem"));
+      runCli(["append", "--ledger", forged], JSON.stringify([...entries(100, 5), ...entries(5, 4)]));
+      writeFileSync(join(copy.dir, "c2.json"), runCli(["consistency", "--ledger", forged, "--from", "5"]).stdout);
+      writeFileSync(join(copy.dir, "new2.json"), runCli(["checkpoint", "--ledger", forged]).stdout);
+      const bad = runCli(["verify-consistency", "--proof", join(copy.dir, "c2.json"), "--old", join(copy.dir, "old.json"), "--new", join(copy.dir, "new2.json")]);
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toMatch(/does not extend the older one/);
+    } finally {
+      copy.remove();
+    }
   });
 
   it("consistency and root agree with each other", () => {

@@ -12,6 +12,7 @@ import {
   parseLedgerUrl,
   toHex,
   verifyCheckpoint,
+  verifyConsistency,
   verifyInclusion,
   type Checkpoint,
   type Ledger,
@@ -187,6 +188,40 @@ function registerVerifyProof(program: Command): void {
     });
 }
 
+function parseConsistencyFile(file: string): { from: number; to: number; proof: string[] } {
+  const value = readJson(file);
+  if (typeof value !== "object" || value === null) throw new CliInputError(`${file}: not a consistency proof object`);
+  const { from, to, proof } = value as Record<string, unknown>;
+  if (typeof from !== "number" || typeof to !== "number") throw new CliInputError(`${file}: from and to must be numbers`);
+  if (!Array.isArray(proof) || !proof.every((h) => typeof h === "string")) throw new CliInputError(`${file}: proof must be an array of hex strings`);
+  return { from, to, proof: proof as string[] };
+}
+
+function registerVerifyConsistency(program: Command): void {
+  program
+    .command("verify-consistency")
+    .description("check offline that a newer signed checkpoint extends an older one (history was only appended to)")
+    .requiredOption("--proof <file>", "consistency proof JSON from `modelchain consistency --from <old size> --to <new size>`")
+    .requiredOption("--old <file>", "the checkpoint kept earlier")
+    .requiredOption("--new <file>", "the current checkpoint")
+    .action((opts: { proof: string; old: string; new: string }) => {
+      const proof = parseConsistencyFile(opts.proof);
+      const [older, newer] = [loadCheckpoint(opts.old), loadCheckpoint(opts.new)];
+      verifyCheckpoint(older);
+      verifyCheckpoint(newer);
+      if (older.keyId !== newer.keyId) throw new CheckFailedError(`the checkpoints are signed by different keys (${older.keyId}, ${newer.keyId})`);
+      if (proof.from !== older.size || proof.to !== newer.size) {
+        throw new CheckFailedError(`proof is from size ${proof.from} to ${proof.to}; the checkpoints are at sizes ${older.size} and ${newer.size}`);
+      }
+      try {
+        verifyConsistency(older.size, newer.size, proof.proof.map((h, i) => hashFromHex(h, `proof[${i}]`)), hashFromHex(older.root, "old root"), hashFromHex(newer.root, "new root"));
+      } catch (e: unknown) {
+        throw new CheckFailedError(`the newer checkpoint does not extend the older one: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+      process.stdout.write(`ok: the tree at size ${newer.size} extends the tree at size ${older.size}\n`);
+    });
+}
+
 export function registerLedgerCommands(program: Command): void {
   registerAppend(program);
   registerShow(program);
@@ -194,4 +229,5 @@ export function registerLedgerCommands(program: Command): void {
   registerCheckpoint(program);
   registerVerify(program);
   registerVerifyProof(program);
+  registerVerifyConsistency(program);
 }

@@ -1,0 +1,99 @@
+// `modelchain webhook`: the validating admission webhook over HTTPS.
+import { KubeConfig } from "@kubernetes/client-node";
+import { Option, type Command } from "commander";
+import { pino } from "pino";
+import { stringify } from "yaml";
+import { openLedger, type Ledger } from "../../ledger/index.ts";
+import { parseSource, SourceSpecError, startWebhookService, validatingWebhookConfiguration, type FailurePolicy, type Source } from "../../webhook/index.ts";
+import { modelchainVocabulary } from "../../webhook/vocabulary.ts";
+import { CliInputError, parseIndex } from "../output.ts";
+
+interface WebhookOptions {
+  tlsCert?: string;
+  tlsKey?: string;
+  port: number;
+  host: string;
+  source: string;
+  ledger?: string;
+  cluster: string;
+  timeoutSeconds: number;
+  printConfig?: boolean;
+  failurePolicy: FailurePolicy;
+  namespace: string;
+  url?: string;
+}
+
+function printConfig(opts: WebhookOptions): void {
+  const config = validatingWebhookConfiguration({
+    failurePolicy: opts.failurePolicy,
+    timeoutSeconds: opts.timeoutSeconds,
+    namespace: opts.namespace,
+    ...(opts.url === undefined ? {} : { url: opts.url }),
+  });
+  process.stdout.write(stringify(config));
+}
+
+function kubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}
+
+function sourceOf(text: string): Source {
+  try {
+    return parseSource(text);
+  } catch (e: unknown) {
+    if (e instanceof SourceSpecError) throw new CliInputError(e.message, { cause: e });
+    throw e;
+  }
+}
+
+/** Serves until SIGTERM/SIGINT, then closes connections and flushes queued denials. */
+async function serve(opts: WebhookOptions): Promise<void> {
+  if (opts.tlsCert === undefined || opts.tlsKey === undefined) throw new CliInputError("--tls-cert and --tls-key are required to serve");
+  const source = sourceOf(opts.source);
+  const log = pino({ name: "modelchain-webhook" }, pino.destination(2));
+  const ledger: Ledger | undefined = opts.ledger === undefined ? undefined : await openLedger(opts.ledger, { readOnly: true });
+  const service = await startWebhookService({
+    vocabulary: modelchainVocabulary,
+    source,
+    ...(source.type === "kube" ? { kubeConfig: kubeConfig() } : {}),
+    ...(ledger === undefined ? {} : { ledger }),
+    cluster: opts.cluster,
+    certFile: opts.tlsCert,
+    keyFile: opts.tlsKey,
+    port: opts.port,
+    host: opts.host,
+    timeoutSeconds: opts.timeoutSeconds,
+    log,
+  });
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  log.info({ kind: "webhook" }, "shutting down");
+  await service.close();
+  await ledger?.close();
+}
+
+export function registerWebhookCommand(program: Command): void {
+  program
+    .command("webhook")
+    .description("serve the validating admission webhook (AdmissionReview v1 on HTTPS /validate)")
+    .option("--tls-cert <file>", "serving certificate (PEM); reloaded when the file changes")
+    .option("--tls-key <file>", "serving key (PEM); reloaded when the file changes")
+    .option("--port <port>", "HTTPS port", parseIndex("--port"), 9443)
+    .option("--host <addr>", "address to listen on", "0.0.0.0")
+    .option("--source <source>", "kube (informers) or dir:PATH (manifests on disk)", "kube")
+    .option("--ledger <url>", "ledger to read recorded spec digests and the tip from (read-only)")
+    .option("--cluster <name>", "cluster name written into AdmissionDenied entries", "default")
+    .option("--timeout-seconds <s>", "the configuration's timeoutSeconds; lookups get half of it", parseIndex("--timeout-seconds"), 5)
+    .option("--print-config", "print the ValidatingWebhookConfiguration and exit")
+    .addOption(new Option("--failure-policy <policy>", "for --print-config").choices(["Fail", "Ignore"]).default("Fail"))
+    .option("--namespace <ns>", "modelchain's namespace, excluded from admission (for --print-config)", "modelchain-system")
+    .option("--url <url>", "for --print-config: call this URL instead of the in-cluster Service")
+    .action(async (opts: WebhookOptions) => {
+      if (opts.printConfig) return printConfig(opts);
+      await serve(opts);
+    });
+}
