@@ -15,3 +15,4 @@ export { readManifestFile, manifestFiles, loadManifests, readLedgerFacts, Manife
 export { startKubeSource, InformerFailed, type KubeSource } from "./source-kube.ts";
 export { parseSource, loadDirCache, startWebhookService, SourceSpecError, DirSourceInvalid, type Source, type WebhookService, type WebhookServiceOptions } from "./service.ts";
 export { validatingWebhookConfiguration, DEFAULT_TIMEOUT_SECONDS, type FailurePolicy, type WebhookManifestOptions } from "./manifest.ts";
+export { checkManifests, requestFor, CheckInputError, type CheckResult } from "./check.ts";
