@@ -1,4 +1,5 @@
 // Which objects the webhook gates, and what it reads of each. Pure.
+import canonicalize from "canonicalize";
 import { podSpecImages, type ImageRef } from "./images.ts";
 import { isRecord, type AdmissionRequest } from "./review.ts";
 
@@ -17,7 +18,7 @@ export type Subject =
   | Workload
   | { type: "modelversion"; resource: "modelversions"; object: unknown }
   | { type: "invalid"; resource: string; problem: string }
-  | { type: "ungated"; resource: string };
+  | { type: "ungated"; resource: string; unchanged?: boolean };
 
 /** The metric label for a request's resource: a fixed set, never a name. */
 export type ResourceLabel = Subject["resource"];
@@ -69,6 +70,18 @@ const RESOURCES: Record<string, string> = {
   "apps/Deployment": "deployments",
 };
 
+/** What admission judges: the spec and the model-version label. Metadata-only updates (finalizers,
+ * annotations, owner references written by the operator) must not be blocked by a later revocation. */
+function gatedPart(object: unknown): string | undefined {
+  if (!isRecord(object)) return undefined;
+  return canonicalize({ spec: object["spec"] ?? null, label: labelsOf(object)[MODEL_VERSION_LABEL] ?? null });
+}
+
+function sameGatedPart(object: unknown, oldObject: unknown): boolean {
+  const now = gatedPart(object);
+  return now !== undefined && now === gatedPart(oldObject);
+}
+
 function isBeingDeleted(object: unknown): boolean {
   const metadata = isRecord(object) ? object["metadata"] : undefined;
   return isRecord(metadata) && typeof metadata["deletionTimestamp"] === "string";
@@ -83,6 +96,9 @@ export function subjectOf(request: AdmissionRequest): Subject {
   const resource = RESOURCES[`${group}/${kind}`] ?? "other";
   const gatedOperation = request.operation === "CREATE" || request.operation === "UPDATE";
   if (!gatedOperation || isBeingDeleted(request.object)) return { type: "ungated", resource };
+  if (request.operation === "UPDATE" && resource !== "other" && sameGatedPart(request.object, request.oldObject)) {
+    return { type: "ungated", resource, unchanged: true };
+  }
   if (group === GROUP && kind === "ModelDeployment") return modelDeployment(request.object);
   if (group === GROUP && kind === "ModelVersion") return { type: "modelversion", resource: "modelversions", object: request.object };
   if (group === "apps" && kind === "Deployment") return deployment(request.object);

@@ -75,6 +75,23 @@ describe("admissionDecision for workloads under an enforce policy", () => {
     expect(admissionDecision(request("ModelDeployment", obj, { operation: "UPDATE" }), enforce).allowed).toBe(true);
   });
 
+  it("allows an update that changes only metadata, so the operator can add finalizers", () => {
+    const old = modelDeployment("old");
+    const withFinalizer = { ...(old as object), metadata: { name: "serve", namespace: "ml", finalizers: ["modelchain.io/ledger"] } };
+    const d = admissionDecision(request("ModelDeployment", withFinalizer, { operation: "UPDATE", oldObject: old }), enforce);
+    expect(d).toMatchObject({ allowed: true, reason: "unchanged" });
+  });
+
+  it("judges an update that changes the spec", () => {
+    const d = admissionDecision(request("ModelDeployment", modelDeployment("old"), { operation: "UPDATE", oldObject: modelDeployment("child") }), enforce);
+    expect(d).toMatchObject({ allowed: false, reason: "model-version-revoked" });
+  });
+
+  it("judges an update that relabels a Deployment to another ModelVersion", () => {
+    const d = admissionDecision(request("Deployment", deployment("old", [PINNED]), { operation: "UPDATE", oldObject: deployment("child", [PINNED]) }), enforce);
+    expect(d).toMatchObject({ allowed: false, reason: "model-version-revoked" });
+  });
+
   it("records each enforced denial, except on dry runs", () => {
     const obj = modelDeployment("old");
     expect(admissionDecision(request("ModelDeployment", obj), enforce).record).toHaveLength(1);
