@@ -2,7 +2,7 @@
 // feeding the cache, the reviewer, the denial recorder and the HTTPS server.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Ledger, Outbox } from "../ledger/index.ts";
-import { VerifiedCache, type ModelVocabulary } from "./cache.ts";
+import { VerifiedCache, type LedgerFacts, type ModelVocabulary } from "./cache.ts";
 import { DenialRecorder, type DenialRecordFailed } from "./denials.ts";
 import { DEFAULT_TIMEOUT_SECONDS } from "./manifest.ts";
 import { createReviewer, type MissLookup } from "./reviewer.ts";
@@ -61,6 +61,7 @@ export interface WebhookServiceOptions<MV, P> {
   port: number;
   host?: string;
   timeoutSeconds?: number;
+  ledgerRefreshMs?: number;
   log: { info(o: object, msg: string): void; warn(o: object, msg: string): void; error(o: object, msg: string): void };
 }
 
@@ -80,9 +81,31 @@ async function feedCache<MV, P>(o: WebhookServiceOptions<MV, P>): Promise<{ cach
   return { cache, lookup: kube.lookup, stop: kube.stop };
 }
 
+/** Re-reads new ledger entries now and then, so the tip and recorded digests follow the ledger. */
+function followLedger<MV, P>(cache: VerifiedCache<MV, P>, o: WebhookServiceOptions<MV, P>): () => void {
+  const ledger = o.ledger;
+  if (ledger === undefined) return () => undefined;
+  let facts: LedgerFacts | undefined;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    readLedgerFacts(ledger, facts)
+      .then((next) => {
+        if (next !== facts) cache.setLedgerFacts(next);
+        facts = next;
+      })
+      .catch((e: unknown) => o.log.warn({ kind: "ledger", err: e instanceof Error ? e.message : String(e) }, "ledger facts not refreshed"))
+      .finally(() => (busy = false));
+  }, o.ledgerRefreshMs ?? 5_000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 export async function startWebhookService<MV, P>(o: WebhookServiceOptions<MV, P>): Promise<WebhookService<MV, P>> {
   const fed = await feedCache(o);
   const { cache } = fed;
+  const stopFollowing = followLedger(cache, o);
   const recorder = o.outbox === undefined ? undefined : new DenialRecorder({
     outbox: o.outbox,
     cluster: o.cluster,
@@ -108,6 +131,7 @@ export async function startWebhookService<MV, P>(o: WebhookServiceOptions<MV, P>
     cache,
     recorder,
     close: async () => {
+      stopFollowing();
       await server.close();
       await fed.stop();
       await recorder?.settled();

@@ -87,11 +87,16 @@ export function loadManifests<MV, P>(cache: VerifiedCache<MV, P>, objects: reado
   return problems;
 }
 
-/** Recorded spec digests (latest ModelVersionRegistered per object) and the tip of a ledger. */
-export async function readLedgerFacts(ledger: Ledger): Promise<LedgerFacts> {
+/**
+ * Recorded spec digests (latest ModelVersionRegistered per object) and the tip of a ledger.
+ * With `previous`, only the entries appended since are read (the ledger is append-only).
+ */
+export async function readLedgerFacts(ledger: Ledger, previous?: LedgerFacts): Promise<LedgerFacts> {
   const size = await ledger.size();
-  const recordedSpecDigests = new Map<string, string>();
-  for (let i = 0; i < size; i++) {
+  const from = previous?.tip?.size ?? 0;
+  if (previous !== undefined && size === from) return previous;
+  const recordedSpecDigests = new Map(previous?.recordedSpecDigests ?? []);
+  for (let i = from; i < size; i++) {
     const { entry } = (await ledger.get(i)).envelope;
     const digest = entry.data["specDigest"];
     if (entry.kind !== "ModelVersionRegistered" || typeof digest !== "string") continue;

@@ -87,5 +87,11 @@ describe("dir source and offline check", () => {
     expect(facts.tip?.size).toBe(3);
     expect(facts.tip?.root).toBe(await ledger.root());
     expect(Object.fromEntries(facts.recordedSpecDigests)).toEqual({ "ml/good": "sha256:2", "ml/other": "sha256:3" });
+    expect(await readLedgerFacts(ledger, facts)).toBe(facts); // nothing new: same facts, verdicts kept
+    await ledger.append([entry("other", "sha256:4", 3)]);
+    const next = await readLedgerFacts(ledger, facts);
+    expect(next.tip?.size).toBe(4);
+    expect(next.recordedSpecDigests.get("ml/other")).toBe("sha256:4");
+    expect(next.recordedSpecDigests.get("ml/good")).toBe("sha256:2");
   });
 });
