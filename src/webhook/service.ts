@@ -6,7 +6,7 @@ import { VerifiedCache, type LedgerFacts, type ModelVocabulary } from "./cache.t
 import { DenialRecorder, type DenialRecordFailed } from "./denials.ts";
 import { DEFAULT_TIMEOUT_SECONDS } from "./manifest.ts";
 import { createReviewer, type MissLookup } from "./reviewer.ts";
-import { startWebhookServer, type WebhookServer } from "./server.ts";
+import { startWebhookServer, type Reviewer, type WebhookServer } from "./server.ts";
 import { loadManifests, manifestFiles, readLedgerFacts, readManifestFile } from "./source-dir.ts";
 import { startKubeSource } from "./source-kube.ts";
 import type { TlsLoadFailed } from "./tls.ts";
@@ -114,7 +114,14 @@ export async function startWebhookService<MV, P>(o: WebhookServiceOptions<MV, P>
   });
   // Half the API server's timeout: a slow lookup still leaves time to answer with a reason.
   const lookupDeadlineMs = ((o.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000) / 2;
-  const review = createReviewer({ cache, lookupDeadlineMs, ...(fed.lookup ? { lookup: fed.lookup } : {}), ...(recorder ? { sink: recorder } : {}) });
+  const decide = createReviewer({ cache, lookupDeadlineMs, ...(fed.lookup ? { lookup: fed.lookup } : {}), ...(recorder ? { sink: recorder } : {}) });
+  const review: Reviewer = async (request) => {
+    const d = await decide(request);
+    if (!d.allowed) {
+      o.log.info({ kind: request.kind.kind, namespace: request.namespace, name: request.name, reason: d.reason, check: d.checkFailed, uid: request.uid }, "admission denied");
+    }
+    return d;
+  };
   const server = await startWebhookServer({
     certFile: o.certFile,
     keyFile: o.keyFile,
