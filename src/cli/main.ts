@@ -2,6 +2,8 @@
 import { Command, CommanderError } from "commander";
 import { CheckFailedError, CliInputError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED } from "./output.ts";
 import { registerLedgerCommands } from "./commands/ledger.ts";
+import { registerWebhookCommand } from "./commands/webhook.ts";
+import { registerCheckCommand } from "./commands/check.ts";
 import { EntryValidationError, HexDecodeError, LedgerUrlError, ProofInputError } from "../ledger/index.ts";
 import { LedgerOpenFailed } from "../ledger/file/index.ts";
 
@@ -12,6 +14,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerLedgerCommands(program);
+  registerWebhookCommand(program);
+  registerCheckCommand(program);
   return program;
 }
 
