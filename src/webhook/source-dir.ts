@@ -50,7 +50,13 @@ export function readManifestFile(file: string): ManifestObject[] {
 
 /** Manifest files below a directory (recursively), in a stable order. */
 export function manifestFiles(path: string): string[] {
-  if (!statSync(path).isDirectory()) return [path];
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch (e: unknown) {
+    throw new ManifestReadFailed(path, "cannot be read", { cause: e });
+  }
+  if (!isDirectory) return [path];
   return readdirSync(path, { withFileTypes: true })
     .sort((a, b) => a.name.localeCompare(b.name))
     .flatMap((e) => {
