@@ -8,7 +8,7 @@ export PATH := $(NODE_BIN):$(PATH)
 STATE_DIR ?= $(CURDIR)/.state
 LEDGER_DIR ?= $(STATE_DIR)/ledger
 
-.PHONY: help deps build typecheck test run walkthrough bench clean
+.PHONY: help deps build typecheck test run walkthrough bench clean crds
 
 help:
 	@echo "make run    set up and run modelchain (operator, or the offline demo when no cluster)"
@@ -36,6 +36,10 @@ run: deps walkthrough
 # The ledger walkthrough: append sample entries to a file ledger, prove and verify them.
 walkthrough: deps
 	scripts/ledger-walkthrough.sh "$(LEDGER_DIR)"
+
+# CRDs are generated from src/api/schemas.ts; test/api checks they are up to date.
+crds: deps
+	node scripts/gen-crds.ts
 
 bench: deps
 	node bench/run.ts

@@ -1,0 +1,216 @@
+// The CRDs as data: structural OpenAPI v3 schemas, printer columns and names. crds/*.yaml is
+// generated from this (scripts/gen-crds.ts); validate.ts compiles the same schemas with ajv.
+import { GROUP, VERSION, MODEL_DEPLOYMENT, MODEL_TRUST_POLICY, MODEL_VERSION, type ResourceNames } from "./group.ts";
+
+export type Schema = Record<string, unknown>;
+
+export const DIGEST_PATTERN = "^sha256:[a-f0-9]{64}$";
+export const ARTIFACT_URI_PATTERN = "^(oci|s3|gs|hf|pvc)://.+";
+export const DNS_LABEL_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+
+const str = (extra: Schema = {}): Schema => ({ type: "string", ...extra });
+const int = (extra: Schema = {}): Schema => ({ type: "integer", ...extra });
+const bool = (extra: Schema = {}): Schema => ({ type: "boolean", ...extra });
+const arr = (items: Schema, extra: Schema = {}): Schema => ({ type: "array", items, ...extra });
+const stringMap = (): Schema => ({ type: "object", additionalProperties: { type: "string" } });
+function obj(properties: Record<string, Schema>, required: string[] = [], extra: Schema = {}): Schema {
+  return { type: "object", properties, ...(required.length > 0 ? { required } : {}), ...extra };
+}
+
+const condition = obj(
+  {
+    type: str({ maxLength: 316 }),
+    status: str({ enum: ["True", "False", "Unknown"] }),
+    reason: str({ maxLength: 1024 }),
+    message: str({ maxLength: 32768 }),
+    observedGeneration: int({ minimum: 0 }),
+    lastTransitionTime: str({ format: "date-time" }),
+  },
+  ["type", "status", "reason", "message", "lastTransitionTime"],
+);
+const conditions = arr(condition, { "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] });
+const ledgerReference = obj({ index: int({ minimum: 0 }), leafHash: str({ pattern: "^[a-f0-9]{64}$" }) }, ["index", "leafHash"]);
+const dnsName = str({ minLength: 1, maxLength: 253 });
+
+export const modelVersionSchema: Schema = obj(
+  {
+    spec: obj(
+      {
+        model: str({ minLength: 1, maxLength: 253 }),
+        version: str({ minLength: 1, maxLength: 128 }),
+        artifact: obj(
+          { uri: str({ pattern: ARTIFACT_URI_PATTERN }), digest: str({ pattern: DIGEST_PATTERN }), format: str(), sizeBytes: int({ minimum: 0 }) },
+          ["uri", "digest"],
+        ),
+        parents: arr(obj({ name: dnsName, namespace: str({ pattern: DNS_LABEL_PATTERN }) }, ["name"]), { maxItems: 64 }),
+        datasets: arr(obj({ name: str({ minLength: 1 }), uri: str({ minLength: 1 }), digest: str({ pattern: DIGEST_PATTERN }), license: str() }, ["name", "uri"]), { maxItems: 256 }),
+        training: obj({
+          runId: str(),
+          codeRepository: str(),
+          codeCommit: str({ pattern: "^[a-f0-9]{7,64}$" }),
+          framework: str(),
+          parameters: stringMap(),
+          startedAt: str({ format: "date-time" }),
+          finishedAt: str({ format: "date-time" }),
+        }),
+        signatures: arr(obj({ keyId: str({ minLength: 1 }), signature: str({ pattern: "^[A-Za-z0-9+/]+={0,2}$" }) }, ["keyId", "signature"]), { maxItems: 16 }),
+        revoked: obj({ reason: str({ minLength: 1 }), revokedAt: str({ format: "date-time" }) }, ["reason"]),
+      },
+      ["model", "version", "artifact"],
+    ),
+    status: obj({ observedGeneration: int({ minimum: 0 }), conditions, specDigest: str({ pattern: DIGEST_PATTERN }), ledger: ledgerReference, lineageDepth: int({ minimum: 0 }) }),
+  },
+  ["spec"],
+);
+
+const quantityMap: Schema = { type: "object", additionalProperties: { "x-kubernetes-int-or-string": true, anyOf: [{ type: "integer" }, { type: "string" }] } };
+
+export const modelDeploymentSchema: Schema = obj(
+  {
+    spec: obj(
+      {
+        modelVersion: dnsName,
+        image: str({ minLength: 1, maxLength: 1024 }),
+        replicas: int({ minimum: 0, default: 1 }),
+        serving: obj({
+          args: arr(str()),
+          env: arr(obj({ name: str({ minLength: 1 }), value: str() }, ["name"])),
+          resources: obj({ requests: quantityMap, limits: quantityMap }),
+          configMapRefs: arr(obj({ name: dnsName }, ["name"])),
+          port: int({ minimum: 1, maximum: 65535 }),
+        }),
+        podTemplate: obj({
+          labels: stringMap(),
+          annotations: stringMap(),
+          nodeSelector: stringMap(),
+          serviceAccountName: str(),
+          priorityClassName: str(),
+        }),
+        progressDeadlineSeconds: int({ minimum: 1, default: 600 }),
+      },
+      ["modelVersion", "image"],
+    ),
+    status: obj({
+      observedGeneration: int({ minimum: 0 }),
+      conditions,
+      currentRevision: int({ minimum: 0 }),
+      specDigest: str({ pattern: DIGEST_PATTERN }),
+      configHash: str(),
+      rollouts: arr(
+        obj(
+          {
+            revision: int({ minimum: 0 }),
+            image: str(),
+            configHash: str(),
+            phase: str({ enum: ["Started", "Completed", "Failed"] }),
+            ledgerIndex: int({ minimum: 0 }),
+            startedAt: str({ format: "date-time" }),
+            finishedAt: str({ format: "date-time" }),
+          },
+          ["revision", "image", "configHash", "phase", "startedAt"],
+        ),
+        { maxItems: 20 },
+      ),
+      ledger: ledgerReference,
+    }),
+  },
+  ["spec"],
+);
+
+export const modelTrustPolicySchema: Schema = obj(
+  {
+    spec: obj(
+      {
+        trustedKeys: arr(obj({ keyId: str({ minLength: 1 }), publicKey: str({ pattern: "-----BEGIN PUBLIC KEY-----" }) }, ["keyId", "publicKey"]), { minItems: 1 }),
+        require: obj({
+          signature: bool({ default: true }),
+          datasetsPinned: bool({ default: true }),
+          parentsVerified: bool({ default: true }),
+          recordedInLedger: bool({ default: false }),
+        }),
+        mode: str({ enum: ["enforce", "warn", "audit"], default: "enforce" }),
+        namespaceSelector: obj({
+          matchLabels: stringMap(),
+          matchExpressions: arr(obj({ key: str({ minLength: 1 }), operator: str({ enum: ["In", "NotIn", "Exists", "DoesNotExist"] }), values: arr(str()) }, ["key", "operator"])),
+        }),
+        maxLineageDepth: int({ minimum: 1, maximum: 256, default: 16 }),
+        revocation: obj({ scaleToZero: bool({ default: false }) }),
+      },
+      ["trustedKeys"],
+    ),
+    status: obj({ observedGeneration: int({ minimum: 0 }), conditions }),
+  },
+  ["spec"],
+);
+
+const condition_ = (type: string) => `.status.conditions[?(@.type=="${type}")].status`;
+const age = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" };
+
+export interface CrdSource {
+  names: ResourceNames;
+  schema: Schema;
+  printerColumns: Array<{ name: string; type: string; jsonPath: string; priority?: number }>;
+}
+
+export const CRD_SOURCES: CrdSource[] = [
+  {
+    names: MODEL_VERSION,
+    schema: modelVersionSchema,
+    printerColumns: [
+      { name: "Model", type: "string", jsonPath: ".spec.model" },
+      { name: "Version", type: "string", jsonPath: ".spec.version" },
+      { name: "Verified", type: "string", jsonPath: condition_("Verified") },
+      { name: "Recorded", type: "string", jsonPath: condition_("Recorded") },
+      { name: "Ledger", type: "integer", jsonPath: ".status.ledger.index", priority: 1 },
+      age,
+    ],
+  },
+  {
+    names: MODEL_DEPLOYMENT,
+    schema: modelDeploymentSchema,
+    printerColumns: [
+      { name: "Model Version", type: "string", jsonPath: ".spec.modelVersion" },
+      { name: "Admitted", type: "string", jsonPath: condition_("Admitted") },
+      { name: "Available", type: "string", jsonPath: condition_("Available") },
+      { name: "Recorded", type: "string", jsonPath: condition_("Recorded") },
+      { name: "Drifted", type: "string", jsonPath: condition_("Drifted") },
+      { name: "Revision", type: "integer", jsonPath: ".status.currentRevision" },
+      { name: "Image", type: "string", jsonPath: ".spec.image", priority: 1 },
+      age,
+    ],
+  },
+  {
+    names: MODEL_TRUST_POLICY,
+    schema: modelTrustPolicySchema,
+    printerColumns: [
+      { name: "Mode", type: "string", jsonPath: ".spec.mode" },
+      { name: "Max Depth", type: "integer", jsonPath: ".spec.maxLineageDepth" },
+      age,
+    ],
+  },
+];
+
+/** The apiextensions.k8s.io/v1 CustomResourceDefinition for one kind. */
+export function customResourceDefinition(source: CrdSource): Record<string, unknown> {
+  const { names } = source;
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${names.plural}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      scope: names.namespaced ? "Namespaced" : "Cluster",
+      names: { kind: names.kind, listKind: `${names.kind}List`, plural: names.plural, singular: names.singular, shortNames: names.shortNames, categories: ["modelchain"] },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: source.printerColumns,
+          schema: { openAPIV3Schema: { type: "object", properties: { apiVersion: str(), kind: str(), metadata: { type: "object" }, ...(source.schema["properties"] as Schema) }, required: ["spec"] } },
+        },
+      ],
+    },
+  };
+}

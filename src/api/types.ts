@@ -1,0 +1,215 @@
+// TypeScript types of the modelchain.io/v1alpha1 resources. The CRD schemas (schemas.ts) are
+// the other half; test/api/drift.test.ts proves the two name exactly the same fields.
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  deletionTimestamp?: string;
+  creationTimestamp?: string;
+  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }>;
+}
+
+/** metav1.Condition */
+export interface Condition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+/** Where the ledger recorded an object's latest event. */
+export interface LedgerReference {
+  index: number;
+  leafHash: string;
+}
+
+export interface Artifact {
+  /** oci://, s3://, gs://, hf:// or pvc:// */
+  uri: string;
+  /** sha256:<64 hex> of the artifact bytes. */
+  digest: string;
+  format?: string;
+  sizeBytes?: number;
+}
+
+export interface ParentRef {
+  name: string;
+  /** Defaults to the child's namespace. */
+  namespace?: string;
+}
+
+export interface Dataset {
+  name: string;
+  uri: string;
+  /** sha256:<64 hex>; a dataset without one is not pinned and fails lineage. */
+  digest?: string;
+  license?: string;
+}
+
+export interface Training {
+  runId?: string;
+  codeRepository?: string;
+  codeCommit?: string;
+  framework?: string;
+  parameters?: Record<string, string>;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface Signature {
+  keyId: string;
+  /** base64 ed25519 signature over the canonical JSON of the spec without `signatures`. */
+  signature: string;
+}
+
+export interface Revocation {
+  reason: string;
+  revokedAt?: string;
+}
+
+export interface ModelVersionSpec {
+  model: string;
+  version: string;
+  artifact: Artifact;
+  parents?: ParentRef[];
+  datasets?: Dataset[];
+  training?: Training;
+  signatures?: Signature[];
+  revoked?: Revocation;
+}
+
+export interface ModelVersionStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  specDigest?: string;
+  ledger?: LedgerReference;
+  lineageDepth?: number;
+}
+
+export interface ModelVersion {
+  apiVersion: string;
+  kind: "ModelVersion";
+  metadata: ObjectMeta;
+  spec: ModelVersionSpec;
+  status?: ModelVersionStatus;
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+}
+
+export interface ConfigMapRef {
+  name: string;
+}
+
+export interface ResourceRequirements {
+  requests?: Record<string, string>;
+  limits?: Record<string, string>;
+}
+
+export interface Serving {
+  args?: string[];
+  env?: EnvVar[];
+  resources?: ResourceRequirements;
+  configMapRefs?: ConfigMapRef[];
+  port?: number;
+}
+
+export interface PodTemplateOverrides {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  nodeSelector?: Record<string, string>;
+  serviceAccountName?: string;
+  priorityClassName?: string;
+}
+
+export interface ModelDeploymentSpec {
+  modelVersion: string;
+  /** Must be pinned by digest (name@sha256:<64 hex>); the webhook denies anything else. */
+  image: string;
+  replicas?: number;
+  serving?: Serving;
+  podTemplate?: PodTemplateOverrides;
+  /** Seconds before a rollout that makes no progress is recorded as failed. */
+  progressDeadlineSeconds?: number;
+}
+
+export interface RolloutRecord {
+  revision: number;
+  image: string;
+  configHash: string;
+  phase: "Started" | "Completed" | "Failed";
+  ledgerIndex?: number;
+  startedAt: string;
+  finishedAt?: string;
+}
+
+export interface ModelDeploymentStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  currentRevision?: number;
+  specDigest?: string;
+  configHash?: string;
+  rollouts?: RolloutRecord[];
+  ledger?: LedgerReference;
+}
+
+export interface ModelDeployment {
+  apiVersion: string;
+  kind: "ModelDeployment";
+  metadata: ObjectMeta;
+  spec: ModelDeploymentSpec;
+  status?: ModelDeploymentStatus;
+}
+
+export interface TrustedKey {
+  keyId: string;
+  /** PEM (SPKI) ed25519 public key. */
+  publicKey: string;
+}
+
+export interface RequiredChecks {
+  signature?: boolean;
+  datasetsPinned?: boolean;
+  parentsVerified?: boolean;
+  recordedInLedger?: boolean;
+}
+
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+  values?: string[];
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+export type EnforcementMode = "enforce" | "warn" | "audit";
+
+export interface ModelTrustPolicySpec {
+  trustedKeys: TrustedKey[];
+  require?: RequiredChecks;
+  mode?: EnforcementMode;
+  namespaceSelector?: LabelSelector;
+  maxLineageDepth?: number;
+  revocation?: { scaleToZero?: boolean };
+}
+
+export interface ModelTrustPolicy {
+  apiVersion: string;
+  kind: "ModelTrustPolicy";
+  metadata: ObjectMeta;
+  spec: ModelTrustPolicySpec;
+  status?: { observedGeneration?: number; conditions?: Condition[] };
+}

@@ -1,0 +1,143 @@
+// verifyLineage: whether a ModelVersion's lineage verifies under a trust policy. Pure: the
+// parents come from `resolve`, the ledger's records from `recorded`; nothing is fetched.
+import { DEFAULT_MAX_LINEAGE_DEPTH, requiredChecksOf, specDigest, type ModelTrustPolicySpec, type ModelVersion, type ParentRef, type RequiredChecks, type TrustedKey } from "../api/index.ts";
+import { artifactDigestCheck, datasetsPinnedCheck, fail, notRevokedCheck, pass, signatureCheck, subjectName, type CheckName, type CheckResult, type LineageCheck } from "./checks.ts";
+
+export interface LineagePolicy {
+  trustedKeys: readonly TrustedKey[];
+  require: Required<RequiredChecks>;
+  maxDepth: number;
+}
+
+export function lineagePolicy(spec: ModelTrustPolicySpec): LineagePolicy {
+  return { trustedKeys: spec.trustedKeys, require: requiredChecksOf(spec), maxDepth: spec.maxLineageDepth ?? DEFAULT_MAX_LINEAGE_DEPTH };
+}
+
+export type Resolve = (namespace: string, name: string) => ModelVersion | undefined;
+/** The spec digest the ledger recorded for a ModelVersion, if any. */
+export type RecordedDigest = (namespace: string, name: string) => string | undefined;
+
+export interface LineageVerdict {
+  verified: boolean;
+  checks: LineageCheck[];
+  /** Generations from this model to its oldest ancestor (a model without parents has depth 1). */
+  depth: number;
+  /** The failed required checks' reasons, in check order. */
+  failed: string[];
+  /** The nearest revoked ancestor (or itself), by namespace/name. */
+  revoked?: string;
+  /** The cycle this model is on, as a path a -> b -> a. */
+  cycle?: string[];
+}
+
+const REQUIRED_BY_POLICY: Partial<Record<CheckName, keyof RequiredChecks>> = {
+  signature: "signature",
+  datasetsPinned: "datasetsPinned",
+  parentsVerified: "parentsVerified",
+  recordedInLedger: "recordedInLedger",
+};
+
+function keyOf(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+function parentKey(child: ModelVersion, ref: ParentRef): [string, string] {
+  return [ref.namespace ?? child.metadata.namespace ?? "default", ref.name];
+}
+
+class LineageWalk {
+  private readonly memo = new Map<string, LineageVerdict>();
+  private readonly resolve: Resolve;
+  private readonly policy: LineagePolicy;
+  private readonly recorded: RecordedDigest | undefined;
+
+  constructor(resolve: Resolve, policy: LineagePolicy, recorded: RecordedDigest | undefined) {
+    this.resolve = resolve;
+    this.policy = policy;
+    this.recorded = recorded;
+  }
+
+  verdict(mv: ModelVersion, path: readonly string[]): LineageVerdict {
+    const key = subjectName(mv);
+    const known = this.memo.get(key);
+    if (known !== undefined) return known;
+    const parents = this.parentResults(mv, [...path, key]);
+    const depth = 1 + Math.max(0, ...parents.depths);
+    const results: CheckResult[] = [
+      signatureCheck(mv, this.policy.trustedKeys),
+      artifactDigestCheck(mv),
+      datasetsPinnedCheck(mv),
+      notRevokedCheck(mv),
+      parents.verified,
+      parents.revoked,
+      parents.acyclic,
+      depth <= this.policy.maxDepth ? pass("depth", `depth ${depth}`) : fail("depth", `lineage: ${key} has depth ${depth}, over the limit ${this.policy.maxDepth}`),
+      this.recordedCheck(mv),
+    ];
+    const verdict = this.toVerdict(results, depth, mv.spec.revoked === undefined ? parents.revokedName : key, parents.cycle);
+    // A verdict computed on a cycle depends on where the walk entered it: do not reuse it.
+    if (parents.cycle === undefined) this.memo.set(key, verdict);
+    return verdict;
+  }
+
+  private toVerdict(results: CheckResult[], depth: number, revoked: string | undefined, cycle: string[] | undefined): LineageVerdict {
+    const checks = results.map((r) => {
+      const policyKey = REQUIRED_BY_POLICY[r.name];
+      return { ...r, required: policyKey === undefined ? true : this.policy.require[policyKey] };
+    });
+    const failed = checks.filter((c) => c.required && !c.passed).map((c) => c.reason);
+    return { verified: failed.length === 0, checks, depth, failed, ...(revoked === undefined ? {} : { revoked }), ...(cycle === undefined ? {} : { cycle }) };
+  }
+
+  private recordedCheck(mv: ModelVersion): CheckResult {
+    const key = subjectName(mv);
+    const recorded = this.recorded?.(mv.metadata.namespace ?? "default", mv.metadata.name);
+    if (recorded === undefined) return fail("recordedInLedger", `lineage: ${key} has no ModelVersionRegistered entry in the ledger`);
+    const current = specDigest(mv.spec);
+    return recorded === current
+      ? pass("recordedInLedger", `recorded with spec digest ${current}`)
+      : fail("recordedInLedger", `lineage: ${key} spec digest ${current} differs from the recorded ${recorded} (tampered after registration?)`);
+  }
+
+  private parentResults(mv: ModelVersion, path: readonly string[]) {
+    const problems: string[] = [];
+    const depths: number[] = [];
+    let revokedName: string | undefined;
+    let cycle: string[] | undefined;
+    for (const ref of mv.spec.parents ?? []) {
+      const [namespace, name] = parentKey(mv, ref);
+      const key = keyOf(namespace, name);
+      if (path.includes(key)) {
+        cycle ??= [...path.slice(path.indexOf(key)), key];
+        continue;
+      }
+      const parent = this.resolve(namespace, name);
+      if (parent === undefined) {
+        problems.push(`lineage: parent ${key} does not exist`);
+        continue;
+      }
+      const verdict = this.verdict(parent, path);
+      depths.push(verdict.depth);
+      cycle ??= verdict.cycle;
+      revokedName ??= verdict.revoked;
+      if (!verdict.verified) problems.push(`lineage: parent ${key} is not verified (${verdict.failed.join("; ")})`);
+    }
+    return {
+      depths,
+      revokedName,
+      cycle,
+      verified: problems.length === 0 ? pass("parentsVerified", `${(mv.spec.parents ?? []).length} parent(s) verified`) : fail("parentsVerified", problems.join("; ")),
+      revoked: revokedName === undefined ? pass("ancestorsNotRevoked", "no revoked ancestor") : fail("ancestorsNotRevoked", `lineage: ancestor ${revokedName} is revoked`),
+      acyclic: cycle === undefined ? pass("acyclic", "no cycle") : fail("acyclic", `lineage: cycle ${cycle.join(" -> ")}`),
+    };
+  }
+}
+
+/**
+ * Verifies a ModelVersion's lineage: signature by a trusted key, artifact digest, datasets
+ * pinned, parents existing, verified and not revoked (recursively), no cycle, depth within
+ * the limit and, where required, the ledger's recorded spec digest equal to the current one.
+ */
+export function verifyLineage(mv: ModelVersion, resolve: Resolve, policy: LineagePolicy, recorded?: RecordedDigest): LineageVerdict {
+  return new LineageWalk(resolve, policy, recorded).verdict(mv, []);
+}
