@@ -2,11 +2,13 @@
 // with lineage verdicts memoised until anything changes. Reviews read it synchronously.
 import type { AdmissionState, LedgerTip, LineageVerdict, ModelVersionView, TrustPolicyView } from "./state.ts";
 
+type Lookup<T> = (namespace: string, name: string) => T | undefined;
+
 /** How the webhook reads api objects and asks the lineage component; see vocabulary.ts. */
 export interface ModelVocabulary<MV, P> {
   modelVersion(object: unknown): { ok: true; view: ModelVersionView; object: MV } | { ok: false; problem: string };
   policy(object: unknown): { ok: true; view: TrustPolicyView<P> } | { ok: false; problem: string };
-  verify(mv: MV, resolve: (namespace: string, name: string) => MV | undefined, policy: TrustPolicyView<P>): LineageVerdict;
+  verify(mv: MV, resolve: Lookup<MV>, policy: TrustPolicyView<P>, recorded: Lookup<string>): LineageVerdict;
 }
 
 export interface LedgerFacts {
@@ -106,12 +108,13 @@ export class VerifiedCache<MV, P> {
   private verdict(mv: MV, policy: TrustPolicyView<P>): LineageVerdict {
     const read = this.read(mv);
     const resolve = (namespace: string, name: string): MV | undefined => this.modelVersions.get(key(namespace, name));
-    if (!read.ok) return this.vocabulary.verify(mv, resolve, policy);
+    const recorded = (namespace: string, name: string): string | undefined => this.ledger.recordedSpecDigests.get(key(namespace, name));
+    if (!read.ok) return this.vocabulary.verify(mv, resolve, policy, recorded);
     const cached = this.modelVersions.get(key(read.view.namespace, read.view.name)) === mv;
     const memo = `${policy.name}\u0000${key(read.view.namespace, read.view.name)}`;
     const hit = cached ? this.verdicts.get(memo) : undefined;
     if (hit !== undefined) return hit;
-    const fresh = this.vocabulary.verify(mv, resolve, policy);
+    const fresh = this.vocabulary.verify(mv, resolve, policy, recorded);
     if (cached) this.verdicts.set(memo, fresh);
     return fresh;
   }

@@ -2,7 +2,7 @@
 // The HTTPS server, `modelchain check` and the tests all call this one function.
 import { firstUnpinned } from "./images.ts";
 import type { AdmissionRequest } from "./review.ts";
-import type { AdmissionState, EnforcementMode, LineageVerdict, TrustPolicyView } from "./state.ts";
+import type { AdmissionState, EnforcementMode, LineageCheck, LineageVerdict, TrustPolicyView } from "./state.ts";
 import { subjectOf, type Workload } from "./subjects.ts";
 
 /** Why a review was answered as it was; a fixed set, used as the metric label `reason`. */
@@ -52,19 +52,36 @@ function fail(reason: DecisionReason, check: string, message: string): Failure {
   return { reason, check, message };
 }
 
-/** Lineage check names that say more than "unverified" (lineage component vocabulary). */
-function reasonForCheck<P>(check: string, policy: TrustPolicyView<P>): DecisionReason {
-  if (/revoked/i.test(check)) return "revoked-ancestor";
-  if (/digest|ledger|recorded/i.test(check)) return "spec-digest-mismatch";
-  if (/signature/i.test(check)) return "signature-invalid";
-  return policy.requiredChecks.includes(check) ? "policy-check-failed" : "model-version-unverified";
+/** The lineage component's check names (src/lineage), most specific first: the first failed
+ * one becomes the decision's reason. Checks a policy can switch off count as policy checks. */
+const CHECK_REASONS: ReadonlyArray<[string, DecisionReason]> = [
+  ["notRevoked", "model-version-revoked"],
+  ["ancestorsNotRevoked", "revoked-ancestor"],
+  ["recordedInLedger", "policy-check-failed"],
+  ["signature", "signature-invalid"],
+  ["acyclic", "model-version-unverified"],
+  ["parentsVerified", "policy-check-failed"],
+  ["datasetsPinned", "policy-check-failed"],
+  ["artifactDigest", "model-version-unverified"],
+  ["depth", "model-version-unverified"],
+];
+
+function reasonForCheck(check: LineageCheck): DecisionReason {
+  // A recorded digest that differs is tampering, not a missing record.
+  if (check.name === "recordedInLedger" && /differs/.test(check.reason)) return "spec-digest-mismatch";
+  return CHECK_REASONS.find(([name]) => name === check.name)?.[1] ?? "model-version-unverified";
 }
 
-function verdictFailures<P>(verdict: LineageVerdict, policy: TrustPolicyView<P>, subject: string): Failure[] {
+function rank(check: LineageCheck): number {
+  const i = CHECK_REASONS.findIndex(([name]) => name === check.name);
+  return i < 0 ? CHECK_REASONS.length : i;
+}
+
+function verdictFailures(verdict: LineageVerdict, subject: string): Failure[] {
   if (verdict.verified) return [];
-  const failed = verdict.checks.filter((c) => !c.passed);
+  const failed = verdict.checks.filter((c) => !c.passed && c.required !== false).sort((a, b) => rank(a) - rank(b));
   if (failed.length === 0) return [fail("model-version-unverified", "lineage", `${subject} is not verified`)];
-  return failed.map((c) => fail(reasonForCheck(c.name, policy), c.name, `${subject}: ${c.reason}`));
+  return failed.map((c) => fail(reasonForCheck(c), c.name, `${subject}: ${c.reason}`));
 }
 
 function workloadFailures<MV, P>(w: Workload, ns: string, policy: TrustPolicyView<P>, state: AdmissionState<MV, P>): Failure[] {
@@ -83,7 +100,7 @@ function workloadFailures<MV, P>(w: Workload, ns: string, policy: TrustPolicyVie
   if (recorded !== undefined && recorded !== view.specDigest) {
     return [...pinning, fail("spec-digest-mismatch", "specDigestMatchesLedger", `${subject} spec digest ${view.specDigest} differs from the recorded ${recorded}`)];
   }
-  return [...pinning, ...verdictFailures(state.verdict(mv, policy), policy, subject)];
+  return [...pinning, ...verdictFailures(state.verdict(mv, policy), subject)];
 }
 
 function modelVersionFailures<MV, P>(object: unknown, policy: TrustPolicyView<P>, state: AdmissionState<MV, P>): Failure[] {
@@ -91,7 +108,7 @@ function modelVersionFailures<MV, P>(object: unknown, policy: TrustPolicyView<P>
   if (!viewed.ok) return [fail("invalid-object", "schema", `ModelVersion: ${viewed.problem}`)];
   const subject = `ModelVersion ${viewed.view.namespace}/${viewed.view.name}`;
   // At create/update only the object's own signature is judged; parents may arrive later.
-  const signature = state.verdict(viewed.object, policy).checks.filter((c) => /signature/i.test(c.name) && !c.passed);
+  const signature = state.verdict(viewed.object, policy).checks.filter((c) => c.name === "signature" && !c.passed && c.required !== false);
   return signature.map((c) => fail("signature-invalid", c.name, `${subject}: ${c.reason}`));
 }
 

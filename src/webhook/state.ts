@@ -5,6 +5,8 @@
 export interface LineageCheck {
   name: string;
   passed: boolean;
+  /** False when the policy does not require the check: its failure then denies nothing. */
+  required?: boolean;
   reason: string;
 }
 

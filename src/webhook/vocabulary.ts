@@ -1,19 +1,55 @@
-// PLACEHOLDER until src/api and src/lineage land: reads names only and fails every lineage
-// check (fail closed), so nothing is ever admitted on its word. Replaced by the real adapter.
+// How the webhook reads modelchain objects and asks for a lineage verdict: the api
+// component's validation, spec digest and namespace selector, and the lineage component's
+// verifyLineage. The only webhook module that knows the CRD types.
+import {
+  describeErrors,
+  namespaceMatches,
+  policyMode,
+  requiredChecksOf,
+  specDigest,
+  validateModelTrustPolicy,
+  validateModelVersion,
+  type ModelTrustPolicy,
+  type ModelVersion,
+} from "../api/index.ts";
+import { lineagePolicy, verifyLineage, type LineagePolicy } from "../lineage/index.ts";
 import type { ModelVocabulary } from "./cache.ts";
+import type { TrustPolicyView } from "./state.ts";
 
-interface Named {
-  namespace: string;
-  name: string;
+/** A trust policy with its lineage form computed once. */
+export interface CompiledPolicy {
+  object: ModelTrustPolicy;
+  lineage: LineagePolicy;
 }
 
-export const modelchainVocabulary: ModelVocabulary<Named, null> = {
-  modelVersion: (o) => {
-    const meta = typeof o === "object" && o !== null && "metadata" in o ? o.metadata : undefined;
-    if (typeof meta !== "object" || meta === null || !("name" in meta) || typeof meta.name !== "string") return { ok: false, problem: "metadata.name is required" };
-    const namespace = "namespace" in meta && typeof meta.namespace === "string" ? meta.namespace : "default";
-    return { ok: true, object: { namespace, name: meta.name }, view: { namespace, name: meta.name, revoked: false, revokedReason: "", specDigest: "" } };
+function policyView(object: ModelTrustPolicy): TrustPolicyView<CompiledPolicy> {
+  const required = requiredChecksOf(object.spec);
+  return {
+    name: object.metadata.name,
+    policy: { object, lineage: lineagePolicy(object.spec) },
+    mode: policyMode(object.spec),
+    requiredChecks: Object.entries(required).filter(([, on]) => on).map(([check]) => check),
+    selects: (labels) => namespaceMatches(object.spec.namespaceSelector, labels),
+  };
+}
+
+export const modelchainVocabulary: ModelVocabulary<ModelVersion, CompiledPolicy> = {
+  modelVersion: (object) => {
+    const checked = validateModelVersion(object);
+    if (!checked.ok) return { ok: false, problem: describeErrors(checked.errors) };
+    const mv = checked.value;
+    const view = {
+      namespace: mv.metadata.namespace ?? "default",
+      name: mv.metadata.name,
+      revoked: mv.spec.revoked !== undefined,
+      revokedReason: mv.spec.revoked?.reason ?? "",
+      specDigest: specDigest(mv.spec),
+    };
+    return { ok: true, view, object: mv };
   },
-  policy: () => ({ ok: true, view: { name: "placeholder", policy: null, mode: "enforce", requiredChecks: [], selects: () => true } }),
-  verify: () => ({ verified: false, checks: [{ name: "signature", passed: false, reason: "lineage verification is not available in this build" }] }),
+  policy: (object) => {
+    const checked = validateModelTrustPolicy(object);
+    return checked.ok ? { ok: true, view: policyView(checked.value) } : { ok: false, problem: describeErrors(checked.errors) };
+  },
+  verify: (mv, resolve, policy, recorded) => verifyLineage(mv, resolve, policy.policy.lineage, recorded),
 };

@@ -1,4 +1,5 @@
 // `modelchain check` as a CI job runs it: exit 0 admitted, 1 denied with reasons, 2 bad input.
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,9 @@ const state = join(dir, "state");
 writeFileSync(join(dir, "tagged.yaml"), "apiVersion: modelchain.io/v1alpha1\nkind: ModelDeployment\nmetadata: {name: serve, namespace: ml}\nspec: {modelVersion: child, image: 'registry.example/serve:1.0'}\n");
 writeFileSync(join(dir, "broken.yaml"), "kind: ModelDeployment\nmetadata: [unclosed\n");
 const emptyState = mkdtempSync(join(tmpdir(), "mc-check-state-"));
-writeFileSync(join(emptyState, "policy.yaml"), "apiVersion: modelchain.io/v1alpha1\nkind: ModelTrustPolicy\nmetadata: {name: all}\nspec: {mode: enforce}\n");
+const publicKey = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString();
+const policy = { apiVersion: "modelchain.io/v1alpha1", kind: "ModelTrustPolicy", metadata: { name: "all" }, spec: { mode: "enforce", trustedKeys: [{ keyId: "k", publicKey }] } };
+writeFileSync(join(emptyState, "policy.yaml"), JSON.stringify(policy));
 
 describe("modelchain check", () => {
   it("exits 1 and names the unpinned image", () => {

@@ -7,7 +7,7 @@ const revoked: FakeMV = { namespace: "ml", name: "old", revoked: true };
 const revokedParent: FakeMV = {
   namespace: "ml",
   name: "grandchild",
-  verdict: { verified: false, checks: [{ name: "parentsNotRevoked", passed: false, reason: "ancestor ml/base is revoked" }] },
+  verdict: { verified: false, checks: [{ name: "ancestorsNotRevoked", passed: false, reason: "ancestor ml/base is revoked" }] },
 };
 const unsigned: FakeMV = {
   namespace: "ml",
