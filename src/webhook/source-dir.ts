@@ -48,7 +48,7 @@ export function readManifestFile(file: string): ManifestObject[] {
   return out;
 }
 
-/** Manifest files below a directory (recursively), in a stable order. */
+/** Manifest files directly in a directory (not below: `samples/bad/` stays out), sorted. */
 export function manifestFiles(path: string): string[] {
   let isDirectory: boolean;
   try {
@@ -60,10 +60,8 @@ export function manifestFiles(path: string): string[] {
   return readdirSync(path, { withFileTypes: true })
     .sort((a, b) => a.name.localeCompare(b.name))
     .flatMap((e) => {
-      if (e.name.startsWith(".")) return [];
-      const full = join(path, e.name);
-      if (e.isDirectory()) return manifestFiles(full);
-      return MANIFEST_EXTENSIONS.has(extname(e.name)) ? [full] : [];
+      if (e.name.startsWith(".") || !e.isFile()) return [];
+      return MANIFEST_EXTENSIONS.has(extname(e.name)) ? [join(path, e.name)] : [];
     });
 }
 

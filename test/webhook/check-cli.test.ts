@@ -15,7 +15,21 @@ const publicKey = generateKeyPairSync("ed25519").publicKey.export({ type: "spki"
 const policy = { apiVersion: "modelchain.io/v1alpha1", kind: "ModelTrustPolicy", metadata: { name: "all" }, spec: { mode: "enforce", trustedKeys: [{ keyId: "k", publicKey }] } };
 writeFileSync(join(emptyState, "policy.yaml"), JSON.stringify(policy));
 
+const samples = join(import.meta.dirname, "..", "..", "samples");
+
 describe("modelchain check", () => {
+  it("exits 0 for the signed sample chain's ModelDeployment", () => {
+    const run = runCli(["check", "-f", join(samples, "deployment.yaml"), "--source", `dir:${samples}`]);
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain("ALLOWED ModelDeployment ml/support-chat");
+  });
+
+  it("exits 1 for an unsigned sample, naming the failed check", () => {
+    const run = runCli(["check", "-f", join(samples, "bad", "unsigned.yaml"), "--source", `dir:${samples}`]);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain("signature failed");
+  });
+
   it("exits 1 and names the unpinned image", () => {
     const run = runCli(["check", "-f", join(dir, "tagged.yaml"), "--source", `dir:${emptyState}`]);
     expect(run.status, run.stderr).toBe(1);

@@ -43,11 +43,11 @@ const md = (mvName: string, image = PINNED) => `apiVersion: modelchain.io/v1alph
 const policyYaml = "apiVersion: modelchain.io/v1alpha1\nkind: ModelTrustPolicy\nmetadata: {name: p}\nspec: {mode: enforce}\n";
 
 describe("dir source and offline check", () => {
-  it("reads multi-document files recursively, skipping dot files", () => {
+  it("reads the multi-document files of a directory, not its subdirectories or dot files", () => {
     const dir = dirWith({ "a.yaml": `${mv("one")}---\n${mv("two")}`, "sub/b.yml": mv("three"), ".hidden.yaml": mv("four"), "notes.txt": "x" });
     const files = manifestFiles(dir);
-    expect(files.map((f) => f.slice(dir.length))).toEqual(["/a.yaml", "/sub/b.yml"]);
-    expect(files.flatMap(readManifestFile).map((m) => m.doc)).toEqual([0, 1, 0]);
+    expect(files.map((f) => f.slice(dir.length))).toEqual(["/a.yaml"]);
+    expect(files.flatMap(readManifestFile).map((m) => m.doc)).toEqual([0, 1]);
   });
 
   it("names the file and document of malformed YAML", () => {

@@ -1,0 +1,66 @@
+// Table-driven decisions over samples/: the signed good chain is admitted, each bad sample is
+// denied with the check it was written to fail.
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { checkManifests } from "../../src/webhook/check.ts";
+import { admissionDecision } from "../../src/webhook/decision.ts";
+import { loadDirCache } from "../../src/webhook/service.ts";
+import { loadManifests, readManifestFile } from "../../src/webhook/source-dir.ts";
+import { modelchainVocabulary } from "../../src/webhook/vocabulary.ts";
+import { request } from "./fixtures.ts";
+
+const SAMPLES = join(import.meta.dirname, "..", "..", "samples");
+
+async function judge(file: string): Promise<Array<[string, string, boolean, string]>> {
+  const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
+  const objects = readManifestFile(join(SAMPLES, file));
+  loadManifests(cache, objects);
+  return checkManifests(cache, objects).map((r) => [r.kind, r.name, r.allowed, r.reason]);
+}
+
+const deny = [
+  { file: "bad/unsigned.yaml", deployment: "chat-unsigned", reason: "signature-invalid", modelVersionDenied: true },
+  { file: "bad/tampered.yaml", deployment: "chat-tampered", reason: "signature-invalid", modelVersionDenied: true },
+  { file: "bad/wrong-key.yaml", deployment: "chat-wrong-key", reason: "signature-invalid", modelVersionDenied: true },
+  { file: "bad/missing-parent.yaml", deployment: "chat-orphan", reason: "policy-check-failed", modelVersionDenied: false },
+  { file: "bad/revoked-ancestor.yaml", deployment: "chat-on-recalled", reason: "revoked-ancestor", modelVersionDenied: false },
+  { file: "bad/cycle.yaml", deployment: "chat-loop", reason: "model-version-unverified", modelVersionDenied: false },
+  { file: "bad/unpinned-dataset.yaml", deployment: "chat-unpinned-data", reason: "policy-check-failed", modelVersionDenied: false },
+  { file: "bad/unpinned-image.yaml", deployment: "chat-unpinned-image", reason: "image-not-pinned", modelVersionDenied: false },
+];
+
+describe("decisions over samples/", () => {
+  it("admits the signed chain's ModelDeployment", async () => {
+    expect(await judge("deployment.yaml")).toContainEqual(["ModelDeployment", "support-chat", true, "verified"]);
+  });
+
+  it("admits the signed ModelVersions themselves", async () => {
+    for (const file of ["base-model.yaml", "fine-tuned.yaml"]) {
+      for (const [kind, , allowed] of await judge(file)) if (kind === "ModelVersion") expect(allowed, file).toBe(true);
+    }
+  });
+
+  for (const d of deny) {
+    it(`denies the ModelDeployment of ${d.file} with ${d.reason}`, async () => {
+      const results = await judge(d.file);
+      expect(results).toContainEqual(["ModelDeployment", d.deployment, false, d.reason]);
+      const mvDenied = results.some(([kind, , allowed]) => kind === "ModelVersion" && !allowed);
+      expect(mvDenied).toBe(d.modelVersionDenied);
+    });
+  }
+
+  it("denies a ModelVersion whose recorded spec digest differs (tampered after registration)", async () => {
+    const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
+    cache.setLedgerFacts({ tip: { size: 1, root: "00".repeat(32) }, recordedSpecDigests: new Map([["ml/mistral-7b-support-v2", `sha256:${"0".repeat(64)}`]]) });
+    const md = readManifestFile(join(SAMPLES, "deployment.yaml"))[0];
+    const d = admissionDecision(request("ModelDeployment", md?.object), cache.state());
+    expect(d).toMatchObject({ allowed: false, reason: "spec-digest-mismatch", checkFailed: "specDigestMatchesLedger" });
+  });
+
+  it("allows the same object in a namespace the policy does not select", async () => {
+    const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
+    const md = readManifestFile(join(SAMPLES, "bad", "unpinned-image.yaml"))[0];
+    const d = admissionDecision(request("ModelDeployment", md?.object, { namespace: "sandbox" }), cache.state());
+    expect(d).toMatchObject({ allowed: true, reason: "namespace-not-selected" });
+  });
+});
