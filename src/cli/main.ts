@@ -2,6 +2,8 @@
 import { Command, CommanderError } from "commander";
 import { CheckFailedError, CliInputError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED } from "./output.ts";
 import { registerLedgerCommands } from "./commands/ledger.ts";
+import { registerKeyCommands } from "./commands/keys.ts";
+import { registerLineageCheck } from "./commands/lineage-check.ts";
 import { registerWebhookCommand } from "./commands/webhook.ts";
 import { registerCheckCommand } from "./commands/check.ts";
 import { EntryValidationError, HexDecodeError, LedgerUrlError, ProofInputError } from "../ledger/index.ts";
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerLedgerCommands(program);
+  registerKeyCommands(program);
+  registerLineageCheck(program);
   registerWebhookCommand(program);
   registerCheckCommand(program);
   return program;
