@@ -56,11 +56,13 @@ function parseKind(value: unknown): GroupVersionKind {
   };
 }
 
+function isOperation(value: unknown): value is Operation {
+  return typeof value === "string" && OPERATIONS.includes(value);
+}
+
 function parseOperation(value: unknown): Operation {
-  if (typeof value !== "string" || !OPERATIONS.includes(value)) {
-    throw new ReviewInputError("request.operation", `must be one of ${OPERATIONS.join(", ")}`);
-  }
-  return value as Operation; // narrowed by the includes() check above
+  if (!isOperation(value)) throw new ReviewInputError("request.operation", `must be one of ${OPERATIONS.join(", ")}`);
+  return value;
 }
 
 /** Checks the envelope of an AdmissionReview v1 and returns its request. */
