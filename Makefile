@@ -8,7 +8,7 @@ export PATH := $(NODE_BIN):$(PATH)
 STATE_DIR ?= $(CURDIR)/.state
 LEDGER_DIR ?= $(STATE_DIR)/ledger
 
-.PHONY: help deps build typecheck test run walkthrough bench clean crds
+.PHONY: help deps build typecheck test run walkthrough bench clean crds envtest-assets
 
 help:
 	@echo "make run    set up and run modelchain (operator, or the offline demo when no cluster)"
@@ -28,7 +28,22 @@ build: deps
 typecheck: deps
 	tsc -p tsconfig.json --noEmit
 
+# The real control plane (kube-apiserver, etcd, kube-controller-manager) for the envtest
+# suites: KUBEBUILDER_ASSETS when set, else built from source with Go (cached after the first
+# build), else those suites print why they are skipped.
+ENVTEST_BUILD := test/envtest/assets/build.sh
+
+envtest-assets:
+	@$(ENVTEST_BUILD)
+
 test: deps typecheck
+	@if [ -n "$${KUBEBUILDER_ASSETS:-}" ]; then \
+	  echo "make test: real control plane from KUBEBUILDER_ASSETS=$$KUBEBUILDER_ASSETS"; \
+	elif command -v go >/dev/null 2>&1; then \
+	  export KUBEBUILDER_ASSETS="$$($(ENVTEST_BUILD))"; echo "make test: real control plane from $$KUBEBUILDER_ASSETS"; \
+	else \
+	  echo "make test: Go is not installed and KUBEBUILDER_ASSETS is unset; the real-control-plane suites will be skipped"; \
+	fi; \
 	vitest run
 
 run: deps walkthrough
