@@ -2,6 +2,13 @@
 // manifest in config/webhook/ is this function's output with the defaults (a test keeps them
 // equal); the Helm chart templates the same fields.
 
+import type {
+  AdmissionregistrationV1WebhookClientConfig,
+  V1RuleWithOperations,
+  V1ValidatingWebhook,
+  V1ValidatingWebhookConfiguration,
+} from "@kubernetes/client-node";
+
 export type FailurePolicy = "Fail" | "Ignore";
 
 export interface WebhookManifestOptions {
@@ -20,14 +27,14 @@ export interface WebhookManifestOptions {
 
 export const DEFAULT_TIMEOUT_SECONDS = 5;
 
-function clientConfig(o: WebhookManifestOptions, namespace: string): Record<string, unknown> {
+function clientConfig(o: WebhookManifestOptions, namespace: string): AdmissionregistrationV1WebhookClientConfig {
   const target = o.url !== undefined
     ? { url: o.url }
     : { service: { name: o.serviceName ?? "modelchain-webhook", namespace, path: "/validate", port: 443 } };
   return o.caBundle === undefined ? target : { ...target, caBundle: o.caBundle };
 }
 
-function webhook(name: string, rules: unknown[], o: WebhookManifestOptions, extra: Record<string, unknown>): Record<string, unknown> {
+function webhook(name: string, rules: V1RuleWithOperations[], o: WebhookManifestOptions, extra: Partial<V1ValidatingWebhook>): V1ValidatingWebhook {
   const namespace = o.namespace ?? "modelchain-system";
   return {
     name,
@@ -47,7 +54,7 @@ function webhook(name: string, rules: unknown[], o: WebhookManifestOptions, extr
 
 const OPERATIONS = ["CREATE", "UPDATE"];
 
-export function validatingWebhookConfiguration(o: WebhookManifestOptions = {}): Record<string, unknown> {
+export function validatingWebhookConfiguration(o: WebhookManifestOptions = {}): V1ValidatingWebhookConfiguration {
   const models = webhook(
     "models.webhook.modelchain.io",
     [{ apiGroups: ["modelchain.io"], apiVersions: ["v1alpha1"], operations: OPERATIONS, resources: ["modeldeployments", "modelversions"], scope: "Namespaced" }],
