@@ -1,0 +1,136 @@
+// Admission end to end through a real kube-apiserver: a ValidatingWebhookConfiguration whose
+// caBundle trusts modelchain's HTTPS webhook on loopback (fed by informers, --source kube).
+// Unverifiable ModelDeployments are denied with modelchain's message, a verified one is
+// admitted, and with the webhook down failurePolicy Fail denies while Ignore admits.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import type { ModelVersion } from "../../src/api/index.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readManifestFile, startWebhookService, validatingWebhookConfiguration, type FailurePolicy, type WebhookService } from "../../src/webhook/index.ts";
+import { modelchainVocabulary, type CompiledPolicy } from "../../src/webhook/vocabulary.ts";
+import { skipWithoutAssets } from "./assets.ts";
+import { startControlPlane, type ControlPlane } from "./controlplane.ts";
+import { freePort, waitFor } from "./processes.ts";
+
+const skip = skipWithoutAssets("webhook admission");
+const SAMPLES = join(import.meta.dirname, "..", "..", "samples");
+const GROUP = { group: "modelchain.io", version: "v1alpha1" };
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** A CA and a serving certificate for 127.0.0.1 signed by it (the API server verifies the chain). */
+function servingCertificate(): { dir: string; certFile: string; keyFile: string; caPem: string } {
+  const dir = mkdtempSync(join(tmpdir(), "mc-envtest-webhook-tls-"));
+  const f = (name: string) => join(dir, name);
+  const run = (args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
+  run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=modelchain-test-ca", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", "-keyout", f("ca.key"), "-out", f("ca.pem")]);
+  run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", f("key.pem"), "-out", f("req.csr")]);
+  writeFileSync(f("ext.cnf"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+  run(["x509", "-req", "-in", f("req.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "1", "-extfile", f("ext.cnf"), "-out", f("cert.pem")]);
+  return { dir, certFile: f("cert.pem"), keyFile: f("key.pem"), caPem: readFileSync(f("ca.pem"), "utf8") };
+}
+
+function objectsOf(file: string, kind: string): Array<Record<string, unknown>> {
+  return readManifestFile(join(SAMPLES, file)).filter((m) => m.object["kind"] === kind).map((m) => m.object);
+}
+
+function nameOf(o: Record<string, unknown>): string {
+  const metadata = o["metadata"];
+  return typeof metadata === "object" && metadata !== null && "name" in metadata && typeof metadata.name === "string" ? metadata.name : "";
+}
+
+/** The API server's answer to a create, as text: "" when admitted, else the error body. */
+async function attempt(create: () => Promise<unknown>): Promise<string> {
+  try {
+    await create();
+    return "";
+  } catch (e: unknown) {
+    const body = typeof e === "object" && e !== null && "body" in e ? String(e.body) : "";
+    return `${e instanceof Error ? e.message : String(e)} ${body}`;
+  }
+}
+
+describe.skipIf(skip)("webhook admission through a real API server", () => {
+  let cp: ControlPlane;
+  let service: WebhookService<ModelVersion, CompiledPolicy> | undefined;
+  let custom: CustomObjectsApi;
+  let admission: AdmissionregistrationV1Api;
+  let port = 0;
+  let tls: ReturnType<typeof servingCertificate>;
+
+  const createDeployment = (md: Record<string, unknown>, suffix = "") =>
+    attempt(() => custom.createNamespacedCustomObject({ ...GROUP, namespace: "ml", plural: "modeldeployments", body: { ...md, metadata: { name: `${nameOf(md)}${suffix}`, namespace: "ml" } } }));
+
+  async function configure(failurePolicy: FailurePolicy): Promise<void> {
+    const body = validatingWebhookConfiguration({ url: `https://127.0.0.1:${port}/validate`, caBundle: Buffer.from(tls.caPem).toString("base64"), failurePolicy, timeoutSeconds: 5 });
+    await admission.deleteValidatingWebhookConfiguration({ name: "modelchain" }).catch(() => undefined);
+    await admission.createValidatingWebhookConfiguration({ body });
+  }
+
+  async function startWebhook(): Promise<void> {
+    service = await startWebhookService({ vocabulary: modelchainVocabulary, source: { type: "kube" }, kubeConfig: cp.kubeConfig, cluster: "envtest", certFile: tls.certFile, keyFile: tls.keyFile, port, host: "127.0.0.1", log: quiet });
+  }
+
+  beforeAll(async () => {
+    cp = await startControlPlane({ crds: true });
+    custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
+    admission = cp.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+    await cp.kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: "ml" } } });
+    // Everything the decisions need exists before admission is switched on.
+    await custom.createClusterCustomObject({ ...GROUP, plural: "modeltrustpolicies", body: objectsOf("trust-policy.yaml", "ModelTrustPolicy")[0] ?? {} });
+    for (const file of ["base-model.yaml", "fine-tuned.yaml", "bad/unsigned.yaml", "bad/tampered.yaml", "bad/revoked-ancestor.yaml"]) {
+      for (const mv of objectsOf(file, "ModelVersion")) await custom.createNamespacedCustomObject({ ...GROUP, namespace: "ml", plural: "modelversions", body: mv });
+    }
+    tls = servingCertificate();
+    port = await freePort();
+    await startWebhook();
+    await configure("Fail");
+    // The API server picks up webhook configurations asynchronously: wait until one denial arrives.
+    const probe = objectsOf("bad/unpinned-image.yaml", "ModelDeployment")[0] ?? {};
+    let attempt = 0; // a probe admitted before the configuration took effect must not block the next one
+    await waitFor("webhook configuration in effect", async () => (await createDeployment(probe, `-probe-${attempt++}`)).includes("modelchain"), 30_000);
+  }, 180_000);
+
+  afterAll(async () => {
+    await service?.close();
+    await cp?.stop();
+  });
+
+  const denied = [
+    { file: "bad/unsigned.yaml", says: "signature failed" },
+    { file: "bad/tampered.yaml", says: "signature failed" },
+    { file: "bad/revoked-ancestor.yaml", says: "ancestorsNotRevoked failed" },
+    { file: "bad/unpinned-image.yaml", says: "imagePinned failed" },
+  ];
+  for (const d of denied) {
+    it(`denies the ModelDeployment of ${d.file} with modelchain's message`, async () => {
+      const md = objectsOf(d.file, "ModelDeployment")[0] ?? {};
+      const answer = await createDeployment(md);
+      expect(answer).toContain("denied the request");
+      expect(answer).toContain(d.says);
+    });
+  }
+
+  it("admits the verified sample ModelDeployment", async () => {
+    expect(await createDeployment(objectsOf("deployment.yaml", "ModelDeployment")[0] ?? {})).toBe("");
+  });
+
+  it("denies creating an unsigned ModelVersion", async () => {
+    const mv = objectsOf("bad/unsigned.yaml", "ModelVersion")[0] ?? {};
+    const answer = await attempt(() => custom.createNamespacedCustomObject({ ...GROUP, namespace: "ml", plural: "modelversions", body: { ...mv, metadata: { name: "unsigned-again", namespace: "ml" } } }));
+    expect(answer).toContain("signature failed");
+  });
+
+  it("with the webhook down, failurePolicy Fail denies and Ignore admits", async () => {
+    await service?.close();
+    service = undefined;
+    const good = objectsOf("deployment.yaml", "ModelDeployment")[0] ?? {};
+    expect(await createDeployment(good, "-down")).toContain("failed calling webhook");
+    await configure("Ignore");
+    let tries = 0;
+    await waitFor("Ignore in effect", async () => (await createDeployment(good, `-ignored-${tries++}`)) === "", 30_000);
+    expect(await attempt(() => custom.getNamespacedCustomObject({ ...GROUP, namespace: "ml", plural: "modeldeployments", name: `${nameOf(good)}-ignored-${tries - 1}` }))).toBe("");
+  }, 60_000);
+});
