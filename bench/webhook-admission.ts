@@ -16,7 +16,7 @@ import { modelchainVocabulary } from "../src/webhook/vocabulary.ts";
 const REQUESTS = Number(process.env["BENCH_WEBHOOK_REQUESTS"] ?? 10_000);
 const CONNECTIONS = Number(process.env["BENCH_WEBHOOK_CONNECTIONS"] ?? 500);
 const ROUNDS = Number(process.env["BENCH_WEBHOOK_ROUNDS"] ?? 5);
-const SAMPLES = process.env["BENCH_WEBHOOK_SAMPLES"] ?? "samples";
+const SAMPLES = process.env["BENCH_WEBHOOK_SAMPLES"] ?? join(import.meta.dirname, "..", "samples");
 
 function reviewBody(): string {
   const md = readManifestFile(join(SAMPLES, "deployment.yaml")).find((m) => m.object["kind"] === "ModelDeployment");
