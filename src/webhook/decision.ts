@@ -10,6 +10,7 @@ export const DECISION_REASONS = [
   "verified",
   "ungated",
   "unchanged",
+  "revocation",
   "namespace-not-selected",
   "invalid-object",
   "image-not-pinned",
@@ -138,7 +139,7 @@ function combine(findings: Finding[], resource: string, dryRun: boolean): Admiss
  */
 export function admissionDecision<MV, P>(request: AdmissionRequest, state: AdmissionState<MV, P>): AdmissionDecision {
   const subject = subjectOf(request);
-  if (subject.type === "ungated") return allowed(subject.unchanged ? "unchanged" : "ungated", subject.resource);
+  if (subject.type === "ungated") return allowed(subject.why ?? "ungated", subject.resource);
   // The API server labels every namespace with its own name (since 1.21); unknown ones get only that.
   const labels = state.namespaceLabels(request.namespace) ?? { "kubernetes.io/metadata.name": request.namespace };
   const policies = state.policies.filter((p) => p.selects(labels));

@@ -18,7 +18,7 @@ export type Subject =
   | Workload
   | { type: "modelversion"; resource: "modelversions"; object: unknown }
   | { type: "invalid"; resource: string; problem: string }
-  | { type: "ungated"; resource: string; unchanged?: boolean };
+  | { type: "ungated"; resource: string; why?: "unchanged" | "revocation" };
 
 /** The metric label for a request's resource: a fixed set, never a name. */
 export type ResourceLabel = Subject["resource"];
@@ -82,6 +82,20 @@ function sameGatedPart(object: unknown, oldObject: unknown): boolean {
   return now !== undefined && now === gatedPart(oldObject);
 }
 
+function specWithout(object: unknown, fields: readonly string[]): string | undefined {
+  const spec = isRecord(object) ? object["spec"] : undefined;
+  if (!isRecord(spec)) return undefined;
+  return canonicalize(Object.fromEntries(Object.entries(spec).filter(([k]) => !fields.includes(k))));
+}
+
+/** Revoking must always be possible, even without the signing key: the signature covers
+ * `revoked`, so a revocation by an operator on call would otherwise fail the signature check. */
+function onlyRevokes(object: unknown, oldObject: unknown): boolean {
+  const spec = isRecord(object) ? object["spec"] : undefined;
+  const now = specWithout(object, ["revoked", "signatures"]);
+  return isRecord(spec) && isRecord(spec["revoked"]) && now !== undefined && now === specWithout(oldObject, ["revoked", "signatures"]);
+}
+
 function isBeingDeleted(object: unknown): boolean {
   const metadata = isRecord(object) ? object["metadata"] : undefined;
   return isRecord(metadata) && typeof metadata["deletionTimestamp"] === "string";
@@ -97,7 +111,10 @@ export function subjectOf(request: AdmissionRequest): Subject {
   const gatedOperation = request.operation === "CREATE" || request.operation === "UPDATE";
   if (!gatedOperation || isBeingDeleted(request.object)) return { type: "ungated", resource };
   if (request.operation === "UPDATE" && resource !== "other" && sameGatedPart(request.object, request.oldObject)) {
-    return { type: "ungated", resource, unchanged: true };
+    return { type: "ungated", resource, why: "unchanged" };
+  }
+  if (request.operation === "UPDATE" && resource === "modelversions" && onlyRevokes(request.object, request.oldObject)) {
+    return { type: "ungated", resource, why: "revocation" };
   }
   if (group === GROUP && kind === "ModelDeployment") return modelDeployment(request.object);
   if (group === GROUP && kind === "ModelVersion") return { type: "modelversion", resource: "modelversions", object: request.object };

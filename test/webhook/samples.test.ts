@@ -57,6 +57,17 @@ describe("decisions over samples/", () => {
     expect(d).toMatchObject({ allowed: false, reason: "spec-digest-mismatch", checkFailed: "specDigestMatchesLedger" });
   });
 
+  it("allows revoking a signed ModelVersion without re-signing it, but not other unsigned changes", async () => {
+    const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
+    const mv = readManifestFile(join(SAMPLES, "fine-tuned.yaml"))[0]?.object ?? {};
+    const spec = typeof mv["spec"] === "object" && mv["spec"] !== null ? mv["spec"] : {};
+    const revoked = { ...mv, spec: { ...spec, revoked: { reason: "training data licence withdrawn" } } };
+    const update = (object: unknown) => admissionDecision(request("ModelVersion", object, { operation: "UPDATE", oldObject: mv }), cache.state());
+    expect(update(revoked)).toMatchObject({ allowed: true, reason: "revocation" });
+    const edited = { ...mv, spec: { ...spec, version: "9.9.9" } };
+    expect(update(edited)).toMatchObject({ allowed: false, reason: "signature-invalid" });
+  });
+
   it("allows the same object in a namespace the policy does not select", async () => {
     const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
     const md = readManifestFile(join(SAMPLES, "bad", "unpinned-image.yaml"))[0];
