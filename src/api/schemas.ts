@@ -100,6 +100,7 @@ export const modelDeploymentSchema: Schema = obj(
         obj(
           {
             revision: int({ minimum: 0 }),
+            templateHash: str(),
             image: str(),
             configHash: str(),
             phase: str({ enum: ["Started", "Completed", "Failed"] }),
@@ -107,7 +108,7 @@ export const modelDeploymentSchema: Schema = obj(
             startedAt: str({ format: "date-time" }),
             finishedAt: str({ format: "date-time" }),
           },
-          ["revision", "image", "configHash", "phase", "startedAt"],
+          ["revision", "templateHash", "image", "configHash", "phase", "startedAt"],
         ),
         { maxItems: 20 },
       ),

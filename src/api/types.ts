@@ -145,6 +145,8 @@ export interface ModelDeploymentSpec {
 
 export interface RolloutRecord {
   revision: number;
+  /** Identity of what was rolled out: digest of image, serving config and model spec digest. */
+  templateHash: string;
   image: string;
   configHash: string;
   phase: "Started" | "Completed" | "Failed";

@@ -47,7 +47,7 @@ const mdStatus: Full<ModelDeploymentStatus> = {
   currentRevision: 1,
   specDigest: digest,
   configHash: digest,
-  rollouts: [{ revision: 1, image: "i", configHash: digest, phase: "Started", ledgerIndex: 1, startedAt: now, finishedAt: now }],
+  rollouts: [{ revision: 1, templateHash: "t", image: "i", configHash: digest, phase: "Started", ledgerIndex: 1, startedAt: now, finishedAt: now }],
   ledger: { index: 1, leafHash: "b".repeat(64) },
 };
 const mtpSpec: Full<ModelTrustPolicySpec> = {

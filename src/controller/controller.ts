@@ -1,0 +1,68 @@
+import type { Logger } from "pino";
+import { reconcileDuration, reconcileErrors } from "../metrics/index.ts";
+import { WorkQueue } from "./queue.ts";
+import { TerminalError, type Reconciler } from "./reconcile.ts";
+
+/**
+ * Runs a reconciler over a work queue with N workers. Retry timing lives here, in one
+ * place (the error policy): errors back off per key, a terminal error waits for the next
+ * change, `requeueAfter` schedules a look, success forgets the key's failures.
+ */
+export class Controller {
+  readonly queue: WorkQueue;
+  private readonly reconciler: Reconciler;
+  private readonly log: Logger;
+  private workers: Promise<void>[] = [];
+
+  constructor(reconciler: Reconciler, log: Logger) {
+    this.reconciler = reconciler;
+    this.queue = new WorkQueue(reconciler.name);
+    this.log = log.child({ controller: reconciler.name });
+  }
+
+  start(workers: number): void {
+    this.workers = Array.from({ length: workers }, () => this.work());
+  }
+
+  /** Stop taking work and wait for the in-flight reconciles. */
+  async stop(): Promise<void> {
+    this.queue.shutdown();
+    await Promise.all(this.workers);
+  }
+
+  private async work(): Promise<void> {
+    for (let key = await this.queue.next(); key !== undefined; key = await this.queue.next()) {
+      try {
+        await this.reconcileOnce(key);
+      } finally {
+        this.queue.finished(key);
+      }
+    }
+  }
+
+  private async reconcileOnce(key: string): Promise<void> {
+    const end = reconcileDuration.startTimer({ controller: this.reconciler.name });
+    try {
+      const result = await this.reconciler.reconcile(key);
+      this.queue.forget(key);
+      if (result.requeueAfter !== undefined) this.queue.addAfter(key, result.requeueAfter);
+    } catch (e: unknown) {
+      this.errorPolicy(key, e);
+    } finally {
+      end();
+    }
+  }
+
+  private errorPolicy(key: string, e: unknown): void {
+    const error = e instanceof Error ? e : new Error(String(e));
+    reconcileErrors.inc({ controller: this.reconciler.name, error: error.name });
+    const [namespace, name] = key.includes("/") ? key.split("/", 2) : ["", key];
+    if (error instanceof TerminalError) {
+      this.queue.forget(key);
+      this.log.warn({ namespace, name, err: error.message }, "reconcile failed; waiting for the object to change");
+      return;
+    }
+    const delay = this.queue.addRateLimited(key);
+    this.log.warn({ namespace, name, err: error.message, retryInMs: delay }, "reconcile failed; retrying");
+  }
+}

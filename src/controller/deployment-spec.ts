@@ -1,0 +1,106 @@
+// The inference Deployment a ModelDeployment owns, computed from observed state (pure).
+import type { V1Deployment } from "@kubernetes/client-node";
+import { ANNOTATIONS, API_VERSION, canonicalDigest, MODEL_VERSION_LABEL, type ModelDeployment } from "../api/index.ts";
+
+export const MANAGED_BY = { "app.kubernetes.io/managed-by": "modelchain" } as const;
+export const DEPLOYMENT_LABEL = "modelchain.io/model-deployment";
+
+export interface ServingConfig {
+  args: string[];
+  env: Array<{ name: string; value?: string }>;
+  resources: unknown;
+  port: number | null;
+  configMaps: Record<string, Record<string, string>>;
+}
+
+export function servingConfig(md: ModelDeployment, configMaps: Record<string, Record<string, string>>): ServingConfig {
+  const serving = md.spec.serving ?? {};
+  return { args: serving.args ?? [], env: serving.env ?? [], resources: serving.resources ?? {}, port: serving.port ?? null, configMaps };
+}
+
+/** The config hash covers the serving config and the content of every referenced ConfigMap. */
+export function configHash(config: ServingConfig): string {
+  return canonicalDigest(config);
+}
+
+/** What a rollout is: the image, the config and the exact model spec it serves. */
+export function templateHash(image: string, config: string, modelSpecDigest: string): string {
+  return canonicalDigest({ image, config, modelSpecDigest }).slice("sha256:".length, "sha256:".length + 16);
+}
+
+export interface DeploymentInputs {
+  md: ModelDeployment;
+  modelSpecDigest: string;
+  configHash: string;
+  templateHash: string;
+  ledgerIndex: number;
+}
+
+export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
+  const { md } = inputs;
+  const name = md.metadata.name;
+  const namespace = md.metadata.namespace ?? "default";
+  const serving = md.spec.serving ?? {};
+  const selector = { [DEPLOYMENT_LABEL]: name };
+  const volumes = (serving.configMapRefs ?? []).map((ref) => ({ name: `config-${ref.name}`, configMap: { name: ref.name } }));
+  const overrides = md.spec.podTemplate ?? {};
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: {
+      name,
+      namespace,
+      labels: { ...MANAGED_BY, [MODEL_VERSION_LABEL]: md.spec.modelVersion, ...selector },
+      annotations: {
+        [ANNOTATIONS.modelVersion]: md.spec.modelVersion,
+        [ANNOTATIONS.specDigest]: inputs.modelSpecDigest,
+        [ANNOTATIONS.ledgerIndex]: String(inputs.ledgerIndex),
+        [ANNOTATIONS.configHash]: inputs.configHash,
+      },
+      ownerReferences: [{ apiVersion: API_VERSION, kind: "ModelDeployment", name, uid: md.metadata.uid ?? "", controller: true, blockOwnerDeletion: true }],
+    },
+    spec: {
+      replicas: md.spec.replicas ?? 1,
+      progressDeadlineSeconds: md.spec.progressDeadlineSeconds ?? 600,
+      selector: { matchLabels: selector },
+      template: {
+        metadata: {
+          labels: { ...(overrides.labels ?? {}), ...selector, [MODEL_VERSION_LABEL]: md.spec.modelVersion },
+          annotations: { ...(overrides.annotations ?? {}), "modelchain.io/template-hash": inputs.templateHash },
+        },
+        spec: {
+          containers: [
+            {
+              name: "server",
+              image: md.spec.image,
+              args: serving.args ?? [],
+              env: serving.env ?? [],
+              ...(serving.resources === undefined ? {} : { resources: serving.resources }),
+              ...(serving.port === undefined ? {} : { ports: [{ name: "http", containerPort: serving.port }] }),
+              volumeMounts: volumes.map((v) => ({ name: v.name, mountPath: `/etc/modelchain/${v.name.slice("config-".length)}`, readOnly: true })),
+            },
+          ],
+          volumes,
+          ...(overrides.nodeSelector === undefined ? {} : { nodeSelector: overrides.nodeSelector }),
+          ...(overrides.serviceAccountName === undefined ? {} : { serviceAccountName: overrides.serviceAccountName }),
+          ...(overrides.priorityClassName === undefined ? {} : { priorityClassName: overrides.priorityClassName }),
+        },
+      },
+    },
+  };
+}
+
+export type RolloutOutcome = "progressing" | "completed" | "failed";
+
+/** Reads a Deployment's status as the rollout of `hash` (deployment controller semantics). */
+export function rolloutOutcome(deployment: V1Deployment | undefined, hash: string): RolloutOutcome {
+  if (deployment === undefined) return "progressing";
+  const annotated = deployment.spec?.template?.metadata?.annotations?.["modelchain.io/template-hash"];
+  const status = deployment.status ?? {};
+  if (annotated !== hash || (status.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) return "progressing";
+  const progressing = status.conditions?.find((c) => c.type === "Progressing");
+  if (progressing?.status === "False" && progressing.reason === "ProgressDeadlineExceeded") return "failed";
+  const want = deployment.spec?.replicas ?? 1;
+  const done = (status.updatedReplicas ?? 0) >= want && (status.availableReplicas ?? 0) >= want && (status.replicas ?? 0) === want;
+  return done ? "completed" : "progressing";
+}

@@ -1,0 +1,85 @@
+// What the reconcilers know about ModelVersions and trust policies: informer caches read
+// through small pure helpers, so the lineage verdict is computed the same way everywhere.
+import type { KubernetesObject, ObjectCache } from "@kubernetes/client-node";
+import { namespaceMatches, specDigest, validateModelTrustPolicy, validateModelVersion, type ModelTrustPolicy, type ModelVersion } from "../api/index.ts";
+import { lineagePolicy, verifyLineage, type LineageVerdict } from "../lineage/index.ts";
+import type { Ledger } from "../ledger/index.ts";
+
+export interface LineageContext {
+  modelVersions: ObjectCache<KubernetesObject>;
+  policies: ObjectCache<KubernetesObject>;
+  namespaces: ObjectCache<KubernetesObject>;
+  ledger: Ledger;
+}
+
+export interface PolicyVerdict {
+  policy: string;
+  mode: "enforce" | "warn" | "audit";
+  verdict: LineageVerdict;
+}
+
+export function registrationKey(mv: ModelVersion): string {
+  return `ModelVersionRegistered/${mv.metadata.uid ?? mv.metadata.name}/${specDigest(mv.spec)}`;
+}
+
+function modelVersionAt(ctx: LineageContext, namespace: string, name: string): ModelVersion | undefined {
+  const object = ctx.modelVersions.get(name, namespace);
+  const checked = object === undefined ? undefined : validateModelVersion(object);
+  return checked?.ok ? checked.value : undefined;
+}
+
+export function namespaceLabels(ctx: LineageContext, namespace: string): Record<string, string> {
+  return { "kubernetes.io/metadata.name": namespace, ...(ctx.namespaces.get(namespace)?.metadata?.labels ?? {}) };
+}
+
+/** Trust policies whose namespace selector matches, by name. */
+export function governingPolicies(ctx: LineageContext, namespace: string): ModelTrustPolicy[] {
+  const labels = namespaceLabels(ctx, namespace);
+  return ctx.policies
+    .list()
+    .map((o) => validateModelTrustPolicy(o))
+    .flatMap((r) => (r.ok ? [r.value] : []))
+    .filter((p) => namespaceMatches(p.spec.namespaceSelector, labels))
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+}
+
+/** Spec digests the ledger holds a registration for, for a model and its ancestors. */
+async function recordedDigests(ctx: LineageContext, mv: ModelVersion): Promise<Map<string, string>> {
+  const recorded = new Map<string, string>();
+  const pending = [mv];
+  const seen = new Set<string>();
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const ns = next.metadata.namespace ?? "default";
+    const id = `${ns}/${next.metadata.name}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    if ((await ctx.ledger.lookup(registrationKey(next))) !== undefined) recorded.set(id, specDigest(next.spec));
+    for (const p of next.spec.parents ?? []) {
+      const parent = modelVersionAt(ctx, p.namespace ?? ns, p.name);
+      if (parent !== undefined) pending.push(parent);
+    }
+  }
+  return recorded;
+}
+
+/** The lineage verdict under every governing policy (empty when none selects the namespace). */
+export async function verdicts(ctx: LineageContext, mv: ModelVersion): Promise<PolicyVerdict[]> {
+  const policies = governingPolicies(ctx, mv.metadata.namespace ?? "default");
+  if (policies.length === 0) return [];
+  const recorded = await recordedDigests(ctx, mv);
+  const resolve = (ns: string, name: string) => modelVersionAt(ctx, ns, name);
+  return policies.map((p) => ({
+    policy: p.metadata.name,
+    mode: p.spec.mode ?? "enforce",
+    verdict: verifyLineage(mv, resolve, lineagePolicy(p.spec), (ns, name) => recorded.get(`${ns}/${name}`)),
+  }));
+}
+
+export function verifiedUnderAll(results: readonly PolicyVerdict[]): boolean {
+  return results.length > 0 && results.every((r) => r.verdict.verified);
+}
+
+export function failureSummary(results: readonly PolicyVerdict[]): string {
+  if (results.length === 0) return "no ModelTrustPolicy selects this namespace";
+  return results.filter((r) => !r.verdict.verified).map((r) => `${r.policy}: ${r.verdict.failed.join("; ")}`).join(" | ");
+}

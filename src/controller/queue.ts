@@ -1,0 +1,98 @@
+import { workQueueDepth } from "../metrics/index.ts";
+
+export interface BackoffPolicy {
+  baseMs: number;
+  maxMs: number;
+}
+
+/**
+ * A rate-limited work queue of keys (`namespace/name`), as client-go's: a key waiting is
+ * queued once however often it is added; a key being processed is never handed to a second
+ * worker, and if it is added meanwhile it runs again afterwards; failures back off per key.
+ */
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly dirtyWhileProcessing = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly waiters: Array<() => void> = [];
+  private shuttingDown = false;
+  private readonly name: string;
+  private readonly backoff: BackoffPolicy;
+
+  constructor(name: string, backoff: BackoffPolicy = { baseMs: 200, maxMs: 60_000 }) {
+    this.name = name;
+    this.backoff = backoff;
+  }
+
+  add(key: string): void {
+    if (this.shuttingDown) return;
+    if (this.processing.has(key)) {
+      this.dirtyWhileProcessing.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.queue.push(key);
+    workQueueDepth.set({ controller: this.name }, this.queue.length);
+    this.waiters.shift()?.();
+  }
+
+  addAfter(key: string, ms: number): void {
+    if (this.shuttingDown || this.timers.has(key)) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, ms);
+    timer.unref();
+    this.timers.set(key, timer);
+  }
+
+  /** Re-adds after this key's next backoff delay: base·2^failures, capped. */
+  addRateLimited(key: string): number {
+    const failures = this.failures.get(key) ?? 0;
+    this.failures.set(key, failures + 1);
+    const delay = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** failures);
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves with the next key, or undefined once shut down and drained. */
+  async next(): Promise<string | undefined> {
+    while (this.queue.length === 0) {
+      if (this.shuttingDown) return undefined;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    const key = this.queue.shift() as string;
+    this.queued.delete(key);
+    this.processing.add(key);
+    workQueueDepth.set({ controller: this.name }, this.queue.length);
+    return key;
+  }
+
+  /** Marks a key finished; if it was added while it ran, it goes back in the queue. */
+  finished(key: string): void {
+    this.processing.delete(key);
+    if (this.dirtyWhileProcessing.delete(key)) this.add(key);
+  }
+
+  /** Stops taking keys: workers finish what they hold, then `next()` returns undefined. */
+  shutdown(): void {
+    this.shuttingDown = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    this.queue.length = 0;
+    this.queued.clear();
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+}

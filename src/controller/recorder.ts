@@ -1,0 +1,101 @@
+import { createHash } from "node:crypto";
+import { ApiException, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { EntryKind, Ledger, LedgerEntry, Receipt } from "../ledger/index.ts";
+
+export type EventType = "Normal" | "Warning";
+
+/** The object an event is about: only its identity is read. */
+export interface Involved {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; uid?: string };
+}
+
+export interface Recording {
+  kind: EntryKind;
+  /** Idempotency key derived from what happened: uid + revision/digest + kind. */
+  key: string;
+  data: Record<string, unknown>;
+  eventType: EventType;
+  /** What `kubectl describe` shows; the ledger index is appended. */
+  message: string;
+}
+
+/** Builds the ledger entry for an event on a Kubernetes object (pure). */
+export function entryFor(object: Involved, recording: Recording, cluster: string, now: Date): LedgerEntry {
+  const meta = object.metadata ?? {};
+  return {
+    v: 1,
+    kind: recording.kind,
+    cluster,
+    subject: {
+      apiVersion: object.apiVersion ?? "",
+      kind: object.kind ?? "",
+      name: meta.name ?? "",
+      ...(meta.namespace === undefined ? {} : { namespace: meta.namespace }),
+      ...(meta.uid === undefined ? {} : { uid: meta.uid }),
+    },
+    key: recording.key,
+    observedAt: now.toISOString(),
+    data: recording.data,
+  };
+}
+
+/**
+ * Records an event in the ledger, then as a Kubernetes Event on the object. The ledger
+ * append is idempotent by key; the Event's name derives from the key too, so a retry that
+ * finds it already there changes nothing. Events are best effort (as in client-go): a failed
+ * Event is logged, the ledger entry stands.
+ */
+export class EventRecorder {
+  private readonly core: CoreV1Api;
+  private readonly ledger: Ledger;
+  private readonly cluster: string;
+  private readonly log: Logger;
+  private readonly clock: () => Date;
+
+  constructor(kubeConfig: KubeConfig, ledger: Ledger, cluster: string, log: Logger, clock: () => Date = () => new Date()) {
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.ledger = ledger;
+    this.cluster = cluster;
+    this.log = log;
+    this.clock = clock;
+  }
+
+  async record(object: Involved, recording: Recording): Promise<Receipt> {
+    const now = this.clock();
+    const [receipt] = await this.ledger.append([entryFor(object, recording, this.cluster, now)]);
+    if (receipt === undefined) throw new Error("ledger returned no receipt");
+    const meta = object.metadata ?? {};
+    this.log.info({ kind: recording.kind, namespace: meta.namespace, name: meta.name, entryIndex: receipt.index, duplicate: receipt.duplicate }, "recorded");
+    if (!receipt.duplicate) await this.emitEvent(object, recording, receipt, now);
+    return receipt;
+  }
+
+  private async emitEvent(object: Involved, recording: Recording, receipt: Receipt, now: Date): Promise<void> {
+    const meta = object.metadata ?? {};
+    const namespace = meta.namespace ?? "default";
+    const suffix = createHash("sha256").update(recording.key).digest("hex").slice(0, 16);
+    try {
+      await this.core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { name: `${meta.name ?? "object"}.${suffix}`, namespace },
+          involvedObject: { apiVersion: object.apiVersion, kind: object.kind, name: meta.name, namespace: meta.namespace, uid: meta.uid },
+          reason: recording.kind,
+          message: `${recording.message} (ledger entry ${receipt.index})`,
+          type: recording.eventType,
+          source: { component: "modelchain-operator" },
+          reportingComponent: "modelchain.io/operator",
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      });
+    } catch (e: unknown) {
+      if (e instanceof ApiException && e.code === 409) return;
+      this.log.warn({ kind: recording.kind, namespace, name: meta.name, err: e instanceof Error ? e.message : String(e) }, "could not emit Kubernetes Event");
+    }
+  }
+}
