@@ -4,6 +4,7 @@ import { CheckFailedError, CliInputError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED } fr
 import { registerLedgerCommands } from "./commands/ledger.ts";
 import { registerKeyCommands } from "./commands/keys.ts";
 import { registerLineageCheck } from "./commands/lineage-check.ts";
+import { registerOperatorCommand } from "./commands/operator.ts";
 import { registerWebhookCommand } from "./commands/webhook.ts";
 import { registerCheckCommand } from "./commands/check.ts";
 import { EntryValidationError, HexDecodeError, LedgerUrlError, ProofInputError } from "../ledger/index.ts";
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerLedgerCommands(program);
   registerKeyCommands(program);
   registerLineageCheck(program);
+  registerOperatorCommand(program);
   registerWebhookCommand(program);
   registerCheckCommand(program);
   return program;

@@ -97,7 +97,9 @@ export class ModelVersionReconciler implements Reconciler {
       });
     }
     const status = modelVersionStatus(mv, results, latest, this.deps.clock());
-    if (!sameStatus(status, mv.status)) await this.deps.writes.patchStatus(MODEL_VERSION.plural, namespace, name, status);
+    if (sameStatus(status, mv.status)) return done();
+    await this.deps.writes.patchStatus(MODEL_VERSION.plural, namespace, name, status);
+    // Only a changed status wakes dependants, so a cycle of parents settles instead of looping.
     this.deps.onVerdict(namespace, name);
     return done();
   }

@@ -1,0 +1,65 @@
+// `modelchain operator`: the controllers, out of cluster (kubeconfig) or in cluster.
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
+import type { Command } from "commander";
+import pino from "pino";
+import { startOperator } from "../../controller/index.ts";
+import { openLedger } from "../../ledger/index.ts";
+import { parseIndex } from "../output.ts";
+
+interface OperatorFlags {
+  kubeconfig?: string;
+  context?: string;
+  ledger?: string;
+  stateDir: string;
+  cluster: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  healthPort: number;
+  workers: number;
+}
+
+function loadKubeConfig(flags: OperatorFlags): KubeConfig {
+  const kc = new KubeConfig();
+  if (flags.kubeconfig !== undefined) kc.loadFromFile(flags.kubeconfig);
+  else kc.loadFromDefault();
+  if (flags.context !== undefined) kc.setCurrentContext(flags.context);
+  return kc;
+}
+
+export function registerOperatorCommand(program: Command): void {
+  program
+    .command("operator")
+    .description("run the controllers that record model registrations, rollouts, image and config changes")
+    .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
+    .option("--context <name>", "kubeconfig context (default: current)")
+    .option("--ledger <url>", "ledger directory or ic://<canister-id>?host=<url> (default: <state-dir>/ledger)")
+    .option("--state-dir <dir>", "where the file ledger lives by default", ".state")
+    .option("--cluster <name>", "cluster name recorded in every entry", "default")
+    .option("--leader-elect", "elect a leader through a Lease (run several replicas safely)", false)
+    .option("--leader-election-namespace <ns>", "namespace of the Lease", process.env["POD_NAMESPACE"] ?? "default")
+    .option("--health-port <port>", "port for /healthz and /readyz", parseIndex("--health-port"), 8081)
+    .option("--workers <n>", "reconcile workers per controller", parseIndex("--workers"), 2)
+    .action(async (flags: OperatorFlags) => {
+      const log = pino({ name: "modelchain-operator" });
+      const ledger = await openLedger(flags.ledger ?? join(flags.stateDir, "ledger"), { warn: (m) => log.warn(m) });
+      const operator = await startOperator({
+        kubeConfig: loadKubeConfig(flags),
+        ledger,
+        cluster: flags.cluster,
+        log,
+        workers: flags.workers,
+        healthPort: flags.healthPort,
+        ...(flags.leaderElect ? { leaderElection: { namespace: flags.leaderElectionNamespace, name: "modelchain-operator", identity: `${hostname()}-${process.pid}` } } : {}),
+      });
+      log.info({ health: operator.healthUrl }, "operator started");
+      await new Promise<void>((resolve) => {
+        process.once("SIGTERM", resolve);
+        process.once("SIGINT", resolve);
+      });
+      log.info("shutting down: finishing in-flight reconciles, flushing the ledger, releasing the lease");
+      await operator.stop();
+      await ledger.close();
+    });
+}

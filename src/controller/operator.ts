@@ -1,0 +1,151 @@
+// `modelchain operator`: informers → work queues → reconcilers, behind leader election, with
+// /healthz and /readyz. Each part gets only what it needs; nothing here decides anything.
+import { createServer, type Server } from "node:http";
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache, type V1Deployment } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { GROUP, MODEL_DEPLOYMENT, MODEL_TRUST_POLICY, MODEL_VERSION, VERSION } from "../api/index.ts";
+import type { Ledger } from "../ledger/index.ts";
+import { Controller } from "./controller.ts";
+import { watchResource, type Watched } from "./informers.ts";
+import { kubeWrites } from "./kube.ts";
+import { LeaderElector } from "./leader.ts";
+import { ModelDeploymentReconciler } from "./modeldeployment.ts";
+import { ModelVersionReconciler } from "./modelversion.ts";
+import { EventRecorder } from "./recorder.ts";
+import { MANAGED_BY } from "./deployment-spec.ts";
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  ledger: Ledger;
+  cluster: string;
+  log: Logger;
+  workers?: number;
+  /** Lease for leader election; omit to lead unconditionally (a single instance). */
+  leaderElection?: { namespace: string; name: string; identity: string; leaseDurationSeconds?: number };
+  healthPort?: number;
+  resyncMs?: number;
+  progressPollMs?: number;
+}
+
+export interface Operator {
+  /** Resolves once every informer has listed once. */
+  synced: Promise<void>;
+  healthUrl: string | undefined;
+  isLeader(): boolean;
+  stop(): Promise<void>;
+}
+
+const keyOf = (o: KubernetesObject): string => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
+
+function asList(value: unknown): KubernetesListObject<KubernetesObject> {
+  if (typeof value !== "object" || value === null || !("items" in value) || !Array.isArray(value.items)) throw new Error("list response has no items");
+  const metadata = "metadata" in value && typeof value.metadata === "object" && value.metadata !== null ? value.metadata : {};
+  return { apiVersion: "v1", kind: "List", metadata, items: value.items as KubernetesObject[] };
+}
+
+interface Informers {
+  mvs: Watched<KubernetesObject>;
+  mtps: Watched<KubernetesObject>;
+  mds: Watched<KubernetesObject>;
+  namespaces: Watched<KubernetesObject>;
+  deployments: Watched<V1Deployment>;
+}
+
+function startInformers(opts: OperatorOptions, on: { mv(o: KubernetesObject): void; policy(): void; md(o: KubernetesObject): void; namespace(o: KubernetesObject): void; deployment(o: V1Deployment): void }): Informers {
+  const kc = opts.kubeConfig;
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const crd = (plural: string, handler: (o: KubernetesObject) => void) =>
+    watchResource({ name: plural, kubeConfig: kc, path: `/apis/${GROUP}/${VERSION}/${plural}`, list: async () => asList(await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })), onChange: handler, onDelete: handler, log: opts.log });
+  const managedBy = Object.entries(MANAGED_BY).map(([k, v]) => `${k}=${v}`).join(",");
+  return {
+    mvs: crd(MODEL_VERSION.plural, on.mv),
+    mtps: crd(MODEL_TRUST_POLICY.plural, () => on.policy()),
+    mds: crd(MODEL_DEPLOYMENT.plural, on.md),
+    namespaces: watchResource({ name: "namespaces", kubeConfig: kc, path: "/api/v1/namespaces", list: () => core.listNamespace(), onChange: on.namespace, onDelete: on.namespace, log: opts.log }),
+    deployments: watchResource<V1Deployment>({ name: "deployments", kubeConfig: kc, path: "/apis/apps/v1/deployments", list: () => apps.listDeploymentForAllNamespaces({ labelSelector: managedBy }), labelSelector: managedBy, onChange: on.deployment, onDelete: on.deployment, log: opts.log }),
+  };
+}
+
+function dependants(mds: ObjectCache<KubernetesObject>, mvs: ObjectCache<KubernetesObject>, namespace: string, name: string): { mds: string[]; mvs: string[] } {
+  const spec = (o: KubernetesObject): Record<string, unknown> => ((o as { spec?: Record<string, unknown> }).spec ?? {});
+  const serving = mds.list(namespace).filter((o) => spec(o)["modelVersion"] === name).map(keyOf);
+  const children = mvs.list(namespace).filter((o) => Array.isArray(spec(o)["parents"]) && (spec(o)["parents"] as Array<{ name?: unknown }>).some((p) => p.name === name)).map(keyOf);
+  return { mds: serving, mvs: children };
+}
+
+export async function startOperator(opts: OperatorOptions): Promise<Operator> {
+  const log = opts.log;
+  const clock = () => new Date();
+  const writes = kubeWrites(opts.kubeConfig);
+  const recorder = new EventRecorder(opts.kubeConfig, opts.ledger, opts.cluster, log, clock);
+  let mvController: Controller | undefined;
+  let mdController: Controller | undefined;
+  const enqueueAll = () => {
+    for (const o of informers.mvs.cache.list()) mvController?.queue.add(keyOf(o));
+    for (const o of informers.mds.cache.list()) mdController?.queue.add(keyOf(o));
+  };
+  const informers: Informers = startInformers(opts, {
+    mv: (o) => mvController?.queue.add(keyOf(o)),
+    policy: () => enqueueAll(),
+    md: (o) => mdController?.queue.add(keyOf(o)),
+    namespace: (o) => {
+      for (const mv of informers.mvs.cache.list(o.metadata?.name ?? "")) mvController?.queue.add(keyOf(mv));
+    },
+    deployment: (d) => {
+      const owner = d.metadata?.ownerReferences?.find((r) => r.kind === MODEL_DEPLOYMENT.kind && r.controller);
+      if (owner !== undefined) mdController?.queue.add(`${d.metadata?.namespace ?? ""}/${owner.name}`);
+    },
+  });
+  const ctx = { modelVersions: informers.mvs.cache, policies: informers.mtps.cache, namespaces: informers.namespaces.cache, ledger: opts.ledger };
+  const onVerdict = (namespace: string, name: string) => {
+    const d = dependants(informers.mds.cache, informers.mvs.cache, namespace, name);
+    d.mds.forEach((k) => mdController?.queue.add(k));
+    d.mvs.forEach((k) => mvController?.queue.add(k));
+  };
+  const synced = Promise.all(Object.values(informers).map((i: Watched<KubernetesObject>) => i.synced)).then(() => undefined);
+  const startControllers = () => {
+    mvController = new Controller(new ModelVersionReconciler({ ctx, recorder, writes, clock, onVerdict }), log);
+    mdController = new Controller(new ModelDeploymentReconciler({ ctx, modelDeployments: informers.mds.cache, deployments: informers.deployments.cache, recorder, writes, kubeConfig: opts.kubeConfig, clock, ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }) }), log);
+    mvController.start(opts.workers ?? 2);
+    mdController.start(opts.workers ?? 2);
+    void synced.then(enqueueAll);
+  };
+  const stopControllers = async () => {
+    const running = [mvController, mdController];
+    mvController = mdController = undefined;
+    await Promise.all(running.map((c) => c?.stop()));
+  };
+  const resync = setInterval(enqueueAll, opts.resyncMs ?? 300_000);
+  resync.unref();
+  const elector = opts.leaderElection ? new LeaderElector({ kubeConfig: opts.kubeConfig, log, ...opts.leaderElection }) : undefined;
+  if (elector) elector.start({ onStartedLeading: startControllers, onStoppedLeading: () => void stopControllers() });
+  else startControllers();
+  const health = opts.healthPort === undefined ? undefined : await serveHealth(opts.healthPort, synced);
+  return {
+    synced,
+    healthUrl: health?.url,
+    isLeader: () => elector?.isLeader ?? true,
+    stop: async () => {
+      clearInterval(resync);
+      await stopControllers();
+      await elector?.release();
+      await Promise.all(Object.values(informers).map((i: Watched<KubernetesObject>) => i.stop()));
+      await new Promise<void>((resolve) => (health ? health.server.close(() => resolve()) : resolve()));
+    },
+  };
+}
+
+async function serveHealth(port: number, synced: Promise<void>): Promise<{ server: Server; url: string }> {
+  let ready = false;
+  void synced.then(() => (ready = true));
+  const server = createServer((req, res) => {
+    const ok = req.url === "/healthz" || (req.url === "/readyz" && ready);
+    res.writeHead(req.url === "/healthz" || req.url === "/readyz" ? (ok ? 200 : 503) : 404, { "content-type": "text/plain" });
+    res.end(ok ? "ok\n" : "not ready\n");
+  });
+  await new Promise<void>((resolve) => server.listen(port, "0.0.0.0", resolve));
+  const address = server.address();
+  return { server, url: `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : port}` };
+}
