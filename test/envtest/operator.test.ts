@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from "@kubernetes/client-node";
+import pino from "pino";
+import { startControlPlane, type ControlPlane } from "./controlplane.ts";
+import { skipWithoutAssets } from "./assets.ts";
+import { waitFor } from "./processes.ts";
+import { sampleObjects } from "../api/samples.ts";
+import { tempDir } from "../ledger/fixtures.ts";
+import { auditFileLedger, FileLedger } from "../../src/ledger/index.ts";
+import { startOperator, type Operator } from "../../src/controller/index.ts";
+
+const skip = skipWithoutAssets("operator against kube-apiserver + kube-controller-manager");
+const log = pino({ level: "silent" });
+const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+
+describe.skipIf(skip)("the operator against a real control plane", () => {
+  let cp: ControlPlane;
+  let ledger: FileLedger;
+  let operator: Operator;
+  const state = tempDir("modelchain-operator-envtest-");
+  let objects: KubernetesObjectApi;
+  let custom: CustomObjectsApi;
+  let core: CoreV1Api;
+  let apps: AppsV1Api;
+
+  async function kinds(): Promise<string[]> {
+    const size = await ledger.size();
+    const out: string[] = [];
+    for (let i = 0; i < size; i++) out.push((await ledger.get(i)).envelope.entry.kind);
+    return out;
+  }
+  const count = async (kind: string) => (await kinds()).filter((k) => k === kind).length;
+  const mdStatus = async (name: string) => ((await custom.getNamespacedCustomObject({ group: "modelchain.io", version: "v1alpha1", namespace: "ml", plural: "modeldeployments", name })) as { status?: { conditions?: Array<{ type: string; status: string; message: string }>; rollouts?: unknown[] } }).status ?? {};
+  const condition = (status: { conditions?: Array<{ type: string; status: string; message?: string }> }, type: string) => status.conditions?.find((c) => c.type === type);
+
+  /** Marks the Deployment's Pods ready, as a kubelet would (no kubelet runs here). */
+  async function markPodsReady(selector: string): Promise<number> {
+    const pods = await core.listNamespacedPod({ namespace: "ml", labelSelector: selector });
+    const now = new Date();
+    for (const pod of pods.items) {
+      if (pod.status?.phase === "Running") continue;
+      const containers = pod.spec?.containers ?? [];
+      await core.patchNamespacedPodStatus({
+        namespace: "ml",
+        name: pod.metadata?.name ?? "",
+        body: {
+          status: {
+            phase: "Running",
+            conditions: [{ type: "Ready", status: "True", lastTransitionTime: now }, { type: "ContainersReady", status: "True", lastTransitionTime: now }],
+            containerStatuses: containers.map((c) => ({ name: c.name, image: c.image ?? "", imageID: c.image ?? "", ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } } })),
+          },
+        },
+      }, merge);
+    }
+    return pods.items.length;
+  }
+
+  async function apply(file: string): Promise<void> {
+    for (const o of sampleObjects(file)) await objects.create(o as KubernetesObject);
+  }
+
+  beforeAll(async () => {
+    cp = await startControlPlane({ controllerManager: true });
+    objects = KubernetesObjectApi.makeApiClient(cp.kubeConfig);
+    custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
+    core = cp.kubeConfig.makeApiClient(CoreV1Api);
+    apps = cp.kubeConfig.makeApiClient(AppsV1Api);
+    ledger = await FileLedger.open(state.dir, { warn: () => {} });
+    operator = await startOperator({ kubeConfig: cp.kubeConfig, ledger, cluster: "envtest", log, progressPollMs: 300 });
+    await operator.synced;
+    for (const file of ["namespace.yaml", "trust-policy.yaml", "base-model.yaml", "fine-tuned.yaml"]) await apply(file);
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+    await ledger?.close();
+    await cp?.stop();
+    state.remove();
+  });
+
+  it("verifies and registers every sample ModelVersion once, with the ledger reference in status", async () => {
+    await waitFor("ModelVersion status", async () => {
+      const mv = (await custom.getNamespacedCustomObject({ group: "modelchain.io", version: "v1alpha1", namespace: "ml", plural: "modelversions", name: "mistral-7b-support-v2" })) as { status?: { conditions?: Array<{ type: string; status: string }>; ledger?: { index: number } } };
+      return condition(mv.status ?? {}, "Verified")?.status === "True" && mv.status?.ledger !== undefined;
+    }, 30_000);
+    expect(await count("ModelVersionRegistered")).toBe(2);
+  });
+
+  it("creates the owned Deployment by server-side apply with an owner reference, and records the rollout start", async () => {
+    await apply("deployment.yaml");
+    await waitFor("owned Deployment", async () => (await apps.readNamespacedDeployment({ namespace: "ml", name: "support-chat" })).metadata !== undefined, 30_000);
+    const deployment = await apps.readNamespacedDeployment({ namespace: "ml", name: "support-chat" });
+    expect(deployment.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "ModelDeployment", name: "support-chat", controller: true });
+    expect(deployment.metadata?.managedFields?.some((f) => f.manager === "modelchain-operator" && f.operation === "Apply")).toBe(true);
+    expect(deployment.metadata?.annotations?.["modelchain.io/spec-digest"]).toMatch(/^sha256:/);
+    await waitFor("RolloutStarted", async () => (await count("RolloutStarted")) === 1, 30_000);
+  });
+
+  it("records the rollout completed once the Pods are ready (marked ready as a kubelet would)", async () => {
+    await waitFor("pods created by kube-controller-manager", async () => (await markPodsReady("modelchain.io/model-deployment=support-chat")) >= 2, 60_000);
+    await waitFor("RolloutCompleted", async () => {
+      await markPodsReady("modelchain.io/model-deployment=support-chat");
+      return (await count("RolloutCompleted")) === 1;
+    }, 60_000);
+    await waitFor("Available condition", async () => condition(await mdStatus("support-chat"), "Available")?.status === "True", 30_000);
+  });
+
+  it("records an image change and a config change exactly once each", async () => {
+    const image = "registry.example.com/serving/vllm@sha256:" + "e".repeat(64);
+    await custom.patchNamespacedCustomObject({ group: "modelchain.io", version: "v1alpha1", namespace: "ml", plural: "modeldeployments", name: "support-chat", body: { spec: { image } } }, merge);
+    await waitFor("ImageDigestChanged", async () => (await count("ImageDigestChanged")) === 1, 30_000);
+    await custom.patchNamespacedCustomObject({ group: "modelchain.io", version: "v1alpha1", namespace: "ml", plural: "modeldeployments", name: "support-chat", body: { spec: { serving: { args: ["--max-model-len", "4096"] } } } }, merge);
+    await waitFor("ConfigChanged", async () => (await count("ConfigChanged")) === 1, 30_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await count("ImageDigestChanged")).toBe(1);
+    expect(await count("ConfigChanged")).toBe(1);
+    expect(await count("RolloutStarted")).toBe(3);
+  });
+
+  it("does not deploy a ModelDeployment whose model is unverified, and says why", async () => {
+    await apply("bad/unsigned.yaml");
+    await waitFor("Admitted=False", async () => condition(await mdStatus("chat-unsigned"), "Admitted")?.status === "False", 30_000);
+    expect(condition(await mdStatus("chat-unsigned"), "Admitted")?.message).toMatch(/is not signed/);
+    const created = await apps.readNamespacedDeployment({ namespace: "ml", name: "chat-unsigned" }).then(() => true, () => false);
+    expect(created).toBe(false);
+  });
+
+  it("records the deletion through its finalizer before the object goes", async () => {
+    await custom.deleteNamespacedCustomObject({ group: "modelchain.io", version: "v1alpha1", namespace: "ml", plural: "modeldeployments", name: "support-chat" });
+    await waitFor("ModelDeploymentDeleted", async () => (await count("ModelDeploymentDeleted")) === 1, 30_000);
+    await waitFor("object gone", () => custom.getNamespacedCustomObject({ group: "modelchain.io", version: "v1alpha1", namespace: "ml", plural: "modeldeployments", name: "support-chat" }).then(() => false, () => true), 30_000);
+  });
+
+  it("adds nothing when a new operator instance reconciles the same cluster again", async () => {
+    const before = await ledger.size();
+    await operator.stop();
+    operator = await startOperator({ kubeConfig: cp.kubeConfig, ledger, cluster: "envtest", log, progressPollMs: 300 });
+    await operator.synced;
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await ledger.size()).toBe(before);
+    await operator.stop();
+    await ledger.close();
+    const audit = await auditFileLedger(state.dir);
+    expect(audit).toMatchObject({ size: before });
+    expect(audit.problem).toBeUndefined();
+    ledger = await FileLedger.open(state.dir, { warn: () => {} });
+  });
+});
