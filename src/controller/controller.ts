@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { reconcileDuration, reconcileErrors } from "../metrics/index.ts";
-import { WorkQueue } from "./queue.ts";
+import { WorkQueue, type BackoffPolicy } from "./queue.ts";
 import { TerminalError, type Reconciler } from "./reconcile.ts";
 
 /**
@@ -14,9 +14,9 @@ export class Controller {
   private readonly log: Logger;
   private workers: Promise<void>[] = [];
 
-  constructor(reconciler: Reconciler, log: Logger) {
+  constructor(reconciler: Reconciler, log: Logger, backoff?: BackoffPolicy) {
     this.reconciler = reconciler;
-    this.queue = new WorkQueue(reconciler.name);
+    this.queue = new WorkQueue(reconciler.name, backoff);
     this.log = log.child({ controller: reconciler.name });
   }
 
