@@ -13,8 +13,10 @@ export interface ModelVocabulary<MV, P> {
 
 export interface LedgerFacts {
   tip: LedgerTip | undefined;
-  /** Spec digest recorded at registration, by `namespace/name`. */
+  /** Spec digest recorded at (first) registration, by `namespace/name`. */
   recordedSpecDigests: ReadonlyMap<string, string>;
+  /** The uid that registration was for, where the entry names one (a recreated object starts over). */
+  registeredUids?: ReadonlyMap<string, string>;
 }
 
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
@@ -108,7 +110,11 @@ export class VerifiedCache<MV, P> {
   private verdict(mv: MV, policy: TrustPolicyView<P>): LineageVerdict {
     const read = this.read(mv);
     const resolve = (namespace: string, name: string): MV | undefined => this.modelVersions.get(key(namespace, name));
-    const recorded = (namespace: string, name: string): string | undefined => this.ledger.recordedSpecDigests.get(key(namespace, name));
+    const recorded = (namespace: string, name: string): string | undefined => {
+      const stored = this.modelVersions.get(key(namespace, name));
+      const read = stored === undefined ? undefined : this.read(stored);
+      return this.recordedDigest(namespace, name, read?.ok ? read.view.uid : undefined);
+    };
     if (!read.ok) return this.vocabulary.verify(mv, resolve, policy, recorded);
     const cached = this.modelVersions.get(key(read.view.namespace, read.view.name)) === mv;
     const memo = `${policy.name}\u0000${key(read.view.namespace, read.view.name)}`;
@@ -117,6 +123,13 @@ export class VerifiedCache<MV, P> {
     const fresh = this.vocabulary.verify(mv, resolve, policy, recorded);
     if (cached) this.verdicts.set(memo, fresh);
     return fresh;
+  }
+
+  /** The registered digest, unless it was registered for another object of the same name. */
+  private recordedDigest(namespace: string, name: string, uid: string | undefined): string | undefined {
+    const registeredUid = this.ledger.registeredUids?.get(key(namespace, name));
+    if (uid !== undefined && registeredUid !== undefined && uid !== registeredUid) return undefined;
+    return this.ledger.recordedSpecDigests.get(key(namespace, name));
   }
 
   /** A view for one decision. Lookups read the live maps; misses are resolved before calling. */
@@ -128,7 +141,7 @@ export class VerifiedCache<MV, P> {
       modelVersion: (namespace, name) => this.modelVersions.get(key(namespace, name)),
       viewModelVersion: (object) => this.read(object),
       verdict: (mv, policy) => this.verdict(mv, policy),
-      recordedSpecDigest: (namespace, name) => this.ledger.recordedSpecDigests.get(key(namespace, name)),
+      recordedSpecDigest: (namespace, name, uid) => this.recordedDigest(namespace, name, uid),
     };
   }
 }

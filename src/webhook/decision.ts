@@ -97,7 +97,7 @@ function workloadFailures<MV, P>(w: Workload, ns: string, policy: TrustPolicyVie
   if (view.revoked) {
     return [...pinning, fail("model-version-revoked", "notRevoked", `${subject} is revoked${view.revokedReason ? `: ${view.revokedReason}` : ""}`)];
   }
-  const recorded = state.recordedSpecDigest(ns, w.modelVersion);
+  const recorded = state.recordedSpecDigest(ns, w.modelVersion, view.uid);
   if (recorded !== undefined && recorded !== view.specDigest) {
     return [...pinning, fail("spec-digest-mismatch", "specDigestMatchesLedger", `${subject} spec digest ${view.specDigest} differs from the recorded ${recorded}`)];
   }

@@ -92,19 +92,28 @@ export function loadManifests<MV, P>(cache: VerifiedCache<MV, P>, objects: reado
 }
 
 /**
- * Recorded spec digests (latest ModelVersionRegistered per object) and the tip of a ledger.
- * With `previous`, only the entries appended since are read (the ledger is append-only).
+ * Spec digests as first registered (ModelVersionRegistered) and the tip of a ledger. The first
+ * registration is the reference: the operator records every later spec too, so comparing with
+ * the latest would never see a spec changed after registration. An entry for a different uid
+ * (the object was deleted and created again) starts over. With `previous`, only the entries
+ * appended since are read (the ledger is append-only).
  */
 export async function readLedgerFacts(ledger: Ledger, previous?: LedgerFacts): Promise<LedgerFacts> {
   const size = await ledger.size();
   const from = previous?.tip?.size ?? 0;
   if (previous !== undefined && size === from) return previous;
-  const recordedSpecDigests = new Map(previous?.recordedSpecDigests ?? []);
+  const digests = new Map(previous?.recordedSpecDigests ?? []);
+  const uids = new Map(previous?.registeredUids ?? []);
   for (let i = from; i < size; i++) {
     const { entry } = (await ledger.get(i)).envelope;
     const digest = entry.data["specDigest"];
     if (entry.kind !== "ModelVersionRegistered" || typeof digest !== "string") continue;
-    recordedSpecDigests.set(`${entry.subject.namespace ?? ""}/${entry.subject.name}`, digest);
+    const key = `${entry.subject.namespace ?? ""}/${entry.subject.name}`;
+    const uid = entry.subject.uid;
+    const recreated = uid !== undefined && uids.has(key) && uids.get(key) !== uid;
+    if (digests.has(key) && !recreated) continue;
+    digests.set(key, digest);
+    if (uid !== undefined) uids.set(key, uid);
   }
-  return { tip: { size, root: await ledger.root(size) }, recordedSpecDigests };
+  return { tip: { size, root: await ledger.root(size) }, recordedSpecDigests: digests, registeredUids: uids };
 }

@@ -41,6 +41,8 @@ export interface ModelVersionView {
   revokedReason: string;
   /** Canonical digest of the spec as it is now. */
   specDigest: string;
+  /** metadata.uid when the object has one (from the API server; not in files). */
+  uid?: string;
 }
 
 /**
@@ -57,6 +59,6 @@ export interface AdmissionState<MV = unknown, P = unknown> {
   viewModelVersion(object: unknown): { ok: true; view: ModelVersionView; object: MV } | { ok: false; problem: string };
   /** Lineage verdict of a ModelVersion under a policy (memoised by the cache). */
   verdict(modelVersion: MV, policy: TrustPolicyView<P>): LineageVerdict;
-  /** Spec digest the ledger recorded at registration, if it has one. */
-  recordedSpecDigest(namespace: string, name: string): string | undefined;
+  /** Spec digest the ledger recorded at registration of this object (same uid, when known). */
+  recordedSpecDigest(namespace: string, name: string, uid?: string): string | undefined;
 }

@@ -44,6 +44,7 @@ export const modelchainVocabulary: ModelVocabulary<ModelVersion, CompiledPolicy>
       revoked: mv.spec.revoked !== undefined,
       revokedReason: mv.spec.revoked?.reason ?? "",
       specDigest: specDigest(mv.spec),
+      ...(mv.metadata.uid === undefined ? {} : { uid: mv.metadata.uid }),
     };
     return { ok: true, view, object: mv };
   },

@@ -57,6 +57,19 @@ describe("decisions over samples/", () => {
     expect(d).toMatchObject({ allowed: false, reason: "spec-digest-mismatch", checkFailed: "specDigestMatchesLedger" });
   });
 
+  it("compares with the registration of the same object: a recreated ModelVersion (new uid) is not tampered", async () => {
+    const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
+    const key = "ml/mistral-7b-support-v2";
+    cache.setLedgerFacts({ tip: undefined, recordedSpecDigests: new Map([[key, `sha256:${"0".repeat(64)}`]]), registeredUids: new Map([[key, "uid-a"]]) });
+    const mv = readManifestFile(join(SAMPLES, "fine-tuned.yaml"))[0]?.object ?? {};
+    const md = readManifestFile(join(SAMPLES, "deployment.yaml"))[0]?.object;
+    const withUid = (uid: string) => ({ ...mv, metadata: { ...(typeof mv["metadata"] === "object" ? mv["metadata"] : {}), uid } });
+    cache.putModelVersion(withUid("uid-b"));
+    expect(admissionDecision(request("ModelDeployment", md), cache.state())).toMatchObject({ allowed: true });
+    cache.putModelVersion(withUid("uid-a"));
+    expect(admissionDecision(request("ModelDeployment", md), cache.state())).toMatchObject({ allowed: false, reason: "spec-digest-mismatch" });
+  });
+
   it("allows revoking a signed ModelVersion without re-signing it, but not other unsigned changes", async () => {
     const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
     const mv = readManifestFile(join(SAMPLES, "fine-tuned.yaml"))[0]?.object ?? {};

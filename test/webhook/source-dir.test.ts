@@ -76,22 +76,23 @@ describe("dir source and offline check", () => {
     ]);
   });
 
-  it("reads the recorded spec digests and the tip from a ledger", async () => {
+  it("reads the first registered spec digest per ModelVersion and the tip from a ledger", async () => {
     const ledger = new MemoryLedger();
-    const entry = (name: string, specDigest: string, i: number) => ({
+    const entry = (name: string, specDigest: string, i: number, uid?: string) => ({
       v: 1, kind: "ModelVersionRegistered", cluster: "c", key: `k${i}`, observedAt: "2026-11-25T00:00:00Z",
-      subject: { apiVersion: "modelchain.io/v1alpha1", kind: "ModelVersion", namespace: "ml", name }, data: { specDigest },
+      subject: { apiVersion: "modelchain.io/v1alpha1", kind: "ModelVersion", namespace: "ml", name, ...(uid ? { uid } : {}) }, data: { specDigest },
     });
-    await ledger.append([entry("good", "sha256:1", 0), entry("good", "sha256:2", 1), entry("other", "sha256:3", 2)]);
+    await ledger.append([entry("good", "sha256:1", 0, "u1"), entry("good", "sha256:2", 1, "u1"), entry("other", "sha256:3", 2)]);
     const facts = await readLedgerFacts(ledger);
     expect(facts.tip?.size).toBe(3);
     expect(facts.tip?.root).toBe(await ledger.root());
-    expect(Object.fromEntries(facts.recordedSpecDigests)).toEqual({ "ml/good": "sha256:2", "ml/other": "sha256:3" });
+    // The later registration of a changed spec does not replace the reference digest.
+    expect(Object.fromEntries(facts.recordedSpecDigests)).toEqual({ "ml/good": "sha256:1", "ml/other": "sha256:3" });
     expect(await readLedgerFacts(ledger, facts)).toBe(facts); // nothing new: same facts, verdicts kept
-    await ledger.append([entry("other", "sha256:4", 3)]);
+    await ledger.append([entry("good", "sha256:4", 3, "u2"), entry("other", "sha256:5", 4)]);
     const next = await readLedgerFacts(ledger, facts);
-    expect(next.tip?.size).toBe(4);
-    expect(next.recordedSpecDigests.get("ml/other")).toBe("sha256:4");
-    expect(next.recordedSpecDigests.get("ml/good")).toBe("sha256:2");
+    expect(next.tip?.size).toBe(5);
+    expect(next.recordedSpecDigests.get("ml/good")).toBe("sha256:4"); // deleted and created again: a new object
+    expect(next.recordedSpecDigests.get("ml/other")).toBe("sha256:3");
   });
 });
