@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import type { ModelVersion } from "../../src/api/index.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readManifestFile, startWebhookService, validatingWebhookConfiguration, type FailurePolicy, type WebhookService } from "../../src/webhook/index.ts";
@@ -115,6 +115,21 @@ describe.skipIf(skip)("webhook admission through a real API server", () => {
 
   it("admits the verified sample ModelDeployment", async () => {
     expect(await createDeployment(objectsOf("deployment.yaml", "ModelDeployment")[0] ?? {})).toBe("");
+  });
+
+  it("gates Deployments labelled with a ModelVersion, and only those", async () => {
+    const apps = cp.kubeConfig.makeApiClient(AppsV1Api);
+    const deployment = (name: string, image: string, modelVersion?: string) => ({
+      metadata: { name, namespace: "ml", labels: { app: name, ...(modelVersion ? { "modelchain.io/model-version": modelVersion } : {}) } },
+      spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "serve", image }] } } },
+    });
+    const pinned = objectsOf("deployment.yaml", "ModelDeployment")[0]?.["spec"];
+    const image = typeof pinned === "object" && pinned !== null && "image" in pinned && typeof pinned.image === "string" ? pinned.image : "";
+    const create = (d: ReturnType<typeof deployment>) => attempt(() => apps.createNamespacedDeployment({ namespace: "ml", body: d }));
+    expect(await create(deployment("labelled-unsigned", image, "support-unsigned"))).toContain("signature failed");
+    expect(await create(deployment("labelled-tag", "nginx:1.27", "mistral-7b-support-v2"))).toContain("imagePinned failed");
+    expect(await create(deployment("labelled-good", image, "mistral-7b-support-v2"))).toBe("");
+    expect(await create(deployment("unlabelled-tag", "nginx:1.27"))).toBe("");
   });
 
   it("denies creating an unsigned ModelVersion", async () => {
