@@ -16,8 +16,7 @@ import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
-import { ApiextensionsV1Api, KubeConfig, type V1CustomResourceDefinition } from "@kubernetes/client-node";
-import { parse } from "yaml";
+import { ApiextensionsV1Api, KubeConfig, loadYaml, type V1CustomResourceDefinition } from "@kubernetes/client-node";
 import { envtestAssets } from "./assets.ts";
 import { freePort, startProcess, stopProcess, waitFor } from "./processes.ts";
 
@@ -155,7 +154,9 @@ export async function installCrds(kubeConfig: KubeConfig): Promise<string[]> {
   const files = readdirSync(CRD_DIR).filter((f) => f.endsWith(".yaml"));
   const names: string[] = [];
   for (const file of files) {
-    const crd = parse(readFileSync(join(CRD_DIR, file), "utf8")) as V1CustomResourceDefinition;
+    // loadYaml maps JSON names to the client's model (enum → _enum, default → _default…);
+    // a plain parsed object would silently lose those keywords on serialisation.
+    const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(join(CRD_DIR, file), "utf8"));
     await api.createCustomResourceDefinition({ body: crd });
     names.push(crd.metadata?.name ?? file);
   }

@@ -64,7 +64,7 @@ describe.skipIf(skip)("CRDs against a real kube-apiserver", () => {
     const policy = sampleObjects("trust-policy.yaml")[0] as { spec: Record<string, unknown> };
     const bad = { ...policy, metadata: { name: "bad-mode" }, spec: { ...policy.spec, mode: "block" } };
     const error = await objects.create(bad as KubernetesObject).then(() => undefined, (e: unknown) => errorText(e));
-    expect(error).toMatch(/spec\.mode: Unsupported value: "block"/);
+    expect(error).toMatch(/spec\.mode: Unsupported value/);
   });
 
   it("serves short names and printer columns", async () => {
