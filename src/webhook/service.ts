@@ -51,8 +51,10 @@ export interface WebhookServiceOptions<MV, P> {
   vocabulary: ModelVocabulary<MV, P>;
   source: Source;
   kubeConfig?: KubeConfig;
-  /** Ledger facts (recorded spec digests, tip) are read from here. */
+  /** Ledger facts (recorded spec digests, tip) are read from here, and followed. */
   ledger?: Ledger;
+  /** Instead of `ledger`: opens a fresh reader per refresh (a read-only file ledger is a snapshot). */
+  reopenLedger?: () => Promise<Ledger>;
   /** Denials are handed here; without one they are only counted and logged. */
   outbox?: Outbox;
   cluster: string;
@@ -72,27 +74,43 @@ export interface WebhookService<MV, P> {
   close(): Promise<void>;
 }
 
-async function feedCache<MV, P>(o: WebhookServiceOptions<MV, P>): Promise<{ cache: VerifiedCache<MV, P>; lookup?: MissLookup; stop(): Promise<void> }> {
-  if (o.source.type === "dir") return { cache: await loadDirCache(o.vocabulary, o.source.path, o.ledger), stop: async () => undefined };
+async function feedCache<MV, P>(o: WebhookServiceOptions<MV, P>, facts: LedgerFacts | undefined): Promise<{ cache: VerifiedCache<MV, P>; lookup?: MissLookup; stop(): Promise<void> }> {
+  if (o.source.type === "dir") {
+    const cache = await loadDirCache(o.vocabulary, o.source.path);
+    if (facts !== undefined) cache.setLedgerFacts(facts);
+    return { cache, stop: async () => undefined };
+  }
   if (o.kubeConfig === undefined) throw new SourceSpecError("kube (no kubeconfig found)");
   const cache = new VerifiedCache(o.vocabulary);
-  if (o.ledger !== undefined) cache.setLedgerFacts(await readLedgerFacts(o.ledger));
+  if (facts !== undefined) cache.setLedgerFacts(facts);
   const kube = await startKubeSource({ kubeConfig: o.kubeConfig, cache, onError: (e) => o.log.warn({ kind: "informer", err: e.message }, "webhook source error") });
   return { cache, lookup: kube.lookup, stop: kube.stop };
 }
 
+/** Reads the ledger's facts (from `previous` on), through a fresh reader when one is configured. */
+async function ledgerFacts<MV, P>(o: WebhookServiceOptions<MV, P>, previous?: LedgerFacts): Promise<LedgerFacts | undefined> {
+  if (o.reopenLedger !== undefined) {
+    const reader = await o.reopenLedger();
+    try {
+      return await readLedgerFacts(reader, previous);
+    } finally {
+      await reader.close();
+    }
+  }
+  return o.ledger === undefined ? undefined : readLedgerFacts(o.ledger, previous);
+}
+
 /** Re-reads new ledger entries now and then, so the tip and recorded digests follow the ledger. */
-function followLedger<MV, P>(cache: VerifiedCache<MV, P>, o: WebhookServiceOptions<MV, P>): () => void {
-  const ledger = o.ledger;
-  if (ledger === undefined) return () => undefined;
-  let facts: LedgerFacts | undefined;
+function followLedger<MV, P>(cache: VerifiedCache<MV, P>, o: WebhookServiceOptions<MV, P>, initial: LedgerFacts | undefined): () => void {
+  if (o.ledger === undefined && o.reopenLedger === undefined) return () => undefined;
+  let facts = initial;
   let busy = false;
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    readLedgerFacts(ledger, facts)
+    ledgerFacts(o, facts)
       .then((next) => {
-        if (next !== facts) cache.setLedgerFacts(next);
+        if (next !== undefined && next !== facts) cache.setLedgerFacts(next);
         facts = next;
       })
       .catch((e: unknown) => o.log.warn({ kind: "ledger", err: e instanceof Error ? e.message : String(e) }, "ledger facts not refreshed"))
@@ -103,9 +121,10 @@ function followLedger<MV, P>(cache: VerifiedCache<MV, P>, o: WebhookServiceOptio
 }
 
 export async function startWebhookService<MV, P>(o: WebhookServiceOptions<MV, P>): Promise<WebhookService<MV, P>> {
-  const fed = await feedCache(o);
+  const facts = await ledgerFacts(o);
+  const fed = await feedCache(o, facts);
   const { cache } = fed;
-  const stopFollowing = followLedger(cache, o);
+  const stopFollowing = followLedger(cache, o, facts);
   const recorder = o.outbox === undefined ? undefined : new DenialRecorder({
     outbox: o.outbox,
     cluster: o.cluster,

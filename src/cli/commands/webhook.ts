@@ -3,7 +3,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { Option, type Command } from "commander";
 import { pino } from "pino";
 import { stringify } from "yaml";
-import { openLedger, type Ledger } from "../../ledger/index.ts";
+import { openLedger, parseLedgerUrl, type Ledger } from "../../ledger/index.ts";
 import { parseSource, SourceSpecError, startWebhookService, validatingWebhookConfiguration, type FailurePolicy, type Source } from "../../webhook/index.ts";
 import { modelchainVocabulary } from "../../webhook/vocabulary.ts";
 import { CliInputError, parseIndex } from "../output.ts";
@@ -39,6 +39,15 @@ function kubeConfig(): KubeConfig {
   return kc;
 }
 
+/** A file ledger opened read-only is a snapshot, so it is reopened per refresh; ic reads are live. */
+async function ledgerReader(url: string): Promise<{ options: { ledger: Ledger } | { reopenLedger: () => Promise<Ledger> }; close(): Promise<void> }> {
+  if (parseLedgerUrl(url).backend === "file") {
+    return { options: { reopenLedger: () => openLedger(url, { readOnly: true }) }, close: async () => undefined };
+  }
+  const ledger = await openLedger(url, { readOnly: true });
+  return { options: { ledger }, close: () => ledger.close() };
+}
+
 function sourceOf(text: string): Source {
   try {
     return parseSource(text);
@@ -53,12 +62,12 @@ async function serve(opts: WebhookOptions): Promise<void> {
   if (opts.tlsCert === undefined || opts.tlsKey === undefined) throw new CliInputError("--tls-cert and --tls-key are required to serve");
   const source = sourceOf(opts.source);
   const log = pino({ name: "modelchain-webhook" }, pino.destination(2));
-  const ledger: Ledger | undefined = opts.ledger === undefined ? undefined : await openLedger(opts.ledger, { readOnly: true });
+  const ledger = opts.ledger === undefined ? undefined : await ledgerReader(opts.ledger);
   const service = await startWebhookService({
     vocabulary: modelchainVocabulary,
     source,
     ...(source.type === "kube" ? { kubeConfig: kubeConfig() } : {}),
-    ...(ledger === undefined ? {} : { ledger }),
+    ...ledger?.options,
     cluster: opts.cluster,
     certFile: opts.tlsCert,
     keyFile: opts.tlsKey,
