@@ -76,6 +76,10 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     });
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
+    // A client gone mid-body must not leave this promise (and its chunks) pending forever.
+    req.on("close", () => {
+      if (!req.complete) reject(new HttpRefusal(400, "client closed the connection before the body ended"));
+    });
   });
 }
 

@@ -121,6 +121,18 @@ describe.skipIf(noOpenssl)("webhook HTTPS server", () => {
     expect(answer, answer).toMatch(/^(HTTP\/1.1 408[^]*)?$/);
   });
 
+  it("keeps serving after clients disconnect in the middle of a body", async () => {
+    await Promise.all(Array.from({ length: 50 }, () => new Promise<void>((resolve) => {
+      const socket = connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false }, () => {
+        socket.write("POST /validate HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{\"apiVersion\":");
+        socket.destroy();
+        resolve();
+      });
+      socket.on("error", () => resolve());
+    })));
+    expect((await post(server.port, review("after-aborts"))).status).toBe(200);
+  });
+
   it("serves a rotated certificate without a restart", async () => {
     if (tls === undefined) return;
     const before = await servedFingerprint(server.port);
