@@ -5,6 +5,7 @@ import { registerLedgerCommands } from "./commands/ledger.ts";
 import { registerKeyCommands } from "./commands/keys.ts";
 import { registerLineageCheck } from "./commands/lineage-check.ts";
 import { registerOperatorCommand } from "./commands/operator.ts";
+import { registerHistoryCommand } from "./commands/history.ts";
 import { registerWebhookCommand } from "./commands/webhook.ts";
 import { registerCheckCommand } from "./commands/check.ts";
 import { EntryValidationError, HexDecodeError, LedgerUrlError, ProofInputError } from "../ledger/index.ts";
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   registerLineageCheck(program);
   registerOperatorCommand(program);
+  registerHistoryCommand(program);
   registerWebhookCommand(program);
   registerCheckCommand(program);
   return program;

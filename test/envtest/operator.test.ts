@@ -8,6 +8,7 @@ import { sampleObjects } from "../api/samples.ts";
 import { tempDir } from "../ledger/fixtures.ts";
 import { auditFileLedger, FileLedger } from "../../src/ledger/index.ts";
 import { startOperator, type Operator } from "../../src/controller/index.ts";
+import { deploymentHistory, historyText } from "../../src/cli/history/chain.ts";
 
 const skip = skipWithoutAssets("operator against kube-apiserver + kube-controller-manager");
 const log = pino({ level: "silent" });
@@ -115,6 +116,16 @@ describe.skipIf(skip)("the operator against a real control plane", () => {
     expect(await count("ImageDigestChanged")).toBe(1);
     expect(await count("ConfigChanged")).toBe(1);
     expect(await count("RolloutStarted")).toBe(3);
+  });
+
+  it("shows the deployment's whole chain in modelchain history, every proof verified", async () => {
+    const history = await deploymentHistory(ledger, "ml", "support-chat");
+    expect(history.datasets.map((d) => d.name).sort()).toEqual(["safety-refusals-v3", "support-tickets-2025q3", "web-corpus-2025"]);
+    expect(history.modelVersions.map((m) => m.subject)).toEqual(["ml/mistral-7b-base", "ml/mistral-7b-support-v2"]);
+    expect(history.imageDigests).toHaveLength(2);
+    expect(history.deploymentEvents.map((e) => e.kind)).toEqual(["RolloutStarted", "RolloutCompleted", "ImageDigestChanged", "RolloutStarted", "ConfigChanged", "RolloutStarted"]);
+    expect([...history.modelVersions, ...history.deploymentEvents].every((i) => i.proofVerified)).toBe(true);
+    expect(historyText(history)).toMatch(/model versions:\n  \[\d+\] ModelVersionRegistered ml\/mistral-7b-base: mistral-7b 1\.0\.0/);
   });
 
   it("does not deploy a ModelDeployment whose model is unverified, and says why", async () => {
