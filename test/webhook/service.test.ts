@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryLedger, type Outbox } from "../../src/ledger/index.ts";
+import { registry } from "../../src/metrics/index.ts";
 import type { ModelVocabulary } from "../../src/webhook/cache.ts";
 import { startWebhookService, type WebhookService } from "../../src/webhook/service.ts";
 import { DIGEST, policy } from "./fixtures.ts";
@@ -59,11 +60,24 @@ describe.skipIf(noOpenssl)("webhook service with --source dir", () => {
     expect(denied.response.status.message).toContain("imagePinned failed");
   });
 
+  it("counts reviews by decision, reason and resource, and cache lookups by result", async () => {
+    await post(service.server.port, review("m1", "r/serve:2"));
+    const text = await registry.metrics();
+    expect(text).toMatch(/modelchain_admission_reviews_total\{decision="denied",reason="image-not-pinned",resource="modeldeployments"\} [1-9]/);
+    expect(text).toMatch(/modelchain_admission_reviews_total\{decision="allowed",reason="verified",resource="modeldeployments"\} [1-9]/);
+    expect(text).toMatch(/modelchain_admission_cache_lookups_total\{result="hit"\} [1-9]/);
+    expect(text).toMatch(/modelchain_admission_duration_seconds_count [1-9]/);
+  });
+
   it("records the denial as an AdmissionDenied entry once, even when the API server retries it", async () => {
     await post(service.server.port, review("c", "r/serve:1"));
     await post(service.server.port, review("c", "r/serve:1"));
     await service.recorder?.settled();
     const kinds = await Promise.all(Array.from({ length: await ledger.size() }, async (_, i) => (await ledger.get(i)).envelope.entry));
-    expect(kinds.map((e) => [e.kind, e.data["reviewUid"]])).toEqual([["AdmissionDenied", "b"], ["AdmissionDenied", "c"]]);
+    const uids = kinds.map((e) => e.data["reviewUid"]);
+    expect(new Set(kinds.map((e) => e.kind))).toEqual(new Set(["AdmissionDenied"]));
+    expect(uids.filter((u) => u === "c")).toHaveLength(1);
+    expect(uids).toContain("b");
+    expect(uids).not.toContain("a"); // admitted: nothing recorded
   });
 });
