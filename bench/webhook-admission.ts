@@ -10,8 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { admissionDuration } from "../src/metrics/index.ts";
-import { readManifestFile, startWebhookService } from "../src/webhook/index.ts";
-import { modelchainVocabulary } from "../src/webhook/vocabulary.ts";
+import { modelchainVocabulary, readManifestFile, startWebhookService } from "../src/webhook/index.ts";
 
 const REQUESTS = Number(process.env["BENCH_WEBHOOK_REQUESTS"] ?? 10_000);
 const CONNECTIONS = Number(process.env["BENCH_WEBHOOK_CONNECTIONS"] ?? 500);

@@ -16,3 +16,4 @@ export { startKubeSource, InformerFailed, type KubeSource } from "./source-kube.
 export { parseSource, loadDirCache, startWebhookService, SourceSpecError, DirSourceInvalid, type Source, type WebhookService, type WebhookServiceOptions } from "./service.ts";
 export { validatingWebhookConfiguration, DEFAULT_TIMEOUT_SECONDS, type FailurePolicy, type WebhookManifestOptions } from "./manifest.ts";
 export { checkManifests, requestFor, CheckInputError, type CheckResult } from "./check.ts";
+export { modelchainVocabulary, type CompiledPolicy } from "./vocabulary.ts";

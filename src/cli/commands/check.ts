@@ -10,13 +10,13 @@ import {
   loadDirCache,
   loadManifests,
   ManifestReadFailed,
+  modelchainVocabulary,
   parseSource,
   readManifestFile,
   SourceSpecError,
   type CheckResult,
   type ManifestObject,
 } from "../../webhook/index.ts";
-import { modelchainVocabulary } from "../../webhook/vocabulary.ts";
 import { CheckFailedError, CliInputError, outputOption, printResult, type OutputFormat } from "../output.ts";
 
 interface CheckOptions {

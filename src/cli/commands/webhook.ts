@@ -4,8 +4,7 @@ import { Option, type Command } from "commander";
 import { pino } from "pino";
 import { stringify } from "yaml";
 import { openLedger, parseLedgerUrl, type Ledger } from "../../ledger/index.ts";
-import { parseSource, SourceSpecError, startWebhookService, validatingWebhookConfiguration, type FailurePolicy, type Source } from "../../webhook/index.ts";
-import { modelchainVocabulary } from "../../webhook/vocabulary.ts";
+import { modelchainVocabulary, parseSource, SourceSpecError, startWebhookService, validatingWebhookConfiguration, type FailurePolicy, type Source } from "../../webhook/index.ts";
 import { CliInputError, parseIndex } from "../output.ts";
 
 interface WebhookOptions {
