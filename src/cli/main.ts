@@ -4,7 +4,7 @@ import { CheckFailedError, CliInputError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED } fr
 import { registerLedgerCommands } from "./commands/ledger.ts";
 import { registerKeyCommands } from "./commands/keys.ts";
 import { registerLineageCheck } from "./commands/lineage-check.ts";
-import { registerOperatorCommand } from "./commands/operator.ts";
+import { registerClusterInfoCommand, registerOperatorCommand } from "./commands/operator.ts";
 import { registerHistoryCommand } from "./commands/history.ts";
 import { registerWebhookCommand } from "./commands/webhook.ts";
 import { registerCheckCommand } from "./commands/check.ts";
@@ -21,6 +21,7 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   registerLineageCheck(program);
   registerOperatorCommand(program);
+  registerClusterInfoCommand(program);
   registerHistoryCommand(program);
   registerWebhookCommand(program);
   registerCheckCommand(program);

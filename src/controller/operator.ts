@@ -14,9 +14,21 @@ import { ModelVersionReconciler } from "./modelversion.ts";
 import { EventRecorder } from "./recorder.ts";
 import { MANAGED_BY } from "./deployment-spec.ts";
 
+/**
+ * How the operator gets its ledger: opened when this instance starts leading and closed when
+ * it stops, so a standby never holds the file ledger's write lock and a failover can take it.
+ */
+export interface LedgerHandle {
+  open(): Promise<Ledger>;
+  close(ledger: Ledger): Promise<void>;
+}
+
+/** A ledger the caller owns: handed out as is, never closed by the operator. */
+export const borrowedLedger = (ledger: Ledger): LedgerHandle => ({ open: async () => ledger, close: async () => {} });
+
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
-  ledger: Ledger;
+  ledger: LedgerHandle;
   cluster: string;
   log: Logger;
   workers?: number;
@@ -79,7 +91,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const log = opts.log;
   const clock = () => new Date();
   const writes = kubeWrites(opts.kubeConfig);
-  const recorder = new EventRecorder(opts.kubeConfig, opts.ledger, opts.cluster, log, clock);
+  let ledger: Ledger | undefined;
   let mvController: Controller | undefined;
   let mdController: Controller | undefined;
   const enqueueAll = () => {
@@ -98,14 +110,16 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       if (owner !== undefined) mdController?.queue.add(`${d.metadata?.namespace ?? ""}/${owner.name}`);
     },
   });
-  const ctx = { modelVersions: informers.mvs.cache, policies: informers.mtps.cache, namespaces: informers.namespaces.cache, ledger: opts.ledger };
   const onVerdict = (namespace: string, name: string) => {
     const d = dependants(informers.mds.cache, informers.mvs.cache, namespace, name);
     d.mds.forEach((k) => mdController?.queue.add(k));
     d.mvs.forEach((k) => mvController?.queue.add(k));
   };
   const synced = Promise.all(Object.values(informers).map((i: Watched<KubernetesObject>) => i.synced)).then(() => undefined);
-  const startControllers = () => {
+  const startControllers = async () => {
+    ledger = await opts.ledger.open();
+    const ctx = { modelVersions: informers.mvs.cache, policies: informers.mtps.cache, namespaces: informers.namespaces.cache, ledger };
+    const recorder = new EventRecorder(opts.kubeConfig, ledger, opts.cluster, log, clock);
     mvController = new Controller(new ModelVersionReconciler({ ctx, recorder, writes, clock, onVerdict }), log);
     mdController = new Controller(new ModelDeploymentReconciler({ ctx, modelDeployments: informers.mds.cache, deployments: informers.deployments.cache, recorder, writes, kubeConfig: opts.kubeConfig, clock, ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }) }), log);
     mvController.start(opts.workers ?? 2);
@@ -116,12 +130,20 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     const running = [mvController, mdController];
     mvController = mdController = undefined;
     await Promise.all(running.map((c) => c?.stop()));
+    const held = ledger;
+    ledger = undefined;
+    if (held !== undefined) await opts.ledger.close(held);
   };
+  const lead = () =>
+    startControllers().catch((e: unknown) => {
+      log.error({ err: e instanceof Error ? e.message : String(e) }, "could not start leading (ledger unavailable?); stepping down");
+      void elector?.release();
+    });
   const resync = setInterval(enqueueAll, opts.resyncMs ?? 300_000);
   resync.unref();
-  const elector = opts.leaderElection ? new LeaderElector({ kubeConfig: opts.kubeConfig, log, ...opts.leaderElection }) : undefined;
-  if (elector) elector.start({ onStartedLeading: startControllers, onStoppedLeading: () => void stopControllers() });
-  else startControllers();
+  const elector: LeaderElector | undefined = opts.leaderElection ? new LeaderElector({ kubeConfig: opts.kubeConfig, log, ...opts.leaderElection }) : undefined;
+  if (elector) elector.start({ onStartedLeading: () => void lead(), onStoppedLeading: () => void stopControllers() });
+  else await startControllers();
   const health = opts.healthPort === undefined ? undefined : await serveHealth(opts.healthPort, synced);
   return {
     synced,

@@ -7,7 +7,7 @@ import { waitFor } from "./processes.ts";
 import { sampleObjects } from "../api/samples.ts";
 import { tempDir } from "../ledger/fixtures.ts";
 import { auditFileLedger, FileLedger } from "../../src/ledger/index.ts";
-import { startOperator, type Operator } from "../../src/controller/index.ts";
+import { borrowedLedger, startOperator, type Operator } from "../../src/controller/index.ts";
 import { deploymentHistory, historyText } from "../../src/cli/history/chain.ts";
 
 const skip = skipWithoutAssets("operator against kube-apiserver + kube-controller-manager");
@@ -67,7 +67,7 @@ describe.skipIf(skip)("the operator against a real control plane", () => {
     core = cp.kubeConfig.makeApiClient(CoreV1Api);
     apps = cp.kubeConfig.makeApiClient(AppsV1Api);
     ledger = await FileLedger.open(state.dir, { warn: () => {} });
-    operator = await startOperator({ kubeConfig: cp.kubeConfig, ledger, cluster: "envtest", log, progressPollMs: 300 });
+    operator = await startOperator({ kubeConfig: cp.kubeConfig, ledger: borrowedLedger(ledger), cluster: "envtest", log, progressPollMs: 300 });
     await operator.synced;
     for (const file of ["namespace.yaml", "trust-policy.yaml", "base-model.yaml", "fine-tuned.yaml"]) await apply(file);
   });
@@ -145,7 +145,7 @@ describe.skipIf(skip)("the operator against a real control plane", () => {
   it("adds nothing when a new operator instance reconciles the same cluster again", async () => {
     const before = await ledger.size();
     await operator.stop();
-    operator = await startOperator({ kubeConfig: cp.kubeConfig, ledger, cluster: "envtest", log, progressPollMs: 300 });
+    operator = await startOperator({ kubeConfig: cp.kubeConfig, ledger: borrowedLedger(ledger), cluster: "envtest", log, progressPollMs: 300 });
     await operator.synced;
     await new Promise((r) => setTimeout(r, 3000));
     expect(await ledger.size()).toBe(before);

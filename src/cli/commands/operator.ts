@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Command } from "commander";
 import pino from "pino";
-import { startOperator } from "../../controller/index.ts";
+import { installCrds, probeCluster, startOperator } from "../../controller/index.ts";
 import { openLedger } from "../../ledger/index.ts";
-import { parseIndex } from "../output.ts";
+import { CheckFailedError, parseIndex, printResult } from "../output.ts";
 
 interface OperatorFlags {
   kubeconfig?: string;
@@ -18,14 +18,34 @@ interface OperatorFlags {
   leaderElectionNamespace: string;
   healthPort: number;
   workers: number;
+  installCrds: boolean;
 }
 
-function loadKubeConfig(flags: OperatorFlags): KubeConfig {
+function loadKubeConfig(flags: Pick<OperatorFlags, "kubeconfig" | "context">): KubeConfig {
   const kc = new KubeConfig();
   if (flags.kubeconfig !== undefined) kc.loadFromFile(flags.kubeconfig);
   else kc.loadFromDefault();
   if (flags.context !== undefined) kc.setCurrentContext(flags.context);
   return kc;
+}
+
+export function registerClusterInfoCommand(program: Command): void {
+  program
+    .command("cluster-info")
+    .description("say whether the current kubeconfig context reaches a cluster (exit 1 if not)")
+    .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
+    .option("--context <name>", "kubeconfig context (default: current)")
+    .action(async (flags: Pick<OperatorFlags, "kubeconfig" | "context">) => {
+      let kc: KubeConfig;
+      try {
+        kc = loadKubeConfig(flags);
+      } catch (e: unknown) {
+        throw new CheckFailedError(`no usable kubeconfig: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      const probe = await probeCluster(kc);
+      if (!probe.ok) throw new CheckFailedError(`no Kubernetes cluster reachable: ${probe.problem}`);
+      printResult({ server: probe.server, version: probe.version });
+    });
 }
 
 export function registerOperatorCommand(program: Command): void {
@@ -41,12 +61,18 @@ export function registerOperatorCommand(program: Command): void {
     .option("--leader-election-namespace <ns>", "namespace of the Lease", process.env["POD_NAMESPACE"] ?? "default")
     .option("--health-port <port>", "port for /healthz and /readyz", parseIndex("--health-port"), 8081)
     .option("--workers <n>", "reconcile workers per controller", parseIndex("--workers"), 2)
+    .option("--install-crds", "server-side apply the modelchain CRDs before starting", false)
     .action(async (flags: OperatorFlags) => {
       const log = pino({ name: "modelchain-operator" });
-      const ledger = await openLedger(flags.ledger ?? join(flags.stateDir, "ledger"), { warn: (m) => log.warn(m) });
+      const kubeConfig = loadKubeConfig(flags);
+      const probe = await probeCluster(kubeConfig);
+      if (!probe.ok) throw new CheckFailedError(`no Kubernetes cluster reachable: ${probe.problem}`);
+      log.info({ server: probe.server, version: probe.version }, "connected");
+      if (flags.installCrds) log.info({ crds: await installCrds(kubeConfig) }, "CRDs installed");
+      const ledgerUrl = flags.ledger ?? join(flags.stateDir, "ledger");
       const operator = await startOperator({
-        kubeConfig: loadKubeConfig(flags),
-        ledger,
+        kubeConfig,
+        ledger: { open: () => openLedger(ledgerUrl, { warn: (m) => log.warn(m) }), close: (l) => l.close() },
         cluster: flags.cluster,
         log,
         workers: flags.workers,
@@ -60,6 +86,5 @@ export function registerOperatorCommand(program: Command): void {
       });
       log.info("shutting down: finishing in-flight reconciles, flushing the ledger, releasing the lease");
       await operator.stop();
-      await ledger.close();
     });
 }
