@@ -46,7 +46,8 @@ test: deps typecheck
 	fi; \
 	vitest run
 
-run: deps walkthrough
+run: deps
+	scripts/run.sh
 
 # The ledger walkthrough: append sample entries to a file ledger, prove and verify them.
 walkthrough: deps
