@@ -108,3 +108,4 @@ export const workQueueDepth = new Gauge({
   labelNames: ["controller"] as const,
   registers: [registry],
 });
+export { startMetricsServer, type MetricsServer } from "./server.ts";

@@ -24,7 +24,7 @@ describe.skipIf(skip)("modelchain operator as a process", () => {
   const running: Running[] = [];
 
   function operator(): Running {
-    const proc = spawn(process.execPath, [bin, "operator", "--kubeconfig", cp.kubeconfigPath, "--install-crds", "--state-dir", state.dir, "--leader-elect", "--leader-election-namespace", "default", "--health-port", "0", "--cluster", "envtest"], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(process.execPath, [bin, "operator", "--kubeconfig", cp.kubeconfigPath, "--install-crds", "--state-dir", state.dir, "--leader-elect", "--leader-election-namespace", "default", "--health-port", "0", "--metrics-port", "0", "--cluster", "envtest"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     proc.stdout?.on("data", (c: Buffer) => (out += c.toString()));
     proc.stderr?.on("data", (c: Buffer) => (out += c.toString()));

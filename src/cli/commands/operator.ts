@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import pino from "pino";
 import { installCrds, probeCluster, startOperator } from "../../controller/index.ts";
 import { openLedger } from "../../ledger/index.ts";
+import { startMetricsServer } from "../../metrics/index.ts";
 import { CheckFailedError, parseIndex, printResult } from "../output.ts";
 
 interface OperatorFlags {
@@ -19,6 +20,7 @@ interface OperatorFlags {
   healthPort: number;
   workers: number;
   installCrds: boolean;
+  metricsPort: number;
 }
 
 function loadKubeConfig(flags: Pick<OperatorFlags, "kubeconfig" | "context">): KubeConfig {
@@ -61,6 +63,7 @@ export function registerOperatorCommand(program: Command): void {
     .option("--leader-election-namespace <ns>", "namespace of the Lease", process.env["POD_NAMESPACE"] ?? "default")
     .option("--health-port <port>", "port for /healthz and /readyz", parseIndex("--health-port"), 8081)
     .option("--workers <n>", "reconcile workers per controller", parseIndex("--workers"), 2)
+    .option("--metrics-port <port>", "port for Prometheus /metrics", parseIndex("--metrics-port"), 8080)
     .option("--install-crds", "server-side apply the modelchain CRDs before starting", false)
     .action(async (flags: OperatorFlags) => {
       const log = pino({ name: "modelchain-operator" });
@@ -79,12 +82,14 @@ export function registerOperatorCommand(program: Command): void {
         healthPort: flags.healthPort,
         ...(flags.leaderElect ? { leaderElection: { namespace: flags.leaderElectionNamespace, name: "modelchain-operator", identity: `${hostname()}-${process.pid}` } } : {}),
       });
-      log.info({ health: operator.healthUrl }, "operator started");
+      const metrics = await startMetricsServer(flags.metricsPort);
+      log.info({ health: operator.healthUrl, metrics: metrics.url }, "operator started");
       await new Promise<void>((resolve) => {
         process.once("SIGTERM", resolve);
         process.once("SIGINT", resolve);
       });
       log.info("shutting down: finishing in-flight reconciles, flushing the ledger, releasing the lease");
       await operator.stop();
+      await metrics.close();
     });
 }
