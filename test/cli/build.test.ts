@@ -1,14 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "../ledger/fixtures.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 
 describe("the published package", () => {
   it("compiles to JavaScript whose bin entry runs `modelchain --help`", () => {
-    const out = tempDir("modelchain-build-");
+    // Inside the project, so the compiled files resolve their dependencies from node_modules.
+    mkdirSync(join(root, "node_modules", ".cache"), { recursive: true });
+    const dir = mkdtempSync(join(root, "node_modules", ".cache", "build-test-"));
+    const out = { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
     try {
       const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json"), "--outDir", out.dir], { encoding: "utf8" });
       expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);

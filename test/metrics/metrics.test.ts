@@ -58,8 +58,8 @@ describe("/metrics", () => {
     expect(ours.length).toBeGreaterThan(10);
     for (const m of ours) {
       expect(m.name).toMatch(/^modelchain_[a-z_]+$/);
-      if (m.type === "counter") expect(m.name).toMatch(/_total$/);
-      if (m.type === "histogram") expect(m.name).toMatch(/_seconds$/);
+      if (String(m.type) === "counter") expect(m.name).toMatch(/_total$/);
+      if (String(m.type) === "histogram") expect(m.name).toMatch(/_seconds$/);
       const labels = new Set(m.values.flatMap((v) => Object.keys(v.labels)));
       for (const label of labels) expect(["kind", "backend", "error", "decision", "reason", "resource", "result", "namespace", "state", "controller", "le"]).toContain(label);
     }
