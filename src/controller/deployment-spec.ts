@@ -92,12 +92,15 @@ export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
 
 export type RolloutOutcome = "progressing" | "completed" | "failed";
 
-/** Reads a Deployment's status as the rollout of `hash` (deployment controller semantics). */
-export function rolloutOutcome(deployment: V1Deployment | undefined, hash: string): RolloutOutcome {
+/**
+ * Reads a Deployment's status as the rollout of `hash` (deployment controller semantics);
+ * without a hash, as the rollout of whatever template it has now (labelled Deployments).
+ */
+export function rolloutOutcome(deployment: V1Deployment | undefined, hash?: string): RolloutOutcome {
   if (deployment === undefined) return "progressing";
   const annotated = deployment.spec?.template?.metadata?.annotations?.["modelchain.io/template-hash"];
   const status = deployment.status ?? {};
-  if (annotated !== hash || (status.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) return "progressing";
+  if ((hash !== undefined && annotated !== hash) || (status.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) return "progressing";
   const progressing = status.conditions?.find((c) => c.type === "Progressing");
   if (progressing?.status === "False" && progressing.reason === "ProgressDeadlineExceeded") return "failed";
   const want = deployment.spec?.replicas ?? 1;

@@ -40,6 +40,8 @@ export interface KubeWrites {
   patchStatus(plural: string, namespace: string, name: string, status: unknown): Promise<void>;
   applyDeployment(deployment: V1Deployment): Promise<void>;
   scaleDeployment(namespace: string, name: string, replicas: number): Promise<void>;
+  /** Merge-patches annotations onto a Deployment we do not own (metadata only; no rollout). */
+  annotateDeployment(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
   /** JSON Patch with a `test` of the current list first, so a concurrent change fails safely. */
   setFinalizers(plural: string, namespace: string, name: string, current: string[] | undefined, next: string[]): Promise<void>;
 }
@@ -70,6 +72,13 @@ export function kubeWrites(kc: KubeConfig): KubeWrites {
         await apps.patchNamespacedDeploymentScale({ namespace, name, body: { spec: { replicas } } }, merge);
       } catch (e: unknown) {
         throw new ApplyFailed(`scale of Deployment ${namespace}/${name}`, e);
+      }
+    },
+    async annotateDeployment(namespace, name, annotations) {
+      try {
+        await apps.patchNamespacedDeployment({ namespace, name, body: { metadata: { annotations } } }, merge);
+      } catch (e: unknown) {
+        throw new ApplyFailed(`annotations of Deployment ${namespace}/${name}`, e);
       }
     },
     async setFinalizers(plural, namespace, name, current, next) {

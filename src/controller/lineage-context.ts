@@ -15,6 +15,8 @@ export interface LineageContext {
 export interface PolicyVerdict {
   policy: string;
   mode: "enforce" | "warn" | "audit";
+  /** The policy asks for deployments of revoked models to be scaled to zero. */
+  scaleToZero: boolean;
   verdict: LineageVerdict;
 }
 
@@ -71,6 +73,7 @@ export async function verdicts(ctx: LineageContext, mv: ModelVersion): Promise<P
   return policies.map((p) => ({
     policy: p.metadata.name,
     mode: p.spec.mode ?? "enforce",
+    scaleToZero: p.spec.revocation?.scaleToZero ?? false,
     verdict: verifyLineage(mv, resolve, lineagePolicy(p.spec), (ns, name) => recorded.get(`${ns}/${name}`)),
   }));
 }

@@ -1,11 +1,12 @@
 // ModelDeployment reconciler: admit (lineage), apply the owned Deployment, and record every
 // rollout, image digest and config change exactly once; ModelDeploymentDeleted through a
 // finalizer removed only after the entry is recorded.
-import { ApiException, CoreV1Api, type KubeConfig, type KubernetesObject, type ObjectCache, type V1Deployment } from "@kubernetes/client-node";
+import { ApiException, CoreV1Api, type KubeConfig, type KubernetesObject, type ObjectCache, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
 import { describeErrors, FINALIZER, MODEL_DEPLOYMENT, setCondition, specDigest, validateModelDeployment, validateModelVersion, type Condition, type ModelDeployment, type ModelDeploymentStatus, type ModelVersion, type RolloutRecord } from "../api/index.ts";
 import type { KubeWrites } from "./kube.ts";
 import { failureSummary, verdicts, verifiedUnderAll, type LineageContext } from "./lineage-context.ts";
-import { configHash, desiredDeployment, rolloutOutcome, servingConfig, templateHash } from "./deployment-spec.ts";
+import { configHash, DEPLOYMENT_LABEL, desiredDeployment, rolloutOutcome, servingConfig, templateHash } from "./deployment-spec.ts";
+import { findDrift, type Drift } from "./drift.ts";
 import { sameStatus } from "./modelversion.ts";
 import { done, requeueAfter, splitKey, type Reconciler, type ReconcileResult } from "./reconcile.ts";
 import type { EventRecorder } from "./recorder.ts";
@@ -14,6 +15,8 @@ export interface ModelDeploymentDeps {
   ctx: LineageContext;
   modelDeployments: ObjectCache<KubernetesObject>;
   deployments: ObjectCache<V1Deployment>;
+  /** Pods labelled with a model version (ours and labelled workloads'), for drift. */
+  pods: ObjectCache<V1Pod>;
   recorder: EventRecorder;
   writes: KubeWrites;
   kubeConfig: KubeConfig;
@@ -54,7 +57,9 @@ export class ModelDeploymentReconciler implements Reconciler {
     const results = await verdicts(this.deps.ctx, mv);
     const enforced = results.some((r) => r.mode === "enforce" && !r.verdict.verified) || results.length === 0;
     if (enforced) {
-      return this.writeConditions(md, [{ type: "Admitted", status: "False", reason: "LineageNotVerified", message: failureSummary(results) }]);
+      const revoked = results.find((r) => r.verdict.revoked !== undefined);
+      if (revoked !== undefined) await this.revokedInUse(md, mv, revoked.verdict.revoked ?? "", results.some((r) => r.scaleToZero));
+      return this.writeConditions(md, [{ type: "Admitted", status: "False", reason: revoked ? "ModelRevoked" : "LineageNotVerified", message: failureSummary(results) }]);
     }
     return this.rollout(md, mv, verifiedUnderAll(results) ? "lineage verified" : `admitted by a non-enforcing policy: ${failureSummary(results)}`);
   }
@@ -77,12 +82,16 @@ export class ModelDeploymentReconciler implements Reconciler {
       current = await this.finishRollout(md, current, outcome);
       rollouts[rollouts.length - 1] = current;
     }
+    const drift = await this.recordDrift(md);
     const available = deployment?.status?.conditions?.find((c) => c.type === "Available");
     const conditions: Array<Omit<Condition, "lastTransitionTime">> = [
       { type: "Admitted", status: "True", reason: "LineageVerified", message: admittedBecause },
       { type: "Progressing", status: current.phase === "Started" ? "True" : "False", reason: `Rollout${current.phase}`, message: `revision ${current.revision} (${hash})` },
       { type: "Available", status: available?.status === "True" ? "True" : "False", reason: available?.reason ?? "DeploymentPending", message: available?.message ?? "" },
       { type: "Recorded", status: "True", reason: `Rollout${current.phase}Recorded`, message: `ledger entry ${current.ledgerIndex ?? "?"}` },
+      drift.length === 0
+        ? { type: "Drifted", status: "False", reason: "RunningAdmittedDigest", message: "" }
+        : { type: "Drifted", status: "True", reason: "ImageDigestDrift", message: drift.map((d) => `pod ${d.pod} container ${d.container} runs ${d.running}, admitted ${d.admitted}`).join("; ") },
     ];
     const status: ModelDeploymentStatus = { currentRevision: current.revision, specDigest: mvDigest, configHash: config, rollouts: rollouts.slice(-MAX_ROLLOUTS) };
     await this.writeConditions(md, conditions, status);
@@ -113,6 +122,38 @@ export class ModelDeploymentReconciler implements Reconciler {
       message: outcome === "completed" ? `rollout ${rollout.revision} completed` : `rollout ${rollout.revision} failed: progress deadline exceeded`,
     });
     return { ...rollout, phase: outcome === "completed" ? "Completed" : "Failed", ledgerIndex: receipt.index, finishedAt: this.deps.clock().toISOString() };
+  }
+
+  /** A deployment still serving a revoked model (or one with a revoked ancestor): say so, record it, maybe scale to zero. */
+  private async revokedInUse(md: ModelDeployment, mv: ModelVersion, revoked: string, scaleToZero: boolean): Promise<void> {
+    const namespace = md.metadata.namespace ?? "default";
+    const deployment = this.deps.deployments.get(md.metadata.name, namespace);
+    if (deployment === undefined) return;
+    await this.deps.recorder.record(md, {
+      kind: "RevokedModelInUse",
+      key: `RevokedModelInUse/${md.metadata.uid ?? md.metadata.name}/${revoked}`,
+      data: { modelVersion: mv.metadata.name, revoked, replicas: deployment.spec?.replicas ?? null, scaleToZero },
+      eventType: "Warning",
+      message: `serves ${namespace}/${mv.metadata.name}, whose lineage includes revoked ${revoked}${scaleToZero ? "; scaling to zero" : ""}`,
+    });
+    if (scaleToZero && (deployment.spec?.replicas ?? 0) > 0) await this.deps.writes.scaleDeployment(namespace, md.metadata.name, 0);
+  }
+
+  /** Records each Pod running a digest other than the admitted one, once per pod and digest. */
+  private async recordDrift(md: ModelDeployment): Promise<Drift[]> {
+    const namespace = md.metadata.namespace ?? "default";
+    const pods = this.deps.pods.list(namespace).filter((p) => p.metadata?.labels?.[DEPLOYMENT_LABEL] === md.metadata.name);
+    const drift = findDrift(pods);
+    for (const d of drift) {
+      await this.deps.recorder.record(md, {
+        kind: "DriftDetected",
+        key: `DriftDetected/${d.podUid}/${d.running}`,
+        data: { pod: d.pod, container: d.container, admitted: d.admitted, running: d.running },
+        eventType: "Warning",
+        message: `pod ${d.pod} runs ${d.running}, not the admitted ${d.admitted}`,
+      });
+    }
+    return drift;
   }
 
   private async finalize(md: ModelDeployment): Promise<ReconcileResult> {

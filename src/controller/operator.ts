@@ -1,9 +1,9 @@
 // `modelchain operator`: informers → work queues → reconcilers, behind leader election, with
 // /healthz and /readyz. Each part gets only what it needs; nothing here decides anything.
 import { createServer, type Server } from "node:http";
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache, type V1Deployment } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { GROUP, MODEL_DEPLOYMENT, MODEL_TRUST_POLICY, MODEL_VERSION, VERSION } from "../api/index.ts";
+import { GROUP, MODEL_DEPLOYMENT, MODEL_TRUST_POLICY, MODEL_VERSION, MODEL_VERSION_LABEL, VERSION } from "../api/index.ts";
 import type { Ledger } from "../ledger/index.ts";
 import { Controller } from "./controller.ts";
 import { watchResource, type Watched } from "./informers.ts";
@@ -11,8 +11,9 @@ import { kubeWrites } from "./kube.ts";
 import { LeaderElector } from "./leader.ts";
 import { ModelDeploymentReconciler } from "./modeldeployment.ts";
 import { ModelVersionReconciler } from "./modelversion.ts";
+import { LabelledDeploymentReconciler } from "./labelled.ts";
 import { EventRecorder } from "./recorder.ts";
-import { MANAGED_BY } from "./deployment-spec.ts";
+import { DEPLOYMENT_LABEL, MANAGED_BY } from "./deployment-spec.ts";
 
 /**
  * How the operator gets its ledger: opened when this instance starts leading and closed when
@@ -61,9 +62,11 @@ interface Informers {
   mds: Watched<KubernetesObject>;
   namespaces: Watched<KubernetesObject>;
   deployments: Watched<V1Deployment>;
+  pods: Watched<V1Pod>;
+  labelled: Watched<V1Deployment>;
 }
 
-function startInformers(opts: OperatorOptions, on: { mv(o: KubernetesObject): void; policy(): void; md(o: KubernetesObject): void; namespace(o: KubernetesObject): void; deployment(o: V1Deployment): void }): Informers {
+function startInformers(opts: OperatorOptions, on: { mv(o: KubernetesObject): void; policy(): void; md(o: KubernetesObject): void; namespace(o: KubernetesObject): void; deployment(o: V1Deployment): void; pod(o: V1Pod): void; labelled(o: V1Deployment): void }): Informers {
   const kc = opts.kubeConfig;
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
@@ -71,11 +74,16 @@ function startInformers(opts: OperatorOptions, on: { mv(o: KubernetesObject): vo
   const crd = (plural: string, handler: (o: KubernetesObject) => void) =>
     watchResource({ name: plural, kubeConfig: kc, path: `/apis/${GROUP}/${VERSION}/${plural}`, list: async () => asList(await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })), onChange: handler, onDelete: handler, log: opts.log });
   const managedBy = Object.entries(MANAGED_BY).map(([k, v]) => `${k}=${v}`).join(",");
+  // Deployments that opted in with the label and are not ours.
+  const labelled = `${MODEL_VERSION_LABEL},${Object.entries(MANAGED_BY).map(([k, v]) => `${k}!=${v}`).join(",")}`;
   return {
     mvs: crd(MODEL_VERSION.plural, on.mv),
     mtps: crd(MODEL_TRUST_POLICY.plural, () => on.policy()),
     mds: crd(MODEL_DEPLOYMENT.plural, on.md),
     namespaces: watchResource({ name: "namespaces", kubeConfig: kc, path: "/api/v1/namespaces", list: () => core.listNamespace(), onChange: on.namespace, onDelete: on.namespace, log: opts.log }),
+    // Only what drift needs: Pods that carry a model-version label.
+    pods: watchResource<V1Pod>({ name: "pods", kubeConfig: kc, path: "/api/v1/pods", list: () => core.listPodForAllNamespaces({ labelSelector: MODEL_VERSION_LABEL }), labelSelector: MODEL_VERSION_LABEL, onChange: on.pod, onDelete: on.pod, log: opts.log }),
+    labelled: watchResource<V1Deployment>({ name: "labelled-deployments", kubeConfig: kc, path: "/apis/apps/v1/deployments", list: () => apps.listDeploymentForAllNamespaces({ labelSelector: labelled }), labelSelector: labelled, onChange: on.labelled, onDelete: on.labelled, log: opts.log }),
     deployments: watchResource<V1Deployment>({ name: "deployments", kubeConfig: kc, path: "/apis/apps/v1/deployments", list: () => apps.listDeploymentForAllNamespaces({ labelSelector: managedBy }), labelSelector: managedBy, onChange: on.deployment, onDelete: on.deployment, log: opts.log }),
   };
 }
@@ -94,9 +102,11 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   let ledger: Ledger | undefined;
   let mvController: Controller | undefined;
   let mdController: Controller | undefined;
+  let labelledController: Controller | undefined;
   const enqueueAll = () => {
     for (const o of informers.mvs.cache.list()) mvController?.queue.add(keyOf(o));
     for (const o of informers.mds.cache.list()) mdController?.queue.add(keyOf(o));
+    for (const o of informers.labelled.cache.list()) labelledController?.queue.add(keyOf(o));
   };
   const informers: Informers = startInformers(opts, {
     mv: (o) => mvController?.queue.add(keyOf(o)),
@@ -105,6 +115,12 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     namespace: (o) => {
       for (const mv of informers.mvs.cache.list(o.metadata?.name ?? "")) mvController?.queue.add(keyOf(mv));
     },
+    pod: (p) => {
+      const owner = p.metadata?.labels?.[DEPLOYMENT_LABEL];
+      if (owner !== undefined) mdController?.queue.add(`${p.metadata?.namespace ?? ""}/${owner}`);
+      else for (const d of informers.labelled.cache.list(p.metadata?.namespace)) labelledController?.queue.add(keyOf(d));
+    },
+    labelled: (d) => labelledController?.queue.add(keyOf(d)),
     deployment: (d) => {
       const owner = d.metadata?.ownerReferences?.find((r) => r.kind === MODEL_DEPLOYMENT.kind && r.controller);
       if (owner !== undefined) mdController?.queue.add(`${d.metadata?.namespace ?? ""}/${owner.name}`);
@@ -114,6 +130,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     const d = dependants(informers.mds.cache, informers.mvs.cache, namespace, name);
     d.mds.forEach((k) => mdController?.queue.add(k));
     d.mvs.forEach((k) => mvController?.queue.add(k));
+    for (const o of informers.labelled.cache.list(namespace)) if (o.metadata?.labels?.[MODEL_VERSION_LABEL] === name) labelledController?.queue.add(keyOf(o));
   };
   const synced = Promise.all(Object.values(informers).map((i: Watched<KubernetesObject>) => i.synced)).then(() => undefined);
   const startControllers = async () => {
@@ -121,14 +138,16 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     const ctx = { modelVersions: informers.mvs.cache, policies: informers.mtps.cache, namespaces: informers.namespaces.cache, ledger };
     const recorder = new EventRecorder(opts.kubeConfig, ledger, opts.cluster, log, clock);
     mvController = new Controller(new ModelVersionReconciler({ ctx, recorder, writes, clock, onVerdict }), log);
-    mdController = new Controller(new ModelDeploymentReconciler({ ctx, modelDeployments: informers.mds.cache, deployments: informers.deployments.cache, recorder, writes, kubeConfig: opts.kubeConfig, clock, ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }) }), log);
+    mdController = new Controller(new ModelDeploymentReconciler({ ctx, modelDeployments: informers.mds.cache, deployments: informers.deployments.cache, pods: informers.pods.cache, recorder, writes, kubeConfig: opts.kubeConfig, clock, ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }) }), log);
+    labelledController = new Controller(new LabelledDeploymentReconciler({ deployments: informers.labelled.cache, pods: informers.pods.cache, ctx, recorder, writes, kubeConfig: opts.kubeConfig, ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }) }), log);
     mvController.start(opts.workers ?? 2);
     mdController.start(opts.workers ?? 2);
+    labelledController.start(opts.workers ?? 2);
     void synced.then(enqueueAll);
   };
   const stopControllers = async () => {
-    const running = [mvController, mdController];
-    mvController = mdController = undefined;
+    const running = [mvController, mdController, labelledController];
+    mvController = mdController = labelledController = undefined;
     await Promise.all(running.map((c) => c?.stop()));
     const held = ledger;
     ledger = undefined;

@@ -124,8 +124,55 @@ describe.skipIf(skip)("the operator against a real control plane", () => {
     expect(history.modelVersions.map((m) => m.subject)).toEqual(["ml/mistral-7b-base", "ml/mistral-7b-support-v2"]);
     expect(history.imageDigests).toHaveLength(2);
     expect(history.deploymentEvents.map((e) => e.kind)).toEqual(["RolloutStarted", "RolloutCompleted", "ImageDigestChanged", "RolloutStarted", "ConfigChanged", "RolloutStarted"]);
+    expect(history.deploymentEvents.every((e) => e.subject === "ml/support-chat")).toBe(true);
     expect([...history.modelVersions, ...history.deploymentEvents].every((i) => i.proofVerified)).toBe(true);
     expect(historyText(history)).toMatch(/model versions:\n  \[\d+\] ModelVersionRegistered ml\/mistral-7b-base: mistral-7b 1\.0\.0/);
+  });
+
+  it("flags a Pod running another digest than the admitted one as drift, once", async () => {
+    const pods = await core.listNamespacedPod({ namespace: "ml", labelSelector: "modelchain.io/model-deployment=support-chat" });
+    const pod = pods.items.find((p) => p.spec?.containers[0]?.image?.includes("e".repeat(64)));
+    expect(pod).toBeDefined();
+    const other = "registry.example.com/serving/vllm@sha256:" + "d".repeat(64);
+    await core.patchNamespacedPodStatus({ namespace: "ml", name: pod?.metadata?.name ?? "", body: { status: { containerStatuses: [{ name: "server", image: other, imageID: other, ready: true, started: true, restartCount: 0, state: { running: { startedAt: new Date() } } }] } } }, merge);
+    await waitFor("Drifted condition", async () => condition(await mdStatus("support-chat"), "Drifted")?.status === "True", 30_000);
+    expect(condition(await mdStatus("support-chat"), "Drifted")?.message).toContain("d".repeat(64));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await count("DriftDetected")).toBe(1);
+  });
+
+  it("records rollouts, image changes and drift of a labelled Deployment it does not own", async () => {
+    const image = "registry.example.com/serving/tgi@sha256:" + "1".repeat(64);
+    const labels = { app: "legacy-chat", "modelchain.io/model-version": "mistral-7b-support-v2" };
+    await apps.createNamespacedDeployment({ namespace: "ml", body: { metadata: { name: "legacy-chat", labels }, spec: { replicas: 1, selector: { matchLabels: { app: "legacy-chat" } }, template: { metadata: { labels }, spec: { containers: [{ name: "tgi", image }] } } } } });
+    const deploymentEntries = async () => {
+      const out: string[] = [];
+      for (let i = 0; i < (await ledger.size()); i++) {
+        const e = (await ledger.get(i)).envelope.entry;
+        if (e.subject.kind === "Deployment" && e.subject.name === "legacy-chat") out.push(e.kind);
+      }
+      return out;
+    };
+    await waitFor("labelled rollout started", async () => (await deploymentEntries()).includes("RolloutStarted"), 30_000);
+    await waitFor("labelled rollout completed", async () => {
+      await markPodsReady("app=legacy-chat");
+      return (await deploymentEntries()).includes("RolloutCompleted");
+    }, 60_000);
+    await apps.patchNamespacedDeployment({ namespace: "ml", name: "legacy-chat", body: { spec: { template: { spec: { containers: [{ name: "tgi", image: image.replace("1".repeat(64), "2".repeat(64)) }] } } } } }, setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch));
+    await waitFor("labelled image change", async () => (await deploymentEntries()).includes("ImageDigestChanged"), 30_000);
+    const annotation = (await apps.readNamespacedDeployment({ namespace: "ml", name: "legacy-chat" })).metadata?.annotations?.["modelchain.io/last-recorded"];
+    expect(JSON.parse(annotation ?? "{}")).toMatchObject({ revision: 2 });
+    expect((await deploymentEntries()).filter((k) => k === "RolloutStarted")).toHaveLength(2);
+  });
+
+  it("propagates a revoked ancestor to the deployment: condition, entry, and scale to zero when the policy asks", async () => {
+    await custom.patchClusterCustomObject({ group: "modelchain.io", version: "v1alpha1", plural: "modeltrustpolicies", name: "ml-models", body: { spec: { revocation: { scaleToZero: true } } } }, merge);
+    await custom.patchNamespacedCustomObject({ group: "modelchain.io", version: "v1alpha1", namespace: "ml", plural: "modelversions", name: "mistral-7b-base", body: { spec: { revoked: { reason: "licence withdrawn (incident ML-500)" } } } }, merge);
+    await waitFor("RevokedModelInUse", async () => (await count("RevokedModelInUse")) === 1, 30_000);
+    expect(await count("ModelVersionRevoked")).toBe(1);
+    await waitFor("Admitted=False", async () => condition(await mdStatus("support-chat"), "Admitted")?.status === "False", 30_000);
+    expect(condition(await mdStatus("support-chat"), "Admitted")?.message).toMatch(/ancestor ml\/mistral-7b-base is revoked/);
+    await waitFor("scaled to zero", async () => (await apps.readNamespacedDeployment({ namespace: "ml", name: "support-chat" })).spec?.replicas === 0, 30_000);
   });
 
   it("does not deploy a ModelDeployment whose model is unverified, and says why", async () => {
@@ -144,11 +191,13 @@ describe.skipIf(skip)("the operator against a real control plane", () => {
 
   it("adds nothing when a new operator instance reconciles the same cluster again", async () => {
     const before = await ledger.size();
+    const kindsBefore = await kinds();
     await operator.stop();
     operator = await startOperator({ kubeConfig: cp.kubeConfig, ledger: borrowedLedger(ledger), cluster: "envtest", log, progressPollMs: 300 });
     await operator.synced;
     await new Promise((r) => setTimeout(r, 3000));
-    expect(await ledger.size()).toBe(before);
+    expect((await kinds()).slice(before)).toEqual([]);
+    expect(await kinds()).toEqual(kindsBefore);
     await operator.stop();
     await ledger.close();
     const audit = await auditFileLedger(state.dir);

@@ -1,0 +1,119 @@
+// Deployments that opt in with the label modelchain.io/model-version=<name> but are not
+// ours: the same rollout, image digest, config and drift records as owned ones. What was last
+// recorded lives in one annotation on the Deployment, so each pass compares observed state
+// with it (level-triggered) and a restart re-derives everything from the object.
+import { ApiException, CoreV1Api, type KubeConfig, type ObjectCache, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
+import { canonicalDigest, MODEL_VERSION_LABEL, specDigest, validateModelVersion } from "../api/index.ts";
+import type { KubeWrites } from "./kube.ts";
+import type { LineageContext } from "./lineage-context.ts";
+import { rolloutOutcome, templateHash } from "./deployment-spec.ts";
+import { findDrift } from "./drift.ts";
+import { done, requeueAfter, splitKey, type Reconciler, type ReconcileResult } from "./reconcile.ts";
+import type { EventRecorder, Involved } from "./recorder.ts";
+
+export const LAST_RECORDED = "modelchain.io/last-recorded";
+
+interface LastRecorded {
+  templateHash: string;
+  images: Record<string, string>;
+  configHash: string;
+  revision: number;
+  phase: "Started" | "Completed" | "Failed";
+}
+
+function parseLast(value: string | undefined): LastRecorded | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const v: unknown = JSON.parse(value);
+    if (typeof v === "object" && v !== null && "templateHash" in v && "revision" in v && "phase" in v && "images" in v && "configHash" in v) return v as LastRecorded;
+  } catch {
+    // A hand-edited annotation is treated as absent: the next rollout is recorded afresh.
+  }
+  return undefined;
+}
+
+export interface LabelledDeps {
+  deployments: ObjectCache<V1Deployment>;
+  pods: ObjectCache<V1Pod>;
+  ctx: LineageContext;
+  recorder: EventRecorder;
+  writes: KubeWrites;
+  kubeConfig: KubeConfig;
+  progressPollMs?: number;
+}
+
+export class LabelledDeploymentReconciler implements Reconciler {
+  readonly name = "labelleddeployment";
+  private readonly deps: LabelledDeps;
+  private readonly core: CoreV1Api;
+
+  constructor(deps: LabelledDeps) {
+    this.deps = deps;
+    this.core = deps.kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const { namespace, name } = splitKey(key);
+    const d = this.deps.deployments.get(name, namespace);
+    const modelVersion = d?.metadata?.labels?.[MODEL_VERSION_LABEL];
+    if (d === undefined || modelVersion === undefined) return done();
+    const subject: Involved = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace, ...(d.metadata?.uid === undefined ? {} : { uid: d.metadata.uid }) } };
+    const containers = d.spec?.template?.spec?.containers ?? [];
+    const images = Object.fromEntries(containers.map((c) => [c.name, c.image ?? ""]));
+    const config = canonicalDigest({ containers: containers.map((c) => ({ name: c.name, args: c.args ?? [], command: c.command ?? [], env: c.env ?? [], resources: c.resources ?? {} })), configMaps: await this.configMaps(d) });
+    const mvObject = this.deps.ctx.modelVersions.get(modelVersion, namespace);
+    const mv = mvObject === undefined ? undefined : validateModelVersion(mvObject);
+    const mvDigest = mv?.ok ? specDigest(mv.value.spec) : "unknown";
+    const hash = templateHash(JSON.stringify(images), config, mvDigest);
+    let last = parseLast(d.metadata?.annotations?.[LAST_RECORDED]);
+    const uid = d.metadata?.uid ?? name;
+    if (last?.templateHash !== hash) {
+      const revision = (last?.revision ?? 0) + 1;
+      if (last !== undefined && JSON.stringify(last.images) !== JSON.stringify(images)) {
+        await this.deps.recorder.record(subject, { kind: "ImageDigestChanged", key: `ImageDigestChanged/${uid}/${hash}`, data: { from: last.images, to: images, revision, modelVersion }, eventType: "Normal", message: `images ${JSON.stringify(last.images)} -> ${JSON.stringify(images)}` });
+      }
+      if (last !== undefined && last.configHash !== config) {
+        await this.deps.recorder.record(subject, { kind: "ConfigChanged", key: `ConfigChanged/${uid}/${hash}`, data: { from: last.configHash, to: config, revision, modelVersion }, eventType: "Normal", message: `config ${last.configHash} -> ${config}` });
+      }
+      await this.deps.recorder.record(subject, { kind: "RolloutStarted", key: `RolloutStarted/${uid}/${hash}`, data: { revision, modelVersion, modelSpecDigest: mvDigest, images, configHash: config, templateHash: hash }, eventType: "Normal", message: `rollout ${revision} of ${modelVersion}` });
+      last = { templateHash: hash, images, configHash: config, revision, phase: "Started" };
+    }
+    const outcome = rolloutOutcome(d);
+    if (last.phase === "Started" && outcome !== "progressing") {
+      const kind = outcome === "completed" ? "RolloutCompleted" : "RolloutFailed";
+      await this.deps.recorder.record(subject, { kind, key: `${kind}/${uid}/${hash}`, data: { revision: last.revision, templateHash: hash }, eventType: outcome === "completed" ? "Normal" : "Warning", message: `rollout ${last.revision} ${outcome}` });
+      last = { ...last, phase: outcome === "completed" ? "Completed" : "Failed" };
+    }
+    await this.recordDrift(subject, d);
+    const annotation = JSON.stringify(last);
+    if (annotation !== d.metadata?.annotations?.[LAST_RECORDED]) await this.deps.writes.annotateDeployment(namespace, name, { [LAST_RECORDED]: annotation });
+    return last.phase === "Started" ? requeueAfter(this.deps.progressPollMs ?? 10_000) : done();
+  }
+
+  private async recordDrift(subject: Involved, d: V1Deployment): Promise<void> {
+    const selector = d.spec?.selector?.matchLabels ?? {};
+    const pods = this.deps.pods.list(d.metadata?.namespace).filter((p) => Object.entries(selector).every(([k, v]) => p.metadata?.labels?.[k] === v));
+    for (const drift of findDrift(pods)) {
+      await this.deps.recorder.record(subject, { kind: "DriftDetected", key: `DriftDetected/${drift.podUid}/${drift.running}`, data: { ...drift }, eventType: "Warning", message: `pod ${drift.pod} runs ${drift.running}, not the admitted ${drift.admitted}` });
+    }
+  }
+
+  private async configMaps(d: V1Deployment): Promise<Record<string, Record<string, string>>> {
+    const namespace = d.metadata?.namespace ?? "default";
+    const spec = d.spec?.template?.spec;
+    const names = new Set([
+      ...(spec?.volumes ?? []).flatMap((v) => (v.configMap?.name ? [v.configMap.name] : [])),
+      ...(spec?.containers ?? []).flatMap((c) => (c.envFrom ?? []).flatMap((e) => (e.configMapRef?.name ? [e.configMapRef.name] : []))),
+    ]);
+    const out: Record<string, Record<string, string>> = {};
+    for (const name of [...names].sort()) {
+      try {
+        out[name] = (await this.core.readNamespacedConfigMap({ name, namespace })).data ?? {};
+      } catch (e: unknown) {
+        if (!(e instanceof ApiException && e.code === 404)) throw e;
+        out[name] = {};
+      }
+    }
+    return out;
+  }
+}
