@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { V1Deployment, V1Lease } from "@kubernetes/client-node";
 import { V1MicroTime } from "@kubernetes/client-node";
+import { findDrift } from "../../src/controller/drift.ts";
 import { canAcquire, configHash, desiredDeployment, rolloutOutcome, servingConfig, templateHash } from "../../src/controller/index.ts";
 import type { ModelDeployment } from "../../src/api/index.ts";
 import { sampleObjects } from "../api/samples.ts";
@@ -55,5 +56,23 @@ describe("leader lease", () => {
     ["held by another and expired", lease("other", 16), true],
   ])("%s → %s", (_what, l, expected) => {
     expect(canAcquire(l, "me", now)).toBe(expected);
+  });
+});
+
+describe("drift", () => {
+  const digest = (c: string) => `sha256:${c.repeat(64)}`;
+  const pod = (name: string, specImage: string, imageID: string | undefined) => ({
+    metadata: { name, uid: `uid-${name}` },
+    spec: { containers: [{ name: "server", image: specImage }] },
+    status: { containerStatuses: imageID === undefined ? [] : [{ name: "server", image: specImage, imageID, ready: true, restartCount: 0 }] },
+  });
+  it("judges each Pod against its own template and ignores Pods not yet running", () => {
+    const pods = [
+      pod("old", `r/i@${digest("a")}`, `docker-pullable://r/i@${digest("a")}`),
+      pod("new", `r/i@${digest("b")}`, `r/i@${digest("b")}`),
+      pod("swapped", `r/i@${digest("b")}`, `r/i@${digest("c")}`),
+      pod("pending", `r/i@${digest("b")}`, undefined),
+    ];
+    expect(findDrift(pods)).toEqual([{ pod: "swapped", podUid: "uid-swapped", container: "server", admitted: digest("b"), running: digest("c") }]);
   });
 });
