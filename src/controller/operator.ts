@@ -12,6 +12,7 @@ import { LeaderElector } from "./leader.ts";
 import { ModelDeploymentReconciler } from "./modeldeployment.ts";
 import { ModelVersionReconciler } from "./modelversion.ts";
 import { LabelledDeploymentReconciler } from "./labelled.ts";
+import { publishDeploymentGauges } from "./gauges.ts";
 import { EventRecorder } from "./recorder.ts";
 import { DEPLOYMENT_LABEL, MANAGED_BY } from "./deployment-spec.ts";
 
@@ -160,6 +161,8 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     });
   const resync = setInterval(enqueueAll, opts.resyncMs ?? 300_000);
   resync.unref();
+  const gauges = setInterval(() => publishDeploymentGauges(informers.mds.cache.list()), 15_000);
+  gauges.unref();
   const elector: LeaderElector | undefined = opts.leaderElection ? new LeaderElector({ kubeConfig: opts.kubeConfig, log, ...opts.leaderElection }) : undefined;
   if (elector) elector.start({ onStartedLeading: () => void lead(), onStoppedLeading: () => void stopControllers() });
   else await startControllers();
@@ -170,6 +173,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     isLeader: () => elector?.isLeader ?? true,
     stop: async () => {
       clearInterval(resync);
+      clearInterval(gauges);
       await stopControllers();
       await elector?.release();
       await Promise.all(Object.values(informers).map((i: Watched<KubernetesObject>) => i.stop()));

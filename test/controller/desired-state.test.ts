@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { V1Deployment, V1Lease } from "@kubernetes/client-node";
 import { V1MicroTime } from "@kubernetes/client-node";
 import { findDrift } from "../../src/controller/drift.ts";
+import { deploymentCounts } from "../../src/controller/gauges.ts";
 import { canAcquire, configHash, desiredDeployment, rolloutOutcome, servingConfig, templateHash } from "../../src/controller/index.ts";
 import type { ModelDeployment } from "../../src/api/index.ts";
 import { sampleObjects } from "../api/samples.ts";
@@ -74,5 +75,18 @@ describe("drift", () => {
       pod("pending", `r/i@${digest("b")}`, undefined),
     ];
     expect(findDrift(pods)).toEqual([{ pod: "swapped", podUid: "uid-swapped", container: "server", admitted: digest("b"), running: digest("c") }]);
+  });
+});
+
+describe("deployment gauges", () => {
+  it("count verified, unverified, drifted and revoked-in-use deployments per namespace", () => {
+    const md = (ns: string, conditions: Array<{ type: string; status: string; reason?: string }>) => ({ metadata: { namespace: ns, name: "x" }, status: { conditions } });
+    const counts = deploymentCounts([
+      md("a", [{ type: "Admitted", status: "True" }, { type: "Drifted", status: "True" }]),
+      md("a", [{ type: "Admitted", status: "False", reason: "ModelRevoked" }]),
+      md("b", [{ type: "Admitted", status: "True" }]),
+      md("b", []),
+    ]);
+    expect(Object.fromEntries(counts)).toEqual({ a: { verified: 1, unverified: 1, drifted: 1, revoked: 1 }, b: { verified: 1, unverified: 1, drifted: 0, revoked: 0 } });
   });
 });
