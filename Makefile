@@ -8,7 +8,7 @@ export PATH := $(NODE_BIN):$(PATH)
 STATE_DIR ?= $(CURDIR)/.state
 LEDGER_DIR ?= $(STATE_DIR)/ledger
 
-.PHONY: help deps build typecheck test run walkthrough bench clean crds envtest-assets
+.PHONY: help deps build typecheck test run walkthrough bench clean crds envtest-assets image kind-up kind-down e2e
 
 help:
 	@echo "make run    set up and run modelchain (operator, or the offline demo when no cluster)"
@@ -59,6 +59,25 @@ crds: deps
 
 bench: deps
 	node bench/run.ts
+
+# Container image and the kind end-to-end suite (need docker, and kind); not part of `make test`.
+IMAGE ?= modelchain:dev
+KIND_CLUSTER ?= modelchain
+
+image:
+	@command -v docker >/dev/null || { echo "make image: docker is not installed"; exit 1; }
+	docker build -t $(IMAGE) .
+
+kind-up:
+	@command -v kind >/dev/null || { echo "make kind-up: kind is not installed (and needs docker)"; exit 1; }
+	kind get clusters | grep -qx "$(KIND_CLUSTER)" || kind create cluster --name "$(KIND_CLUSTER)" --wait 120s
+
+kind-down:
+	@command -v kind >/dev/null || { echo "make kind-down: kind is not installed"; exit 0; }
+	kind delete cluster --name "$(KIND_CLUSTER)"
+
+e2e: deps
+	test/e2e/run.sh
 
 clean:
 	rm -rf dist .state
