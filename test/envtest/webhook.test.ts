@@ -138,6 +138,18 @@ describe.skipIf(skip)("webhook admission through a real API server", () => {
     expect(answer).toContain("signature failed");
   });
 
+  it("lets a ModelVersion be revoked without re-signing, after which its deployments are denied", async () => {
+    const current: unknown = await custom.getNamespacedCustomObject({ ...GROUP, namespace: "ml", plural: "modelversions", name: "mistral-7b-base" });
+    if (typeof current !== "object" || current === null || !("spec" in current) || typeof current.spec !== "object") throw new Error("mistral-7b-base has no spec");
+    const revoked = { ...current, spec: { ...current.spec, revoked: { reason: "licence withdrawn" } } };
+    expect(await attempt(() => custom.replaceNamespacedCustomObject({ ...GROUP, namespace: "ml", plural: "modelversions", name: "mistral-7b-base", body: revoked }))).toBe("");
+    const good = objectsOf("deployment.yaml", "ModelDeployment")[0] ?? {};
+    let tries = 0;
+    let answer = "";
+    await waitFor("revocation seen by the webhook's informer", async () => (answer = await createDeployment(good, `-after-revoke-${tries++}`)) !== "", 30_000);
+    expect(answer).toContain("ancestorsNotRevoked failed");
+  });
+
   it("with the webhook down, failurePolicy Fail denies and Ignore admits", async () => {
     await service?.close();
     service = undefined;
