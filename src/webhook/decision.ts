@@ -11,6 +11,7 @@ export const DECISION_REASONS = [
   "ungated",
   "unchanged",
   "revocation",
+  "scale-down",
   "namespace-not-selected",
   "invalid-object",
   "image-not-pinned",

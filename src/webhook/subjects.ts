@@ -18,7 +18,7 @@ export type Subject =
   | Workload
   | { type: "modelversion"; resource: "modelversions"; object: unknown }
   | { type: "invalid"; resource: string; problem: string }
-  | { type: "ungated"; resource: string; why?: "unchanged" | "revocation" };
+  | { type: "ungated"; resource: string; why?: "unchanged" | "revocation" | "scale-down" };
 
 /** The metric label for a request's resource: a fixed set, never a name. */
 export type ResourceLabel = Subject["resource"];
@@ -70,30 +70,42 @@ const RESOURCES: Record<string, string> = {
   "apps/Deployment": "deployments",
 };
 
-/** What admission judges: the spec and the model-version label. Metadata-only updates (finalizers,
- * annotations, owner references written by the operator) must not be blocked by a later revocation. */
-function gatedPart(object: unknown): string | undefined {
+/** What admission judges: the spec (less `omit`) and the model-version label. */
+function gatedPart(object: unknown, omit: readonly string[] = []): string | undefined {
   if (!isRecord(object)) return undefined;
-  return canonicalize({ spec: object["spec"] ?? null, label: labelsOf(object)[MODEL_VERSION_LABEL] ?? null });
+  const spec = isRecord(object["spec"]) ? Object.fromEntries(Object.entries(object["spec"]).filter(([k]) => !omit.includes(k))) : null;
+  return canonicalize({ spec, label: labelsOf(object)[MODEL_VERSION_LABEL] ?? null });
 }
 
-function sameGatedPart(object: unknown, oldObject: unknown): boolean {
-  const now = gatedPart(object);
-  return now !== undefined && now === gatedPart(oldObject);
+function samePart(object: unknown, oldObject: unknown, omit: readonly string[] = []): boolean {
+  const now = gatedPart(object, omit);
+  return now !== undefined && now === gatedPart(oldObject, omit);
 }
 
-function specWithout(object: unknown, fields: readonly string[]): string | undefined {
+function replicasOf(object: unknown): number {
   const spec = isRecord(object) ? object["spec"] : undefined;
-  if (!isRecord(spec)) return undefined;
-  return canonicalize(Object.fromEntries(Object.entries(spec).filter(([k]) => !fields.includes(k))));
+  const replicas = isRecord(spec) ? spec["replicas"] : undefined;
+  return typeof replicas === "number" ? replicas : 1;
 }
 
 /** Revoking must always be possible, even without the signing key: the signature covers
  * `revoked`, so a revocation by an operator on call would otherwise fail the signature check. */
 function onlyRevokes(object: unknown, oldObject: unknown): boolean {
   const spec = isRecord(object) ? object["spec"] : undefined;
-  const now = specWithout(object, ["revoked", "signatures"]);
-  return isRecord(spec) && isRecord(spec["revoked"]) && now !== undefined && now === specWithout(oldObject, ["revoked", "signatures"]);
+  return isRecord(spec) && isRecord(spec["revoked"]) && samePart(object, oldObject, ["revoked", "signatures"]);
+}
+
+/**
+ * Updates that never need a verdict: metadata only (finalizers, annotations, owner references
+ * written by the operator), a revocation, or fewer replicas (taking a revoked model out of
+ * service must not be blocked by its revocation).
+ */
+function updateExemption(request: AdmissionRequest, resource: string): "unchanged" | "revocation" | "scale-down" | undefined {
+  if (request.operation !== "UPDATE" || resource === "other") return undefined;
+  const { object, oldObject } = request;
+  if (samePart(object, oldObject)) return "unchanged";
+  if (resource === "modelversions") return onlyRevokes(object, oldObject) ? "revocation" : undefined;
+  return samePart(object, oldObject, ["replicas"]) && replicasOf(object) <= replicasOf(oldObject) ? "scale-down" : undefined;
 }
 
 function isBeingDeleted(object: unknown): boolean {
@@ -110,12 +122,8 @@ export function subjectOf(request: AdmissionRequest): Subject {
   const resource = RESOURCES[`${group}/${kind}`] ?? "other";
   const gatedOperation = request.operation === "CREATE" || request.operation === "UPDATE";
   if (!gatedOperation || isBeingDeleted(request.object)) return { type: "ungated", resource };
-  if (request.operation === "UPDATE" && resource !== "other" && sameGatedPart(request.object, request.oldObject)) {
-    return { type: "ungated", resource, why: "unchanged" };
-  }
-  if (request.operation === "UPDATE" && resource === "modelversions" && onlyRevokes(request.object, request.oldObject)) {
-    return { type: "ungated", resource, why: "revocation" };
-  }
+  const exemption = updateExemption(request, resource);
+  if (exemption !== undefined) return { type: "ungated", resource, why: exemption };
   if (group === GROUP && kind === "ModelDeployment") return modelDeployment(request.object);
   if (group === GROUP && kind === "ModelVersion") return { type: "modelversion", resource: "modelversions", object: request.object };
   if (group === "apps" && kind === "Deployment") return deployment(request.object);

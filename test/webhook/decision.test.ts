@@ -82,6 +82,13 @@ describe("admissionDecision for workloads under an enforce policy", () => {
     expect(d).toMatchObject({ allowed: true, reason: "unchanged" });
   });
 
+  it("allows scaling a ModelDeployment of a revoked ModelVersion down, but not up", () => {
+    const at = (replicas: number) => modelDeployment("old", PINNED, replicas);
+    const update = (to: number, from: number) => admissionDecision(request("ModelDeployment", at(to), { operation: "UPDATE", oldObject: at(from) }), enforce);
+    expect(update(0, 3)).toMatchObject({ allowed: true, reason: "scale-down" });
+    expect(update(5, 3)).toMatchObject({ allowed: false, reason: "model-version-revoked" });
+  });
+
   it("judges an update that changes the spec", () => {
     const d = admissionDecision(request("ModelDeployment", modelDeployment("old"), { operation: "UPDATE", oldObject: modelDeployment("child") }), enforce);
     expect(d).toMatchObject({ allowed: false, reason: "model-version-revoked" });

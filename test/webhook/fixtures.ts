@@ -49,8 +49,8 @@ export function request(kind: "ModelDeployment" | "Deployment" | "ModelVersion",
   return { uid: "u-1", kind: { group, version, kind }, operation: "CREATE", namespace: "ml", name: "x", object, oldObject: null, dryRun: false, ...extra };
 }
 
-export function modelDeployment(modelVersion: string, image = PINNED): unknown {
-  return { apiVersion: "modelchain.io/v1alpha1", kind: "ModelDeployment", metadata: { name: "serve", namespace: "ml" }, spec: { modelVersion, image, replicas: 1 } };
+export function modelDeployment(modelVersion: string, image = PINNED, replicas = 1): unknown {
+  return { apiVersion: "modelchain.io/v1alpha1", kind: "ModelDeployment", metadata: { name: "serve", namespace: "ml" }, spec: { modelVersion, image, replicas } };
 }
 
 export function deployment(label: string | undefined, images: string[]): unknown {
