@@ -37,6 +37,8 @@ export interface OperatorOptions {
   /** Lease for leader election; omit to lead unconditionally (a single instance). */
   leaderElection?: { namespace: string; name: string; identity: string; leaseDurationSeconds?: number };
   healthPort?: number;
+  /** An outbox (the in-process webhook's denials) delivered into the ledger while leading. */
+  outbox?: { attach(ledger: Ledger | undefined): Promise<void> };
   resyncMs?: number;
   progressPollMs?: number;
 }
@@ -136,6 +138,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const synced = Promise.all(Object.values(informers).map((i: Watched<KubernetesObject>) => i.synced)).then(() => undefined);
   const startControllers = async () => {
     ledger = await opts.ledger.open();
+    await opts.outbox?.attach(ledger);
     const ctx = { modelVersions: informers.mvs.cache, policies: informers.mtps.cache, namespaces: informers.namespaces.cache, ledger };
     const recorder = new EventRecorder(opts.kubeConfig, ledger, opts.cluster, log, clock);
     mvController = new Controller(new ModelVersionReconciler({ ctx, recorder, writes, clock, onVerdict }), log);
@@ -150,6 +153,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     const running = [mvController, mdController, labelledController];
     mvController = mdController = labelledController = undefined;
     await Promise.all(running.map((c) => c?.stop()));
+    await opts.outbox?.attach(undefined);
     const held = ledger;
     ledger = undefined;
     if (held !== undefined) await opts.ledger.close(held);

@@ -22,3 +22,4 @@ export { FileLedger, auditFileLedger, LedgerCorruptError, LedgerLockedError, Led
 export { signCheckpoint, verifyCheckpoint, parseCheckpoint, checkpointMessage, keyIdOf, CheckpointSignatureError } from "./checkpoint.ts";
 export { CompactRange } from "./compact-range.ts";
 export { auditLedger } from "./audit.ts";
+export { FileOutbox, OutboxCorruptError, type FileOutboxOptions } from "./outbox.ts";

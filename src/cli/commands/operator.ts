@@ -5,9 +5,10 @@ import { KubeConfig } from "@kubernetes/client-node";
 import type { Command } from "commander";
 import pino from "pino";
 import { installCrds, probeCluster, startOperator } from "../../controller/index.ts";
-import { openLedger } from "../../ledger/index.ts";
+import { FileOutbox, openLedger } from "../../ledger/index.ts";
+import { modelchainVocabulary, startWebhookService } from "../../webhook/index.ts";
 import { startMetricsServer } from "../../metrics/index.ts";
-import { CheckFailedError, parseIndex, printResult } from "../output.ts";
+import { CheckFailedError, CliInputError, parseIndex, printResult } from "../output.ts";
 
 interface OperatorFlags {
   kubeconfig?: string;
@@ -21,6 +22,10 @@ interface OperatorFlags {
   workers: number;
   installCrds: boolean;
   metricsPort: number;
+  webhookPort?: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  webhookTimeoutSeconds: number;
 }
 
 function loadKubeConfig(flags: Pick<OperatorFlags, "kubeconfig" | "context">): KubeConfig {
@@ -29,6 +34,23 @@ function loadKubeConfig(flags: Pick<OperatorFlags, "kubeconfig" | "context">): K
   else kc.loadFromDefault();
   if (flags.context !== undefined) kc.setCurrentContext(flags.context);
   return kc;
+}
+
+async function startInProcessWebhook(flags: OperatorFlags, kubeConfig: KubeConfig, ledgerUrl: string, outbox: FileOutbox | undefined, log: pino.Logger) {
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined) throw new CliInputError("--webhook-port needs --tls-cert and --tls-key");
+  return startWebhookService({
+    vocabulary: modelchainVocabulary,
+    source: { type: "kube" },
+    kubeConfig,
+    reopenLedger: () => openLedger(ledgerUrl, { readOnly: true }),
+    ...(outbox === undefined ? {} : { outbox }),
+    cluster: flags.cluster,
+    certFile: flags.tlsCert,
+    keyFile: flags.tlsKey,
+    port: flags.webhookPort ?? 9443,
+    timeoutSeconds: flags.webhookTimeoutSeconds,
+    log,
+  });
 }
 
 export function registerClusterInfoCommand(program: Command): void {
@@ -64,6 +86,10 @@ export function registerOperatorCommand(program: Command): void {
     .option("--health-port <port>", "port for /healthz and /readyz", parseIndex("--health-port"), 8081)
     .option("--workers <n>", "reconcile workers per controller", parseIndex("--workers"), 2)
     .option("--metrics-port <port>", "port for Prometheus /metrics", parseIndex("--metrics-port"), 8080)
+    .option("--webhook-port <port>", "also serve the admission webhook in this process (HTTPS), its denials recorded through an outbox under --state-dir", parseIndex("--webhook-port"))
+    .option("--tls-cert <file>", "webhook serving certificate (PEM), reloaded when it changes")
+    .option("--tls-key <file>", "webhook serving key (PEM), reloaded when it changes")
+    .option("--webhook-timeout-seconds <s>", "the webhook configuration's timeoutSeconds", parseIndex("--webhook-timeout-seconds"), 5)
     .option("--install-crds", "server-side apply the modelchain CRDs before starting", false)
     .action(async (flags: OperatorFlags) => {
       const log = pino({ name: "modelchain-operator" });
@@ -73,9 +99,12 @@ export function registerOperatorCommand(program: Command): void {
       log.info({ server: probe.server, version: probe.version }, "connected");
       if (flags.installCrds) log.info({ crds: await installCrds(kubeConfig) }, "CRDs installed");
       const ledgerUrl = flags.ledger ?? join(flags.stateDir, "ledger");
+      const outbox = flags.webhookPort === undefined ? undefined : FileOutbox.open(join(flags.stateDir, "outbox"), { warn: (m) => log.warn(m) });
+      const webhook = flags.webhookPort === undefined ? undefined : await startInProcessWebhook(flags, kubeConfig, ledgerUrl, outbox, log);
       const operator = await startOperator({
         kubeConfig,
         ledger: { open: () => openLedger(ledgerUrl, { warn: (m) => log.warn(m) }), close: (l) => l.close() },
+        ...(outbox === undefined ? {} : { outbox }),
         cluster: flags.cluster,
         log,
         workers: flags.workers,
@@ -89,7 +118,9 @@ export function registerOperatorCommand(program: Command): void {
         process.once("SIGINT", resolve);
       });
       log.info("shutting down: finishing in-flight reconciles, flushing the ledger, releasing the lease");
+      await webhook?.close();
       await operator.stop();
+      await outbox?.close();
       await metrics.close();
     });
 }

@@ -1,0 +1,192 @@
+// A durable outbox: entries a component has decided to record wait on disk until the ledger
+// acknowledges them, across ledger outages and process restarts, and are replayed in order
+// with their idempotency keys (a replayed duplicate adds nothing).
+//
+//   <dir>/outbox.log   records: u32be length ‖ u32be crc32 ‖ canonical entry JSON
+//   <dir>/outbox.ack   how many records the ledger has acknowledged (replaced atomically)
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { crc32 } from "node:zlib";
+import { outboxDepth, ledgerErrors } from "../metrics/index.ts";
+import { parseEntry, prepareEntry, type LedgerEntry } from "./entry.ts";
+import type { Ledger, Outbox } from "./ledger.ts";
+
+export class OutboxCorruptError extends Error {
+  constructor(dir: string, record: number, offset: number, problem: string) {
+    super(`outbox ${dir}: record ${record} at byte ${offset}: ${problem}`);
+    this.name = "OutboxCorruptError";
+  }
+}
+
+export interface FileOutboxOptions {
+  /** Where acknowledged entries go; without one the outbox only collects (another process drains). */
+  ledger?: Ledger;
+  batchSize?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  warn?: (message: string) => void;
+}
+
+function readRecords(dir: string, fd: number, warn: (m: string) => void): { entries: LedgerEntry[]; end: number } {
+  const size = fstatSync(fd).size;
+  const buf = Buffer.alloc(size);
+  readSync(fd, buf, 0, size, 0);
+  const entries: LedgerEntry[] = [];
+  let at = 0;
+  while (at < size) {
+    if (size - at < 8 || size - at < 8 + buf.readUInt32BE(at)) {
+      warn(`outbox ${dir}: truncated ${size - at} bytes of a torn, never acknowledged record ${entries.length}`);
+      ftruncateSync(fd, at);
+      break;
+    }
+    const length = buf.readUInt32BE(at);
+    const body = buf.subarray(at + 8, at + 8 + length);
+    if (crc32(body) !== buf.readUInt32BE(at + 4)) throw new OutboxCorruptError(dir, entries.length, at, "checksum mismatch");
+    try {
+      entries.push(parseEntry(JSON.parse(body.toString("utf8"))));
+    } catch (e: unknown) {
+      throw new OutboxCorruptError(dir, entries.length, at, e instanceof Error ? e.message : String(e));
+    }
+    at += 8 + length;
+  }
+  return { entries, end: Math.min(at, size) };
+}
+
+export class FileOutbox implements Outbox {
+  private readonly dir: string;
+  private readonly fd: number;
+  private readonly options: FileOutboxOptions;
+  private entries: LedgerEntry[];
+  private acked: number;
+  private end: number;
+  private draining: Promise<void> | undefined;
+  private closed = false;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly waiters: Array<{ upTo: number; resolve: () => void }> = [];
+
+  private constructor(dir: string, fd: number, options: FileOutboxOptions, entries: LedgerEntry[], end: number, acked: number) {
+    this.dir = dir;
+    this.fd = fd;
+    this.options = { ...options };
+    this.entries = entries;
+    this.end = end;
+    this.acked = Math.min(acked, entries.length);
+  }
+
+  static open(dir: string, options: FileOutboxOptions = {}): FileOutbox {
+    mkdirSync(dir, { recursive: true });
+    const fd = openSync(join(dir, "outbox.log"), "a+");
+    const { entries, end } = readRecords(dir, fd, options.warn ?? (() => {}));
+    const ackPath = join(dir, "outbox.ack");
+    const acked = existsSync(ackPath) ? Number(readFileSync(ackPath, "utf8").trim()) || 0 : 0;
+    const outbox = new FileOutbox(dir, fd, options, entries, end, acked);
+    outboxDepth.set(outbox.depth());
+    outbox.kick();
+    return outbox;
+  }
+
+  /**
+   * Starts (or stops, with undefined) delivering to a ledger: an operator attaches its ledger
+   * while it leads and detaches before closing it; meanwhile entries only collect.
+   */
+  async attach(ledger: Ledger | undefined): Promise<void> {
+    this.options.ledger = ledger;
+    if (ledger === undefined) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      await this.draining;
+      return;
+    }
+    this.kick();
+  }
+
+  depth(): number {
+    return this.entries.length - this.acked;
+  }
+
+  /** Durable once this resolves (written and fsync'd); delivery to the ledger follows. */
+  async enqueue(entries: readonly LedgerEntry[]): Promise<void> {
+    if (this.closed) throw new Error(`outbox ${this.dir} is closed`);
+    const prepared = entries.map((e) => prepareEntry(e));
+    const records = prepared.map(({ bytes }) => {
+      const header = Buffer.alloc(8);
+      header.writeUInt32BE(bytes.byteLength, 0);
+      header.writeUInt32BE(crc32(bytes), 4);
+      return Buffer.concat([header, bytes]);
+    });
+    const buf = Buffer.concat(records);
+    writeSync(this.fd, buf, 0, buf.byteLength, this.end);
+    fsyncSync(this.fd);
+    this.end += buf.byteLength;
+    this.entries.push(...prepared.map((p) => p.entry));
+    outboxDepth.set(this.depth());
+    this.kick();
+  }
+
+  flush(): Promise<void> {
+    const upTo = this.entries.length;
+    if (this.acked >= upTo) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ upTo, resolve }));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    await this.draining;
+    closeSync(this.fd);
+  }
+
+  private kick(): void {
+    if (this.options.ledger === undefined || this.draining !== undefined || this.retryTimer !== undefined || this.depth() === 0) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if (!this.closed) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    for (let ledger = this.options.ledger; ledger !== undefined && this.depth() > 0 && !this.closed; ledger = this.options.ledger) {
+      const batch = this.entries.slice(this.acked, this.acked + (this.options.batchSize ?? 256));
+      try {
+        await ledger.append(batch);
+      } catch (e: unknown) {
+        ledgerErrors.inc({ backend: "outbox", error: e instanceof Error ? e.name : "Error" });
+        const delay = Math.min(this.options.retryMaxMs ?? 30_000, (this.options.retryBaseMs ?? 200) * 2 ** this.failures++);
+        this.options.warn?.(`outbox ${this.dir}: ledger append failed (${e instanceof Error ? e.message : String(e)}); ${this.depth()} entries wait, retry in ${delay} ms`);
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.kick();
+        }, delay);
+        this.retryTimer.unref();
+        return;
+      }
+      this.failures = 0;
+      this.acknowledge(this.acked + batch.length);
+    }
+  }
+
+  private acknowledge(count: number): void {
+    this.acked = count;
+    const tmp = join(this.dir, "outbox.ack.tmp");
+    writeFileSync(tmp, String(count));
+    renameSync(tmp, join(this.dir, "outbox.ack"));
+    if (this.acked === this.entries.length && this.end > 1024 * 1024) this.compact();
+    outboxDepth.set(this.depth());
+    for (const waiter of this.waiters.splice(0)) {
+      if (waiter.upTo <= this.acked) waiter.resolve();
+      else this.waiters.push(waiter);
+    }
+  }
+
+  /** Everything acknowledged: start the log afresh (a crash in between leaves ack > records, read as drained). */
+  private compact(): void {
+    ftruncateSync(this.fd, 0);
+    fsyncSync(this.fd);
+    this.end = 0;
+    this.entries = [];
+    this.acked = 0;
+    writeFileSync(join(this.dir, "outbox.ack"), "0");
+  }
+}
+
