@@ -63,6 +63,17 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
     expect(byKind(objects, "PersistentVolumeClaim")[0]?.["metadata"]["annotations"]).toEqual({ "helm.sh/resource-policy": "keep" });
   });
 
+  it("serves the webhook from the operator by default, so denials are recorded, or standalone when asked", () => {
+    const operator = byKind(objects, "Deployment").find((d) => d["metadata"]["name"] === "mc-operator");
+    expect(byKind(objects, "Deployment")).toHaveLength(1);
+    expect(operator?.["spec"]["template"]["spec"]["containers"][0]["args"]).toEqual(expect.arrayContaining(["--webhook-port=9443", "--tls-cert=/var/run/modelchain/tls/tls.crt", "--state-dir=/var/lib/modelchain"]));
+    const service = byKind(objects, "Service").find((x) => x["metadata"]["name"] === "mc-webhook");
+    expect(service?.["spec"]["selector"]["app.kubernetes.io/component"]).toBe("operator");
+    const standalone = render({ "webhook.mode": "standalone" });
+    expect(byKind(standalone, "Deployment").map((d) => d["metadata"]["name"]).sort()).toEqual(["mc-operator", "mc-webhook"]);
+    expect(byKind(standalone, "Service").find((x) => x["metadata"]["name"] === "mc-webhook")?.["spec"]["selector"]["app.kubernetes.io/component"]).toBe("webhook");
+  });
+
   it("switches to cert-manager, the ic ledger, Ignore, and a ServiceMonitor when asked", () => {
     const variant = render({ "certManager.enabled": "true", "ledger.backend": "ic", "ledger.ic.canisterId": "uxrrr-q7777-77774-qaaaq-cai", "ledger.ic.identitySecret": "mc-ic-identity", "webhook.failurePolicy": "Ignore", "metrics.serviceMonitor.enabled": "true" });
     expect(byKind(variant, "Certificate")).toHaveLength(1);
