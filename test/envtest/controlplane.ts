@@ -27,6 +27,10 @@ export interface ControlPlane {
   caPem: string;
   token: string;
   dir: string;
+  etcdUrl: string;
+  /** Stops kube-apiserver; `startApiServer()` brings it back on the same port, certs and etcd. */
+  stopApiServer(): Promise<void>;
+  startApiServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -84,13 +88,16 @@ interface ApiServer {
   token: string;
 }
 
-async function startApiServer(bin: string, dir: string, etcdUrl: string): Promise<ApiServer> {
-  const port = await freePort();
+function writeCredentials(dir: string): string {
   const token = randomBytes(24).toString("hex");
   writeFileSync(join(dir, "tokens.csv"), `${token},admin,admin-uid,"system:masters"\n`);
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   writeFileSync(join(dir, "sa.key"), privateKey.export({ type: "pkcs8", format: "pem" }));
   writeFileSync(join(dir, "sa.pub"), publicKey.export({ type: "spki", format: "pem" }));
+  return token;
+}
+
+async function startApiServer(bin: string, dir: string, etcdUrl: string, port: number, token: string, extraArgs: string[]): Promise<ApiServer> {
   const log = join(dir, "kube-apiserver.log");
   const proc = startProcess(join(bin, "kube-apiserver"), [
     `--etcd-servers=${etcdUrl}`,
@@ -106,6 +113,7 @@ async function startApiServer(bin: string, dir: string, etcdUrl: string): Promis
     `--service-account-signing-key-file=${join(dir, "sa.key")}`,
     "--disable-admission-plugins=ServiceAccount",
     "--allow-privileged=true",
+    ...extraArgs,
   ], log);
   const url = `https://127.0.0.1:${port}`;
   let caPem = "";
@@ -169,7 +177,7 @@ export async function installCrds(kubeConfig: KubeConfig): Promise<string[]> {
   return names;
 }
 
-export async function startControlPlane(opts: { controllerManager?: boolean; crds?: boolean } = {}): Promise<ControlPlane> {
+export async function startControlPlane(opts: { controllerManager?: boolean; crds?: boolean; apiServerArgs?: string[] } = {}): Promise<ControlPlane> {
   const assets = envtestAssets();
   if ("missing" in assets) throw new Error(assets.missing);
   const dir = mkdtempSync(join(tmpdir(), "modelchain-envtest-"));
@@ -181,12 +189,21 @@ export async function startControlPlane(opts: { controllerManager?: boolean; crd
   try {
     const etcd = await startEtcd(assets.dir, dir);
     procs.push(etcd.proc);
-    const api = await startApiServer(assets.dir, dir, etcd.url);
+    const port = await freePort();
+    const token = writeCredentials(dir);
+    let api = await startApiServer(assets.dir, dir, etcd.url, port, token, opts.apiServerArgs ?? []);
     procs.push(api.proc);
     const { kubeConfig, path } = writeKubeconfig(dir, api);
     if (opts.controllerManager) procs.push(await startControllerManager(assets.dir, dir, path));
     if (opts.crds ?? true) await installCrds(kubeConfig);
-    return { kubeConfig, kubeconfigPath: path, apiServerUrl: api.url, caPem: api.caPem, token: api.token, dir, stop };
+    const stopApiServer = async () => {
+      await stopProcess(api.proc);
+    };
+    const restartApiServer = async () => {
+      api = await startApiServer(assets.dir, dir, etcd.url, port, token, opts.apiServerArgs ?? []);
+      procs.push(api.proc);
+    };
+    return { kubeConfig, kubeconfigPath: path, apiServerUrl: api.url, caPem: api.caPem, token: api.token, dir, etcdUrl: etcd.url, stopApiServer, startApiServer: restartApiServer, stop };
   } catch (e: unknown) {
     await stop();
     throw e;
