@@ -121,7 +121,12 @@ function followLedger<MV, P>(cache: VerifiedCache<MV, P>, o: WebhookServiceOptio
 }
 
 export async function startWebhookService<MV, P>(o: WebhookServiceOptions<MV, P>): Promise<WebhookService<MV, P>> {
-  const facts = await ledgerFacts(o);
+  // A ledger not written yet (the operator opens it once it leads) is not fatal: followLedger
+  // keeps trying, and until then a policy that requires a ledger record denies.
+  const facts = await ledgerFacts(o).catch((e: unknown) => {
+    o.log.warn({ kind: "ledger", err: e instanceof Error ? e.message : String(e) }, "ledger facts not read yet");
+    return undefined;
+  });
   const fed = await feedCache(o, facts);
   const { cache } = fed;
   const stopFollowing = followLedger(cache, o, facts);

@@ -51,3 +51,26 @@ describe.skipIf(noOpenssl)("webhook following a file ledger", () => {
     expect(service.cache.state().ledgerTip?.size).toBe(1);
   });
 });
+
+describe.skipIf(noOpenssl)("webhook started before its ledger exists", () => {
+  it("serves at once and picks the ledger up once it has been created", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "mc-webhook-late-")), "ledger");
+    const warnings: string[] = [];
+    const log = { ...quiet, warn: (_o: object, msg: string) => void warnings.push(msg) };
+    const service = await startWebhookService({
+      vocabulary: modelchainVocabulary, source: { type: "dir", path: SAMPLES }, reopenLedger: () => openLedger(dir, { readOnly: true }),
+      ledgerRefreshMs: 50, cluster: "t", ...certDir(), port: 0, host: "127.0.0.1", log,
+    });
+    try {
+      expect(warnings).toContain("ledger facts not read yet");
+      expect((await post(service.server.port, "", { method: "GET", path: "/readyz" })).status).toBe(200);
+      const writer = await FileLedger.open(dir, { warn: () => undefined });
+      await writer.append([{ v: 1, kind: "ConfigChanged", cluster: "t", key: "k", observedAt: "2026-11-25T00:00:00Z", subject: { apiVersion: "v1", kind: "ConfigMap", name: "c" }, data: {} }]);
+      for (let i = 0; i < 100 && service.cache.state().ledgerTip === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(service.cache.state().ledgerTip?.size).toBe(1);
+      await writer.close();
+    } finally {
+      await service.close();
+    }
+  });
+});
