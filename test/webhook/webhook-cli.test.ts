@@ -1,9 +1,12 @@
 // `modelchain webhook` as a process: serves the samples over HTTPS, logs one line per denial,
 // and exits 0 on SIGTERM.
 import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { FileOutbox } from "../../src/ledger/index.ts";
 import { readManifestFile } from "../../src/webhook/source-dir.ts";
 import { runCli } from "../cli/run-cli.ts";
 import { post } from "./https-client.ts";
@@ -35,7 +38,8 @@ describe("modelchain webhook", () => {
 
   it.skipIf(noOpenssl)("serves --source dir:samples over HTTPS and stops cleanly on SIGTERM", async () => {
     const tls = certDir();
-    const proc = spawn(process.execPath, [bin, "webhook", "--tls-cert", tls.certFile, "--tls-key", tls.keyFile, "--port", "0", "--host", "127.0.0.1", "--source", `dir:${SAMPLES}`], { stdio: ["ignore", "ignore", "pipe"] });
+    const outbox = join(mkdtempSync(join(tmpdir(), "mc-webhook-outbox-")), "outbox");
+    const proc = spawn(process.execPath, [bin, "webhook", "--tls-cert", tls.certFile, "--tls-key", tls.keyFile, "--port", "0", "--host", "127.0.0.1", "--source", `dir:${SAMPLES}`, "--outbox", outbox], { stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
     const port = await new Promise<number>((resolve, reject) => {
       proc.stderr.on("data", (d: Buffer) => {
@@ -54,5 +58,10 @@ describe("modelchain webhook", () => {
     expect(await exit).toBe(0);
     expect(log).toContain('"msg":"admission denied"');
     expect(log).toContain('"reason":"image-not-pinned"');
+    // The denial waits, durably, in the outbox for a ledger writer to drain it.
+    const pending = FileOutbox.open(outbox);
+    expect(pending.depth()).toBe(1);
+    await pending.close();
+    expect(readFileSync(join(outbox, "outbox.log"), "utf8")).toContain('"kind":"AdmissionDenied"');
   });
 });

@@ -3,7 +3,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { Option, type Command } from "commander";
 import { pino } from "pino";
 import { stringify } from "yaml";
-import { openLedger, parseLedgerUrl, type Ledger } from "../../ledger/index.ts";
+import { FileOutbox, openLedger, parseLedgerUrl, type Ledger } from "../../ledger/index.ts";
 import { modelchainVocabulary, parseSource, SourceSpecError, startWebhookService, validatingWebhookConfiguration, type FailurePolicy, type Source } from "../../webhook/index.ts";
 import { CliInputError, parseIndex } from "../output.ts";
 
@@ -14,6 +14,7 @@ interface WebhookOptions {
   host: string;
   source: string;
   ledger?: string;
+  outbox?: string;
   cluster: string;
   timeoutSeconds: number;
   printConfig?: boolean;
@@ -47,6 +48,25 @@ async function ledgerReader(url: string): Promise<{ options: { ledger: Ledger } 
   return { options: { ledger }, close: () => ledger.close() };
 }
 
+/**
+ * Denials go to a durable outbox. It delivers to an ic:// ledger itself; a file ledger has one
+ * writer (the operator), so beside it the outbox only collects until that writer drains it.
+ */
+async function denialOutbox(dir: string, ledgerUrl: string | undefined, log: pino.Logger): Promise<{ outbox: FileOutbox; close(): Promise<void> }> {
+  const warn = (m: string) => log.warn({ kind: "outbox" }, m);
+  if (ledgerUrl === undefined || parseLedgerUrl(ledgerUrl).backend === "file") {
+    log.info({ kind: "outbox", dir }, "AdmissionDenied entries collect in the outbox until a ledger writer drains it");
+    const outbox = FileOutbox.open(dir, { warn });
+    return { outbox, close: () => outbox.close() };
+  }
+  const ledger = await openLedger(ledgerUrl);
+  const outbox = FileOutbox.open(dir, { ledger, warn });
+  return { outbox, close: async () => {
+    await outbox.close();
+    await ledger.close();
+  } };
+}
+
 function sourceOf(text: string): Source {
   try {
     return parseSource(text);
@@ -62,11 +82,13 @@ async function serve(opts: WebhookOptions): Promise<void> {
   const source = sourceOf(opts.source);
   const log = pino({ name: "modelchain-webhook" }, pino.destination(2));
   const ledger = opts.ledger === undefined ? undefined : await ledgerReader(opts.ledger);
+  const denials = opts.outbox === undefined ? undefined : await denialOutbox(opts.outbox, opts.ledger, log);
   const service = await startWebhookService({
     vocabulary: modelchainVocabulary,
     source,
     ...(source.type === "kube" ? { kubeConfig: kubeConfig() } : {}),
     ...ledger?.options,
+    ...(denials === undefined ? {} : { outbox: denials.outbox }),
     cluster: opts.cluster,
     certFile: opts.tlsCert,
     keyFile: opts.tlsKey,
@@ -81,6 +103,7 @@ async function serve(opts: WebhookOptions): Promise<void> {
   });
   log.info({ kind: "webhook" }, "shutting down");
   await service.close();
+  await denials?.close();
   await ledger?.close();
 }
 
@@ -94,6 +117,7 @@ export function registerWebhookCommand(program: Command): void {
     .option("--host <addr>", "address to listen on", "0.0.0.0")
     .option("--source <source>", "kube (informers) or dir:PATH (manifests on disk)", "kube")
     .option("--ledger <url>", "ledger to read recorded spec digests and the tip from (read-only)")
+    .option("--outbox <dir>", "durable outbox for AdmissionDenied entries (delivered to an ic:// --ledger; beside a file ledger, drained by its writer)")
     .option("--cluster <name>", "cluster name written into AdmissionDenied entries", "default")
     .option("--timeout-seconds <s>", "the configuration's timeoutSeconds; lookups get half of it", parseIndex("--timeout-seconds"), 5)
     .option("--print-config", "print the ValidatingWebhookConfiguration and exit")
