@@ -4,7 +4,11 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admissionDecision } from "../../src/webhook/decision.ts";
 import { startWebhookServer, type WebhookServer } from "../../src/webhook/server.ts";
-import { fakeState, modelDeployment, policy } from "./fixtures.ts";
+import { join } from "node:path";
+import { loadDirCache } from "../../src/webhook/service.ts";
+import { readManifestFile } from "../../src/webhook/source-dir.ts";
+import { modelchainVocabulary } from "../../src/webhook/vocabulary.ts";
+import { modelDeployment } from "./fixtures.ts";
 import { agent, post, type Reply } from "./https-client.ts";
 import { certDir, hasOpenssl } from "./tls-fixture.ts";
 
@@ -12,7 +16,10 @@ const noOpenssl = !hasOpenssl();
 if (noOpenssl) console.log("skipping webhook fuzz test: the openssl CLI is not installed (needed for test certificates)");
 
 const RUNS = 10_000;
-const state = fakeState([{ namespace: "ml", name: "child" }], [policy("strict", "enforce")]);
+// The real state: the samples' chain and trust policy, judged by the api and lineage components.
+const SAMPLES = join(import.meta.dirname, "..", "..", "samples");
+const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
+const sampleObjects = [...readManifestFile(join(SAMPLES, "fine-tuned.yaml")), ...readManifestFile(join(SAMPLES, "deployment.yaml"))].map((m) => m.object);
 
 /** Mostly a plausible value, sometimes arbitrary JSON: malformed in one place at a time. */
 function mostly<T>(good: fc.Arbitrary<T>): fc.Arbitrary<unknown> {
@@ -25,7 +32,7 @@ const gvk = fc.constantFrom(
   { group: "apps", version: "v1", kind: "Deployment" },
   { group: "", version: "v1", kind: "Pod" },
 );
-const object = fc.oneof(fc.jsonValue(), fc.constant(modelDeployment("child")), fc.constant(modelDeployment("child", "nginx")), fc.constant(modelDeployment("gone")));
+const object = fc.oneof(fc.jsonValue(), fc.constantFrom(...sampleObjects), fc.constant(modelDeployment("mistral-7b-support-v2", "nginx")), fc.constant(modelDeployment("gone")));
 const requestFields = {
   uid: mostly(fc.uuid()),
   kind: mostly(gvk),
@@ -62,7 +69,7 @@ describe.skipIf(noOpenssl)("webhook under fuzzed input", () => {
   let server: WebhookServer;
   beforeAll(async () => {
     const tls = certDir();
-    server = await startWebhookServer({ ...tls, port: 0, host: "127.0.0.1", ready: () => true, review: (r) => admissionDecision(r, state) });
+    server = await startWebhookServer({ ...tls, port: 0, host: "127.0.0.1", ready: () => true, review: (r) => admissionDecision(r, cache.state()) });
   });
   afterAll(async () => server?.close());
 
@@ -88,7 +95,7 @@ describe.skipIf(noOpenssl)("webhook under fuzzed input", () => {
     expect(problems.slice(0, 5)).toEqual([]);
     console.log(`fuzz: ${reviewed} of ${RUNS} bodies were well-formed enough to be decided`);
     expect(reviewed).toBeGreaterThan(RUNS / 20); // the generator must reach the decision, not only the parser
-    const valid = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "still-here", kind: { group: "modelchain.io", version: "v1alpha1", kind: "ModelDeployment" }, operation: "CREATE", namespace: "ml", object: modelDeployment("child") } };
+    const valid = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "still-here", kind: { group: "modelchain.io", version: "v1alpha1", kind: "ModelDeployment" }, operation: "CREATE", namespace: "ml", object: sampleObjects.find((o) => o["kind"] === "ModelDeployment") } };
     const reply = await post(server.port, JSON.stringify(valid));
     expect(JSON.parse(reply.text).response).toEqual({ uid: "still-here", allowed: true });
     client.destroy();
