@@ -1,0 +1,150 @@
+// HTTP front of the development API server: discovery, list (with selectors), watch (resume
+// by resourceVersion, bookmarks, 410 Gone), get, and the writes in handlers.ts.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { parse as parseYaml } from "yaml";
+import { apiVersionOf, type ResourceRegistry } from "./resources.ts";
+import type { Handlers, Target } from "./handlers.ts";
+import { ApiError, resourceId, type KubeObject, type Store, type WatchEvent } from "./store.ts";
+import { matchesSelectors } from "./selectors.ts";
+
+const MAX_BODY = 3 * 1024 * 1024;
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  res.writeHead(code, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+function statusOf(e: ApiError): Record<string, unknown> {
+  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: e.message, reason: e.reason, code: e.code };
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).byteLength;
+    if (size > MAX_BODY) throw new ApiError(413, "RequestEntityTooLarge", "request body too large");
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text === "") return {};
+  try {
+    return (req.headers["content-type"] ?? "").includes("yaml") ? parseYaml(text) : JSON.parse(text);
+  } catch (e: unknown) {
+    throw new ApiError(400, "BadRequest", `body is not valid: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** /api/v1/namespaces/ns/pods/x/status → the resource, namespace, name and subresource. */
+export function parsePath(registry: ResourceRegistry, path: string): Target | undefined {
+  const parts = path.split("/").filter((p) => p !== "");
+  let group = "";
+  let version: string | undefined;
+  let rest: string[];
+  if (parts[0] === "api") [version, rest] = [parts[1], parts.slice(2)];
+  else if (parts[0] === "apis") [group, version, rest] = [parts[1] ?? "", parts[2], parts.slice(3)];
+  else return undefined;
+  if (version === undefined || rest.length === 0) return undefined;
+  let namespace: string | undefined;
+  if (rest[0] === "namespaces" && rest.length >= 3 && !(group === "" && rest.length === 3 && (rest[2] === "status" || rest[2] === "finalize"))) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  const resource = registry.find(group, version, rest[0] ?? "");
+  if (resource === undefined) return undefined;
+  return { resource, namespace, name: rest[1], subresource: rest[2] };
+}
+
+function discovery(registry: ResourceRegistry, path: string): unknown | undefined {
+  if (path === "/version") return { major: "1", minor: "36", gitVersion: "v1.36.0-devcluster", platform: "node" };
+  if (path === "/api") return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [] };
+  const groups = [...new Set(registry.all().filter((r) => r.group !== "").map((r) => `${r.group}/${r.version}`))];
+  if (path === "/apis") {
+    return { kind: "APIGroupList", apiVersion: "v1", groups: groups.map((gv) => ({ name: gv.split("/")[0], versions: [{ groupVersion: gv, version: gv.split("/")[1] }], preferredVersion: { groupVersion: gv, version: gv.split("/")[1] } })) };
+  }
+  const gv = path === "/api/v1" ? "v1" : path.startsWith("/apis/") ? path.slice("/apis/".length) : undefined;
+  const resources = registry.all().filter((r) => apiVersionOf(r) === gv);
+  if (gv === undefined || resources.length === 0) return undefined;
+  const verbs = ["create", "delete", "get", "list", "patch", "update", "watch"];
+  return {
+    kind: "APIResourceList",
+    apiVersion: "v1",
+    groupVersion: gv,
+    resources: resources.flatMap((r) => [
+      { name: r.plural, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs },
+      ...(r.status ? [{ name: `${r.plural}/status`, singularName: "", namespaced: r.namespaced, kind: r.kind, verbs: ["get", "patch", "update"] }] : []),
+    ]),
+  };
+}
+
+function watch(store: Store, t: Target, query: URLSearchParams, res: ServerResponse): void {
+  const id = resourceId(t.resource);
+  const selected = (o: KubeObject) => (t.namespace === undefined || o.metadata.namespace === t.namespace) && matchesSelectors(o, query.get("labelSelector"), query.get("fieldSelector"));
+  res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
+  // Clients (fetch) wait for the headers before they read the stream.
+  res.flushHeaders();
+  const line = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+  const rv = Number(query.get("resourceVersion") ?? "0");
+  if (rv > 0) {
+    const missed = store.since(rv);
+    if (missed === undefined) {
+      line("ERROR", { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: `too old resource version: ${rv} (${store.oldestResourceVersion})`, reason: "Expired", code: 410 });
+      res.end();
+      return;
+    }
+    for (const e of missed) if (e.resource === id && selected(e.object)) line(e.type, e.object);
+  } else {
+    for (const o of store.list(id)) if (selected(o)) line("ADDED", o);
+  }
+  const unsubscribe = store.subscribe((e: WatchEvent) => {
+    if (e.resource === id && selected(e.object)) line(e.type, e.object);
+  });
+  const bookmarks = query.get("allowWatchBookmarks") === "true" ? setInterval(() => line("BOOKMARK", { kind: t.resource.kind, apiVersion: apiVersionOf(t.resource), metadata: { resourceVersion: String(store.resourceVersion) } }), 1000) : undefined;
+  const timeout = setTimeout(() => res.end(), Number(query.get("timeoutSeconds") ?? "1800") * 1000);
+  const cleanup = () => {
+    unsubscribe();
+    clearInterval(bookmarks);
+    clearTimeout(timeout);
+  };
+  res.on("close", cleanup);
+  watchers.add(res);
+  res.on("close", () => watchers.delete(res));
+}
+
+/** Open watch streams, so a test can end them all at once (`expireWatches`). */
+export const watchers = new Set<ServerResponse>();
+
+export function makeRequestHandler(store: Store, registry: ResourceRegistry, handlers: Handlers) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://devcluster");
+    try {
+      if (req.method === "GET") {
+        const d = discovery(registry, url.pathname);
+        if (d !== undefined) return send(res, 200, d);
+      }
+      const t = parsePath(registry, url.pathname);
+      if (t === undefined) throw new ApiError(404, "NotFound", `the server could not find the requested resource (${url.pathname})`);
+      const id = resourceId(t.resource);
+      if (req.method === "GET" && t.name === undefined) {
+        if (url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1") return watch(store, t, url.searchParams, res);
+        const items = store.list(id, t.namespace).filter((o) => matchesSelectors(o, url.searchParams.get("labelSelector"), url.searchParams.get("fieldSelector")));
+        return send(res, 200, { apiVersion: apiVersionOf(t.resource), kind: `${t.resource.kind}List`, metadata: { resourceVersion: String(store.resourceVersion) }, items });
+      }
+      if (req.method === "GET") {
+        const o = store.get(id, t.namespace, t.name ?? "");
+        if (o === undefined) throw new ApiError(404, "NotFound", `${t.resource.plural} "${t.name}" not found`);
+        return send(res, 200, o);
+      }
+      const body = await readBody(req);
+      if (req.method === "POST") return send(res, 201, handlers.create(t, body as KubeObject));
+      if (req.method === "PUT") return send(res, 200, handlers.update(t, body as KubeObject));
+      if (req.method === "PATCH") return send(res, 200, handlers.patch(t, req.headers["content-type"] ?? "", body, url.searchParams.get("fieldManager") ?? undefined));
+      if (req.method === "DELETE") return send(res, 200, handlers.remove(t));
+      throw new ApiError(405, "MethodNotAllowed", `${req.method} is not supported`);
+    } catch (e: unknown) {
+      const error = e instanceof ApiError ? e : new ApiError(500, "InternalError", e instanceof Error ? e.message : String(e));
+      if (!res.headersSent) send(res, error.code, statusOf(error));
+      else res.end();
+    }
+  };
+}
