@@ -95,10 +95,17 @@ export class Store {
     return object;
   }
 
-  /** Drops the oldest `count` events: watches from before them get 410 Gone. */
-  compact(count = this.history.length): void {
-    const dropped = this.history.splice(0, count);
-    const last = dropped.at(-1);
+  /**
+   * Drops the oldest `count` events: watches from before them get 410 Gone. Without a count,
+   * forgets everything up to now, so even a watcher that saw the latest event must relist.
+   */
+  compact(count?: number): void {
+    if (count === undefined) {
+      this.history.length = 0;
+      this.oldestRv = this.rv + 2;
+      return;
+    }
+    const last = this.history.splice(0, count).at(-1);
     if (last !== undefined) this.oldestRv = last.rv + 1;
   }
 

@@ -77,7 +77,11 @@ describe("the development API server, through @kubernetes/client-node", () => {
   });
 
   it("feeds informers, which relist after their watch expires with a compacted resourceVersion", async () => {
-    const informer = makeInformer(cluster.kubeConfig, "/api/v1/namespaces/ml/configmaps", () => core.listNamespacedConfigMap({ namespace: "ml" }));
+    let lists = 0;
+    const informer = makeInformer(cluster.kubeConfig, "/api/v1/namespaces/ml/configmaps", () => {
+      lists++;
+      return core.listNamespacedConfigMap({ namespace: "ml" });
+    });
     const seen = new Set<string>();
     informer.on("add", (o) => seen.add(o.metadata?.name ?? ""));
     await informer.start();
@@ -86,6 +90,7 @@ describe("the development API server, through @kubernetes/client-node", () => {
     cluster.expireWatches(true);
     await core.createNamespacedConfigMap({ namespace: "ml", body: { metadata: { name: "after" } } });
     await wait(() => seen.has("after") && informer.get("after", "ml") !== undefined, 10_000);
+    expect(lists).toBe(2);
     await informer.stop();
   });
 
