@@ -6,6 +6,7 @@ import { registerKeyCommands } from "./commands/keys.ts";
 import { registerLineageCheck } from "./commands/lineage-check.ts";
 import { registerClusterInfoCommand, registerOperatorCommand } from "./commands/operator.ts";
 import { registerHistoryCommand } from "./commands/history.ts";
+import { registerDemoCommand } from "./commands/demo.ts";
 import { registerWebhookCommand } from "./commands/webhook.ts";
 import { registerCheckCommand } from "./commands/check.ts";
 import { EntryValidationError, HexDecodeError, LedgerUrlError, ProofInputError } from "../ledger/index.ts";
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerOperatorCommand(program);
   registerClusterInfoCommand(program);
   registerHistoryCommand(program);
+  registerDemoCommand(program);
   registerWebhookCommand(program);
   registerCheckCommand(program);
   return program;

@@ -137,6 +137,9 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   };
   const synced = Promise.all(Object.values(informers).map((i: Watched<KubernetesObject>) => i.synced)).then(() => undefined);
   const startControllers = async () => {
+    // Reconcile only from a complete picture: a ModelVersion judged before the trust policies
+    // are listed would be registered as unverified.
+    await synced;
     ledger = await opts.ledger.open();
     await opts.outbox?.attach(ledger);
     const ctx = { modelVersions: informers.mvs.cache, policies: informers.mtps.cache, namespaces: informers.namespaces.cache, ledger };
@@ -147,7 +150,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     mvController.start(opts.workers ?? 2);
     mdController.start(opts.workers ?? 2);
     labelledController.start(opts.workers ?? 2);
-    void synced.then(enqueueAll);
+    enqueueAll();
   };
   const stopControllers = async () => {
     const running = [mvController, mdController, labelledController];
