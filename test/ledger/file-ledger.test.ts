@@ -58,6 +58,18 @@ describe("file ledger appends", () => {
     await ledger.close();
   });
 
+  it("answers lookups while a commit is in flight, finding only what is recorded", async () => {
+    const ledger = await open();
+    await ledger.append(entries(0, 2));
+    const appending = ledger.append(entries(2, 50));
+    const during = await Promise.all([ledger.lookup("key-1"), ledger.lookup("key-30"), ledger.lookup("key-51")]);
+    expect(during[0]?.index).toBe(1);
+    expect(during.slice(1).every((r) => r === undefined || r.index >= 2)).toBe(true);
+    await appending;
+    expect((await ledger.lookup("key-51"))?.index).toBe(51);
+    await ledger.close();
+  });
+
   it("rejects invalid entries naming the field, and records nothing", async () => {
     const ledger = await open();
     await expect(ledger.append([{ ...sampleEntry(1), key: "" }])).rejects.toThrow(/key must be a non-empty string/);

@@ -43,6 +43,8 @@ interface NewLeaf {
   kind: string;
 }
 
+const NOT_YET_WRITTEN = new Uint8Array(0);
+
 const defaultLogger = pino({ name: "modelchain-ledger" }, pino.destination(2));
 
 /**
@@ -226,8 +228,10 @@ export class FileLedger implements Ledger {
   }
 
   async lookup(key: string): Promise<Receipt | undefined> {
-    const index = this.keys.find(keyHashOf(key), (i) => this.slot(i).keyHash);
-    if (index === undefined || index >= this.count) return undefined;
+    // Keys of a commit in flight are in the key index before their slots are written: they
+    // are not recorded yet, so they are not found.
+    const index = this.keys.find(keyHashOf(key), (i) => (i < this.count ? this.slot(i).keyHash : NOT_YET_WRITTEN));
+    if (index === undefined) return undefined;
     return { index, leafHash: toHex(this.slot(index).leafHash), size: this.count, root: toHex(this.tree.currentRoot()), duplicate: true };
   }
 
