@@ -1,7 +1,9 @@
 // The operator's writes to the API server, one function per operation, each failing with an
 // error named after it (usable as a metric label).
 import {
+  ApiException,
   AppsV1Api,
+  CoreV1Api,
   CustomObjectsApi,
   KubernetesObjectApi,
   PatchStrategy,
@@ -13,6 +15,20 @@ import {
 import { GROUP, VERSION } from "../api/index.ts";
 
 export const FIELD_MANAGER = "modelchain-operator";
+
+/** The data of the named ConfigMaps (a missing one reads as empty: its absence is part of the config). */
+export async function configMapData(core: CoreV1Api, namespace: string, names: readonly string[]): Promise<Record<string, Record<string, string>>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const name of [...new Set(names)].sort()) {
+    try {
+      out[name] = (await core.readNamespacedConfigMap({ name, namespace })).data ?? {};
+    } catch (e: unknown) {
+      if (!(e instanceof ApiException && e.code === 404)) throw e;
+      out[name] = {};
+    }
+  }
+  return out;
+}
 
 class OperationFailed extends Error {
   constructor(name: string, what: string, cause: unknown) {

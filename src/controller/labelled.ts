@@ -2,9 +2,9 @@
 // ours: the same rollout, image digest, config and drift records as owned ones. What was last
 // recorded lives in one annotation on the Deployment, so each pass compares observed state
 // with it (level-triggered) and a restart re-derives everything from the object.
-import { ApiException, CoreV1Api, type KubeConfig, type ObjectCache, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type ObjectCache, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
 import { canonicalDigest, MODEL_VERSION_LABEL, specDigest, validateModelVersion } from "../api/index.ts";
-import type { KubeWrites } from "./kube.ts";
+import { configMapData, type KubeWrites } from "./kube.ts";
 import type { LineageContext } from "./lineage-context.ts";
 import { rolloutOutcome, templateHash } from "./deployment-spec.ts";
 import { findDrift } from "./drift.ts";
@@ -98,22 +98,12 @@ export class LabelledDeploymentReconciler implements Reconciler {
     }
   }
 
-  private async configMaps(d: V1Deployment): Promise<Record<string, Record<string, string>>> {
-    const namespace = d.metadata?.namespace ?? "default";
+  private configMaps(d: V1Deployment): Promise<Record<string, Record<string, string>>> {
     const spec = d.spec?.template?.spec;
-    const names = new Set([
+    const names = [
       ...(spec?.volumes ?? []).flatMap((v) => (v.configMap?.name ? [v.configMap.name] : [])),
       ...(spec?.containers ?? []).flatMap((c) => (c.envFrom ?? []).flatMap((e) => (e.configMapRef?.name ? [e.configMapRef.name] : []))),
-    ]);
-    const out: Record<string, Record<string, string>> = {};
-    for (const name of [...names].sort()) {
-      try {
-        out[name] = (await this.core.readNamespacedConfigMap({ name, namespace })).data ?? {};
-      } catch (e: unknown) {
-        if (!(e instanceof ApiException && e.code === 404)) throw e;
-        out[name] = {};
-      }
-    }
-    return out;
+    ];
+    return configMapData(this.core, d.metadata?.namespace ?? "default", names);
   }
 }

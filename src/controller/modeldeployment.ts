@@ -1,9 +1,9 @@
 // ModelDeployment reconciler: admit (lineage), apply the owned Deployment, and record every
 // rollout, image digest and config change exactly once; ModelDeploymentDeleted through a
 // finalizer removed only after the entry is recorded.
-import { ApiException, CoreV1Api, type KubeConfig, type KubernetesObject, type ObjectCache, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type KubernetesObject, type ObjectCache, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
 import { describeErrors, FINALIZER, MODEL_DEPLOYMENT, setCondition, specDigest, validateModelDeployment, validateModelVersion, type Condition, type ModelDeployment, type ModelDeploymentStatus, type ModelVersion, type RolloutRecord } from "../api/index.ts";
-import type { KubeWrites } from "./kube.ts";
+import { configMapData, type KubeWrites } from "./kube.ts";
 import { failureSummary, verdicts, verifiedUnderAll, type LineageContext } from "./lineage-context.ts";
 import { configHash, DEPLOYMENT_LABEL, desiredDeployment, rolloutOutcome, servingConfig, templateHash } from "./deployment-spec.ts";
 import { findDrift, type Drift } from "./drift.ts";
@@ -170,18 +170,8 @@ export class ModelDeploymentReconciler implements Reconciler {
     return done();
   }
 
-  private async configMaps(md: ModelDeployment): Promise<Record<string, Record<string, string>>> {
-    const namespace = md.metadata.namespace ?? "default";
-    const out: Record<string, Record<string, string>> = {};
-    for (const ref of md.spec.serving?.configMapRefs ?? []) {
-      try {
-        out[ref.name] = (await this.core.readNamespacedConfigMap({ name: ref.name, namespace })).data ?? {};
-      } catch (e: unknown) {
-        if (!(e instanceof ApiException && e.code === 404)) throw e;
-        out[ref.name] = {};
-      }
-    }
-    return out;
+  private configMaps(md: ModelDeployment): Promise<Record<string, Record<string, string>>> {
+    return configMapData(this.core, md.metadata.namespace ?? "default", (md.spec.serving?.configMapRefs ?? []).map((r) => r.name));
   }
 
   private async writeConditions(md: ModelDeployment, conditions: Array<Omit<Condition, "lastTransitionTime">>, extra: ModelDeploymentStatus = {}): Promise<ReconcileResult> {
