@@ -13,6 +13,7 @@ const kc = new KubeConfig();
 kc.loadFromOptions({ clusters: [{ name: "c", server: url ?? "", skipTLSVerify: true }], users: [{ name: "u" }], contexts: [{ name: "c", cluster: "c", user: "u" }], currentContext: "c" });
 const started = performance.now();
 const rss = () => process.memoryUsage().rss / 1024 / 1024;
+const heap = () => process.memoryUsage().heapUsed / 1024 / 1024;
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
 if (mode === "bare") {
@@ -24,7 +25,7 @@ if (mode === "bare") {
   await Promise.all([d.start(), p.start()]);
   const syncMs = performance.now() - started;
   gc();
-  process.stdout.write(`${JSON.stringify({ syncMs, objects: d.list().length + p.list().length, rssMiB: rss() })}\n`);
+  process.stdout.write(`${JSON.stringify({ syncMs, objects: d.list().length + p.list().length, rssMiB: rss(), heapMiB: heap() })}\n`);
   await Promise.all([d.stop(), p.stop()]);
 } else {
   const ledger = await FileLedger.open(mkdtempSync(join(tmpdir(), "mc-bench-scale-")), { warn: () => {} });
@@ -35,7 +36,7 @@ if (mode === "bare") {
   while ((await ledger.size()) < want) await new Promise((r) => setTimeout(r, 100));
   const reconcileSeconds = (performance.now() - started - syncMs) / 1000;
   gc();
-  process.stdout.write(`${JSON.stringify({ syncMs, entries: await ledger.size(), deploymentsPerSecond: Number(expected) / reconcileSeconds, rssMiB: rss() })}\n`);
+  process.stdout.write(`${JSON.stringify({ syncMs, entries: await ledger.size(), deploymentsPerSecond: Number(expected) / reconcileSeconds, rssMiB: rss(), heapMiB: heap() })}\n`);
   await operator.stop();
   await ledger.close();
 }

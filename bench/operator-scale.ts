@@ -25,6 +25,7 @@ try {
   console.log(`first full sync: operator ${f(operator["syncMs"])} ms, bare informers ${f(bare["syncMs"])} ms, ratio ${f((operator["syncMs"] ?? 0) / (bare["syncMs"] ?? 1), 2)}x`);
   console.log(`reconciled and recorded: ${f(operator["deploymentsPerSecond"])} Deployments/s (${f(operator["entries"])} ledger entries, fsync'd)`);
   console.log(`resident memory: operator ${f(operator["rssMiB"])} MiB (goal <= 256), bare informers ${f(bare["rssMiB"])} MiB, ratio ${f((operator["rssMiB"] ?? 0) / (bare["rssMiB"] ?? 1), 2)}x`);
+  console.log(`live heap after GC: operator ${f(operator["heapMiB"])} MiB, bare informers ${f(bare["heapMiB"])} MiB, ratio ${f((operator["heapMiB"] ?? 0) / (bare["heapMiB"] ?? 1), 2)}x`);
 } finally {
   server.kill();
 }

@@ -2,7 +2,8 @@
 // ours: the same rollout, image digest, config and drift records as owned ones. What was last
 // recorded lives in one annotation on the Deployment, so each pass compares observed state
 // with it (level-triggered) and a restart re-derives everything from the object.
-import { CoreV1Api, type KubeConfig, type ObjectCache, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type ObjectCache, type V1Deployment } from "@kubernetes/client-node";
+import type { PodIndex } from "./pod-index.ts";
 import { canonicalDigest, MODEL_VERSION_LABEL, specDigest, validateModelVersion } from "../api/index.ts";
 import { configMapData, type KubeWrites } from "./kube.ts";
 import type { LineageContext } from "./lineage-context.ts";
@@ -34,7 +35,7 @@ function parseLast(value: string | undefined): LastRecorded | undefined {
 
 export interface LabelledDeps {
   deployments: ObjectCache<V1Deployment>;
-  pods: ObjectCache<V1Pod>;
+  pods: PodIndex;
   ctx: LineageContext;
   recorder: EventRecorder;
   writes: KubeWrites;
@@ -84,15 +85,14 @@ export class LabelledDeploymentReconciler implements Reconciler {
       await this.deps.recorder.record(subject, { kind, key: `${kind}/${uid}/${hash}`, data: { revision: last.revision, templateHash: hash }, eventType: outcome === "completed" ? "Normal" : "Warning", message: `rollout ${last.revision} ${outcome}` });
       last = { ...last, phase: outcome === "completed" ? "Completed" : "Failed" };
     }
-    await this.recordDrift(subject, d);
+    await this.recordDrift(subject, d, modelVersion);
     const annotation = JSON.stringify(last);
     if (annotation !== d.metadata?.annotations?.[LAST_RECORDED]) await this.deps.writes.annotateDeployment(namespace, name, { [LAST_RECORDED]: annotation });
     return last.phase === "Started" ? requeueAfter(this.deps.progressPollMs ?? 10_000) : done();
   }
 
-  private async recordDrift(subject: Involved, d: V1Deployment): Promise<void> {
-    const selector = d.spec?.selector?.matchLabels ?? {};
-    const pods = this.deps.pods.list(d.metadata?.namespace).filter((p) => Object.entries(selector).every(([k, v]) => p.metadata?.labels?.[k] === v));
+  private async recordDrift(subject: Involved, d: V1Deployment, modelVersion: string): Promise<void> {
+    const pods = this.deps.pods.select(d.metadata?.namespace ?? "", modelVersion, d.spec?.selector?.matchLabels ?? {});
     for (const drift of findDrift(pods)) {
       await this.deps.recorder.record(subject, { kind: "DriftDetected", key: `DriftDetected/${drift.podUid}/${drift.running}`, data: { ...drift }, eventType: "Warning", message: `pod ${drift.pod} runs ${drift.running}, not the admitted ${drift.admitted}` });
     }

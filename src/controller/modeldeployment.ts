@@ -1,7 +1,8 @@
 // ModelDeployment reconciler: admit (lineage), apply the owned Deployment, and record every
 // rollout, image digest and config change exactly once; ModelDeploymentDeleted through a
 // finalizer removed only after the entry is recorded.
-import { CoreV1Api, type KubeConfig, type KubernetesObject, type ObjectCache, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type KubernetesObject, type ObjectCache, type V1Deployment } from "@kubernetes/client-node";
+import type { PodIndex } from "./pod-index.ts";
 import { describeErrors, FINALIZER, MODEL_DEPLOYMENT, setCondition, specDigest, validateModelDeployment, validateModelVersion, type Condition, type ModelDeployment, type ModelDeploymentStatus, type ModelVersion, type RolloutRecord } from "../api/index.ts";
 import { configMapData, type KubeWrites } from "./kube.ts";
 import { failureSummary, verdicts, verifiedUnderAll, type LineageContext } from "./lineage-context.ts";
@@ -16,7 +17,7 @@ export interface ModelDeploymentDeps {
   modelDeployments: ObjectCache<KubernetesObject>;
   deployments: ObjectCache<V1Deployment>;
   /** Pods labelled with a model version (ours and labelled workloads'), for drift. */
-  pods: ObjectCache<V1Pod>;
+  pods: PodIndex;
   recorder: EventRecorder;
   writes: KubeWrites;
   kubeConfig: KubeConfig;
@@ -142,7 +143,7 @@ export class ModelDeploymentReconciler implements Reconciler {
   /** Records each Pod running a digest other than the admitted one, once per pod and digest. */
   private async recordDrift(md: ModelDeployment): Promise<Drift[]> {
     const namespace = md.metadata.namespace ?? "default";
-    const pods = this.deps.pods.list(namespace).filter((p) => p.metadata?.labels?.[DEPLOYMENT_LABEL] === md.metadata.name);
+    const pods = this.deps.pods.select(namespace, md.spec.modelVersion, { [DEPLOYMENT_LABEL]: md.metadata.name });
     const drift = findDrift(pods);
     for (const d of drift) {
       await this.deps.recorder.record(md, {

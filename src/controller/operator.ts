@@ -13,6 +13,34 @@ import { ModelDeploymentReconciler } from "./modeldeployment.ts";
 import { ModelVersionReconciler } from "./modelversion.ts";
 import { LabelledDeploymentReconciler } from "./labelled.ts";
 import { publishDeploymentGauges } from "./gauges.ts";
+import { PodIndex } from "./pod-index.ts";
+
+/** Labelled Deployments by namespace and model version, for waking them on Pod and model changes. */
+class KeysByModel {
+  private readonly byModel = new Map<string, Set<string>>();
+  private readonly modelOf = new Map<string, string>();
+
+  put(d: V1Deployment): void {
+    this.remove(d);
+    const key = keyOf(d);
+    const model = `${d.metadata?.namespace ?? ""}/${d.metadata?.labels?.[MODEL_VERSION_LABEL] ?? ""}`;
+    let keys = this.byModel.get(model);
+    if (keys === undefined) this.byModel.set(model, (keys = new Set()));
+    keys.add(key);
+    this.modelOf.set(key, model);
+  }
+
+  remove(d: V1Deployment): void {
+    const key = keyOf(d);
+    const model = this.modelOf.get(key);
+    if (model !== undefined) this.byModel.get(model)?.delete(key);
+    this.modelOf.delete(key);
+  }
+
+  keys(namespace: string, modelVersion: string): string[] {
+    return [...(this.byModel.get(`${namespace}/${modelVersion}`) ?? [])];
+  }
+}
 import { EventRecorder } from "./recorder.ts";
 import { DEPLOYMENT_LABEL, MANAGED_BY } from "./deployment-spec.ts";
 
@@ -69,7 +97,7 @@ interface Informers {
   labelled: Watched<V1Deployment>;
 }
 
-function startInformers(opts: OperatorOptions, on: { mv(o: KubernetesObject): void; policy(): void; md(o: KubernetesObject): void; namespace(o: KubernetesObject): void; deployment(o: V1Deployment): void; pod(o: V1Pod): void; labelled(o: V1Deployment): void }): Informers {
+function startInformers(opts: OperatorOptions, on: { mv(o: KubernetesObject): void; policy(): void; md(o: KubernetesObject): void; namespace(o: KubernetesObject): void; deployment(o: V1Deployment): void; pod(o: V1Pod): void; podGone(o: V1Pod): void; labelled(o: V1Deployment): void; labelledGone(o: V1Deployment): void }): Informers {
   const kc = opts.kubeConfig;
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
@@ -85,8 +113,8 @@ function startInformers(opts: OperatorOptions, on: { mv(o: KubernetesObject): vo
     mds: crd(MODEL_DEPLOYMENT.plural, on.md),
     namespaces: watchResource({ name: "namespaces", kubeConfig: kc, path: "/api/v1/namespaces", list: () => core.listNamespace(), onChange: on.namespace, onDelete: on.namespace, log: opts.log }),
     // Only what drift needs: Pods that carry a model-version label.
-    pods: watchResource<V1Pod>({ name: "pods", kubeConfig: kc, path: "/api/v1/pods", list: () => core.listPodForAllNamespaces({ labelSelector: MODEL_VERSION_LABEL }), labelSelector: MODEL_VERSION_LABEL, onChange: on.pod, onDelete: on.pod, log: opts.log }),
-    labelled: watchResource<V1Deployment>({ name: "labelled-deployments", kubeConfig: kc, path: "/apis/apps/v1/deployments", list: () => apps.listDeploymentForAllNamespaces({ labelSelector: labelled }), labelSelector: labelled, onChange: on.labelled, onDelete: on.labelled, log: opts.log }),
+    pods: watchResource<V1Pod>({ name: "pods", kubeConfig: kc, path: "/api/v1/pods", list: () => core.listPodForAllNamespaces({ labelSelector: MODEL_VERSION_LABEL }), labelSelector: MODEL_VERSION_LABEL, onChange: on.pod, onDelete: on.podGone, log: opts.log }),
+    labelled: watchResource<V1Deployment>({ name: "labelled-deployments", kubeConfig: kc, path: "/apis/apps/v1/deployments", list: () => apps.listDeploymentForAllNamespaces({ labelSelector: labelled }), labelSelector: labelled, onChange: on.labelled, onDelete: on.labelledGone, log: opts.log }),
     deployments: watchResource<V1Deployment>({ name: "deployments", kubeConfig: kc, path: "/apis/apps/v1/deployments", list: () => apps.listDeploymentForAllNamespaces({ labelSelector: managedBy }), labelSelector: managedBy, onChange: on.deployment, onDelete: on.deployment, log: opts.log }),
   };
 }
@@ -103,6 +131,15 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const clock = () => new Date();
   const writes = kubeWrites(opts.kubeConfig);
   let ledger: Ledger | undefined;
+  const pods = new PodIndex();
+  const labelledByModel = new KeysByModel();
+  /** A Pod's change wakes the workload it belongs to (by label; no scan of all Deployments). */
+  const podChanged = (p: V1Pod) => {
+    const namespace = p.metadata?.namespace ?? "";
+    const owner = p.metadata?.labels?.[DEPLOYMENT_LABEL];
+    if (owner !== undefined) mdController?.queue.add(`${namespace}/${owner}`);
+    else if (labelledController !== undefined) for (const key of labelledByModel.keys(namespace, p.metadata?.labels?.[MODEL_VERSION_LABEL] ?? "")) labelledController.queue.add(key);
+  };
   let mvController: Controller | undefined;
   let mdController: Controller | undefined;
   let labelledController: Controller | undefined;
@@ -119,11 +156,21 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       for (const mv of informers.mvs.cache.list(o.metadata?.name ?? "")) mvController?.queue.add(keyOf(mv));
     },
     pod: (p) => {
-      const owner = p.metadata?.labels?.[DEPLOYMENT_LABEL];
-      if (owner !== undefined) mdController?.queue.add(`${p.metadata?.namespace ?? ""}/${owner}`);
-      else for (const d of informers.labelled.cache.list(p.metadata?.namespace)) labelledController?.queue.add(keyOf(d));
+      pods.put(p);
+      podChanged(p);
     },
-    labelled: (d) => labelledController?.queue.add(keyOf(d)),
+    podGone: (p) => {
+      pods.remove(p);
+      podChanged(p);
+    },
+    labelled: (d) => {
+      labelledByModel.put(d);
+      labelledController?.queue.add(keyOf(d));
+    },
+    labelledGone: (d) => {
+      labelledByModel.remove(d);
+      labelledController?.queue.add(keyOf(d));
+    },
     deployment: (d) => {
       const owner = d.metadata?.ownerReferences?.find((r) => r.kind === MODEL_DEPLOYMENT.kind && r.controller);
       if (owner !== undefined) mdController?.queue.add(`${d.metadata?.namespace ?? ""}/${owner.name}`);
@@ -133,7 +180,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     const d = dependants(informers.mds.cache, informers.mvs.cache, namespace, name);
     d.mds.forEach((k) => mdController?.queue.add(k));
     d.mvs.forEach((k) => mvController?.queue.add(k));
-    for (const o of informers.labelled.cache.list(namespace)) if (o.metadata?.labels?.[MODEL_VERSION_LABEL] === name) labelledController?.queue.add(keyOf(o));
+    for (const key of labelledByModel.keys(namespace, name)) labelledController?.queue.add(key);
   };
   const synced = Promise.all(Object.values(informers).map((i: Watched<KubernetesObject>) => i.synced)).then(() => undefined);
   const startControllers = async () => {
@@ -145,8 +192,8 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     const ctx = { modelVersions: informers.mvs.cache, policies: informers.mtps.cache, namespaces: informers.namespaces.cache, ledger };
     const recorder = new EventRecorder(opts.kubeConfig, ledger, opts.cluster, log, clock);
     mvController = new Controller(new ModelVersionReconciler({ ctx, recorder, writes, clock, onVerdict }), log);
-    mdController = new Controller(new ModelDeploymentReconciler({ ctx, modelDeployments: informers.mds.cache, deployments: informers.deployments.cache, pods: informers.pods.cache, recorder, writes, kubeConfig: opts.kubeConfig, clock, ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }) }), log);
-    labelledController = new Controller(new LabelledDeploymentReconciler({ deployments: informers.labelled.cache, pods: informers.pods.cache, ctx, recorder, writes, kubeConfig: opts.kubeConfig, ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }) }), log);
+    mdController = new Controller(new ModelDeploymentReconciler({ ctx, modelDeployments: informers.mds.cache, deployments: informers.deployments.cache, pods, recorder, writes, kubeConfig: opts.kubeConfig, clock, ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }) }), log);
+    labelledController = new Controller(new LabelledDeploymentReconciler({ deployments: informers.labelled.cache, pods, ctx, recorder, writes, kubeConfig: opts.kubeConfig, ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }) }), log);
     mvController.start(opts.workers ?? 2);
     mdController.start(opts.workers ?? 2);
     labelledController.start(opts.workers ?? 2);
