@@ -14,19 +14,26 @@ import type { EventRecorder, Involved } from "./recorder.ts";
 
 export const LAST_RECORDED = "modelchain.io/last-recorded";
 
-interface LastRecorded {
-  templateHash: string;
+interface Prior {
   images: Record<string, string>;
   configHash: string;
   revision: number;
+}
+
+interface LastRecorded extends Prior {
+  templateHash: string;
   phase: "Started" | "Completed" | "Failed";
+  /** False between deciding a rollout (annotation written) and recording it in the ledger. */
+  recorded: boolean;
+  /** What ran before this rollout, so a pass after a crash records the same transition. */
+  prior?: Prior;
 }
 
 function parseLast(value: string | undefined): LastRecorded | undefined {
   if (value === undefined) return undefined;
   try {
     const v: unknown = JSON.parse(value);
-    if (typeof v === "object" && v !== null && "templateHash" in v && "revision" in v && "phase" in v && "images" in v && "configHash" in v) return v as LastRecorded;
+    if (typeof v === "object" && v !== null && "templateHash" in v && "revision" in v && "phase" in v && "images" in v && "configHash" in v && "recorded" in v) return v as LastRecorded;
   } catch {
     // A hand-edited annotation is treated as absent: the next rollout is recorded afresh.
   }
@@ -68,27 +75,46 @@ export class LabelledDeploymentReconciler implements Reconciler {
     const hash = templateHash(JSON.stringify(images), config, mvDigest);
     let last = parseLast(d.metadata?.annotations?.[LAST_RECORDED]);
     const uid = d.metadata?.uid ?? name;
+    const startKey = (r: LastRecorded) => `RolloutStarted/${uid}/${r.revision}-${r.templateHash}`;
+    // A decided rollout whose start reached the ledger happened (finish recording it below);
+    // one that did not, and is now superseded, never happened.
+    if (last !== undefined && !last.recorded && last.templateHash !== hash && (await this.deps.recorder.recorded(startKey(last)))) {
+      await this.recordStart(subject, last, modelVersion, mvDigest, startKey(last));
+      last = { ...last, recorded: true };
+    }
     if (last?.templateHash !== hash) {
-      const revision = (last?.revision ?? 0) + 1;
-      if (last !== undefined && JSON.stringify(last.images) !== JSON.stringify(images)) {
-        await this.deps.recorder.record(subject, { kind: "ImageDigestChanged", key: `ImageDigestChanged/${uid}/${hash}`, data: { from: last.images, to: images, revision, modelVersion }, eventType: "Normal", message: `images ${JSON.stringify(last.images)} -> ${JSON.stringify(images)}` });
-      }
-      if (last !== undefined && last.configHash !== config) {
-        await this.deps.recorder.record(subject, { kind: "ConfigChanged", key: `ConfigChanged/${uid}/${hash}`, data: { from: last.configHash, to: config, revision, modelVersion }, eventType: "Normal", message: `config ${last.configHash} -> ${config}` });
-      }
-      await this.deps.recorder.record(subject, { kind: "RolloutStarted", key: `RolloutStarted/${uid}/${hash}`, data: { revision, modelVersion, modelSpecDigest: mvDigest, images, configHash: config, templateHash: hash }, eventType: "Normal", message: `rollout ${revision} of ${modelVersion}` });
-      last = { templateHash: hash, images, configHash: config, revision, phase: "Started" };
+      const prior = last === undefined ? undefined : last.recorded ? { images: last.images, configHash: last.configHash, revision: last.revision } : last.prior;
+      last = { templateHash: hash, images, configHash: config, revision: (prior?.revision ?? 0) + 1, phase: "Started", recorded: false, ...(prior === undefined ? {} : { prior }) };
+      // The annotation first, the ledger second (see modeldeployment.ts).
+      await this.deps.writes.annotateDeployment(namespace, name, { [LAST_RECORDED]: JSON.stringify(last) });
+    }
+    if (!last.recorded) {
+      await this.recordStart(subject, last, modelVersion, mvDigest, startKey(last));
+      last = { ...last, recorded: true };
     }
     const outcome = rolloutOutcome(d);
     if (last.phase === "Started" && outcome !== "progressing") {
       const kind = outcome === "completed" ? "RolloutCompleted" : "RolloutFailed";
-      await this.deps.recorder.record(subject, { kind, key: `${kind}/${uid}/${hash}`, data: { revision: last.revision, templateHash: hash }, eventType: outcome === "completed" ? "Normal" : "Warning", message: `rollout ${last.revision} ${outcome}` });
+      await this.deps.recorder.record(subject, { kind, key: `${kind}/${uid}/${last.revision}-${hash}`, data: { revision: last.revision, templateHash: hash }, eventType: outcome === "completed" ? "Normal" : "Warning", message: `rollout ${last.revision} ${outcome}` });
       last = { ...last, phase: outcome === "completed" ? "Completed" : "Failed" };
     }
     await this.recordDrift(subject, d, modelVersion);
     const annotation = JSON.stringify(last);
     if (annotation !== d.metadata?.annotations?.[LAST_RECORDED]) await this.deps.writes.annotateDeployment(namespace, name, { [LAST_RECORDED]: annotation });
     return last.phase === "Started" ? requeueAfter(this.deps.progressPollMs ?? 10_000) : done();
+  }
+
+  /** The start first (it marks the rollout as having happened), then what changed since the prior one. */
+  private async recordStart(subject: Involved, r: LastRecorded, modelVersion: string, mvDigest: string, key: string): Promise<void> {
+    const { prior, revision } = r;
+    const id = key.slice("RolloutStarted/".length);
+    await this.deps.recorder.record(subject, { kind: "RolloutStarted", key, data: { revision, modelVersion, modelSpecDigest: mvDigest, images: r.images, configHash: r.configHash, templateHash: r.templateHash }, eventType: "Normal", message: `rollout ${revision} of ${modelVersion}` });
+    if (prior !== undefined && JSON.stringify(prior.images) !== JSON.stringify(r.images)) {
+      await this.deps.recorder.record(subject, { kind: "ImageDigestChanged", key: `ImageDigestChanged/${id}`, data: { from: prior.images, to: r.images, revision, modelVersion }, eventType: "Normal", message: `images ${JSON.stringify(prior.images)} -> ${JSON.stringify(r.images)}` });
+    }
+    if (prior !== undefined && prior.configHash !== r.configHash) {
+      await this.deps.recorder.record(subject, { kind: "ConfigChanged", key: `ConfigChanged/${id}`, data: { from: prior.configHash, to: r.configHash, revision, modelVersion }, eventType: "Normal", message: `config ${prior.configHash} -> ${r.configHash}` });
+    }
   }
 
   private async recordDrift(subject: Involved, d: V1Deployment, modelVersion: string): Promise<void> {

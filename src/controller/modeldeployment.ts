@@ -72,9 +72,27 @@ export class ModelDeploymentReconciler implements Reconciler {
     const hash = templateHash(md.spec.image, config, mvDigest);
     const rollouts = [...(md.status?.rollouts ?? [])];
     let current = rollouts.at(-1);
+    // A rollout decided (in status) without a ledger index: if its start reached the ledger it
+    // happened and its record is completed; if not and it is superseded, it never happened.
+    if (current !== undefined && current.ledgerIndex === undefined) {
+      if (current.templateHash === hash || (await this.deps.recorder.recorded(this.startKey(md, current)))) {
+        current = await this.recordRolloutStart(md, rollouts.at(-2), current, mvDigest);
+        rollouts[rollouts.length - 1] = current;
+      } else {
+        rollouts.pop();
+        current = rollouts.at(-1);
+      }
+    }
     if (current?.templateHash !== hash) {
-      current = await this.startRollout(md, current, { image: md.spec.image, configHash: config, templateHash: hash, mvDigest });
+      current = { revision: (current?.revision ?? 0) + 1, templateHash: hash, image: md.spec.image, configHash: config, phase: "Started", startedAt: this.deps.clock().toISOString() };
       rollouts.push(current);
+      // Status first, ledger second: a crash in between leaves the decided rollout in status,
+      // and the next pass records it with the same keys and the same predecessor.
+      await this.deps.writes.patchStatus(MODEL_DEPLOYMENT.plural, namespace, md.metadata.name, { rollouts: rollouts.slice(-MAX_ROLLOUTS) });
+    }
+    if (current.ledgerIndex === undefined) {
+      current = await this.recordRolloutStart(md, rollouts.at(-2), current, mvDigest);
+      rollouts[rollouts.length - 1] = current;
     }
     await this.deps.writes.applyDeployment(desiredDeployment({ md, modelSpecDigest: mvDigest, configHash: config, templateHash: hash, ledgerIndex: current.ledgerIndex ?? 0 }));
     const deployment = this.deps.deployments.get(md.metadata.name, namespace);
@@ -99,25 +117,34 @@ export class ModelDeploymentReconciler implements Reconciler {
     return current.phase === "Started" ? requeueAfter(this.deps.progressPollMs ?? 10_000) : done();
   }
 
-  private async startRollout(md: ModelDeployment, previous: RolloutRecord | undefined, next: { image: string; configHash: string; templateHash: string; mvDigest: string }): Promise<RolloutRecord> {
-    const uid = md.metadata.uid ?? md.metadata.name;
-    const revision = (previous?.revision ?? 0) + 1;
-    const data = { revision, image: next.image, configHash: next.configHash, modelVersion: md.spec.modelVersion, modelSpecDigest: next.mvDigest, templateHash: next.templateHash };
+  private startKey(md: ModelDeployment, rollout: RolloutRecord): string {
+    return `RolloutStarted/${md.metadata.uid ?? md.metadata.name}/${rollout.revision}-${rollout.templateHash}`;
+  }
+
+  /**
+   * Records a decided rollout, then what changed since the one before it. The start goes
+   * first: once it is in the ledger the rollout counts as having happened, and a later pass
+   * completes the rest with the same keys.
+   */
+  private async recordRolloutStart(md: ModelDeployment, previous: RolloutRecord | undefined, next: RolloutRecord, mvDigest: string): Promise<RolloutRecord> {
+    const id = `${md.metadata.uid ?? md.metadata.name}/${next.revision}-${next.templateHash}`;
+    const { revision } = next;
+    const data = { revision, image: next.image, configHash: next.configHash, modelVersion: md.spec.modelVersion, modelSpecDigest: mvDigest, templateHash: next.templateHash };
+    const receipt = await this.deps.recorder.record(md, { kind: "RolloutStarted", key: this.startKey(md, next), data, eventType: "Normal", message: `rollout ${revision} of ${md.spec.modelVersion} with ${next.image}` });
     if (previous !== undefined && previous.image !== next.image) {
-      await this.deps.recorder.record(md, { kind: "ImageDigestChanged", key: `ImageDigestChanged/${uid}/${next.templateHash}`, data: { from: previous.image, to: next.image, revision }, eventType: "Normal", message: `image ${previous.image} -> ${next.image}` });
+      await this.deps.recorder.record(md, { kind: "ImageDigestChanged", key: `ImageDigestChanged/${id}`, data: { from: previous.image, to: next.image, revision }, eventType: "Normal", message: `image ${previous.image} -> ${next.image}` });
     }
     if (previous !== undefined && previous.configHash !== next.configHash) {
-      await this.deps.recorder.record(md, { kind: "ConfigChanged", key: `ConfigChanged/${uid}/${next.templateHash}`, data: { from: previous.configHash, to: next.configHash, revision }, eventType: "Normal", message: `serving config ${previous.configHash} -> ${next.configHash}` });
+      await this.deps.recorder.record(md, { kind: "ConfigChanged", key: `ConfigChanged/${id}`, data: { from: previous.configHash, to: next.configHash, revision }, eventType: "Normal", message: `serving config ${previous.configHash} -> ${next.configHash}` });
     }
-    const receipt = await this.deps.recorder.record(md, { kind: "RolloutStarted", key: `RolloutStarted/${uid}/${next.templateHash}`, data, eventType: "Normal", message: `rollout ${revision} of ${md.spec.modelVersion} with ${next.image}` });
-    return { revision, templateHash: next.templateHash, image: next.image, configHash: next.configHash, phase: "Started", ledgerIndex: receipt.index, startedAt: this.deps.clock().toISOString() };
+    return { ...next, ledgerIndex: receipt.index };
   }
 
   private async finishRollout(md: ModelDeployment, rollout: RolloutRecord, outcome: "completed" | "failed"): Promise<RolloutRecord> {
     const kind = outcome === "completed" ? "RolloutCompleted" : "RolloutFailed";
     const receipt = await this.deps.recorder.record(md, {
       kind,
-      key: `${kind}/${md.metadata.uid ?? md.metadata.name}/${rollout.templateHash}`,
+      key: `${kind}/${md.metadata.uid ?? md.metadata.name}/${rollout.revision}-${rollout.templateHash}`,
       data: { revision: rollout.revision, image: rollout.image, configHash: rollout.configHash, templateHash: rollout.templateHash },
       eventType: outcome === "completed" ? "Normal" : "Warning",
       message: outcome === "completed" ? `rollout ${rollout.revision} completed` : `rollout ${rollout.revision} failed: progress deadline exceeded`,

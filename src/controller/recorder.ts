@@ -63,6 +63,11 @@ export class EventRecorder {
     this.clock = clock;
   }
 
+  /** Whether an event with this key is already in the ledger. */
+  async recorded(key: string): Promise<boolean> {
+    return (await this.ledger.lookup(key)) !== undefined;
+  }
+
   async record(object: Involved, recording: Recording): Promise<Receipt> {
     const now = this.clock();
     const [receipt] = await this.ledger.append([entryFor(object, recording, this.cluster, now)]);

@@ -123,7 +123,7 @@ describe.skipIf(skip)("the operator against a real control plane", () => {
     expect(history.datasets.map((d) => d.name).sort()).toEqual(["safety-refusals-v3", "support-tickets-2025q3", "web-corpus-2025"]);
     expect(history.modelVersions.map((m) => m.subject)).toEqual(["ml/mistral-7b-base", "ml/mistral-7b-support-v2"]);
     expect(history.imageDigests).toHaveLength(2);
-    expect(history.deploymentEvents.map((e) => e.kind)).toEqual(["RolloutStarted", "RolloutCompleted", "ImageDigestChanged", "RolloutStarted", "ConfigChanged", "RolloutStarted"]);
+    expect(history.deploymentEvents.map((e) => e.kind)).toEqual(["RolloutStarted", "RolloutCompleted", "RolloutStarted", "ImageDigestChanged", "RolloutStarted", "ConfigChanged"]);
     expect(history.deploymentEvents.every((e) => e.subject === "ml/support-chat")).toBe(true);
     expect([...history.modelVersions, ...history.deploymentEvents].every((i) => i.proofVerified)).toBe(true);
     expect(historyText(history)).toMatch(/model versions:\n  \[\d+\] ModelVersionRegistered ml\/mistral-7b-base: mistral-7b 1\.0\.0/);
