@@ -111,6 +111,7 @@ describe("modelchain ledger commands", () => {
       [["append", "--ledger", ledger], "{not json", /standard input is not valid JSON/],
       [["append", "--ledger", ledger], JSON.stringify({ ...sampleEntry(50), subject: { kind: "X" } }), /subject.apiVersion must be a non-empty string/],
       [["show", "--ledger", join(dir, "nowhere"), "--index", "0"], undefined, /holds no ledger/],
+      [["verify", "--ledger", join(dir, "nowhere")], undefined, /holds no ledger/],
       [["root", "--ledger", "s3://bucket"], undefined, /unknown scheme/],
       [["verify-proof", "--proof", join(dir, "missing.json"), "--leaf", join(dir, "leaf.bin")], undefined, /cannot read/],
       [["frobnicate"], undefined, /unknown command/],

@@ -1,12 +1,13 @@
 // A full audit of a ledger directory, read-only: every record re-read and re-hashed, every
 // offset checked for contiguity, every stored tree node recomputed, every checkpoint checked
 // against the root at its size. Stops at the first problem and names the entry index.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CompactRange } from "../compact-range.ts";
 import { sameHash, toHex } from "../hash.ts";
 import { verifyCheckpoint } from "../checkpoint.ts";
 import type { Checkpoint } from "../ledger.ts";
-import { LedgerCorruptError } from "./errors.ts";
+import { LedgerCorruptError, LedgerOpenFailed } from "./errors.ts";
 import { FixedSlotFile } from "./fixed-file.ts";
 import { readLatestCheckpoint } from "./keys.ts";
 import { decodeSlot, HEADER_BYTES, keyHashOf, SLOT_BYTES } from "./record.ts";
@@ -82,6 +83,7 @@ function checkCheckpoints(checkpoints: Checkpoint[], state: AuditState, size: nu
 }
 
 export async function auditFileLedger(dir: string, given: Checkpoint[] = []): Promise<AuditResult> {
+  if (!existsSync(join(dir, "index"))) throw new LedgerOpenFailed(`${dir} holds no ledger (no index file)`);
   const segments = SegmentStore.open(join(dir, "segments"), { readOnly: true });
   const index = FixedSlotFile.open(join(dir, "index"), SLOT_BYTES, true);
   const latest = readLatestCheckpoint(dir);
