@@ -1,6 +1,6 @@
 // RFC 6962 §2.1 (and RFC 9162 §2.1.3) Merkle tree hashing, proofs and their verification.
 // Pure functions: a tree is read only through a `SubtreeSource`.
-import { sha256, sameHash, toHex, type Hash } from "./hash.ts";
+import { sha256, toHex, type Hash } from "./hash.ts";
 
 const LEAF_PREFIX = Uint8Array.of(0x00);
 const NODE_PREFIX = Uint8Array.of(0x01);
