@@ -36,7 +36,16 @@ ENVTEST_BUILD := test/envtest/assets/build.sh
 envtest-assets:
 	@$(ENVTEST_BUILD)
 
-test: deps typecheck
+# The Motoko ledger canister, compiled with the `motoko` npm package (moc + mo:core).
+# canister-check fails when the Candid main.mo emits differs from the committed ledger.did.
+.PHONY: canister canister-check
+canister: deps
+	node canister/build.ts
+
+canister-check: deps
+	node canister/build.ts --check
+
+test: deps typecheck canister-check
 	@if [ -n "$${KUBEBUILDER_ASSETS:-}" ]; then \
 	  echo "make test: real control plane from KUBEBUILDER_ASSETS=$$KUBEBUILDER_ASSETS"; \
 	elif command -v go >/dev/null 2>&1; then \

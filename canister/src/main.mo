@@ -1,0 +1,248 @@
+/// The modelchain ledger canister: an append-only RFC 6962 log whose tip is certified by the
+/// subnet. A thin shell over Storage (Region-backed bytes and hashes) and the pure modules
+/// Envelope, Merkle and Sha256, which the interpreter tests cover.
+import Blob "mo:core/Blob";
+import CertifiedData "mo:core/CertifiedData";
+import IC "mo:core/InternetComputer";
+import Int "mo:core/Int";
+import List "mo:core/List";
+import Map "mo:core/Map";
+import Nat "mo:core/Nat";
+import Nat64 "mo:core/Nat64";
+import Nat8 "mo:core/Nat8";
+import Principal "mo:core/Principal";
+import Runtime "mo:core/Runtime";
+import Set "mo:core/Set";
+import Text "mo:core/Text";
+import Time "mo:core/Time";
+import Envelope "Envelope";
+import Merkle "Merkle";
+import Sha256 "Sha256";
+import Storage "Storage";
+
+persistent actor Ledger {
+  public type AppendItem = { key : Text; entry : Blob };
+  public type Receipt = {
+    index : Nat64;
+    leaf_hash : Blob;
+    size : Nat64;
+    root : Blob;
+    duplicate : Bool;
+  };
+  public type AppendError = {
+    #unauthorized : Text;
+    #batch_too_large : { bytes : Nat64; limit : Nat64 };
+    #entry_too_large : { item : Nat64; bytes : Nat64; limit : Nat64 };
+    #invalid_entry : { item : Nat64; reason : Text };
+    #invalid_key : { item : Nat64; reason : Text };
+  };
+  public type Tip = { size : Nat64; root : Blob; certificate : ?Blob };
+  public type Leaf = { index : Nat64; leaf : Blob };
+  public type ProofResult = { #ok : [Blob]; #err : Text };
+  public type Stats = {
+    size : Nat64;
+    leaf_bytes : Nat64;
+    stable_bytes : Nat64;
+    max_entry_bytes : Nat64;
+    max_batch_bytes : Nat64;
+    max_key_bytes : Nat64;
+    max_query_entries : Nat64;
+    max_query_bytes : Nat64;
+    last_append_entries : Nat64;
+    last_append_instructions : Nat64;
+  };
+
+  // The ingress message limit: no larger batch can arrive from outside anyway.
+  let maxBatchBytes : Nat = 2_097_152;
+  let maxKeyBytes : Nat = 1024;
+  let maxQueryEntries : Nat = 1000;
+  // Below the 3 MiB reply limit, with room for Candid framing.
+  let maxQueryBytes : Nat = 2_097_152;
+  var maxEntryBytes : Nat = 1_048_576;
+
+  let regions = Storage.newRegions();
+  var size : Nat = 0;
+  let keys = Map.empty<Text, Nat64>();
+  let appenderSet = Set.empty<Principal>();
+  var lastAppendEntries : Nat64 = 0;
+  var lastAppendInstructions : Nat64 = 0;
+
+  func nodes() : Merkle.Store { Storage.nodeStore(regions) };
+
+  func currentRoot() : Blob { Merkle.root(nodes(), size) };
+
+  func u64be(n : Nat64) : Blob {
+    Blob.fromArray([
+      Nat8.fromNat(Nat64.toNat((n >> 56) & 0xff)), Nat8.fromNat(Nat64.toNat((n >> 48) & 0xff)),
+      Nat8.fromNat(Nat64.toNat((n >> 40) & 0xff)), Nat8.fromNat(Nat64.toNat((n >> 32) & 0xff)),
+      Nat8.fromNat(Nat64.toNat((n >> 24) & 0xff)), Nat8.fromNat(Nat64.toNat((n >> 16) & 0xff)),
+      Nat8.fromNat(Nat64.toNat((n >> 8) & 0xff)), Nat8.fromNat(Nat64.toNat(n & 0xff)),
+    ]);
+  };
+
+  /// Certified data = SHA-256(u64be(size) ‖ root), so a certificate proves the whole tip.
+  func certify(root : Blob) {
+    CertifiedData.set(Sha256.hashParts([u64be(Nat64.fromNat(size)), root]));
+  };
+
+  func requireController(caller : Principal, method : Text) {
+    if (not Principal.isController(caller)) {
+      Runtime.trap(method # ": caller " # Principal.toText(caller) # " is not a controller");
+    };
+  };
+
+  func mayAppend(caller : Principal) : Bool {
+    Principal.isController(caller) or Set.contains(appenderSet, Principal.compare, caller);
+  };
+
+  /// The key JSON-encodes to itself unless it holds '"', '\' or a control character.
+  func plainKey(key : Text) : Bool {
+    for (c in key.chars()) {
+      if (c == '\"' or c == '\\' or c < ' ') return false;
+    };
+    true;
+  };
+
+  func checkItem(i : Nat, item : AppendItem) : ?AppendError {
+    let idx = Nat64.fromNat(i);
+    let keyBytes = Text.encodeUtf8(item.key).size();
+    if (keyBytes == 0 or keyBytes > maxKeyBytes) {
+      return ?#invalid_key({ item = idx; reason = "key must be 1.." # Nat.toText(maxKeyBytes) # " bytes, got " # Nat.toText(keyBytes) });
+    };
+    if (item.entry.size() > maxEntryBytes) {
+      return ?#entry_too_large({ item = idx; bytes = Nat64.fromNat(item.entry.size()); limit = Nat64.fromNat(maxEntryBytes) });
+    };
+    switch (Envelope.checkEntry(item.entry)) {
+      case (?reason) return ?#invalid_entry({ item = idx; reason });
+      case null {};
+    };
+    // The idempotency key must be the entry's own key, so a replay cannot smuggle another entry.
+    if (plainKey(item.key)) {
+      let text = switch (Text.decodeUtf8(item.entry)) { case (?t) t; case null "" };
+      if (not Text.contains(text, #text("\"key\":\"" # item.key # "\""))) {
+        return ?#invalid_key({ item = idx; reason = "entry has no \"key\" field equal to the given key" });
+      };
+    };
+    null;
+  };
+
+  /// Checks the whole batch before anything is written, so a batch lands entirely or not at all.
+  func checkBatch(items : [AppendItem]) : ?AppendError {
+    var bytes = 0;
+    for (item in items.vals()) { bytes += item.entry.size() + Text.encodeUtf8(item.key).size() };
+    if (bytes > maxBatchBytes) {
+      return ?#batch_too_large({ bytes = Nat64.fromNat(bytes); limit = Nat64.fromNat(maxBatchBytes) });
+    };
+    var i = 0;
+    for (item in items.vals()) {
+      switch (checkItem(i, item)) { case (?e) return ?e; case null {} };
+      i += 1;
+    };
+    null;
+  };
+
+  func leafHashAt(index : Nat) : Blob { nodes().load(Merkle.position(0, index)) };
+
+  func appendOne(caller : Principal, now : Nat, item : AppendItem) : Receipt {
+    switch (Map.get(keys, Text.compare, item.key)) {
+      case (?index) {
+        return { index; leaf_hash = leafHashAt(Nat64.toNat(index)); size = Nat64.fromNat(size); root = currentRoot(); duplicate = true };
+      };
+      case null {};
+    };
+    let leaf = Envelope.leaf(item.entry, now, Principal.toText(caller));
+    let hash = Merkle.leafHash(leaf);
+    let index = size;
+    Storage.putLeaf(regions, index, leaf);
+    Merkle.append(nodes(), index, hash);
+    size += 1;
+    Map.add(keys, Text.compare, item.key, Nat64.fromNat(index));
+    { index = Nat64.fromNat(index); leaf_hash = hash; size = Nat64.fromNat(size); root = currentRoot(); duplicate = false };
+  };
+
+  public shared ({ caller }) func append(items : [AppendItem]) : async { #ok : [Receipt]; #err : AppendError } {
+    if (not mayAppend(caller)) {
+      return #err(#unauthorized("caller " # Principal.toText(caller) # " may not append"));
+    };
+    switch (checkBatch(items)) { case (?e) return #err(e); case null {} };
+    let now = Int.abs(Time.now());
+    let receipts = List.empty<Receipt>();
+    for (item in items.vals()) { List.add(receipts, appendOne(caller, now, item)) };
+    certify(currentRoot());
+    lastAppendEntries := Nat64.fromNat(items.size());
+    lastAppendInstructions := IC.performanceCounter(0);
+    #ok(List.toArray(receipts));
+  };
+
+  public query func entries(start : Nat64, count : Nat64) : async [Leaf] {
+    let out = List.empty<Leaf>();
+    var i = Nat64.toNat(start);
+    let stop = Nat.min(size, i + Nat.min(Nat64.toNat(count), maxQueryEntries));
+    var bytes = 0;
+    label fill while (i < stop) {
+      let leaf = Storage.getLeaf(regions, i);
+      bytes += leaf.size();
+      if (bytes > maxQueryBytes and List.size(out) > 0) break fill;
+      List.add(out, { index = Nat64.fromNat(i); leaf });
+      i += 1;
+    };
+    List.toArray(out);
+  };
+
+  public query func tip() : async Tip {
+    { size = Nat64.fromNat(size); root = currentRoot(); certificate = CertifiedData.getCertificate() };
+  };
+
+  public query func inclusion_proof(index : Nat64, tree_size : Nat64) : async ProofResult {
+    let (m, n) = (Nat64.toNat(index), Nat64.toNat(tree_size));
+    if (n > size) return #err("inclusion proof: tree size " # Nat.toText(n) # " exceeds ledger size " # Nat.toText(size));
+    if (m >= n) return #err("inclusion proof: index " # Nat.toText(m) # " is not below tree size " # Nat.toText(n));
+    #ok(Merkle.inclusionProof(nodes(), m, n));
+  };
+
+  public query func consistency_proof(from : Nat64, to : Nat64) : async ProofResult {
+    let (m, n) = (Nat64.toNat(from), Nat64.toNat(to));
+    if (n > size) return #err("consistency proof: size " # Nat.toText(n) # " exceeds ledger size " # Nat.toText(size));
+    if (m > n) return #err("consistency proof: from " # Nat.toText(m) # " exceeds to " # Nat.toText(n));
+    if (m == 0) return #ok([]);
+    #ok(Merkle.consistencyProof(nodes(), m, n));
+  };
+
+  public shared ({ caller }) func add_appender(p : Principal) : async () {
+    requireController(caller, "add_appender");
+    Set.add(appenderSet, Principal.compare, p);
+  };
+
+  public shared ({ caller }) func remove_appender(p : Principal) : async () {
+    requireController(caller, "remove_appender");
+    Set.remove(appenderSet, Principal.compare, p);
+  };
+
+  public shared query ({ caller }) func appenders() : async [Principal] {
+    requireController(caller, "appenders");
+    Set.toArray(appenderSet);
+  };
+
+  public shared ({ caller }) func set_max_entry_bytes(limit : Nat64) : async () {
+    requireController(caller, "set_max_entry_bytes");
+    if (Nat64.toNat(limit) > maxBatchBytes) Runtime.trap("set_max_entry_bytes: limit exceeds the batch limit " # Nat.toText(maxBatchBytes));
+    maxEntryBytes := Nat64.toNat(limit);
+  };
+
+  public query func stats() : async Stats {
+    {
+      size = Nat64.fromNat(size);
+      leaf_bytes = Storage.leafStart(regions, size);
+      stable_bytes = Storage.stableBytes(regions);
+      max_entry_bytes = Nat64.fromNat(maxEntryBytes);
+      max_batch_bytes = Nat64.fromNat(maxBatchBytes);
+      max_key_bytes = Nat64.fromNat(maxKeyBytes);
+      max_query_entries = Nat64.fromNat(maxQueryEntries);
+      max_query_bytes = Nat64.fromNat(maxQueryBytes);
+      last_append_entries = lastAppendEntries;
+      last_append_instructions = lastAppendInstructions;
+    };
+  };
+
+  system func postupgrade() { certify(currentRoot()) };
+};

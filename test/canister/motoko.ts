@@ -1,0 +1,65 @@
+// One loaded Motoko compiler per process (the `motoko` npm package: moc as JS plus mo:core),
+// with canister/src mounted so test programs can import the canister's pure modules.
+import { readFileSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import mo from "motoko";
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const canisterSrc = join(repoRoot, "canister", "src");
+
+type Motoko = typeof mo;
+type Package = Parameters<Motoko["loadPackage"]>[0];
+
+export class MotokoRunError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "MotokoRunError";
+  }
+}
+
+function isPackage(value: unknown): value is Package {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v["name"] === "string" && typeof v["version"] === "string" && typeof v["files"] === "object";
+}
+
+let loaded: Motoko | undefined;
+
+/** The compiler with mo:core loaded and every canister/src/*.mo written at the VFS root. */
+export function motoko(): Motoko {
+  if (loaded !== undefined) return loaded;
+  const require = createRequire(import.meta.url);
+  const core: unknown = JSON.parse(readFileSync(require.resolve("motoko/packages/latest/core.json"), "utf8"));
+  if (!isPackage(core)) throw new MotokoRunError("motoko/packages/latest/core.json is not a package");
+  mo.loadPackage(core);
+  mo.setRunStepLimit(Number.MAX_SAFE_INTEGER);
+  loaded = mo;
+  writeSources(mo);
+  return mo;
+}
+
+/** The canister sources by file name, as read now. */
+export function canisterSources(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const f of readdirSync(canisterSrc).sort()) {
+    if (f.endsWith(".mo")) out.set(f, readFileSync(join(canisterSrc, f), "utf8"));
+  }
+  return out;
+}
+
+function writeSources(m: Motoko): void {
+  for (const [name, text] of canisterSources()) m.write(name, text);
+}
+
+/** Runs `program` in the interpreter (it may import "Sha256", "Merkle", ...); returns stdout. */
+export function runMotoko(name: string, program: string): string {
+  const m = motoko();
+  m.write(name, program);
+  const out = m.run(name);
+  if (out.stderr !== "" || out.result.error !== null) {
+    throw new MotokoRunError(`running ${name}: ${out.stderr}${JSON.stringify(out.result.error)}`);
+  }
+  return out.stdout;
+}
