@@ -63,3 +63,22 @@ export function runMotoko(name: string, program: string): string {
   }
   return out.stdout;
 }
+
+/** A Motoko Blob literal holding exactly `bytes`. */
+export function blobLiteral(bytes: Uint8Array): string {
+  let out = '"';
+  for (const b of bytes) out += `\\${b.toString(16).padStart(2, "0")}`;
+  return `${out}"`;
+}
+
+/** A Motoko Text literal for `text` (escapes quotes, backslashes and non-printing ASCII). */
+export function textLiteral(text: string): string {
+  let out = '"';
+  for (const ch of text) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (ch === '"' || ch === "\\") out += `\\${ch}`;
+    else if (c < 0x20 || c === 0x7f) out += `\\u{${c.toString(16)}}`;
+    else out += ch;
+  }
+  return `${out}"`;
+}
