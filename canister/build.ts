@@ -6,7 +6,7 @@ import { buildDir, compileCanister } from "../test/canister/compile.ts";
 import { repoRoot } from "../test/canister/motoko.ts";
 
 const didPath = join(repoRoot, "canister", "ledger.did");
-const { wasm, did } = await compileCanister();
+const { wasm, did } = await compileCanister({ fresh: process.argv.includes("--check") });
 if (process.argv.includes("--check")) {
   const committed = readFileSync(didPath, "utf8");
   if (committed !== did) {

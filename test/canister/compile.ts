@@ -44,12 +44,15 @@ function writeAtomic(path: string, data: Uint8Array | string): void {
   renameSync(tmp, path);
 }
 
-/** The compiled canister: from the cache when the sources are unchanged, else compiled now. */
-export async function compileCanister(): Promise<{ wasm: Uint8Array; did: string }> {
+/**
+ * The compiled canister: from the cache when the sources and compiler are unchanged, else
+ * compiled now. `fresh` always compiles (make canister-check does, on every `make test`).
+ */
+export async function compileCanister(options: { fresh?: boolean } = {}): Promise<{ wasm: Uint8Array; did: string }> {
   const key = sourceHash();
   const wasmPath = join(buildDir, `ledger-${key}.wasm`);
   const didPath = join(buildDir, `ledger-${key}.did`);
-  if (existsSync(wasmPath) && existsSync(didPath)) {
+  if (options.fresh !== true && existsSync(wasmPath) && existsSync(didPath)) {
     return { wasm: new Uint8Array(readFileSync(wasmPath)), did: readFileSync(didPath, "utf8") };
   }
   const built = compileNow();

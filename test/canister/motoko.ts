@@ -4,12 +4,14 @@ import { readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import mo from "motoko";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const canisterSrc = join(repoRoot, "canister", "src");
 
-type Motoko = typeof mo;
+// The package's index.js exports the compiler object itself, while its typings describe an ES
+// module whose default export is that object; require() gives the object, typed as the latter.
+type Motoko = typeof import("motoko/lib/versions/moc.js").default;
+const mo = createRequire(import.meta.url)("motoko") as Motoko;
 type Package = Parameters<Motoko["loadPackage"]>[0];
 
 export class MotokoRunError extends Error {
