@@ -143,11 +143,11 @@ persistent actor Ledger {
 
   func leafHashAt(index : Nat) : Blob { nodes().load(Merkle.position(0, index)) };
 
-  func appendOne(caller : Principal, now : Nat, item : AppendItem) : Receipt {
+  type Placed = { index : Nat64; leaf_hash : Blob; duplicate : Bool };
+
+  func appendOne(caller : Principal, now : Nat, item : AppendItem) : Placed {
     switch (Map.get(keys, Text.compare, item.key)) {
-      case (?index) {
-        return { index; leaf_hash = leafHashAt(Nat64.toNat(index)); size = Nat64.fromNat(size); root = currentRoot(); duplicate = true };
-      };
+      case (?index) return { index; leaf_hash = leafHashAt(Nat64.toNat(index)); duplicate = true };
       case null {};
     };
     let leaf = Envelope.leaf(item.entry, now, Principal.toText(caller));
@@ -157,21 +157,25 @@ persistent actor Ledger {
     Merkle.append(nodes(), index, hash);
     size += 1;
     Map.add(keys, Text.compare, item.key, Nat64.fromNat(index));
-    { index = Nat64.fromNat(index); leaf_hash = hash; size = Nat64.fromNat(size); root = currentRoot(); duplicate = false };
+    { index = Nat64.fromNat(index); leaf_hash = hash; duplicate = false };
   };
 
+  /// Every receipt of a batch carries the tip after the whole batch: one root computation per
+  /// call instead of one per entry, and each entry is included in that tree.
   public shared ({ caller }) func append(items : [AppendItem]) : async { #ok : [Receipt]; #err : AppendError } {
     if (not mayAppend(caller)) {
       return #err(#unauthorized("caller " # Principal.toText(caller) # " may not append"));
     };
     switch (checkBatch(items)) { case (?e) return #err(e); case null {} };
     let now = Int.abs(Time.now());
-    let receipts = List.empty<Receipt>();
-    for (item in items.vals()) { List.add(receipts, appendOne(caller, now, item)) };
-    certify(currentRoot());
+    let placed = List.empty<Placed>();
+    for (item in items.vals()) { List.add(placed, appendOne(caller, now, item)) };
+    let root = currentRoot();
+    certify(root);
+    let tipSize = Nat64.fromNat(size);
     lastAppendEntries := Nat64.fromNat(items.size());
     lastAppendInstructions := IC.performanceCounter(0);
-    #ok(List.toArray(receipts));
+    #ok(List.toArray(List.map<Placed, Receipt>(placed, func(p) = { p with size = tipSize; root })));
   };
 
   public query func entries(start : Nat64, count : Nat64) : async [Leaf] {
