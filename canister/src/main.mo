@@ -2,6 +2,7 @@
 /// subnet. A thin shell over Storage (Region-backed bytes and hashes) and the pure modules
 /// Envelope, Merkle and Sha256, which the interpreter tests cover.
 import Blob "mo:core/Blob";
+import Batch "Batch";
 import CertifiedData "mo:core/CertifiedData";
 import IC "mo:core/InternetComputer";
 import Int "mo:core/Int";
@@ -21,7 +22,7 @@ import Sha256 "Sha256";
 import Storage "Storage";
 
 persistent actor Ledger {
-  public type AppendItem = { key : Text; entry : Blob };
+  public type AppendItem = Batch.AppendItem;
   public type Receipt = {
     index : Nat64;
     leaf_hash : Blob;
@@ -29,13 +30,7 @@ persistent actor Ledger {
     root : Blob;
     duplicate : Bool;
   };
-  public type AppendError = {
-    #unauthorized : Text;
-    #batch_too_large : { bytes : Nat64; limit : Nat64 };
-    #entry_too_large : { item : Nat64; bytes : Nat64; limit : Nat64 };
-    #invalid_entry : { item : Nat64; reason : Text };
-    #invalid_key : { item : Nat64; reason : Text };
-  };
+  public type AppendError = Batch.AppendError;
   public type Tip = { size : Nat64; root : Blob; certificate : ?Blob };
   public type Leaf = { index : Nat64; leaf : Blob };
   public type ProofResult = { #ok : [Blob]; #err : Text };
@@ -52,13 +47,12 @@ persistent actor Ledger {
     last_append_instructions : Nat64;
   };
 
-  // The ingress message limit: no larger batch can arrive from outside anyway.
-  let maxBatchBytes : Nat = 2_097_152;
-  let maxKeyBytes : Nat = 1024;
+  let maxBatchBytes : Nat = Batch.MAX_BATCH_BYTES;
+  let maxKeyBytes : Nat = Batch.MAX_KEY_BYTES;
   let maxQueryEntries : Nat = 1000;
   // Below the 3 MiB reply limit, with room for Candid framing.
   let maxQueryBytes : Nat = 2_097_152;
-  var maxEntryBytes : Nat = 1_048_576;
+  var maxEntryBytes : Nat = Batch.DEFAULT_MAX_ENTRY_BYTES;
 
   let regions = Storage.newRegions();
   var size : Nat = 0;
@@ -95,50 +89,8 @@ persistent actor Ledger {
     Principal.isController(caller) or Set.contains(appenderSet, Principal.compare, caller);
   };
 
-  /// The key JSON-encodes to itself unless it holds '"', '\' or a control character.
-  func plainKey(key : Text) : Bool {
-    for (c in key.chars()) {
-      if (c == '\"' or c == '\\' or c < ' ') return false;
-    };
-    true;
-  };
-
-  func checkItem(i : Nat, item : AppendItem) : ?AppendError {
-    let idx = Nat64.fromNat(i);
-    let keyBytes = Text.encodeUtf8(item.key).size();
-    if (keyBytes == 0 or keyBytes > maxKeyBytes) {
-      return ?#invalid_key({ item = idx; reason = "key must be 1.." # Nat.toText(maxKeyBytes) # " bytes, got " # Nat.toText(keyBytes) });
-    };
-    if (item.entry.size() > maxEntryBytes) {
-      return ?#entry_too_large({ item = idx; bytes = Nat64.fromNat(item.entry.size()); limit = Nat64.fromNat(maxEntryBytes) });
-    };
-    switch (Envelope.checkEntry(item.entry)) {
-      case (?reason) return ?#invalid_entry({ item = idx; reason });
-      case null {};
-    };
-    // The idempotency key must be the entry's own key, so a replay cannot smuggle another entry.
-    if (plainKey(item.key)) {
-      let text = switch (Text.decodeUtf8(item.entry)) { case (?t) t; case null "" };
-      if (not Text.contains(text, #text("\"key\":\"" # item.key # "\""))) {
-        return ?#invalid_key({ item = idx; reason = "entry has no \"key\" field equal to the given key" });
-      };
-    };
-    null;
-  };
-
-  /// Checks the whole batch before anything is written, so a batch lands entirely or not at all.
-  func checkBatch(items : [AppendItem]) : ?AppendError {
-    var bytes = 0;
-    for (item in items.vals()) { bytes += item.entry.size() + Text.encodeUtf8(item.key).size() };
-    if (bytes > maxBatchBytes) {
-      return ?#batch_too_large({ bytes = Nat64.fromNat(bytes); limit = Nat64.fromNat(maxBatchBytes) });
-    };
-    var i = 0;
-    for (item in items.vals()) {
-      switch (checkItem(i, item)) { case (?e) return ?e; case null {} };
-      i += 1;
-    };
-    null;
+  func limits() : Batch.Limits {
+    { maxBatchBytes; maxEntryBytes; maxKeyBytes };
   };
 
   func leafHashAt(index : Nat) : Blob { nodes().load(Merkle.position(0, index)) };
@@ -166,7 +118,7 @@ persistent actor Ledger {
     if (not mayAppend(caller)) {
       return #err(#unauthorized("caller " # Principal.toText(caller) # " may not append"));
     };
-    switch (checkBatch(items)) { case (?e) return #err(e); case null {} };
+    switch (Batch.check(limits(), items)) { case (?e) return #err(e); case null {} };
     let now = Int.abs(Time.now());
     let placed = List.empty<Placed>();
     for (item in items.vals()) { List.add(placed, appendOne(caller, now, item)) };
