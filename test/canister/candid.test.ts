@@ -4,6 +4,13 @@ import { describe, expect, it } from "vitest";
 import { compileCanister } from "./compile.ts";
 import { repoRoot } from "./motoko.ts";
 
+// lib es2024 has no WebAssembly declarations; this is the part of Node's global used here.
+type WasmApi = {
+  compile(bytes: Uint8Array): Promise<object>;
+  Module: { imports(m: object): { module: string; name: string }[]; exports(m: object): { name: string }[] };
+};
+const webAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 describe("canister build", () => {
   it("main.mo compiles to IC wasm whose Candid is the committed ledger.did", async () => {
     const { wasm, did } = await compileCanister();
@@ -25,5 +32,16 @@ describe("canister build", () => {
       ["entries", true], ["tip", true], ["inclusion_proof", true], ["consistency_proof", true], ["stats", true], ["appenders", true],
     ];
     expect([...methods].sort()).toEqual(want.sort());
+  }, 180_000);
+
+  it("the wasm compiles under Node's WebAssembly, imports only ic0 and exports every method", async () => {
+    const { wasm } = await compileCanister();
+    const module = await webAssembly.compile(wasm);
+    const modules = new Set(webAssembly.Module.imports(module).map((i) => i.module));
+    expect([...modules]).toEqual(["ic0"]);
+    const exports = new Set(webAssembly.Module.exports(module).map((e) => e.name));
+    for (const m of ["append", "add_appender", "remove_appender", "set_max_entry_bytes"]) expect(exports).toContain(`canister_update ${m}`);
+    for (const q of ["entries", "tip", "inclusion_proof", "consistency_proof", "stats", "appenders"]) expect(exports).toContain(`canister_query ${q}`);
+    expect(exports).toContain("canister_post_upgrade");
   }, 180_000);
 });
