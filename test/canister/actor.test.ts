@@ -122,6 +122,18 @@ describe("ledger canister on a minimal IC host", () => {
     expect(() => proof("consistency_proof", 1, 5)).toThrow(/exceeds ledger size/);
   });
 
+  it("reports its size, stored bytes and limits in stats", () => {
+    const Stats = IDL.Record({
+      size: IDL.Nat64, leaf_bytes: IDL.Nat64, stable_bytes: IDL.Nat64, max_entry_bytes: IDL.Nat64,
+      max_batch_bytes: IDL.Nat64, max_key_bytes: IDL.Nat64, max_query_entries: IDL.Nat64,
+      max_query_bytes: IDL.Nat64, last_append_entries: IDL.Nat64, last_append_instructions: IDL.Nat64,
+    });
+    const st = decode(host.query("stats", enc([], []), stranger), [Stats])[0] as Record<string, bigint>;
+    expect(st["size"]).toBe(4n);
+    expect(st["leaf_bytes"]).toBe(BigInt(recorded.reduce((n, l) => n + l.length, 0)));
+    expect([st["max_batch_bytes"], st["max_entry_bytes"], st["last_append_entries"]]).toEqual([2_097_152n, 1_048_576n, 3n]);
+  });
+
   it("returns the certificate the system provides in a query", () => {
     const cert = Uint8Array.of(0xd9, 0xd9, 0xf7);
     const t = decode(host.query("tip", enc([], []), stranger, cert), [Tip])[0] as { certificate: Uint8Array[] };

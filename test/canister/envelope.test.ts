@@ -26,7 +26,7 @@ type Sample = { entry: Uint8Array; recordedAt: string; recordedBy: string };
 function sample(rand: () => number, i: number): Sample {
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const note = Array.from({ length: Math.floor(rand() * 12) }, () => pick(ALPHABET)).join("");
-  const entry = canonicalBytes({ key: `k-${i}`, note, n: Math.floor(rand() * 1e9) - 5e8, ok: rand() < 0.5, nested: { z: 1, a: [note] } });
+  const entry = canonicalBytes({ key: `k-${i}`, note, n: Math.floor(rand() * 1e9) - 5e8, ok: rand() < 0.5, nested: { z: 1, a: [i] } });
   const recordedAt = (BigInt(Math.floor(rand() * 2 ** 32)) * 2n ** 31n + BigInt(i)).toString();
   const principal = Principal.fromUint8Array(Uint8Array.from({ length: pick([1, 10, 29]) }, () => Math.floor(rand() * 256)));
   return { entry, recordedAt, recordedBy: principal.toText() };
