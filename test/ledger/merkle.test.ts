@@ -1,22 +1,21 @@
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { hashLeaf, inclusionPath, consistencyPath, ProofInputError, RootMismatchError, EMPTY_ROOT } from "../../src/ledger/merkle.ts";
 import { verifyInclusion, verifyConsistency } from "../../src/ledger/verify.ts";
 import { MemoryTree } from "../../src/ledger/memory-tree.ts";
 import { toHex, type Hash } from "../../src/ledger/hash.ts";
 
-// RFC 6962 test leaves and roots as published by transparency-dev/merkle (testonly).
-const LEAVES = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
-const ROOTS = [
-  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-  "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-  "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-  "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
-  "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-  "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
-  "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
-  "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
-  "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
-];
+// RFC 6962 test leaves, roots and proofs as published by transparency-dev/merkle (testonly),
+// in the vector file the Motoko tests read too.
+const VECTORS = JSON.parse(readFileSync(join(import.meta.dirname, "..", "vectors", "rfc6962.json"), "utf8")) as {
+  leaves: string[];
+  roots: string[];
+  inclusion: Array<{ index: number; size: number; proof: string[] }>;
+  consistency: Array<{ from: number; to: number; proof: string[] }>;
+};
+const LEAVES = VECTORS.leaves;
+const ROOTS = VECTORS.roots;
 
 function treeOf(count: number): MemoryTree {
   const tree = new MemoryTree();
@@ -33,6 +32,14 @@ describe("RFC 6962 roots", () => {
   });
   it("empty tree root is SHA-256 of nothing", () => {
     expect(toHex(EMPTY_ROOT)).toBe(ROOTS[0]);
+  });
+
+  it.each(VECTORS.inclusion.map((v) => [v.index, v.size, v] as const))("inclusion proof for leaf %i of %i is the published one", (index, size, v) => {
+    expect(inclusionPath(treeOf(8).source, index, size).map(toHex)).toEqual(v.proof);
+  });
+
+  it.each(VECTORS.consistency.map((v) => [v.from, v.to, v] as const))("consistency proof %i -> %i is the published one", (from, to, v) => {
+    expect(consistencyPath(treeOf(8).source, from, to).map(toHex)).toEqual(v.proof);
   });
 });
 
