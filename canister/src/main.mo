@@ -130,6 +130,20 @@ persistent actor Ledger {
     #ok(List.toArray(List.map<Placed, Receipt>(placed, func(p) = { p with size = tipSize; root })));
   };
 
+  /// The receipt of an already recorded key (with the current tip), without appending.
+  public query func lookup(key : Text) : async ?Receipt {
+    switch (Map.get(keys, Text.compare, key)) {
+      case null null;
+      case (?index) ?{
+        index;
+        leaf_hash = leafHashAt(Nat64.toNat(index));
+        size = Nat64.fromNat(size);
+        root = currentRoot();
+        duplicate = true;
+      };
+    };
+  };
+
   public query func entries(start : Nat64, count : Nat64) : async [Leaf] {
     let out = List.empty<Leaf>();
     var i = Nat64.toNat(start);

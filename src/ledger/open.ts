@@ -1,15 +1,78 @@
 // The ledger URL used across the CLI and the operator:
 //   DIR (or file://DIR)                      the embedded file backend
-//   ic://<canister-id>?host=<url>[&…]        the canister backend (src/ledger/ic)
+//   ic://<canister-id>?host=<url>[&…]        the canister backend (src/ledger/ic), with
+//     host=<url>              replica or boundary node (default https://icp-api.io)
+//     rootKey=<hex DER>       the BLS root key certificates must chain to (default: mainnet's)
+//     fetchRootKey=true       ask the replica for it (a local replica or PocketIC; never mainnet)
+//     identity=<pem file>     who signs calls (default $MODELCHAIN_IC_IDENTITY, else anonymous)
+//     maxCertAge=<seconds>    how old a certified tip may be (default 300)
+//     verifyQuerySignatures=false   skip the agent's replica-signature check on query replies
+import { readFileSync } from "node:fs";
+import { AnonymousIdentity } from "@dfinity/agent";
 import { FileLedger } from "./file/index.ts";
+import { IcLedger, type IcLedgerOptions } from "./ic/ledger.ts";
+import { identityFromPem } from "./ic/identity.ts";
 import type { Ledger } from "./ledger.ts";
 
 export interface OpenLedgerOptions {
   /** Readers (show, proof, verify) open without the write lock, alongside a running writer. */
   readOnly?: boolean;
   warn?: (message: string) => void;
-  /** ic backend: PEM of the ed25519 identity that signs calls. */
+  /** ic backend: PEM of the ed25519 or secp256k1 identity that signs calls. */
   identityPem?: string;
+  /** ic backend: the transport (tests talk to an in-process canister host through it). */
+  fetch?: typeof fetch;
+}
+
+const MAINNET = "https://icp-api.io";
+
+function flag(url: string, params: URLSearchParams, name: string): boolean | undefined {
+  const v = params.get(name);
+  if (v === null) return undefined;
+  if (v === "true" || v === "1" || v === "") return true;
+  if (v === "false" || v === "0") return false;
+  throw new LedgerUrlError(url, `${name}=${v}: want true or false`);
+}
+
+/** The ic backend's options from an ic:// URL's parameters. */
+export function icOptions(url: string, canisterId: string, params: URLSearchParams, options: OpenLedgerOptions): IcLedgerOptions {
+  const known = new Set(["host", "rootKey", "fetchRootKey", "identity", "maxCertAge", "verifyQuerySignatures"]);
+  for (const name of params.keys()) if (!known.has(name)) throw new LedgerUrlError(url, `unknown parameter ${name}; known: ${[...known].join(", ")}`);
+  const host = params.get("host") ?? MAINNET;
+  try {
+    new URL(host);
+  } catch {
+    throw new LedgerUrlError(url, `host=${host} is not a URL`);
+  }
+  const rootKeyHex = params.get("rootKey");
+  if (rootKeyHex !== null && !/^([0-9a-fA-F]{2})+$/.test(rootKeyHex)) throw new LedgerUrlError(url, "rootKey must be the hex DER of the BLS root key");
+  const fetchRootKey = flag(url, params, "fetchRootKey") ?? false;
+  if (fetchRootKey && /(^|\.)(icp0\.io|ic0\.app|icp-api\.io)$/.test(new URL(host).hostname)) {
+    throw new LedgerUrlError(url, "fetchRootKey would trust whatever key the network answers; mainnet's key is built in");
+  }
+  const maxCertAge = params.get("maxCertAge");
+  if (maxCertAge !== null && !/^\d+$/.test(maxCertAge)) throw new LedgerUrlError(url, `maxCertAge=${maxCertAge}: want whole seconds`);
+  const identityFile = params.get("identity") ?? process.env["MODELCHAIN_IC_IDENTITY"];
+  let pem = options.identityPem;
+  if (pem === undefined && identityFile !== undefined && identityFile !== "") {
+    try {
+      pem = readFileSync(identityFile, "utf8");
+    } catch (e: unknown) {
+      throw new LedgerUrlError(url, `identity ${identityFile}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  const verifyQuerySignatures = flag(url, params, "verifyQuerySignatures");
+  return {
+    canisterId,
+    host,
+    identity: pem === undefined ? new AnonymousIdentity() : identityFromPem(pem),
+    fetchRootKey,
+    ...(rootKeyHex === null ? {} : { rootKey: new Uint8Array(Buffer.from(rootKeyHex, "hex")) }),
+    ...(maxCertAge === null ? {} : { maxCertificateAgeMs: Number(maxCertAge) * 1000 }),
+    ...(verifyQuerySignatures === undefined ? {} : { verifyQuerySignatures }),
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    ...(options.warn === undefined ? {} : { warn: options.warn }),
+  };
 }
 
 export type LedgerLocation =
@@ -41,6 +104,5 @@ export async function openLedger(url: string, options: OpenLedgerOptions = {}): 
     const fileOptions = { readOnly: options.readOnly ?? false, ...(options.warn === undefined ? {} : { warn: options.warn }) };
     return FileLedger.open(location.dir, fileOptions);
   }
-  // The ic backend (src/ledger/ic) plugs in here.
-  throw new LedgerUrlError(url, "the ic backend is not wired in yet");
+  return IcLedger.create(icOptions(url, location.canisterId, location.params, options));
 }

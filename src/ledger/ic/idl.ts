@@ -1,5 +1,6 @@
-// The ledger canister's Candid interface (canister/ledger.did) for @dfinity/candid; the
-// canister tests call the real compiled canister through it, so a mismatch fails there.
+// The ledger canister's Candid interface (canister/ledger.did) for @dfinity/candid. A test parses
+// ledger.did and checks every method here has the same type, and the canister tests call the
+// real compiled canister through it.
 import { IDL } from "@dfinity/candid";
 
 export const AppendItem = IDL.Record({ key: IDL.Text, entry: IDL.Vec(IDL.Nat8) });
@@ -15,19 +16,83 @@ export const AppendResult = IDL.Variant({ ok: IDL.Vec(Receipt), err: AppendError
 export const Tip = IDL.Record({ size: IDL.Nat64, root: IDL.Vec(IDL.Nat8), certificate: IDL.Opt(IDL.Vec(IDL.Nat8)) });
 export const Leaf = IDL.Record({ index: IDL.Nat64, leaf: IDL.Vec(IDL.Nat8) });
 export const ProofResult = IDL.Variant({ ok: IDL.Vec(IDL.Vec(IDL.Nat8)), err: IDL.Text });
+export const Stats = IDL.Record({
+  size: IDL.Nat64,
+  leaf_bytes: IDL.Nat64,
+  stable_bytes: IDL.Nat64,
+  max_entry_bytes: IDL.Nat64,
+  max_batch_bytes: IDL.Nat64,
+  max_key_bytes: IDL.Nat64,
+  max_query_entries: IDL.Nat64,
+  max_query_bytes: IDL.Nat64,
+  last_append_entries: IDL.Nat64,
+  last_append_instructions: IDL.Nat64,
+});
 
-/** Argument and result types of each method, by name. */
+/** Argument and result types of each method, by name, and whether it is a query. */
 export const METHODS = {
-  append: { args: [IDL.Vec(AppendItem)], result: [AppendResult] },
-  entries: { args: [IDL.Nat64, IDL.Nat64], result: [IDL.Vec(Leaf)] },
-  tip: { args: [], result: [Tip] },
-  inclusion_proof: { args: [IDL.Nat64, IDL.Nat64], result: [ProofResult] },
-  consistency_proof: { args: [IDL.Nat64, IDL.Nat64], result: [ProofResult] },
-  add_appender: { args: [IDL.Principal], result: [] },
-  remove_appender: { args: [IDL.Principal], result: [] },
-  appenders: { args: [], result: [IDL.Vec(IDL.Principal)] },
+  append: { args: [IDL.Vec(AppendItem)], result: [AppendResult], query: false },
+  add_appender: { args: [IDL.Principal], result: [], query: false },
+  remove_appender: { args: [IDL.Principal], result: [], query: false },
+  set_max_entry_bytes: { args: [IDL.Nat64], result: [], query: false },
+  entries: { args: [IDL.Nat64, IDL.Nat64], result: [IDL.Vec(Leaf)], query: true },
+  lookup: { args: [IDL.Text], result: [IDL.Opt(Receipt)], query: true },
+  tip: { args: [], result: [Tip], query: true },
+  inclusion_proof: { args: [IDL.Nat64, IDL.Nat64], result: [ProofResult], query: true },
+  consistency_proof: { args: [IDL.Nat64, IDL.Nat64], result: [ProofResult], query: true },
+  appenders: { args: [], result: [IDL.Vec(IDL.Principal)], query: true },
+  stats: { args: [], result: [Stats], query: true },
 } as const;
 
-export type AppendResultValue =
-  | { ok: Array<{ index: bigint; leaf_hash: Uint8Array | number[]; size: bigint; root: Uint8Array | number[]; duplicate: boolean }> }
-  | { err: Record<string, unknown> };
+/** The service for `Actor.createActor`. */
+export const idlFactory: IDL.InterfaceFactory = () =>
+  IDL.Service(Object.fromEntries(Object.entries(METHODS).map(([name, m]) => [name, IDL.Func([...m.args], [...m.result], m.query ? ["query"] : [])])));
+
+type Bytes = Uint8Array | number[];
+export interface ReceiptValue {
+  index: bigint;
+  leaf_hash: Bytes;
+  size: bigint;
+  root: Bytes;
+  duplicate: boolean;
+}
+export type AppendErrorValue =
+  | { batch_too_large: { bytes: bigint; limit: bigint } }
+  | { entry_too_large: { bytes: bigint; item: bigint; limit: bigint } }
+  | { invalid_entry: { item: bigint; reason: string } }
+  | { invalid_key: { item: bigint; reason: string } }
+  | { unauthorized: string };
+export type AppendResultValue = { ok: ReceiptValue[] } | { err: AppendErrorValue };
+export type ProofResultValue = { ok: Bytes[] } | { err: string };
+export interface TipValue {
+  size: bigint;
+  root: Bytes;
+  certificate: [] | [Bytes];
+}
+export interface LeafValue {
+  index: bigint;
+  leaf: Bytes;
+}
+export interface StatsValue {
+  size: bigint;
+  leaf_bytes: bigint;
+  stable_bytes: bigint;
+  max_entry_bytes: bigint;
+  max_batch_bytes: bigint;
+  max_key_bytes: bigint;
+  max_query_entries: bigint;
+  max_query_bytes: bigint;
+  last_append_entries: bigint;
+  last_append_instructions: bigint;
+}
+
+/** The canister as an Actor sees it (the methods the ic backend calls). */
+export interface LedgerService {
+  append(items: Array<{ key: string; entry: Uint8Array }>): Promise<AppendResultValue>;
+  entries(start: bigint, count: bigint): Promise<LeafValue[]>;
+  lookup(key: string): Promise<[] | [ReceiptValue]>;
+  tip(): Promise<TipValue>;
+  inclusion_proof(index: bigint, size: bigint): Promise<ProofResultValue>;
+  consistency_proof(from: bigint, to: bigint): Promise<ProofResultValue>;
+  stats(): Promise<StatsValue>;
+}

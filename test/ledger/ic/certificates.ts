@@ -35,11 +35,19 @@ const leaf = (v: Uint8Array): HashTree => [NodeType.Leaf, v as NodeValue];
 const labeled = (l: string | Uint8Array, t: HashTree): HashTree => [NodeType.Labeled, label(l), t];
 const fork = (a: HashTree, b: HashTree): HashTree => [NodeType.Fork, a, b];
 
-export async function certificate(o: { key: TestRootKey; canisterId: string; certifiedData: Uint8Array; time: Date }): Promise<Uint8Array> {
-  const tree = fork(
-    labeled("canister", labeled(Principal.fromText(o.canisterId).toUint8Array(), labeled("certified_data", leaf(o.certifiedData)))),
-    labeled("time", leaf(leb128(BigInt(o.time.getTime()) * 1_000_000n))),
-  );
+export { leaf, labeled, fork, leb128 };
+
+/** A certificate over any hash tree, signed by the root key (no delegation). */
+export async function signTree(tree: HashTree, key: TestRootKey): Promise<Uint8Array> {
   const message = Buffer.concat([Buffer.from([13]), Buffer.from("ic-state-root"), Buffer.from(await reconstruct(tree))]);
-  return Cbor.encode({ tree, signature: bls12_381.signShortSignature(message, o.key.secret) });
+  return Cbor.encode({ tree, signature: bls12_381.signShortSignature(message, key.secret) });
+}
+
+export const timeNode = (time: Date | bigint): HashTree => labeled("time", leaf(leb128(typeof time === "bigint" ? time : BigInt(time.getTime()) * 1_000_000n)));
+
+export const certifiedDataNode = (canisterId: string, data: Uint8Array): HashTree =>
+  labeled("canister", labeled(Principal.fromText(canisterId).toUint8Array(), labeled("certified_data", leaf(data))));
+
+export async function certificate(o: { key: TestRootKey; canisterId: string; certifiedData: Uint8Array; time: Date | bigint }): Promise<Uint8Array> {
+  return signTree(fork(certifiedDataNode(o.canisterId, o.certifiedData), timeNode(o.time)), o.key);
 }
