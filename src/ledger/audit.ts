@@ -5,20 +5,46 @@ import { CompactRange } from "./compact-range.ts";
 import { decodeEnvelope } from "./envelope.ts";
 import { toHex } from "./hash.ts";
 import { hashLeaf } from "./merkle.ts";
-import { verifyCheckpoint } from "./checkpoint.ts";
-import type { Checkpoint, Ledger } from "./ledger.ts";
+import { verifyAnyCheckpoint } from "./ic/ledger.ts";
+import type { Checkpoint, Ledger, StoredLeaf } from "./ledger.ts";
 import type { AuditResult } from "./file/audit.ts";
 
-export async function auditLedger(ledger: Ledger, checkpoints: Checkpoint[] = []): Promise<AuditResult> {
+/** A backend that can serve leaves in bulk, unproven (the audit proves them by the root). */
+interface RangeReader {
+  range(start: number, count: number): Promise<StoredLeaf[]>;
+}
+
+const PAGE = 512;
+
+async function* leaves(ledger: Ledger, size: number): AsyncGenerator<StoredLeaf> {
+  const bulk = (ledger as Partial<RangeReader>).range?.bind(ledger);
+  for (let next = 0; next < size; ) {
+    const page = bulk === undefined ? [await ledger.get(next)] : await bulk(next, Math.min(PAGE, size - next));
+    if (page.length === 0) throw new Error(`the ledger served no entries from ${next} though it claims ${size}`);
+    yield* page;
+    next += page.length;
+  }
+}
+
+export interface AuditOptions {
+  /** The root key ic checkpoints must chain to (default: the IC mainnet key). */
+  icRootKey?: Uint8Array;
+}
+
+export async function auditLedger(ledger: Ledger, checkpoints: Checkpoint[] = [], options: AuditOptions = {}): Promise<AuditResult> {
   const size = await ledger.size();
   const range = new CompactRange();
   const rootsAt = new Map<number, string>([[0, toHex(range.root())]]);
   const keys = new Set<string>();
   const stop = (index: number, message: string): AuditResult => ({ size, root: toHex(range.root()), checkpointsChecked: 0, problem: { index, message } });
+  const reader = leaves(ledger, size);
   for (let index = 0; index < size; index++) {
     let leaf;
     try {
-      leaf = await ledger.get(index);
+      const next = await reader.next();
+      if (next.done === true) return stop(index, "the ledger served fewer entries than it claims");
+      leaf = next.value;
+      if (leaf.index !== index) return stop(index, `the ledger served entry ${leaf.index} in place of ${index}`);
       decodeEnvelope(leaf.leaf);
     } catch (e: unknown) {
       return stop(index, e instanceof Error ? e.message : String(e));
@@ -35,7 +61,7 @@ export async function auditLedger(ledger: Ledger, checkpoints: Checkpoint[] = []
   if (claimed !== root) return stop(size, `the ledger claims root ${claimed}, its entries give ${root}`);
   for (const c of checkpoints) {
     try {
-      if (c.origin !== "ic") verifyCheckpoint(c);
+      await verifyAnyCheckpoint(c, options.icRootKey);
     } catch (e: unknown) {
       return stop(c.size, e instanceof Error ? e.message : String(e));
     }

@@ -23,6 +23,6 @@ export { signCheckpoint, verifyCheckpoint, parseCheckpoint, checkpointMessage, k
 export { CompactRange } from "./compact-range.ts";
 export { auditLedger } from "./audit.ts";
 export { FileOutbox, OutboxCorruptError, type FileOutboxOptions } from "./outbox.ts";
-export { IcLedger, IcAppendRefused, IcVerificationError, verifyIcCheckpoint, splitBatches, type IcLedgerOptions } from "./ic/ledger.ts";
+export { IcLedger, IcAppendRefused, IcVerificationError, verifyIcCheckpoint, verifyAnyCheckpoint, splitBatches, type IcLedgerOptions } from "./ic/ledger.ts";
 export { identityFromPem, IdentityPemError } from "./ic/identity.ts";
 export { verifyCertifiedTip, certifiedTipData, CertificateRejected } from "./ic/certificate.ts";

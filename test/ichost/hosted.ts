@@ -1,7 +1,7 @@
 // The real compiled ledger canister on the IC host, behind the HTTP-interface gateway, with
 // `ic` backend instances talking to it through @dfinity/agent. Shared by the ic backend suites.
 import { IDL } from "@dfinity/candid";
-import type { Identity } from "@dfinity/agent";
+import type { Identity, SignIdentity } from "@dfinity/agent";
 import { Ed25519KeyIdentity } from "@dfinity/identity";
 import { IcLedger, type IcLedgerOptions } from "../../src/ledger/ic/ledger.ts";
 import { METHODS } from "../../src/ledger/ic/idl.ts";
@@ -22,16 +22,16 @@ export interface Hosted {
   host: IcHost;
   gateway: Gateway;
   key: TestRootKey;
-  controller: Ed25519KeyIdentity;
+  controller: SignIdentity;
   /** An `ic` backend instance as `identity` (default: the controller). */
   ledger(o?: Partial<IcLedgerOptions> & { identity?: Identity }): Promise<IcLedger>;
   /** A controller-only method, called on the host directly. */
   control(method: "add_appender" | "remove_appender" | "set_max_entry_bytes", arg: unknown): void;
 }
 
-export async function hostedCanister(): Promise<Hosted> {
+export async function hostedCanister(o: { controller?: SignIdentity } = {}): Promise<Hosted> {
   const { wasm } = await compileCanister();
-  const controller = Ed25519KeyIdentity.generate();
+  const controller = o.controller ?? Ed25519KeyIdentity.generate();
   const key = rootKey();
   const host = await IcHost.install(wasm, { canisterId: CANISTER_ID, controllers: [controller.getPrincipal()] }, new Uint8Array(IDL.encode([], [])), controller.getPrincipal());
   const gateway = new Gateway({ host, key });

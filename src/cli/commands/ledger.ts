@@ -11,7 +11,7 @@ import {
   parseCheckpoint,
   parseLedgerUrl,
   toHex,
-  verifyCheckpoint,
+  verifyAnyCheckpoint,
   verifyConsistency,
   verifyInclusion,
   type Checkpoint,
@@ -29,6 +29,23 @@ async function withLedger<T>(url: string, readOnly: boolean, use: (ledger: Ledge
     return await use(ledger);
   } finally {
     await ledger.close();
+  }
+}
+
+const icRootKeyOption = () =>
+  new Option("--ic-root-key <hex>", "DER root key (hex) that ic checkpoints must chain to: a local replica's or PocketIC's (default: the IC mainnet key)").env("MODELCHAIN_IC_ROOT_KEY");
+
+function parseRootKey(hex: string | undefined): Uint8Array | undefined {
+  if (hex === undefined) return undefined;
+  if (!/^([0-9a-fA-F]{2})+$/.test(hex)) throw new CliInputError("--ic-root-key must be hex (the DER-encoded BLS root key)");
+  return new Uint8Array(Buffer.from(hex, "hex"));
+}
+
+async function checkCheckpoint(c: Checkpoint, file: string, icRootKey: Uint8Array | undefined): Promise<void> {
+  try {
+    await verifyAnyCheckpoint(c, icRootKey);
+  } catch (e: unknown) {
+    throw new CheckFailedError(`${file}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
 }
 
@@ -129,10 +146,10 @@ function registerCheckpoint(program: Command): void {
     });
 }
 
-async function auditUrl(url: string, checkpoints: Checkpoint[]) {
+async function auditUrl(url: string, checkpoints: Checkpoint[], icRootKey: Uint8Array | undefined) {
   const location = parseLedgerUrl(url);
   if (location.backend === "file") return auditFileLedger(location.dir, checkpoints);
-  return withLedger(url, true, (l) => auditLedger(l, checkpoints));
+  return withLedger(url, true, (l) => auditLedger(l, checkpoints, icRootKey === undefined ? {} : { icRootKey }));
 }
 
 function registerVerify(program: Command): void {
@@ -141,8 +158,9 @@ function registerVerify(program: Command): void {
     .description("re-hash every entry and check the tree and checkpoints; exit 1 naming the first bad entry")
     .addOption(ledgerOption())
     .option("--checkpoint <file...>", "checkpoints kept earlier: the ledger must still extend each")
-    .action(async (opts: { ledger: string; checkpoint?: string[] }) => {
-      const result = await auditUrl(opts.ledger, (opts.checkpoint ?? []).map(loadCheckpoint));
+    .addOption(icRootKeyOption())
+    .action(async (opts: { ledger: string; checkpoint?: string[]; icRootKey?: string }) => {
+      const result = await auditUrl(opts.ledger, (opts.checkpoint ?? []).map(loadCheckpoint), parseRootKey(opts.icRootKey));
       if (result.problem !== undefined) {
         throw new CheckFailedError(`verify failed at entry ${result.problem.index}: ${result.problem.message}`);
       }
@@ -168,7 +186,8 @@ function registerVerifyProof(program: Command): void {
     .requiredOption("--proof <file>", "proof JSON from `modelchain proof`")
     .requiredOption("--leaf <file>", "leaf bytes from `modelchain show --raw`")
     .option("--checkpoint <file>", "signed checkpoint the proof's root must match")
-    .action((opts: { proof: string; leaf: string; checkpoint?: string }) => {
+    .addOption(icRootKeyOption())
+    .action(async (opts: { proof: string; leaf: string; checkpoint?: string; icRootKey?: string }) => {
       const proof = parseProofFile(opts.proof);
       const leafHash = toHex(hashLeaf(readInput(opts.leaf)));
       if (leafHash !== proof.leafHash) throw new CheckFailedError(`leaf hash ${leafHash} is not the proof's ${proof.leafHash}`);
@@ -179,7 +198,7 @@ function registerVerifyProof(program: Command): void {
       }
       if (opts.checkpoint !== undefined) {
         const checkpoint = loadCheckpoint(opts.checkpoint);
-        verifyCheckpoint(checkpoint);
+        await checkCheckpoint(checkpoint, opts.checkpoint, parseRootKey(opts.icRootKey));
         if (checkpoint.size !== proof.size || checkpoint.root !== proof.root) {
           throw new CheckFailedError(`proof is for size ${proof.size} root ${proof.root}; the checkpoint signs size ${checkpoint.size} root ${checkpoint.root} (ask for \`proof --size ${checkpoint.size}\`)`);
         }
@@ -204,11 +223,13 @@ function registerVerifyConsistency(program: Command): void {
     .requiredOption("--proof <file>", "consistency proof JSON from `modelchain consistency --from <old size> --to <new size>`")
     .requiredOption("--old <file>", "the checkpoint kept earlier")
     .requiredOption("--new <file>", "the current checkpoint")
-    .action((opts: { proof: string; old: string; new: string }) => {
+    .addOption(icRootKeyOption())
+    .action(async (opts: { proof: string; old: string; new: string; icRootKey?: string }) => {
       const proof = parseConsistencyFile(opts.proof);
       const [older, newer] = [loadCheckpoint(opts.old), loadCheckpoint(opts.new)];
-      verifyCheckpoint(older);
-      verifyCheckpoint(newer);
+      const icRootKey = parseRootKey(opts.icRootKey);
+      await checkCheckpoint(older, opts.old, icRootKey);
+      await checkCheckpoint(newer, opts.new, icRootKey);
       if (older.keyId !== newer.keyId) throw new CheckFailedError(`the checkpoints are signed by different keys (${older.keyId}, ${newer.keyId})`);
       if (proof.from !== older.size || proof.to !== newer.size) {
         throw new CheckFailedError(`proof is from size ${proof.from} to ${proof.to}; the checkpoints are at sizes ${older.size} and ${newer.size}`);

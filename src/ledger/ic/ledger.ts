@@ -9,10 +9,11 @@
 //
 // Appends are split into batches under the 2 MiB ingress limit and retried, with the same
 // idempotency keys, after timeouts and transport errors; a batch the canister refuses is not.
-import { Actor, HttpAgent, ProtocolError, TransportError, type ActorSubclass, type Identity } from "@dfinity/agent";
+import { Actor, HttpAgent, IC_ROOT_KEY, ProtocolError, TransportError, type ActorSubclass, type Identity } from "@dfinity/agent";
 import { Principal } from "@dfinity/principal";
 import { ledgerAppendDuration, ledgerEntriesAppended, ledgerErrors, ledgerSize, certifiedTipAge } from "../../metrics/index.ts";
 import { prepareEntry, type LedgerEntry, type PreparedEntry } from "../entry.ts";
+import { verifyCheckpoint } from "../checkpoint.ts";
 import { decodeEnvelope } from "../envelope.ts";
 import { sameHash, toHex, type Hash } from "../hash.ts";
 import type { Checkpoint, ConsistencyProof, InclusionProof, Ledger, Receipt, StoredLeaf } from "../ledger.ts";
@@ -355,22 +356,26 @@ export class IcLedger implements Ledger {
 }
 
 /**
- * Checks an ic checkpoint on its own: its certificate verifies against `rootKey` (default: the
- * key it names, which proves integrity, not origin — pin the IC root key to prove origin) and
- * certifies exactly its size and root for the canister its keyId names, at its timestamp.
+ * Checks an ic checkpoint on its own: its certificate verifies against `rootKey` — the IC
+ * mainnet key unless another is pinned (a local replica's, or PocketIC's); the key a
+ * checkpoint names is never trusted — and certifies exactly its size and root for the
+ * canister its keyId names, at its timestamp.
  */
-export async function verifyIcCheckpoint(c: Checkpoint, rootKey?: Uint8Array): Promise<void> {
+export async function verifyIcCheckpoint(c: Checkpoint, rootKey: Uint8Array = new Uint8Array(Buffer.from(IC_ROOT_KEY, "hex"))): Promise<void> {
   if (c.origin !== "ic" || !c.keyId.startsWith("ic:")) throw new IcVerificationError(`checkpoint at size ${c.size} is not an ic checkpoint`);
-  const named = c.publicKey !== undefined && /^([0-9a-f]{2})+$/.test(c.publicKey) ? new Uint8Array(Buffer.from(c.publicKey, "hex")) : undefined;
-  const key = rootKey ?? named;
-  if (key === undefined) throw new IcVerificationError(`ic checkpoint at size ${c.size} names no root key (hex DER); pass the IC root key`);
   const { time } = await verifyCertifiedTip({
     certificate: new Uint8Array(Buffer.from(c.signature, "base64")),
-    rootKey: key,
+    rootKey,
     canisterId: c.keyId.slice(3),
     size: c.size,
     root: c.root,
     maxAgeMs: Number.POSITIVE_INFINITY,
   });
   if (time.toISOString() !== c.timestamp) throw new IcVerificationError(`ic checkpoint at size ${c.size}: timestamp ${c.timestamp} is not the certificate's ${time.toISOString()}`);
+}
+
+/** Verifies a checkpoint of either origin: a file ledger's ed25519 signature, or an ic certificate. */
+export async function verifyAnyCheckpoint(c: Checkpoint, icRootKey?: Uint8Array): Promise<void> {
+  if (c.origin === "ic") await verifyIcCheckpoint(c, icRootKey);
+  else verifyCheckpoint(c);
 }

@@ -89,7 +89,7 @@ function parseDid(source: string): { service: Map<string, IDL.FuncClass> } {
         const results = params();
         const annotations: string[] = [];
         while (peek() === "query") annotations.push(next());
-        service.set(name, IDL.Func(args, results, annotations));
+        service.set(name, IDL.Func(args as [], results as [], annotations));
         if (peek() === ";") next();
       }
       expectToken("}");
