@@ -26,3 +26,4 @@ export { FileOutbox, OutboxCorruptError, type FileOutboxOptions } from "./outbox
 export { IcLedger, IcAppendRefused, IcVerificationError, verifyIcCheckpoint, verifyAnyCheckpoint, splitBatches, type IcLedgerOptions } from "./ic/ledger.ts";
 export { identityFromPem, IdentityPemError } from "./ic/identity.ts";
 export { verifyCertifiedTip, certifiedTipData, CertificateRejected } from "./ic/certificate.ts";
+export { OutboxLedger, LedgerUnavailableError, type OutboxLedgerOptions } from "./outbox-ledger.ts";

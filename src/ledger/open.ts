@@ -7,12 +7,15 @@
 //     identity=<pem file>     who signs calls (default $MODELCHAIN_IC_IDENTITY, else anonymous)
 //     maxCertAge=<seconds>    how old a certified tip may be (default 300)
 //     verifyQuerySignatures=false   skip the agent's replica-signature check on query replies
+//     outbox=<dir>            appends wait on disk there first: nothing is lost while the
+//                             canister is unreachable; they are replayed in order
 import { readFileSync } from "node:fs";
 import { AnonymousIdentity } from "@dfinity/agent";
 import { FileLedger } from "./file/index.ts";
 import { IcLedger, type IcLedgerOptions } from "./ic/ledger.ts";
 import { identityFromPem } from "./ic/identity.ts";
 import type { Ledger } from "./ledger.ts";
+import { OutboxLedger } from "./outbox-ledger.ts";
 
 export interface OpenLedgerOptions {
   /** Readers (show, proof, verify) open without the write lock, alongside a running writer. */
@@ -36,7 +39,7 @@ function flag(url: string, params: URLSearchParams, name: string): boolean | und
 
 /** The ic backend's options from an ic:// URL's parameters. */
 export function icOptions(url: string, canisterId: string, params: URLSearchParams, options: OpenLedgerOptions): IcLedgerOptions {
-  const known = new Set(["host", "rootKey", "fetchRootKey", "identity", "maxCertAge", "verifyQuerySignatures"]);
+  const known = new Set(["host", "rootKey", "fetchRootKey", "identity", "maxCertAge", "verifyQuerySignatures", "outbox"]);
   for (const name of params.keys()) if (!known.has(name)) throw new LedgerUrlError(url, `unknown parameter ${name}; known: ${[...known].join(", ")}`);
   const host = params.get("host") ?? MAINNET;
   try {
@@ -104,5 +107,9 @@ export async function openLedger(url: string, options: OpenLedgerOptions = {}): 
     const fileOptions = { readOnly: options.readOnly ?? false, ...(options.warn === undefined ? {} : { warn: options.warn }) };
     return FileLedger.open(location.dir, fileOptions);
   }
-  return IcLedger.create(icOptions(url, location.canisterId, location.params, options));
+  const ledger = await IcLedger.create(icOptions(url, location.canisterId, location.params, options));
+  const outbox = location.params.get("outbox");
+  if (outbox === null || options.readOnly === true) return ledger;
+  if (outbox === "") throw new LedgerUrlError(url, "outbox= needs a directory");
+  return OutboxLedger.open(ledger, outbox, options.warn === undefined ? {} : { warn: options.warn });
 }

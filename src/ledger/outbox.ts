@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { outboxDepth, ledgerErrors } from "../metrics/index.ts";
 import { parseEntry, prepareEntry, type LedgerEntry } from "./entry.ts";
-import type { Ledger, Outbox } from "./ledger.ts";
+import type { Ledger, Outbox, Receipt } from "./ledger.ts";
 
 export class OutboxCorruptError extends Error {
   constructor(dir: string, record: number, offset: number, problem: string) {
@@ -25,6 +25,10 @@ export interface FileOutboxOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   warn?: (message: string) => void;
+  /** Told of each batch the ledger acknowledged, with its receipts. */
+  delivered?: (entries: readonly LedgerEntry[], receipts: readonly Receipt[]) => void;
+  /** Told of each failed delivery attempt (the entries stay and are retried). */
+  failed?: (error: unknown) => void;
 }
 
 function readRecords(dir: string, fd: number, warn: (m: string) => void): { entries: LedgerEntry[]; end: number } {
@@ -105,6 +109,11 @@ export class FileOutbox implements Outbox {
     return this.entries.length - this.acked;
   }
 
+  /** Keys of the entries waiting for the ledger. */
+  pendingKeys(): Set<string> {
+    return new Set(this.entries.slice(this.acked).map((e) => e.key));
+  }
+
   /** Durable once this resolves (written and fsync'd); delivery to the ledger follows. */
   async enqueue(entries: readonly LedgerEntry[]): Promise<void> {
     if (this.closed) throw new Error(`outbox ${this.dir} is closed`);
@@ -148,9 +157,11 @@ export class FileOutbox implements Outbox {
   private async drain(): Promise<void> {
     for (let ledger = this.options.ledger; ledger !== undefined && this.depth() > 0 && !this.closed; ledger = this.options.ledger) {
       const batch = this.entries.slice(this.acked, this.acked + (this.options.batchSize ?? 256));
+      let receipts: Receipt[];
       try {
-        await ledger.append(batch);
+        receipts = await ledger.append(batch);
       } catch (e: unknown) {
+        this.options.failed?.(e);
         ledgerErrors.inc({ backend: "outbox", error: e instanceof Error ? e.name : "Error" });
         const delay = Math.min(this.options.retryMaxMs ?? 30_000, (this.options.retryBaseMs ?? 200) * 2 ** this.failures++);
         this.options.warn?.(`outbox ${this.dir}: ledger append failed (${e instanceof Error ? e.message : String(e)}); ${this.depth()} entries wait, retry in ${delay} ms`);
@@ -163,6 +174,7 @@ export class FileOutbox implements Outbox {
       }
       this.failures = 0;
       this.acknowledge(this.acked + batch.length);
+      this.options.delivered?.(batch, receipts);
     }
   }
 

@@ -52,6 +52,8 @@ export class Gateway {
   private readonly wallClock: boolean;
   /** Faults to apply to the next requests, in order (one per request). */
   readonly faults: Fault[] = [];
+  /** While true, every request fails as if the network were down. */
+  down = false;
   /** Requests seen, by kind, for assertions. */
   readonly seen = { call: 0, query: 0, status: 0, executed: 0 };
 
@@ -64,7 +66,7 @@ export class Gateway {
   /** A `fetch` for HttpAgent (host URL: any, e.g. http://gateway.test). */
   readonly fetch: typeof fetch = async (input, init) => {
     const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
-    const fault = this.faults.shift();
+    const fault = this.down ? "unreachable" : this.faults.shift();
     if (fault === "unreachable") throw new TypeError("fetch failed: connect ECONNREFUSED (injected)");
     if (fault === "unavailable") return new Response("service unavailable (injected)", { status: 503, statusText: "Service Unavailable" });
     if (url.pathname === "/api/v2/status") {
