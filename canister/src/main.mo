@@ -95,6 +95,10 @@ persistent actor Ledger {
 
   func leafHashAt(index : Nat) : Blob { nodes().load(Merkle.position(0, index)) };
 
+  // Certified from the start, so that even the empty ledger's tip (size 0) is provable; a
+  // transient field is evaluated again on every upgrade, like postupgrade below.
+  transient let _certifiedAtStart : () = certify(currentRoot());
+
   type Placed = { index : Nat64; leaf_hash : Blob; duplicate : Bool };
 
   func appendOne(caller : Principal, now : Nat, item : AppendItem) : Placed {

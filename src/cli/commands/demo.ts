@@ -1,6 +1,6 @@
 // `modelchain demo`: the real controllers against the in-memory API server (src/devcluster)
-// loaded with samples/, a real file ledger, and simulated rollouts; ends with `history` and
-// `verify`. Deterministic object uids make a second run on the same ledger add nothing.
+// loaded with samples/, a real ledger (a file ledger in --state-dir, or --ledger ic://…), and
+// simulated rollouts; ends with `history` and `verify`. Deterministic object uids make a second run on the same ledger add nothing.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
@@ -9,7 +9,7 @@ import pino from "pino";
 import { parseAllDocuments } from "yaml";
 import { borrowedLedger, installCrds, startOperator } from "../../controller/index.ts";
 import { simulateRollouts, startDevCluster } from "../../devcluster/index.ts";
-import { auditFileLedger, FileLedger } from "../../ledger/index.ts";
+import { auditFileLedger, auditLedger, openLedger, parseLedgerUrl, type Ledger } from "../../ledger/index.ts";
 import { deploymentHistory, historyText } from "../history/chain.ts";
 import { CheckFailedError } from "../output.ts";
 
@@ -28,41 +28,63 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   }
 }
 
+/**
+ * The demo's work on any ledger: the in-memory API server loaded with samples/, the operator
+ * recording into `ledger` until the sample rollout completes. Returns how many entries it added.
+ */
+export async function runDemo(ledger: Ledger, say: (line: string) => void): Promise<{ before: number; added: number }> {
+  const cluster = await startDevCluster({ uidSeed: "modelchain-demo" });
+  const stopSimulation = simulateRollouts(cluster.store);
+  const before = await ledger.size();
+  try {
+    await installCrds(cluster.kubeConfig);
+    const objects = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
+    for (const file of DEMO_FILES) for (const o of samples(file)) await objects.create(o);
+    say(`demo: in-memory API server at ${cluster.url} loaded with samples/${DEMO_FILES.join(", samples/")}`);
+    const operator = await startOperator({ kubeConfig: cluster.kubeConfig, ledger: borrowedLedger(ledger), cluster: "demo", log: pino({ level: "warn" }), progressPollMs: 200 });
+    await until("the rollout to complete", async () => {
+      const md = cluster.store.get("modelchain.io/v1alpha1/modeldeployments", "ml", "support-chat");
+      return md?.["status"]?.rollouts?.at(-1)?.phase === "Completed";
+    }, 30_000);
+    await operator.stop();
+    return { before, added: (await ledger.size()) - before };
+  } finally {
+    stopSimulation();
+    await cluster.stop();
+  }
+}
+
 export function registerDemoCommand(program: Command): void {
   program
     .command("demo")
-    .description("run the controllers against an in-process API server loaded with samples/ and a real file ledger")
+    .description("run the controllers against an in-process API server loaded with samples/ and a real ledger")
     .option("--state-dir <dir>", "where the demo's file ledger lives", ".state")
-    .action(async (opts: { stateDir: string }) => {
+    .option("--ledger <url>", "record into this ledger instead: a directory, or ic://<canister-id>?host=<url>")
+    .action(async (opts: { stateDir: string; ledger?: string }) => {
       const say = (line: string) => process.stdout.write(`${line}\n`);
-      const cluster = await startDevCluster({ uidSeed: "modelchain-demo" });
-      const stopSimulation = simulateRollouts(cluster.store);
-      const ledgerDir = join(opts.stateDir, "ledger");
-      const ledger = await FileLedger.open(ledgerDir, { warn: (m) => say(`ledger: ${m}`) });
-      const before = await ledger.size();
+      const url = opts.ledger ?? join(opts.stateDir, "ledger");
+      const location = parseLedgerUrl(url);
+      const ledger = await openLedger(url, { warn: (m) => say(`ledger: ${m}`) });
       try {
-        await installCrds(cluster.kubeConfig);
-        const objects = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
-        for (const file of DEMO_FILES) for (const o of samples(file)) await objects.create(o);
-        say(`demo: in-memory API server at ${cluster.url} loaded with samples/${DEMO_FILES.join(", samples/")}`);
-        const operator = await startOperator({ kubeConfig: cluster.kubeConfig, ledger: borrowedLedger(ledger), cluster: "demo", log: pino({ level: "warn" }), progressPollMs: 200 });
-        await until("the rollout to complete", async () => {
-          const md = cluster.store.get("modelchain.io/v1alpha1/modeldeployments", "ml", "support-chat");
-          return md?.["status"]?.rollouts?.at(-1)?.phase === "Completed";
-        }, 30_000);
-        await operator.stop();
-        const added = (await ledger.size()) - before;
+        const { before, added } = await runDemo(ledger, say);
         say(`demo: the operator recorded ${added} new ledger entr${added === 1 ? "y" : "ies"} (${before} were there before)\n`);
-        say(`$ modelchain history ml/support-chat --ledger ${ledgerDir}`);
+        say(`$ modelchain history ml/support-chat --ledger ${url}`);
         process.stdout.write(historyText(await deploymentHistory(ledger, "ml", "support-chat")));
       } finally {
-        stopSimulation();
         await ledger.close();
-        await cluster.stop();
       }
-      const audit = await auditFileLedger(ledgerDir);
-      say(`\n$ modelchain verify --ledger ${ledgerDir}`);
+      const audit = location.backend === "file" ? await auditFileLedger(location.dir) : await withOpenLedger(url, (l) => auditLedger(l));
+      say(`\n$ modelchain verify --ledger ${url}`);
       if (audit.problem !== undefined) throw new CheckFailedError(`verify failed at entry ${audit.problem.index}: ${audit.problem.message}`);
       say(`ok: ${audit.size} entries, root ${audit.root}`);
     });
+}
+
+async function withOpenLedger<T>(url: string, use: (ledger: Ledger) => Promise<T>): Promise<T> {
+  const ledger = await openLedger(url, { readOnly: true });
+  try {
+    return await use(ledger);
+  } finally {
+    await ledger.close();
+  }
 }

@@ -19,7 +19,9 @@ describe.skipIf(skipHosted)("the ic backend against the compiled canister", () =
     ledger = await hosted.ledger();
   }, 180_000);
 
-  it("appends a batch and returns receipts whose tip is the certified one", async () => {
+  it("proves the empty ledger's tip, then appends a batch and returns receipts whose tip is the certified one", async () => {
+    expect(await ledger.size()).toBe(0);
+    expect(await ledger.root()).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     const receipts = await ledger.append(entries(0, 10));
     expect(receipts.map((r) => r.index)).toEqual([...Array(10).keys()]);
     expect(receipts.every((r) => !r.duplicate && r.size === 10)).toBe(true);
