@@ -3,6 +3,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { registry } from "../../src/metrics/index.ts";
+import { icOptions } from "../../src/ledger/open.ts";
 import { CHART, helm, render, type Rendered } from "./helm.ts";
 
 const byKind = (objects: Rendered, kind: string) => objects.filter((o) => o["kind"] === kind);
@@ -83,7 +84,12 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
     expect(byKind(variant, "ServiceMonitor")).toHaveLength(1);
     expect(byKind(variant, "PersistentVolumeClaim")).toHaveLength(0);
     const args = byKind(variant, "Deployment").find((d) => d["metadata"]["name"] === "mc-operator")?.["spec"]["template"]["spec"]["containers"][0]["args"];
-    expect(args).toContain("--ledger=ic://uxrrr-q7777-77774-qaaaq-cai?host=https://icp-api.io");
+    expect(args).toContain("--ledger=ic://uxrrr-q7777-77774-qaaaq-cai?host=https://icp-api.io&outbox=/var/lib/modelchain/outbox");
+    const pod = byKind(variant, "Deployment").find((d) => d["metadata"]["name"] === "mc-operator")?.["spec"]["template"]["spec"];
+    expect(pod["volumes"]).toContainEqual({ name: "outbox", emptyDir: {} });
+    expect(pod["containers"][0]["volumeMounts"]).toContainEqual({ name: "outbox", mountPath: "/var/lib/modelchain/outbox" });
+    // The URL the chart builds is one the operator accepts.
+    expect(() => icOptions(args.find((a: string) => a.startsWith("--ledger=")).slice(9), "uxrrr-q7777-77774-qaaaq-cai", new URL(args.find((a: string) => a.startsWith("--ledger=")).slice(9)).searchParams, {})).not.toThrow();
   });
 
   it("refuses values the schema forbids, naming them", () => {

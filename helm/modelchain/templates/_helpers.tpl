@@ -11,5 +11,5 @@ helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
 {{- if .Values.image.digest -}}{{ .Values.image.repository }}@{{ .Values.image.digest }}{{- else -}}{{ .Values.image.repository }}:{{ .Values.image.tag }}{{- end -}}
 {{- end -}}
 {{- define "modelchain.ledgerUrl" -}}
-{{- if eq .Values.ledger.backend "ic" -}}ic://{{ .Values.ledger.ic.canisterId }}?host={{ .Values.ledger.ic.host }}{{- else -}}/var/lib/modelchain/ledger{{- end -}}
+{{- if eq .Values.ledger.backend "ic" -}}ic://{{ .Values.ledger.ic.canisterId }}?host={{ .Values.ledger.ic.host }}&outbox=/var/lib/modelchain/outbox{{ with .Values.ledger.ic.rootKey }}&rootKey={{ . }}{{ end }}{{- else -}}/var/lib/modelchain/ledger{{- end -}}
 {{- end -}}
