@@ -1,0 +1,84 @@
+// Appends through the ic backend into the real compiled canister, here on the IC system-API
+// host (test/ichost) since no replica or PocketIC runs on this machine.
+//
+// Reports, per batch size:
+//   - entries/s through the whole backend (HttpAgent + Actor + Candid + the gateway's BLS
+//     certificate per call + the canister), and the file backend on the same entries as the
+//     baseline in the same run;
+//   - entries/s of the canister alone (an update message executed by the host, no agent);
+//   - how many typical entries fit the 2 MiB ingress limit, which bounds a batch on the IC.
+// The host's wall time is V8's JIT, not the IC's metering: the canister's own
+// performance_counter is only meaningful on a replica (see README).
+import { performance } from "node:perf_hooks";
+import { IDL } from "@dfinity/candid";
+import { DEFAULT_BATCH_BYTES, splitBatches } from "../src/ledger/ic/ledger.ts";
+import { METHODS } from "../src/ledger/ic/idl.ts";
+import { encodeEntry, FileLedger, prepareEntry, type LedgerEntry } from "../src/ledger/index.ts";
+import { hostedCanister } from "../test/ichost/hosted.ts";
+import { tempDir } from "../test/ledger/fixtures.ts";
+
+if (Number(process.versions.node.split(".")[0]) < 24) {
+  console.log(`SKIP ic-append: the canister is wasm64 and needs Node 24 (this is ${process.versions.node})`);
+  process.exit(0);
+}
+
+let serial = 0;
+function entry(): LedgerEntry {
+  const n = serial++;
+  return {
+    v: 1,
+    kind: "RolloutCompleted",
+    cluster: "bench",
+    subject: { apiVersion: "apps/v1", kind: "Deployment", namespace: `ns-${n % 50}`, name: `serve-${n % 1000}`, uid: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}` },
+    key: `ic-bench-${n}`,
+    observedAt: "2026-11-25T00:00:00Z",
+    data: { revision: n, image: `registry.example/serve@sha256:${n.toString(16).padStart(64, "0")}`, replicas: 3 },
+  };
+}
+
+const typical = encodeEntry(entry()).byteLength;
+const perIngress = splitBatches(Array.from({ length: 20_000 }, () => prepareEntry(entry())), DEFAULT_BATCH_BYTES)[0]?.length ?? 0;
+console.log(`typical entry: ${typical} bytes of canonical JSON; ${perIngress} such entries fit one ${DEFAULT_BATCH_BYTES}-byte batch (ingress limit 2 MiB)`);
+
+const TOTAL = Number(process.env["BENCH_IC_ENTRIES"] ?? 2048);
+const rows: string[] = [];
+for (const batch of [1, 16, 128, 512]) {
+  const rounds = Math.max(1, Math.floor((batch === 1 ? TOTAL / 8 : TOTAL) / batch));
+  const hosted = await hostedCanister();
+  const ledger = await hosted.ledger();
+  const { dir, remove } = tempDir("modelchain-bench-ic-");
+  const file = await FileLedger.open(dir);
+
+  const batches = Array.from({ length: rounds }, () => Array.from({ length: batch }, entry));
+  let t = performance.now();
+  for (const b of batches) await ledger.append(b);
+  const backendMs = performance.now() - t;
+
+  const fileBatches = Array.from({ length: rounds }, () => Array.from({ length: batch }, entry));
+  t = performance.now();
+  for (const b of fileBatches) await file.append(b);
+  const fileMs = performance.now() - t;
+
+  // The canister alone: Candid-encoded batches executed by the host, no agent, no certificates.
+  const encoded = Array.from({ length: rounds }, () => new Uint8Array(IDL.encode([...METHODS.append.args], [Array.from({ length: batch }, () => {
+    const e = entry();
+    return { key: e.key, entry: encodeEntry(e) };
+  })])));
+  t = performance.now();
+  for (const arg of encoded) {
+    const r = hosted.host.update("append", arg, hosted.controller.getPrincipal());
+    if (r.reject !== undefined) throw new Error(r.reject);
+  }
+  const canisterMs = performance.now() - t;
+
+  const n = rounds * batch;
+  const rate = (ms: number) => Math.round(n / (ms / 1000));
+  rows.push(`| ${batch} | ${n} | ${rate(backendMs)} | ${rate(fileMs)} | ${(rate(backendMs) / rate(fileMs)).toFixed(3)}× | ${rate(canisterMs)} | ${(canisterMs / n * 1000).toFixed(0)} µs |`);
+  await file.close();
+  remove();
+}
+console.log("\n| batch | entries | ic backend entries/s | file backend entries/s (baseline) | ratio | canister alone entries/s | canister µs/entry |");
+console.log("|---|---|---|---|---|---|---|");
+for (const row of rows) console.log(row);
+console.log("\nGoal: ≥ 500 entries/s per canister. On the IC a batch is bounded by the ingress limit above and a");
+console.log("canister runs one update at a time; the host's figures are V8 wall time, not IC instructions.");
