@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { outboxDepth, ledgerErrors } from "../metrics/index.ts";
 import { parseEntry, prepareEntry, type LedgerEntry } from "./entry.ts";
+import { acquireWriteLock } from "./file/lock.ts";
 import type { Ledger, Outbox, Receipt } from "./ledger.ts";
 
 export class OutboxCorruptError extends Error {
@@ -68,9 +69,11 @@ export class FileOutbox implements Outbox {
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly waiters: Array<{ upTo: number; resolve: () => void }> = [];
+  private readonly unlock: () => void;
 
-  private constructor(dir: string, fd: number, options: FileOutboxOptions, entries: LedgerEntry[], end: number, acked: number) {
+  private constructor(dir: string, fd: number, unlock: () => void, options: FileOutboxOptions, entries: LedgerEntry[], end: number, acked: number) {
     this.dir = dir;
+    this.unlock = unlock;
     this.fd = fd;
     this.options = { ...options };
     this.entries = entries;
@@ -80,11 +83,20 @@ export class FileOutbox implements Outbox {
 
   static open(dir: string, options: FileOutboxOptions = {}): FileOutbox {
     mkdirSync(dir, { recursive: true });
-    const fd = openSync(join(dir, "outbox.log"), "a+");
-    const { entries, end } = readRecords(dir, fd, options.warn ?? (() => {}));
+    // One process per outbox: two would deliver, acknowledge and compact the same log.
+    const unlock = acquireWriteLock(dir, (holder) => options.warn?.(`outbox ${dir}: took over the lock from ${holder}`));
+    let fd: number;
+    let records: { entries: LedgerEntry[]; end: number };
+    try {
+      fd = openSync(join(dir, "outbox.log"), "a+");
+      records = readRecords(dir, fd, options.warn ?? (() => {}));
+    } catch (e: unknown) {
+      unlock();
+      throw e;
+    }
     const ackPath = join(dir, "outbox.ack");
     const acked = existsSync(ackPath) ? Number(readFileSync(ackPath, "utf8").trim()) || 0 : 0;
-    const outbox = new FileOutbox(dir, fd, options, entries, end, acked);
+    const outbox = new FileOutbox(dir, fd, unlock, options, records.entries, records.end, acked);
     outboxDepth.set(outbox.depth());
     outbox.kick();
     return outbox;
@@ -144,6 +156,7 @@ export class FileOutbox implements Outbox {
     clearTimeout(this.retryTimer);
     await this.draining;
     closeSync(this.fd);
+    this.unlock();
   }
 
   private kick(): void {

@@ -80,3 +80,18 @@ describe("durable outbox", () => {
     await outbox.close();
   });
 });
+
+describe("the outbox lock", () => {
+  it("refuses a second writer on the same directory, naming the holder, and frees it on close", async () => {
+    const { dir, remove } = tempDir("modelchain-outbox-lock-");
+    try {
+      const first = FileOutbox.open(dir);
+      expect(() => FileOutbox.open(dir)).toThrow(new RegExp(`locked for writing by pid ${process.pid}`));
+      await first.close();
+      const second = FileOutbox.open(dir);
+      await second.close();
+    } finally {
+      remove();
+    }
+  });
+});
