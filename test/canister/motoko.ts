@@ -42,11 +42,11 @@ export function motoko(): Motoko {
   return mo;
 }
 
-/** The canister sources by file name, as read now. */
-export function canisterSources(): Map<string, string> {
+/** The Motoko sources in `dir` (default canister/src) by file name, as read now. */
+export function canisterSources(dir = canisterSrc): Map<string, string> {
   const out = new Map<string, string>();
-  for (const f of readdirSync(canisterSrc).sort()) {
-    if (f.endsWith(".mo")) out.set(f, readFileSync(join(canisterSrc, f), "utf8"));
+  for (const f of readdirSync(dir).sort()) {
+    if (f.endsWith(".mo")) out.set(f, readFileSync(join(dir, f), "utf8"));
   }
   return out;
 }

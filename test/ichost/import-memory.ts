@@ -1,6 +1,6 @@
-// Rewrites a module that defines its (single) memory into one that imports it as env.mem, so an
-// upgrade can start the new code on the old memory — what the replica does for canisters with
-// Motoko's enhanced orthogonal persistence, whose heap is the persistent state.
+// Reads and rewrites a canister module for the host: the module's own memory becomes an import
+// (env.mem), so the host creates the memory itself and owns it from before `(start)` runs — on
+// install a fresh one, on an upgrade with wasm_memory_persistence = keep the old one.
 function leb(n: number): number[] {
   const out: number[] = [];
   do {
@@ -17,16 +17,77 @@ function readLeb(bytes: Uint8Array, at: number): [number, number] {
   let shift = 0;
   for (;;) {
     const b = bytes[at++] ?? 0;
-    result |= (b & 0x7f) << shift;
-    if ((b & 0x80) === 0) return [result >>> 0, at];
+    result += (b & 0x7f) * 2 ** shift;
+    if ((b & 0x80) === 0) return [result, at];
     shift += 7;
   }
 }
 
-/** Turns active data segments passive: the old memory already holds the program's static data. */
+interface Section {
+  id: number;
+  body: Uint8Array;
+}
+
+function sections(wasm: Uint8Array): Section[] {
+  const out: Section[] = [];
+  for (let at = 8; at < wasm.length; ) {
+    const id = wasm[at] ?? 0;
+    const [size, start] = readLeb(wasm, at + 1);
+    out.push({ id, body: wasm.subarray(start, start + size) });
+    at = start + size;
+  }
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+const text = (s: string): Uint8Array => Uint8Array.from([...leb(new TextEncoder().encode(s).byteLength), ...new TextEncoder().encode(s)]);
+
+/** The memory a module declares: its limits in pages and whether it is a 64-bit memory. */
+export interface DeclaredMemory {
+  min: number;
+  max: number | undefined;
+  memory64: boolean;
+  /** The limits exactly as encoded, for the import that replaces the declaration. */
+  limits: Uint8Array;
+}
+
+export function declaredMemory(wasm: Uint8Array): DeclaredMemory {
+  const memory = sections(wasm).find((s) => s.id === 5);
+  if (memory === undefined) throw new Error("module declares no memory");
+  const [count, at] = readLeb(memory.body, 0);
+  if (count !== 1) throw new Error(`module declares ${count} memories, want 1`);
+  const flags = memory.body[at] ?? 0;
+  const [min, afterMin] = readLeb(memory.body, at + 1);
+  const max = (flags & 1) === 1 ? readLeb(memory.body, afterMin)[0] : undefined;
+  return { min, max, memory64: (flags & 4) === 4, limits: memory.body.subarray(at) };
+}
+
+/**
+ * Whether the module carries the custom section `icp:public <name>` or `icp:private <name>`
+ * (the replica reads both as the canister's metadata `<name>`).
+ */
+export function hasMetadata(wasm: Uint8Array, name: string): boolean {
+  return sections(wasm).some((s) => {
+    if (s.id !== 0) return false;
+    const [size, at] = readLeb(s.body, 0);
+    const section = new TextDecoder().decode(s.body.subarray(at, at + size));
+    return section === `icp:public ${name}` || section === `icp:private ${name}`;
+  });
+}
+
+/** Active data segments turned passive (their bytes stay, so segment indices keep their meaning). */
 function passiveData(body: Uint8Array): Uint8Array {
   const [count, first] = readLeb(body, 0);
-  const out: number[] = [...leb(count)];
+  const out: Uint8Array[] = [Uint8Array.from(leb(count))];
   let at = first;
   for (let i = 0; i < count; i++) {
     const [flags, afterFlags] = readLeb(body, at);
@@ -37,37 +98,29 @@ function passiveData(body: Uint8Array): Uint8Array {
       at++;
     }
     const [size, bytesAt] = readLeb(body, at);
-    out.push(0x01, ...leb(size));
-    for (let j = 0; j < size; j += 65536) out.push(...body.subarray(bytesAt + j, bytesAt + Math.min(size, j + 65536)));
+    out.push(Uint8Array.from([0x01, ...leb(size)]), body.subarray(bytesAt, bytesAt + size));
     at = bytesAt + size;
   }
-  return Uint8Array.from(out);
+  return concat(out);
 }
 
-export function withImportedMemory(wasm: Uint8Array): Uint8Array {
-  const sections: Array<{ id: number; body: Uint8Array }> = [];
-  for (let at = 8; at < wasm.length; ) {
-    const id = wasm[at] ?? 0;
-    const [size, start] = readLeb(wasm, at + 1);
-    sections.push({ id, body: wasm.subarray(start, start + size) });
-    at = start + size;
-  }
-  const memory = sections.find((s) => s.id === 5);
-  const imports = sections.find((s) => s.id === 2);
-  if (memory === undefined || imports === undefined) throw new Error("module has no memory or import section to rewrite");
-  const [memories, limitsAt] = readLeb(memory.body, 0);
-  if (memories !== 1) throw new Error(`module defines ${memories} memories, want 1`);
-  const limits = memory.body.subarray(limitsAt);
+/**
+ * The module with its memory imported as env.mem. `applyData: false` also turns active data
+ * segments passive: on an upgrade that keeps main memory the replica builds the new module's
+ * initial memory (where its active segments would land) and then discards it for the old one.
+ */
+export function withImportedMemory(wasm: Uint8Array, options: { applyData: boolean }): Uint8Array {
+  const { limits } = declaredMemory(wasm);
+  const all = sections(wasm);
+  const imports = all.find((s) => s.id === 2);
+  if (imports === undefined) throw new Error("module has no import section to add the memory to");
   const [count, entriesAt] = readLeb(imports.body, 0);
-  const name = (s: string) => [...leb(s.length), ...new TextEncoder().encode(s)];
-  imports.body = Uint8Array.from([...leb(count + 1), ...imports.body.subarray(entriesAt), ...name("env"), ...name("mem"), 0x02, ...limits]);
-  const data = sections.find((s) => s.id === 11);
-  if (data !== undefined) data.body = passiveData(data.body);
-  const out: number[] = [...wasm.subarray(0, 8)];
-  for (const s of sections) {
-    if (s.id === 5) continue;
-    out.push(s.id, ...leb(s.body.length));
-    for (let i = 0; i < s.body.length; i += 65536) out.push(...s.body.subarray(i, i + 65536));
+  imports.body = concat([Uint8Array.from(leb(count + 1)), imports.body.subarray(entriesAt), text("env"), text("mem"), Uint8Array.of(0x02), limits]);
+  const data = all.find((s) => s.id === 11);
+  if (data !== undefined && !options.applyData) data.body = passiveData(data.body);
+  const out: Uint8Array[] = [wasm.subarray(0, 8)];
+  for (const s of all) {
+    if (s.id !== 5) out.push(Uint8Array.from([s.id, ...leb(s.body.byteLength)]), s.body);
   }
-  return Uint8Array.from(out);
+  return concat(out);
 }
