@@ -7,8 +7,8 @@ import { envelopeBytes } from "../../src/ledger/envelope.ts";
 import { toHex } from "../../src/ledger/hash.ts";
 import { consistencyPath, hashLeaf, inclusionPath } from "../../src/ledger/merkle.ts";
 import { MemoryTree } from "../../src/ledger/memory-tree.ts";
+import { IcHost, type CallResult } from "../ichost/host.ts";
 import { compileCanister } from "./compile.ts";
-import { CanisterHost, type Reply } from "./host.ts";
 
 const Bytes = IDL.Vec(IDL.Nat8);
 const Receipt = IDL.Record({ index: IDL.Nat64, leaf_hash: Bytes, size: IDL.Nat64, root: Bytes, duplicate: IDL.Bool });
@@ -32,14 +32,18 @@ const controller = Principal.fromUint8Array(Uint8Array.of(1, 2, 3));
 const operator = Principal.fromUint8Array(Uint8Array.of(9, 9, 9, 9));
 const stranger = Principal.fromUint8Array(Uint8Array.of(7));
 
-function decode(r: Reply, types: IDL.Type[]): unknown[] {
-  if (r.kind === "reject") throw new Error(`rejected: ${r.message}`);
-  return IDL.decode(types, r.data);
+const nodeMajor = Number(process.versions.node.split(".")[0]);
+const skip = nodeMajor < 24;
+if (skip) console.log(`SKIP actor suite: the canister is wasm64, which needs Node 24 (this is Node ${process.versions.node})`);
+
+function decode(r: CallResult, types: IDL.Type[]): unknown[] {
+  if (r.reject !== undefined) throw new Error(`rejected: ${r.reject}`);
+  return IDL.decode(types, r.reply ?? new Uint8Array());
 }
 const enc = (types: IDL.Type[], values: unknown[]): Uint8Array => new Uint8Array(IDL.encode(types, values));
 const entry = (key: string): Uint8Array => canonicalBytes({ key, kind: "ModelRegistered", n: key.length });
 
-let host: CanisterHost;
+let host: IcHost;
 function append(caller: Principal, keys: string[]): AppendT {
   const items = keys.map((key) => ({ key, entry: entry(key) }));
   return decode(host.update("append", enc([IDL.Vec(Item)], [items]), caller), [AppendResult])[0] as AppendT;
@@ -64,11 +68,10 @@ function expectLeaves(keys: string[], at: bigint, by: Principal): void {
   }
 }
 
-describe("ledger canister on a minimal IC host", () => {
+describe.skipIf(skip)("ledger canister on a minimal IC host", () => {
   beforeAll(async () => {
-    host = new CanisterHost((await compileCanister()).wasm);
-    host.controllers = [controller];
-    host.install();
+    const options = { canisterId: "lqy7q-dh777-77777-aaaaq-cai", controllers: [controller], time: 1_700_000_000_000_000_000n };
+    host = await IcHost.install((await compileCanister()).wasm, options, enc([], []), controller);
   }, 180_000);
 
   it("refuses appends from a principal that is neither appender nor controller", () => {
@@ -79,18 +82,18 @@ describe("ledger canister on a minimal IC host", () => {
 
   it("lets only controllers manage appenders", () => {
     const r = host.update("add_appender", enc([IDL.Principal], [operator]), stranger);
-    expect(r.kind === "reject" && r.message).toMatch(/add_appender: caller .* is not a controller/);
+    expect(r.reject).toMatch(/add_appender: caller .* is not a controller/);
     expect("err" in append(operator, ["a"])).toBe(true);
-    expect(host.query("appenders", enc([], []), stranger).kind).toBe("reject");
+    expect(host.query("appenders", enc([], []), stranger).reject).toMatch(/appenders: caller .* is not a controller/);
   });
 
   it("appends a batch, each leaf the shared envelope, certified data = SHA-256(u64be(size) ‖ root)", () => {
-    expect(host.update("add_appender", enc([IDL.Principal], [operator]), controller).kind).toBe("reply");
+    expect(host.update("add_appender", enc([IDL.Principal], [operator]), controller)).toEqual({ reply: enc([], []) });
     expect(decode(host.query("appenders", enc([], []), controller), [IDL.Vec(IDL.Principal)])[0]).toEqual([operator]);
-    host.now = 1_732_500_000_123_456_789n;
+    host.time = 1_732_500_000_123_456_789n;
     const out = append(operator, ["k0", "k1", "k2"]);
     if (!("ok" in out)) throw new Error(JSON.stringify(out.err));
-    expectLeaves(["k0", "k1", "k2"], host.now, operator);
+    expectLeaves(["k0", "k1", "k2"], host.time, operator);
     expect(out.ok.map((r) => [r.index, r.size, r.duplicate])).toEqual([[0n, 3n, false], [1n, 3n, false], [2n, 3n, false]]);
     expect(out.ok.map((r) => toHex(r.leaf_hash))).toEqual(recorded.map((l) => toHex(hashLeaf(l))));
     const root = toHex(tsTree.root());
@@ -103,10 +106,10 @@ describe("ledger canister on a minimal IC host", () => {
   });
 
   it("returns the existing receipt for a known key, also within one batch, and adds nothing", () => {
-    host.now += 1_000n;
+    host.time += 1_000n;
     const out = append(operator, ["k1", "k3", "k3"]);
     if (!("ok" in out)) throw new Error(JSON.stringify(out.err));
-    expectLeaves(["k3"], host.now, operator);
+    expectLeaves(["k3"], host.time, operator);
     expect(out.ok.map((r) => [r.index, r.duplicate, r.size])).toEqual([[1n, true, 4n], [3n, false, 4n], [3n, true, 4n]]);
     expect(tip().size).toBe(4n);
   });
@@ -136,7 +139,10 @@ describe("ledger canister on a minimal IC host", () => {
 
   it("returns the certificate the system provides in a query", () => {
     const cert = Uint8Array.of(0xd9, 0xd9, 0xf7);
-    const t = decode(host.query("tip", enc([], []), stranger, cert), [Tip])[0] as { certificate: Uint8Array[] };
+    host.certificate = cert;
+    const t = decode(host.query("tip", enc([], []), stranger), [Tip])[0] as { certificate: Uint8Array[] };
+    host.certificate = undefined;
     expect(t.certificate.map(toHex)).toEqual([toHex(cert)]);
+    expect((decode(host.query("tip", enc([], []), stranger), [Tip])[0] as { certificate: Uint8Array[] }).certificate).toEqual([]);
   });
 });
