@@ -339,8 +339,25 @@ describe.skipIf(skip)("instrumentInstructionCount on the compiled ledger caniste
     expect(instrumentedHost.query("entries", range, controller)).toEqual(plain.query("entries", range, controller));
   });
 
-  // IcHost keeps its wasm instance private, so the counter cannot be read through it yet; an
-  // accessor for the instance (or for an exported global) would let a test read
-  // `__instructions` before and after a message.
-  it.todo("reads __instructions around a message once IcHost exposes its instance");
+  it("lets the canister's performance_counter report the instructions an append executed, growing with the batch", async () => {
+    const controller = Ed25519KeyIdentity.generate().getPrincipal();
+    const host = await IcHost.install(wasm, { canisterId: "uxrrr-q7777-77774-qaaaq-cai", controllers: [controller], countInstructions: true }, new Uint8Array(IDL.encode([], [])), controller);
+    const stats = () => IDL.decode([...METHODS.stats.result], host.query("stats", new Uint8Array(IDL.encode([], [])), controller).reply ?? new Uint8Array())[0] as { last_append_instructions: bigint; last_append_entries: bigint };
+    const append = (from: number, count: number) => {
+      const r = host.update("append", new Uint8Array(IDL.encode([...METHODS.append.args], [entries(from, count).map((e) => ({ key: e.key, entry: encodeEntry(e) }))])), controller);
+      expect(r.reject).toBeUndefined();
+      whole = host.lastMessageInstructions;
+      return stats().last_append_instructions;
+    };
+    let whole = 0n;
+    const one = append(0, 1);
+    const ten = append(1, 10);
+    expect(one).toBeGreaterThan(10_000n);
+    expect(ten).toBeGreaterThan(5n * one);
+    expect(ten).toBeLessThan(20n * one);
+    // The canister reads the counter before replying: the message's full count is a little more.
+    expect(whole).toBeGreaterThanOrEqual(ten);
+    expect(whole).toBeLessThan(ten + ten / 10n);
+    expect(host.instructions()).toBeGreaterThan(one + ten);
+  });
 });

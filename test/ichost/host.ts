@@ -8,6 +8,7 @@
 import { Principal } from "@dfinity/principal";
 import { CommittedBytes } from "./committed.ts";
 import { declaredMemory, hasMetadata, withImportedMemory } from "./import-memory.ts";
+import { COUNTER_EXPORT, instrumentInstructionCount } from "./count-instructions.ts";
 
 const PAGE = 65536;
 const U64_MAX = (1n << 64n) - 1n;
@@ -83,6 +84,12 @@ export interface HostOptions {
   controllers: Principal[];
   /** Nanoseconds since the epoch; settable between calls. */
   time?: bigint;
+  /**
+   * Count executed wasm instructions (test/ichost/count-instructions.ts) so that
+   * performance_counter(0) answers what the message has executed so far — a lower bound of
+   * the IC's metering, which also charges ic0 calls. Without it the counter is a stand-in.
+   */
+  countInstructions?: boolean;
 }
 
 export class IcHost {
@@ -101,8 +108,13 @@ export class IcHost {
   private instance: WasmInstance | undefined;
   private message: Message | undefined;
   private counter = 0n;
+  private readonly counting: boolean;
+  private messageStart = 0n;
+  /** Instructions the last message executed (only with countInstructions). */
+  lastMessageInstructions = 0n;
 
   private constructor(o: HostOptions) {
+    this.counting = o.countInstructions ?? false;
     this.canisterId = Principal.fromText(o.canisterId);
     this.controllers = o.controllers;
     this.time = o.time ?? BigInt(Date.now()) * 1_000_000n;
@@ -170,7 +182,11 @@ export class IcHost {
         trap: (src: bigint, size: bigint) => this.trap(text(src, size)),
         time: () => this.time,
         // Instruction counts are not available in this host: a monotonic counter stands in.
-        performance_counter: () => (this.counter += 1000n),
+        performance_counter: (type: number) => {
+          if (!this.counting) return (this.counter += 1000n);
+          if (type !== 0 && type !== 1) this.trap(`ic0.performance_counter: unknown counter type ${type}`);
+          return this.instructions() - this.messageStart;
+        },
         global_timer_set: () => 0n,
         certified_data_set: (src: bigint, size: bigint) => {
           if (this.msg().query) this.trap("ic0.certified_data_set in a query");
@@ -208,10 +224,18 @@ export class IcHost {
   }
 
   /** Instantiates `module` on `memory`, running its `(start)`, which may already use the memory. */
+  /** Wasm instructions executed by the current instance so far (only with countInstructions). */
+  instructions(): bigint {
+    const counter = this.instance?.exports[COUNTER_EXPORT] as { value: bigint } | undefined;
+    if (!this.counting || counter === undefined) throw new Error("the host counts instructions only when installed with countInstructions");
+    return counter.value;
+  }
+
   private async instantiate(module: Uint8Array, memory: WasmMemory, options: { applyData: boolean }): Promise<void> {
     this.memory = memory;
     const imports: WasmImportObject = { ...this.imports(), env: { mem: memory } };
-    const { instance } = await wasm.instantiate(withImportedMemory(module, options), imports);
+    const prepared = withImportedMemory(module, options);
+    const { instance } = await wasm.instantiate(this.counting ? instrumentInstructionCount(prepared) : prepared, imports);
     this.instance = instance;
     this.module = module;
   }
@@ -222,8 +246,10 @@ export class IcHost {
       return { result: expectsReply ? { reject: `canister has no method ${exportName}` } : {}, trapped: false };
     }
     this.message = message;
+    if (this.counting) this.messageStart = this.instructions();
     try {
       (fn as () => void)();
+      if (this.counting) this.lastMessageInstructions = this.instructions() - this.messageStart;
     } catch (e: unknown) {
       return { result: { reject: e instanceof Error ? e.message : String(e) }, trapped: true };
     } finally {
