@@ -29,11 +29,11 @@ export interface Hosted {
   control(method: "add_appender" | "remove_appender" | "set_max_entry_bytes", arg: unknown): void;
 }
 
-export async function hostedCanister(o: { controller?: SignIdentity } = {}): Promise<Hosted> {
+export async function hostedCanister(o: { controller?: SignIdentity; countInstructions?: boolean } = {}): Promise<Hosted> {
   const { wasm } = await compileCanister();
   const controller = o.controller ?? Ed25519KeyIdentity.generate();
   const key = rootKey();
-  const host = await IcHost.install(wasm, { canisterId: CANISTER_ID, controllers: [controller.getPrincipal()] }, new Uint8Array(IDL.encode([], [])), controller.getPrincipal());
+  const host = await IcHost.install(wasm, { canisterId: CANISTER_ID, controllers: [controller.getPrincipal()], countInstructions: o.countInstructions ?? false }, new Uint8Array(IDL.encode([], [])), controller.getPrincipal());
   const gateway = new Gateway({ host, key });
   return {
     host,
