@@ -97,3 +97,36 @@ console.log(`\nOn the IC: ${(largest / 1e6).toFixed(2)} M wasm instructions an e
 console.log(`A full ingress batch of ${perIngress} entries is ${((largest * perIngress) / 1e9).toFixed(1)} B instructions, under the ${MESSAGE_LIMIT / 1e9} B limit of one update message;`);
 console.log(`the goal of 500 entries/s per canister is ${((largest * 500) / 1e9).toFixed(2)} B instructions a second of that canister's execution.`);
 console.log("The host's wall times are V8's JIT, not the IC's; only the instruction counts carry over.");
+
+// Where a PocketIC server exists, the same backend against a real replica: entries/s through
+// HttpAgent into the canister on an application subnet, with the subnet's own certificates.
+const pocketIc = process.env["POCKET_IC_BIN"];
+if (pocketIc === undefined || pocketIc === "") {
+  console.log("\nPocketIC: not measured (POCKET_IC_BIN is not set; point it at a PocketIC server binary to measure entries/s on a replica).");
+} else {
+  const { Ed25519KeyIdentity } = await import("@dfinity/identity");
+  const { IcLedger } = await import("../src/ledger/ic/ledger.ts");
+  const { compileCanister } = await import("../test/canister/compile.ts");
+  const { NO_ARGS, PocketIcInstance, PocketIcServer } = await import("../test/pocketic/client.ts");
+  const server = await PocketIcServer.start({ binary: pocketIc });
+  try {
+    const pic = await PocketIcInstance.create(server.http, { nns: true, applicationSubnets: 1 });
+    const identity = Ed25519KeyIdentity.generate();
+    const me = identity.getPrincipal();
+    const canisterId = await pic.createCanister({ sender: me, controllers: [me], cycles: 10n ** 15n });
+    await pic.installCode({ sender: me, canisterId, wasm: (await compileCanister()).wasm, arg: NO_ARGS, mode: "install" });
+    const rootKey = await pic.rootKey();
+    const host = await pic.makeLive();
+    const ledger = await IcLedger.create({ canisterId: canisterId.toText(), host, identity, rootKey });
+    console.log("\n| PocketIC batch | entries | entries/s |\n|---|---|---|");
+    for (const batch of [16, 128, 512]) {
+      const rounds = Math.max(1, Math.floor(TOTAL / batch));
+      const t = performance.now();
+      for (let r = 0; r < rounds; r++) await ledger.append(Array.from({ length: batch }, entry));
+      console.log(`| ${batch} | ${rounds * batch} | ${Math.round((rounds * batch) / ((performance.now() - t) / 1000))} |`);
+    }
+    await pic.delete();
+  } finally {
+    await server.stop();
+  }
+}
