@@ -54,6 +54,10 @@ export class Gateway {
   readonly faults: Fault[] = [];
   /** While true, every request fails as if the network were down. */
   down = false;
+  /** Each call and query, in order, as "call:<method>" or "query:<method>". */
+  readonly log: string[] = [];
+  /** Rewrites a query's reply before it is sent: a lying canister or boundary node. */
+  tamper: ((method: string, reply: Uint8Array) => Uint8Array) | undefined;
   /** Requests seen, by kind, for assertions. */
   readonly seen = { call: 0, query: 0, status: 0, executed: 0 };
 
@@ -85,6 +89,7 @@ export class Gateway {
       return new Response("sender does not match its public key", { status: 400, statusText: "Bad Request" });
     }
     if (this.wallClock) this.host.time = BigInt(Date.now()) * 1_000_000n;
+    if (endpoint === "call" || endpoint === "query") this.log.push(`${endpoint}:${content.method_name}`);
     if (endpoint === "call" && version === "v3") {
       this.seen.call++;
       this.seen.executed++;
@@ -106,7 +111,8 @@ export class Gateway {
       this.host.certificate = await signTree(fork(certifiedDataNode(this.host.canisterId.toText(), this.host.certifiedData), timeNode(this.host.time)), this.key);
       const result = this.host.query(content.method_name, content.arg, sender);
       if (result.reject !== undefined) return cbor({ status: "rejected", reject_code: 5, reject_message: result.reject, error_code: "IC0503" });
-      return cbor({ status: "replied", reply: { arg: result.reply ?? new Uint8Array() } });
+      const reply = result.reply ?? new Uint8Array();
+      return cbor({ status: "replied", reply: { arg: this.tamper === undefined ? reply : this.tamper(content.method_name, reply) } });
     }
     return new Response(`${version} ${endpoint} is not emulated`, { status: 404, statusText: "Not Found" });
   };

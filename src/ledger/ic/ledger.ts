@@ -39,7 +39,7 @@ export interface IcLedgerOptions {
   verifyQuerySignatures?: boolean;
   /** How old a tip's certificate may be (default five minutes). */
   maxCertificateAgeMs?: number;
-  /** Bytes of entries per append call (default 1.9 MB). */
+  /** Bytes of entries per append call (default 1.9 MB, at most 2,000,000). */
   maxBatchBytes?: number;
   /** Attempts per call before giving up (default 5). */
   attempts?: number;
@@ -101,6 +101,13 @@ export function splitBatches(prepared: readonly PreparedEntry[], limit: number):
   return batches;
 }
 
+function checkCount(n: number, what: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new ProofInputError(`${what} ${n} must be a non-negative integer`);
+}
+
+/** The most an append call carries: below the 2 MiB ingress limit with room for the envelope. */
+const MAX_BATCH_BYTES = 2_000_000;
+
 function retryable(e: unknown): boolean {
   // Transport and protocol failures (unreachable, 5xx, timeouts, expired ingress) may pass;
   // a reject from the canister or a certificate that does not verify will not.
@@ -122,6 +129,7 @@ export class IcLedger implements Ledger {
   private readonly options: IcLedgerOptions;
   /** The newest tip this process has verified; every later one must extend it. */
   private trusted: VerifiedTip | undefined;
+  private tipping: Promise<unknown> = Promise.resolve();
 
   private constructor(agent: HttpAgent, options: IcLedgerOptions) {
     this.agent = agent;
@@ -178,7 +186,7 @@ export class IcLedger implements Ledger {
     const prepared = entries.map((e) => prepareEntry(e));
     const receipts: Receipt[] = [];
     const started = process.hrtime.bigint();
-    for (const batch of splitBatches(prepared, this.options.maxBatchBytes ?? DEFAULT_BATCH_BYTES)) {
+    for (const batch of splitBatches(prepared, Math.min(MAX_BATCH_BYTES, this.options.maxBatchBytes ?? DEFAULT_BATCH_BYTES))) {
       const items = batch.map((p) => ({ key: p.entry.key, entry: p.bytes }));
       const result = await this.retry(`append of ${items.length} entries`, () => this.actor.append(items));
       if ("err" in result) throw new IcAppendRefused(this.canisterId, result.err, receipts.length);
@@ -195,8 +203,18 @@ export class IcLedger implements Ledger {
     return receipts;
   }
 
-  /** Fetches the tip, verifies its certificate and that it extends the last verified tip. */
-  async tip(): Promise<VerifiedTip> {
+  /**
+   * Fetches the tip, verifies its certificate and that it extends the last verified tip. One at
+   * a time: two tips checked concurrently against the same older one would never be checked
+   * against each other.
+   */
+  tip(): Promise<VerifiedTip> {
+    const next = this.tipping.then(() => this.fetchTip());
+    this.tipping = next.catch(() => undefined);
+    return next;
+  }
+
+  private async fetchTip(): Promise<VerifiedTip> {
     const answer = await this.retry("tip", () => this.actor.tip());
     const certificate = answer.certificate[0];
     if (certificate === undefined) throw new IcVerificationError(`ic ledger ${this.canisterId}: tip() returned no certificate (was it called as an update?)`);
@@ -210,6 +228,7 @@ export class IcLedger implements Ledger {
       root: toHex(root),
       ...(this.options.maxCertificateAgeMs === undefined ? {} : { maxAgeMs: this.options.maxCertificateAgeMs }),
     });
+    if (size === 0 && !sameHash(root, EMPTY_ROOT)) throw new IcVerificationError(`ic ledger ${this.canisterId}: certified root of the empty ledger is not the empty tree's`);
     const tip: VerifiedTip = { size, root, time, certificate: bytes(certificate) };
     const previous = this.trusted;
     if (previous !== undefined) {
@@ -221,7 +240,7 @@ export class IcLedger implements Ledger {
         throw new IcVerificationError(`ic ledger ${this.canisterId}: two certified roots for size ${size}`);
       }
     }
-    if (previous === undefined || size >= previous.size) this.trusted = tip;
+    this.trusted = tip;
     ledgerSize.set({ backend: "ic" }, size);
     certifiedTipAge.set(Math.max(0, (Date.now() - time.getTime()) / 1000));
     return tip;
@@ -257,13 +276,18 @@ export class IcLedger implements Ledger {
   }
 
   async get(index: number): Promise<StoredLeaf> {
-    if (!Number.isSafeInteger(index) || index < 0) throw new ProofInputError(`index ${index} must be a non-negative integer`);
+    return (await this.provenLeaf(index)).leaf;
+  }
+
+  /** A leaf with its inclusion in a certified tree proven, and that tree. */
+  private async provenLeaf(index: number): Promise<{ leaf: StoredLeaf; tip: VerifiedTip }> {
+    checkCount(index, "index");
     const leaf = await this.leafBytes(index);
     const tip = await this.tipCovering(index + 1);
     const leafHash = hashLeaf(leaf);
     const proof = await this.proof("inclusion", () => this.actor.inclusion_proof(BigInt(index), BigInt(tip.size)));
     this.verifying(`entry ${index} is not in the certified tree of size ${tip.size}`, () => verifyInclusion(index, tip.size, leafHash, proof, tip.root));
-    return { index, leaf, leafHash: toHex(leafHash), envelope: decodeEnvelope(leaf) };
+    return { leaf: { index, leaf, leafHash: toHex(leafHash), envelope: decodeEnvelope(leaf) }, tip };
   }
 
   /**
@@ -303,12 +327,14 @@ export class IcLedger implements Ledger {
   }
 
   async root(size?: number): Promise<string> {
+    if (size !== undefined) checkCount(size, "size");
     const tip = size === undefined ? await this.tip() : await this.tipCovering(size);
-    if (size !== undefined && (!Number.isSafeInteger(size) || size < 0)) throw new ProofInputError(`size ${size} must be a non-negative integer`);
     return toHex(await this.provenRoot(size ?? tip.size, tip));
   }
 
   async inclusionProof(index: number, size?: number): Promise<InclusionProof> {
+    checkCount(index, "index");
+    if (size !== undefined) checkCount(size, "size");
     const tip = size === undefined ? await this.tip() : await this.tipCovering(size);
     const treeSize = size ?? tip.size;
     if (!Number.isSafeInteger(index) || index < 0 || index >= treeSize) throw new ProofInputError(`index ${index} is beyond size ${treeSize}`);
@@ -320,6 +346,8 @@ export class IcLedger implements Ledger {
   }
 
   async consistencyProof(from: number, to?: number): Promise<ConsistencyProof> {
+    checkCount(from, "from");
+    if (to !== undefined) checkCount(to, "to");
     const tip = to === undefined ? await this.tip() : await this.tipCovering(to);
     const toSize = to ?? tip.size;
     if (!Number.isSafeInteger(from) || from < 0 || from > toSize) throw new ProofInputError(`consistency sizes ${from} -> ${toSize}: want 0 <= from <= to`);
@@ -330,9 +358,19 @@ export class IcLedger implements Ledger {
     return { from, to: toSize, fromRoot: toHex(fromRoot), toRoot: toHex(toRoot), proof: proof.map(toHex) };
   }
 
+  /**
+   * The receipt of a recorded key. The canister's answer is only a hint: the leaf it names is
+   * fetched with its inclusion proof and must carry the key, and the receipt's tip is the
+   * certified one. (A false "absent" is harmless: the caller appends, and gets a duplicate.)
+   */
   async lookup(key: string): Promise<Receipt | undefined> {
     const [found] = await this.retry(`lookup of ${key}`, () => this.actor.lookup(key));
-    return found === undefined ? undefined : toReceipt(found);
+    if (found === undefined) return undefined;
+    const { leaf, tip } = await this.provenLeaf(Number(found.index));
+    if (leaf.envelope.entry.key !== key) {
+      throw new IcVerificationError(`ic ledger ${this.canisterId}: lookup of ${JSON.stringify(key)} named entry ${leaf.index}, whose key is ${JSON.stringify(leaf.envelope.entry.key)}`);
+    }
+    return { index: leaf.index, leafHash: leaf.leafHash, size: tip.size, root: toHex(tip.root), duplicate: true };
   }
 
   /**
