@@ -3,8 +3,7 @@
 // the order they were appended, with their idempotency keys; while the ledger is away, append
 // rejects with LedgerUnavailableError but the entries stay and are replayed when it answers —
 // by this process, or by the next one that opens the same outbox.
-import type { LedgerEntry } from "./entry.ts";
-import { prepareEntry } from "./entry.ts";
+import { EntryValidationError, prepareEntry, type LedgerEntry } from "./entry.ts";
 import type { Checkpoint, ConsistencyProof, InclusionProof, Ledger, Receipt, StoredLeaf } from "./ledger.ts";
 import { FileOutbox } from "./outbox.ts";
 
@@ -50,6 +49,10 @@ export class OutboxLedger implements Ledger {
       ...(options.warn === undefined ? {} : { warn: options.warn }),
       delivered: (entries, receipts) => this.delivered(entries, receipts),
       failed: (e) => this.failed(e),
+      // The ledger refusing an entry itself (too large, not an entry; not "unauthorized"): it
+      // goes to outbox.dead instead of blocking every entry queued behind it.
+      permanent: (e) => e instanceof EntryValidationError || (e instanceof Error && "permanent" in e && e.permanent === true),
+      refused: (entry, e) => this.refused(entry, e),
     });
   }
 
@@ -84,6 +87,14 @@ export class OutboxLedger implements Ledger {
     }
   }
 
+  private refused(entry: LedgerEntry, e: unknown): void {
+    for (const w of [...this.waiters]) {
+      if (!w.keys.has(entry.key)) continue;
+      this.waiters.delete(w);
+      w.reject(e);
+    }
+  }
+
   private failed(e: unknown): void {
     for (const w of [...this.waiters]) {
       this.waiters.delete(w);
@@ -93,13 +104,16 @@ export class OutboxLedger implements Ledger {
 
   async append(entries: readonly LedgerEntry[]): Promise<Receipt[]> {
     const prepared = entries.map((e) => prepareEntry(e));
+    if (prepared.length === 0) return [];
     const keys = new Set(prepared.map((p) => p.entry.key));
     let timer: NodeJS.Timeout | undefined;
+    let waiter: Waiter | undefined;
     const delivered = new Promise<Map<string, Receipt>>((resolve, reject) => {
-      const waiter: Waiter = { keys, receipts: new Map(), resolve, reject };
+      waiter = { keys, receipts: new Map(), resolve, reject };
       this.waiters.add(waiter);
+      const mine = waiter;
       timer = setTimeout(() => {
-        this.waiters.delete(waiter);
+        this.waiters.delete(mine);
         reject(new LedgerUnavailableError(this.dir, this.outbox.depth(), new Error(`no acknowledgement within ${this.timeoutMs} ms`)));
       }, this.timeoutMs);
     });
@@ -120,6 +134,9 @@ export class OutboxLedger implements Ledger {
       });
     } finally {
       clearTimeout(timer);
+      // Settled, timed out, or the enqueue failed: nobody will wait on this any more.
+      if (waiter !== undefined) this.waiters.delete(waiter);
+      delivered.catch(() => undefined);
     }
   }
 

@@ -4,7 +4,7 @@
 //
 //   <dir>/outbox.log   records: u32be length ‖ u32be crc32 ‖ canonical entry JSON
 //   <dir>/outbox.ack   how many records the ledger has acknowledged (replaced atomically)
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { outboxDepth, ledgerErrors } from "../metrics/index.ts";
@@ -30,6 +30,33 @@ export interface FileOutboxOptions {
   delivered?: (entries: readonly LedgerEntry[], receipts: readonly Receipt[]) => void;
   /** Told of each failed delivery attempt (the entries stay and are retried). */
   failed?: (error: unknown) => void;
+  /**
+   * Whether a delivery error is permanent: the ledger refuses the entry itself (too large, not
+   * an entry), so retrying cannot help. Such an entry is moved to outbox.dead, with the reason,
+   * instead of blocking every entry behind it. Default: no error is permanent.
+   */
+  permanent?: (error: unknown) => boolean;
+  /** Told of an entry moved to outbox.dead. */
+  refused?: (entry: LedgerEntry, error: unknown) => void;
+}
+
+/** Replaces outbox.ack atomically and durably. */
+function writeAck(dir: string, count: number): void {
+  const tmp = join(dir, "outbox.ack.tmp");
+  const fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, String(count));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, "outbox.ack"));
+  const dirFd = openSync(dir, "r");
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
 }
 
 function readRecords(dir: string, fd: number, warn: (m: string) => void): { entries: LedgerEntry[]; end: number } {
@@ -95,7 +122,13 @@ export class FileOutbox implements Outbox {
       throw e;
     }
     const ackPath = join(dir, "outbox.ack");
-    const acked = existsSync(ackPath) ? Number(readFileSync(ackPath, "utf8").trim()) || 0 : 0;
+    let acked = existsSync(ackPath) ? Number(readFileSync(ackPath, "utf8").trim()) || 0 : 0;
+    // More acknowledged than recorded: a crash during compaction. Put the count right on disk
+    // before new records arrive, or they would be read as acknowledged after the next restart.
+    if (acked > records.entries.length) {
+      acked = records.entries.length;
+      writeAck(dir, acked);
+    }
     const outbox = new FileOutbox(dir, fd, unlock, options, records.entries, records.end, acked);
     outboxDepth.set(outbox.depth());
     outbox.kick();
@@ -137,7 +170,13 @@ export class FileOutbox implements Outbox {
       return Buffer.concat([header, bytes]);
     });
     const buf = Buffer.concat(records);
-    writeSync(this.fd, buf, 0, buf.byteLength, this.end);
+    try {
+      for (let written = 0; written < buf.byteLength; ) written += writeSync(this.fd, buf, written, buf.byteLength - written, this.end + written);
+    } catch (e: unknown) {
+      // Nothing of a failed write may stay: the next record goes where this one began.
+      ftruncateSync(this.fd, this.end);
+      throw e;
+    }
     fsyncSync(this.fd);
     this.end += buf.byteLength;
     this.entries.push(...prepared.map((p) => p.entry));
@@ -168,12 +207,23 @@ export class FileOutbox implements Outbox {
   }
 
   private async drain(): Promise<void> {
+    // After a permanent refusal, entries go one at a time until the refused one is found.
+    let isolating = false;
     for (let ledger = this.options.ledger; ledger !== undefined && this.depth() > 0 && !this.closed; ledger = this.options.ledger) {
-      const batch = this.entries.slice(this.acked, this.acked + (this.options.batchSize ?? 256));
+      const batch = this.entries.slice(this.acked, this.acked + (isolating ? 1 : (this.options.batchSize ?? 256)));
       let receipts: Receipt[];
       try {
         receipts = await ledger.append(batch);
       } catch (e: unknown) {
+        if (this.options.permanent?.(e) === true) {
+          const refused = batch[0];
+          if (batch.length === 1 && refused !== undefined) {
+            this.deadLetter(refused, e);
+            continue;
+          }
+          isolating = true;
+          continue;
+        }
         this.options.failed?.(e);
         ledgerErrors.inc({ backend: "outbox", error: e instanceof Error ? e.name : "Error" });
         const delay = Math.min(this.options.retryMaxMs ?? 30_000, (this.options.retryBaseMs ?? 200) * 2 ** this.failures++);
@@ -191,11 +241,25 @@ export class FileOutbox implements Outbox {
     }
   }
 
+  /** Moves a refused entry out of the way, to outbox.dead with the reason: kept, not replayed. */
+  private deadLetter(entry: LedgerEntry, error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    appendFileSync(join(this.dir, "outbox.dead"), `${JSON.stringify({ entry, reason, at: new Date().toISOString() })}\n`);
+    const fd = openSync(join(this.dir, "outbox.dead"), "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    ledgerErrors.inc({ backend: "outbox", error: "refused" });
+    this.options.warn?.(`outbox ${this.dir}: the ledger refused entry ${JSON.stringify(entry.key)} (${reason}); moved to ${join(this.dir, "outbox.dead")}`);
+    this.acknowledge(this.acked + 1);
+    this.options.refused?.(entry, error);
+  }
+
   private acknowledge(count: number): void {
     this.acked = count;
-    const tmp = join(this.dir, "outbox.ack.tmp");
-    writeFileSync(tmp, String(count));
-    renameSync(tmp, join(this.dir, "outbox.ack"));
+    writeAck(this.dir, count);
     if (this.acked === this.entries.length && this.end > 1024 * 1024) this.compact();
     outboxDepth.set(this.depth());
     for (const waiter of this.waiters.splice(0)) {
@@ -204,14 +268,17 @@ export class FileOutbox implements Outbox {
     }
   }
 
-  /** Everything acknowledged: start the log afresh (a crash in between leaves ack > records, read as drained). */
+  /**
+   * Everything acknowledged: start the log afresh. The count is reset first, so a crash in
+   * between replays acknowledged entries (duplicates the ledger ignores by key), never skips one.
+   */
   private compact(): void {
+    writeAck(this.dir, 0);
     ftruncateSync(this.fd, 0);
     fsyncSync(this.fd);
     this.end = 0;
     this.entries = [];
     this.acked = 0;
-    writeFileSync(join(this.dir, "outbox.ack"), "0");
   }
 }
 

@@ -95,3 +95,23 @@ describe("the outbox lock", () => {
     }
   });
 });
+
+describe("the outbox after a crash during compaction", () => {
+  it("puts an acknowledgement count above the records right on disk, so later records are not skipped", async () => {
+    const { dir, remove } = tempDir("modelchain-outbox-compact-");
+    try {
+      // Compaction truncated the log, then the process died before the count was reset.
+      writeFileSync(join(dir, "outbox.log"), "");
+      writeFileSync(join(dir, "outbox.ack"), "5");
+      const first = FileOutbox.open(dir);
+      expect(readFileSync(join(dir, "outbox.ack"), "utf8")).toBe("0");
+      await first.enqueue(entries(0, 2));
+      await first.close();
+      const second = FileOutbox.open(dir);
+      expect(second.depth()).toBe(2);
+      await second.close();
+    } finally {
+      remove();
+    }
+  });
+});

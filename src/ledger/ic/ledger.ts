@@ -53,10 +53,13 @@ export interface IcLedgerOptions {
 /** The canister refused an append batch: retrying the same batch cannot succeed. */
 export class IcAppendRefused extends Error {
   readonly reason: AppendErrorValue;
+  /** The entries themselves are refused (not the caller): no retry of them can pass. */
+  readonly permanent: boolean;
   constructor(canisterId: string, reason: AppendErrorValue, firstItem: number) {
     super(`ledger canister ${canisterId} refused the batch: ${describeAppendError(reason, firstItem)}`);
     this.name = "IcAppendRefused";
     this.reason = reason;
+    this.permanent = !("unauthorized" in reason);
   }
 }
 
