@@ -59,7 +59,12 @@ export async function auditLedger(ledger: Ledger, checkpoints: Checkpoint[] = []
   const root = toHex(range.root());
   const claimed = await ledger.root(size);
   if (claimed !== root) return stop(size, `the ledger claims root ${claimed}, its entries give ${root}`);
+  const canister = (ledger as { canisterId?: unknown }).canisterId;
   for (const c of checkpoints) {
+    // A checkpoint only speaks for the ledger that made it: another canister certifies its own tree.
+    if (typeof canister === "string" && c.keyId !== `ic:${canister}`) {
+      return stop(c.size, `checkpoint signed by ${c.keyId}, not by this ledger (ic:${canister})`);
+    }
     try {
       await verifyAnyCheckpoint(c, options.icRootKey);
     } catch (e: unknown) {

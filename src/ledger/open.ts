@@ -50,7 +50,7 @@ export function icOptions(url: string, canisterId: string, params: URLSearchPara
   const rootKeyHex = params.get("rootKey");
   if (rootKeyHex !== null && !/^([0-9a-fA-F]{2})+$/.test(rootKeyHex)) throw new LedgerUrlError(url, "rootKey must be the hex DER of the BLS root key");
   const fetchRootKey = flag(url, params, "fetchRootKey") ?? false;
-  if (fetchRootKey && /(^|\.)(icp0\.io|ic0\.app|icp-api\.io)$/.test(new URL(host).hostname)) {
+  if (fetchRootKey && /(^|\.)(icp0\.io|ic0\.app|icp-api\.io)$/.test(new URL(host).hostname.replace(/\.$/, ""))) {
     throw new LedgerUrlError(url, "fetchRootKey would trust whatever key the network answers; mainnet's key is built in");
   }
   const maxCertAge = params.get("maxCertAge");
@@ -65,6 +65,7 @@ export function icOptions(url: string, canisterId: string, params: URLSearchPara
     }
   }
   const verifyQuerySignatures = flag(url, params, "verifyQuerySignatures");
+  if (pem === undefined && options.readOnly !== true) options.warn?.(`ledger ${url}: no identity (identity= or $MODELCHAIN_IC_IDENTITY): calls are anonymous, and the canister refuses anonymous appends`);
   return {
     canisterId,
     host,

@@ -59,8 +59,12 @@ describe.skipIf(skipHosted)("modelchain ledger commands against ic://", () => {
     const checkpoint = await cli(["checkpoint", "--ledger", ledger]);
     expect(json(checkpoint)).toMatchObject({ origin: "ic", size: 10, root: head["root"] });
     writeFileSync(join(dir, "cp10.json"), checkpoint.stdout);
-    const ok = await cli(["verify-proof", "--proof", join(dir, "proof.json"), "--leaf", join(dir, "leaf.bin"), "--checkpoint", join(dir, "cp10.json"), "--ic-root-key", rootKeyHex]);
+    const ok = await cli(["verify-proof", "--proof", join(dir, "proof.json"), "--leaf", join(dir, "leaf.bin"), "--checkpoint", join(dir, "cp10.json"), "--ic-root-key", rootKeyHex, "--canister", CANISTER_ID]);
     expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain(`signed by ic:${CANISTER_ID}`);
+    const otherCanister = await cli(["verify-proof", "--proof", join(dir, "proof.json"), "--leaf", join(dir, "leaf.bin"), "--checkpoint", join(dir, "cp10.json"), "--ic-root-key", rootKeyHex, "--canister", "aaaaa-aa"]);
+    expect(otherCanister.status).toBe(1);
+    expect(otherCanister.stderr).toMatch(/signed by ic:uxrrr-q7777-77774-qaaaq-cai, not by canister aaaaa-aa/);
     // Without the pinned key, the certificate must chain to the IC mainnet key, and does not.
     const unpinned = await cli(["verify-proof", "--proof", join(dir, "proof.json"), "--leaf", join(dir, "leaf.bin"), "--checkpoint", join(dir, "cp10.json")]);
     expect(unpinned.status).toBe(1);
@@ -86,6 +90,11 @@ describe.skipIf(skipHosted)("modelchain ledger commands against ic://", () => {
     const refused = await cli(["verify", "--ledger", ledger, "--checkpoint", join(dir, "forged.json"), "--ic-root-key", rootKeyHex]);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/verify failed at entry 10: .*certified data/);
+    // Another canister's checkpoint does not speak for this ledger, however valid.
+    writeFileSync(join(dir, "elsewhere.json"), JSON.stringify({ ...forged, root: (JSON.parse(cp11.stdout) as { root: string }).root, keyId: "ic:aaaaa-aa" }));
+    const elsewhere = await cli(["verify", "--ledger", ledger, "--checkpoint", join(dir, "elsewhere.json"), "--ic-root-key", rootKeyHex]);
+    expect(elsewhere.status).toBe(1);
+    expect(elsewhere.stderr).toMatch(/checkpoint signed by ic:aaaaa-aa, not by this ledger \(ic:uxrrr/);
   });
 
   it("a bad ic:// URL or identity is a usage error that says what is wrong", async () => {

@@ -41,7 +41,10 @@ function parseRootKey(hex: string | undefined): Uint8Array | undefined {
   return new Uint8Array(Buffer.from(hex, "hex"));
 }
 
-async function checkCheckpoint(c: Checkpoint, file: string, icRootKey: Uint8Array | undefined): Promise<void> {
+const canisterOption = () => new Option("--canister <id>", "the ledger canister the checkpoints must come from (ic checkpoints)");
+
+async function checkCheckpoint(c: Checkpoint, file: string, icRootKey: Uint8Array | undefined, canister?: string): Promise<void> {
+  if (canister !== undefined && c.keyId !== `ic:${canister}`) throw new CheckFailedError(`${file}: signed by ${c.keyId}, not by canister ${canister}`);
   try {
     await verifyAnyCheckpoint(c, icRootKey);
   } catch (e: unknown) {
@@ -187,7 +190,8 @@ function registerVerifyProof(program: Command): void {
     .requiredOption("--leaf <file>", "leaf bytes from `modelchain show --raw`")
     .option("--checkpoint <file>", "signed checkpoint the proof's root must match")
     .addOption(icRootKeyOption())
-    .action(async (opts: { proof: string; leaf: string; checkpoint?: string; icRootKey?: string }) => {
+    .addOption(canisterOption())
+    .action(async (opts: { proof: string; leaf: string; checkpoint?: string; icRootKey?: string; canister?: string }) => {
       const proof = parseProofFile(opts.proof);
       const leafHash = toHex(hashLeaf(readInput(opts.leaf)));
       if (leafHash !== proof.leafHash) throw new CheckFailedError(`leaf hash ${leafHash} is not the proof's ${proof.leafHash}`);
@@ -196,14 +200,16 @@ function registerVerifyProof(program: Command): void {
       } catch (e: unknown) {
         throw new CheckFailedError(e instanceof Error ? e.message : String(e), { cause: e });
       }
+      let signer: string | undefined;
       if (opts.checkpoint !== undefined) {
         const checkpoint = loadCheckpoint(opts.checkpoint);
-        await checkCheckpoint(checkpoint, opts.checkpoint, parseRootKey(opts.icRootKey));
+        await checkCheckpoint(checkpoint, opts.checkpoint, parseRootKey(opts.icRootKey), opts.canister);
+        signer = checkpoint.keyId;
         if (checkpoint.size !== proof.size || checkpoint.root !== proof.root) {
           throw new CheckFailedError(`proof is for size ${proof.size} root ${proof.root}; the checkpoint signs size ${checkpoint.size} root ${checkpoint.root} (ask for \`proof --size ${checkpoint.size}\`)`);
         }
       }
-      process.stdout.write(`ok: entry ${proof.index} is in the tree of size ${proof.size} with root ${proof.root}${opts.checkpoint ? `, signed by ${opts.checkpoint}` : ""}\n`);
+      process.stdout.write(`ok: entry ${proof.index} is in the tree of size ${proof.size} with root ${proof.root}${signer === undefined ? "" : `, signed by ${signer}`}\n`);
     });
 }
 
@@ -224,12 +230,13 @@ function registerVerifyConsistency(program: Command): void {
     .requiredOption("--old <file>", "the checkpoint kept earlier")
     .requiredOption("--new <file>", "the current checkpoint")
     .addOption(icRootKeyOption())
-    .action(async (opts: { proof: string; old: string; new: string; icRootKey?: string }) => {
+    .addOption(canisterOption())
+    .action(async (opts: { proof: string; old: string; new: string; icRootKey?: string; canister?: string }) => {
       const proof = parseConsistencyFile(opts.proof);
       const [older, newer] = [loadCheckpoint(opts.old), loadCheckpoint(opts.new)];
       const icRootKey = parseRootKey(opts.icRootKey);
-      await checkCheckpoint(older, opts.old, icRootKey);
-      await checkCheckpoint(newer, opts.new, icRootKey);
+      await checkCheckpoint(older, opts.old, icRootKey, opts.canister);
+      await checkCheckpoint(newer, opts.new, icRootKey, opts.canister);
       if (older.keyId !== newer.keyId) throw new CheckFailedError(`the checkpoints are signed by different keys (${older.keyId}, ${newer.keyId})`);
       if (proof.from !== older.size || proof.to !== newer.size) {
         throw new CheckFailedError(`proof is from size ${proof.from} to ${proof.to}; the checkpoints are at sizes ${older.size} and ${newer.size}`);
@@ -239,7 +246,7 @@ function registerVerifyConsistency(program: Command): void {
       } catch (e: unknown) {
         throw new CheckFailedError(`the newer checkpoint does not extend the older one: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
-      process.stdout.write(`ok: the tree at size ${newer.size} extends the tree at size ${older.size}\n`);
+      process.stdout.write(`ok: the tree at size ${newer.size} extends the tree at size ${older.size} (both signed by ${newer.keyId})\n`);
     });
 }
 
