@@ -45,7 +45,7 @@ export function entryFor(object: Involved, recording: Recording, cluster: string
 /**
  * Records an event in the ledger, then as a Kubernetes Event on the object. The ledger
  * append is idempotent by key; the Event's name derives from the key too, so a retry that
- * finds it already there changes nothing. Events are best effort (as in client-go): a failed
+ * finds it already there changes nothing, and a retry after a lost reply still emits it. Events are best effort (as in client-go): a failed
  * Event is logged, the ledger entry stands.
  */
 export class EventRecorder {
@@ -74,7 +74,10 @@ export class EventRecorder {
     if (receipt === undefined) throw new Error("ledger returned no receipt");
     const meta = object.metadata ?? {};
     this.log.info({ kind: recording.kind, namespace: meta.namespace, name: meta.name, entryIndex: receipt.index, duplicate: receipt.duplicate }, "recorded");
-    if (!receipt.duplicate) await this.emitEvent(object, recording, receipt, now);
+    // Also for a duplicate: it may be this operator's own entry whose reply was lost (a retry
+    // then reads it as a duplicate). The Event's name comes from the key, so one that is
+    // already there answers 409 and nothing changes.
+    await this.emitEvent(object, recording, receipt, now);
     return receipt;
   }
 

@@ -95,6 +95,10 @@ describe("exactly once, nothing lost", () => {
       expect(starts.at(-1)?.data["image"]).toBe(md?.["spec"]["image"]);
       expect(of("RolloutCompleted").some((e) => e.data["revision"] === starts.length)).toBe(true);
       expect(of("ModelVersionRegistered")).toHaveLength(2);
+      // Every entry also became a Kubernetes Event, even one whose acknowledgement was lost
+      // (its retry comes back as a duplicate).
+      const messages = cluster.store.list("/v1/events").map((e) => String(e["message"]));
+      for (let i = 0; i < all.length; i++) expect(messages.some((m) => m.endsWith(`(ledger entry ${i})`)), `Event for ledger entry ${i} (${all[i]?.kind})`).toBe(true);
       await ledger.close();
       const audit = await auditFileLedger(dir);
       expect(audit.problem, "no key recorded twice, every entry intact").toBeUndefined();
