@@ -47,6 +47,16 @@ describe("Batch.mo (append limits)", () => {
     );
   });
 
+  it("finds the key as a whole JSON string, not a prefix of another, with multi-byte characters", () => {
+    expect(check([{ key: "key-1", entry: entry("key-10") }])).toContain("#invalid_key");
+    expect(check([{ key: "key-10", entry: entry("key-1") }])).toContain("#invalid_key");
+    expect(check([{ key: "modèle/ü", entry: `{"data":{},"key":"modèle/ü"}` }])).toBe("null");
+    expect(check([{ key: "a", entry: JSON.stringify({ key: "b", x: '"key":"a' }) }])).toContain("#invalid_key");
+    const out = runMotoko("ContainsBytes.mo", `import B "Batch"; import Debug "mo:core/Debug";
+Debug.print(debug_show((B.containsBytes("abcabd", "abd"), B.containsBytes("ab", "abc"), B.containsBytes("", ""), B.containsBytes("aab", "ab"), B.containsBytes("abc", "x"))));`);
+    expect(out.split("\n")[0]).toBe("(true, false, true, true, false)");
+  });
+
   it("uses the ingress limit and a 1 MiB default entry limit", () => {
     const out = runMotoko("BatchLimits.mo", `import B "Batch"; import Debug "mo:core/Debug";
 Debug.print(debug_show((B.MAX_BATCH_BYTES, B.DEFAULT_MAX_ENTRY_BYTES)));`);
