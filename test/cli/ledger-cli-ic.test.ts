@@ -31,7 +31,7 @@ describe.skipIf(skipHosted)("modelchain ledger commands against ic://", () => {
     hosted = await hostedCanister({ controller: identityFromPem(pem) });
     server = await serveGateway(hosted.gateway);
     rootKeyHex = toHex(hosted.key.der);
-    ledger = `ic://${CANISTER_ID}?host=${encodeURIComponent(server.url)}&rootKey=${rootKeyHex}&verifyQuerySignatures=false`;
+    ledger = `ic://${CANISTER_ID}?host=${encodeURIComponent(server.url)}&rootKey=${rootKeyHex}`;
     json(await cli(["append", "--ledger", ledger], JSON.stringify(sampleEntry(0))));
     writeFileSync(join(dir, "batch.json"), JSON.stringify(entries(1, 9)));
     json(await cli(["append", "--ledger", ledger, "--file", join(dir, "batch.json")]));

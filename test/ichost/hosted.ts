@@ -1,5 +1,6 @@
 // The real compiled ledger canister on the IC host, behind the HTTP-interface gateway, with
-// `ic` backend instances talking to it through @dfinity/agent. Shared by the ic backend suites.
+// `ic` backend instances talking to it through @dfinity/agent with its default settings (query
+// signatures verified against the node keys the gateway certifies). Shared by the ic backend suites.
 import { IDL } from "@dfinity/candid";
 import type { Identity, SignIdentity } from "@dfinity/agent";
 import { Ed25519KeyIdentity } from "@dfinity/identity";
@@ -41,7 +42,7 @@ export async function hostedCanister(o: { controller?: SignIdentity; countInstru
     key,
     controller,
     ledger: (o = {}) =>
-      IcLedger.create({ canisterId: CANISTER_ID, host: GATEWAY_URL, identity: controller, rootKey: key.der, verifyQuerySignatures: false, fetch: gateway.fetch, retryBaseMs: 1, ...o }),
+      IcLedger.create({ canisterId: CANISTER_ID, host: GATEWAY_URL, identity: controller, rootKey: key.der, fetch: gateway.fetch, retryBaseMs: 1, ...o }),
     control(method, arg) {
       const m = METHODS[method];
       const result = host.update(method, new Uint8Array(IDL.encode([...m.args], [arg])), controller.getPrincipal());
