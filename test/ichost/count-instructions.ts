@@ -33,6 +33,7 @@
 // compare two versions of the canister, not to predict cycles.
 
 /** The name under which the counter global is exported. */
+import { concat, uleb } from "./wasm-bytes.ts";
 export const COUNTER_EXPORT = "__instructions";
 
 export class WasmDecodeError extends Error {
@@ -470,17 +471,6 @@ export function opcodeHistogram(wasm: Uint8Array): Map<string, number> {
 
 // --- Encoding ----------------------------------------------------------------------------------
 
-function u32(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
 /** Signed LEB128 of a non-negative integer. */
 function s64(n: number): number[] {
   const out: number[] = [];
@@ -495,21 +485,11 @@ function s64(n: number): number[] {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
-
-const section = (id: number, body: Uint8Array): Uint8Array => concat([Uint8Array.from([id, ...u32(body.byteLength)]), body]);
+const section = (id: number, body: Uint8Array): Uint8Array => concat([Uint8Array.from([id, ...uleb(body.byteLength)]), body]);
 
 /** `global.get g; i64.const n; i64.add; global.set g`. */
 export function counterIncrement(global: number, n: number): Uint8Array {
-  return Uint8Array.from([OP.globalGet, ...u32(global), OP.i64Const, ...s64(n), OP.i64Add, OP.globalSet, ...u32(global)]);
+  return Uint8Array.from([OP.globalGet, ...uleb(global), OP.i64Const, ...s64(n), OP.i64Add, OP.globalSet, ...uleb(global)]);
 }
 
 /** A straight-line run: the instructions from `first` up to (excluding) `next`, and how many count. */
@@ -563,7 +543,7 @@ export function instrumentInstructionCount(wasm: Uint8Array): Uint8Array {
   if (m.exportNames.includes(COUNTER_EXPORT)) throw new WasmDecodeError(`module already exports ${COUNTER_EXPORT}`);
   const global = m.importedGlobals + m.definedGlobals;
   const newGlobal = Uint8Array.of(0x7e, 0x01, OP.i64Const, 0x00, OP.end); // (mut i64) (i64.const 0)
-  const exportEntry = concat([Uint8Array.from(u32(new TextEncoder().encode(COUNTER_EXPORT).byteLength)), new TextEncoder().encode(COUNTER_EXPORT), Uint8Array.from([0x03, ...u32(global)])]);
+  const exportEntry = concat([Uint8Array.from(uleb(new TextEncoder().encode(COUNTER_EXPORT).byteLength)), new TextEncoder().encode(COUNTER_EXPORT), Uint8Array.from([0x03, ...uleb(global)])]);
 
   const rewritten = new Map<number, Uint8Array>();
   const globals = m.sections.find((s) => s.id === SECTION.global);
@@ -573,9 +553,9 @@ export function instrumentInstructionCount(wasm: Uint8Array): Uint8Array {
   if (m.bodies.length > 0) {
     const entries = m.bodies.map((f) => {
       const body = instrumentBody(f, global);
-      return concat([Uint8Array.from(u32(body.byteLength)), body]);
+      return concat([Uint8Array.from(uleb(body.byteLength)), body]);
     });
-    rewritten.set(SECTION.code, concat([Uint8Array.from(u32(m.bodies.length)), ...entries]));
+    rewritten.set(SECTION.code, concat([Uint8Array.from(uleb(m.bodies.length)), ...entries]));
   }
 
   const out: Uint8Array[] = [wasm.subarray(0, 8)];
@@ -606,5 +586,5 @@ export function instrumentInstructionCount(wasm: Uint8Array): Uint8Array {
 function appendEntry(s: Section, entry: Uint8Array): Uint8Array {
   const r = new Reader(s.body, 0, s.offset);
   const count = r.unsigned();
-  return concat([Uint8Array.from(u32(count + 1)), s.body.subarray(r.at), entry]);
+  return concat([Uint8Array.from(uleb(count + 1)), s.body.subarray(r.at), entry]);
 }

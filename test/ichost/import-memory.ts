@@ -1,16 +1,7 @@
 // Reads and rewrites a canister module for the host: the module's own memory becomes an import
 // (env.mem), so the host creates the memory itself and owns it from before `(start)` runs — on
 // install a fresh one, on an upgrade with wasm_memory_persistence = keep the old one.
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
+import { concat, uleb as leb } from "./wasm-bytes.ts";
 
 function readLeb(bytes: Uint8Array, at: number): [number, number] {
   let result = 0;
@@ -35,16 +26,6 @@ function sections(wasm: Uint8Array): Section[] {
     const [size, start] = readLeb(wasm, at + 1);
     out.push({ id, body: wasm.subarray(start, start + size) });
     at = start + size;
-  }
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
   }
   return out;
 }
