@@ -32,8 +32,9 @@
 // bound on, and an approximation of, what performance_counter(0) reports on the IC — useful to
 // compare two versions of the canister, not to predict cycles.
 
-/** The name under which the counter global is exported. */
 import { concat, uleb } from "./wasm-bytes.ts";
+
+/** The name under which the counter global is exported. */
 export const COUNTER_EXPORT = "__instructions";
 
 export class WasmDecodeError extends Error {
