@@ -9,7 +9,8 @@ import pino from "pino";
 import { parseAllDocuments } from "yaml";
 import { borrowedLedger, installCrds, startOperator } from "../../controller/index.ts";
 import { simulateRollouts, startDevCluster } from "../../devcluster/index.ts";
-import { auditFileLedger, auditLedger, openLedger, parseLedgerUrl, type Ledger } from "../../ledger/index.ts";
+import { openLedger, type Ledger } from "../../ledger/index.ts";
+import { auditUrl } from "./ledger.ts";
 import { deploymentHistory, historyText } from "../history/chain.ts";
 import { CheckFailedError } from "../output.ts";
 
@@ -63,7 +64,6 @@ export function registerDemoCommand(program: Command): void {
     .action(async (opts: { stateDir: string; ledger?: string }) => {
       const say = (line: string) => process.stdout.write(`${line}\n`);
       const url = opts.ledger ?? join(opts.stateDir, "ledger");
-      const location = parseLedgerUrl(url);
       const ledger = await openLedger(url, { warn: (m) => say(`ledger: ${m}`) });
       try {
         const { before, added } = await runDemo(ledger, say);
@@ -73,18 +73,9 @@ export function registerDemoCommand(program: Command): void {
       } finally {
         await ledger.close();
       }
-      const audit = location.backend === "file" ? await auditFileLedger(location.dir) : await withOpenLedger(url, (l) => auditLedger(l));
+      const audit = await auditUrl(url);
       say(`\n$ modelchain verify --ledger ${url}`);
       if (audit.problem !== undefined) throw new CheckFailedError(`verify failed at entry ${audit.problem.index}: ${audit.problem.message}`);
       say(`ok: ${audit.size} entries, root ${audit.root}`);
     });
-}
-
-async function withOpenLedger<T>(url: string, use: (ledger: Ledger) => Promise<T>): Promise<T> {
-  const ledger = await openLedger(url, { readOnly: true });
-  try {
-    return await use(ledger);
-  } finally {
-    await ledger.close();
-  }
 }

@@ -23,7 +23,7 @@ import { CheckFailedError, CliInputError, outputOption, parseIndex, printResult,
 const ledgerOption = () =>
   new Option("--ledger <url>", "ledger directory, or ic://<canister-id>?host=<url>").env("MODELCHAIN_LEDGER").makeOptionMandatory();
 
-async function withLedger<T>(url: string, readOnly: boolean, use: (ledger: Ledger) => Promise<T>): Promise<T> {
+export async function withLedger<T>(url: string, readOnly: boolean, use: (ledger: Ledger) => Promise<T>): Promise<T> {
   const ledger = await openLedger(url, { readOnly });
   try {
     return await use(ledger);
@@ -149,7 +149,8 @@ function registerCheckpoint(program: Command): void {
     });
 }
 
-async function auditUrl(url: string, checkpoints: Checkpoint[], icRootKey: Uint8Array | undefined) {
+/** The deepest audit each backend has: the file ledger's on-disk one, or through the interface. */
+export async function auditUrl(url: string, checkpoints: Checkpoint[] = [], icRootKey?: Uint8Array) {
   const location = parseLedgerUrl(url);
   if (location.backend === "file") return auditFileLedger(location.dir, checkpoints);
   return withLedger(url, true, (l) => auditLedger(l, checkpoints, icRootKey === undefined ? {} : { icRootKey }));

@@ -24,6 +24,8 @@ import { idlFactory, type AppendErrorValue, type LedgerService, type ProofResult
 
 /** The canister's ingress limit is 2 MiB per message; this leaves room for Candid framing. */
 export const DEFAULT_BATCH_BYTES = 1_900_000;
+/** The most an append call carries, whatever is asked: room for the Candid and HTTP envelope. */
+const MAX_BATCH_BYTES = 2_000_000;
 const ITEM_OVERHEAD = 16;
 
 export interface IcLedgerOptions {
@@ -107,9 +109,6 @@ export function splitBatches(prepared: readonly PreparedEntry[], limit: number):
 function checkCount(n: number, what: string): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new ProofInputError(`${what} ${n} must be a non-negative integer`);
 }
-
-/** The most an append call carries: below the 2 MiB ingress limit with room for the envelope. */
-const MAX_BATCH_BYTES = 2_000_000;
 
 function retryable(e: unknown): boolean {
   // Transport and protocol failures (unreachable, 5xx, timeouts, expired ingress) may pass;
