@@ -19,10 +19,22 @@
 //                                                response's hash; the canister's data certificate
 //                                                is a witness of the same state tree
 //
-// The subnet is the root subnet of a test IC: its id is the self-authenticating principal of
-// the BLS root key (no delegation, as on a local replica or PocketIC's NNS subnet), and it has
-// `nodes` nodes with ed25519 keys. Every certificate is a pruned witness of one state tree,
-// with its labels in order, signed by the test root key.
+// By default the subnet is the root subnet of a test IC: its id is the self-authenticating
+// principal of the BLS root key (no delegation, as on a local replica or PocketIC's NNS subnet).
+// With `delegated`, it is an application subnet, as every canister on mainnet lives on: it has
+// its own BLS key (its id is that key's self-authenticating principal), and every certificate it
+// gives — call replies, read_state answers, the data certificate a query sees — is signed with
+// that key and carries the root subnet's delegation { subnet_id, certificate }: a certificate,
+// signed by the root key with no delegation of its own, over the root subnet's state tree
+// revealing time and subnet/<subnet id>/{canister_ranges, public_key} (where the tree also
+// holds the root subnet's own entry). @dfinity/agent 3.4.3 reads the ranges there, as
+// self-described CBOR [[first, last], …] of canister ids (it does not read the newer
+// canister_ranges/<subnet id>/… tree, which this does not serve). As on mainnet, the delegation
+// in the answers of the subnet's own read_state endpoint reveals no ranges. A delegation is
+// issued at the gateway's time and renewed every ten minutes, as a replica refreshes it from
+// the NNS. Either way the subnet has `nodes`
+// nodes with ed25519 keys, and every certificate is a pruned witness of one state tree, with
+// its labels in order.
 //
 // Requests are checked as a replica checks them: the envelope's request type, effective id,
 // ingress expiry (between now and now + 5 min + 60 s of drift), sender against sender_pubkey,
@@ -35,9 +47,10 @@
 // it before each message; a test that freezes host.time gets stale data certificates from an
 // otherwise current replica. Faults can be injected to test retries and verification.
 import { createHash, createPublicKey, generateKeyPairSync, sign as signBytes, verify as verifyBytes, type KeyObject } from "node:crypto";
+import { bls12_381 } from "@noble/curves/bls12-381";
 import { Cbor, NodeType, type HashTree, type NodeHash } from "@dfinity/agent";
 import { Principal } from "@dfinity/principal";
-import { fork, labeled, leaf, leb128, signTree, type TestRootKey } from "../ledger/ic/certificates.ts";
+import { fork, labeled, leaf, leb128, rootKey, signTree, type TestRootKey } from "../ledger/ic/certificates.ts";
 import type { CallResult, IcHost } from "./host.ts";
 
 export type Fault =
@@ -65,6 +78,41 @@ export interface GatewayOptions {
   v3?: boolean;
   /** How long a read_state certificate over the same non-request paths is served again (ms, default 2000). */
   readStateCacheMs?: number;
+  /**
+   * An application subnet with its own key, its certificates delegated by the root key
+   * (default false: the root subnet). `true`, or what to put in the delegation.
+   */
+  delegated?: boolean | DelegationOptions;
+}
+
+/** A canister id range, first and last included. */
+export type CanisterRange = readonly [Principal, Principal];
+
+export interface DelegationOptions {
+  /**
+   * The canister ranges the root key certifies for the subnet, which its own state tree shows
+   * too (default: the block of 2^20 canister ids holding the canister, as mainnet allots them).
+   */
+  ranges?: readonly CanisterRange[];
+  /** The key that signs the delegation (default: the root key; another one forges it). */
+  delegationSigner?: TestRootKey;
+  /** The key that signs the subnet's certificates (default: the subnet key the delegation certifies; another one forges them). */
+  certificateSigner?: TestRootKey;
+}
+
+/** The delegation in an application subnet's certificates, as the interface specification names its fields. */
+export interface CertificateDelegation {
+  subnet_id: Uint8Array;
+  /** The root subnet's certificate (CBOR), with no delegation of its own. */
+  certificate: Uint8Array;
+}
+
+interface Delegation {
+  subnetKey: TestRootKey;
+  ranges: readonly CanisterRange[];
+  delegationSigner: TestRootKey;
+  certificateSigner: TestRootKey;
+  issued: Partial<Record<"canister" | "subnet", { time: bigint; value: CertificateDelegation }>>;
 }
 
 interface Content {
@@ -114,11 +162,42 @@ class Refused extends Error {
 }
 
 const MAX_INGRESS_TTL_NS = 5n * 60n * 1_000_000_000n;
+/** How long a delegation is used before the gateway asks the root subnet for a new one. */
+const DELEGATION_RENEWAL_NS = 10n * 60n * 1_000_000_000n;
+/** The root subnet's canister range on mainnet (the NNS canisters), for its entry in the delegation's tree. */
+const ROOT_SUBNET_RANGES: readonly CanisterRange[] = [[canisterIdOf(0n), canisterIdOf(0xfffffn)]];
 const PERMITTED_DRIFT_NS = 60n * 1_000_000_000n;
 const ANONYMOUS = Principal.anonymous().toText();
 const DOMAIN_REQUEST = text("\x0Aic-request");
 const DOMAIN_RESPONSE = text("\x0Bic-response");
 const DOMAIN_DELEGATION = text("\x1Aic-request-auth-delegation");
+
+/** The canister id with index `n`: u64be(n) ‖ 0x01 0x01. */
+function canisterIdOf(n: bigint): Principal {
+  const bytes = new Uint8Array(10);
+  new DataView(bytes.buffer).setBigUint64(0, n);
+  bytes.set([1, 1], 8);
+  return Principal.fromUint8Array(bytes);
+}
+
+/** The block of 2^20 canister ids holding `canister`, or the canister alone if its id is not an index. */
+function blockOf(canister: Principal): CanisterRange {
+  const bytes = canister.toUint8Array();
+  if (bytes.length !== 10 || bytes[8] !== 1 || bytes[9] !== 1) return [canister, canister];
+  const first = new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0) & ~0xfffffn;
+  return [canisterIdOf(first), canisterIdOf(first | 0xfffffn)];
+}
+
+/** A subnet's canister_ranges leaf: CBOR [[first, last], …], the ids as blobs. */
+function encodeRanges(ranges: readonly CanisterRange[]): Uint8Array {
+  return Cbor.encode(ranges.map(([first, last]) => [first.toUint8Array(), last.toUint8Array()]));
+}
+
+/** A certificate over `tree` signed by `key` in the IC's scheme, with `delegation` when there is one. */
+function signCertificate(tree: HashTree, key: TestRootKey, delegation?: CertificateDelegation): Uint8Array {
+  const signature = bls12_381.signShortSignature(concat(domain("ic-state-root"), treeHash(tree)), key.secret);
+  return Cbor.encode(delegation === undefined ? { tree, signature } : { tree, signature, delegation });
+}
 
 function text(s: string): Uint8Array {
   return new TextEncoder().encode(s);
@@ -284,13 +363,19 @@ export class Gateway {
   tamper: ((method: string, reply: Uint8Array) => Uint8Array) | undefined;
   /** Requests seen, by kind, for assertions. */
   readonly seen = { call: 0, query: 0, status: 0, executed: 0, readState: 0, v2call: 0 };
-  /** The subnet's id: the self-authenticating principal of the root key (a root subnet, no delegation). */
+  /**
+   * The subnet's id: the self-authenticating principal of the root key (the root subnet), or
+   * of the subnet's own key when `delegated`.
+   */
   readonly subnetId: Principal;
+  /** The subnet's own BLS key when `delegated` (the key its certificates are signed with). */
+  readonly subnetKey: TestRootKey | undefined;
   readonly nodes: readonly SubnetNode[];
   private nextNode = 0;
   private readonly requests = new Map<string, RequestRecord>();
   private readonly readStateCacheMs: number;
   private readonly readStateCache = new Map<string, { time: bigint; certificate: Uint8Array }>();
+  private readonly delegated: Delegation | undefined;
 
   constructor(o: GatewayOptions) {
     this.host = o.host;
@@ -298,7 +383,22 @@ export class Gateway {
     this.wallClock = o.wallClock ?? true;
     this.v3 = o.v3 ?? true;
     this.readStateCacheMs = o.readStateCacheMs ?? 2000;
-    this.subnetId = Principal.selfAuthenticating(o.key.der);
+    if (o.delegated === undefined || o.delegated === false) {
+      this.subnetKey = undefined;
+      this.delegated = undefined;
+    } else {
+      const d = o.delegated === true ? {} : o.delegated;
+      const subnetKey = rootKey();
+      this.subnetKey = subnetKey;
+      this.delegated = {
+        subnetKey,
+        ranges: d.ranges ?? [blockOf(o.host.canisterId)],
+        delegationSigner: d.delegationSigner ?? o.key,
+        certificateSigner: d.certificateSigner ?? subnetKey,
+        issued: {},
+      };
+    }
+    this.subnetId = Principal.selfAuthenticating((this.subnetKey ?? o.key).der);
     this.nodes = Array.from({ length: o.nodes ?? 4 }, () => {
       const { publicKey, privateKey } = generateKeyPairSync("ed25519");
       const der = new Uint8Array(publicKey.export({ type: "spki", format: "der" }));
@@ -334,9 +434,9 @@ export class Gateway {
           [
             this.subnetId.toUint8Array(),
             branch([
-              ["canister_ranges", Cbor.encode([[canister, canister]])],
+              ["canister_ranges", this.delegated === undefined ? Cbor.encode([[canister, canister]]) : encodeRanges(this.delegated.ranges)],
               ["node", branch(this.nodes.map((n) => [n.id.toUint8Array(), branch([["public_key", n.der]])]))],
-              ["public_key", this.key.der],
+              ["public_key", (this.subnetKey ?? this.key).der],
             ]),
           ],
         ]),
@@ -350,9 +450,56 @@ export class Gateway {
     return witness(this.state(time), paths.map((p) => p.map((l) => (typeof l === "string" ? text(l) : l))));
   }
 
-  /** A certificate over `paths` of the state at `time`; as a replica's, it always shows the time. */
-  private async certify(paths: Uint8Array[][], time: bigint): Promise<Uint8Array> {
-    return signTree(witness(this.state(time), [...paths, [text("time")]]), this.key);
+  /**
+   * A certificate over `paths` of the state at `time`; as a replica's, it always shows the time.
+   * An application subnet's is signed with its key and carries the root subnet's delegation
+   * (for the subnet's own read_state endpoint, one without the canister ranges).
+   */
+  private async certify(paths: Uint8Array[][], time: bigint, scope: "canister" | "subnet" = "canister"): Promise<Uint8Array> {
+    const tree = witness(this.state(time), [...paths, [text("time")]]);
+    if (this.delegated === undefined) return signTree(tree, this.key);
+    return signCertificate(tree, this.delegated.certificateSigner, this.delegation(scope));
+  }
+
+  /** The canister's data certificate at `time` (default: the host's), as the host hands it to a query. */
+  dataCertificate(time: bigint = this.host.time): Promise<Uint8Array> {
+    return this.certify([[text("canister"), this.host.canisterId.toUint8Array(), text("certified_data")]], time);
+  }
+
+  /**
+   * The root subnet's delegation to this subnet (undefined for the root subnet itself): issued
+   * at the gateway's time, renewed after ten minutes (or if the clock went back past it). It
+   * certifies the subnet's key and, for certificates of canister-scoped requests, its canister
+   * ranges.
+   */
+  delegation(scope: "canister" | "subnet" = "canister"): CertificateDelegation | undefined {
+    const d = this.delegated;
+    if (d === undefined) return undefined;
+    const now = this.now();
+    const issued = d.issued[scope];
+    if (issued === undefined || now < issued.time || now - issued.time >= DELEGATION_RENEWAL_NS) {
+      const subnet = this.subnetId.toUint8Array();
+      const rootSubnet = Principal.selfAuthenticating(this.key.der).toUint8Array();
+      const rootState = branch([
+        [
+          "subnet",
+          branch([
+            [rootSubnet, branch([["canister_ranges", encodeRanges(ROOT_SUBNET_RANGES)], ["public_key", this.key.der]])],
+            [subnet, branch([["canister_ranges", encodeRanges(d.ranges)], ["public_key", d.subnetKey.der]])],
+          ]),
+        ],
+        ["time", leb128(now)],
+      ]);
+      const tree = witness(rootState, [
+        ...(scope === "canister" ? [[text("subnet"), subnet, text("canister_ranges")]] : []),
+        [text("subnet"), subnet, text("public_key")],
+        [text("time")],
+      ]);
+      const value = { subnet_id: subnet, certificate: signCertificate(tree, d.delegationSigner) };
+      d.issued[scope] = { time: now, value };
+      return value;
+    }
+    return issued.value;
   }
 
   /** A `fetch` for HttpAgent (host URL: any, e.g. http://gateway.test). */
@@ -464,8 +611,7 @@ export class Gateway {
 
   private async query(url: URL, content: Content, requestId: Uint8Array, now: bigint, fault: Fault | undefined): Promise<Response> {
     this.seen.query++;
-    const canister = this.host.canisterId.toUint8Array();
-    this.host.certificate = await this.certify([[text("canister"), canister, text("certified_data")]], this.host.time);
+    this.host.certificate = await this.dataCertificate(this.host.time);
     const sender = Principal.fromUint8Array(content.sender);
     const result = this.host.query(content.method_name ?? "", content.arg ?? new Uint8Array(), sender);
     const body: Record<string, unknown> =
@@ -532,12 +678,12 @@ export class Gateway {
     // A certificate over time, subnet and canister paths is served again for a short while: a
     // replica's certified state lags too. Never one over a request's status.
     const cacheable = requestIdRead === undefined;
-    const key = paths.map((p) => p.map((l) => hex(l)).join("/")).join(" ");
+    const key = `${scope} ${paths.map((p) => p.map((l) => hex(l)).join("/")).join(" ")}`;
     const cached = cacheable ? this.readStateCache.get(key) : undefined;
     if (cached !== undefined && now >= cached.time && now - cached.time < BigInt(this.readStateCacheMs) * 1_000_000n) {
       return respond(url, Cbor.encode({ certificate: cached.certificate }));
     }
-    const certificate = await this.certify(paths, now);
+    const certificate = await this.certify(paths, now, scope);
     if (cacheable) this.readStateCache.set(key, { time: now, certificate });
     return respond(url, Cbor.encode({ certificate }));
   }

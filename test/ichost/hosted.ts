@@ -8,7 +8,7 @@ import { IcLedger, type IcLedgerOptions } from "../../src/ledger/ic/ledger.ts";
 import { METHODS } from "../../src/ledger/ic/idl.ts";
 import { compileCanister } from "../canister/compile.ts";
 import { rootKey, type TestRootKey } from "../ledger/ic/certificates.ts";
-import { Gateway } from "./gateway.ts";
+import { Gateway, type GatewayOptions } from "./gateway.ts";
 import { IcHost } from "./host.ts";
 
 const nodeMajor = Number(process.versions.node.split(".")[0]);
@@ -30,12 +30,14 @@ export interface Hosted {
   control(method: "add_appender" | "remove_appender" | "set_max_entry_bytes", arg: unknown): void;
 }
 
-export async function hostedCanister(o: { controller?: SignIdentity; countInstructions?: boolean } = {}): Promise<Hosted> {
+export async function hostedCanister(
+  o: { controller?: SignIdentity; countInstructions?: boolean; /** Further gateway options (e.g. `delegated`). */ gateway?: Omit<GatewayOptions, "host" | "key"> } = {},
+): Promise<Hosted> {
   const { wasm } = await compileCanister();
   const controller = o.controller ?? Ed25519KeyIdentity.generate();
   const key = rootKey();
   const host = await IcHost.install(wasm, { canisterId: CANISTER_ID, controllers: [controller.getPrincipal()], countInstructions: o.countInstructions ?? false }, new Uint8Array(IDL.encode([], [])), controller.getPrincipal());
-  const gateway = new Gateway({ host, key });
+  const gateway = new Gateway({ ...o.gateway, host, key });
   return {
     host,
     gateway,
