@@ -58,7 +58,7 @@ export async function verifyCertifiedTip(tip: CertifiedTip): Promise<{ time: Dat
   try {
     cert = await Certificate.create({ certificate: tip.certificate, rootKey: tip.rootKey, canisterId: principal, disableTimeVerification: true });
   } catch (e: unknown) {
-    throw new CertificateRejected(`signature does not verify against the root key (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+    throw new CertificateRejected(`it does not verify for canister ${tip.canisterId} under the root key: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   const data = lookupResultToBuffer(cert.lookup_path(["canister", principal.toUint8Array(), "certified_data"]));
   if (data === undefined) throw new CertificateRejected(`it certifies no data for canister ${tip.canisterId}`);
