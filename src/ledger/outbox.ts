@@ -4,7 +4,7 @@
 //
 //   <dir>/outbox.log   records: u32be length ‖ u32be crc32 ‖ canonical entry JSON
 //   <dir>/outbox.ack   how many records the ledger has acknowledged (replaced atomically)
-import { appendFileSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { outboxDepth, ledgerErrors } from "../metrics/index.ts";
@@ -244,9 +244,9 @@ export class FileOutbox implements Outbox {
   /** Moves a refused entry out of the way, to outbox.dead with the reason: kept, not replayed. */
   private deadLetter(entry: LedgerEntry, error: unknown): void {
     const reason = error instanceof Error ? error.message : String(error);
-    appendFileSync(join(this.dir, "outbox.dead"), `${JSON.stringify({ entry, reason, at: new Date().toISOString() })}\n`);
-    const fd = openSync(join(this.dir, "outbox.dead"), "r");
+    const fd = openSync(join(this.dir, "outbox.dead"), "a");
     try {
+      writeSync(fd, `${JSON.stringify({ entry, reason, at: new Date().toISOString() })}\n`);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
