@@ -9,7 +9,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN node_modules/.bin/tsc -p tsconfig.build.json
+RUN node node_modules/tsgo/bin/tsc -p tsconfig.build.json
 
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app

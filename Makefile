@@ -3,12 +3,15 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 NODE_BIN := $(CURDIR)/node_modules/.bin
+# The compiler is TypeScript 7 (the native port), installed under the alias `tsgo`; the package
+# named `typescript` is 5.9 only because typescript-eslint needs its JavaScript API.
+TSC := node $(CURDIR)/node_modules/tsgo/bin/tsc
 export PATH := $(NODE_BIN):$(PATH)
 
 STATE_DIR ?= $(CURDIR)/.state
 LEDGER_DIR ?= $(STATE_DIR)/ledger
 
-.PHONY: help deps build typecheck test run walkthrough bench clean crds envtest-assets image kind-up kind-down e2e
+.PHONY: help deps build typecheck format format-check lint test run walkthrough bench clean crds envtest-assets image kind-up kind-down e2e
 
 help:
 	@echo "make run    set up and run modelchain (operator, or the offline demo when no cluster)"
@@ -23,10 +26,19 @@ node_modules/.modelchain-installed: package.json package-lock.json
 deps: node_modules/.modelchain-installed
 
 build: deps
-	tsc -p tsconfig.build.json
+	$(TSC) -p tsconfig.build.json
 
 typecheck: deps
-	tsc -p tsconfig.json --noEmit
+	$(TSC) -p tsconfig.json --noEmit
+
+# prettier (width 110) for every TypeScript file; `make format` rewrites, `make test` checks.
+PRETTIER_FILES := '**/*.ts'
+
+format: deps
+	prettier --write --log-level warn $(PRETTIER_FILES)
+
+format-check: deps
+	prettier --check --log-level warn $(PRETTIER_FILES)
 
 # The real control plane (kube-apiserver, etcd, kube-controller-manager) for the envtest
 # suites: KUBEBUILDER_ASSETS when set, else built from source with Go (cached after the first
@@ -45,7 +57,7 @@ canister: deps
 canister-check: deps
 	node canister/build.ts --check
 
-test: deps typecheck canister-check
+test: deps typecheck format-check canister-check
 	@if [ -n "$${KUBEBUILDER_ASSETS:-}" ]; then \
 	  echo "make test: real control plane from KUBEBUILDER_ASSETS=$$KUBEBUILDER_ASSETS"; \
 	elif command -v go >/dev/null 2>&1; then \

@@ -29,16 +29,32 @@ function entry(): LedgerEntry {
     v: 1,
     kind: "RolloutCompleted",
     cluster: "bench",
-    subject: { apiVersion: "apps/v1", kind: "Deployment", namespace: `ns-${n % 50}`, name: `serve-${n % 1000}`, uid: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}` },
+    subject: {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      namespace: `ns-${n % 50}`,
+      name: `serve-${n % 1000}`,
+      uid: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
+    },
     key: `ic-bench-${n}`,
     observedAt: "2026-11-25T00:00:00Z",
-    data: { revision: n, image: `registry.example/serve@sha256:${n.toString(16).padStart(64, "0")}`, replicas: 3 },
+    data: {
+      revision: n,
+      image: `registry.example/serve@sha256:${n.toString(16).padStart(64, "0")}`,
+      replicas: 3,
+    },
   };
 }
 
 const typical = encodeEntry(entry()).byteLength;
-const perIngress = splitBatches(Array.from({ length: 20_000 }, () => prepareEntry(entry())), DEFAULT_BATCH_BYTES)[0]?.length ?? 0;
-console.log(`typical entry: ${typical} bytes of canonical JSON; ${perIngress} such entries fit one ${DEFAULT_BATCH_BYTES}-byte batch (ingress limit 2 MiB)`);
+const perIngress =
+  splitBatches(
+    Array.from({ length: 20_000 }, () => prepareEntry(entry())),
+    DEFAULT_BATCH_BYTES,
+  )[0]?.length ?? 0;
+console.log(
+  `typical entry: ${typical} bytes of canonical JSON; ${perIngress} such entries fit one ${DEFAULT_BATCH_BYTES}-byte batch (ingress limit 2 MiB)`,
+);
 
 const TOTAL = Number(process.env["BENCH_IC_ENTRIES"] ?? 2048);
 const rows: string[] = [];
@@ -62,10 +78,21 @@ for (const batch of [1, 16, 128, 512]) {
 
   // The canister alone: Candid-encoded batches executed by the host, no agent, no certificates;
   // then the same batches on a host that counts the wasm instructions each message executes.
-  const encoded = Array.from({ length: rounds }, () => new Uint8Array(IDL.encode([...METHODS.append.args], [Array.from({ length: batch }, () => {
-    const e = entry();
-    return { key: e.key, entry: encodeEntry(e) };
-  })])));
+  const encoded = Array.from(
+    { length: rounds },
+    () =>
+      new Uint8Array(
+        IDL.encode(
+          [...METHODS.append.args],
+          [
+            Array.from({ length: batch }, () => {
+              const e = entry();
+              return { key: e.key, entry: encodeEntry(e) };
+            }),
+          ],
+        ),
+      ),
+  );
   t = performance.now();
   for (const arg of encoded) {
     const r = hosted.host.update("append", arg, hosted.controller.getPrincipal());
@@ -84,25 +111,37 @@ for (const batch of [1, 16, 128, 512]) {
   const rate = (ms: number) => Math.round(n / (ms / 1000));
   const perEntry = Number(instructions / BigInt(n));
   perEntryByBatch.set(batch, perEntry);
-  rows.push(`| ${batch} | ${n} | ${rate(backendMs)} | ${rate(fileMs)} | ${(rate(backendMs) / rate(fileMs)).toFixed(3)}× | ${rate(canisterMs)} | ${(canisterMs / n * 1000).toFixed(0)} µs | ${(perEntry / 1e6).toFixed(2)} M |`);
+  rows.push(
+    `| ${batch} | ${n} | ${rate(backendMs)} | ${rate(fileMs)} | ${(rate(backendMs) / rate(fileMs)).toFixed(3)}× | ${rate(canisterMs)} | ${((canisterMs / n) * 1000).toFixed(0)} µs | ${(perEntry / 1e6).toFixed(2)} M |`,
+  );
   await file.close();
   remove();
 }
-console.log("\n| batch | entries | ic backend entries/s | file backend entries/s (baseline) | ratio | canister alone entries/s | canister µs/entry (host) | wasm instructions/entry |");
+console.log(
+  "\n| batch | entries | ic backend entries/s | file backend entries/s (baseline) | ratio | canister alone entries/s | canister µs/entry (host) | wasm instructions/entry |",
+);
 console.log("|---|---|---|---|---|---|---|---|");
 for (const row of rows) console.log(row);
 const largest = perEntryByBatch.get(512) ?? 0;
 const MESSAGE_LIMIT = 40e9;
-console.log(`\nOn the IC: ${(largest / 1e6).toFixed(2)} M wasm instructions an entry (a lower bound: ic0 calls are charged on top).`);
-console.log(`A full ingress batch of ${perIngress} entries is ${((largest * perIngress) / 1e9).toFixed(1)} B instructions, under the ${MESSAGE_LIMIT / 1e9} B limit of one update message;`);
-console.log(`the goal of 500 entries/s per canister is ${((largest * 500) / 1e9).toFixed(2)} B instructions a second of that canister's execution.`);
+console.log(
+  `\nOn the IC: ${(largest / 1e6).toFixed(2)} M wasm instructions an entry (a lower bound: ic0 calls are charged on top).`,
+);
+console.log(
+  `A full ingress batch of ${perIngress} entries is ${((largest * perIngress) / 1e9).toFixed(1)} B instructions, under the ${MESSAGE_LIMIT / 1e9} B limit of one update message;`,
+);
+console.log(
+  `the goal of 500 entries/s per canister is ${((largest * 500) / 1e9).toFixed(2)} B instructions a second of that canister's execution.`,
+);
 console.log("The host's wall times are V8's JIT, not the IC's; only the instruction counts carry over.");
 
 // Where a PocketIC server exists, the same backend against a real replica: entries/s through
 // HttpAgent into the canister on an application subnet, with the subnet's own certificates.
 const pocketIc = process.env["POCKET_IC_BIN"];
 if (pocketIc === undefined || pocketIc === "") {
-  console.log("\nPocketIC: not measured (POCKET_IC_BIN is not set; point it at a PocketIC server binary to measure entries/s on a replica).");
+  console.log(
+    "\nPocketIC: not measured (POCKET_IC_BIN is not set; point it at a PocketIC server binary to measure entries/s on a replica).",
+  );
 } else {
   const { Ed25519KeyIdentity } = await import("@dfinity/identity");
   const { IcLedger } = await import("../src/ledger/ic/ledger.ts");
@@ -114,7 +153,13 @@ if (pocketIc === undefined || pocketIc === "") {
     const identity = Ed25519KeyIdentity.generate();
     const me = identity.getPrincipal();
     const canisterId = await pic.createCanister({ sender: me, controllers: [me], cycles: 10n ** 15n });
-    await pic.installCode({ sender: me, canisterId, wasm: (await compileCanister()).wasm, arg: NO_ARGS, mode: "install" });
+    await pic.installCode({
+      sender: me,
+      canisterId,
+      wasm: (await compileCanister()).wasm,
+      arg: NO_ARGS,
+      mode: "install",
+    });
     const rootKey = await pic.rootKey();
     const host = await pic.makeLive();
     const ledger = await IcLedger.create({ canisterId: canisterId.toText(), host, identity, rootKey });
@@ -123,7 +168,9 @@ if (pocketIc === undefined || pocketIc === "") {
       const rounds = Math.max(1, Math.floor(TOTAL / batch));
       const t = performance.now();
       for (let r = 0; r < rounds; r++) await ledger.append(Array.from({ length: batch }, entry));
-      console.log(`| ${batch} | ${rounds * batch} | ${Math.round((rounds * batch) / ((performance.now() - t) / 1000))} |`);
+      console.log(
+        `| ${batch} | ${rounds * batch} | ${Math.round((rounds * batch) / ((performance.now() - t) / 1000))} |`,
+      );
     }
     await pic.delete();
   } finally {

@@ -14,10 +14,20 @@ function entry(i: number): LedgerEntry {
     v: 1,
     kind: "RolloutStarted",
     cluster: "bench",
-    subject: { apiVersion: "modelchain.io/v1alpha1", kind: "ModelDeployment", namespace: "ml", name: `md-${i % 97}`, uid: `00000000-0000-0000-0000-${String(i).padStart(12, "0")}` },
+    subject: {
+      apiVersion: "modelchain.io/v1alpha1",
+      kind: "ModelDeployment",
+      namespace: "ml",
+      name: `md-${i % 97}`,
+      uid: `00000000-0000-0000-0000-${String(i).padStart(12, "0")}`,
+    },
     key: `bench-${i}`,
     observedAt: "2026-11-25T00:00:00Z",
-    data: { revision: i, image: `registry.example/serve@sha256:${i.toString(16).padStart(64, "0")}`, configHash: "sha256:" + "ab".repeat(32) },
+    data: {
+      revision: i,
+      image: `registry.example/serve@sha256:${i.toString(16).padStart(64, "0")}`,
+      configHash: "sha256:" + "ab".repeat(32),
+    },
   };
 }
 
@@ -37,10 +47,19 @@ async function ledgerRate(batch: number, count: number): Promise<number> {
 function rawRate(batch: number, count: number): number {
   const dir = mkdtempSync(join(tmpdir(), "mc-bench-raw-"));
   const fd = openSync(join(dir, "raw"), "a");
-  const record = (i: number) => Buffer.concat([Buffer.alloc(64), encodeEnvelope({ entry: entry(i), recordedAt: "1764037170123456789", recordedBy: "file:0123456789abcdef0123456789abcdef" })]);
+  const record = (i: number) =>
+    Buffer.concat([
+      Buffer.alloc(64),
+      encodeEnvelope({
+        entry: entry(i),
+        recordedAt: "1764037170123456789",
+        recordedBy: "file:0123456789abcdef0123456789abcdef",
+      }),
+    ]);
   // The bytes are prepared before the clock starts: the baseline is the disk, nothing else.
   const batches: Buffer[] = [];
-  for (let i = 0; i < count; i += batch) batches.push(Buffer.concat(Array.from({ length: Math.min(batch, count - i) }, (_, j) => record(i + j))));
+  for (let i = 0; i < count; i += batch)
+    batches.push(Buffer.concat(Array.from({ length: Math.min(batch, count - i) }, (_, j) => record(i + j))));
   const started = performance.now();
   for (const bytes of batches) {
     writeSync(fd, bytes);
@@ -52,11 +71,15 @@ function rawRate(batch: number, count: number): number {
   return count / seconds;
 }
 
-console.log(`ledger append (file backend), ${ENTRIES_PER_RUN} entries per run, ratio = ledger / raw fs append+fdatasync of the same bytes`);
+console.log(
+  `ledger append (file backend), ${ENTRIES_PER_RUN} entries per run, ratio = ledger / raw fs append+fdatasync of the same bytes`,
+);
 console.log("batch  ledger entries/s  raw entries/s  ratio");
 for (const batch of [1, 16, 256]) {
   const count = batch === 1 ? Math.min(ENTRIES_PER_RUN, 2048) : ENTRIES_PER_RUN;
   const raw = rawRate(batch, count);
   const ledger = await ledgerRate(batch, count);
-  console.log(`${String(batch).padStart(5)}  ${ledger.toFixed(0).padStart(16)}  ${raw.toFixed(0).padStart(13)}  ${(ledger / raw).toFixed(2)}x`);
+  console.log(
+    `${String(batch).padStart(5)}  ${ledger.toFixed(0).padStart(16)}  ${raw.toFixed(0).padStart(13)}  ${(ledger / raw).toFixed(2)}x`,
+  );
 }

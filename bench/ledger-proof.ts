@@ -23,7 +23,12 @@ async function build(): Promise<void> {
       v: 1,
       kind: "RolloutCompleted",
       cluster: "bench",
-      subject: { apiVersion: "apps/v1", kind: "Deployment", namespace: `ns-${(i + j) % 50}`, name: `serve-${(i + j) % 1000}` },
+      subject: {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        namespace: `ns-${(i + j) % 50}`,
+        name: `serve-${(i + j) % 1000}`,
+      },
       key: `proof-bench-${i + j}`,
       observedAt: "2026-11-25T00:00:00Z",
       data: { revision: i + j },
@@ -52,7 +57,13 @@ async function measure(): Promise<void> {
     const proof = await ledger.inclusionProof(index);
     genMs += performance.now() - t;
     t = performance.now();
-    verifyInclusion(index, size, hashFromHex(proof.leafHash), proof.auditPath.map((h) => hashFromHex(h)), root);
+    verifyInclusion(
+      index,
+      size,
+      hashFromHex(proof.leafHash),
+      proof.auditPath.map((h) => hashFromHex(h)),
+      root,
+    );
     verifyMs += performance.now() - t;
   }
   let consistencyMs = 0;
@@ -60,21 +71,34 @@ async function measure(): Promise<void> {
     const from = 1 + Math.floor(Math.random() * (size - 1));
     t = performance.now();
     const c = await ledger.consistencyProof(from);
-    verifyConsistency(from, size, c.proof.map((h) => hashFromHex(h)), hashFromHex(c.fromRoot), root);
+    verifyConsistency(
+      from,
+      size,
+      c.proof.map((h) => hashFromHex(h)),
+      hashFromHex(c.fromRoot),
+      root,
+    );
     consistencyMs += performance.now() - t;
   }
   await ledger.close();
   const mib = (b: number) => (b / 1024 / 1024).toFixed(1);
   console.log(`ledger of ${size} entries: open ${openMs.toFixed(0)} ms (goal < 1000 ms)`);
-  console.log(`inclusion proof: generate ${(genMs / rounds).toFixed(3)} ms, verify ${(verifyMs / rounds).toFixed(3)} ms per proof (goal <= 1 ms each)`);
+  console.log(
+    `inclusion proof: generate ${(genMs / rounds).toFixed(3)} ms, verify ${(verifyMs / rounds).toFixed(3)} ms per proof (goal <= 1 ms each)`,
+  );
   console.log(`consistency proof, generate + verify: ${(consistencyMs / 200).toFixed(3)} ms`);
-  console.log(`memory: RSS ${mib(rssBefore)} MiB before open, ${mib(rssAfter)} MiB after (+${mib(rssAfter - rssBefore)} MiB for the key index and tree border)`);
+  console.log(
+    `memory: RSS ${mib(rssBefore)} MiB before open, ${mib(rssAfter)} MiB after (+${mib(rssAfter - rssBefore)} MiB for the key index and tree border)`,
+  );
 }
 
 if (process.argv[2] === "--measure") {
   await measure();
 } else {
   await build();
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--measure"], { stdio: "inherit", env: process.env });
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--measure"], {
+    stdio: "inherit",
+    env: process.env,
+  });
   process.exitCode = child.status ?? 1;
 }

@@ -10,7 +10,9 @@ const { wasm, did } = await compileCanister({ fresh: process.argv.includes("--ch
 if (process.argv.includes("--check")) {
   const committed = readFileSync(didPath, "utf8");
   if (committed !== did) {
-    console.error("canister/ledger.did differs from the Candid that main.mo emits; run `make canister` and commit it");
+    console.error(
+      "canister/ledger.did differs from the Candid that main.mo emits; run `make canister` and commit it",
+    );
     process.exit(1);
   }
   console.log(`canister/ledger.did matches main.mo (${wasm.length} bytes of wasm)`);

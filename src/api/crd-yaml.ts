@@ -5,6 +5,9 @@ import { CRD_SOURCES, customResourceDefinition } from "./schemas.ts";
 export function crdFiles(): Map<string, string> {
   const header = "# Generated from src/api/schemas.ts by `make crds`; edit the schema there, not here.\n";
   return new Map(
-    CRD_SOURCES.map((source) => [`${source.names.plural}.yaml`, header + stringify(customResourceDefinition(source), { lineWidth: 0 })]),
+    CRD_SOURCES.map((source) => [
+      `${source.names.plural}.yaml`,
+      header + stringify(customResourceDefinition(source), { lineWidth: 0 }),
+    ]),
   );
 }

@@ -22,6 +22,24 @@ export interface ResourceNames {
   namespaced: boolean;
 }
 
-export const MODEL_VERSION: ResourceNames = { kind: "ModelVersion", plural: "modelversions", singular: "modelversion", shortNames: ["mv"], namespaced: true };
-export const MODEL_DEPLOYMENT: ResourceNames = { kind: "ModelDeployment", plural: "modeldeployments", singular: "modeldeployment", shortNames: ["md"], namespaced: true };
-export const MODEL_TRUST_POLICY: ResourceNames = { kind: "ModelTrustPolicy", plural: "modeltrustpolicies", singular: "modeltrustpolicy", shortNames: ["mtp"], namespaced: false };
+export const MODEL_VERSION: ResourceNames = {
+  kind: "ModelVersion",
+  plural: "modelversions",
+  singular: "modelversion",
+  shortNames: ["mv"],
+  namespaced: true,
+};
+export const MODEL_DEPLOYMENT: ResourceNames = {
+  kind: "ModelDeployment",
+  plural: "modeldeployments",
+  singular: "modeldeployment",
+  shortNames: ["md"],
+  namespaced: true,
+};
+export const MODEL_TRUST_POLICY: ResourceNames = {
+  kind: "ModelTrustPolicy",
+  plural: "modeltrustpolicies",
+  singular: "modeltrustpolicy",
+  shortNames: ["mtp"],
+  namespaced: false,
+};

@@ -1,8 +1,22 @@
 // The api component's public face: CRD types, schemas, validation and digests. Pure.
 export * from "./group.ts";
 export type * from "./types.ts";
-export { CRD_SOURCES, customResourceDefinition, DIGEST_PATTERN, ARTIFACT_URI_PATTERN, type CrdSource, type Schema } from "./schemas.ts";
-export { validateModelVersion, validateModelDeployment, validateModelTrustPolicy, describeErrors, type FieldError, type Validation } from "./validate.ts";
+export {
+  CRD_SOURCES,
+  customResourceDefinition,
+  DIGEST_PATTERN,
+  ARTIFACT_URI_PATTERN,
+  type CrdSource,
+  type Schema,
+} from "./schemas.ts";
+export {
+  validateModelVersion,
+  validateModelDeployment,
+  validateModelTrustPolicy,
+  describeErrors,
+  type FieldError,
+  type Validation,
+} from "./validate.ts";
 export { specDigest, signedPayload, unsignedSpec, canonicalDigest } from "./digest.ts";
 export { namespaceMatches } from "./selector.ts";
 export { setCondition, findCondition } from "./conditions.ts";

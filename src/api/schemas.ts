@@ -1,6 +1,13 @@
 // The CRDs as data: structural OpenAPI v3 schemas, printer columns and names. crds/*.yaml is
 // generated from this (scripts/gen-crds.ts); validate.ts compiles the same schemas with ajv.
-import { GROUP, VERSION, MODEL_DEPLOYMENT, MODEL_TRUST_POLICY, MODEL_VERSION, type ResourceNames } from "./group.ts";
+import {
+  GROUP,
+  VERSION,
+  MODEL_DEPLOYMENT,
+  MODEL_TRUST_POLICY,
+  MODEL_VERSION,
+  type ResourceNames,
+} from "./group.ts";
 
 export type Schema = Record<string, unknown>;
 
@@ -28,8 +35,14 @@ const condition = obj(
   },
   ["type", "status", "reason", "message", "lastTransitionTime"],
 );
-const conditions = arr(condition, { "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] });
-const ledgerReference = obj({ index: int({ minimum: 0 }), leafHash: str({ pattern: "^[a-f0-9]{64}$" }) }, ["index", "leafHash"]);
+const conditions = arr(condition, {
+  "x-kubernetes-list-type": "map",
+  "x-kubernetes-list-map-keys": ["type"],
+});
+const ledgerReference = obj({ index: int({ minimum: 0 }), leafHash: str({ pattern: "^[a-f0-9]{64}$" }) }, [
+  "index",
+  "leafHash",
+]);
 const dnsName = str({ minLength: 1, maxLength: 253 });
 
 export const modelVersionSchema: Schema = obj(
@@ -39,11 +52,29 @@ export const modelVersionSchema: Schema = obj(
         model: str({ minLength: 1, maxLength: 253 }),
         version: str({ minLength: 1, maxLength: 128 }),
         artifact: obj(
-          { uri: str({ pattern: ARTIFACT_URI_PATTERN }), digest: str({ pattern: DIGEST_PATTERN }), format: str(), sizeBytes: int({ minimum: 0 }) },
+          {
+            uri: str({ pattern: ARTIFACT_URI_PATTERN }),
+            digest: str({ pattern: DIGEST_PATTERN }),
+            format: str(),
+            sizeBytes: int({ minimum: 0 }),
+          },
           ["uri", "digest"],
         ),
-        parents: arr(obj({ name: dnsName, namespace: str({ pattern: DNS_LABEL_PATTERN }) }, ["name"]), { maxItems: 64 }),
-        datasets: arr(obj({ name: str({ minLength: 1 }), uri: str({ minLength: 1 }), digest: str({ pattern: DIGEST_PATTERN }), license: str() }, ["name", "uri"]), { maxItems: 256 }),
+        parents: arr(obj({ name: dnsName, namespace: str({ pattern: DNS_LABEL_PATTERN }) }, ["name"]), {
+          maxItems: 64,
+        }),
+        datasets: arr(
+          obj(
+            {
+              name: str({ minLength: 1 }),
+              uri: str({ minLength: 1 }),
+              digest: str({ pattern: DIGEST_PATTERN }),
+              license: str(),
+            },
+            ["name", "uri"],
+          ),
+          { maxItems: 256 },
+        ),
         training: obj({
           runId: str(),
           codeRepository: str(),
@@ -53,17 +84,35 @@ export const modelVersionSchema: Schema = obj(
           startedAt: str({ format: "date-time" }),
           finishedAt: str({ format: "date-time" }),
         }),
-        signatures: arr(obj({ keyId: str({ minLength: 1 }), signature: str({ pattern: "^[A-Za-z0-9+/]+={0,2}$" }) }, ["keyId", "signature"]), { maxItems: 16 }),
+        signatures: arr(
+          obj({ keyId: str({ minLength: 1 }), signature: str({ pattern: "^[A-Za-z0-9+/]+={0,2}$" }) }, [
+            "keyId",
+            "signature",
+          ]),
+          { maxItems: 16 },
+        ),
         revoked: obj({ reason: str({ minLength: 1 }), revokedAt: str({ format: "date-time" }) }, ["reason"]),
       },
       ["model", "version", "artifact"],
     ),
-    status: obj({ observedGeneration: int({ minimum: 0 }), conditions, specDigest: str({ pattern: DIGEST_PATTERN }), ledger: ledgerReference, lineageDepth: int({ minimum: 0 }) }),
+    status: obj({
+      observedGeneration: int({ minimum: 0 }),
+      conditions,
+      specDigest: str({ pattern: DIGEST_PATTERN }),
+      ledger: ledgerReference,
+      lineageDepth: int({ minimum: 0 }),
+    }),
   },
   ["spec"],
 );
 
-const quantityMap: Schema = { type: "object", additionalProperties: { "x-kubernetes-int-or-string": true, anyOf: [{ type: "integer" }, { type: "string" }] } };
+const quantityMap: Schema = {
+  type: "object",
+  additionalProperties: {
+    "x-kubernetes-int-or-string": true,
+    anyOf: [{ type: "integer" }, { type: "string" }],
+  },
+};
 
 export const modelDeploymentSchema: Schema = obj(
   {
@@ -122,7 +171,13 @@ export const modelTrustPolicySchema: Schema = obj(
   {
     spec: obj(
       {
-        trustedKeys: arr(obj({ keyId: str({ minLength: 1 }), publicKey: str({ pattern: "-----BEGIN PUBLIC KEY-----" }) }, ["keyId", "publicKey"]), { minItems: 1 }),
+        trustedKeys: arr(
+          obj({ keyId: str({ minLength: 1 }), publicKey: str({ pattern: "-----BEGIN PUBLIC KEY-----" }) }, [
+            "keyId",
+            "publicKey",
+          ]),
+          { minItems: 1 },
+        ),
         require: obj({
           signature: bool({ default: true }),
           datasetsPinned: bool({ default: true }),
@@ -132,7 +187,16 @@ export const modelTrustPolicySchema: Schema = obj(
         mode: str({ enum: ["enforce", "warn", "audit"], default: "enforce" }),
         namespaceSelector: obj({
           matchLabels: stringMap(),
-          matchExpressions: arr(obj({ key: str({ minLength: 1 }), operator: str({ enum: ["In", "NotIn", "Exists", "DoesNotExist"] }), values: arr(str()) }, ["key", "operator"])),
+          matchExpressions: arr(
+            obj(
+              {
+                key: str({ minLength: 1 }),
+                operator: str({ enum: ["In", "NotIn", "Exists", "DoesNotExist"] }),
+                values: arr(str()),
+              },
+              ["key", "operator"],
+            ),
+          ),
         }),
         maxLineageDepth: int({ minimum: 1, maximum: 256, default: 16 }),
         revocation: obj({ scaleToZero: bool({ default: false }) }),
@@ -201,7 +265,14 @@ export function customResourceDefinition(source: CrdSource): Record<string, unkn
     spec: {
       group: GROUP,
       scope: names.namespaced ? "Namespaced" : "Cluster",
-      names: { kind: names.kind, listKind: `${names.kind}List`, plural: names.plural, singular: names.singular, shortNames: names.shortNames, categories: ["modelchain"] },
+      names: {
+        kind: names.kind,
+        listKind: `${names.kind}List`,
+        plural: names.plural,
+        singular: names.singular,
+        shortNames: names.shortNames,
+        categories: ["modelchain"],
+      },
       versions: [
         {
           name: VERSION,
@@ -209,7 +280,18 @@ export function customResourceDefinition(source: CrdSource): Record<string, unkn
           storage: true,
           subresources: { status: {} },
           additionalPrinterColumns: source.printerColumns,
-          schema: { openAPIV3Schema: { type: "object", properties: { apiVersion: str(), kind: str(), metadata: { type: "object" }, ...(source.schema["properties"] as Schema) }, required: ["spec"] } },
+          schema: {
+            openAPIV3Schema: {
+              type: "object",
+              properties: {
+                apiVersion: str(),
+                kind: str(),
+                metadata: { type: "object" },
+                ...(source.schema["properties"] as Schema),
+              },
+              required: ["spec"],
+            },
+          },
         },
       ],
     },

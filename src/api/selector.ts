@@ -1,7 +1,10 @@
 import type { LabelSelector } from "./types.ts";
 
 /** metav1.LabelSelector semantics: every matchLabels pair and every expression must hold; empty selects all. */
-export function namespaceMatches(selector: LabelSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
+export function namespaceMatches(
+  selector: LabelSelector | undefined,
+  labels: Readonly<Record<string, string>>,
+): boolean {
   if (selector === undefined) return true;
   const pairs = Object.entries(selector.matchLabels ?? {});
   if (!pairs.every(([k, v]) => labels[k] === v)) return false;

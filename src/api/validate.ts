@@ -36,7 +36,10 @@ const ajv = addFormats(new Ajv({ allErrors: true, strict: false }));
 
 const metadata: Schema = {
   type: "object",
-  properties: { name: { type: "string", minLength: 1, maxLength: 253, pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$" }, namespace: { type: "string" } },
+  properties: {
+    name: { type: "string", minLength: 1, maxLength: 253, pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$" },
+    namespace: { type: "string" },
+  },
   required: ["name"],
 };
 
@@ -44,7 +47,12 @@ function compile(kind: string, schema: Schema): ValidateFunction {
   const top = closed(schema);
   return ajv.compile({
     ...top,
-    properties: { apiVersion: { const: API_VERSION }, kind: { const: kind }, metadata, ...(top["properties"] as Schema) },
+    properties: {
+      apiVersion: { const: API_VERSION },
+      kind: { const: kind },
+      metadata,
+      ...(top["properties"] as Schema),
+    },
     required: ["apiVersion", "kind", "metadata", "spec"],
     // metadata carries server-set fields (uid, managedFields, …) that are not ours to close.
     additionalProperties: false,
@@ -59,9 +67,17 @@ const validators = {
 
 /** "/spec/datasets/1/digest" → "spec.datasets[1].digest" */
 function fieldPath(instancePath: string, extra?: string): string {
-  const parts = instancePath.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+  const parts = instancePath
+    .split("/")
+    .slice(1)
+    .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
   if (extra !== undefined) parts.push(extra);
-  return parts.reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path === "" ? part : `${path}.${part}`), "") || "(object)";
+  return (
+    parts.reduce(
+      (path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path === "" ? part : `${path}.${part}`),
+      "",
+    ) || "(object)"
+  );
 }
 
 function toFieldError(e: ErrorObject): FieldError {
@@ -70,13 +86,22 @@ function toFieldError(e: ErrorObject): FieldError {
     case "required":
       return { field: fieldPath(e.instancePath, String(params["missingProperty"])), message: "is required" };
     case "additionalProperties":
-      return { field: fieldPath(e.instancePath, String(params["additionalProperty"])), message: "is not a known field" };
+      return {
+        field: fieldPath(e.instancePath, String(params["additionalProperty"])),
+        message: "is not a known field",
+      };
     case "pattern":
       return { field: fieldPath(e.instancePath), message: `must match ${String(params["pattern"])}` };
     case "enum":
-      return { field: fieldPath(e.instancePath), message: `must be one of ${(params["allowedValues"] as unknown[]).join(", ")}` };
+      return {
+        field: fieldPath(e.instancePath),
+        message: `must be one of ${(params["allowedValues"] as unknown[]).join(", ")}`,
+      };
     case "const":
-      return { field: fieldPath(e.instancePath), message: `must be ${JSON.stringify(params["allowedValue"])}` };
+      return {
+        field: fieldPath(e.instancePath),
+        message: `must be ${JSON.stringify(params["allowedValue"])}`,
+      };
     default:
       return { field: fieldPath(e.instancePath), message: e.message ?? e.keyword };
   }
@@ -86,7 +111,9 @@ function toFieldError(e: ErrorObject): FieldError {
 function validateWith<T>(validate: ValidateFunction, value: unknown): Validation<T> {
   if (validate(withoutServerFields(value))) return { ok: true, value: value as T };
   const errors = (validate.errors ?? []).filter((e) => e.keyword !== "anyOf").map(toFieldError);
-  const unique = errors.filter((e, i) => errors.findIndex((o) => o.field === e.field && o.message === e.message) === i);
+  const unique = errors.filter(
+    (e, i) => errors.findIndex((o) => o.field === e.field && o.message === e.message) === i,
+  );
   return { ok: false, errors: unique };
 }
 
@@ -112,5 +139,8 @@ function withoutServerFields(value: unknown): unknown {
   const meta = object["metadata"];
   if (typeof meta !== "object" || meta === null || Array.isArray(meta)) return value;
   const { name, namespace } = meta as Record<string, unknown>;
-  return { ...object, metadata: { ...(name === undefined ? {} : { name }), ...(namespace === undefined ? {} : { namespace }) } };
+  return {
+    ...object,
+    metadata: { ...(name === undefined ? {} : { name }), ...(namespace === undefined ? {} : { namespace }) },
+  };
 }

@@ -8,7 +8,9 @@ export function readInput(file: string | undefined): Buffer {
     return readFileSync(source === "-" ? 0 : source);
   } catch (e: unknown) {
     const reason = e instanceof Error ? e.message : String(e);
-    throw new CliInputError(`cannot read ${source === "-" ? "standard input" : source}: ${reason}`, { cause: e });
+    throw new CliInputError(`cannot read ${source === "-" ? "standard input" : source}: ${reason}`, {
+      cause: e,
+    });
   }
 }
 

@@ -41,7 +41,14 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Errors that mean the user asked for something malformed or impossible: exit 2. */
 function isBadInput(e: unknown): boolean {
-  return [CliInputError, EntryValidationError, ProofInputError, LedgerUrlError, LedgerOpenFailed, HexDecodeError].some((type) => e instanceof type);
+  return [
+    CliInputError,
+    EntryValidationError,
+    ProofInputError,
+    LedgerUrlError,
+    LedgerOpenFailed,
+    HexDecodeError,
+  ].some((type) => e instanceof type);
 }
 
 function reportFailure(e: unknown): number {

@@ -32,7 +32,9 @@ export function printResult(value: unknown, format: OutputFormat = "json"): void
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     return;
   }
-  const rows = Object.entries(value).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)] as const);
+  const rows = Object.entries(value).map(
+    ([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)] as const,
+  );
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
 }

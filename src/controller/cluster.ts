@@ -1,14 +1,28 @@
 // Start-up chores against a cluster: is it reachable, and are our CRDs installed.
-import { ApiextensionsV1Api, KubernetesObjectApi, loadYaml, PatchStrategy, VersionApi, type KubeConfig, type V1CustomResourceDefinition } from "@kubernetes/client-node";
+import {
+  ApiextensionsV1Api,
+  KubernetesObjectApi,
+  loadYaml,
+  PatchStrategy,
+  VersionApi,
+  type KubeConfig,
+  type V1CustomResourceDefinition,
+} from "@kubernetes/client-node";
 import { crdFiles } from "../api/index.ts";
 import { FIELD_MANAGER } from "./kube.ts";
 
 /** The server's version, or why it could not be reached within `timeoutMs`. */
-export async function probeCluster(kc: KubeConfig, timeoutMs = 5000): Promise<{ ok: true; server: string; version: string } | { ok: false; problem: string }> {
+export async function probeCluster(
+  kc: KubeConfig,
+  timeoutMs = 5000,
+): Promise<{ ok: true; server: string; version: string } | { ok: false; problem: string }> {
   const server = kc.getCurrentCluster()?.server;
   if (server === undefined) return { ok: false, problem: "no current cluster in the kubeconfig" };
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
+  const timeout = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)),
+  );
   try {
     const info = await Promise.race([kc.makeApiClient(VersionApi).getCode(), timeout]);
     return { ok: true, server, version: info.gitVersion };

@@ -59,7 +59,10 @@ export class Controller {
     const [namespace, name] = key.includes("/") ? key.split("/", 2) : ["", key];
     if (error instanceof TerminalError) {
       this.queue.forget(key);
-      this.log.warn({ namespace, name, err: error.message }, "reconcile failed; waiting for the object to change");
+      this.log.warn(
+        { namespace, name, err: error.message },
+        "reconcile failed; waiting for the object to change",
+      );
       return;
     }
     const delay = this.queue.addRateLimited(key);

@@ -1,6 +1,12 @@
 // The inference Deployment a ModelDeployment owns, computed from observed state (pure).
 import type { V1Deployment } from "@kubernetes/client-node";
-import { ANNOTATIONS, API_VERSION, canonicalDigest, MODEL_VERSION_LABEL, type ModelDeployment } from "../api/index.ts";
+import {
+  ANNOTATIONS,
+  API_VERSION,
+  canonicalDigest,
+  MODEL_VERSION_LABEL,
+  type ModelDeployment,
+} from "../api/index.ts";
 
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": "modelchain" } as const;
 export const DEPLOYMENT_LABEL = "modelchain.io/model-deployment";
@@ -13,9 +19,18 @@ export interface ServingConfig {
   configMaps: Record<string, Record<string, string>>;
 }
 
-export function servingConfig(md: ModelDeployment, configMaps: Record<string, Record<string, string>>): ServingConfig {
+export function servingConfig(
+  md: ModelDeployment,
+  configMaps: Record<string, Record<string, string>>,
+): ServingConfig {
   const serving = md.spec.serving ?? {};
-  return { args: serving.args ?? [], env: serving.env ?? [], resources: serving.resources ?? {}, port: serving.port ?? null, configMaps };
+  return {
+    args: serving.args ?? [],
+    env: serving.env ?? [],
+    resources: serving.resources ?? {},
+    port: serving.port ?? null,
+    configMaps,
+  };
 }
 
 /** The config hash covers the serving config and the content of every referenced ConfigMap. */
@@ -42,7 +57,10 @@ export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
   const namespace = md.metadata.namespace ?? "default";
   const serving = md.spec.serving ?? {};
   const selector = { [DEPLOYMENT_LABEL]: name };
-  const volumes = (serving.configMapRefs ?? []).map((ref) => ({ name: `config-${ref.name}`, configMap: { name: ref.name } }));
+  const volumes = (serving.configMapRefs ?? []).map((ref) => ({
+    name: `config-${ref.name}`,
+    configMap: { name: ref.name },
+  }));
   const overrides = md.spec.podTemplate ?? {};
   return {
     apiVersion: "apps/v1",
@@ -57,7 +75,16 @@ export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
         [ANNOTATIONS.ledgerIndex]: String(inputs.ledgerIndex),
         [ANNOTATIONS.configHash]: inputs.configHash,
       },
-      ownerReferences: [{ apiVersion: API_VERSION, kind: "ModelDeployment", name, uid: md.metadata.uid ?? "", controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: API_VERSION,
+          kind: "ModelDeployment",
+          name,
+          uid: md.metadata.uid ?? "",
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     spec: {
       replicas: md.spec.replicas ?? 1,
@@ -66,7 +93,10 @@ export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
       template: {
         metadata: {
           labels: { ...(overrides.labels ?? {}), ...selector, [MODEL_VERSION_LABEL]: md.spec.modelVersion },
-          annotations: { ...(overrides.annotations ?? {}), "modelchain.io/template-hash": inputs.templateHash },
+          annotations: {
+            ...(overrides.annotations ?? {}),
+            "modelchain.io/template-hash": inputs.templateHash,
+          },
         },
         spec: {
           containers: [
@@ -76,14 +106,24 @@ export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
               args: serving.args ?? [],
               env: serving.env ?? [],
               ...(serving.resources === undefined ? {} : { resources: serving.resources }),
-              ...(serving.port === undefined ? {} : { ports: [{ name: "http", containerPort: serving.port }] }),
-              volumeMounts: volumes.map((v) => ({ name: v.name, mountPath: `/etc/modelchain/${v.name.slice("config-".length)}`, readOnly: true })),
+              ...(serving.port === undefined
+                ? {}
+                : { ports: [{ name: "http", containerPort: serving.port }] }),
+              volumeMounts: volumes.map((v) => ({
+                name: v.name,
+                mountPath: `/etc/modelchain/${v.name.slice("config-".length)}`,
+                readOnly: true,
+              })),
             },
           ],
           volumes,
           ...(overrides.nodeSelector === undefined ? {} : { nodeSelector: overrides.nodeSelector }),
-          ...(overrides.serviceAccountName === undefined ? {} : { serviceAccountName: overrides.serviceAccountName }),
-          ...(overrides.priorityClassName === undefined ? {} : { priorityClassName: overrides.priorityClassName }),
+          ...(overrides.serviceAccountName === undefined
+            ? {}
+            : { serviceAccountName: overrides.serviceAccountName }),
+          ...(overrides.priorityClassName === undefined
+            ? {}
+            : { priorityClassName: overrides.priorityClassName }),
         },
       },
     },
@@ -100,10 +140,17 @@ export function rolloutOutcome(deployment: V1Deployment | undefined, hash?: stri
   if (deployment === undefined) return "progressing";
   const annotated = deployment.spec?.template?.metadata?.annotations?.["modelchain.io/template-hash"];
   const status = deployment.status ?? {};
-  if ((hash !== undefined && annotated !== hash) || (status.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) return "progressing";
+  if (
+    (hash !== undefined && annotated !== hash) ||
+    (status.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)
+  )
+    return "progressing";
   const progressing = status.conditions?.find((c) => c.type === "Progressing");
   if (progressing?.status === "False" && progressing.reason === "ProgressDeadlineExceeded") return "failed";
   const want = deployment.spec?.replicas ?? 1;
-  const done = (status.updatedReplicas ?? 0) >= want && (status.availableReplicas ?? 0) >= want && (status.replicas ?? 0) === want;
+  const done =
+    (status.updatedReplicas ?? 0) >= want &&
+    (status.availableReplicas ?? 0) >= want &&
+    (status.replicas ?? 0) === want;
   return done ? "completed" : "progressing";
 }

@@ -28,7 +28,15 @@ export function findDrift(pods: readonly V1Pod[]): Drift[] {
       const admitted = digestOf(pod.spec?.containers.find((c) => c.name === status.name)?.image);
       const running = digestOf(status.imageID);
       if (admitted === undefined || running === undefined || admitted === running) return [];
-      return [{ pod: pod.metadata?.name ?? "", podUid: pod.metadata?.uid ?? "", container: status.name, admitted, running }];
+      return [
+        {
+          pod: pod.metadata?.name ?? "",
+          podUid: pod.metadata?.uid ?? "",
+          container: status.name,
+          admitted,
+          running,
+        },
+      ];
     }),
   );
 }

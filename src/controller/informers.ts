@@ -1,4 +1,11 @@
-import { makeInformer, type KubeConfig, type KubernetesObject, type ListPromise, type ObjectCache, type Informer } from "@kubernetes/client-node";
+import {
+  makeInformer,
+  type KubeConfig,
+  type KubernetesObject,
+  type ListPromise,
+  type ObjectCache,
+  type Informer,
+} from "@kubernetes/client-node";
 import type { Logger } from "pino";
 
 /** An informer's cache plus a promise that resolves after its first full list. */
@@ -26,7 +33,12 @@ export interface WatchOptions<T extends KubernetesObject> {
  * non-410 error stops it, and restarting (with backoff) is the caller's job: this one's.
  */
 export function watchResource<T extends KubernetesObject>(opts: WatchOptions<T>): Watched<T> {
-  const informer: Informer<T> & ObjectCache<T> = makeInformer(opts.kubeConfig, opts.path, opts.list, opts.labelSelector);
+  const informer: Informer<T> & ObjectCache<T> = makeInformer(
+    opts.kubeConfig,
+    opts.path,
+    opts.list,
+    opts.labelSelector,
+  );
   const log = opts.log.child({ informer: opts.name });
   let stopped = false;
   let failures = 0;
@@ -43,7 +55,10 @@ export function watchResource<T extends KubernetesObject>(opts: WatchOptions<T>)
   function restart(err: unknown): void {
     if (stopped) return;
     const delay = Math.min(60_000, (opts.restartBaseMs ?? 500) * 2 ** failures++);
-    log.warn({ err: err instanceof Error ? err.message : String(err), restartInMs: delay }, "informer stopped; restarting");
+    log.warn(
+      { err: err instanceof Error ? err.message : String(err), restartInMs: delay },
+      "informer stopped; restarting",
+    );
     setTimeout(() => {
       if (!stopped) void attempt();
     }, delay).unref();

@@ -17,7 +17,11 @@ import { GROUP, VERSION } from "../api/index.ts";
 export const FIELD_MANAGER = "modelchain-operator";
 
 /** The data of the named ConfigMaps (a missing one reads as empty: its absence is part of the config). */
-export async function configMapData(core: CoreV1Api, namespace: string, names: readonly string[]): Promise<Record<string, Record<string, string>>> {
+export async function configMapData(
+  core: CoreV1Api,
+  namespace: string,
+  names: readonly string[],
+): Promise<Record<string, Record<string, string>>> {
   const out: Record<string, Record<string, string>> = {};
   for (const name of [...new Set(names)].sort()) {
     try {
@@ -59,7 +63,13 @@ export interface KubeWrites {
   /** Merge-patches annotations onto a Deployment we do not own (metadata only; no rollout). */
   annotateDeployment(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
   /** JSON Patch with a `test` of the current list first, so a concurrent change fails safely. */
-  setFinalizers(plural: string, namespace: string, name: string, current: string[] | undefined, next: string[]): Promise<void>;
+  setFinalizers(
+    plural: string,
+    namespace: string,
+    name: string,
+    current: string[] | undefined,
+    next: string[],
+  ): Promise<void>;
 }
 
 export function kubeWrites(kc: KubeConfig): KubeWrites {
@@ -71,14 +81,24 @@ export function kubeWrites(kc: KubeConfig): KubeWrites {
   return {
     async patchStatus(plural, namespace, name, status) {
       try {
-        await custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, plural, namespace, name, body: { status } }, merge);
+        await custom.patchNamespacedCustomObjectStatus(
+          { group: GROUP, version: VERSION, plural, namespace, name, body: { status } },
+          merge,
+        );
       } catch (e: unknown) {
         throw new UpdateStatusFailed(`status of ${plural} ${namespace}/${name}`, e);
       }
     },
     async applyDeployment(deployment) {
       try {
-        await objects.patch(deployment as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+        await objects.patch(
+          deployment as KubernetesObject,
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+          true,
+          PatchStrategy.ServerSideApply,
+        );
       } catch (e: unknown) {
         throw new ApplyFailed(`Deployment ${deployment.metadata?.namespace}/${deployment.metadata?.name}`, e);
       }
@@ -98,9 +118,18 @@ export function kubeWrites(kc: KubeConfig): KubeWrites {
       }
     },
     async setFinalizers(plural, namespace, name, current, next) {
-      const ops = current === undefined ? [{ op: "add", path: "/metadata/finalizers", value: next }] : [{ op: "test", path: "/metadata/finalizers", value: current }, { op: "replace", path: "/metadata/finalizers", value: next }];
+      const ops =
+        current === undefined
+          ? [{ op: "add", path: "/metadata/finalizers", value: next }]
+          : [
+              { op: "test", path: "/metadata/finalizers", value: current },
+              { op: "replace", path: "/metadata/finalizers", value: next },
+            ];
       try {
-        await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, plural, namespace, name, body: ops }, jsonPatch);
+        await custom.patchNamespacedCustomObject(
+          { group: GROUP, version: VERSION, plural, namespace, name, body: ops },
+          jsonPatch,
+        );
       } catch (e: unknown) {
         throw new FinalizerFailed(`finalizers of ${plural} ${namespace}/${name}`, e);
       }

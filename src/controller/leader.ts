@@ -1,6 +1,12 @@
 // Leader election on a coordination.k8s.io/v1 Lease: only the leader runs the controllers
 // (and so writes). A leader that cannot renew within the lease duration stops leading.
-import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from "@kubernetes/client-node";
+import {
+  ApiException,
+  CoordinationV1Api,
+  V1MicroTime,
+  type KubeConfig,
+  type V1Lease,
+} from "@kubernetes/client-node";
 import type { Logger } from "pino";
 
 export interface LeaderElectionOptions {
@@ -29,7 +35,10 @@ export function canAcquire(lease: V1Lease, identity: string, now: Date): boolean
 
 export class LeaderElector {
   private readonly api: CoordinationV1Api;
-  private readonly opts: Required<Omit<LeaderElectionOptions, "kubeConfig" | "log" | "clock">> & { log: Logger; clock: () => Date };
+  private readonly opts: Required<Omit<LeaderElectionOptions, "kubeConfig" | "log" | "clock">> & {
+    log: Logger;
+    clock: () => Date;
+  };
   private leading = false;
   private timer: NodeJS.Timeout | undefined;
   private lastRenew = 0;
@@ -60,12 +69,22 @@ export class LeaderElector {
     if (!this.leading) return;
     this.setLeading(false);
     try {
-      const lease = await this.api.readNamespacedLease({ name: this.opts.name, namespace: this.opts.namespace });
+      const lease = await this.api.readNamespacedLease({
+        name: this.opts.name,
+        namespace: this.opts.namespace,
+      });
       if (lease.spec?.holderIdentity !== this.opts.identity) return;
       lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1 };
-      await this.api.replaceNamespacedLease({ name: this.opts.name, namespace: this.opts.namespace, body: lease });
+      await this.api.replaceNamespacedLease({
+        name: this.opts.name,
+        namespace: this.opts.namespace,
+        body: lease,
+      });
     } catch (e: unknown) {
-      this.opts.log.warn({ err: e instanceof Error ? e.message : String(e) }, "could not release the leader lease");
+      this.opts.log.warn(
+        { err: e instanceof Error ? e.message : String(e) },
+        "could not release the leader lease",
+      );
     }
   }
 
@@ -74,16 +93,24 @@ export class LeaderElector {
     try {
       const ok = await this.acquireOrRenew(now);
       if (ok) this.lastRenew = now.getTime();
-      if (ok !== this.leading && (ok || now.getTime() - this.lastRenew > this.opts.leaseDurationSeconds * 1000)) this.setLeading(ok);
+      if (
+        ok !== this.leading &&
+        (ok || now.getTime() - this.lastRenew > this.opts.leaseDurationSeconds * 1000)
+      )
+        this.setLeading(ok);
     } catch (e: unknown) {
       this.opts.log.warn({ err: e instanceof Error ? e.message : String(e) }, "leader election round failed");
-      if (this.leading && now.getTime() - this.lastRenew > this.opts.leaseDurationSeconds * 1000) this.setLeading(false);
+      if (this.leading && now.getTime() - this.lastRenew > this.opts.leaseDurationSeconds * 1000)
+        this.setLeading(false);
     }
   }
 
   private setLeading(leading: boolean): void {
     this.leading = leading;
-    this.opts.log.info({ identity: this.opts.identity, lease: `${this.opts.namespace}/${this.opts.name}` }, leading ? "became leader" : "stopped leading");
+    this.opts.log.info(
+      { identity: this.opts.identity, lease: `${this.opts.namespace}/${this.opts.name}` },
+      leading ? "became leader" : "stopped leading",
+    );
     if (leading) this.callbacks?.onStartedLeading();
     else this.callbacks?.onStoppedLeading();
   }
@@ -91,17 +118,38 @@ export class LeaderElector {
   /** One round; true when this instance holds the lease afterwards. A 409 means someone else won. */
   private async acquireOrRenew(now: Date): Promise<boolean> {
     const { name, namespace, identity, leaseDurationSeconds } = this.opts;
-    const spec = { holderIdentity: identity, leaseDurationSeconds, renewTime: new V1MicroTime(now.getTime()) };
+    const spec = {
+      holderIdentity: identity,
+      leaseDurationSeconds,
+      renewTime: new V1MicroTime(now.getTime()),
+    };
     let lease: V1Lease;
     try {
       lease = await this.api.readNamespacedLease({ name, namespace });
     } catch (e: unknown) {
       if (!(e instanceof ApiException && e.code === 404)) throw e;
-      return this.conflictMeansFalse(this.api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: new V1MicroTime(now.getTime()), leaseTransitions: 0 } } }));
+      return this.conflictMeansFalse(
+        this.api.createNamespacedLease({
+          namespace,
+          body: {
+            metadata: { name, namespace },
+            spec: { ...spec, acquireTime: new V1MicroTime(now.getTime()), leaseTransitions: 0 },
+          },
+        }),
+      );
     }
     if (!canAcquire(lease, identity, now)) return false;
     const taking = lease.spec?.holderIdentity !== identity;
-    lease.spec = { ...lease.spec, ...spec, ...(taking ? { acquireTime: new V1MicroTime(now.getTime()), leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 } : {}) };
+    lease.spec = {
+      ...lease.spec,
+      ...spec,
+      ...(taking
+        ? {
+            acquireTime: new V1MicroTime(now.getTime()),
+            leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1,
+          }
+        : {}),
+    };
     return this.conflictMeansFalse(this.api.replaceNamespacedLease({ name, namespace, body: lease }));
   }
 

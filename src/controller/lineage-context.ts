@@ -1,7 +1,14 @@
 // What the reconcilers know about ModelVersions and trust policies: informer caches read
 // through small pure helpers, so the lineage verdict is computed the same way everywhere.
 import type { KubernetesObject, ObjectCache } from "@kubernetes/client-node";
-import { namespaceMatches, specDigest, validateModelTrustPolicy, validateModelVersion, type ModelTrustPolicy, type ModelVersion } from "../api/index.ts";
+import {
+  namespaceMatches,
+  specDigest,
+  validateModelTrustPolicy,
+  validateModelVersion,
+  type ModelTrustPolicy,
+  type ModelVersion,
+} from "../api/index.ts";
 import { lineagePolicy, verifyLineage, type LineageVerdict } from "../lineage/index.ts";
 import type { Ledger } from "../ledger/index.ts";
 
@@ -31,7 +38,10 @@ function modelVersionAt(ctx: LineageContext, namespace: string, name: string): M
 }
 
 export function namespaceLabels(ctx: LineageContext, namespace: string): Record<string, string> {
-  return { "kubernetes.io/metadata.name": namespace, ...(ctx.namespaces.get(namespace)?.metadata?.labels ?? {}) };
+  return {
+    "kubernetes.io/metadata.name": namespace,
+    ...(ctx.namespaces.get(namespace)?.metadata?.labels ?? {}),
+  };
 }
 
 /** Trust policies whose namespace selector matches, by name. */
@@ -55,7 +65,8 @@ async function recordedDigests(ctx: LineageContext, mv: ModelVersion): Promise<M
     const id = `${ns}/${next.metadata.name}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    if ((await ctx.ledger.lookup(registrationKey(next))) !== undefined) recorded.set(id, specDigest(next.spec));
+    if ((await ctx.ledger.lookup(registrationKey(next))) !== undefined)
+      recorded.set(id, specDigest(next.spec));
     for (const p of next.spec.parents ?? []) {
       const parent = modelVersionAt(ctx, p.namespace ?? ns, p.name);
       if (parent !== undefined) pending.push(parent);
@@ -84,5 +95,8 @@ export function verifiedUnderAll(results: readonly PolicyVerdict[]): boolean {
 
 export function failureSummary(results: readonly PolicyVerdict[]): string {
   if (results.length === 0) return "no ModelTrustPolicy selects this namespace";
-  return results.filter((r) => !r.verdict.verified).map((r) => `${r.policy}: ${r.verdict.failed.join("; ")}`).join(" | ");
+  return results
+    .filter((r) => !r.verdict.verified)
+    .map((r) => `${r.policy}: ${r.verdict.failed.join("; ")}`)
+    .join(" | ");
 }

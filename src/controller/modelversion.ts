@@ -1,10 +1,26 @@
 // ModelVersion reconciler: verify lineage, record registration (once per spec digest) and
 // revocation, and report both in status. Revocation propagates: dependants are enqueued.
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { describeErrors, setCondition, specDigest, validateModelVersion, MODEL_VERSION, type Condition, type ModelVersion, type ModelVersionStatus } from "../api/index.ts";
+import {
+  describeErrors,
+  setCondition,
+  specDigest,
+  validateModelVersion,
+  MODEL_VERSION,
+  type Condition,
+  type ModelVersion,
+  type ModelVersionStatus,
+} from "../api/index.ts";
 import type { Receipt } from "../ledger/index.ts";
 import type { KubeWrites } from "./kube.ts";
-import { failureSummary, registrationKey, verdicts, verifiedUnderAll, type LineageContext, type PolicyVerdict } from "./lineage-context.ts";
+import {
+  failureSummary,
+  registrationKey,
+  verdicts,
+  verifiedUnderAll,
+  type LineageContext,
+  type PolicyVerdict,
+} from "./lineage-context.ts";
 import { done, splitKey, type Reconciler, type ReconcileResult } from "./reconcile.ts";
 import type { EventRecorder } from "./recorder.ts";
 
@@ -23,7 +39,9 @@ function registrationData(mv: ModelVersion, results: PolicyVerdict[]): Record<st
     model: mv.spec.model,
     version: mv.spec.version,
     artifact: mv.spec.artifact,
-    parents: (mv.spec.parents ?? []).map((p) => `${p.namespace ?? mv.metadata.namespace ?? "default"}/${p.name}`),
+    parents: (mv.spec.parents ?? []).map(
+      (p) => `${p.namespace ?? mv.metadata.namespace ?? "default"}/${p.name}`,
+    ),
     datasets: (mv.spec.datasets ?? []).map((d) => ({ name: d.name, uri: d.uri, digest: d.digest ?? null })),
     training: mv.spec.training ?? {},
     signedBy: (mv.spec.signatures ?? []).map((s) => s.keyId),
@@ -33,23 +51,38 @@ function registrationData(mv: ModelVersion, results: PolicyVerdict[]): Record<st
 }
 
 /** Status as observed now (pure): what the reconciler writes when it differs from the object's. */
-export function modelVersionStatus(mv: ModelVersion, results: PolicyVerdict[], latest: Receipt, now: Date): ModelVersionStatus {
+export function modelVersionStatus(
+  mv: ModelVersion,
+  results: PolicyVerdict[],
+  latest: Receipt,
+  now: Date,
+): ModelVersionStatus {
   const verified = verifiedUnderAll(results);
   const generation = mv.metadata.generation;
-  let conditions: Condition[] = setCondition(mv.status?.conditions, {
-    type: "Verified",
-    status: verified ? "True" : "False",
-    reason: verified ? "LineageVerified" : results.length === 0 ? "NoTrustPolicy" : "LineageCheckFailed",
-    message: verified ? `verified under ${results.map((r) => r.policy).join(", ")}` : failureSummary(results),
-    ...(generation === undefined ? {} : { observedGeneration: generation }),
-  }, now);
-  conditions = setCondition(conditions, {
-    type: "Recorded",
-    status: "True",
-    reason: mv.spec.revoked ? "RevocationRecorded" : "RegistrationRecorded",
-    message: `ledger entry ${latest.index}`,
-    ...(generation === undefined ? {} : { observedGeneration: generation }),
-  }, now);
+  let conditions: Condition[] = setCondition(
+    mv.status?.conditions,
+    {
+      type: "Verified",
+      status: verified ? "True" : "False",
+      reason: verified ? "LineageVerified" : results.length === 0 ? "NoTrustPolicy" : "LineageCheckFailed",
+      message: verified
+        ? `verified under ${results.map((r) => r.policy).join(", ")}`
+        : failureSummary(results),
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+    },
+    now,
+  );
+  conditions = setCondition(
+    conditions,
+    {
+      type: "Recorded",
+      status: "True",
+      reason: mv.spec.revoked ? "RevocationRecorded" : "RegistrationRecorded",
+      message: `ledger entry ${latest.index}`,
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+    },
+    now,
+  );
   const depth = results[0]?.verdict.depth;
   return {
     ...(generation === undefined ? {} : { observedGeneration: generation }),
@@ -91,7 +124,11 @@ export class ModelVersionReconciler implements Reconciler {
       latest = await this.deps.recorder.record(mv, {
         kind: "ModelVersionRevoked",
         key: `ModelVersionRevoked/${mv.metadata.uid ?? name}`,
-        data: { specDigest: specDigest(mv.spec), reason: mv.spec.revoked.reason, revokedAt: mv.spec.revoked.revokedAt ?? null },
+        data: {
+          specDigest: specDigest(mv.spec),
+          reason: mv.spec.revoked.reason,
+          revokedAt: mv.spec.revoked.revokedAt ?? null,
+        },
         eventType: "Warning",
         message: `revoked: ${mv.spec.revoked.reason}`,
       });
@@ -105,11 +142,21 @@ export class ModelVersionReconciler implements Reconciler {
   }
 
   /** A malformed ModelVersion gets a condition that names the field; nothing is recorded. */
-  private async reportInvalid(object: KubernetesObject, namespace: string, name: string, problem: string): Promise<ReconcileResult> {
+  private async reportInvalid(
+    object: KubernetesObject,
+    namespace: string,
+    name: string,
+    problem: string,
+  ): Promise<ReconcileResult> {
     const current = (object as { status?: ModelVersionStatus }).status;
-    const conditions = setCondition(current?.conditions, { type: "Verified", status: "False", reason: "InvalidSpec", message: problem }, this.deps.clock());
+    const conditions = setCondition(
+      current?.conditions,
+      { type: "Verified", status: "False", reason: "InvalidSpec", message: problem },
+      this.deps.clock(),
+    );
     const status = { ...current, conditions };
-    if (!sameStatus(status, current)) await this.deps.writes.patchStatus(MODEL_VERSION.plural, namespace, name, status);
+    if (!sameStatus(status, current))
+      await this.deps.writes.patchStatus(MODEL_VERSION.plural, namespace, name, status);
     return done();
   }
 }

@@ -1,9 +1,26 @@
 // `modelchain operator`: informers → work queues → reconcilers, behind leader election, with
 // /healthz and /readyz. Each part gets only what it needs; nothing here decides anything.
 import { createServer, type Server } from "node:http";
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type ObjectCache,
+  type V1Deployment,
+  type V1Pod,
+} from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { GROUP, MODEL_DEPLOYMENT, MODEL_TRUST_POLICY, MODEL_VERSION, MODEL_VERSION_LABEL, VERSION } from "../api/index.ts";
+import {
+  GROUP,
+  MODEL_DEPLOYMENT,
+  MODEL_TRUST_POLICY,
+  MODEL_VERSION,
+  MODEL_VERSION_LABEL,
+  VERSION,
+} from "../api/index.ts";
 import type { Ledger } from "../ledger/index.ts";
 import { Controller } from "./controller.ts";
 import { watchResource, type Watched } from "./informers.ts";
@@ -54,7 +71,10 @@ export interface LedgerHandle {
 }
 
 /** A ledger the caller owns: handed out as is, never closed by the operator. */
-export const borrowedLedger = (ledger: Ledger): LedgerHandle => ({ open: async () => ledger, close: async () => {} });
+export const borrowedLedger = (ledger: Ledger): LedgerHandle => ({
+  open: async () => ledger,
+  close: async () => {},
+});
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -82,8 +102,12 @@ export interface Operator {
 const keyOf = (o: KubernetesObject): string => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
 
 function asList(value: unknown): KubernetesListObject<KubernetesObject> {
-  if (typeof value !== "object" || value === null || !("items" in value) || !Array.isArray(value.items)) throw new Error("list response has no items");
-  const metadata = "metadata" in value && typeof value.metadata === "object" && value.metadata !== null ? value.metadata : {};
+  if (typeof value !== "object" || value === null || !("items" in value) || !Array.isArray(value.items))
+    throw new Error("list response has no items");
+  const metadata =
+    "metadata" in value && typeof value.metadata === "object" && value.metadata !== null
+      ? value.metadata
+      : {};
   return { apiVersion: "v1", kind: "List", metadata, items: value.items as KubernetesObject[] };
 }
 
@@ -97,32 +121,109 @@ interface Informers {
   labelled: Watched<V1Deployment>;
 }
 
-function startInformers(opts: OperatorOptions, on: { mv(o: KubernetesObject): void; policy(): void; md(o: KubernetesObject): void; namespace(o: KubernetesObject): void; deployment(o: V1Deployment): void; pod(o: V1Pod): void; podGone(o: V1Pod): void; labelled(o: V1Deployment): void; labelledGone(o: V1Deployment): void }): Informers {
+function startInformers(
+  opts: OperatorOptions,
+  on: {
+    mv(o: KubernetesObject): void;
+    policy(): void;
+    md(o: KubernetesObject): void;
+    namespace(o: KubernetesObject): void;
+    deployment(o: V1Deployment): void;
+    pod(o: V1Pod): void;
+    podGone(o: V1Pod): void;
+    labelled(o: V1Deployment): void;
+    labelledGone(o: V1Deployment): void;
+  },
+): Informers {
   const kc = opts.kubeConfig;
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
   const crd = (plural: string, handler: (o: KubernetesObject) => void) =>
-    watchResource({ name: plural, kubeConfig: kc, path: `/apis/${GROUP}/${VERSION}/${plural}`, list: async () => asList(await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })), onChange: handler, onDelete: handler, log: opts.log });
-  const managedBy = Object.entries(MANAGED_BY).map(([k, v]) => `${k}=${v}`).join(",");
+    watchResource({
+      name: plural,
+      kubeConfig: kc,
+      path: `/apis/${GROUP}/${VERSION}/${plural}`,
+      list: async () =>
+        asList(await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })),
+      onChange: handler,
+      onDelete: handler,
+      log: opts.log,
+    });
+  const managedBy = Object.entries(MANAGED_BY)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
   // Deployments that opted in with the label and are not ours.
-  const labelled = `${MODEL_VERSION_LABEL},${Object.entries(MANAGED_BY).map(([k, v]) => `${k}!=${v}`).join(",")}`;
+  const labelled = `${MODEL_VERSION_LABEL},${Object.entries(MANAGED_BY)
+    .map(([k, v]) => `${k}!=${v}`)
+    .join(",")}`;
   return {
     mvs: crd(MODEL_VERSION.plural, on.mv),
     mtps: crd(MODEL_TRUST_POLICY.plural, () => on.policy()),
     mds: crd(MODEL_DEPLOYMENT.plural, on.md),
-    namespaces: watchResource({ name: "namespaces", kubeConfig: kc, path: "/api/v1/namespaces", list: () => core.listNamespace(), onChange: on.namespace, onDelete: on.namespace, log: opts.log }),
+    namespaces: watchResource({
+      name: "namespaces",
+      kubeConfig: kc,
+      path: "/api/v1/namespaces",
+      list: () => core.listNamespace(),
+      onChange: on.namespace,
+      onDelete: on.namespace,
+      log: opts.log,
+    }),
     // Only what drift needs: Pods that carry a model-version label.
-    pods: watchResource<V1Pod>({ name: "pods", kubeConfig: kc, path: "/api/v1/pods", list: () => core.listPodForAllNamespaces({ labelSelector: MODEL_VERSION_LABEL }), labelSelector: MODEL_VERSION_LABEL, onChange: on.pod, onDelete: on.podGone, log: opts.log }),
-    labelled: watchResource<V1Deployment>({ name: "labelled-deployments", kubeConfig: kc, path: "/apis/apps/v1/deployments", list: () => apps.listDeploymentForAllNamespaces({ labelSelector: labelled }), labelSelector: labelled, onChange: on.labelled, onDelete: on.labelledGone, log: opts.log }),
-    deployments: watchResource<V1Deployment>({ name: "deployments", kubeConfig: kc, path: "/apis/apps/v1/deployments", list: () => apps.listDeploymentForAllNamespaces({ labelSelector: managedBy }), labelSelector: managedBy, onChange: on.deployment, onDelete: on.deployment, log: opts.log }),
+    pods: watchResource<V1Pod>({
+      name: "pods",
+      kubeConfig: kc,
+      path: "/api/v1/pods",
+      list: () => core.listPodForAllNamespaces({ labelSelector: MODEL_VERSION_LABEL }),
+      labelSelector: MODEL_VERSION_LABEL,
+      onChange: on.pod,
+      onDelete: on.podGone,
+      log: opts.log,
+    }),
+    labelled: watchResource<V1Deployment>({
+      name: "labelled-deployments",
+      kubeConfig: kc,
+      path: "/apis/apps/v1/deployments",
+      list: () => apps.listDeploymentForAllNamespaces({ labelSelector: labelled }),
+      labelSelector: labelled,
+      onChange: on.labelled,
+      onDelete: on.labelledGone,
+      log: opts.log,
+    }),
+    deployments: watchResource<V1Deployment>({
+      name: "deployments",
+      kubeConfig: kc,
+      path: "/apis/apps/v1/deployments",
+      list: () => apps.listDeploymentForAllNamespaces({ labelSelector: managedBy }),
+      labelSelector: managedBy,
+      onChange: on.deployment,
+      onDelete: on.deployment,
+      log: opts.log,
+    }),
   };
 }
 
-function dependants(mds: ObjectCache<KubernetesObject>, mvs: ObjectCache<KubernetesObject>, namespace: string, name: string): { mds: string[]; mvs: string[] } {
-  const spec = (o: KubernetesObject): Record<string, unknown> => ((o as { spec?: Record<string, unknown> }).spec ?? {});
-  const serving = mds.list(namespace).filter((o) => spec(o)["modelVersion"] === name).map(keyOf);
-  const children = mvs.list(namespace).filter((o) => Array.isArray(spec(o)["parents"]) && (spec(o)["parents"] as Array<{ name?: unknown }>).some((p) => p.name === name)).map(keyOf);
+function dependants(
+  mds: ObjectCache<KubernetesObject>,
+  mvs: ObjectCache<KubernetesObject>,
+  namespace: string,
+  name: string,
+): { mds: string[]; mvs: string[] } {
+  const spec = (o: KubernetesObject): Record<string, unknown> =>
+    (o as { spec?: Record<string, unknown> }).spec ?? {};
+  const serving = mds
+    .list(namespace)
+    .filter((o) => spec(o)["modelVersion"] === name)
+    .map(keyOf);
+  const children = mvs
+    .list(namespace)
+    .filter(
+      (o) =>
+        Array.isArray(spec(o)["parents"]) &&
+        (spec(o)["parents"] as Array<{ name?: unknown }>).some((p) => p.name === name),
+    )
+    .map(keyOf);
   return { mds: serving, mvs: children };
 }
 
@@ -138,7 +239,9 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     const namespace = p.metadata?.namespace ?? "";
     const owner = p.metadata?.labels?.[DEPLOYMENT_LABEL];
     if (owner !== undefined) mdController?.queue.add(`${namespace}/${owner}`);
-    else if (labelledController !== undefined) for (const key of labelledByModel.keys(namespace, p.metadata?.labels?.[MODEL_VERSION_LABEL] ?? "")) labelledController.queue.add(key);
+    else if (labelledController !== undefined)
+      for (const key of labelledByModel.keys(namespace, p.metadata?.labels?.[MODEL_VERSION_LABEL] ?? ""))
+        labelledController.queue.add(key);
   };
   let mvController: Controller | undefined;
   let mdController: Controller | undefined;
@@ -172,7 +275,9 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       labelledController?.queue.add(keyOf(d));
     },
     deployment: (d) => {
-      const owner = d.metadata?.ownerReferences?.find((r) => r.kind === MODEL_DEPLOYMENT.kind && r.controller);
+      const owner = d.metadata?.ownerReferences?.find(
+        (r) => r.kind === MODEL_DEPLOYMENT.kind && r.controller,
+      );
       if (owner !== undefined) mdController?.queue.add(`${d.metadata?.namespace ?? ""}/${owner.name}`);
     },
   });
@@ -182,18 +287,52 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     d.mvs.forEach((k) => mvController?.queue.add(k));
     for (const key of labelledByModel.keys(namespace, name)) labelledController?.queue.add(key);
   };
-  const synced = Promise.all(Object.values(informers).map((i: Watched<KubernetesObject>) => i.synced)).then(() => undefined);
+  const synced = Promise.all(Object.values(informers).map((i: Watched<KubernetesObject>) => i.synced)).then(
+    () => undefined,
+  );
   const startControllers = async () => {
     // Reconcile only from a complete picture: a ModelVersion judged before the trust policies
     // are listed would be registered as unverified.
     await synced;
     ledger = await opts.ledger.open();
     await opts.outbox?.attach(ledger);
-    const ctx = { modelVersions: informers.mvs.cache, policies: informers.mtps.cache, namespaces: informers.namespaces.cache, ledger };
+    const ctx = {
+      modelVersions: informers.mvs.cache,
+      policies: informers.mtps.cache,
+      namespaces: informers.namespaces.cache,
+      ledger,
+    };
     const recorder = new EventRecorder(opts.kubeConfig, ledger, opts.cluster, log, clock);
-    mvController = new Controller(new ModelVersionReconciler({ ctx, recorder, writes, clock, onVerdict }), log);
-    mdController = new Controller(new ModelDeploymentReconciler({ ctx, modelDeployments: informers.mds.cache, deployments: informers.deployments.cache, pods, recorder, writes, kubeConfig: opts.kubeConfig, clock, ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }) }), log);
-    labelledController = new Controller(new LabelledDeploymentReconciler({ deployments: informers.labelled.cache, pods, ctx, recorder, writes, kubeConfig: opts.kubeConfig, ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }) }), log);
+    mvController = new Controller(
+      new ModelVersionReconciler({ ctx, recorder, writes, clock, onVerdict }),
+      log,
+    );
+    mdController = new Controller(
+      new ModelDeploymentReconciler({
+        ctx,
+        modelDeployments: informers.mds.cache,
+        deployments: informers.deployments.cache,
+        pods,
+        recorder,
+        writes,
+        kubeConfig: opts.kubeConfig,
+        clock,
+        ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }),
+      }),
+      log,
+    );
+    labelledController = new Controller(
+      new LabelledDeploymentReconciler({
+        deployments: informers.labelled.cache,
+        pods,
+        ctx,
+        recorder,
+        writes,
+        kubeConfig: opts.kubeConfig,
+        ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }),
+      }),
+      log,
+    );
     mvController.start(opts.workers ?? 2);
     mdController.start(opts.workers ?? 2);
     labelledController.start(opts.workers ?? 2);
@@ -210,15 +349,21 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   };
   const lead = () =>
     startControllers().catch((e: unknown) => {
-      log.error({ err: e instanceof Error ? e.message : String(e) }, "could not start leading (ledger unavailable?); stepping down");
+      log.error(
+        { err: e instanceof Error ? e.message : String(e) },
+        "could not start leading (ledger unavailable?); stepping down",
+      );
       void elector?.release();
     });
   const resync = setInterval(enqueueAll, opts.resyncMs ?? 300_000);
   resync.unref();
   const gauges = setInterval(() => publishDeploymentGauges(informers.mds.cache.list()), 15_000);
   gauges.unref();
-  const elector: LeaderElector | undefined = opts.leaderElection ? new LeaderElector({ kubeConfig: opts.kubeConfig, log, ...opts.leaderElection }) : undefined;
-  if (elector) elector.start({ onStartedLeading: () => void lead(), onStoppedLeading: () => void stopControllers() });
+  const elector: LeaderElector | undefined = opts.leaderElection
+    ? new LeaderElector({ kubeConfig: opts.kubeConfig, log, ...opts.leaderElection })
+    : undefined;
+  if (elector)
+    elector.start({ onStartedLeading: () => void lead(), onStoppedLeading: () => void stopControllers() });
   else await startControllers();
   const health = opts.healthPort === undefined ? undefined : await serveHealth(opts.healthPort, synced);
   return {
@@ -241,10 +386,15 @@ async function serveHealth(port: number, synced: Promise<void>): Promise<{ serve
   void synced.then(() => (ready = true));
   const server = createServer((req, res) => {
     const ok = req.url === "/healthz" || (req.url === "/readyz" && ready);
-    res.writeHead(req.url === "/healthz" || req.url === "/readyz" ? (ok ? 200 : 503) : 404, { "content-type": "text/plain" });
+    res.writeHead(req.url === "/healthz" || req.url === "/readyz" ? (ok ? 200 : 503) : 404, {
+      "content-type": "text/plain",
+    });
     res.end(ok ? "ok\n" : "not ready\n");
   });
   await new Promise<void>((resolve) => server.listen(port, "0.0.0.0", resolve));
   const address = server.address();
-  return { server, url: `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : port}` };
+  return {
+    server,
+    url: `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : port}`,
+  };
 }

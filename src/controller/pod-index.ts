@@ -41,6 +41,8 @@ export class PodIndex {
   select(namespace: string, modelVersion: string, selector: Readonly<Record<string, string>>): V1Pod[] {
     const bucket = this.buckets.get(`${namespace}/${modelVersion}`);
     if (bucket === undefined) return [];
-    return [...bucket.values()].filter((p) => Object.entries(selector).every(([k, v]) => p.metadata?.labels?.[k] === v));
+    return [...bucket.values()].filter((p) =>
+      Object.entries(selector).every(([k, v]) => p.metadata?.labels?.[k] === v),
+    );
   }
 }

@@ -55,7 +55,13 @@ export class EventRecorder {
   private readonly log: Logger;
   private readonly clock: () => Date;
 
-  constructor(kubeConfig: KubeConfig, ledger: Ledger, cluster: string, log: Logger, clock: () => Date = () => new Date()) {
+  constructor(
+    kubeConfig: KubeConfig,
+    ledger: Ledger,
+    cluster: string,
+    log: Logger,
+    clock: () => Date = () => new Date(),
+  ) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.ledger = ledger;
     this.cluster = cluster;
@@ -73,7 +79,16 @@ export class EventRecorder {
     const [receipt] = await this.ledger.append([entryFor(object, recording, this.cluster, now)]);
     if (receipt === undefined) throw new Error("ledger returned no receipt");
     const meta = object.metadata ?? {};
-    this.log.info({ kind: recording.kind, namespace: meta.namespace, name: meta.name, entryIndex: receipt.index, duplicate: receipt.duplicate }, "recorded");
+    this.log.info(
+      {
+        kind: recording.kind,
+        namespace: meta.namespace,
+        name: meta.name,
+        entryIndex: receipt.index,
+        duplicate: receipt.duplicate,
+      },
+      "recorded",
+    );
     // Also for a duplicate: it may be this operator's own entry whose reply was lost (a retry
     // then reads it as a duplicate). The Event's name comes from the key, so one that is
     // already there answers 409 and nothing changes.
@@ -81,7 +96,12 @@ export class EventRecorder {
     return receipt;
   }
 
-  private async emitEvent(object: Involved, recording: Recording, receipt: Receipt, now: Date): Promise<void> {
+  private async emitEvent(
+    object: Involved,
+    recording: Recording,
+    receipt: Receipt,
+    now: Date,
+  ): Promise<void> {
     const meta = object.metadata ?? {};
     const namespace = meta.namespace ?? "default";
     const suffix = createHash("sha256").update(recording.key).digest("hex").slice(0, 16);
@@ -90,7 +110,13 @@ export class EventRecorder {
         namespace,
         body: {
           metadata: { name: `${meta.name ?? "object"}.${suffix}`, namespace },
-          involvedObject: { apiVersion: object.apiVersion, kind: object.kind, name: meta.name, namespace: meta.namespace, uid: meta.uid },
+          involvedObject: {
+            apiVersion: object.apiVersion,
+            kind: object.kind,
+            name: meta.name,
+            namespace: meta.namespace,
+            uid: meta.uid,
+          },
           reason: recording.kind,
           message: `${recording.message} (ledger entry ${receipt.index})`,
           type: recording.eventType,
@@ -103,7 +129,10 @@ export class EventRecorder {
       });
     } catch (e: unknown) {
       if (e instanceof ApiException && e.code === 409) return;
-      this.log.warn({ kind: recording.kind, namespace, name: meta.name, err: e instanceof Error ? e.message : String(e) }, "could not emit Kubernetes Event");
+      this.log.warn(
+        { kind: recording.kind, namespace, name: meta.name, err: e instanceof Error ? e.message : String(e) },
+        "could not emit Kubernetes Event",
+      );
     }
   }
 }

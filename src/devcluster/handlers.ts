@@ -5,7 +5,12 @@ import { applyPatchBody } from "./patch.ts";
 import { ApiError, resourceId, type KubeObject, type Resource, type Store } from "./store.ts";
 
 /** Called before every create and update; throw ApiError to deny (a validating webhook's place). */
-export type AdmissionHook = (operation: "CREATE" | "UPDATE", resource: Resource, object: KubeObject, old: KubeObject | undefined) => void;
+export type AdmissionHook = (
+  operation: "CREATE" | "UPDATE",
+  resource: Resource,
+  object: KubeObject,
+  old: KubeObject | undefined,
+) => void;
 
 export interface Target {
   resource: Resource;
@@ -27,7 +32,12 @@ function notFound(t: Target): ApiError {
   return new ApiError(404, "NotFound", `${t.resource.plural} "${t.name ?? ""}" not found`);
 }
 
-export function makeHandlers(store: Store, registry: ResourceRegistry, admit: AdmissionHook | undefined, clock: () => Date): Handlers {
+export function makeHandlers(
+  store: Store,
+  registry: ResourceRegistry,
+  admit: AdmissionHook | undefined,
+  clock: () => Date,
+): Handlers {
   const id = (r: Resource) => resourceId(r);
 
   const write = (t: Target, next: KubeObject, old: KubeObject): KubeObject => {
@@ -36,11 +46,18 @@ export function makeHandlers(store: Store, registry: ResourceRegistry, admit: Ad
     } else {
       if (t.resource.status) next = { ...next, status: old["status"] };
       const specChanged = !same(next["spec"], old["spec"]);
-      next.metadata = { ...next.metadata, uid: old.metadata.uid, creationTimestamp: old.metadata.creationTimestamp, generation: (old.metadata.generation ?? 1) + (specChanged ? 1 : 0) };
-      if (old.metadata.deletionTimestamp !== undefined) next.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
+      next.metadata = {
+        ...next.metadata,
+        uid: old.metadata.uid,
+        creationTimestamp: old.metadata.creationTimestamp,
+        generation: (old.metadata.generation ?? 1) + (specChanged ? 1 : 0),
+      };
+      if (old.metadata.deletionTimestamp !== undefined)
+        next.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
       admit?.("UPDATE", t.resource, next, old);
     }
-    if (next.metadata.deletionTimestamp !== undefined && (next.metadata.finalizers ?? []).length === 0) return finalDelete(t.resource, next);
+    if (next.metadata.deletionTimestamp !== undefined && (next.metadata.finalizers ?? []).length === 0)
+      return finalDelete(t.resource, next);
     return store.put(id(t.resource), next, "MODIFIED");
   };
 
@@ -68,19 +85,39 @@ export function makeHandlers(store: Store, registry: ResourceRegistry, admit: Ad
   return {
     create(t, body) {
       const meta = body.metadata ?? {};
-      const name: string | undefined = meta.name ?? (meta.generateName ? `${meta.generateName}${Math.random().toString(36).slice(2, 7)}` : undefined);
+      const name: string | undefined =
+        meta.name ??
+        (meta.generateName ? `${meta.generateName}${Math.random().toString(36).slice(2, 7)}` : undefined);
       if (!name) throw new ApiError(422, "Invalid", "metadata.name: Required value");
-      if (store.get(id(t.resource), t.namespace, name) !== undefined) throw new ApiError(409, "AlreadyExists", `${t.resource.plural} "${name}" already exists`);
+      if (store.get(id(t.resource), t.namespace, name) !== undefined)
+        throw new ApiError(409, "AlreadyExists", `${t.resource.plural} "${name}" already exists`);
       const object: KubeObject = {
         ...body,
         apiVersion: apiVersionOf(t.resource),
         kind: t.resource.kind,
-        metadata: { ...meta, name, ...(t.namespace === undefined ? {} : { namespace: t.namespace }), uid: store.uidFor(t.resource.kind, t.namespace, name), creationTimestamp: clock().toISOString(), generation: 1 },
+        metadata: {
+          ...meta,
+          name,
+          ...(t.namespace === undefined ? {} : { namespace: t.namespace }),
+          uid: store.uidFor(t.resource.kind, t.namespace, name),
+          creationTimestamp: clock().toISOString(),
+          generation: 1,
+        },
       };
       admit?.("CREATE", t.resource, object, undefined);
       if (t.resource.kind === "CustomResourceDefinition") {
         registry.addCrd({ spec: object["spec"] });
-        object["status"] = { conditions: [{ type: "Established", status: "True", reason: "InitialNamesAccepted", lastTransitionTime: clock().toISOString() }], acceptedNames: object["spec"]?.names };
+        object["status"] = {
+          conditions: [
+            {
+              type: "Established",
+              status: "True",
+              reason: "InitialNamesAccepted",
+              lastTransitionTime: clock().toISOString(),
+            },
+          ],
+          acceptedNames: object["spec"]?.names,
+        };
       }
       return store.put(id(t.resource), object, "ADDED");
     },
@@ -88,7 +125,11 @@ export function makeHandlers(store: Store, registry: ResourceRegistry, admit: Ad
       const old = current(t);
       const rv = body.metadata?.resourceVersion;
       if (rv !== undefined && rv !== old.metadata.resourceVersion) {
-        throw new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${t.resource.plural} "${t.name}": the object has been modified; please apply your changes to the latest version and try again`);
+        throw new ApiError(
+          409,
+          "Conflict",
+          `Operation cannot be fulfilled on ${t.resource.plural} "${t.name}": the object has been modified; please apply your changes to the latest version and try again`,
+        );
       }
       return write(t, { ...body, apiVersion: old["apiVersion"], kind: old["kind"] }, old);
     },
@@ -98,19 +139,47 @@ export function makeHandlers(store: Store, registry: ResourceRegistry, admit: Ad
         const replicas = (body as { spec?: { replicas?: number } }).spec?.replicas;
         const target = current(t);
         write({ ...t, subresource: undefined }, { ...target, spec: { ...target["spec"], replicas } }, target);
-        return { apiVersion: "autoscaling/v1", kind: "Scale", metadata: { name: t.name, namespace: t.namespace }, spec: { replicas } };
+        return {
+          apiVersion: "autoscaling/v1",
+          kind: "Scale",
+          metadata: { name: t.name, namespace: t.namespace },
+          spec: { replicas },
+        };
       }
       const patched = applyPatchBody(contentType, old, body);
-      if (old === undefined) return this.create(t, { ...patched, metadata: { ...patched.metadata, managedFields: [{ manager: fieldManager ?? "unknown", operation: "Apply" }] } });
-      const managers = (old.metadata.managedFields ?? []).filter((f: { manager?: string }) => f.manager !== fieldManager);
+      if (old === undefined)
+        return this.create(t, {
+          ...patched,
+          metadata: {
+            ...patched.metadata,
+            managedFields: [{ manager: fieldManager ?? "unknown", operation: "Apply" }],
+          },
+        });
+      const managers = (old.metadata.managedFields ?? []).filter(
+        (f: { manager?: string }) => f.manager !== fieldManager,
+      );
       const operation = contentType.startsWith("application/apply-patch") ? "Apply" : "Update";
-      return write(t, { ...patched, metadata: { ...patched.metadata, managedFields: [...managers, { manager: fieldManager ?? "unknown", operation }] } }, old);
+      return write(
+        t,
+        {
+          ...patched,
+          metadata: {
+            ...patched.metadata,
+            managedFields: [...managers, { manager: fieldManager ?? "unknown", operation }],
+          },
+        },
+        old,
+      );
     },
     remove(t) {
       const old = current(t);
       if ((old.metadata.finalizers ?? []).length > 0) {
         if (old.metadata.deletionTimestamp !== undefined) return old;
-        return store.put(id(t.resource), { ...old, metadata: { ...old.metadata, deletionTimestamp: clock().toISOString() } }, "MODIFIED");
+        return store.put(
+          id(t.resource),
+          { ...old, metadata: { ...old.metadata, deletionTimestamp: clock().toISOString() } },
+          "MODIFIED",
+        );
       }
       return finalDelete(t.resource, old);
     },

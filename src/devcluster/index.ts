@@ -34,10 +34,15 @@ export interface DevClusterOptions {
 }
 
 export async function startDevCluster(options: DevClusterOptions = {}): Promise<DevCluster> {
-  const store = new Store({ ...(options.historyLimit === undefined ? {} : { historyLimit: options.historyLimit }), ...(options.uidSeed === undefined ? {} : { uidSeed: options.uidSeed }) });
+  const store = new Store({
+    ...(options.historyLimit === undefined ? {} : { historyLimit: options.historyLimit }),
+    ...(options.uidSeed === undefined ? {} : { uidSeed: options.uidSeed }),
+  });
   const registry = new ResourceRegistry();
   const handlers = makeHandlers(store, registry, options.admit, options.clock ?? (() => new Date()));
-  const server: Server = createServer((req, res) => void makeRequestHandler(store, registry, handlers)(req, res));
+  const server: Server = createServer(
+    (req, res) => void makeRequestHandler(store, registry, handlers)(req, res),
+  );
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`;

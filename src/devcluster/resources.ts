@@ -10,9 +10,23 @@ export const BUILTIN: Resource[] = [
   { group: "", version: "v1", plural: "events", kind: "Event", namespaced: true, status: false },
   { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true, status: true },
   { group: "apps", version: "v1", plural: "replicasets", kind: "ReplicaSet", namespaced: true, status: true },
-  { group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease", namespaced: true, status: false },
+  {
+    group: "coordination.k8s.io",
+    version: "v1",
+    plural: "leases",
+    kind: "Lease",
+    namespaced: true,
+    status: false,
+  },
   { group: "events.k8s.io", version: "v1", plural: "events", kind: "Event", namespaced: true, status: false },
-  { group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", kind: "CustomResourceDefinition", namespaced: false, status: true },
+  {
+    group: "apiextensions.k8s.io",
+    version: "v1",
+    plural: "customresourcedefinitions",
+    kind: "CustomResourceDefinition",
+    namespaced: false,
+    status: true,
+  },
 ];
 
 export class ResourceRegistry {
@@ -35,11 +49,25 @@ export class ResourceRegistry {
   }
 
   /** Registers the served version of a CustomResourceDefinition (its object as posted). */
-  addCrd(crd: { spec?: { group?: string; scope?: string; names?: { plural?: string; kind?: string }; versions?: Array<{ name?: string; served?: boolean; subresources?: { status?: unknown } }> } }): void {
+  addCrd(crd: {
+    spec?: {
+      group?: string;
+      scope?: string;
+      names?: { plural?: string; kind?: string };
+      versions?: Array<{ name?: string; served?: boolean; subresources?: { status?: unknown } }>;
+    };
+  }): void {
     const spec = crd.spec ?? {};
     for (const v of spec.versions ?? []) {
       if (v.served === false || !spec.group || !v.name || !spec.names?.plural || !spec.names.kind) continue;
-      this.add({ group: spec.group, version: v.name, plural: spec.names.plural, kind: spec.names.kind, namespaced: spec.scope !== "Cluster", status: v.subresources?.status !== undefined });
+      this.add({
+        group: spec.group,
+        version: v.name,
+        plural: spec.names.plural,
+        kind: spec.names.kind,
+        namespaced: spec.scope !== "Cluster",
+        status: v.subresources?.status !== undefined,
+      });
     }
   }
 }

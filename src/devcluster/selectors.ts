@@ -30,6 +30,13 @@ function matchesFields(object: KubeObject, selector: string): boolean {
   });
 }
 
-export function matchesSelectors(object: KubeObject, labelSelector: string | null, fieldSelector: string | null): boolean {
-  return (!labelSelector || matchesLabels(object.metadata.labels ?? {}, labelSelector)) && (!fieldSelector || matchesFields(object, fieldSelector));
+export function matchesSelectors(
+  object: KubeObject,
+  labelSelector: string | null,
+  fieldSelector: string | null,
+): boolean {
+  return (
+    (!labelSelector || matchesLabels(object.metadata.labels ?? {}, labelSelector)) &&
+    (!fieldSelector || matchesFields(object, fieldSelector))
+  );
 }

@@ -15,7 +15,15 @@ function send(res: ServerResponse, code: number, body: unknown): void {
 }
 
 function statusOf(e: ApiError): Record<string, unknown> {
-  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: e.message, reason: e.reason, code: e.code };
+  return {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message: e.message,
+    reason: e.reason,
+    code: e.code,
+  };
 }
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
@@ -46,7 +54,11 @@ export function parsePath(registry: ResourceRegistry, path: string): Target | un
   else return undefined;
   if (version === undefined || rest.length === 0) return undefined;
   let namespace: string | undefined;
-  if (rest[0] === "namespaces" && rest.length >= 3 && !(group === "" && rest.length === 3 && (rest[2] === "status" || rest[2] === "finalize"))) {
+  if (
+    rest[0] === "namespaces" &&
+    rest.length >= 3 &&
+    !(group === "" && rest.length === 3 && (rest[2] === "status" || rest[2] === "finalize"))
+  ) {
     namespace = rest[1];
     rest = rest.slice(2);
   }
@@ -56,11 +68,27 @@ export function parsePath(registry: ResourceRegistry, path: string): Target | un
 }
 
 function discovery(registry: ResourceRegistry, path: string): unknown | undefined {
-  if (path === "/version") return { major: "1", minor: "36", gitVersion: "v1.36.0-devcluster", platform: "node" };
+  if (path === "/version")
+    return { major: "1", minor: "36", gitVersion: "v1.36.0-devcluster", platform: "node" };
   if (path === "/api") return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [] };
-  const groups = [...new Set(registry.all().filter((r) => r.group !== "").map((r) => `${r.group}/${r.version}`))];
+  const groups = [
+    ...new Set(
+      registry
+        .all()
+        .filter((r) => r.group !== "")
+        .map((r) => `${r.group}/${r.version}`),
+    ),
+  ];
   if (path === "/apis") {
-    return { kind: "APIGroupList", apiVersion: "v1", groups: groups.map((gv) => ({ name: gv.split("/")[0], versions: [{ groupVersion: gv, version: gv.split("/")[1] }], preferredVersion: { groupVersion: gv, version: gv.split("/")[1] } })) };
+    return {
+      kind: "APIGroupList",
+      apiVersion: "v1",
+      groups: groups.map((gv) => ({
+        name: gv.split("/")[0],
+        versions: [{ groupVersion: gv, version: gv.split("/")[1] }],
+        preferredVersion: { groupVersion: gv, version: gv.split("/")[1] },
+      })),
+    };
   }
   const gv = path === "/api/v1" ? "v1" : path.startsWith("/apis/") ? path.slice("/apis/".length) : undefined;
   const resources = registry.all().filter((r) => apiVersionOf(r) === gv);
@@ -72,14 +100,26 @@ function discovery(registry: ResourceRegistry, path: string): unknown | undefine
     groupVersion: gv,
     resources: resources.flatMap((r) => [
       { name: r.plural, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs },
-      ...(r.status ? [{ name: `${r.plural}/status`, singularName: "", namespaced: r.namespaced, kind: r.kind, verbs: ["get", "patch", "update"] }] : []),
+      ...(r.status
+        ? [
+            {
+              name: `${r.plural}/status`,
+              singularName: "",
+              namespaced: r.namespaced,
+              kind: r.kind,
+              verbs: ["get", "patch", "update"],
+            },
+          ]
+        : []),
     ]),
   };
 }
 
 function watch(store: Store, t: Target, query: URLSearchParams, res: ServerResponse): void {
   const id = resourceId(t.resource);
-  const selected = (o: KubeObject) => (t.namespace === undefined || o.metadata.namespace === t.namespace) && matchesSelectors(o, query.get("labelSelector"), query.get("fieldSelector"));
+  const selected = (o: KubeObject) =>
+    (t.namespace === undefined || o.metadata.namespace === t.namespace) &&
+    matchesSelectors(o, query.get("labelSelector"), query.get("fieldSelector"));
   res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
   // Clients (fetch) wait for the headers before they read the stream.
   res.flushHeaders();
@@ -88,7 +128,15 @@ function watch(store: Store, t: Target, query: URLSearchParams, res: ServerRespo
   if (rv > 0) {
     const missed = store.since(rv);
     if (missed === undefined) {
-      line("ERROR", { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: `too old resource version: ${rv} (${store.oldestResourceVersion})`, reason: "Expired", code: 410 });
+      line("ERROR", {
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message: `too old resource version: ${rv} (${store.oldestResourceVersion})`,
+        reason: "Expired",
+        code: 410,
+      });
       res.end();
       return;
     }
@@ -99,7 +147,18 @@ function watch(store: Store, t: Target, query: URLSearchParams, res: ServerRespo
   const unsubscribe = store.subscribe((e: WatchEvent) => {
     if (e.resource === id && selected(e.object)) line(e.type, e.object);
   });
-  const bookmarks = query.get("allowWatchBookmarks") === "true" ? setInterval(() => line("BOOKMARK", { kind: t.resource.kind, apiVersion: apiVersionOf(t.resource), metadata: { resourceVersion: String(store.resourceVersion) } }), 1000) : undefined;
+  const bookmarks =
+    query.get("allowWatchBookmarks") === "true"
+      ? setInterval(
+          () =>
+            line("BOOKMARK", {
+              kind: t.resource.kind,
+              apiVersion: apiVersionOf(t.resource),
+              metadata: { resourceVersion: String(store.resourceVersion) },
+            }),
+          1000,
+        )
+      : undefined;
   const timeout = setTimeout(() => res.end(), Number(query.get("timeoutSeconds") ?? "1800") * 1000);
   const cleanup = () => {
     unsubscribe();
@@ -123,26 +182,55 @@ export function makeRequestHandler(store: Store, registry: ResourceRegistry, han
         if (d !== undefined) return send(res, 200, d);
       }
       const t = parsePath(registry, url.pathname);
-      if (t === undefined) throw new ApiError(404, "NotFound", `the server could not find the requested resource (${url.pathname})`);
+      if (t === undefined)
+        throw new ApiError(
+          404,
+          "NotFound",
+          `the server could not find the requested resource (${url.pathname})`,
+        );
       const id = resourceId(t.resource);
       if (req.method === "GET" && t.name === undefined) {
-        if (url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1") return watch(store, t, url.searchParams, res);
-        const items = store.list(id, t.namespace).filter((o) => matchesSelectors(o, url.searchParams.get("labelSelector"), url.searchParams.get("fieldSelector")));
-        return send(res, 200, { apiVersion: apiVersionOf(t.resource), kind: `${t.resource.kind}List`, metadata: { resourceVersion: String(store.resourceVersion) }, items });
+        if (url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1")
+          return watch(store, t, url.searchParams, res);
+        const items = store
+          .list(id, t.namespace)
+          .filter((o) =>
+            matchesSelectors(o, url.searchParams.get("labelSelector"), url.searchParams.get("fieldSelector")),
+          );
+        return send(res, 200, {
+          apiVersion: apiVersionOf(t.resource),
+          kind: `${t.resource.kind}List`,
+          metadata: { resourceVersion: String(store.resourceVersion) },
+          items,
+        });
       }
       if (req.method === "GET") {
         const o = store.get(id, t.namespace, t.name ?? "");
-        if (o === undefined) throw new ApiError(404, "NotFound", `${t.resource.plural} "${t.name}" not found`);
+        if (o === undefined)
+          throw new ApiError(404, "NotFound", `${t.resource.plural} "${t.name}" not found`);
         return send(res, 200, o);
       }
       const body = await readBody(req);
       if (req.method === "POST") return send(res, 201, handlers.create(t, body as KubeObject));
       if (req.method === "PUT") return send(res, 200, handlers.update(t, body as KubeObject));
-      if (req.method === "PATCH") return send(res, 200, handlers.patch(t, req.headers["content-type"] ?? "", body, url.searchParams.get("fieldManager") ?? undefined));
+      if (req.method === "PATCH")
+        return send(
+          res,
+          200,
+          handlers.patch(
+            t,
+            req.headers["content-type"] ?? "",
+            body,
+            url.searchParams.get("fieldManager") ?? undefined,
+          ),
+        );
       if (req.method === "DELETE") return send(res, 200, handlers.remove(t));
       throw new ApiError(405, "MethodNotAllowed", `${req.method} is not supported`);
     } catch (e: unknown) {
-      const error = e instanceof ApiError ? e : new ApiError(500, "InternalError", e instanceof Error ? e.message : String(e));
+      const error =
+        e instanceof ApiError
+          ? e
+          : new ApiError(500, "InternalError", e instanceof Error ? e.message : String(e));
       if (!res.headersSent) send(res, error.code, statusOf(error));
       else res.end();
     }

@@ -31,7 +31,8 @@ export class ApiError extends Error {
   }
 }
 
-export const resourceId = (r: Pick<Resource, "group" | "version" | "plural">) => `${r.group}/${r.version}/${r.plural}`;
+export const resourceId = (r: Pick<Resource, "group" | "version" | "plural">) =>
+  `${r.group}/${r.version}/${r.plural}`;
 const objectKey = (namespace: string | undefined, name: string) => `${namespace ?? ""}/${name}`;
 
 export class Store {
@@ -77,7 +78,9 @@ export class Store {
 
   uidFor(kind: string, namespace: string | undefined, name: string): string {
     if (this.uidSeed === undefined) return crypto.randomUUID();
-    const h = createHash("sha256").update(`${this.uidSeed}/${kind}/${namespace ?? ""}/${name}`).digest("hex");
+    const h = createHash("sha256")
+      .update(`${this.uidSeed}/${kind}/${namespace ?? ""}/${name}`)
+      .digest("hex");
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
   }
 

@@ -18,9 +18,11 @@ const PAGE = 512;
 
 async function* leaves(ledger: Ledger, size: number): AsyncGenerator<StoredLeaf> {
   const bulk = (ledger as Partial<RangeReader>).range?.bind(ledger);
-  for (let next = 0; next < size; ) {
-    const page = bulk === undefined ? [await ledger.get(next)] : await bulk(next, Math.min(PAGE, size - next));
-    if (page.length === 0) throw new Error(`the ledger served no entries from ${next} though it claims ${size}`);
+  for (let next = 0; next < size;) {
+    const page =
+      bulk === undefined ? [await ledger.get(next)] : await bulk(next, Math.min(PAGE, size - next));
+    if (page.length === 0)
+      throw new Error(`the ledger served no entries from ${next} though it claims ${size}`);
     yield* page;
     next += page.length;
   }
@@ -31,14 +33,23 @@ export interface AuditOptions {
   icRootKey?: Uint8Array;
 }
 
-export async function auditLedger(ledger: Ledger, checkpoints: Checkpoint[] = [], options: AuditOptions = {}): Promise<AuditResult> {
+export async function auditLedger(
+  ledger: Ledger,
+  checkpoints: Checkpoint[] = [],
+  options: AuditOptions = {},
+): Promise<AuditResult> {
   const size = await ledger.size();
   const range = new CompactRange();
   // Roots are kept only at the sizes some checkpoint names, not at every size.
   const wanted = new Set(checkpoints.map((c) => c.size));
   const rootsAt = new Map<number, string>([[0, toHex(range.root())]]);
   const keys = new Set<string>();
-  const stop = (index: number, message: string): AuditResult => ({ size, root: toHex(range.root()), checkpointsChecked: 0, problem: { index, message } });
+  const stop = (index: number, message: string): AuditResult => ({
+    size,
+    root: toHex(range.root()),
+    checkpointsChecked: 0,
+    problem: { index, message },
+  });
   const reader = leaves(ledger, size);
   for (let index = 0; index < size; index++) {
     let leaf;
@@ -46,14 +57,17 @@ export async function auditLedger(ledger: Ledger, checkpoints: Checkpoint[] = []
       const next = await reader.next();
       if (next.done === true) return stop(index, "the ledger served fewer entries than it claims");
       leaf = next.value;
-      if (leaf.index !== index) return stop(index, `the ledger served entry ${leaf.index} in place of ${index}`);
+      if (leaf.index !== index)
+        return stop(index, `the ledger served entry ${leaf.index} in place of ${index}`);
       decodeEnvelope(leaf.leaf);
     } catch (e: unknown) {
       return stop(index, e instanceof Error ? e.message : String(e));
     }
     const hash = toHex(hashLeaf(leaf.leaf));
-    if (hash !== leaf.leafHash) return stop(index, `leaf hash ${hash} does not match the served ${leaf.leafHash}`);
-    if (keys.has(leaf.envelope.entry.key)) return stop(index, `key ${JSON.stringify(leaf.envelope.entry.key)} is recorded twice`);
+    if (hash !== leaf.leafHash)
+      return stop(index, `leaf hash ${hash} does not match the served ${leaf.leafHash}`);
+    if (keys.has(leaf.envelope.entry.key))
+      return stop(index, `key ${JSON.stringify(leaf.envelope.entry.key)} is recorded twice`);
     keys.add(leaf.envelope.entry.key);
     range.push(hashLeaf(leaf.leaf));
     if (wanted.has(index + 1)) rootsAt.set(index + 1, toHex(range.root()));
@@ -72,8 +86,16 @@ export async function auditLedger(ledger: Ledger, checkpoints: Checkpoint[] = []
     } catch (e: unknown) {
       return stop(c.size, e instanceof Error ? e.message : String(e));
     }
-    if (c.size > size) return stop(size, `checkpoint signed at size ${c.size} but the ledger has only ${size} entries: entries were removed`);
-    if (rootsAt.get(c.size) !== c.root) return stop(Math.max(0, c.size - 1), `root at size ${c.size} differs from the checkpoint's ${c.root}: history was rewritten`);
+    if (c.size > size)
+      return stop(
+        size,
+        `checkpoint signed at size ${c.size} but the ledger has only ${size} entries: entries were removed`,
+      );
+    if (rootsAt.get(c.size) !== c.root)
+      return stop(
+        Math.max(0, c.size - 1),
+        `root at size ${c.size} differs from the checkpoint's ${c.root}: history was rewritten`,
+      );
   }
   return { size, root, checkpointsChecked: checkpoints.length };
 }

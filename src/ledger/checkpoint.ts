@@ -5,13 +5,20 @@ import type { Checkpoint } from "./ledger.ts";
 
 /** The statement a checkpoint signs: domain-separated canonical JSON of the tree head. */
 export function checkpointMessage(c: Pick<Checkpoint, "size" | "root" | "timestamp" | "keyId">): Uint8Array {
-  return canonicalBytes({ type: "modelchain.checkpoint/v1", size: c.size, root: c.root, timestamp: c.timestamp, keyId: c.keyId });
+  return canonicalBytes({
+    type: "modelchain.checkpoint/v1",
+    size: c.size,
+    root: c.root,
+    timestamp: c.timestamp,
+    keyId: c.keyId,
+  });
 }
 
 /** Key id of an ed25519 public key: hex of the first 16 bytes of SHA-256 over its raw 32 bytes. */
 export function keyIdOf(publicKey: KeyObject): string {
   const jwk = publicKey.export({ format: "jwk" });
-  if (jwk.crv !== "Ed25519" || typeof jwk.x !== "string") throw new CheckpointSignatureError("key is not an ed25519 public key");
+  if (jwk.crv !== "Ed25519" || typeof jwk.x !== "string")
+    throw new CheckpointSignatureError("key is not an ed25519 public key");
   return toHex(sha256(Buffer.from(jwk.x, "base64url")).subarray(0, 16));
 }
 
@@ -22,9 +29,18 @@ export class CheckpointSignatureError extends Error {
   }
 }
 
-export function signCheckpoint(head: { size: number; root: string }, privateKey: KeyObject, now: Date): Checkpoint {
+export function signCheckpoint(
+  head: { size: number; root: string },
+  privateKey: KeyObject,
+  now: Date,
+): Checkpoint {
   const publicKey = createPublicKey(privateKey);
-  const unsigned = { size: head.size, root: head.root, timestamp: now.toISOString(), keyId: keyIdOf(publicKey) };
+  const unsigned = {
+    size: head.size,
+    root: head.root,
+    timestamp: now.toISOString(),
+    keyId: keyIdOf(publicKey),
+  };
   const signature = sign(null, checkpointMessage(unsigned), privateKey).toString("base64");
   const publicKeyPem = publicKey.export({ type: "spki", format: "pem" }).toString();
   return { ...unsigned, signature, origin: "file", publicKey: publicKeyPem };
@@ -47,7 +63,9 @@ function embeddedKey(c: Checkpoint): KeyObject {
   try {
     return createPublicKey(c.publicKey);
   } catch (e: unknown) {
-    throw new CheckpointSignatureError(`embedded public key is unreadable: ${e instanceof Error ? e.message : String(e)}`);
+    throw new CheckpointSignatureError(
+      `embedded public key is unreadable: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
 }
 

@@ -19,7 +19,8 @@ export class CompactRange {
 
   constructor(size = 0, borderAt?: (level: number, index: number) => Hash) {
     this.count = size;
-    if (size > 0 && borderAt === undefined) throw new RangeError("a non-empty compact range needs its border nodes");
+    if (size > 0 && borderAt === undefined)
+      throw new RangeError("a non-empty compact range needs its border nodes");
     for (let level = 0; 2 ** level <= size; level++) {
       const nodes = Math.floor(size / 2 ** level);
       if (nodes % 2 === 1) this.border[level] = borderAt?.(level, nodes - 1);

@@ -123,7 +123,10 @@ export function prepareEntry(value: unknown): PreparedEntry {
   };
   const bytes = encodeEntry(entry);
   if (bytes.byteLength > MAX_ENTRY_BYTES) {
-    throw new EntryValidationError("entry", `is ${bytes.byteLength} bytes, over the ${MAX_ENTRY_BYTES}-byte limit`);
+    throw new EntryValidationError(
+      "entry",
+      `is ${bytes.byteLength} bytes, over the ${MAX_ENTRY_BYTES}-byte limit`,
+    );
   }
   return { entry, bytes };
 }

@@ -34,7 +34,9 @@ const ENTRY_OPEN = encoder.encode('{"entry":');
  * canister builds the same bytes the same way; `decodeEnvelope` re-checks canonical form.
  */
 export function envelopeBytes(entryBytes: Uint8Array, recordedAt: string, recordedBy: string): Uint8Array {
-  const tail = encoder.encode(`,"recordedAt":${JSON.stringify(recordedAt)},"recordedBy":${JSON.stringify(recordedBy)}}`);
+  const tail = encoder.encode(
+    `,"recordedAt":${JSON.stringify(recordedAt)},"recordedBy":${JSON.stringify(recordedBy)}}`,
+  );
   const out = new Uint8Array(ENTRY_OPEN.byteLength + entryBytes.byteLength + tail.byteLength);
   out.set(ENTRY_OPEN, 0);
   out.set(entryBytes, ENTRY_OPEN.byteLength);

@@ -14,16 +14,50 @@ export {
   RootMismatchError,
   type SubtreeSource,
 } from "./merkle.ts";
-export { rootFromInclusionProof, verifyInclusion, rootFromConsistencyProof, verifyConsistency } from "./verify.ts";
+export {
+  rootFromInclusionProof,
+  verifyInclusion,
+  rootFromConsistencyProof,
+  verifyConsistency,
+} from "./verify.ts";
 export { MemoryTree } from "./memory-tree.ts";
 export { MemoryLedger } from "./memory-ledger.ts";
-export { openLedger, parseLedgerUrl, LedgerUrlError, type LedgerLocation, type OpenLedgerOptions } from "./open.ts";
-export { FileLedger, auditFileLedger, LedgerCorruptError, LedgerLockedError, LedgerAppendFailed, CheckpointMismatchError, type AuditResult } from "./file/index.ts";
-export { signCheckpoint, verifyCheckpoint, parseCheckpoint, checkpointMessage, keyIdOf, CheckpointSignatureError } from "./checkpoint.ts";
+export {
+  openLedger,
+  parseLedgerUrl,
+  LedgerUrlError,
+  type LedgerLocation,
+  type OpenLedgerOptions,
+} from "./open.ts";
+export {
+  FileLedger,
+  auditFileLedger,
+  LedgerCorruptError,
+  LedgerLockedError,
+  LedgerAppendFailed,
+  CheckpointMismatchError,
+  type AuditResult,
+} from "./file/index.ts";
+export {
+  signCheckpoint,
+  verifyCheckpoint,
+  parseCheckpoint,
+  checkpointMessage,
+  keyIdOf,
+  CheckpointSignatureError,
+} from "./checkpoint.ts";
 export { CompactRange } from "./compact-range.ts";
 export { auditLedger } from "./audit.ts";
 export { FileOutbox, OutboxCorruptError, type FileOutboxOptions } from "./outbox.ts";
-export { IcLedger, IcAppendRefused, IcVerificationError, verifyIcCheckpoint, verifyAnyCheckpoint, splitBatches, type IcLedgerOptions } from "./ic/ledger.ts";
+export {
+  IcLedger,
+  IcAppendRefused,
+  IcVerificationError,
+  verifyIcCheckpoint,
+  verifyAnyCheckpoint,
+  splitBatches,
+  type IcLedgerOptions,
+} from "./ic/ledger.ts";
 export { identityFromPem, IdentityPemError } from "./ic/identity.ts";
 export { verifyCertifiedTip, certifiedTipData, CertificateRejected } from "./ic/certificate.ts";
 export { OutboxLedger, LedgerUnavailableError, type OutboxLedgerOptions } from "./outbox-ledger.ts";

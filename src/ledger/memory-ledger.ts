@@ -36,7 +36,9 @@ export class MemoryLedger implements Ledger {
     const placed = entries.map((e) => {
       const entry = parseEntry(e);
       const existing = this.byKey.get(entry.key);
-      return existing === undefined ? { index: this.add(entry), duplicate: false } : { index: existing, duplicate: true };
+      return existing === undefined
+        ? { index: this.add(entry), duplicate: false }
+        : { index: existing, duplicate: true };
     });
     const size = this.tree.size;
     const root = toHex(this.tree.root());
@@ -62,7 +64,8 @@ export class MemoryLedger implements Ledger {
 
   async get(index: number): Promise<StoredLeaf> {
     const leaf = this.leaves[index];
-    if (leaf === undefined) throw new ProofInputError(`no entry at index ${index} (size ${this.leaves.length})`);
+    if (leaf === undefined)
+      throw new ProofInputError(`no entry at index ${index} (size ${this.leaves.length})`);
     return leaf;
   }
 
@@ -78,7 +81,13 @@ export class MemoryLedger implements Ledger {
   async inclusionProof(index: number, size = this.tree.size): Promise<InclusionProof> {
     this.checkSize(size);
     const auditPath = inclusionPath(this.tree.source, index, size).map(toHex);
-    return { index, size, leafHash: toHex(this.tree.source(0, index)), auditPath, root: toHex(this.tree.root(size)) };
+    return {
+      index,
+      size,
+      leafHash: toHex(this.tree.source(0, index)),
+      auditPath,
+      root: toHex(this.tree.root(size)),
+    };
   }
 
   async consistencyProof(from: number, to = this.tree.size): Promise<ConsistencyProof> {
@@ -91,7 +100,13 @@ export class MemoryLedger implements Ledger {
     const index = this.byKey.get(key);
     if (index === undefined) return undefined;
     const size = this.tree.size;
-    return { index, leafHash: (this.leaves[index] as StoredLeaf).leafHash, size, root: toHex(this.tree.root()), duplicate: true };
+    return {
+      index,
+      leafHash: (this.leaves[index] as StoredLeaf).leafHash,
+      size,
+      root: toHex(this.tree.root()),
+      duplicate: true,
+    };
   }
 
   async checkpoint(): Promise<Checkpoint> {

@@ -38,9 +38,24 @@ function flag(url: string, params: URLSearchParams, name: string): boolean | und
 }
 
 /** The ic backend's options from an ic:// URL's parameters. */
-export function icOptions(url: string, canisterId: string, params: URLSearchParams, options: OpenLedgerOptions): IcLedgerOptions {
-  const known = new Set(["host", "rootKey", "fetchRootKey", "identity", "maxCertAge", "verifyQuerySignatures", "outbox"]);
-  for (const name of params.keys()) if (!known.has(name)) throw new LedgerUrlError(url, `unknown parameter ${name}; known: ${[...known].join(", ")}`);
+export function icOptions(
+  url: string,
+  canisterId: string,
+  params: URLSearchParams,
+  options: OpenLedgerOptions,
+): IcLedgerOptions {
+  const known = new Set([
+    "host",
+    "rootKey",
+    "fetchRootKey",
+    "identity",
+    "maxCertAge",
+    "verifyQuerySignatures",
+    "outbox",
+  ]);
+  for (const name of params.keys())
+    if (!known.has(name))
+      throw new LedgerUrlError(url, `unknown parameter ${name}; known: ${[...known].join(", ")}`);
   const host = params.get("host") ?? MAINNET;
   try {
     new URL(host);
@@ -48,24 +63,38 @@ export function icOptions(url: string, canisterId: string, params: URLSearchPara
     throw new LedgerUrlError(url, `host=${host} is not a URL`);
   }
   const rootKeyHex = params.get("rootKey");
-  if (rootKeyHex !== null && !/^([0-9a-fA-F]{2})+$/.test(rootKeyHex)) throw new LedgerUrlError(url, "rootKey must be the hex DER of the BLS root key");
+  if (rootKeyHex !== null && !/^([0-9a-fA-F]{2})+$/.test(rootKeyHex))
+    throw new LedgerUrlError(url, "rootKey must be the hex DER of the BLS root key");
   const fetchRootKey = flag(url, params, "fetchRootKey") ?? false;
-  if (fetchRootKey && /(^|\.)(icp0\.io|ic0\.app|icp-api\.io)$/.test(new URL(host).hostname.replace(/\.$/, ""))) {
-    throw new LedgerUrlError(url, "fetchRootKey would trust whatever key the network answers; mainnet's key is built in");
+  if (
+    fetchRootKey &&
+    /(^|\.)(icp0\.io|ic0\.app|icp-api\.io)$/.test(new URL(host).hostname.replace(/\.$/, ""))
+  ) {
+    throw new LedgerUrlError(
+      url,
+      "fetchRootKey would trust whatever key the network answers; mainnet's key is built in",
+    );
   }
   const maxCertAge = params.get("maxCertAge");
-  if (maxCertAge !== null && !/^\d+$/.test(maxCertAge)) throw new LedgerUrlError(url, `maxCertAge=${maxCertAge}: want whole seconds`);
+  if (maxCertAge !== null && !/^\d+$/.test(maxCertAge))
+    throw new LedgerUrlError(url, `maxCertAge=${maxCertAge}: want whole seconds`);
   const identityFile = params.get("identity") ?? process.env["MODELCHAIN_IC_IDENTITY"];
   let pem = options.identityPem;
   if (pem === undefined && identityFile !== undefined && identityFile !== "") {
     try {
       pem = readFileSync(identityFile, "utf8");
     } catch (e: unknown) {
-      throw new LedgerUrlError(url, `identity ${identityFile}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new LedgerUrlError(
+        url,
+        `identity ${identityFile}: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   }
   const verifyQuerySignatures = flag(url, params, "verifyQuerySignatures");
-  if (pem === undefined && options.readOnly !== true) options.warn?.(`ledger ${url}: no identity (identity= or $MODELCHAIN_IC_IDENTITY): calls are anonymous, and the canister refuses anonymous appends`);
+  if (pem === undefined && options.readOnly !== true)
+    options.warn?.(
+      `ledger ${url}: no identity (identity= or $MODELCHAIN_IC_IDENTITY): calls are anonymous, and the canister refuses anonymous appends`,
+    );
   return {
     canisterId,
     host,
@@ -80,8 +109,7 @@ export function icOptions(url: string, canisterId: string, params: URLSearchPara
 }
 
 export type LedgerLocation =
-  | { backend: "file"; dir: string }
-  | { backend: "ic"; canisterId: string; params: URLSearchParams };
+  { backend: "file"; dir: string } | { backend: "ic"; canisterId: string; params: URLSearchParams };
 
 export class LedgerUrlError extends Error {
   constructor(url: string, problem: string) {
@@ -91,21 +119,26 @@ export class LedgerUrlError extends Error {
 }
 
 export function parseLedgerUrl(url: string): LedgerLocation {
-  if (url.length === 0) throw new LedgerUrlError(url, "empty; give a directory or ic://<canister-id>?host=<url>");
+  if (url.length === 0)
+    throw new LedgerUrlError(url, "empty; give a directory or ic://<canister-id>?host=<url>");
   if (url.startsWith("ic://")) {
     const parsed = new URL(url);
     if (parsed.hostname.length === 0) throw new LedgerUrlError(url, "missing the canister id after ic://");
     return { backend: "ic", canisterId: parsed.hostname, params: parsed.searchParams };
   }
   if (url.startsWith("file://")) return { backend: "file", dir: new URL(url).pathname };
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw new LedgerUrlError(url, "unknown scheme; use a directory or ic://");
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url))
+    throw new LedgerUrlError(url, "unknown scheme; use a directory or ic://");
   return { backend: "file", dir: url };
 }
 
 export async function openLedger(url: string, options: OpenLedgerOptions = {}): Promise<Ledger> {
   const location = parseLedgerUrl(url);
   if (location.backend === "file") {
-    const fileOptions = { readOnly: options.readOnly ?? false, ...(options.warn === undefined ? {} : { warn: options.warn }) };
+    const fileOptions = {
+      readOnly: options.readOnly ?? false,
+      ...(options.warn === undefined ? {} : { warn: options.warn }),
+    };
     return FileLedger.open(location.dir, fileOptions);
   }
   const ledger = await IcLedger.create(icOptions(url, location.canisterId, location.params, options));

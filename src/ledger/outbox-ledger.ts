@@ -10,7 +10,10 @@ import { FileOutbox } from "./outbox.ts";
 export class LedgerUnavailableError extends Error {
   readonly pending: number;
   constructor(dir: string, pending: number, cause: unknown) {
-    super(`ledger unavailable (${cause instanceof Error ? cause.message.split("\n")[0] : String(cause)}); ${pending} entries are kept in the outbox ${dir} and will be replayed in order`, { cause });
+    super(
+      `ledger unavailable (${cause instanceof Error ? cause.message.split("\n")[0] : String(cause)}); ${pending} entries are kept in the outbox ${dir} and will be replayed in order`,
+      { cause },
+    );
     this.name = "LedgerUnavailableError";
     this.pending = pending;
   }
@@ -51,7 +54,8 @@ export class OutboxLedger implements Ledger {
       failed: (e) => this.failed(e),
       // The ledger refusing an entry itself (too large, not an entry; not "unauthorized"): it
       // goes to outbox.dead instead of blocking every entry queued behind it.
-      permanent: (e) => e instanceof EntryValidationError || (e instanceof Error && "permanent" in e && e.permanent === true),
+      permanent: (e) =>
+        e instanceof EntryValidationError || (e instanceof Error && "permanent" in e && e.permanent === true),
       refused: (entry, e) => this.refused(entry, e),
     });
   }
@@ -114,14 +118,22 @@ export class OutboxLedger implements Ledger {
       const mine = waiter;
       timer = setTimeout(() => {
         this.waiters.delete(mine);
-        reject(new LedgerUnavailableError(this.dir, this.outbox.depth(), new Error(`no acknowledgement within ${this.timeoutMs} ms`)));
+        reject(
+          new LedgerUnavailableError(
+            this.dir,
+            this.outbox.depth(),
+            new Error(`no acknowledgement within ${this.timeoutMs} ms`),
+          ),
+        );
       }, this.timeoutMs);
     });
     try {
       // A key already waiting (an earlier attempt of the same change) is not queued twice.
       const pending = this.outbox.pendingKeys();
       const seen = new Set<string>();
-      const fresh = prepared.filter((p) => !pending.has(p.entry.key) && !seen.has(p.entry.key) && seen.add(p.entry.key) !== undefined);
+      const fresh = prepared.filter(
+        (p) => !pending.has(p.entry.key) && !seen.has(p.entry.key) && seen.add(p.entry.key) !== undefined,
+      );
       await this.outbox.enqueue(fresh.map((p) => p.entry));
       const receipts = await delivered;
       // The first receipt of a key repeated within the batch is the original; later ones are duplicates.

@@ -4,7 +4,19 @@
 //
 //   <dir>/outbox.log   records: u32be length ‖ u32be crc32 ‖ canonical entry JSON
 //   <dir>/outbox.ack   how many records the ledger has acknowledged (replaced atomically)
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { outboxDepth, ledgerErrors } from "../metrics/index.ts";
@@ -59,7 +71,11 @@ function writeAck(dir: string, count: number): void {
   }
 }
 
-function readRecords(dir: string, fd: number, warn: (m: string) => void): { entries: LedgerEntry[]; end: number } {
+function readRecords(
+  dir: string,
+  fd: number,
+  warn: (m: string) => void,
+): { entries: LedgerEntry[]; end: number } {
   const size = fstatSync(fd).size;
   const buf = Buffer.alloc(size);
   readSync(fd, buf, 0, size, 0);
@@ -67,13 +83,16 @@ function readRecords(dir: string, fd: number, warn: (m: string) => void): { entr
   let at = 0;
   while (at < size) {
     if (size - at < 8 || size - at < 8 + buf.readUInt32BE(at)) {
-      warn(`outbox ${dir}: truncated ${size - at} bytes of a torn, never acknowledged record ${entries.length}`);
+      warn(
+        `outbox ${dir}: truncated ${size - at} bytes of a torn, never acknowledged record ${entries.length}`,
+      );
       ftruncateSync(fd, at);
       break;
     }
     const length = buf.readUInt32BE(at);
     const body = buf.subarray(at + 8, at + 8 + length);
-    if (crc32(body) !== buf.readUInt32BE(at + 4)) throw new OutboxCorruptError(dir, entries.length, at, "checksum mismatch");
+    if (crc32(body) !== buf.readUInt32BE(at + 4))
+      throw new OutboxCorruptError(dir, entries.length, at, "checksum mismatch");
     try {
       entries.push(parseEntry(JSON.parse(body.toString("utf8"))));
     } catch (e: unknown) {
@@ -98,7 +117,15 @@ export class FileOutbox implements Outbox {
   private readonly waiters: Array<{ upTo: number; resolve: () => void }> = [];
   private readonly unlock: () => void;
 
-  private constructor(dir: string, fd: number, unlock: () => void, options: FileOutboxOptions, entries: LedgerEntry[], end: number, acked: number) {
+  private constructor(
+    dir: string,
+    fd: number,
+    unlock: () => void,
+    options: FileOutboxOptions,
+    entries: LedgerEntry[],
+    end: number,
+    acked: number,
+  ) {
     this.dir = dir;
     this.unlock = unlock;
     this.fd = fd;
@@ -111,7 +138,9 @@ export class FileOutbox implements Outbox {
   static open(dir: string, options: FileOutboxOptions = {}): FileOutbox {
     mkdirSync(dir, { recursive: true });
     // One process per outbox: two would deliver, acknowledge and compact the same log.
-    const unlock = acquireWriteLock(dir, (holder) => options.warn?.(`outbox ${dir}: took over the lock from ${holder}`));
+    const unlock = acquireWriteLock(dir, (holder) =>
+      options.warn?.(`outbox ${dir}: took over the lock from ${holder}`),
+    );
     let fd: number;
     let records: { entries: LedgerEntry[]; end: number };
     try {
@@ -171,7 +200,8 @@ export class FileOutbox implements Outbox {
     });
     const buf = Buffer.concat(records);
     try {
-      for (let written = 0; written < buf.byteLength; ) written += writeSync(this.fd, buf, written, buf.byteLength - written, this.end + written);
+      for (let written = 0; written < buf.byteLength;)
+        written += writeSync(this.fd, buf, written, buf.byteLength - written, this.end + written);
     } catch (e: unknown) {
       // Nothing of a failed write may stay: the next record goes where this one began.
       ftruncateSync(this.fd, this.end);
@@ -199,7 +229,13 @@ export class FileOutbox implements Outbox {
   }
 
   private kick(): void {
-    if (this.options.ledger === undefined || this.draining !== undefined || this.retryTimer !== undefined || this.depth() === 0) return;
+    if (
+      this.options.ledger === undefined ||
+      this.draining !== undefined ||
+      this.retryTimer !== undefined ||
+      this.depth() === 0
+    )
+      return;
     this.draining = this.drain().finally(() => {
       this.draining = undefined;
       if (!this.closed) this.kick();
@@ -209,8 +245,15 @@ export class FileOutbox implements Outbox {
   private async drain(): Promise<void> {
     // After a permanent refusal, entries go one at a time until the refused one is found.
     let isolating = false;
-    for (let ledger = this.options.ledger; ledger !== undefined && this.depth() > 0 && !this.closed; ledger = this.options.ledger) {
-      const batch = this.entries.slice(this.acked, this.acked + (isolating ? 1 : (this.options.batchSize ?? 256)));
+    for (
+      let ledger = this.options.ledger;
+      ledger !== undefined && this.depth() > 0 && !this.closed;
+      ledger = this.options.ledger
+    ) {
+      const batch = this.entries.slice(
+        this.acked,
+        this.acked + (isolating ? 1 : (this.options.batchSize ?? 256)),
+      );
       let receipts: Receipt[];
       try {
         receipts = await ledger.append(batch);
@@ -226,8 +269,13 @@ export class FileOutbox implements Outbox {
         }
         this.options.failed?.(e);
         ledgerErrors.inc({ backend: "outbox", error: e instanceof Error ? e.name : "Error" });
-        const delay = Math.min(this.options.retryMaxMs ?? 30_000, (this.options.retryBaseMs ?? 200) * 2 ** this.failures++);
-        this.options.warn?.(`outbox ${this.dir}: ledger append failed (${e instanceof Error ? e.message : String(e)}); ${this.depth()} entries wait, retry in ${delay} ms`);
+        const delay = Math.min(
+          this.options.retryMaxMs ?? 30_000,
+          (this.options.retryBaseMs ?? 200) * 2 ** this.failures++,
+        );
+        this.options.warn?.(
+          `outbox ${this.dir}: ledger append failed (${e instanceof Error ? e.message : String(e)}); ${this.depth()} entries wait, retry in ${delay} ms`,
+        );
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;
           this.kick();
@@ -252,7 +300,9 @@ export class FileOutbox implements Outbox {
       closeSync(fd);
     }
     ledgerErrors.inc({ backend: "outbox", error: "refused" });
-    this.options.warn?.(`outbox ${this.dir}: the ledger refused entry ${JSON.stringify(entry.key)} (${reason}); moved to ${join(this.dir, "outbox.dead")}`);
+    this.options.warn?.(
+      `outbox ${this.dir}: the ledger refused entry ${JSON.stringify(entry.key)} (${reason}); moved to ${join(this.dir, "outbox.dead")}`,
+    );
     this.acknowledge(this.acked + 1);
     this.options.refused?.(entry, error);
   }
@@ -281,4 +331,3 @@ export class FileOutbox implements Outbox {
     this.acked = 0;
   }
 }
-

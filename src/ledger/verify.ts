@@ -44,7 +44,10 @@ function xor(a: number, b: number): number {
 }
 
 function chainInner(seed: Hash, proof: readonly Hash[], index: number): Hash {
-  return proof.reduce((acc, h, i) => (bit(index, i) === 0 ? hashChildren(acc, h) : hashChildren(h, acc)), seed);
+  return proof.reduce(
+    (acc, h, i) => (bit(index, i) === 0 ? hashChildren(acc, h) : hashChildren(h, acc)),
+    seed,
+  );
 }
 
 function chainInnerRight(seed: Hash, proof: readonly Hash[], index: number): Hash {
@@ -66,7 +69,12 @@ function checkTreeCoordinates(index: number, size: number): void {
   if (index >= size) throw new ProofInputError(`index ${index} is beyond size ${size}`);
 }
 
-export function rootFromInclusionProof(index: number, size: number, leafHash: Hash, proof: readonly Hash[]): Hash {
+export function rootFromInclusionProof(
+  index: number,
+  size: number,
+  leafHash: Hash,
+  proof: readonly Hash[],
+): Hash {
   checkTreeCoordinates(index, size);
   const { inner, border } = decomposeInclusion(index, size);
   checkSize("proof", proof.length, inner + border);
@@ -74,19 +82,31 @@ export function rootFromInclusionProof(index: number, size: number, leafHash: Ha
   return chainBorderRight(innerRoot, proof.slice(inner));
 }
 
-export function verifyInclusion(index: number, size: number, leafHash: Hash, proof: readonly Hash[], root: Hash): void {
+export function verifyInclusion(
+  index: number,
+  size: number,
+  leafHash: Hash,
+  proof: readonly Hash[],
+  root: Hash,
+): void {
   const calculated = rootFromInclusionProof(index, size, leafHash, proof);
   if (!sameHash(calculated, root)) throw new RootMismatchError(root, calculated);
 }
 
 /** The root of the larger tree that a consistency proof leads to, after checking the smaller. */
-export function rootFromConsistencyProof(size1: number, size2: number, proof: readonly Hash[], root1: Hash): Hash {
+export function rootFromConsistencyProof(
+  size1: number,
+  size2: number,
+  proof: readonly Hash[],
+  root1: Hash,
+): Hash {
   if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 0 || size2 < size1) {
     throw new ProofInputError(`consistency sizes ${size1} -> ${size2}: want 0 <= size1 <= size2`);
   }
   if (size1 === size2 || size1 === 0) {
     checkSize("proof", proof.length, 0);
-    if (size1 === 0) throw new ProofInputError("a consistency proof from the empty tree proves nothing about the new root");
+    if (size1 === 0)
+      throw new ProofInputError("a consistency proof from the empty tree proves nothing about the new root");
     return root1;
   }
   if (proof.length === 0) throw new ProofInputError("empty consistency proof for different sizes");
@@ -105,7 +125,13 @@ export function rootFromConsistencyProof(size1: number, size2: number, proof: re
   return chainBorderRight(chainInner(seed, innerProof, mask), borderProof);
 }
 
-export function verifyConsistency(size1: number, size2: number, proof: readonly Hash[], root1: Hash, root2: Hash): void {
+export function verifyConsistency(
+  size1: number,
+  size2: number,
+  proof: readonly Hash[],
+  root1: Hash,
+  root2: Hash,
+): void {
   if (size1 === 0) {
     checkSize("proof", proof.length, 0);
     return;

@@ -39,7 +39,10 @@ export function signatureCheck(mv: ModelVersion, trustedKeys: readonly TrustedKe
   if (signatures.length === 0) return fail("signature", `lineage: ${subjectName(mv)} is not signed`);
   const trusted = signatures.filter((s) => trustedKeys.some((k) => k.keyId === s.keyId));
   if (trusted.length === 0) {
-    return fail("signature", `lineage: ${subjectName(mv)} is signed only by untrusted keys (${signatures.map((s) => s.keyId).join(", ")})`);
+    return fail(
+      "signature",
+      `lineage: ${subjectName(mv)} is signed only by untrusted keys (${signatures.map((s) => s.keyId).join(", ")})`,
+    );
   }
   for (const sig of trusted) {
     const entry = trustedKeys.find((k) => k.keyId === sig.keyId);
@@ -49,23 +52,35 @@ export function signatureCheck(mv: ModelVersion, trustedKeys: readonly TrustedKe
     }
   }
   const ids = trusted.map((s) => s.keyId).join(", ");
-  return fail("signature", `lineage: signature by ${ids} does not verify over the spec of ${subjectName(mv)} (changed after signing?)`);
+  return fail(
+    "signature",
+    `lineage: signature by ${ids} does not verify over the spec of ${subjectName(mv)} (changed after signing?)`,
+  );
 }
 
 export function artifactDigestCheck(mv: ModelVersion): CheckResult {
   const digest = mv.spec.artifact.digest;
   return DIGEST.test(digest)
     ? pass("artifactDigest", `artifact pinned at ${digest}`)
-    : fail("artifactDigest", `lineage: artifact ${JSON.stringify(mv.spec.artifact.uri)} digest ${JSON.stringify(digest)} is not sha256:<64 hex>`);
+    : fail(
+        "artifactDigest",
+        `lineage: artifact ${JSON.stringify(mv.spec.artifact.uri)} digest ${JSON.stringify(digest)} is not sha256:<64 hex>`,
+      );
 }
 
 export function datasetsPinnedCheck(mv: ModelVersion): CheckResult {
   const unpinned = (mv.spec.datasets ?? []).filter((d) => d.digest === undefined || !DIGEST.test(d.digest));
-  if (unpinned.length === 0) return pass("datasetsPinned", `${(mv.spec.datasets ?? []).length} dataset(s) pinned by digest`);
-  return fail("datasetsPinned", unpinned.map((d) => `lineage: dataset ${JSON.stringify(d.name)} has no sha256 digest`).join("; "));
+  if (unpinned.length === 0)
+    return pass("datasetsPinned", `${(mv.spec.datasets ?? []).length} dataset(s) pinned by digest`);
+  return fail(
+    "datasetsPinned",
+    unpinned.map((d) => `lineage: dataset ${JSON.stringify(d.name)} has no sha256 digest`).join("; "),
+  );
 }
 
 export function notRevokedCheck(mv: ModelVersion): CheckResult {
   const revoked = mv.spec.revoked;
-  return revoked === undefined ? pass("notRevoked", "not revoked") : fail("notRevoked", `lineage: ${subjectName(mv)} is revoked: ${revoked.reason}`);
+  return revoked === undefined
+    ? pass("notRevoked", "not revoked")
+    : fail("notRevoked", `lineage: ${subjectName(mv)} is revoked: ${revoked.reason}`);
 }

@@ -1,4 +1,11 @@
 // The lineage component's public face: pure verification of a ModelVersion's lineage.
-export { verifyLineage, lineagePolicy, type LineagePolicy, type LineageVerdict, type Resolve, type RecordedDigest } from "./verify.ts";
+export {
+  verifyLineage,
+  lineagePolicy,
+  type LineagePolicy,
+  type LineageVerdict,
+  type Resolve,
+  type RecordedDigest,
+} from "./verify.ts";
 export { CHECK_NAMES, type CheckName, type LineageCheck } from "./checks.ts";
 export { keyIdOf, signSpec, signatureVerifies, publicKeyFromPem } from "./keys.ts";

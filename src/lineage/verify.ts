@@ -1,7 +1,27 @@
 // verifyLineage: whether a ModelVersion's lineage verifies under a trust policy. Pure: the
 // parents come from `resolve`, the ledger's records from `recorded`; nothing is fetched.
-import { DEFAULT_MAX_LINEAGE_DEPTH, requiredChecksOf, specDigest, type ModelTrustPolicySpec, type ModelVersion, type ParentRef, type RequiredChecks, type TrustedKey } from "../api/index.ts";
-import { artifactDigestCheck, datasetsPinnedCheck, fail, notRevokedCheck, pass, signatureCheck, subjectName, type CheckName, type CheckResult, type LineageCheck } from "./checks.ts";
+import {
+  DEFAULT_MAX_LINEAGE_DEPTH,
+  requiredChecksOf,
+  specDigest,
+  type ModelTrustPolicySpec,
+  type ModelVersion,
+  type ParentRef,
+  type RequiredChecks,
+  type TrustedKey,
+} from "../api/index.ts";
+import {
+  artifactDigestCheck,
+  datasetsPinnedCheck,
+  fail,
+  notRevokedCheck,
+  pass,
+  signatureCheck,
+  subjectName,
+  type CheckName,
+  type CheckResult,
+  type LineageCheck,
+} from "./checks.ts";
 
 export interface LineagePolicy {
   trustedKeys: readonly TrustedKey[];
@@ -10,7 +30,11 @@ export interface LineagePolicy {
 }
 
 export function lineagePolicy(spec: ModelTrustPolicySpec): LineagePolicy {
-  return { trustedKeys: spec.trustedKeys, require: requiredChecksOf(spec), maxDepth: spec.maxLineageDepth ?? DEFAULT_MAX_LINEAGE_DEPTH };
+  return {
+    trustedKeys: spec.trustedKeys,
+    require: requiredChecksOf(spec),
+    maxDepth: spec.maxLineageDepth ?? DEFAULT_MAX_LINEAGE_DEPTH,
+  };
 }
 
 export type Resolve = (namespace: string, name: string) => ModelVersion | undefined;
@@ -71,32 +95,55 @@ class LineageWalk {
       parents.verified,
       parents.revoked,
       parents.acyclic,
-      depth <= this.policy.maxDepth ? pass("depth", `depth ${depth}`) : fail("depth", `lineage: ${key} has depth ${depth}, over the limit ${this.policy.maxDepth}`),
+      depth <= this.policy.maxDepth
+        ? pass("depth", `depth ${depth}`)
+        : fail("depth", `lineage: ${key} has depth ${depth}, over the limit ${this.policy.maxDepth}`),
       this.recordedCheck(mv),
     ];
-    const verdict = this.toVerdict(results, depth, mv.spec.revoked === undefined ? parents.revokedName : key, parents.cycle);
+    const verdict = this.toVerdict(
+      results,
+      depth,
+      mv.spec.revoked === undefined ? parents.revokedName : key,
+      parents.cycle,
+    );
     // A verdict computed on a cycle depends on where the walk entered it: do not reuse it.
     if (parents.cycle === undefined) this.memo.set(key, verdict);
     return verdict;
   }
 
-  private toVerdict(results: CheckResult[], depth: number, revoked: string | undefined, cycle: string[] | undefined): LineageVerdict {
+  private toVerdict(
+    results: CheckResult[],
+    depth: number,
+    revoked: string | undefined,
+    cycle: string[] | undefined,
+  ): LineageVerdict {
     const checks = results.map((r) => {
       const policyKey = REQUIRED_BY_POLICY[r.name];
       return { ...r, required: policyKey === undefined ? true : this.policy.require[policyKey] };
     });
     const failed = checks.filter((c) => c.required && !c.passed).map((c) => c.reason);
-    return { verified: failed.length === 0, checks, depth, failed, ...(revoked === undefined ? {} : { revoked }), ...(cycle === undefined ? {} : { cycle }) };
+    return {
+      verified: failed.length === 0,
+      checks,
+      depth,
+      failed,
+      ...(revoked === undefined ? {} : { revoked }),
+      ...(cycle === undefined ? {} : { cycle }),
+    };
   }
 
   private recordedCheck(mv: ModelVersion): CheckResult {
     const key = subjectName(mv);
     const recorded = this.recorded?.(mv.metadata.namespace ?? "default", mv.metadata.name);
-    if (recorded === undefined) return fail("recordedInLedger", `lineage: ${key} has no ModelVersionRegistered entry in the ledger`);
+    if (recorded === undefined)
+      return fail("recordedInLedger", `lineage: ${key} has no ModelVersionRegistered entry in the ledger`);
     const current = specDigest(mv.spec);
     return recorded === current
       ? pass("recordedInLedger", `recorded with spec digest ${current}`)
-      : fail("recordedInLedger", `lineage: ${key} spec digest ${current} differs from the recorded ${recorded} (tampered after registration?)`);
+      : fail(
+          "recordedInLedger",
+          `lineage: ${key} spec digest ${current} differs from the recorded ${recorded} (tampered after registration?)`,
+        );
   }
 
   private parentResults(mv: ModelVersion, path: readonly string[]) {
@@ -120,15 +167,25 @@ class LineageWalk {
       depths.push(verdict.depth);
       cycle ??= verdict.cycle;
       revokedName ??= verdict.revoked;
-      if (!verdict.verified) problems.push(`lineage: parent ${key} is not verified (${verdict.failed.join("; ")})`);
+      if (!verdict.verified)
+        problems.push(`lineage: parent ${key} is not verified (${verdict.failed.join("; ")})`);
     }
     return {
       depths,
       revokedName,
       cycle,
-      verified: problems.length === 0 ? pass("parentsVerified", `${(mv.spec.parents ?? []).length} parent(s) verified`) : fail("parentsVerified", problems.join("; ")),
-      revoked: revokedName === undefined ? pass("ancestorsNotRevoked", "no revoked ancestor") : fail("ancestorsNotRevoked", `lineage: ancestor ${revokedName} is revoked`),
-      acyclic: cycle === undefined ? pass("acyclic", "no cycle") : fail("acyclic", `lineage: cycle ${cycle.join(" -> ")}`),
+      verified:
+        problems.length === 0
+          ? pass("parentsVerified", `${(mv.spec.parents ?? []).length} parent(s) verified`)
+          : fail("parentsVerified", problems.join("; ")),
+      revoked:
+        revokedName === undefined
+          ? pass("ancestorsNotRevoked", "no revoked ancestor")
+          : fail("ancestorsNotRevoked", `lineage: ancestor ${revokedName} is revoked`),
+      acyclic:
+        cycle === undefined
+          ? pass("acyclic", "no cycle")
+          : fail("acyclic", `lineage: cycle ${cycle.join(" -> ")}`),
     };
   }
 }
@@ -138,6 +195,11 @@ class LineageWalk {
  * pinned, parents existing, verified and not revoked (recursively), no cycle, depth within
  * the limit and, where required, the ledger's recorded spec digest equal to the current one.
  */
-export function verifyLineage(mv: ModelVersion, resolve: Resolve, policy: LineagePolicy, recorded?: RecordedDigest): LineageVerdict {
+export function verifyLineage(
+  mv: ModelVersion,
+  resolve: Resolve,
+  policy: LineagePolicy,
+  recorded?: RecordedDigest,
+): LineageVerdict {
   return new LineageWalk(resolve, policy, recorded).verdict(mv, []);
 }

@@ -16,11 +16,17 @@ export async function startMetricsServer(port: number, host = "0.0.0.0"): Promis
     }
     registry.metrics().then(
       (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
-      (e: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(`${e instanceof Error ? e.message : String(e)}\n`),
+      (e: unknown) =>
+        res
+          .writeHead(500, { "content-type": "text/plain" })
+          .end(`${e instanceof Error ? e.message : String(e)}\n`),
     );
   });
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const address = server.address();
   const actual = typeof address === "object" && address !== null ? address.port : port;
-  return { url: `http://127.0.0.1:${actual}/metrics`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${actual}/metrics`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

@@ -1,12 +1,20 @@
 // The webhook's in-memory verified cache: what informers (or a directory) have shown it,
 // with lineage verdicts memoised until anything changes. Reviews read it synchronously.
-import type { AdmissionState, LedgerTip, LineageVerdict, ModelVersionView, TrustPolicyView } from "./state.ts";
+import type {
+  AdmissionState,
+  LedgerTip,
+  LineageVerdict,
+  ModelVersionView,
+  TrustPolicyView,
+} from "./state.ts";
 
 type Lookup<T> = (namespace: string, name: string) => T | undefined;
 
 /** How the webhook reads api objects and asks the lineage component; see vocabulary.ts. */
 export interface ModelVocabulary<MV, P> {
-  modelVersion(object: unknown): { ok: true; view: ModelVersionView; object: MV } | { ok: false; problem: string };
+  modelVersion(
+    object: unknown,
+  ): { ok: true; view: ModelVersionView; object: MV } | { ok: false; problem: string };
   policy(object: unknown): { ok: true; view: TrustPolicyView<P> } | { ok: false; problem: string };
   verify(mv: MV, resolve: Lookup<MV>, policy: TrustPolicyView<P>, recorded: Lookup<string>): LineageVerdict;
 }
@@ -109,7 +117,8 @@ export class VerifiedCache<MV, P> {
 
   private verdict(mv: MV, policy: TrustPolicyView<P>): LineageVerdict {
     const read = this.read(mv);
-    const resolve = (namespace: string, name: string): MV | undefined => this.modelVersions.get(key(namespace, name));
+    const resolve = (namespace: string, name: string): MV | undefined =>
+      this.modelVersions.get(key(namespace, name));
     const recorded = (namespace: string, name: string): string | undefined => {
       const stored = this.modelVersions.get(key(namespace, name));
       const read = stored === undefined ? undefined : this.read(stored);

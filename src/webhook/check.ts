@@ -28,27 +28,53 @@ export class CheckInputError extends Error {
 
 function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const slash = apiVersion.indexOf("/");
-  return slash < 0 ? { group: "", version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+  return slash < 0
+    ? { group: "", version: apiVersion }
+    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
 /** A CREATE review for a manifest object, as the API server would send it (namespace defaulted). */
 export function requestFor(m: ManifestObject, index: number, defaultNamespace = "default"): AdmissionRequest {
   const where = `${m.file} (document ${m.doc})`;
   const { apiVersion, kind } = m.object;
-  if (typeof apiVersion !== "string" || typeof kind !== "string") throw new CheckInputError(where, "apiVersion and kind must be strings");
+  if (typeof apiVersion !== "string" || typeof kind !== "string")
+    throw new CheckInputError(where, "apiVersion and kind must be strings");
   const metadata = isRecord(m.object["metadata"]) ? m.object["metadata"] : {};
   const namespace = typeof metadata["namespace"] === "string" ? metadata["namespace"] : defaultNamespace;
   const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
   const object = { ...m.object, metadata: { ...metadata, namespace } };
-  return { uid: `check-${index}`, kind: { ...splitApiVersion(apiVersion), kind }, operation: "CREATE", namespace, name, object, oldObject: null, dryRun: true };
+  return {
+    uid: `check-${index}`,
+    kind: { ...splitApiVersion(apiVersion), kind },
+    operation: "CREATE",
+    namespace,
+    name,
+    object,
+    oldObject: null,
+    dryRun: true,
+  };
 }
 
 function result(m: ManifestObject, r: AdmissionRequest, d: AdmissionDecision): CheckResult {
-  return { file: m.file, doc: m.doc, kind: r.kind.kind, namespace: r.namespace, name: r.name, allowed: d.allowed, reason: d.reason, message: d.message, warnings: d.warnings };
+  return {
+    file: m.file,
+    doc: m.doc,
+    kind: r.kind.kind,
+    namespace: r.namespace,
+    name: r.name,
+    allowed: d.allowed,
+    reason: d.reason,
+    message: d.message,
+    warnings: d.warnings,
+  };
 }
 
 /** Judges every object; objects that no rule gates (Services, ConfigMaps…) are reported as allowed. */
-export function checkManifests<MV, P>(cache: VerifiedCache<MV, P>, objects: readonly ManifestObject[], defaultNamespace?: string): CheckResult[] {
+export function checkManifests<MV, P>(
+  cache: VerifiedCache<MV, P>,
+  objects: readonly ManifestObject[],
+  defaultNamespace?: string,
+): CheckResult[] {
   const state = cache.state();
   return objects.map((m, i) => {
     const request = requestFor(m, i, defaultNamespace);

@@ -2,7 +2,13 @@
 // The HTTPS server, `modelchain check` and the tests all call this one function.
 import { firstUnpinned } from "./images.ts";
 import type { AdmissionRequest } from "./review.ts";
-import type { AdmissionState, EnforcementMode, LineageCheck, LineageVerdict, TrustPolicyView } from "./state.ts";
+import type {
+  AdmissionState,
+  EnforcementMode,
+  LineageCheck,
+  LineageVerdict,
+  TrustPolicyView,
+} from "./state.ts";
 import { subjectOf, type Workload } from "./subjects.ts";
 
 /** Why a review was answered as it was; a fixed set, used as the metric label `reason`. */
@@ -81,36 +87,74 @@ function rank(check: LineageCheck): number {
 
 function verdictFailures(verdict: LineageVerdict, subject: string): Failure[] {
   if (verdict.verified) return [];
-  const failed = verdict.checks.filter((c) => !c.passed && c.required !== false).sort((a, b) => rank(a) - rank(b));
+  const failed = verdict.checks
+    .filter((c) => !c.passed && c.required !== false)
+    .sort((a, b) => rank(a) - rank(b));
   if (failed.length === 0) return [fail("model-version-unverified", "lineage", `${subject} is not verified`)];
   return failed.map((c) => fail(reasonForCheck(c), c.name, `${subject}: ${c.reason}`));
 }
 
-function workloadFailures<MV, P>(w: Workload, ns: string, policy: TrustPolicyView<P>, state: AdmissionState<MV, P>): Failure[] {
+function workloadFailures<MV, P>(
+  w: Workload,
+  ns: string,
+  policy: TrustPolicyView<P>,
+  state: AdmissionState<MV, P>,
+): Failure[] {
   const unpinned = firstUnpinned(w.images);
-  const pinning = unpinned === undefined ? [] : [fail("image-not-pinned", "imagePinned", `image ${JSON.stringify(unpinned.image ?? null)} at ${unpinned.path} is not pinned by digest (name@sha256:<64 hex>)`)];
+  const pinning =
+    unpinned === undefined
+      ? []
+      : [
+          fail(
+            "image-not-pinned",
+            "imagePinned",
+            `image ${JSON.stringify(unpinned.image ?? null)} at ${unpinned.path} is not pinned by digest (name@sha256:<64 hex>)`,
+          ),
+        ];
   const mv = state.modelVersion(ns, w.modelVersion);
   const subject = `ModelVersion ${ns}/${w.modelVersion}`;
-  if (mv === undefined) return [...pinning, fail("model-version-missing", "modelVersionExists", `${subject} does not exist`)];
+  if (mv === undefined)
+    return [...pinning, fail("model-version-missing", "modelVersionExists", `${subject} does not exist`)];
   const viewed = state.viewModelVersion(mv);
-  if (!viewed.ok) return [...pinning, fail("model-version-unverified", "schema", `${subject}: ${viewed.problem}`)];
+  if (!viewed.ok)
+    return [...pinning, fail("model-version-unverified", "schema", `${subject}: ${viewed.problem}`)];
   const { view } = viewed;
   if (view.revoked) {
-    return [...pinning, fail("model-version-revoked", "notRevoked", `${subject} is revoked${view.revokedReason ? `: ${view.revokedReason}` : ""}`)];
+    return [
+      ...pinning,
+      fail(
+        "model-version-revoked",
+        "notRevoked",
+        `${subject} is revoked${view.revokedReason ? `: ${view.revokedReason}` : ""}`,
+      ),
+    ];
   }
   const recorded = state.recordedSpecDigest(ns, w.modelVersion, view.uid);
   if (recorded !== undefined && recorded !== view.specDigest) {
-    return [...pinning, fail("spec-digest-mismatch", "specDigestMatchesLedger", `${subject} spec digest ${view.specDigest} differs from the recorded ${recorded}`)];
+    return [
+      ...pinning,
+      fail(
+        "spec-digest-mismatch",
+        "specDigestMatchesLedger",
+        `${subject} spec digest ${view.specDigest} differs from the recorded ${recorded}`,
+      ),
+    ];
   }
   return [...pinning, ...verdictFailures(state.verdict(mv, policy), subject)];
 }
 
-function modelVersionFailures<MV, P>(object: unknown, policy: TrustPolicyView<P>, state: AdmissionState<MV, P>): Failure[] {
+function modelVersionFailures<MV, P>(
+  object: unknown,
+  policy: TrustPolicyView<P>,
+  state: AdmissionState<MV, P>,
+): Failure[] {
   const viewed = state.viewModelVersion(object);
   if (!viewed.ok) return [fail("invalid-object", "schema", `ModelVersion: ${viewed.problem}`)];
   const subject = `ModelVersion ${viewed.view.namespace}/${viewed.view.name}`;
   // At create/update only the object's own signature is judged; parents may arrive later.
-  const signature = state.verdict(viewed.object, policy).checks.filter((c) => c.name === "signature" && !c.passed && c.required !== false);
+  const signature = state
+    .verdict(viewed.object, policy)
+    .checks.filter((c) => c.name === "signature" && !c.passed && c.required !== false);
   return signature.map((c) => fail("signature-invalid", c.name, `${subject}: ${c.reason}`));
 }
 
@@ -131,25 +175,40 @@ function combine(findings: Finding[], resource: string, dryRun: boolean): Admiss
   const record = dryRun ? [] : findings.filter((f) => f.mode !== "warn");
   const denied = enforced.length > 0;
   const message = denied ? `modelchain: ${enforced.map(describe).join("; ")}` : "";
-  return { allowed: !denied, message, warnings, reason: first.reason, checkFailed: first.check, resource, record };
+  return {
+    allowed: !denied,
+    message,
+    warnings,
+    reason: first.reason,
+    checkFailed: first.check,
+    resource,
+    record,
+  };
 }
 
 /**
  * Decides one AdmissionReview request. Namespaces no trust policy selects are allowed untouched;
  * otherwise every selecting policy judges the object and the strictest outcome wins.
  */
-export function admissionDecision<MV, P>(request: AdmissionRequest, state: AdmissionState<MV, P>): AdmissionDecision {
+export function admissionDecision<MV, P>(
+  request: AdmissionRequest,
+  state: AdmissionState<MV, P>,
+): AdmissionDecision {
   const subject = subjectOf(request);
   if (subject.type === "ungated") return allowed(subject.why ?? "ungated", subject.resource);
   // The API server labels every namespace with its own name (since 1.21); unknown ones get only that.
-  const labels = state.namespaceLabels(request.namespace) ?? { "kubernetes.io/metadata.name": request.namespace };
+  const labels = state.namespaceLabels(request.namespace) ?? {
+    "kubernetes.io/metadata.name": request.namespace,
+  };
   const policies = state.policies.filter((p) => p.selects(labels));
   if (policies.length === 0) return allowed("namespace-not-selected", subject.resource);
   const findings = policies.flatMap((policy) => {
     const failures =
-      subject.type === "invalid" ? [fail("invalid-object", "schema", subject.problem)]
-      : subject.type === "workload" ? workloadFailures(subject, request.namespace, policy, state)
-      : modelVersionFailures(subject.object, policy, state);
+      subject.type === "invalid"
+        ? [fail("invalid-object", "schema", subject.problem)]
+        : subject.type === "workload"
+          ? workloadFailures(subject, request.namespace, policy, state)
+          : modelVersionFailures(subject.object, policy, state);
     return failures.map((f) => ({ ...f, policy: policy.name, mode: policy.mode }));
   });
   return combine(findings, subject.resource, request.dryRun);

@@ -33,19 +33,42 @@ export class DenialRecordFailed extends Error {
 
 function objectMeta(object: unknown): { name: string; uid: string | undefined } {
   const metadata = isRecord(object) ? object["metadata"] : undefined;
-  const field = (f: string): string | undefined => (isRecord(metadata) && typeof metadata[f] === "string" ? metadata[f] : undefined);
+  const field = (f: string): string | undefined =>
+    isRecord(metadata) && typeof metadata[f] === "string" ? metadata[f] : undefined;
   return { name: field("name") ?? field("generateName") ?? "(unnamed)", uid: field("uid") };
 }
 
 export function denialKey(request: AdmissionRequest, finding: Finding): string {
-  const parts = [request.uid, request.kind.group, request.kind.kind, request.namespace, objectMeta(request.object).name, finding.reason, finding.check, finding.policy];
+  const parts = [
+    request.uid,
+    request.kind.group,
+    request.kind.kind,
+    request.namespace,
+    objectMeta(request.object).name,
+    finding.reason,
+    finding.check,
+    finding.policy,
+  ];
   return `admission-denied:${createHash("sha256").update(JSON.stringify(parts)).digest("hex")}`;
 }
 
-export function denialEntry(request: AdmissionRequest, finding: Finding, tip: LedgerTip | undefined, cluster: string, at: Date): LedgerEntry {
+export function denialEntry(
+  request: AdmissionRequest,
+  finding: Finding,
+  tip: LedgerTip | undefined,
+  cluster: string,
+  at: Date,
+): LedgerEntry {
   const meta = objectMeta(request.object);
-  const apiVersion = request.kind.group === "" ? request.kind.version : `${request.kind.group}/${request.kind.version}`;
-  const subject = { apiVersion, kind: request.kind.kind, name: request.name || meta.name, ...(request.namespace ? { namespace: request.namespace } : {}), ...(meta.uid ? { uid: meta.uid } : {}) };
+  const apiVersion =
+    request.kind.group === "" ? request.kind.version : `${request.kind.group}/${request.kind.version}`;
+  const subject = {
+    apiVersion,
+    kind: request.kind.kind,
+    name: request.name || meta.name,
+    ...(request.namespace ? { namespace: request.namespace } : {}),
+    ...(meta.uid ? { uid: meta.uid } : {}),
+  };
   const data = {
     reviewUid: request.uid,
     operation: request.operation,
@@ -57,7 +80,15 @@ export function denialEntry(request: AdmissionRequest, finding: Finding, tip: Le
     enforced: finding.mode === "enforce",
     ledgerTip: tip === undefined ? null : { size: tip.size, root: tip.root },
   };
-  return { v: ENTRY_FORMAT_VERSION, kind: "AdmissionDenied", cluster, subject, key: denialKey(request, finding), observedAt: at.toISOString(), data };
+  return {
+    v: ENTRY_FORMAT_VERSION,
+    kind: "AdmissionDenied",
+    cluster,
+    subject,
+    key: denialKey(request, finding),
+    observedAt: at.toISOString(),
+    data,
+  };
 }
 
 export class DenialRecorder {

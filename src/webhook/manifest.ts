@@ -27,14 +27,23 @@ export interface WebhookManifestOptions {
 
 export const DEFAULT_TIMEOUT_SECONDS = 5;
 
-function clientConfig(o: WebhookManifestOptions, namespace: string): AdmissionregistrationV1WebhookClientConfig {
-  const target = o.url !== undefined
-    ? { url: o.url }
-    : { service: { name: o.serviceName ?? "modelchain-webhook", namespace, path: "/validate", port: 443 } };
+function clientConfig(
+  o: WebhookManifestOptions,
+  namespace: string,
+): AdmissionregistrationV1WebhookClientConfig {
+  const target =
+    o.url !== undefined
+      ? { url: o.url }
+      : { service: { name: o.serviceName ?? "modelchain-webhook", namespace, path: "/validate", port: 443 } };
   return o.caBundle === undefined ? target : { ...target, caBundle: o.caBundle };
 }
 
-function webhook(name: string, rules: V1RuleWithOperations[], o: WebhookManifestOptions, extra: Partial<V1ValidatingWebhook>): V1ValidatingWebhook {
+function webhook(
+  name: string,
+  rules: V1RuleWithOperations[],
+  o: WebhookManifestOptions,
+  extra: Partial<V1ValidatingWebhook>,
+): V1ValidatingWebhook {
   const namespace = o.namespace ?? "modelchain-system";
   return {
     name,
@@ -45,7 +54,9 @@ function webhook(name: string, rules: V1RuleWithOperations[], o: WebhookManifest
     matchPolicy: "Equivalent",
     clientConfig: clientConfig(o, namespace),
     namespaceSelector: {
-      matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", namespace] }],
+      matchExpressions: [
+        { key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", namespace] },
+      ],
     },
     rules,
     ...extra,
@@ -54,23 +65,43 @@ function webhook(name: string, rules: V1RuleWithOperations[], o: WebhookManifest
 
 const OPERATIONS = ["CREATE", "UPDATE"];
 
-export function validatingWebhookConfiguration(o: WebhookManifestOptions = {}): V1ValidatingWebhookConfiguration {
+export function validatingWebhookConfiguration(
+  o: WebhookManifestOptions = {},
+): V1ValidatingWebhookConfiguration {
   const models = webhook(
     "models.webhook.modelchain.io",
-    [{ apiGroups: ["modelchain.io"], apiVersions: ["v1alpha1"], operations: OPERATIONS, resources: ["modeldeployments", "modelversions"], scope: "Namespaced" }],
+    [
+      {
+        apiGroups: ["modelchain.io"],
+        apiVersions: ["v1alpha1"],
+        operations: OPERATIONS,
+        resources: ["modeldeployments", "modelversions"],
+        scope: "Namespaced",
+      },
+    ],
     o,
     {},
   );
   // Only Deployments that opted in by label are sent: the rest of the cluster never waits on us.
   const deployments = webhook(
     "deployments.webhook.modelchain.io",
-    [{ apiGroups: ["apps"], apiVersions: ["v1"], operations: OPERATIONS, resources: ["deployments"], scope: "Namespaced" }],
+    [
+      {
+        apiGroups: ["apps"],
+        apiVersions: ["v1"],
+        operations: OPERATIONS,
+        resources: ["deployments"],
+        scope: "Namespaced",
+      },
+    ],
     o,
     { objectSelector: { matchExpressions: [{ key: "modelchain.io/model-version", operator: "Exists" }] } },
   );
   const labels = { "app.kubernetes.io/name": "modelchain", "app.kubernetes.io/component": "webhook" };
   // Without a CA bundle, cert-manager's CA injector fills it from the serving Certificate.
-  const inject = { "cert-manager.io/inject-ca-from": `${o.namespace ?? "modelchain-system"}/${o.serviceName ?? "modelchain-webhook"}` };
+  const inject = {
+    "cert-manager.io/inject-ca-from": `${o.namespace ?? "modelchain-system"}/${o.serviceName ?? "modelchain-webhook"}`,
+  };
   const annotations = o.caBundle === undefined && o.url === undefined ? { annotations: inject } : {};
   return {
     apiVersion: "admissionregistration.k8s.io/v1",

@@ -61,7 +61,8 @@ function isOperation(value: unknown): value is Operation {
 }
 
 function parseOperation(value: unknown): Operation {
-  if (!isOperation(value)) throw new ReviewInputError("request.operation", `must be one of ${OPERATIONS.join(", ")}`);
+  if (!isOperation(value))
+    throw new ReviewInputError("request.operation", `must be one of ${OPERATIONS.join(", ")}`);
   return value;
 }
 
@@ -69,7 +70,10 @@ function parseOperation(value: unknown): Operation {
 export function parseAdmissionReview(body: unknown): AdmissionRequest {
   if (!isRecord(body)) throw new ReviewInputError("body", "must be a JSON object");
   if (body["apiVersion"] !== REVIEW_API_VERSION) {
-    throw new ReviewInputError("apiVersion", `must be ${REVIEW_API_VERSION}, got ${JSON.stringify(body["apiVersion"])}`);
+    throw new ReviewInputError(
+      "apiVersion",
+      `must be ${REVIEW_API_VERSION}, got ${JSON.stringify(body["apiVersion"])}`,
+    );
   }
   if (body["kind"] !== "AdmissionReview") {
     throw new ReviewInputError("kind", `must be AdmissionReview, got ${JSON.stringify(body["kind"])}`);
@@ -77,7 +81,8 @@ export function parseAdmissionReview(body: unknown): AdmissionRequest {
   const request = body["request"];
   if (!isRecord(request)) throw new ReviewInputError("request", "must be an object");
   const dryRun = request["dryRun"];
-  if (dryRun !== undefined && typeof dryRun !== "boolean") throw new ReviewInputError("request.dryRun", "must be a boolean");
+  if (dryRun !== undefined && typeof dryRun !== "boolean")
+    throw new ReviewInputError("request.dryRun", "must be a boolean");
   return {
     uid: stringField(request, "uid", "request.uid", true),
     kind: parseKind(request["kind"]),

@@ -29,7 +29,15 @@ export interface ReviewerOptions<MV, P> {
 
 function lookupFailed(request: AdmissionRequest, resource: string, e: CacheLookupFailed): AdmissionDecision {
   const message = `modelchain: cannot decide ${request.kind.kind} ${request.namespace}/${request.name}: ${e.message}`;
-  return { allowed: false, message, warnings: [], reason: "lookup-failed", checkFailed: undefined, resource, record: [] };
+  return {
+    allowed: false,
+    message,
+    warnings: [],
+    reason: "lookup-failed",
+    checkFailed: undefined,
+    resource,
+    record: [],
+  };
 }
 
 export function createReviewer<MV, P>(options: ReviewerOptions<MV, P>): Reviewer {
@@ -51,19 +59,23 @@ export function createReviewer<MV, P>(options: ReviewerOptions<MV, P>): Reviewer
     const ns = request.namespace;
     const pending: Promise<void>[] = [];
     if (ns !== "" && !cache.hasNamespace(ns) && lookup !== undefined) {
-      pending.push(fill(`namespace ${ns}`, async () => {
-        const labels = await lookup.namespaceLabels(ns);
-        if (labels !== undefined) cache.putNamespace(ns, labels);
-      }));
+      pending.push(
+        fill(`namespace ${ns}`, async () => {
+          const labels = await lookup.namespaceLabels(ns);
+          if (labels !== undefined) cache.putNamespace(ns, labels);
+        }),
+      );
     }
     if (subject.type === "workload") {
       const hit = cache.hasModelVersion(ns, subject.modelVersion);
       admissionCacheLookups.inc({ result: hit ? "hit" : "miss" });
       if (!hit && lookup !== undefined) {
-        pending.push(fill(`ModelVersion ${ns}/${subject.modelVersion}`, async () => {
-          const found = await lookup.modelVersion(ns, subject.modelVersion);
-          if (found !== undefined) cache.putModelVersion(found);
-        }));
+        pending.push(
+          fill(`ModelVersion ${ns}/${subject.modelVersion}`, async () => {
+            const found = await lookup.modelVersion(ns, subject.modelVersion);
+            if (found !== undefined) cache.putModelVersion(found);
+          }),
+        );
       }
     }
     await Promise.all(pending);

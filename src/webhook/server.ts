@@ -5,7 +5,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { admissionDuration, admissionReviews } from "../metrics/index.ts";
 import type { AdmissionDecision } from "./decision.ts";
-import { admissionResponse, parseAdmissionReview, ReviewInputError, type AdmissionRequest } from "./review.ts";
+import {
+  admissionResponse,
+  parseAdmissionReview,
+  ReviewInputError,
+  type AdmissionRequest,
+} from "./review.ts";
 import { loadTls, watchTls, type TlsLoadFailed } from "./tls.ts";
 
 /** The API server caps a review at 3 MiB (etcd's request limit plus envelope). */
@@ -54,9 +59,11 @@ function send(res: ServerResponse, status: number, body: string, type = "text/pl
 }
 
 function checkHeaders(req: IncomingMessage, max: number): void {
-  if (req.method !== "POST") throw new HttpRefusal(405, `method ${req.method ?? "?"} not allowed; POST an AdmissionReview`);
+  if (req.method !== "POST")
+    throw new HttpRefusal(405, `method ${req.method ?? "?"} not allowed; POST an AdmissionReview`);
   const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/json") throw new HttpRefusal(400, `content-type must be application/json, got ${JSON.stringify(type)}`);
+  if (type !== "application/json")
+    throw new HttpRefusal(400, `content-type must be application/json, got ${JSON.stringify(type)}`);
   const length = Number(req.headers["content-length"] ?? "0");
   if (length > max) throw new HttpRefusal(413, `body of ${length} bytes is over the ${max}-byte limit`);
 }
@@ -93,7 +100,15 @@ function parseJson(body: Buffer): unknown {
 
 function failClosed(error: unknown): AdmissionDecision {
   const why = error instanceof Error ? error.message : String(error);
-  return { allowed: false, message: `modelchain: webhook error, denying: ${why}`, warnings: [], reason: "internal-error", checkFailed: undefined, resource: "other", record: [] };
+  return {
+    allowed: false,
+    message: `modelchain: webhook error, denying: ${why}`,
+    warnings: [],
+    reason: "internal-error",
+    checkFailed: undefined,
+    resource: "other",
+    record: [],
+  };
 }
 
 async function decide(request: AdmissionRequest, options: WebhookServerOptions): Promise<AdmissionDecision> {
@@ -105,7 +120,11 @@ async function decide(request: AdmissionRequest, options: WebhookServerOptions):
   }
 }
 
-async function validate(req: IncomingMessage, res: ServerResponse, options: WebhookServerOptions): Promise<void> {
+async function validate(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: WebhookServerOptions,
+): Promise<void> {
   const max = options.maxBodyBytes ?? MAX_REVIEW_BYTES;
   checkHeaders(req, max);
   const body = parseJson(await readBody(req, max));
@@ -119,17 +138,31 @@ async function validate(req: IncomingMessage, res: ServerResponse, options: Webh
   }
   const d = await decide(request, options);
   const code = d.reason === "internal-error" || d.reason === "lookup-failed" ? 500 : 403;
-  const review = admissionResponse(request.uid, { allowed: d.allowed, message: d.message, warnings: d.warnings, code });
+  const review = admissionResponse(request.uid, {
+    allowed: d.allowed,
+    message: d.message,
+    warnings: d.warnings,
+    code,
+  });
   send(res, 200, JSON.stringify(review), "application/json");
   admissionDuration.observe((performance.now() - started) / 1000);
-  admissionReviews.inc({ decision: d.allowed ? "allowed" : "denied", reason: d.reason, resource: d.resource });
+  admissionReviews.inc({
+    decision: d.allowed ? "allowed" : "denied",
+    reason: d.reason,
+    resource: d.resource,
+  });
 }
 
-function route(req: IncomingMessage, res: ServerResponse, options: WebhookServerOptions): Promise<void> | void {
+function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: WebhookServerOptions,
+): Promise<void> | void {
   const path = (req.url ?? "").split("?")[0];
   if (path === "/validate") return validate(req, res, options);
   if (path === "/healthz") return send(res, 200, "ok\n");
-  if (path === "/readyz") return options.ready() ? send(res, 200, "ok\n") : send(res, 503, "cache not synced\n");
+  if (path === "/readyz")
+    return options.ready() ? send(res, 200, "ok\n") : send(res, 503, "cache not synced\n");
   send(res, 404, `no handler for ${JSON.stringify(path)}; POST AdmissionReviews to /validate\n`);
 }
 

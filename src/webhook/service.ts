@@ -38,7 +38,11 @@ export class DirSourceInvalid extends Error {
 }
 
 /** A cache filled from a directory (and a ledger's facts when one is given), marked synced. */
-export async function loadDirCache<MV, P>(vocabulary: ModelVocabulary<MV, P>, path: string, ledger?: Ledger): Promise<VerifiedCache<MV, P>> {
+export async function loadDirCache<MV, P>(
+  vocabulary: ModelVocabulary<MV, P>,
+  path: string,
+  ledger?: Ledger,
+): Promise<VerifiedCache<MV, P>> {
   const cache = new VerifiedCache(vocabulary);
   const problems = loadManifests(cache, manifestFiles(path).flatMap(readManifestFile));
   if (problems.length > 0) throw new DirSourceInvalid(path, problems);
@@ -64,7 +68,11 @@ export interface WebhookServiceOptions<MV, P> {
   host?: string;
   timeoutSeconds?: number;
   ledgerRefreshMs?: number;
-  log: { info(o: object, msg: string): void; warn(o: object, msg: string): void; error(o: object, msg: string): void };
+  log: {
+    info(o: object, msg: string): void;
+    warn(o: object, msg: string): void;
+    error(o: object, msg: string): void;
+  };
 }
 
 export interface WebhookService<MV, P> {
@@ -74,7 +82,10 @@ export interface WebhookService<MV, P> {
   close(): Promise<void>;
 }
 
-async function feedCache<MV, P>(o: WebhookServiceOptions<MV, P>, facts: LedgerFacts | undefined): Promise<{ cache: VerifiedCache<MV, P>; lookup?: MissLookup; stop(): Promise<void> }> {
+async function feedCache<MV, P>(
+  o: WebhookServiceOptions<MV, P>,
+  facts: LedgerFacts | undefined,
+): Promise<{ cache: VerifiedCache<MV, P>; lookup?: MissLookup; stop(): Promise<void> }> {
   if (o.source.type === "dir") {
     const cache = await loadDirCache(o.vocabulary, o.source.path);
     if (facts !== undefined) cache.setLedgerFacts(facts);
@@ -83,12 +94,19 @@ async function feedCache<MV, P>(o: WebhookServiceOptions<MV, P>, facts: LedgerFa
   if (o.kubeConfig === undefined) throw new SourceSpecError("kube (no kubeconfig found)");
   const cache = new VerifiedCache(o.vocabulary);
   if (facts !== undefined) cache.setLedgerFacts(facts);
-  const kube = await startKubeSource({ kubeConfig: o.kubeConfig, cache, onError: (e) => o.log.warn({ kind: "informer", err: e.message }, "webhook source error") });
+  const kube = await startKubeSource({
+    kubeConfig: o.kubeConfig,
+    cache,
+    onError: (e) => o.log.warn({ kind: "informer", err: e.message }, "webhook source error"),
+  });
   return { cache, lookup: kube.lookup, stop: kube.stop };
 }
 
 /** Reads the ledger's facts (from `previous` on), through a fresh reader when one is configured. */
-async function ledgerFacts<MV, P>(o: WebhookServiceOptions<MV, P>, previous?: LedgerFacts): Promise<LedgerFacts | undefined> {
+async function ledgerFacts<MV, P>(
+  o: WebhookServiceOptions<MV, P>,
+  previous?: LedgerFacts,
+): Promise<LedgerFacts | undefined> {
   if (o.reopenLedger !== undefined) {
     const reader = await o.reopenLedger();
     try {
@@ -101,7 +119,11 @@ async function ledgerFacts<MV, P>(o: WebhookServiceOptions<MV, P>, previous?: Le
 }
 
 /** Re-reads new ledger entries now and then, so the tip and recorded digests follow the ledger. */
-function followLedger<MV, P>(cache: VerifiedCache<MV, P>, o: WebhookServiceOptions<MV, P>, initial: LedgerFacts | undefined): () => void {
+function followLedger<MV, P>(
+  cache: VerifiedCache<MV, P>,
+  o: WebhookServiceOptions<MV, P>,
+  initial: LedgerFacts | undefined,
+): () => void {
   if (o.ledger === undefined && o.reopenLedger === undefined) return () => undefined;
   let facts = initial;
   let busy = false;
@@ -113,36 +135,68 @@ function followLedger<MV, P>(cache: VerifiedCache<MV, P>, o: WebhookServiceOptio
         if (next !== undefined && next !== facts) cache.setLedgerFacts(next);
         facts = next;
       })
-      .catch((e: unknown) => o.log.warn({ kind: "ledger", err: e instanceof Error ? e.message : String(e) }, "ledger facts not refreshed"))
+      .catch((e: unknown) =>
+        o.log.warn(
+          { kind: "ledger", err: e instanceof Error ? e.message : String(e) },
+          "ledger facts not refreshed",
+        ),
+      )
       .finally(() => (busy = false));
   }, o.ledgerRefreshMs ?? 5_000);
   timer.unref();
   return () => clearInterval(timer);
 }
 
-export async function startWebhookService<MV, P>(o: WebhookServiceOptions<MV, P>): Promise<WebhookService<MV, P>> {
+export async function startWebhookService<MV, P>(
+  o: WebhookServiceOptions<MV, P>,
+): Promise<WebhookService<MV, P>> {
   // A ledger not written yet (the operator opens it once it leads) is not fatal: followLedger
   // keeps trying, and until then a policy that requires a ledger record denies.
   const facts = await ledgerFacts(o).catch((e: unknown) => {
-    o.log.warn({ kind: "ledger", err: e instanceof Error ? e.message : String(e) }, "ledger facts not read yet");
+    o.log.warn(
+      { kind: "ledger", err: e instanceof Error ? e.message : String(e) },
+      "ledger facts not read yet",
+    );
     return undefined;
   });
   const fed = await feedCache(o, facts);
   const { cache } = fed;
   const stopFollowing = followLedger(cache, o, facts);
-  const recorder = o.outbox === undefined ? undefined : new DenialRecorder({
-    outbox: o.outbox,
-    cluster: o.cluster,
-    tip: () => cache.state().ledgerTip,
-    onError: (e: DenialRecordFailed) => o.log.error({ kind: "AdmissionDenied", entries: e.entries, err: e.message }, "denial not recorded"),
-  });
+  const recorder =
+    o.outbox === undefined
+      ? undefined
+      : new DenialRecorder({
+          outbox: o.outbox,
+          cluster: o.cluster,
+          tip: () => cache.state().ledgerTip,
+          onError: (e: DenialRecordFailed) =>
+            o.log.error(
+              { kind: "AdmissionDenied", entries: e.entries, err: e.message },
+              "denial not recorded",
+            ),
+        });
   // Half the API server's timeout: a slow lookup still leaves time to answer with a reason.
   const lookupDeadlineMs = ((o.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000) / 2;
-  const decide = createReviewer({ cache, lookupDeadlineMs, ...(fed.lookup ? { lookup: fed.lookup } : {}), ...(recorder ? { sink: recorder } : {}) });
+  const decide = createReviewer({
+    cache,
+    lookupDeadlineMs,
+    ...(fed.lookup ? { lookup: fed.lookup } : {}),
+    ...(recorder ? { sink: recorder } : {}),
+  });
   const review: Reviewer = async (request) => {
     const d = await decide(request);
     if (!d.allowed) {
-      o.log.info({ kind: request.kind.kind, namespace: request.namespace, name: request.name, reason: d.reason, check: d.checkFailed, uid: request.uid }, "admission denied");
+      o.log.info(
+        {
+          kind: request.kind.kind,
+          namespace: request.namespace,
+          name: request.name,
+          reason: d.reason,
+          check: d.checkFailed,
+          uid: request.uid,
+        },
+        "admission denied",
+      );
     }
     return d;
   };
@@ -153,8 +207,16 @@ export async function startWebhookService<MV, P>(o: WebhookServiceOptions<MV, P>
     host: o.host ?? "0.0.0.0",
     review,
     ready: () => cache.synced(),
-    onTlsError: (e: TlsLoadFailed) => o.log.warn({ kind: "tls", file: e.file, err: e.message }, "certificate reload failed; keeping the old one"),
-    onInternalError: (e: unknown) => o.log.error({ kind: "review", err: e instanceof Error ? e.message : String(e) }, "review failed; denied"),
+    onTlsError: (e: TlsLoadFailed) =>
+      o.log.warn(
+        { kind: "tls", file: e.file, err: e.message },
+        "certificate reload failed; keeping the old one",
+      ),
+    onInternalError: (e: unknown) =>
+      o.log.error(
+        { kind: "review", err: e instanceof Error ? e.message : String(e) },
+        "review failed; denied",
+      ),
   });
   o.log.info({ kind: "webhook", port: server.port, source: o.source.type }, "webhook serving");
   return {

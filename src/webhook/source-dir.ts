@@ -38,7 +38,8 @@ export function readManifestFile(file: string): ManifestObject[] {
   const out: ManifestObject[] = [];
   parseAllDocuments(text).forEach((d, doc) => {
     const error = d.errors[0];
-    if (error !== undefined) throw new ManifestReadFailed(file, `document ${doc}: ${error.message}`, { cause: error });
+    if (error !== undefined)
+      throw new ManifestReadFailed(file, `document ${doc}: ${error.message}`, { cause: error });
     const value: unknown = d.toJS();
     if (value === null || value === undefined) return;
     if (!isRecord(value)) throw new ManifestReadFailed(file, `document ${doc} is not a mapping`);
@@ -69,11 +70,17 @@ function metadataOf(object: Record<string, unknown>): { name: string; labels: Re
   const metadata = isRecord(object["metadata"]) ? object["metadata"] : {};
   const labels = isRecord(metadata["labels"]) ? metadata["labels"] : {};
   const strings = Object.entries(labels).filter((e): e is [string, string] => typeof e[1] === "string");
-  return { name: typeof metadata["name"] === "string" ? metadata["name"] : "", labels: Object.fromEntries(strings) };
+  return {
+    name: typeof metadata["name"] === "string" ? metadata["name"] : "",
+    labels: Object.fromEntries(strings),
+  };
 }
 
 /** Feeds the cache from manifests; returns one problem line per object that was not usable. */
-export function loadManifests<MV, P>(cache: VerifiedCache<MV, P>, objects: readonly ManifestObject[]): string[] {
+export function loadManifests<MV, P>(
+  cache: VerifiedCache<MV, P>,
+  objects: readonly ManifestObject[],
+): string[] {
   const problems: string[] = [];
   for (const { file, doc, object } of objects) {
     const where = `${file} (document ${doc})`;

@@ -21,7 +21,10 @@ const VERSION = "v1alpha1";
 export class InformerFailed extends Error {
   readonly resource: string;
   constructor(resource: string, options: ErrorOptions) {
-    super(`webhook informer for ${resource} failed: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+    super(
+      `webhook informer for ${resource} failed: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`,
+      options,
+    );
     this.name = "InformerFailed";
     this.resource = resource;
   }
@@ -32,11 +35,20 @@ function asList(value: unknown, resource: string): KubernetesListObject<Kubernet
     throw new InformerFailed(resource, { cause: new Error("list response has no items/metadata") });
   }
   const items = value["items"].filter(isRecord);
-  return { apiVersion: String(value["apiVersion"] ?? ""), kind: String(value["kind"] ?? ""), metadata: value["metadata"], items };
+  return {
+    apiVersion: String(value["apiVersion"] ?? ""),
+    kind: String(value["kind"] ?? ""),
+    metadata: value["metadata"],
+    items,
+  };
 }
 
 function metaOf(o: KubernetesObject): { namespace: string; name: string; labels: Record<string, string> } {
-  return { namespace: o.metadata?.namespace ?? "", name: o.metadata?.name ?? "", labels: o.metadata?.labels ?? {} };
+  return {
+    namespace: o.metadata?.namespace ?? "",
+    name: o.metadata?.name ?? "",
+    labels: o.metadata?.labels ?? {},
+  };
 }
 
 export interface KubeSourceOptions<MV, P> {
@@ -76,7 +88,8 @@ function feeds<MV, P>(kc: KubeConfig, cache: VerifiedCache<MV, P>, report: (e: E
     {
       resource: "modeltrustpolicies",
       path: `/apis/${GROUP}/${VERSION}/modeltrustpolicies`,
-      list: () => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: "modeltrustpolicies" }),
+      list: () =>
+        custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: "modeltrustpolicies" }),
       put: (o) => complain(`ModelTrustPolicy ${metaOf(o).name}`)(cache.putPolicy(o)),
       remove: (o) => cache.deletePolicy(metaOf(o).name),
     },
@@ -90,15 +103,28 @@ function feeds<MV, P>(kc: KubeConfig, cache: VerifiedCache<MV, P>, report: (e: E
   ];
 }
 
-function wire(kc: KubeConfig, feed: Feed, report: (e: Error) => void, retryMs: number): Informer<KubernetesObject> {
-  const informer = makeInformer<KubernetesObject>(kc, feed.path, async () => asList(await feed.list(), feed.resource));
+function wire(
+  kc: KubeConfig,
+  feed: Feed,
+  report: (e: Error) => void,
+  retryMs: number,
+): Informer<KubernetesObject> {
+  const informer = makeInformer<KubernetesObject>(kc, feed.path, async () =>
+    asList(await feed.list(), feed.resource),
+  );
   informer.on("add", feed.put);
   informer.on("update", feed.put);
   informer.on("delete", feed.remove);
   // client-node stops an informer on any error but 410 Gone; restarting it is ours to do.
   informer.on("error", (e: unknown) => {
     report(new InformerFailed(feed.resource, { cause: e }));
-    setTimeout(() => informer.start().catch((again: unknown) => report(new InformerFailed(feed.resource, { cause: again }))), retryMs).unref();
+    setTimeout(
+      () =>
+        informer
+          .start()
+          .catch((again: unknown) => report(new InformerFailed(feed.resource, { cause: again }))),
+      retryMs,
+    ).unref();
   });
   return informer;
 }
@@ -113,7 +139,13 @@ function missLookup(kc: KubeConfig): MissLookup {
   return {
     modelVersion: async (namespace, name) => {
       try {
-        const found: unknown = await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: "modelversions", name });
+        const found: unknown = await custom.getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: "modelversions",
+          name,
+        });
         return found;
       } catch (e: unknown) {
         if (notFound(e)) return undefined;

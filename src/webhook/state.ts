@@ -56,7 +56,9 @@ export interface AdmissionState<MV = unknown, P = unknown> {
   namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
   modelVersion(namespace: string, name: string): MV | undefined;
   /** Narrows an object to a ModelVersion, or says which field is wrong. */
-  viewModelVersion(object: unknown): { ok: true; view: ModelVersionView; object: MV } | { ok: false; problem: string };
+  viewModelVersion(
+    object: unknown,
+  ): { ok: true; view: ModelVersionView; object: MV } | { ok: false; problem: string };
   /** Lineage verdict of a ModelVersion under a policy (memoised by the cache). */
   verdict(modelVersion: MV, policy: TrustPolicyView<P>): LineageVerdict;
   /** Spec digest the ledger recorded at registration of this object (same uid, when known). */

@@ -42,7 +42,8 @@ function modelDeployment(object: unknown): Subject {
   const spec = isRecord(object) ? object["spec"] : undefined;
   if (!isRecord(spec)) return { type: "invalid", resource, problem: "spec must be an object" };
   const modelVersion = modelVersionRef(spec);
-  if (modelVersion === undefined) return { type: "invalid", resource, problem: "spec.modelVersion must name a ModelVersion" };
+  if (modelVersion === undefined)
+    return { type: "invalid", resource, problem: "spec.modelVersion must name a ModelVersion" };
   const images: ImageRef[] = [{ path: "spec.image", image: spec["image"] }];
   const template = spec["template"] ?? spec["podTemplate"];
   if (isRecord(template)) images.push(...podSpecImages(template["spec"], "spec.template.spec"));
@@ -60,8 +61,14 @@ function deployment(object: unknown): Subject {
   const spec = object["spec"];
   const template = isRecord(spec) ? spec["template"] : undefined;
   const podSpec = isRecord(template) ? template["spec"] : undefined;
-  if (!isRecord(podSpec)) return { type: "invalid", resource, problem: "spec.template.spec must be an object" };
-  return { type: "workload", resource, modelVersion: label, images: podSpecImages(podSpec, "spec.template.spec") };
+  if (!isRecord(podSpec))
+    return { type: "invalid", resource, problem: "spec.template.spec must be an object" };
+  return {
+    type: "workload",
+    resource,
+    modelVersion: label,
+    images: podSpecImages(podSpec, "spec.template.spec"),
+  };
 }
 
 const RESOURCES: Record<string, string> = {
@@ -73,7 +80,9 @@ const RESOURCES: Record<string, string> = {
 /** What admission judges: the spec (less `omit`) and the model-version label. */
 function gatedPart(object: unknown, omit: readonly string[] = []): string | undefined {
   if (!isRecord(object)) return undefined;
-  const spec = isRecord(object["spec"]) ? Object.fromEntries(Object.entries(object["spec"]).filter(([k]) => !omit.includes(k))) : null;
+  const spec = isRecord(object["spec"])
+    ? Object.fromEntries(Object.entries(object["spec"]).filter(([k]) => !omit.includes(k)))
+    : null;
   return canonicalize({ spec, label: labelsOf(object)[MODEL_VERSION_LABEL] ?? null });
 }
 
@@ -92,7 +101,9 @@ function replicasOf(object: unknown): number {
  * `revoked`, so a revocation by an operator on call would otherwise fail the signature check. */
 function onlyRevokes(object: unknown, oldObject: unknown): boolean {
   const spec = isRecord(object) ? object["spec"] : undefined;
-  return isRecord(spec) && isRecord(spec["revoked"]) && samePart(object, oldObject, ["revoked", "signatures"]);
+  return (
+    isRecord(spec) && isRecord(spec["revoked"]) && samePart(object, oldObject, ["revoked", "signatures"])
+  );
 }
 
 /**
@@ -100,12 +111,17 @@ function onlyRevokes(object: unknown, oldObject: unknown): boolean {
  * written by the operator), a revocation, or fewer replicas (taking a revoked model out of
  * service must not be blocked by its revocation).
  */
-function updateExemption(request: AdmissionRequest, resource: string): "unchanged" | "revocation" | "scale-down" | undefined {
+function updateExemption(
+  request: AdmissionRequest,
+  resource: string,
+): "unchanged" | "revocation" | "scale-down" | undefined {
   if (request.operation !== "UPDATE" || resource === "other") return undefined;
   const { object, oldObject } = request;
   if (samePart(object, oldObject)) return "unchanged";
   if (resource === "modelversions") return onlyRevokes(object, oldObject) ? "revocation" : undefined;
-  return samePart(object, oldObject, ["replicas"]) && replicasOf(object) <= replicasOf(oldObject) ? "scale-down" : undefined;
+  return samePart(object, oldObject, ["replicas"]) && replicasOf(object) <= replicasOf(oldObject)
+    ? "scale-down"
+    : undefined;
 }
 
 function isBeingDeleted(object: unknown): boolean {
@@ -125,7 +141,8 @@ export function subjectOf(request: AdmissionRequest): Subject {
   const exemption = updateExemption(request, resource);
   if (exemption !== undefined) return { type: "ungated", resource, why: exemption };
   if (group === GROUP && kind === "ModelDeployment") return modelDeployment(request.object);
-  if (group === GROUP && kind === "ModelVersion") return { type: "modelversion", resource: "modelversions", object: request.object };
+  if (group === GROUP && kind === "ModelVersion")
+    return { type: "modelversion", resource: "modelversions", object: request.object };
   if (group === "apps" && kind === "Deployment") return deployment(request.object);
   return { type: "ungated", resource };
 }

@@ -13,7 +13,10 @@ export interface TlsMaterial {
 export class TlsLoadFailed extends Error {
   readonly file: string;
   constructor(file: string, options: ErrorOptions) {
-    super(`webhook tls: cannot load ${file}: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+    super(
+      `webhook tls: cannot load ${file}: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`,
+      options,
+    );
     this.name = "TlsLoadFailed";
     this.file = file;
   }

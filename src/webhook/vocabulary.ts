@@ -28,7 +28,9 @@ function policyView(object: ModelTrustPolicy): TrustPolicyView<CompiledPolicy> {
     name: object.metadata.name,
     policy: { object, lineage: lineagePolicy(object.spec) },
     mode: policyMode(object.spec),
-    requiredChecks: Object.entries(required).filter(([, on]) => on).map(([check]) => check),
+    requiredChecks: Object.entries(required)
+      .filter(([, on]) => on)
+      .map(([check]) => check),
     selects: (labels) => namespaceMatches(object.spec.namespaceSelector, labels),
   };
 }
@@ -50,7 +52,9 @@ export const modelchainVocabulary: ModelVocabulary<ModelVersion, CompiledPolicy>
   },
   policy: (object) => {
     const checked = validateModelTrustPolicy(object);
-    return checked.ok ? { ok: true, view: policyView(checked.value) } : { ok: false, problem: describeErrors(checked.errors) };
+    return checked.ok
+      ? { ok: true, view: policyView(checked.value) }
+      : { ok: false, problem: describeErrors(checked.errors) };
   },
   verify: (mv, resolve, policy, recorded) => verifyLineage(mv, resolve, policy.policy.lineage, recorded),
 };

@@ -18,27 +18,61 @@ import { sampleFiles, sampleObjects } from "./samples.ts";
 
 // Every field of every type, present: the compiler refuses these objects if a type gains or
 // loses a field, and the test below refuses them if the schema does not list exactly these.
-type Full<T> = T extends Array<infer U> ? [Full<U>] : T extends object ? { [K in keyof T]-?: Full<NonNullable<T[K]>> } : T;
+type Full<T> =
+  T extends Array<infer U> ? [Full<U>] : T extends object ? { [K in keyof T]-?: Full<NonNullable<T[K]>> } : T;
 const digest = `sha256:${"a".repeat(64)}`;
 const now = "2026-01-01T00:00:00Z";
-const condition = { type: "Verified", status: "True" as const, reason: "R", message: "m", observedGeneration: 1, lastTransitionTime: now };
+const condition = {
+  type: "Verified",
+  status: "True" as const,
+  reason: "R",
+  message: "m",
+  observedGeneration: 1,
+  lastTransitionTime: now,
+};
 const mvSpec: Full<ModelVersionSpec> = {
   model: "m",
   version: "1",
   artifact: { uri: "oci://r/m:1", digest, format: "f", sizeBytes: 1 },
   parents: [{ name: "p", namespace: "ns" }],
   datasets: [{ name: "d", uri: "s3://b/d", digest, license: "l" }],
-  training: { runId: "r", codeRepository: "c", codeCommit: "abcdef1", framework: "f", parameters: { k: "v" }, startedAt: now, finishedAt: now },
+  training: {
+    runId: "r",
+    codeRepository: "c",
+    codeCommit: "abcdef1",
+    framework: "f",
+    parameters: { k: "v" },
+    startedAt: now,
+    finishedAt: now,
+  },
   signatures: [{ keyId: "k", signature: "c2ln" }],
   revoked: { reason: "r", revokedAt: now },
 };
-const mvStatus: Full<ModelVersionStatus> = { observedGeneration: 1, conditions: [condition], specDigest: digest, ledger: { index: 1, leafHash: "b".repeat(64) }, lineageDepth: 1 };
+const mvStatus: Full<ModelVersionStatus> = {
+  observedGeneration: 1,
+  conditions: [condition],
+  specDigest: digest,
+  ledger: { index: 1, leafHash: "b".repeat(64) },
+  lineageDepth: 1,
+};
 const mdSpec: Full<ModelDeploymentSpec> = {
   modelVersion: "mv",
   image: `r/i@${digest}`,
   replicas: 1,
-  serving: { args: ["a"], env: [{ name: "n", value: "v" }], resources: { requests: { cpu: "1" }, limits: { memory: "1Gi" } }, configMapRefs: [{ name: "c" }], port: 8000 },
-  podTemplate: { labels: { a: "b" }, annotations: { a: "b" }, nodeSelector: { a: "b" }, serviceAccountName: "s", priorityClassName: "p" },
+  serving: {
+    args: ["a"],
+    env: [{ name: "n", value: "v" }],
+    resources: { requests: { cpu: "1" }, limits: { memory: "1Gi" } },
+    configMapRefs: [{ name: "c" }],
+    port: 8000,
+  },
+  podTemplate: {
+    labels: { a: "b" },
+    annotations: { a: "b" },
+    nodeSelector: { a: "b" },
+    serviceAccountName: "s",
+    priorityClassName: "p",
+  },
   progressDeadlineSeconds: 60,
 };
 const mdStatus: Full<ModelDeploymentStatus> = {
@@ -47,14 +81,34 @@ const mdStatus: Full<ModelDeploymentStatus> = {
   currentRevision: 1,
   specDigest: digest,
   configHash: digest,
-  rollouts: [{ revision: 1, templateHash: "t", image: "i", configHash: digest, phase: "Started", ledgerIndex: 1, startedAt: now, finishedAt: now }],
+  rollouts: [
+    {
+      revision: 1,
+      templateHash: "t",
+      image: "i",
+      configHash: digest,
+      phase: "Started",
+      ledgerIndex: 1,
+      startedAt: now,
+      finishedAt: now,
+    },
+  ],
   ledger: { index: 1, leafHash: "b".repeat(64) },
 };
 const mtpSpec: Full<ModelTrustPolicySpec> = {
-  trustedKeys: [{ keyId: "k", publicKey: "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAcYg7NuGCVje75u7Dpu/VyA7VOeLAusCwSVnKAs3uGmo=\n-----END PUBLIC KEY-----\n" }],
+  trustedKeys: [
+    {
+      keyId: "k",
+      publicKey:
+        "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAcYg7NuGCVje75u7Dpu/VyA7VOeLAusCwSVnKAs3uGmo=\n-----END PUBLIC KEY-----\n",
+    },
+  ],
   require: { signature: true, datasetsPinned: true, parentsVerified: true, recordedInLedger: true },
   mode: "enforce",
-  namespaceSelector: { matchLabels: { a: "b" }, matchExpressions: [{ key: "k", operator: "In", values: ["v"] }] },
+  namespaceSelector: {
+    matchLabels: { a: "b" },
+    matchExpressions: [{ key: "k", operator: "In", values: ["v"] }],
+  },
   maxLineageDepth: 4,
   revocation: { scaleToZero: true },
 };
@@ -84,21 +138,51 @@ describe("TypeScript types and CRD schemas", () => {
   const cases: Array<[string, Schema, Record<string, unknown>]> = [
     ["ModelVersion", CRD_SOURCES[0]?.schema ?? {}, { spec: mvSpec, status: mvStatus }],
     ["ModelDeployment", CRD_SOURCES[1]?.schema ?? {}, { spec: mdSpec, status: mdStatus }],
-    ["ModelTrustPolicy", CRD_SOURCES[2]?.schema ?? {}, { spec: mtpSpec, status: { observedGeneration: 1, conditions: [condition] } }],
+    [
+      "ModelTrustPolicy",
+      CRD_SOURCES[2]?.schema ?? {},
+      { spec: mtpSpec, status: { observedGeneration: 1, conditions: [condition] } },
+    ],
   ];
-  it.each(cases)("%s: every field of the TypeScript type is in the schema and nothing else", (_kind, schema, full) => {
-    const maps = new Set<string>();
-    const fromSchema = schemaPaths(schema, "", maps).sort();
-    const fromTypes = valuePaths(full, "", maps).sort();
-    expect(fromTypes).toEqual(fromSchema);
-  });
+  it.each(cases)(
+    "%s: every field of the TypeScript type is in the schema and nothing else",
+    (_kind, schema, full) => {
+      const maps = new Set<string>();
+      const fromSchema = schemaPaths(schema, "", maps).sort();
+      const fromTypes = valuePaths(full, "", maps).sort();
+      expect(fromTypes).toEqual(fromSchema);
+    },
+  );
 
   it("accepts the full objects under the schema validators", () => {
     const meta = { name: "x", namespace: "ns" };
     const api = "modelchain.io/v1alpha1";
-    expect(validateModelVersion({ apiVersion: api, kind: "ModelVersion", metadata: meta, spec: mvSpec, status: mvStatus }).ok).toBe(true);
-    expect(validateModelDeployment({ apiVersion: api, kind: "ModelDeployment", metadata: meta, spec: mdSpec, status: mdStatus }).ok).toBe(true);
-    expect(validateModelTrustPolicy({ apiVersion: api, kind: "ModelTrustPolicy", metadata: { name: "p" }, spec: mtpSpec }).ok).toBe(true);
+    expect(
+      validateModelVersion({
+        apiVersion: api,
+        kind: "ModelVersion",
+        metadata: meta,
+        spec: mvSpec,
+        status: mvStatus,
+      }).ok,
+    ).toBe(true);
+    expect(
+      validateModelDeployment({
+        apiVersion: api,
+        kind: "ModelDeployment",
+        metadata: meta,
+        spec: mdSpec,
+        status: mdStatus,
+      }).ok,
+    ).toBe(true);
+    expect(
+      validateModelTrustPolicy({
+        apiVersion: api,
+        kind: "ModelTrustPolicy",
+        metadata: { name: "p" },
+        spec: mtpSpec,
+      }).ok,
+    ).toBe(true);
   });
 
   it("keeps crds/ equal to what the schemas generate (run `make crds`)", () => {
@@ -116,7 +200,9 @@ describe("samples", () => {
   };
   const files = [...sampleFiles(), ...sampleFiles("bad")];
   it.each(files)("%s is schema-valid (bad samples fail lineage or admission, not the schema)", (file) => {
-    const objects = sampleObjects(file).filter((o) => typeof o["kind"] === "string" && o["kind"] in validators);
+    const objects = sampleObjects(file).filter(
+      (o) => typeof o["kind"] === "string" && o["kind"] in validators,
+    );
     for (const o of objects) {
       const result = validators[o["kind"] as string]?.(o);
       expect(result, `${file} ${String(o["kind"])}: ${JSON.stringify(result)}`).toMatchObject({ ok: true });

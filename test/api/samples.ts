@@ -11,5 +11,7 @@ export function sampleObjects(file: string): Record<string, unknown>[] {
 }
 
 export function sampleFiles(dir = ""): string[] {
-  return readdirSync(join(SAMPLES, dir)).filter((f) => f.endsWith(".yaml")).map((f) => join(dir, f));
+  return readdirSync(join(SAMPLES, dir))
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => join(dir, f));
 }

@@ -1,17 +1,49 @@
 import { describe, expect, it } from "vitest";
-import { describeErrors, namespaceMatches, setCondition, specDigest, validateModelDeployment, validateModelVersion, type ModelVersion } from "../../src/api/index.ts";
+import {
+  describeErrors,
+  namespaceMatches,
+  setCondition,
+  specDigest,
+  validateModelDeployment,
+  validateModelVersion,
+  type ModelVersion,
+} from "../../src/api/index.ts";
 import { sampleObjects } from "./samples.ts";
 
 const fineTuned = () => structuredClone(sampleObjects("fine-tuned.yaml")[0]) as unknown as ModelVersion;
 
 describe("schema validation", () => {
   it.each([
-    ["a malformed dataset digest", (mv: ModelVersion) => ((mv.spec.datasets ?? [])[1] = { name: "x", uri: "s3://b/x", digest: "md5:abc" }), "spec.datasets[1].digest: must match ^sha256:[a-f0-9]{64}$"],
-    ["a missing artifact", (mv: ModelVersion) => delete (mv.spec as Partial<ModelVersion["spec"]>).artifact, "spec.artifact: is required"],
-    ["an unknown artifact scheme", (mv: ModelVersion) => (mv.spec.artifact.uri = "ftp://x/y"), "spec.artifact.uri: must match ^(oci|s3|gs|hf|pvc)://.+"],
-    ["a misspelt field", (mv: ModelVersion) => Object.assign(mv.spec, { datset: [] }), "spec.datset: is not a known field"],
-    ["a wrong apiVersion", (mv: ModelVersion) => (mv.apiVersion = "modelchain.io/v1"), 'apiVersion: must be "modelchain.io/v1alpha1"'],
-    ["a missing name", (mv: ModelVersion) => delete (mv.metadata as Partial<ModelVersion["metadata"]>).name, "metadata.name: is required"],
+    [
+      "a malformed dataset digest",
+      (mv: ModelVersion) => ((mv.spec.datasets ?? [])[1] = { name: "x", uri: "s3://b/x", digest: "md5:abc" }),
+      "spec.datasets[1].digest: must match ^sha256:[a-f0-9]{64}$",
+    ],
+    [
+      "a missing artifact",
+      (mv: ModelVersion) => delete (mv.spec as Partial<ModelVersion["spec"]>).artifact,
+      "spec.artifact: is required",
+    ],
+    [
+      "an unknown artifact scheme",
+      (mv: ModelVersion) => (mv.spec.artifact.uri = "ftp://x/y"),
+      "spec.artifact.uri: must match ^(oci|s3|gs|hf|pvc)://.+",
+    ],
+    [
+      "a misspelt field",
+      (mv: ModelVersion) => Object.assign(mv.spec, { datset: [] }),
+      "spec.datset: is not a known field",
+    ],
+    [
+      "a wrong apiVersion",
+      (mv: ModelVersion) => (mv.apiVersion = "modelchain.io/v1"),
+      'apiVersion: must be "modelchain.io/v1alpha1"',
+    ],
+    [
+      "a missing name",
+      (mv: ModelVersion) => delete (mv.metadata as Partial<ModelVersion["metadata"]>).name,
+      "metadata.name: is required",
+    ],
   ])("names the field for %s", (_what, mutate, message) => {
     const mv = fineTuned();
     mutate(mv);
@@ -21,7 +53,10 @@ describe("schema validation", () => {
   });
 
   it("ignores server-set metadata and returns the object with it", () => {
-    const mv = { ...fineTuned(), metadata: { name: "a", namespace: "ml", uid: "u", managedFields: [{}], resourceVersion: "7" } };
+    const mv = {
+      ...fineTuned(),
+      metadata: { name: "a", namespace: "ml", uid: "u", managedFields: [{}], resourceVersion: "7" },
+    };
     const result = validateModelVersion(mv);
     expect(result.ok && result.value.metadata.uid).toBe("u");
   });
@@ -40,7 +75,15 @@ describe("spec digests", () => {
     const base = specDigest(mv.spec);
     expect(specDigest({ ...mv.spec, signatures: [] })).toBe(base);
     const reordered = JSON.parse(JSON.stringify(mv.spec, Object.keys(mv.spec).reverse()));
-    expect(specDigest({ ...reordered, artifact: mv.spec.artifact, datasets: mv.spec.datasets, training: mv.spec.training, parents: mv.spec.parents })).toBe(base);
+    expect(
+      specDigest({
+        ...reordered,
+        artifact: mv.spec.artifact,
+        datasets: mv.spec.datasets,
+        training: mv.spec.training,
+        parents: mv.spec.parents,
+      }),
+    ).toBe(base);
     expect(specDigest({ ...mv.spec, version: "2.0.1" })).not.toBe(base);
   });
 });
@@ -50,8 +93,16 @@ describe("namespace selectors", () => {
     [undefined, { a: "b" }, true],
     [{ matchLabels: { team: "ml" } }, { team: "ml" }, true],
     [{ matchLabels: { team: "ml" } }, { team: "web" }, false],
-    [{ matchExpressions: [{ key: "env", operator: "In" as const, values: ["prod"] }] }, { env: "prod" }, true],
-    [{ matchExpressions: [{ key: "env", operator: "NotIn" as const, values: ["prod"] }] }, { env: "prod" }, false],
+    [
+      { matchExpressions: [{ key: "env", operator: "In" as const, values: ["prod"] }] },
+      { env: "prod" },
+      true,
+    ],
+    [
+      { matchExpressions: [{ key: "env", operator: "NotIn" as const, values: ["prod"] }] },
+      { env: "prod" },
+      false,
+    ],
     [{ matchExpressions: [{ key: "env", operator: "Exists" as const }] }, {}, false],
     [{ matchExpressions: [{ key: "env", operator: "DoesNotExist" as const }] }, {}, true],
   ])("selector %j on %j matches: %s", (selector, labels, expected) => {

@@ -11,7 +11,13 @@ import { IcHost, type CallResult } from "../ichost/host.ts";
 import { compileCanister } from "./compile.ts";
 
 const Bytes = IDL.Vec(IDL.Nat8);
-const Receipt = IDL.Record({ index: IDL.Nat64, leaf_hash: Bytes, size: IDL.Nat64, root: Bytes, duplicate: IDL.Bool });
+const Receipt = IDL.Record({
+  index: IDL.Nat64,
+  leaf_hash: Bytes,
+  size: IDL.Nat64,
+  root: Bytes,
+  duplicate: IDL.Bool,
+});
 const AppendError = IDL.Variant({
   unauthorized: IDL.Text,
   batch_too_large: IDL.Record({ bytes: IDL.Nat64, limit: IDL.Nat64 }),
@@ -34,7 +40,10 @@ const stranger = Principal.fromUint8Array(Uint8Array.of(7));
 
 const nodeMajor = Number(process.versions.node.split(".")[0]);
 const skip = nodeMajor < 24;
-if (skip) console.log(`SKIP actor suite: the canister is wasm64, which needs Node 24 (this is Node ${process.versions.node})`);
+if (skip)
+  console.log(
+    `SKIP actor suite: the canister is wasm64, which needs Node 24 (this is Node ${process.versions.node})`,
+  );
 
 function decode(r: CallResult, types: IDL.Type[]): unknown[] {
   if (r.reject !== undefined) throw new Error(`rejected: ${r.reject}`);
@@ -49,10 +58,16 @@ function append(caller: Principal, keys: string[]): AppendT {
   return decode(host.update("append", enc([IDL.Vec(Item)], [items]), caller), [AppendResult])[0] as AppendT;
 }
 function tip(): { size: bigint; root: Uint8Array; certificate: Uint8Array[] } {
-  return decode(host.query("tip", enc([], []), stranger), [Tip])[0] as { size: bigint; root: Uint8Array; certificate: Uint8Array[] };
+  return decode(host.query("tip", enc([], []), stranger), [Tip])[0] as {
+    size: bigint;
+    root: Uint8Array;
+    certificate: Uint8Array[];
+  };
 }
 function proof(method: string, a: number, b: number): Uint8Array[] {
-  const out = decode(host.query(method, enc([IDL.Nat64, IDL.Nat64], [BigInt(a), BigInt(b)]), stranger), [Proof])[0] as { ok?: Uint8Array[]; err?: string };
+  const out = decode(host.query(method, enc([IDL.Nat64, IDL.Nat64], [BigInt(a), BigInt(b)]), stranger), [
+    Proof,
+  ])[0] as { ok?: Uint8Array[]; err?: string };
   if (out.ok === undefined) throw new Error(`${method}(${a}, ${b}): ${out.err}`);
   return out.ok;
 }
@@ -70,7 +85,11 @@ function expectLeaves(keys: string[], at: bigint, by: Principal): void {
 
 describe.skipIf(skip)("ledger canister on a minimal IC host", () => {
   beforeAll(async () => {
-    const options = { canisterId: "lqy7q-dh777-77777-aaaaq-cai", controllers: [controller], time: 1_700_000_000_000_000_000n };
+    const options = {
+      canisterId: "lqy7q-dh777-77777-aaaaq-cai",
+      controllers: [controller],
+      time: 1_700_000_000_000_000_000n,
+    };
     host = await IcHost.install((await compileCanister()).wasm, options, enc([], []), controller);
   }, 180_000);
 
@@ -84,17 +103,27 @@ describe.skipIf(skip)("ledger canister on a minimal IC host", () => {
     const r = host.update("add_appender", enc([IDL.Principal], [operator]), stranger);
     expect(r.reject).toMatch(/add_appender: caller .* is not a controller/);
     expect("err" in append(operator, ["a"])).toBe(true);
-    expect(host.query("appenders", enc([], []), stranger).reject).toMatch(/appenders: caller .* is not a controller/);
+    expect(host.query("appenders", enc([], []), stranger).reject).toMatch(
+      /appenders: caller .* is not a controller/,
+    );
   });
 
   it("appends a batch, each leaf the shared envelope, certified data = SHA-256(u64be(size) ‖ root)", () => {
-    expect(host.update("add_appender", enc([IDL.Principal], [operator]), controller)).toEqual({ reply: enc([], []) });
-    expect(decode(host.query("appenders", enc([], []), controller), [IDL.Vec(IDL.Principal)])[0]).toEqual([operator]);
+    expect(host.update("add_appender", enc([IDL.Principal], [operator]), controller)).toEqual({
+      reply: enc([], []),
+    });
+    expect(decode(host.query("appenders", enc([], []), controller), [IDL.Vec(IDL.Principal)])[0]).toEqual([
+      operator,
+    ]);
     host.time = 1_732_500_000_123_456_789n;
     const out = append(operator, ["k0", "k1", "k2"]);
     if (!("ok" in out)) throw new Error(JSON.stringify(out.err));
     expectLeaves(["k0", "k1", "k2"], host.time, operator);
-    expect(out.ok.map((r) => [r.index, r.size, r.duplicate])).toEqual([[0n, 3n, false], [1n, 3n, false], [2n, 3n, false]]);
+    expect(out.ok.map((r) => [r.index, r.size, r.duplicate])).toEqual([
+      [0n, 3n, false],
+      [1n, 3n, false],
+      [2n, 3n, false],
+    ]);
     expect(out.ok.map((r) => toHex(r.leaf_hash))).toEqual(recorded.map((l) => toHex(hashLeaf(l))));
     const root = toHex(tsTree.root());
     expect(out.ok.every((r) => toHex(r.root) === root)).toBe(true);
@@ -110,16 +139,28 @@ describe.skipIf(skip)("ledger canister on a minimal IC host", () => {
     const out = append(operator, ["k1", "k3", "k3"]);
     if (!("ok" in out)) throw new Error(JSON.stringify(out.err));
     expectLeaves(["k3"], host.time, operator);
-    expect(out.ok.map((r) => [r.index, r.duplicate, r.size])).toEqual([[1n, true, 4n], [3n, false, 4n], [3n, true, 4n]]);
+    expect(out.ok.map((r) => [r.index, r.duplicate, r.size])).toEqual([
+      [1n, true, 4n],
+      [3n, false, 4n],
+      [3n, true, 4n],
+    ]);
     expect(tip().size).toBe(4n);
   });
 
   it("serves the leaf bytes, and inclusion and consistency proofs equal to the TypeScript ones", () => {
-    const leaves = decode(host.query("entries", enc([IDL.Nat64, IDL.Nat64], [0n, 10n]), stranger), [IDL.Vec(Leaf)])[0] as { index: bigint; leaf: Uint8Array }[];
+    const leaves = decode(host.query("entries", enc([IDL.Nat64, IDL.Nat64], [0n, 10n]), stranger), [
+      IDL.Vec(Leaf),
+    ])[0] as { index: bigint; leaf: Uint8Array }[];
     expect(leaves.map((l) => toHex(l.leaf))).toEqual(recorded.map(toHex));
     for (let size = 1; size <= 4; size++) {
-      for (let i = 0; i < size; i++) expect(proof("inclusion_proof", i, size).map(toHex)).toEqual(inclusionPath(tsTree.source, i, size).map(toHex));
-      for (let m = 0; m <= size; m++) expect(proof("consistency_proof", m, size).map(toHex)).toEqual(consistencyPath(tsTree.source, m, size).map(toHex));
+      for (let i = 0; i < size; i++)
+        expect(proof("inclusion_proof", i, size).map(toHex)).toEqual(
+          inclusionPath(tsTree.source, i, size).map(toHex),
+        );
+      for (let m = 0; m <= size; m++)
+        expect(proof("consistency_proof", m, size).map(toHex)).toEqual(
+          consistencyPath(tsTree.source, m, size).map(toHex),
+        );
     }
     expect(() => proof("inclusion_proof", 4, 4)).toThrow(/not below tree size/);
     expect(() => proof("consistency_proof", 1, 5)).toThrow(/exceeds ledger size/);
@@ -127,14 +168,25 @@ describe.skipIf(skip)("ledger canister on a minimal IC host", () => {
 
   it("reports its size, stored bytes and limits in stats", () => {
     const Stats = IDL.Record({
-      size: IDL.Nat64, leaf_bytes: IDL.Nat64, stable_bytes: IDL.Nat64, max_entry_bytes: IDL.Nat64,
-      max_batch_bytes: IDL.Nat64, max_key_bytes: IDL.Nat64, max_query_entries: IDL.Nat64,
-      max_query_bytes: IDL.Nat64, last_append_entries: IDL.Nat64, last_append_instructions: IDL.Nat64,
+      size: IDL.Nat64,
+      leaf_bytes: IDL.Nat64,
+      stable_bytes: IDL.Nat64,
+      max_entry_bytes: IDL.Nat64,
+      max_batch_bytes: IDL.Nat64,
+      max_key_bytes: IDL.Nat64,
+      max_query_entries: IDL.Nat64,
+      max_query_bytes: IDL.Nat64,
+      last_append_entries: IDL.Nat64,
+      last_append_instructions: IDL.Nat64,
     });
     const st = decode(host.query("stats", enc([], []), stranger), [Stats])[0] as Record<string, bigint>;
     expect(st["size"]).toBe(4n);
     expect(st["leaf_bytes"]).toBe(BigInt(recorded.reduce((n, l) => n + l.length, 0)));
-    expect([st["max_batch_bytes"], st["max_entry_bytes"], st["last_append_entries"]]).toEqual([2_097_152n, 1_048_576n, 3n]);
+    expect([st["max_batch_bytes"], st["max_entry_bytes"], st["last_append_entries"]]).toEqual([
+      2_097_152n,
+      1_048_576n,
+      3n,
+    ]);
   });
 
   it("returns the certificate the system provides in a query", () => {
@@ -143,6 +195,9 @@ describe.skipIf(skip)("ledger canister on a minimal IC host", () => {
     const t = decode(host.query("tip", enc([], []), stranger), [Tip])[0] as { certificate: Uint8Array[] };
     host.certificate = undefined;
     expect(t.certificate.map(toHex)).toEqual([toHex(cert)]);
-    expect((decode(host.query("tip", enc([], []), stranger), [Tip])[0] as { certificate: Uint8Array[] }).certificate).toEqual([]);
+    expect(
+      (decode(host.query("tip", enc([], []), stranger), [Tip])[0] as { certificate: Uint8Array[] })
+        .certificate,
+    ).toEqual([]);
   });
 });

@@ -28,8 +28,17 @@ describe("canister build", () => {
       if (m?.[1] !== undefined) methods.set(m[1], /\)\s*query\s*$/.test(decl));
     }
     const want: [string, boolean][] = [
-      ["append", false], ["add_appender", false], ["remove_appender", false], ["set_max_entry_bytes", false],
-      ["entries", true], ["lookup", true], ["tip", true], ["inclusion_proof", true], ["consistency_proof", true], ["stats", true], ["appenders", true],
+      ["append", false],
+      ["add_appender", false],
+      ["remove_appender", false],
+      ["set_max_entry_bytes", false],
+      ["entries", true],
+      ["lookup", true],
+      ["tip", true],
+      ["inclusion_proof", true],
+      ["consistency_proof", true],
+      ["stats", true],
+      ["appenders", true],
     ];
     expect([...methods].sort()).toEqual(want.sort());
   }, 180_000);
@@ -40,8 +49,18 @@ describe("canister build", () => {
     const modules = new Set(webAssembly.Module.imports(module).map((i) => i.module));
     expect([...modules]).toEqual(["ic0"]);
     const exports = new Set(webAssembly.Module.exports(module).map((e) => e.name));
-    for (const m of ["append", "add_appender", "remove_appender", "set_max_entry_bytes"]) expect(exports).toContain(`canister_update ${m}`);
-    for (const q of ["entries", "lookup", "tip", "inclusion_proof", "consistency_proof", "stats", "appenders"]) expect(exports).toContain(`canister_query ${q}`);
+    for (const m of ["append", "add_appender", "remove_appender", "set_max_entry_bytes"])
+      expect(exports).toContain(`canister_update ${m}`);
+    for (const q of [
+      "entries",
+      "lookup",
+      "tip",
+      "inclusion_proof",
+      "consistency_proof",
+      "stats",
+      "appenders",
+    ])
+      expect(exports).toContain(`canister_query ${q}`);
     expect(exports).toContain("canister_post_upgrade");
   }, 180_000);
 });

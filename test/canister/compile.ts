@@ -23,7 +23,11 @@ function sourceHash(sources: Map<string, string>): string {
 }
 
 /** Compiles `main.mo` of `sources`, written to their own directory of the compiler's file system. */
-function compileNow(sources: Map<string, string>, key: string, dir: string): { wasm: Uint8Array; did: string } {
+function compileNow(
+  sources: Map<string, string>,
+  key: string,
+  dir: string,
+): { wasm: Uint8Array; did: string } {
   const m = motoko();
   for (const [name, text] of sources) m.write(`src-${key}/${name}`, text);
   const main = `src-${key}/main.mo`;
@@ -53,7 +57,9 @@ function writeAtomic(path: string, data: Uint8Array | string): void {
  * sources and compiler are unchanged, else compiled now. `fresh` always compiles (make
  * canister-check does, on every `make test`).
  */
-export async function compileCanister(options: { fresh?: boolean; sourceDir?: string } = {}): Promise<{ wasm: Uint8Array; did: string }> {
+export async function compileCanister(
+  options: { fresh?: boolean; sourceDir?: string } = {},
+): Promise<{ wasm: Uint8Array; did: string }> {
   const dir = options.sourceDir ?? canisterSrc;
   const sources = canisterSources(dir);
   if (!sources.has("main.mo")) throw new CanisterCompileError(`${dir} has no main.mo`);

@@ -26,9 +26,17 @@ type Sample = { entry: Uint8Array; recordedAt: string; recordedBy: string };
 function sample(rand: () => number, i: number): Sample {
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const note = Array.from({ length: Math.floor(rand() * 12) }, () => pick(ALPHABET)).join("");
-  const entry = canonicalBytes({ key: `k-${i}`, note, n: Math.floor(rand() * 1e9) - 5e8, ok: rand() < 0.5, nested: { z: 1, a: [i] } });
+  const entry = canonicalBytes({
+    key: `k-${i}`,
+    note,
+    n: Math.floor(rand() * 1e9) - 5e8,
+    ok: rand() < 0.5,
+    nested: { z: 1, a: [i] },
+  });
   const recordedAt = (BigInt(Math.floor(rand() * 2 ** 32)) * 2n ** 31n + BigInt(i)).toString();
-  const principal = Principal.fromUint8Array(Uint8Array.from({ length: pick([1, 10, 29]) }, () => Math.floor(rand() * 256)));
+  const principal = Principal.fromUint8Array(
+    Uint8Array.from({ length: pick([1, 10, 29]) }, () => Math.floor(rand() * 256)),
+  );
   return { entry, recordedAt, recordedBy: principal.toText() };
 }
 
@@ -45,7 +53,9 @@ describe("Envelope.mo", () => {
     const samples = Array.from({ length: 12 }, (_, i) => sample(rand, i));
     const body = samples.map((s) => `Debug.print(H.encode(${motokoLeaf(s)}));`).join("\n");
     const out = runMotoko("EnvelopeBytes.mo", `${header}\n${body}`).split("\n").slice(0, samples.length);
-    expect(out, `seed ${seed}`).toEqual(samples.map((s) => toHex(envelopeBytes(s.entry, s.recordedAt, s.recordedBy))));
+    expect(out, `seed ${seed}`).toEqual(
+      samples.map((s) => toHex(envelopeBytes(s.entry, s.recordedAt, s.recordedBy))),
+    );
   });
 
   it("accepts JSON objects in UTF-8 and refuses anything else, saying why", () => {
@@ -78,7 +88,9 @@ describe("Envelope.mo", () => {
         body.push(`Debug.print("${i + 1} " # H.encode(t.root()));`);
       }
     });
-    const out = runMotoko("EnvelopeTree.mo", `${header}\n${body.join("\n")}`).split("\n").slice(0, want.length);
+    const out = runMotoko("EnvelopeTree.mo", `${header}\n${body.join("\n")}`)
+      .split("\n")
+      .slice(0, want.length);
     expect(out, `seed ${seed}`).toEqual(want);
   }, 240_000);
 });

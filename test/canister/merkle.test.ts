@@ -36,13 +36,17 @@ describe("Merkle.mo (RFC 6962)", () => {
   });
 
   it("every inclusion proof in the 8-leaf tree matches the vectors", () => {
-    const body = v.inclusion.map((c) => `Debug.print(show(M.inclusionProof(t.store, ${c.index}, ${c.size})));`);
+    const body = v.inclusion.map(
+      (c) => `Debug.print(show(M.inclusionProof(t.store, ${c.index}, ${c.size})));`,
+    );
     const out = lines("MerkleInclusion.mo", `${addLeaves}\n${body.join("\n")}`);
     expect(out.slice(0, v.inclusion.length)).toEqual(v.inclusion.map((c) => c.proof.join(",")));
   });
 
   it("every consistency proof in the 8-leaf tree matches the vectors", () => {
-    const body = v.consistency.map((c) => `Debug.print(show(M.consistencyProof(t.store, ${c.from}, ${c.to})));`);
+    const body = v.consistency.map(
+      (c) => `Debug.print(show(M.consistencyProof(t.store, ${c.from}, ${c.to})));`,
+    );
     const out = lines("MerkleConsistency.mo", `${addLeaves}\n${body.join("\n")}`);
     expect(out.slice(0, v.consistency.length)).toEqual(v.consistency.map((c) => c.proof.join(",")));
   });

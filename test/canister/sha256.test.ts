@@ -5,7 +5,9 @@ import { describe, expect, it } from "vitest";
 import { blobLiteral, repoRoot, runMotoko } from "./motoko.ts";
 
 type Case = { name: string; text: string; repeat: number; digest: string };
-const vectors: { cases: Case[] } = JSON.parse(readFileSync(join(repoRoot, "test/vectors/sha256.json"), "utf8"));
+const vectors: { cases: Case[] } = JSON.parse(
+  readFileSync(join(repoRoot, "test/vectors/sha256.json"), "utf8"),
+);
 
 // The interpreter hashes about 2 KB/s, so messages above this size are left to node:crypto
 // (gen-sha256.ts checks the million-'a' digest there); a 1000-byte message stands in for it.

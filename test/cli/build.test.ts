@@ -12,9 +12,21 @@ describe("the published package", () => {
     const dir = mkdtempSync(join(root, "node_modules", ".cache", "build-test-"));
     const out = { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
     try {
-      const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json"), "--outDir", out.dir], { encoding: "utf8" });
+      const tsc = spawnSync(
+        process.execPath,
+        [
+          join(root, "node_modules/tsgo/bin/tsc"),
+          "-p",
+          join(root, "tsconfig.build.json"),
+          "--outDir",
+          out.dir,
+        ],
+        { encoding: "utf8" },
+      );
       expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
-      const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin: Record<string, string> };
+      const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+        bin: Record<string, string>;
+      };
       const bin = join(out.dir, (pkg.bin["modelchain"] ?? "").replace(/^dist\//, ""));
       expect(existsSync(bin), bin).toBe(true);
       const help = spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8" });

@@ -10,7 +10,9 @@ describe("modelchain demo", () => {
     const first = runCli(["demo", "--state-dir", state.dir]);
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/the operator recorded 4 new ledger entries \(0 were there before\)/);
-    expect(first.stdout).toMatch(/ModelVersionRegistered ml\/mistral-7b-support-v2: .* parents \[ml\/mistral-7b-base\] verified/);
+    expect(first.stdout).toMatch(
+      /ModelVersionRegistered ml\/mistral-7b-support-v2: .* parents \[ml\/mistral-7b-base\] verified/,
+    );
     expect(first.stdout).toMatch(/RolloutCompleted: .*\(proof ok\)/);
     const verified = /ok: 4 entries, root ([0-9a-f]{64})/.exec(first.stdout);
     expect(verified).not.toBeNull();

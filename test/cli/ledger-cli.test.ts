@@ -30,7 +30,10 @@ describe("modelchain ledger commands", () => {
   it("show --raw writes exactly the bytes whose RFC 6962 leaf hash the proof names", () => {
     const raw = runCli(["show", "--ledger", ledger, "--index", "4", "--raw"]).stdoutBytes;
     const proof = json(runCli(["proof", "--ledger", ledger, "--index", "4"]));
-    const leafHash = createHash("sha256").update(Buffer.from([0])).update(raw).digest("hex");
+    const leafHash = createHash("sha256")
+      .update(Buffer.from([0]))
+      .update(raw)
+      .digest("hex");
     expect(leafHash).toBe(proof["leafHash"]);
     const shown = json(runCli(["show", "--ledger", ledger, "--index", "4"]));
     expect(shown["entry"]).toEqual(sampleEntry(4));
@@ -43,7 +46,15 @@ describe("modelchain ledger commands", () => {
     writeFileSync(join(dir, "proof.json"), runCli(["proof", "--ledger", ledger, "--index", "7"]).stdout);
     const raw = runCli(["show", "--ledger", ledger, "--index", "7", "--raw"]).stdoutBytes;
     writeFileSync(join(dir, "leaf.bin"), raw);
-    const ok = runCli(["verify-proof", "--proof", join(dir, "proof.json"), "--leaf", join(dir, "leaf.bin"), "--checkpoint", join(dir, "cp.json")]);
+    const ok = runCli([
+      "verify-proof",
+      "--proof",
+      join(dir, "proof.json"),
+      "--leaf",
+      join(dir, "leaf.bin"),
+      "--checkpoint",
+      join(dir, "cp.json"),
+    ]);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/^ok: entry 7 is in the tree of size 10/);
     writeFileSync(join(dir, "leaf.bin"), Buffer.from(raw.toString().replace("md-7", "md-8")));
@@ -60,8 +71,19 @@ describe("modelchain ledger commands", () => {
       writeFileSync(join(copy.dir, "old.json"), runCli(["checkpoint", "--ledger", honest]).stdout);
       runCli(["append", "--ledger", honest], JSON.stringify(entries(5, 4)));
       writeFileSync(join(copy.dir, "new.json"), runCli(["checkpoint", "--ledger", honest]).stdout);
-      writeFileSync(join(copy.dir, "c.json"), runCli(["consistency", "--ledger", honest, "--from", "5"]).stdout);
-      const ok = runCli(["verify-consistency", "--proof", join(copy.dir, "c.json"), "--old", join(copy.dir, "old.json"), "--new", join(copy.dir, "new.json")]);
+      writeFileSync(
+        join(copy.dir, "c.json"),
+        runCli(["consistency", "--ledger", honest, "--from", "5"]).stdout,
+      );
+      const ok = runCli([
+        "verify-consistency",
+        "--proof",
+        join(copy.dir, "c.json"),
+        "--old",
+        join(copy.dir, "old.json"),
+        "--new",
+        join(copy.dir, "new.json"),
+      ]);
       expect(ok.status, ok.stderr).toBe(0);
       expect(ok.stdout).toMatch(/extends the tree at size 5/);
       // A different history of the same length, signed with the same (stolen) ledger key.
@@ -69,9 +91,20 @@ describe("modelchain ledger commands", () => {
       mkdirSync(forged);
       copyFileSync(join(honest, "checkpoint-key.pem"), join(forged, "checkpoint-key.pem"));
       runCli(["append", "--ledger", forged], JSON.stringify([...entries(100, 5), ...entries(5, 4)]));
-      writeFileSync(join(copy.dir, "c2.json"), runCli(["consistency", "--ledger", forged, "--from", "5"]).stdout);
+      writeFileSync(
+        join(copy.dir, "c2.json"),
+        runCli(["consistency", "--ledger", forged, "--from", "5"]).stdout,
+      );
       writeFileSync(join(copy.dir, "new2.json"), runCli(["checkpoint", "--ledger", forged]).stdout);
-      const bad = runCli(["verify-consistency", "--proof", join(copy.dir, "c2.json"), "--old", join(copy.dir, "old.json"), "--new", join(copy.dir, "new2.json")]);
+      const bad = runCli([
+        "verify-consistency",
+        "--proof",
+        join(copy.dir, "c2.json"),
+        "--old",
+        join(copy.dir, "old.json"),
+        "--new",
+        join(copy.dir, "new2.json"),
+      ]);
       expect(bad.status).toBe(1);
       expect(bad.stderr).toMatch(/does not extend the older one/);
     } finally {
@@ -109,11 +142,19 @@ describe("modelchain ledger commands", () => {
       [["proof", "--ledger", ledger, "--index", "-1"], undefined, /--index/],
       [["proof", "--ledger", ledger, "--index", "99"], undefined, /index 99 out of range for size 10/],
       [["append", "--ledger", ledger], "{not json", /standard input is not valid JSON/],
-      [["append", "--ledger", ledger], JSON.stringify({ ...sampleEntry(50), subject: { kind: "X" } }), /subject.apiVersion must be a non-empty string/],
+      [
+        ["append", "--ledger", ledger],
+        JSON.stringify({ ...sampleEntry(50), subject: { kind: "X" } }),
+        /subject.apiVersion must be a non-empty string/,
+      ],
       [["show", "--ledger", join(dir, "nowhere"), "--index", "0"], undefined, /holds no ledger/],
       [["verify", "--ledger", join(dir, "nowhere")], undefined, /holds no ledger/],
       [["root", "--ledger", "s3://bucket"], undefined, /unknown scheme/],
-      [["verify-proof", "--proof", join(dir, "missing.json"), "--leaf", join(dir, "leaf.bin")], undefined, /cannot read/],
+      [
+        ["verify-proof", "--proof", join(dir, "missing.json"), "--leaf", join(dir, "leaf.bin")],
+        undefined,
+        /cannot read/,
+      ],
       [["frobnicate"], undefined, /unknown command/],
     ];
     for (const [args, input, message] of cases) {

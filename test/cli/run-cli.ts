@@ -12,7 +12,11 @@ export interface CliRun {
 
 /** Runs `modelchain ARGS` as a user would (a child process on the same Node), with optional stdin. */
 export function runCli(args: string[], input?: string | Buffer, env: NodeJS.ProcessEnv = {}): CliRun {
-  const result = spawnSync(process.execPath, [bin, ...args], { input, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    input,
+    env: { ...process.env, ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (result.error) throw result.error;
   return {
     status: result.status ?? -1,
@@ -23,7 +27,11 @@ export function runCli(args: string[], input?: string | Buffer, env: NodeJS.Proc
 }
 
 /** As runCli, without blocking the event loop (for CLIs that talk to a server in this process). */
-export function runCliAsync(args: string[], input?: string | Buffer, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+export function runCliAsync(
+  args: string[],
+  input?: string | Buffer,
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
     const out: Buffer[] = [];
@@ -33,7 +41,12 @@ export function runCliAsync(args: string[], input?: string | Buffer, env: NodeJS
     child.on("error", reject);
     child.on("close", (code) => {
       const stdoutBytes = Buffer.concat(out);
-      resolve({ status: code ?? -1, stdout: stdoutBytes.toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), stdoutBytes });
+      resolve({
+        status: code ?? -1,
+        stdout: stdoutBytes.toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+        stdoutBytes,
+      });
     });
     child.stdin.end(input);
   });

@@ -24,41 +24,97 @@ describe("modelchain keygen, sign and lineage-check", () => {
   it("sign adds a signature that verifies and keeps every comment and field as written", () => {
     const unsigned = join(dir, "unsigned.yaml");
     copyFileSync(sample("bad", "unsigned.yaml"), unsigned);
-    const run = runCli(["sign", "-f", unsigned, "--key", join(dir, "keys", "team.pem"), "-o", join(dir, "signed.yaml")]);
+    const run = runCli([
+      "sign",
+      "-f",
+      unsigned,
+      "--key",
+      join(dir, "keys", "team.pem"),
+      "-o",
+      join(dir, "signed.yaml"),
+    ]);
     expect(run.status, run.stderr).toBe(0);
     const before = readFileSync(unsigned, "utf8");
     const after = readFileSync(join(dir, "signed.yaml"), "utf8");
     expect(after.startsWith(before.split("---")[0]?.trimEnd() ?? "")).toBe(true);
-    expect(after).toContain("# BAD: fails the \"signature\" check");
+    expect(after).toContain('# BAD: fails the "signature" check');
     expect(after).toMatch(/signatures:\n\s+- keyId: [0-9a-f]{32}\n\s+signature: /);
-    const check = runCli(["lineage-check", "-f", join(dir, "signed.yaml"), sample("base-model.yaml"), "--trust-key", join(dir, "keys", "team.pub.pem"), sample("keys", "demo-signing.pub.pem")]);
+    const check = runCli([
+      "lineage-check",
+      "-f",
+      join(dir, "signed.yaml"),
+      sample("base-model.yaml"),
+      "--trust-key",
+      join(dir, "keys", "team.pub.pem"),
+      sample("keys", "demo-signing.pub.pem"),
+    ]);
     expect(check.status, check.stderr).toBe(0);
   });
 
   it("lineage-check exits 0 on the sample chain and 1 naming each failed check on a bad sample", () => {
-    const good = runCli(["lineage-check", "-f", sample("base-model.yaml"), sample("fine-tuned.yaml"), "--trust-key", sample("keys", "demo-signing.pub.pem")]);
+    const good = runCli([
+      "lineage-check",
+      "-f",
+      sample("base-model.yaml"),
+      sample("fine-tuned.yaml"),
+      "--trust-key",
+      sample("keys", "demo-signing.pub.pem"),
+    ]);
     expect(good.status, good.stderr).toBe(0);
     expect(JSON.parse(good.stdout)).toEqual([
       { name: "ml/mistral-7b-base", verified: true, depth: 1, failed: [] },
       { name: "ml/mistral-7b-support-v2", verified: true, depth: 2, failed: [] },
     ]);
-    const bad = runCli(["lineage-check", "-f", sample("bad", "revoked-ancestor.yaml"), sample("trust-policy.yaml")]);
+    const bad = runCli([
+      "lineage-check",
+      "-f",
+      sample("bad", "revoked-ancestor.yaml"),
+      sample("trust-policy.yaml"),
+    ]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/ml\/support-on-recalled: .*ancestor ml\/mistral-7b-base-recalled is revoked/);
-    const wrongKey = runCli(["lineage-check", "-f", sample("bad", "wrong-key.yaml"), sample("base-model.yaml"), "--trust-key", sample("keys", "demo-signing.pub.pem")]);
+    const wrongKey = runCli([
+      "lineage-check",
+      "-f",
+      sample("bad", "wrong-key.yaml"),
+      sample("base-model.yaml"),
+      "--trust-key",
+      sample("keys", "demo-signing.pub.pem"),
+    ]);
     expect(wrongKey.status).toBe(1);
     expect(wrongKey.stderr).toMatch(/signed only by untrusted keys/);
   });
 
   it("exits 2 on malformed YAML naming the line, and on input that is not a ModelVersion", () => {
-    writeFileSync(join(dir, "broken.yaml"), "apiVersion: modelchain.io/v1alpha1\nkind: ModelVersion\nmetadata:\n  name: x\n spec: [\n");
-    const broken = runCli(["lineage-check", "-f", join(dir, "broken.yaml"), "--trust-key", sample("keys", "demo-signing.pub.pem")]);
+    writeFileSync(
+      join(dir, "broken.yaml"),
+      "apiVersion: modelchain.io/v1alpha1\nkind: ModelVersion\nmetadata:\n  name: x\n spec: [\n",
+    );
+    const broken = runCli([
+      "lineage-check",
+      "-f",
+      join(dir, "broken.yaml"),
+      "--trust-key",
+      sample("keys", "demo-signing.pub.pem"),
+    ]);
     expect(broken.status).toBe(2);
     expect(broken.stderr).toMatch(/broken.yaml: .*line 5/);
-    const signBroken = runCli(["sign", "-f", join(dir, "broken.yaml"), "--key", join(dir, "keys", "team.pem")]);
+    const signBroken = runCli([
+      "sign",
+      "-f",
+      join(dir, "broken.yaml"),
+      "--key",
+      join(dir, "keys", "team.pem"),
+    ]);
     expect(signBroken.status).toBe(2);
     expect(signBroken.stderr).toMatch(/line 5/);
-    const invalid = runCli(["sign", "-f", sample("bad", "unpinned-image.yaml"), "--key", join(dir, "keys", "team.pem")]);
+    const invalid = runCli([
+      "sign",
+      "-f",
+      sample("bad", "unpinned-image.yaml"),
+      "--key",
+      join(dir, "keys", "team.pem"),
+    ]);
     expect(invalid.status).toBe(2);
     expect(invalid.stderr).toMatch(/no ModelVersion to sign/);
     const notAKey = runCli(["sign", "-f", sample("base-model.yaml"), "--key", sample("trust-policy.yaml")]);

@@ -3,21 +3,59 @@ import type { V1Deployment, V1Lease } from "@kubernetes/client-node";
 import { V1MicroTime } from "@kubernetes/client-node";
 import { findDrift } from "../../src/controller/drift.ts";
 import { deploymentCounts } from "../../src/controller/gauges.ts";
-import { canAcquire, configHash, desiredDeployment, rolloutOutcome, servingConfig, templateHash } from "../../src/controller/index.ts";
+import {
+  canAcquire,
+  configHash,
+  desiredDeployment,
+  rolloutOutcome,
+  servingConfig,
+  templateHash,
+} from "../../src/controller/index.ts";
 import type { ModelDeployment } from "../../src/api/index.ts";
 import { sampleObjects } from "../api/samples.ts";
 
-const md = { ...(sampleObjects("deployment.yaml")[0] as unknown as ModelDeployment), metadata: { name: "support-chat", namespace: "ml", uid: "uid-1" } };
+const md = {
+  ...(sampleObjects("deployment.yaml")[0] as unknown as ModelDeployment),
+  metadata: { name: "support-chat", namespace: "ml", uid: "uid-1" },
+};
 
 describe("the owned Deployment", () => {
   it("is owned by the ModelDeployment, selects its Pods and carries the model's identity", () => {
-    const d = desiredDeployment({ md, modelSpecDigest: "sha256:abc", configHash: "sha256:def", templateHash: "0123456789abcdef", ledgerIndex: 7 });
-    expect(d.metadata?.ownerReferences).toEqual([{ apiVersion: "modelchain.io/v1alpha1", kind: "ModelDeployment", name: "support-chat", uid: "uid-1", controller: true, blockOwnerDeletion: true }]);
-    expect(d.metadata?.annotations).toMatchObject({ "modelchain.io/model-version": "mistral-7b-support-v2", "modelchain.io/spec-digest": "sha256:abc", "modelchain.io/ledger-index": "7" });
+    const d = desiredDeployment({
+      md,
+      modelSpecDigest: "sha256:abc",
+      configHash: "sha256:def",
+      templateHash: "0123456789abcdef",
+      ledgerIndex: 7,
+    });
+    expect(d.metadata?.ownerReferences).toEqual([
+      {
+        apiVersion: "modelchain.io/v1alpha1",
+        kind: "ModelDeployment",
+        name: "support-chat",
+        uid: "uid-1",
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+    expect(d.metadata?.annotations).toMatchObject({
+      "modelchain.io/model-version": "mistral-7b-support-v2",
+      "modelchain.io/spec-digest": "sha256:abc",
+      "modelchain.io/ledger-index": "7",
+    });
     expect(d.spec?.selector.matchLabels).toEqual({ "modelchain.io/model-deployment": "support-chat" });
-    expect(d.spec?.template.metadata?.labels).toMatchObject({ team: "support-ml", "modelchain.io/model-deployment": "support-chat" });
-    expect(d.spec?.template.spec?.containers[0]).toMatchObject({ image: md.spec.image, args: ["--max-model-len", "8192"], ports: [{ name: "http", containerPort: 8000 }] });
-    expect(d.spec?.template.spec?.volumes).toEqual([{ name: "config-support-chat-prompts", configMap: { name: "support-chat-prompts" } }]);
+    expect(d.spec?.template.metadata?.labels).toMatchObject({
+      team: "support-ml",
+      "modelchain.io/model-deployment": "support-chat",
+    });
+    expect(d.spec?.template.spec?.containers[0]).toMatchObject({
+      image: md.spec.image,
+      args: ["--max-model-len", "8192"],
+      ports: [{ name: "http", containerPort: 8000 }],
+    });
+    expect(d.spec?.template.spec?.volumes).toEqual([
+      { name: "config-support-chat-prompts", configMap: { name: "support-chat-prompts" } },
+    ]);
   });
 
   it("hashes the serving config including ConfigMap content, and a rollout by image, config and model", () => {
@@ -31,17 +69,50 @@ describe("the owned Deployment", () => {
 });
 
 function deployment(status: V1Deployment["status"], hash = "h1", generation = 2): V1Deployment {
-  return { metadata: { generation }, spec: { replicas: 2, selector: {}, template: { metadata: { annotations: { "modelchain.io/template-hash": hash } } } }, status };
+  return {
+    metadata: { generation },
+    spec: {
+      replicas: 2,
+      selector: {},
+      template: { metadata: { annotations: { "modelchain.io/template-hash": hash } } },
+    },
+    status,
+  };
 }
 
 describe("rollout outcome from Deployment status", () => {
   it.each([
     ["no Deployment yet", undefined, "progressing"],
-    ["an older generation observed", deployment({ observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }), "progressing"],
-    ["all replicas updated and available", deployment({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }), "completed"],
-    ["old replicas still running", deployment({ observedGeneration: 2, replicas: 3, updatedReplicas: 2, availableReplicas: 3 }), "progressing"],
-    ["the progress deadline exceeded", deployment({ observedGeneration: 2, replicas: 2, updatedReplicas: 1, conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded" }] }), "failed"],
-    ["another template", deployment({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }, "other"), "progressing"],
+    [
+      "an older generation observed",
+      deployment({ observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }),
+      "progressing",
+    ],
+    [
+      "all replicas updated and available",
+      deployment({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }),
+      "completed",
+    ],
+    [
+      "old replicas still running",
+      deployment({ observedGeneration: 2, replicas: 3, updatedReplicas: 2, availableReplicas: 3 }),
+      "progressing",
+    ],
+    [
+      "the progress deadline exceeded",
+      deployment({
+        observedGeneration: 2,
+        replicas: 2,
+        updatedReplicas: 1,
+        conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded" }],
+      }),
+      "failed",
+    ],
+    [
+      "another template",
+      deployment({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }, "other"),
+      "progressing",
+    ],
   ])("%s → %s", (_what, d, outcome) => {
     expect(rolloutOutcome(d as V1Deployment | undefined, "h1")).toBe(outcome);
   });
@@ -49,7 +120,13 @@ describe("rollout outcome from Deployment status", () => {
 
 describe("leader lease", () => {
   const now = new Date("2026-11-25T10:00:00Z");
-  const lease = (holder: string | undefined, renewedSecondsAgo: number): V1Lease => ({ spec: { holderIdentity: holder, leaseDurationSeconds: 15, renewTime: new V1MicroTime(now.getTime() - renewedSecondsAgo * 1000) } });
+  const lease = (holder: string | undefined, renewedSecondsAgo: number): V1Lease => ({
+    spec: {
+      holderIdentity: holder,
+      leaseDurationSeconds: 15,
+      renewTime: new V1MicroTime(now.getTime() - renewedSecondsAgo * 1000),
+    },
+  });
   it.each([
     ["free", lease(undefined, 0), true],
     ["ours", lease("me", 1), true],
@@ -65,7 +142,12 @@ describe("drift", () => {
   const pod = (name: string, specImage: string, imageID: string | undefined) => ({
     metadata: { name, uid: `uid-${name}` },
     spec: { containers: [{ name: "server", image: specImage }] },
-    status: { containerStatuses: imageID === undefined ? [] : [{ name: "server", image: specImage, imageID, ready: true, restartCount: 0 }] },
+    status: {
+      containerStatuses:
+        imageID === undefined
+          ? []
+          : [{ name: "server", image: specImage, imageID, ready: true, restartCount: 0 }],
+    },
   });
   it("judges each Pod against its own template and ignores Pods not yet running", () => {
     const pods = [
@@ -74,19 +156,36 @@ describe("drift", () => {
       pod("swapped", `r/i@${digest("b")}`, `r/i@${digest("c")}`),
       pod("pending", `r/i@${digest("b")}`, undefined),
     ];
-    expect(findDrift(pods)).toEqual([{ pod: "swapped", podUid: "uid-swapped", container: "server", admitted: digest("b"), running: digest("c") }]);
+    expect(findDrift(pods)).toEqual([
+      {
+        pod: "swapped",
+        podUid: "uid-swapped",
+        container: "server",
+        admitted: digest("b"),
+        running: digest("c"),
+      },
+    ]);
   });
 });
 
 describe("deployment gauges", () => {
   it("count verified, unverified, drifted and revoked-in-use deployments per namespace", () => {
-    const md = (ns: string, conditions: Array<{ type: string; status: string; reason?: string }>) => ({ metadata: { namespace: ns, name: "x" }, status: { conditions } });
+    const md = (ns: string, conditions: Array<{ type: string; status: string; reason?: string }>) => ({
+      metadata: { namespace: ns, name: "x" },
+      status: { conditions },
+    });
     const counts = deploymentCounts([
-      md("a", [{ type: "Admitted", status: "True" }, { type: "Drifted", status: "True" }]),
+      md("a", [
+        { type: "Admitted", status: "True" },
+        { type: "Drifted", status: "True" },
+      ]),
       md("a", [{ type: "Admitted", status: "False", reason: "ModelRevoked" }]),
       md("b", [{ type: "Admitted", status: "True" }]),
       md("b", []),
     ]);
-    expect(Object.fromEntries(counts)).toEqual({ a: { verified: 1, unverified: 1, drifted: 1, revoked: 1 }, b: { verified: 1, unverified: 1, drifted: 0, revoked: 0 } });
+    expect(Object.fromEntries(counts)).toEqual({
+      a: { verified: 1, unverified: 1, drifted: 1, revoked: 1 },
+      b: { verified: 1, unverified: 1, drifted: 0, revoked: 0 },
+    });
   });
 });

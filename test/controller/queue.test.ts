@@ -25,7 +25,13 @@ describe("work queue", () => {
 
   it("backs off exponentially per key and forgets on success", () => {
     const q = new WorkQueue("test", { baseMs: 100, maxMs: 1000 });
-    expect([q.addRateLimited("k"), q.addRateLimited("k"), q.addRateLimited("k"), q.addRateLimited("k"), q.addRateLimited("k")]).toEqual([100, 200, 400, 800, 1000]);
+    expect([
+      q.addRateLimited("k"),
+      q.addRateLimited("k"),
+      q.addRateLimited("k"),
+      q.addRateLimited("k"),
+      q.addRateLimited("k"),
+    ]).toEqual([100, 200, 400, 800, 1000]);
     q.forget("k");
     expect(q.addRateLimited("k")).toBe(100);
     expect(q.addRateLimited("other")).toBe(100);

@@ -16,7 +16,12 @@ import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
-import { ApiextensionsV1Api, KubeConfig, loadYaml, type V1CustomResourceDefinition } from "@kubernetes/client-node";
+import {
+  ApiextensionsV1Api,
+  KubeConfig,
+  loadYaml,
+  type V1CustomResourceDefinition,
+} from "@kubernetes/client-node";
 import { envtestAssets } from "./assets.ts";
 import { freePort, startProcess, stopProcess, waitFor } from "./processes.ts";
 
@@ -59,17 +64,26 @@ async function startEtcd(bin: string, dir: string): Promise<{ proc: ChildProcess
   const url = `http://127.0.0.1:${client}`;
   const peerUrl = `http://127.0.0.1:${peer}`;
   const log = join(dir, "etcd.log");
-  const proc = startProcess(join(bin, "etcd"), [
-    `--data-dir=${join(dir, "etcd")}`,
-    `--listen-client-urls=${url}`,
-    `--advertise-client-urls=${url}`,
-    `--listen-peer-urls=${peerUrl}`,
-    `--initial-advertise-peer-urls=${peerUrl}`,
-    `--initial-cluster=default=${peerUrl}`,
-    "--unsafe-no-fsync",
-    "--log-level=warn",
-  ], log);
-  await waitFor("etcd", async () => (await get(`${url}/health`, undefined)).status === 200, 30_000, () => tail(log));
+  const proc = startProcess(
+    join(bin, "etcd"),
+    [
+      `--data-dir=${join(dir, "etcd")}`,
+      `--listen-client-urls=${url}`,
+      `--advertise-client-urls=${url}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=default=${peerUrl}`,
+      "--unsafe-no-fsync",
+      "--log-level=warn",
+    ],
+    log,
+  );
+  await waitFor(
+    "etcd",
+    async () => (await get(`${url}/health`, undefined)).status === 200,
+    30_000,
+    () => tail(log),
+  );
   return { proc, url };
 }
 
@@ -97,24 +111,35 @@ function writeCredentials(dir: string): string {
   return token;
 }
 
-async function startApiServer(bin: string, dir: string, etcdUrl: string, port: number, token: string, extraArgs: string[]): Promise<ApiServer> {
+async function startApiServer(
+  bin: string,
+  dir: string,
+  etcdUrl: string,
+  port: number,
+  token: string,
+  extraArgs: string[],
+): Promise<ApiServer> {
   const log = join(dir, "kube-apiserver.log");
-  const proc = startProcess(join(bin, "kube-apiserver"), [
-    `--etcd-servers=${etcdUrl}`,
-    "--advertise-address=127.0.0.1",
-    "--bind-address=127.0.0.1",
-    `--secure-port=${port}`,
-    `--cert-dir=${join(dir, "certs")}`,
-    `--token-auth-file=${join(dir, "tokens.csv")}`,
-    "--authorization-mode=RBAC",
-    "--service-cluster-ip-range=10.0.0.0/24",
-    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-    `--service-account-key-file=${join(dir, "sa.pub")}`,
-    `--service-account-signing-key-file=${join(dir, "sa.key")}`,
-    "--disable-admission-plugins=ServiceAccount",
-    "--allow-privileged=true",
-    ...extraArgs,
-  ], log);
+  const proc = startProcess(
+    join(bin, "kube-apiserver"),
+    [
+      `--etcd-servers=${etcdUrl}`,
+      "--advertise-address=127.0.0.1",
+      "--bind-address=127.0.0.1",
+      `--secure-port=${port}`,
+      `--cert-dir=${join(dir, "certs")}`,
+      `--token-auth-file=${join(dir, "tokens.csv")}`,
+      "--authorization-mode=RBAC",
+      "--service-cluster-ip-range=10.0.0.0/24",
+      "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+      `--service-account-key-file=${join(dir, "sa.pub")}`,
+      `--service-account-signing-key-file=${join(dir, "sa.key")}`,
+      "--disable-admission-plugins=ServiceAccount",
+      "--allow-privileged=true",
+      ...extraArgs,
+    ],
+    log,
+  );
   const url = `https://127.0.0.1:${port}`;
   let caPem = "";
   await waitFor(
@@ -132,7 +157,14 @@ async function startApiServer(bin: string, dir: string, etcdUrl: string, port: n
 function writeKubeconfig(dir: string, api: ApiServer): { kubeConfig: KubeConfig; path: string } {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
-    clusters: [{ name: "envtest", server: api.url, caData: Buffer.from(api.caPem).toString("base64"), skipTLSVerify: false }],
+    clusters: [
+      {
+        name: "envtest",
+        server: api.url,
+        caData: Buffer.from(api.caPem).toString("base64"),
+        skipTLSVerify: false,
+      },
+    ],
     users: [{ name: "admin", token: api.token }],
     contexts: [{ name: "envtest", cluster: "envtest", user: "admin", namespace: "default" }],
     currentContext: "envtest",
@@ -142,17 +174,25 @@ function writeKubeconfig(dir: string, api: ApiServer): { kubeConfig: KubeConfig;
   return { kubeConfig, path };
 }
 
-async function startControllerManager(bin: string, dir: string, kubeconfigPath: string): Promise<ChildProcess> {
+async function startControllerManager(
+  bin: string,
+  dir: string,
+  kubeconfigPath: string,
+): Promise<ChildProcess> {
   const log = join(dir, "kube-controller-manager.log");
   const port = await freePort();
-  const proc = startProcess(join(bin, "kube-controller-manager"), [
-    `--kubeconfig=${kubeconfigPath}`,
-    "--leader-elect=false",
-    "--bind-address=127.0.0.1",
-    `--secure-port=${port}`,
-    "--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller",
-    "--concurrent-deployment-syncs=2",
-  ], log);
+  const proc = startProcess(
+    join(bin, "kube-controller-manager"),
+    [
+      `--kubeconfig=${kubeconfigPath}`,
+      "--leader-elect=false",
+      "--bind-address=127.0.0.1",
+      `--secure-port=${port}`,
+      "--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller",
+      "--concurrent-deployment-syncs=2",
+    ],
+    log,
+  );
   return proc;
 }
 
@@ -169,15 +209,21 @@ export async function installCrds(kubeConfig: KubeConfig): Promise<string[]> {
     names.push(crd.metadata?.name ?? file);
   }
   for (const name of names) {
-    await waitFor(`CRD ${name}`, async () => {
-      const crd = await api.readCustomResourceDefinition({ name });
-      return (crd.status?.conditions ?? []).some((c) => c.type === "Established" && c.status === "True");
-    }, 30_000);
+    await waitFor(
+      `CRD ${name}`,
+      async () => {
+        const crd = await api.readCustomResourceDefinition({ name });
+        return (crd.status?.conditions ?? []).some((c) => c.type === "Established" && c.status === "True");
+      },
+      30_000,
+    );
   }
   return names;
 }
 
-export async function startControlPlane(opts: { controllerManager?: boolean; crds?: boolean; apiServerArgs?: string[] } = {}): Promise<ControlPlane> {
+export async function startControlPlane(
+  opts: { controllerManager?: boolean; crds?: boolean; apiServerArgs?: string[] } = {},
+): Promise<ControlPlane> {
   const assets = envtestAssets();
   if ("missing" in assets) throw new Error(assets.missing);
   const dir = mkdtempSync(join(tmpdir(), "modelchain-envtest-"));
@@ -203,7 +249,18 @@ export async function startControlPlane(opts: { controllerManager?: boolean; crd
       api = await startApiServer(assets.dir, dir, etcd.url, port, token, opts.apiServerArgs ?? []);
       procs.push(api.proc);
     };
-    return { kubeConfig, kubeconfigPath: path, apiServerUrl: api.url, caPem: api.caPem, token: api.token, dir, etcdUrl: etcd.url, stopApiServer, startApiServer: restartApiServer, stop };
+    return {
+      kubeConfig,
+      kubeconfigPath: path,
+      apiServerUrl: api.url,
+      caPem: api.caPem,
+      token: api.token,
+      dir,
+      etcdUrl: etcd.url,
+      stopApiServer,
+      startApiServer: restartApiServer,
+      stop,
+    };
   } catch (e: unknown) {
     await stop();
     throw e;

@@ -22,14 +22,20 @@ describe.skipIf(skip)("informers across a broken watch", () => {
   const ledger = new MemoryLedger();
   const registered = async () => {
     let n = 0;
-    for (let i = 0; i < (await ledger.size()); i++) if ((await ledger.get(i)).envelope.entry.kind === "ModelVersionRegistered") n++;
+    for (let i = 0; i < (await ledger.size()); i++)
+      if ((await ledger.get(i)).envelope.entry.kind === "ModelVersionRegistered") n++;
     return n;
   };
 
   beforeAll(async () => {
     // Without the watch cache, watches are served by etcd, so a compacted resourceVersion is 410 Gone.
     cp = await startControlPlane({ apiServerArgs: ["--watch-cache=false"] });
-    operator = await startOperator({ kubeConfig: cp.kubeConfig, ledger: borrowedLedger(ledger), cluster: "envtest", log: pino({ level: "silent" }) });
+    operator = await startOperator({
+      kubeConfig: cp.kubeConfig,
+      ledger: borrowedLedger(ledger),
+      cluster: "envtest",
+      log: pino({ level: "silent" }),
+    });
     await operator.synced;
   });
   afterAll(async () => {
@@ -39,18 +45,29 @@ describe.skipIf(skip)("informers across a broken watch", () => {
 
   it("relists after the API server comes back with the informers' resourceVersion compacted (410 Gone)", async () => {
     const objects = KubernetesObjectApi.makeApiClient(cp.kubeConfig);
-    for (const file of ["namespace.yaml", "trust-policy.yaml", "base-model.yaml"]) for (const o of sampleObjects(file)) await objects.create(o as KubernetesObject);
+    for (const file of ["namespace.yaml", "trust-policy.yaml", "base-model.yaml"])
+      for (const o of sampleObjects(file)) await objects.create(o as KubernetesObject);
     await waitFor("first registration", async () => (await registered()) === 1, 30_000);
 
     await cp.stopApiServer();
     const head = await etcd(cp.etcdUrl, "/v3/kv/range", { key: Buffer.from("/").toString("base64") });
     const revision = Number(head["header"]["revision"]);
     await etcd(cp.etcdUrl, "/v3/kv/compaction", { revision, physical: true });
-    const stale = await etcd(cp.etcdUrl, "/v3/kv/range", { key: Buffer.from("/").toString("base64"), revision: revision - 1 }).then(() => "readable", (e: Error) => e.message);
+    const stale = await etcd(cp.etcdUrl, "/v3/kv/range", {
+      key: Buffer.from("/").toString("base64"),
+      revision: revision - 1,
+    }).then(
+      () => "readable",
+      (e: Error) => e.message,
+    );
     expect(stale).toMatch(/compacted/);
     await cp.startApiServer();
 
     for (const o of sampleObjects("fine-tuned.yaml")) await objects.create(o as KubernetesObject);
-    await waitFor("registration seen by the restarted informers", async () => (await registered()) === 2, 90_000);
+    await waitFor(
+      "registration seen by the restarted informers",
+      async () => (await registered()) === 2,
+      90_000,
+    );
   });
 });

@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from "@kubernetes/client-node";
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+} from "@kubernetes/client-node";
 import pino from "pino";
 import { startControlPlane, type ControlPlane } from "./controlplane.ts";
 import { skipWithoutAssets } from "./assets.ts";
@@ -21,206 +29,461 @@ if (skipHosted) console.log(`SKIP operator on a real control plane with the ic l
 // compiled canister on the IC host through @dfinity/agent.
 const backends: Array<{ name: string; skip: boolean; open: (dir: string) => Promise<Ledger> }> = [
   { name: "file ledger", skip: false, open: (dir) => FileLedger.open(dir, { warn: () => {} }) },
-  { name: "ic ledger (hosted canister)", skip: skipHosted, open: async () => (await hostedCanister()).ledger() },
+  {
+    name: "ic ledger (hosted canister)",
+    skip: skipHosted,
+    open: async () => (await hostedCanister()).ledger(),
+  },
 ];
 
-describe.skipIf(skip).each(backends)("the operator against a real control plane, with the $name", (backend) => {
-  if (backend.skip) return;
-  let cp: ControlPlane;
-  let ledger: Ledger;
-  let operator: Operator;
-  const state = tempDir("modelchain-operator-envtest-");
-  let objects: KubernetesObjectApi;
-  let custom: CustomObjectsApi;
-  let core: CoreV1Api;
-  let apps: AppsV1Api;
+describe.skipIf(skip).each(backends)(
+  "the operator against a real control plane, with the $name",
+  (backend) => {
+    if (backend.skip) return;
+    let cp: ControlPlane;
+    let ledger: Ledger;
+    let operator: Operator;
+    const state = tempDir("modelchain-operator-envtest-");
+    let objects: KubernetesObjectApi;
+    let custom: CustomObjectsApi;
+    let core: CoreV1Api;
+    let apps: AppsV1Api;
 
-  async function kinds(): Promise<string[]> {
-    const size = await ledger.size();
-    const out: string[] = [];
-    for (let i = 0; i < size; i++) out.push((await ledger.get(i)).envelope.entry.kind);
-    return out;
-  }
-  const count = async (kind: string) => (await kinds()).filter((k) => k === kind).length;
-  const mdStatus = async (name: string) => ((await custom.getNamespacedCustomObject({ group: "modelchain.io", version: "v1alpha1", namespace: "ml", plural: "modeldeployments", name })) as { status?: { conditions?: Array<{ type: string; status: string; message: string }>; rollouts?: unknown[] } }).status ?? {};
-  const condition = (status: { conditions?: Array<{ type: string; status: string; message?: string }> }, type: string) => status.conditions?.find((c) => c.type === type);
+    async function kinds(): Promise<string[]> {
+      const size = await ledger.size();
+      const out: string[] = [];
+      for (let i = 0; i < size; i++) out.push((await ledger.get(i)).envelope.entry.kind);
+      return out;
+    }
+    const count = async (kind: string) => (await kinds()).filter((k) => k === kind).length;
+    const mdStatus = async (name: string) =>
+      (
+        (await custom.getNamespacedCustomObject({
+          group: "modelchain.io",
+          version: "v1alpha1",
+          namespace: "ml",
+          plural: "modeldeployments",
+          name,
+        })) as {
+          status?: {
+            conditions?: Array<{ type: string; status: string; message: string }>;
+            rollouts?: unknown[];
+          };
+        }
+      ).status ?? {};
+    const condition = (
+      status: { conditions?: Array<{ type: string; status: string; message?: string }> },
+      type: string,
+    ) => status.conditions?.find((c) => c.type === type);
 
-  /** Marks the Deployment's Pods ready, as a kubelet would (no kubelet runs here). */
-  async function markPodsReady(selector: string): Promise<number> {
-    const pods = await core.listNamespacedPod({ namespace: "ml", labelSelector: selector });
-    const now = new Date();
-    for (const pod of pods.items) {
-      if (pod.status?.phase === "Running") continue;
-      const containers = pod.spec?.containers ?? [];
-      await core.patchNamespacedPodStatus({
+    /** Marks the Deployment's Pods ready, as a kubelet would (no kubelet runs here). */
+    async function markPodsReady(selector: string): Promise<number> {
+      const pods = await core.listNamespacedPod({ namespace: "ml", labelSelector: selector });
+      const now = new Date();
+      for (const pod of pods.items) {
+        if (pod.status?.phase === "Running") continue;
+        const containers = pod.spec?.containers ?? [];
+        await core.patchNamespacedPodStatus(
+          {
+            namespace: "ml",
+            name: pod.metadata?.name ?? "",
+            body: {
+              status: {
+                phase: "Running",
+                conditions: [
+                  { type: "Ready", status: "True", lastTransitionTime: now },
+                  { type: "ContainersReady", status: "True", lastTransitionTime: now },
+                ],
+                containerStatuses: containers.map((c) => ({
+                  name: c.name,
+                  image: c.image ?? "",
+                  imageID: c.image ?? "",
+                  ready: true,
+                  started: true,
+                  restartCount: 0,
+                  state: { running: { startedAt: now } },
+                })),
+              },
+            },
+          },
+          merge,
+        );
+      }
+      return pods.items.length;
+    }
+
+    async function apply(file: string): Promise<void> {
+      for (const o of sampleObjects(file)) await objects.create(o as KubernetesObject);
+    }
+
+    beforeAll(async () => {
+      cp = await startControlPlane({ controllerManager: true });
+      objects = KubernetesObjectApi.makeApiClient(cp.kubeConfig);
+      custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
+      core = cp.kubeConfig.makeApiClient(CoreV1Api);
+      apps = cp.kubeConfig.makeApiClient(AppsV1Api);
+      ledger = await backend.open(state.dir);
+      operator = await startOperator({
+        kubeConfig: cp.kubeConfig,
+        ledger: borrowedLedger(ledger),
+        cluster: "envtest",
+        log,
+        progressPollMs: 300,
+      });
+      await operator.synced;
+      for (const file of ["namespace.yaml", "trust-policy.yaml", "base-model.yaml", "fine-tuned.yaml"])
+        await apply(file);
+    });
+
+    afterAll(async () => {
+      await operator?.stop();
+      await ledger?.close();
+      await cp?.stop();
+      state.remove();
+    });
+
+    it("verifies and registers every sample ModelVersion once, with the ledger reference in status", async () => {
+      await waitFor(
+        "ModelVersion status",
+        async () => {
+          const mv = (await custom.getNamespacedCustomObject({
+            group: "modelchain.io",
+            version: "v1alpha1",
+            namespace: "ml",
+            plural: "modelversions",
+            name: "mistral-7b-support-v2",
+          })) as {
+            status?: { conditions?: Array<{ type: string; status: string }>; ledger?: { index: number } };
+          };
+          return condition(mv.status ?? {}, "Verified")?.status === "True" && mv.status?.ledger !== undefined;
+        },
+        30_000,
+      );
+      expect(await count("ModelVersionRegistered")).toBe(2);
+    });
+
+    it("creates the owned Deployment by server-side apply with an owner reference, and records the rollout start", async () => {
+      await apply("deployment.yaml");
+      await waitFor(
+        "owned Deployment",
+        async () =>
+          (await apps.readNamespacedDeployment({ namespace: "ml", name: "support-chat" })).metadata !==
+          undefined,
+        30_000,
+      );
+      const deployment = await apps.readNamespacedDeployment({ namespace: "ml", name: "support-chat" });
+      expect(deployment.metadata?.ownerReferences?.[0]).toMatchObject({
+        kind: "ModelDeployment",
+        name: "support-chat",
+        controller: true,
+      });
+      expect(
+        deployment.metadata?.managedFields?.some(
+          (f) => f.manager === "modelchain-operator" && f.operation === "Apply",
+        ),
+      ).toBe(true);
+      expect(deployment.metadata?.annotations?.["modelchain.io/spec-digest"]).toMatch(/^sha256:/);
+      await waitFor("RolloutStarted", async () => (await count("RolloutStarted")) === 1, 30_000);
+    });
+
+    it("records the rollout completed once the Pods are ready (marked ready as a kubelet would)", async () => {
+      await waitFor(
+        "pods created by kube-controller-manager",
+        async () => (await markPodsReady("modelchain.io/model-deployment=support-chat")) >= 2,
+        60_000,
+      );
+      await waitFor(
+        "RolloutCompleted",
+        async () => {
+          await markPodsReady("modelchain.io/model-deployment=support-chat");
+          return (await count("RolloutCompleted")) === 1;
+        },
+        60_000,
+      );
+      await waitFor(
+        "Available condition",
+        async () => condition(await mdStatus("support-chat"), "Available")?.status === "True",
+        30_000,
+      );
+    });
+
+    it("records an image change and a config change exactly once each", async () => {
+      const image = "registry.example.com/serving/vllm@sha256:" + "e".repeat(64);
+      await custom.patchNamespacedCustomObject(
+        {
+          group: "modelchain.io",
+          version: "v1alpha1",
+          namespace: "ml",
+          plural: "modeldeployments",
+          name: "support-chat",
+          body: { spec: { image } },
+        },
+        merge,
+      );
+      await waitFor("ImageDigestChanged", async () => (await count("ImageDigestChanged")) === 1, 30_000);
+      await custom.patchNamespacedCustomObject(
+        {
+          group: "modelchain.io",
+          version: "v1alpha1",
+          namespace: "ml",
+          plural: "modeldeployments",
+          name: "support-chat",
+          body: { spec: { serving: { args: ["--max-model-len", "4096"] } } },
+        },
+        merge,
+      );
+      await waitFor("ConfigChanged", async () => (await count("ConfigChanged")) === 1, 30_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await count("ImageDigestChanged")).toBe(1);
+      expect(await count("ConfigChanged")).toBe(1);
+      expect(await count("RolloutStarted")).toBe(3);
+    });
+
+    it("shows the deployment's whole chain in modelchain history, every proof verified", async () => {
+      const history = await deploymentHistory(ledger, "ml", "support-chat");
+      expect(history.datasets.map((d) => d.name).sort()).toEqual([
+        "safety-refusals-v3",
+        "support-tickets-2025q3",
+        "web-corpus-2025",
+      ]);
+      expect(history.modelVersions.map((m) => m.subject)).toEqual([
+        "ml/mistral-7b-base",
+        "ml/mistral-7b-support-v2",
+      ]);
+      expect(history.imageDigests).toHaveLength(2);
+      expect(history.deploymentEvents.map((e) => e.kind)).toEqual([
+        "RolloutStarted",
+        "RolloutCompleted",
+        "RolloutStarted",
+        "ImageDigestChanged",
+        "RolloutStarted",
+        "ConfigChanged",
+      ]);
+      expect(history.deploymentEvents.every((e) => e.subject === "ml/support-chat")).toBe(true);
+      expect([...history.modelVersions, ...history.deploymentEvents].every((i) => i.proofVerified)).toBe(
+        true,
+      );
+      expect(historyText(history)).toMatch(
+        /model versions:\n  \[\d+\] ModelVersionRegistered ml\/mistral-7b-base: mistral-7b 1\.0\.0/,
+      );
+    });
+
+    it("flags a Pod running another digest than the admitted one as drift, once", async () => {
+      const pods = await core.listNamespacedPod({
         namespace: "ml",
-        name: pod.metadata?.name ?? "",
-        body: {
-          status: {
-            phase: "Running",
-            conditions: [{ type: "Ready", status: "True", lastTransitionTime: now }, { type: "ContainersReady", status: "True", lastTransitionTime: now }],
-            containerStatuses: containers.map((c) => ({ name: c.name, image: c.image ?? "", imageID: c.image ?? "", ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } } })),
+        labelSelector: "modelchain.io/model-deployment=support-chat",
+      });
+      const pod = pods.items.find((p) => p.spec?.containers[0]?.image?.includes("e".repeat(64)));
+      expect(pod).toBeDefined();
+      const other = "registry.example.com/serving/vllm@sha256:" + "d".repeat(64);
+      await core.patchNamespacedPodStatus(
+        {
+          namespace: "ml",
+          name: pod?.metadata?.name ?? "",
+          body: {
+            status: {
+              containerStatuses: [
+                {
+                  name: "server",
+                  image: other,
+                  imageID: other,
+                  ready: true,
+                  started: true,
+                  restartCount: 0,
+                  state: { running: { startedAt: new Date() } },
+                },
+              ],
+            },
           },
         },
-      }, merge);
-    }
-    return pods.items.length;
-  }
+        merge,
+      );
+      await waitFor(
+        "Drifted condition",
+        async () => condition(await mdStatus("support-chat"), "Drifted")?.status === "True",
+        30_000,
+      );
+      expect(condition(await mdStatus("support-chat"), "Drifted")?.message).toContain("d".repeat(64));
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await count("DriftDetected")).toBe(1);
+    });
 
-  async function apply(file: string): Promise<void> {
-    for (const o of sampleObjects(file)) await objects.create(o as KubernetesObject);
-  }
+    it("records rollouts, image changes and drift of a labelled Deployment it does not own", async () => {
+      const image = "registry.example.com/serving/tgi@sha256:" + "1".repeat(64);
+      const labels = { app: "legacy-chat", "modelchain.io/model-version": "mistral-7b-support-v2" };
+      await apps.createNamespacedDeployment({
+        namespace: "ml",
+        body: {
+          metadata: { name: "legacy-chat", labels },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: "legacy-chat" } },
+            template: { metadata: { labels }, spec: { containers: [{ name: "tgi", image }] } },
+          },
+        },
+      });
+      const deploymentEntries = async () => {
+        const out: string[] = [];
+        for (let i = 0; i < (await ledger.size()); i++) {
+          const e = (await ledger.get(i)).envelope.entry;
+          if (e.subject.kind === "Deployment" && e.subject.name === "legacy-chat") out.push(e.kind);
+        }
+        return out;
+      };
+      await waitFor(
+        "labelled rollout started",
+        async () => (await deploymentEntries()).includes("RolloutStarted"),
+        30_000,
+      );
+      await waitFor(
+        "labelled rollout completed",
+        async () => {
+          await markPodsReady("app=legacy-chat");
+          return (await deploymentEntries()).includes("RolloutCompleted");
+        },
+        60_000,
+      );
+      await apps.patchNamespacedDeployment(
+        {
+          namespace: "ml",
+          name: "legacy-chat",
+          body: {
+            spec: {
+              template: {
+                spec: { containers: [{ name: "tgi", image: image.replace("1".repeat(64), "2".repeat(64)) }] },
+              },
+            },
+          },
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
+      );
+      await waitFor(
+        "labelled image change",
+        async () => (await deploymentEntries()).includes("ImageDigestChanged"),
+        30_000,
+      );
+      const annotation = (await apps.readNamespacedDeployment({ namespace: "ml", name: "legacy-chat" }))
+        .metadata?.annotations?.["modelchain.io/last-recorded"];
+      expect(JSON.parse(annotation ?? "{}")).toMatchObject({ revision: 2 });
+      expect((await deploymentEntries()).filter((k) => k === "RolloutStarted")).toHaveLength(2);
+    });
 
-  beforeAll(async () => {
-    cp = await startControlPlane({ controllerManager: true });
-    objects = KubernetesObjectApi.makeApiClient(cp.kubeConfig);
-    custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
-    core = cp.kubeConfig.makeApiClient(CoreV1Api);
-    apps = cp.kubeConfig.makeApiClient(AppsV1Api);
-    ledger = await backend.open(state.dir);
-    operator = await startOperator({ kubeConfig: cp.kubeConfig, ledger: borrowedLedger(ledger), cluster: "envtest", log, progressPollMs: 300 });
-    await operator.synced;
-    for (const file of ["namespace.yaml", "trust-policy.yaml", "base-model.yaml", "fine-tuned.yaml"]) await apply(file);
-  });
+    it("propagates a revoked ancestor to the deployment: condition, entry, and scale to zero when the policy asks", async () => {
+      await custom.patchClusterCustomObject(
+        {
+          group: "modelchain.io",
+          version: "v1alpha1",
+          plural: "modeltrustpolicies",
+          name: "ml-models",
+          body: { spec: { revocation: { scaleToZero: true } } },
+        },
+        merge,
+      );
+      await custom.patchNamespacedCustomObject(
+        {
+          group: "modelchain.io",
+          version: "v1alpha1",
+          namespace: "ml",
+          plural: "modelversions",
+          name: "mistral-7b-base",
+          body: { spec: { revoked: { reason: "licence withdrawn (incident ML-500)" } } },
+        },
+        merge,
+      );
+      // Two controllers record these, in either order (the ModelVersion's and the deployment's).
+      await waitFor("RevokedModelInUse", async () => (await count("RevokedModelInUse")) === 1, 30_000);
+      await waitFor("ModelVersionRevoked", async () => (await count("ModelVersionRevoked")) === 1, 30_000);
+      await waitFor(
+        "Admitted=False",
+        async () => condition(await mdStatus("support-chat"), "Admitted")?.status === "False",
+        30_000,
+      );
+      expect(condition(await mdStatus("support-chat"), "Admitted")?.message).toMatch(
+        /ancestor ml\/mistral-7b-base is revoked/,
+      );
+      await waitFor(
+        "scaled to zero",
+        async () =>
+          (await apps.readNamespacedDeployment({ namespace: "ml", name: "support-chat" })).spec?.replicas ===
+          0,
+        30_000,
+      );
+    });
 
-  afterAll(async () => {
-    await operator?.stop();
-    await ledger?.close();
-    await cp?.stop();
-    state.remove();
-  });
+    it("does not deploy a ModelDeployment whose model is unverified, and says why", async () => {
+      await apply("bad/unsigned.yaml");
+      await waitFor(
+        "Admitted=False",
+        async () => condition(await mdStatus("chat-unsigned"), "Admitted")?.status === "False",
+        30_000,
+      );
+      expect(condition(await mdStatus("chat-unsigned"), "Admitted")?.message).toMatch(/is not signed/);
+      const created = await apps.readNamespacedDeployment({ namespace: "ml", name: "chat-unsigned" }).then(
+        () => true,
+        () => false,
+      );
+      expect(created).toBe(false);
+    });
 
-  it("verifies and registers every sample ModelVersion once, with the ledger reference in status", async () => {
-    await waitFor("ModelVersion status", async () => {
-      const mv = (await custom.getNamespacedCustomObject({ group: "modelchain.io", version: "v1alpha1", namespace: "ml", plural: "modelversions", name: "mistral-7b-support-v2" })) as { status?: { conditions?: Array<{ type: string; status: string }>; ledger?: { index: number } } };
-      return condition(mv.status ?? {}, "Verified")?.status === "True" && mv.status?.ledger !== undefined;
-    }, 30_000);
-    expect(await count("ModelVersionRegistered")).toBe(2);
-  });
+    it("records the deletion through its finalizer before the object goes", async () => {
+      await custom.deleteNamespacedCustomObject({
+        group: "modelchain.io",
+        version: "v1alpha1",
+        namespace: "ml",
+        plural: "modeldeployments",
+        name: "support-chat",
+      });
+      await waitFor(
+        "ModelDeploymentDeleted",
+        async () => (await count("ModelDeploymentDeleted")) === 1,
+        30_000,
+      );
+      await waitFor(
+        "object gone",
+        () =>
+          custom
+            .getNamespacedCustomObject({
+              group: "modelchain.io",
+              version: "v1alpha1",
+              namespace: "ml",
+              plural: "modeldeployments",
+              name: "support-chat",
+            })
+            .then(
+              () => false,
+              () => true,
+            ),
+        30_000,
+      );
+    });
 
-  it("creates the owned Deployment by server-side apply with an owner reference, and records the rollout start", async () => {
-    await apply("deployment.yaml");
-    await waitFor("owned Deployment", async () => (await apps.readNamespacedDeployment({ namespace: "ml", name: "support-chat" })).metadata !== undefined, 30_000);
-    const deployment = await apps.readNamespacedDeployment({ namespace: "ml", name: "support-chat" });
-    expect(deployment.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "ModelDeployment", name: "support-chat", controller: true });
-    expect(deployment.metadata?.managedFields?.some((f) => f.manager === "modelchain-operator" && f.operation === "Apply")).toBe(true);
-    expect(deployment.metadata?.annotations?.["modelchain.io/spec-digest"]).toMatch(/^sha256:/);
-    await waitFor("RolloutStarted", async () => (await count("RolloutStarted")) === 1, 30_000);
-  });
-
-  it("records the rollout completed once the Pods are ready (marked ready as a kubelet would)", async () => {
-    await waitFor("pods created by kube-controller-manager", async () => (await markPodsReady("modelchain.io/model-deployment=support-chat")) >= 2, 60_000);
-    await waitFor("RolloutCompleted", async () => {
-      await markPodsReady("modelchain.io/model-deployment=support-chat");
-      return (await count("RolloutCompleted")) === 1;
-    }, 60_000);
-    await waitFor("Available condition", async () => condition(await mdStatus("support-chat"), "Available")?.status === "True", 30_000);
-  });
-
-  it("records an image change and a config change exactly once each", async () => {
-    const image = "registry.example.com/serving/vllm@sha256:" + "e".repeat(64);
-    await custom.patchNamespacedCustomObject({ group: "modelchain.io", version: "v1alpha1", namespace: "ml", plural: "modeldeployments", name: "support-chat", body: { spec: { image } } }, merge);
-    await waitFor("ImageDigestChanged", async () => (await count("ImageDigestChanged")) === 1, 30_000);
-    await custom.patchNamespacedCustomObject({ group: "modelchain.io", version: "v1alpha1", namespace: "ml", plural: "modeldeployments", name: "support-chat", body: { spec: { serving: { args: ["--max-model-len", "4096"] } } } }, merge);
-    await waitFor("ConfigChanged", async () => (await count("ConfigChanged")) === 1, 30_000);
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(await count("ImageDigestChanged")).toBe(1);
-    expect(await count("ConfigChanged")).toBe(1);
-    expect(await count("RolloutStarted")).toBe(3);
-  });
-
-  it("shows the deployment's whole chain in modelchain history, every proof verified", async () => {
-    const history = await deploymentHistory(ledger, "ml", "support-chat");
-    expect(history.datasets.map((d) => d.name).sort()).toEqual(["safety-refusals-v3", "support-tickets-2025q3", "web-corpus-2025"]);
-    expect(history.modelVersions.map((m) => m.subject)).toEqual(["ml/mistral-7b-base", "ml/mistral-7b-support-v2"]);
-    expect(history.imageDigests).toHaveLength(2);
-    expect(history.deploymentEvents.map((e) => e.kind)).toEqual(["RolloutStarted", "RolloutCompleted", "RolloutStarted", "ImageDigestChanged", "RolloutStarted", "ConfigChanged"]);
-    expect(history.deploymentEvents.every((e) => e.subject === "ml/support-chat")).toBe(true);
-    expect([...history.modelVersions, ...history.deploymentEvents].every((i) => i.proofVerified)).toBe(true);
-    expect(historyText(history)).toMatch(/model versions:\n  \[\d+\] ModelVersionRegistered ml\/mistral-7b-base: mistral-7b 1\.0\.0/);
-  });
-
-  it("flags a Pod running another digest than the admitted one as drift, once", async () => {
-    const pods = await core.listNamespacedPod({ namespace: "ml", labelSelector: "modelchain.io/model-deployment=support-chat" });
-    const pod = pods.items.find((p) => p.spec?.containers[0]?.image?.includes("e".repeat(64)));
-    expect(pod).toBeDefined();
-    const other = "registry.example.com/serving/vllm@sha256:" + "d".repeat(64);
-    await core.patchNamespacedPodStatus({ namespace: "ml", name: pod?.metadata?.name ?? "", body: { status: { containerStatuses: [{ name: "server", image: other, imageID: other, ready: true, started: true, restartCount: 0, state: { running: { startedAt: new Date() } } }] } } }, merge);
-    await waitFor("Drifted condition", async () => condition(await mdStatus("support-chat"), "Drifted")?.status === "True", 30_000);
-    expect(condition(await mdStatus("support-chat"), "Drifted")?.message).toContain("d".repeat(64));
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(await count("DriftDetected")).toBe(1);
-  });
-
-  it("records rollouts, image changes and drift of a labelled Deployment it does not own", async () => {
-    const image = "registry.example.com/serving/tgi@sha256:" + "1".repeat(64);
-    const labels = { app: "legacy-chat", "modelchain.io/model-version": "mistral-7b-support-v2" };
-    await apps.createNamespacedDeployment({ namespace: "ml", body: { metadata: { name: "legacy-chat", labels }, spec: { replicas: 1, selector: { matchLabels: { app: "legacy-chat" } }, template: { metadata: { labels }, spec: { containers: [{ name: "tgi", image }] } } } } });
-    const deploymentEntries = async () => {
-      const out: string[] = [];
-      for (let i = 0; i < (await ledger.size()); i++) {
-        const e = (await ledger.get(i)).envelope.entry;
-        if (e.subject.kind === "Deployment" && e.subject.name === "legacy-chat") out.push(e.kind);
+    it("adds nothing when a new operator instance reconciles the same cluster again", async () => {
+      const before = await ledger.size();
+      const kindsBefore = await kinds();
+      await operator.stop();
+      operator = await startOperator({
+        kubeConfig: cp.kubeConfig,
+        ledger: borrowedLedger(ledger),
+        cluster: "envtest",
+        log,
+        progressPollMs: 300,
+      });
+      await operator.synced;
+      await new Promise((r) => setTimeout(r, 3000));
+      expect((await kinds()).slice(before)).toEqual([]);
+      expect(await kinds()).toEqual(kindsBefore);
+      await operator.stop();
+      if (ledger instanceof FileLedger) {
+        await ledger.close();
+        const audit = await auditFileLedger(state.dir);
+        expect(audit).toMatchObject({ size: before });
+        expect(audit.problem).toBeUndefined();
+        ledger = await FileLedger.open(state.dir, { warn: () => {} });
+      } else {
+        const audit = await auditLedger(ledger);
+        expect(audit).toMatchObject({ size: before });
+        expect(audit.problem).toBeUndefined();
       }
-      return out;
-    };
-    await waitFor("labelled rollout started", async () => (await deploymentEntries()).includes("RolloutStarted"), 30_000);
-    await waitFor("labelled rollout completed", async () => {
-      await markPodsReady("app=legacy-chat");
-      return (await deploymentEntries()).includes("RolloutCompleted");
-    }, 60_000);
-    await apps.patchNamespacedDeployment({ namespace: "ml", name: "legacy-chat", body: { spec: { template: { spec: { containers: [{ name: "tgi", image: image.replace("1".repeat(64), "2".repeat(64)) }] } } } } }, setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch));
-    await waitFor("labelled image change", async () => (await deploymentEntries()).includes("ImageDigestChanged"), 30_000);
-    const annotation = (await apps.readNamespacedDeployment({ namespace: "ml", name: "legacy-chat" })).metadata?.annotations?.["modelchain.io/last-recorded"];
-    expect(JSON.parse(annotation ?? "{}")).toMatchObject({ revision: 2 });
-    expect((await deploymentEntries()).filter((k) => k === "RolloutStarted")).toHaveLength(2);
-  });
-
-  it("propagates a revoked ancestor to the deployment: condition, entry, and scale to zero when the policy asks", async () => {
-    await custom.patchClusterCustomObject({ group: "modelchain.io", version: "v1alpha1", plural: "modeltrustpolicies", name: "ml-models", body: { spec: { revocation: { scaleToZero: true } } } }, merge);
-    await custom.patchNamespacedCustomObject({ group: "modelchain.io", version: "v1alpha1", namespace: "ml", plural: "modelversions", name: "mistral-7b-base", body: { spec: { revoked: { reason: "licence withdrawn (incident ML-500)" } } } }, merge);
-    // Two controllers record these, in either order (the ModelVersion's and the deployment's).
-    await waitFor("RevokedModelInUse", async () => (await count("RevokedModelInUse")) === 1, 30_000);
-    await waitFor("ModelVersionRevoked", async () => (await count("ModelVersionRevoked")) === 1, 30_000);
-    await waitFor("Admitted=False", async () => condition(await mdStatus("support-chat"), "Admitted")?.status === "False", 30_000);
-    expect(condition(await mdStatus("support-chat"), "Admitted")?.message).toMatch(/ancestor ml\/mistral-7b-base is revoked/);
-    await waitFor("scaled to zero", async () => (await apps.readNamespacedDeployment({ namespace: "ml", name: "support-chat" })).spec?.replicas === 0, 30_000);
-  });
-
-  it("does not deploy a ModelDeployment whose model is unverified, and says why", async () => {
-    await apply("bad/unsigned.yaml");
-    await waitFor("Admitted=False", async () => condition(await mdStatus("chat-unsigned"), "Admitted")?.status === "False", 30_000);
-    expect(condition(await mdStatus("chat-unsigned"), "Admitted")?.message).toMatch(/is not signed/);
-    const created = await apps.readNamespacedDeployment({ namespace: "ml", name: "chat-unsigned" }).then(() => true, () => false);
-    expect(created).toBe(false);
-  });
-
-  it("records the deletion through its finalizer before the object goes", async () => {
-    await custom.deleteNamespacedCustomObject({ group: "modelchain.io", version: "v1alpha1", namespace: "ml", plural: "modeldeployments", name: "support-chat" });
-    await waitFor("ModelDeploymentDeleted", async () => (await count("ModelDeploymentDeleted")) === 1, 30_000);
-    await waitFor("object gone", () => custom.getNamespacedCustomObject({ group: "modelchain.io", version: "v1alpha1", namespace: "ml", plural: "modeldeployments", name: "support-chat" }).then(() => false, () => true), 30_000);
-  });
-
-  it("adds nothing when a new operator instance reconciles the same cluster again", async () => {
-    const before = await ledger.size();
-    const kindsBefore = await kinds();
-    await operator.stop();
-    operator = await startOperator({ kubeConfig: cp.kubeConfig, ledger: borrowedLedger(ledger), cluster: "envtest", log, progressPollMs: 300 });
-    await operator.synced;
-    await new Promise((r) => setTimeout(r, 3000));
-    expect((await kinds()).slice(before)).toEqual([]);
-    expect(await kinds()).toEqual(kindsBefore);
-    await operator.stop();
-    if (ledger instanceof FileLedger) {
-      await ledger.close();
-      const audit = await auditFileLedger(state.dir);
-      expect(audit).toMatchObject({ size: before });
-      expect(audit.problem).toBeUndefined();
-      ledger = await FileLedger.open(state.dir, { warn: () => {} });
-    } else {
-      const audit = await auditLedger(ledger);
-      expect(audit).toMatchObject({ size: before });
-      expect(audit.problem).toBeUndefined();
-    }
-  });
-});
+    });
+  },
+);

@@ -9,7 +9,13 @@ import { join } from "node:path";
 import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import type { ModelVersion } from "../../src/api/index.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readManifestFile, startWebhookService, validatingWebhookConfiguration, type FailurePolicy, type WebhookService } from "../../src/webhook/index.ts";
+import {
+  readManifestFile,
+  startWebhookService,
+  validatingWebhookConfiguration,
+  type FailurePolicy,
+  type WebhookService,
+} from "../../src/webhook/index.ts";
 import { modelchainVocabulary, type CompiledPolicy } from "../../src/webhook/vocabulary.ts";
 import { skipWithoutAssets } from "./assets.ts";
 import { startControlPlane, type ControlPlane } from "./controlplane.ts";
@@ -25,20 +31,76 @@ function servingCertificate(): { dir: string; certFile: string; keyFile: string;
   const dir = mkdtempSync(join(tmpdir(), "mc-envtest-webhook-tls-"));
   const f = (name: string) => join(dir, name);
   const run = (args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
-  run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=modelchain-test-ca", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", "-keyout", f("ca.key"), "-out", f("ca.pem")]);
-  run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", f("key.pem"), "-out", f("req.csr")]);
+  run([
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=modelchain-test-ca",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign",
+    "-keyout",
+    f("ca.key"),
+    "-out",
+    f("ca.pem"),
+  ]);
+  run([
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-keyout",
+    f("key.pem"),
+    "-out",
+    f("req.csr"),
+  ]);
   writeFileSync(f("ext.cnf"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-  run(["x509", "-req", "-in", f("req.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "1", "-extfile", f("ext.cnf"), "-out", f("cert.pem")]);
+  run([
+    "x509",
+    "-req",
+    "-in",
+    f("req.csr"),
+    "-CA",
+    f("ca.pem"),
+    "-CAkey",
+    f("ca.key"),
+    "-CAcreateserial",
+    "-days",
+    "1",
+    "-extfile",
+    f("ext.cnf"),
+    "-out",
+    f("cert.pem"),
+  ]);
   return { dir, certFile: f("cert.pem"), keyFile: f("key.pem"), caPem: readFileSync(f("ca.pem"), "utf8") };
 }
 
 function objectsOf(file: string, kind: string): Array<Record<string, unknown>> {
-  return readManifestFile(join(SAMPLES, file)).filter((m) => m.object["kind"] === kind).map((m) => m.object);
+  return readManifestFile(join(SAMPLES, file))
+    .filter((m) => m.object["kind"] === kind)
+    .map((m) => m.object);
 }
 
 function nameOf(o: Record<string, unknown>): string {
   const metadata = o["metadata"];
-  return typeof metadata === "object" && metadata !== null && "name" in metadata && typeof metadata.name === "string" ? metadata.name : "";
+  return typeof metadata === "object" &&
+    metadata !== null &&
+    "name" in metadata &&
+    typeof metadata.name === "string"
+    ? metadata.name
+    : "";
 }
 
 /** The API server's answer to a create, as text: "" when admitted, else the error body. */
@@ -61,16 +123,38 @@ describe.skipIf(skip)("webhook admission through a real API server", () => {
   let tls: ReturnType<typeof servingCertificate>;
 
   const createDeployment = (md: Record<string, unknown>, suffix = "") =>
-    attempt(() => custom.createNamespacedCustomObject({ ...GROUP, namespace: "ml", plural: "modeldeployments", body: { ...md, metadata: { name: `${nameOf(md)}${suffix}`, namespace: "ml" } } }));
+    attempt(() =>
+      custom.createNamespacedCustomObject({
+        ...GROUP,
+        namespace: "ml",
+        plural: "modeldeployments",
+        body: { ...md, metadata: { name: `${nameOf(md)}${suffix}`, namespace: "ml" } },
+      }),
+    );
 
   async function configure(failurePolicy: FailurePolicy): Promise<void> {
-    const body = validatingWebhookConfiguration({ url: `https://127.0.0.1:${port}/validate`, caBundle: Buffer.from(tls.caPem).toString("base64"), failurePolicy, timeoutSeconds: 5 });
+    const body = validatingWebhookConfiguration({
+      url: `https://127.0.0.1:${port}/validate`,
+      caBundle: Buffer.from(tls.caPem).toString("base64"),
+      failurePolicy,
+      timeoutSeconds: 5,
+    });
     await admission.deleteValidatingWebhookConfiguration({ name: "modelchain" }).catch(() => undefined);
     await admission.createValidatingWebhookConfiguration({ body });
   }
 
   async function startWebhook(): Promise<void> {
-    service = await startWebhookService({ vocabulary: modelchainVocabulary, source: { type: "kube" }, kubeConfig: cp.kubeConfig, cluster: "envtest", certFile: tls.certFile, keyFile: tls.keyFile, port, host: "127.0.0.1", log: quiet });
+    service = await startWebhookService({
+      vocabulary: modelchainVocabulary,
+      source: { type: "kube" },
+      kubeConfig: cp.kubeConfig,
+      cluster: "envtest",
+      certFile: tls.certFile,
+      keyFile: tls.keyFile,
+      port,
+      host: "127.0.0.1",
+      log: quiet,
+    });
   }
 
   beforeAll(async () => {
@@ -79,9 +163,25 @@ describe.skipIf(skip)("webhook admission through a real API server", () => {
     admission = cp.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
     await cp.kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: "ml" } } });
     // Everything the decisions need exists before admission is switched on.
-    await custom.createClusterCustomObject({ ...GROUP, plural: "modeltrustpolicies", body: objectsOf("trust-policy.yaml", "ModelTrustPolicy")[0] ?? {} });
-    for (const file of ["base-model.yaml", "fine-tuned.yaml", "bad/unsigned.yaml", "bad/tampered.yaml", "bad/revoked-ancestor.yaml"]) {
-      for (const mv of objectsOf(file, "ModelVersion")) await custom.createNamespacedCustomObject({ ...GROUP, namespace: "ml", plural: "modelversions", body: mv });
+    await custom.createClusterCustomObject({
+      ...GROUP,
+      plural: "modeltrustpolicies",
+      body: objectsOf("trust-policy.yaml", "ModelTrustPolicy")[0] ?? {},
+    });
+    for (const file of [
+      "base-model.yaml",
+      "fine-tuned.yaml",
+      "bad/unsigned.yaml",
+      "bad/tampered.yaml",
+      "bad/revoked-ancestor.yaml",
+    ]) {
+      for (const mv of objectsOf(file, "ModelVersion"))
+        await custom.createNamespacedCustomObject({
+          ...GROUP,
+          namespace: "ml",
+          plural: "modelversions",
+          body: mv,
+        });
     }
     tls = servingCertificate();
     port = await freePort();
@@ -90,7 +190,11 @@ describe.skipIf(skip)("webhook admission through a real API server", () => {
     // The API server picks up webhook configurations asynchronously: wait until one denial arrives.
     const probe = objectsOf("bad/unpinned-image.yaml", "ModelDeployment")[0] ?? {};
     let attempt = 0; // a probe admitted before the configuration took effect must not block the next one
-    await waitFor("webhook configuration in effect", async () => (await createDeployment(probe, `-probe-${attempt++}`)).includes("modelchain"), 30_000);
+    await waitFor(
+      "webhook configuration in effect",
+      async () => (await createDeployment(probe, `-probe-${attempt++}`)).includes("modelchain"),
+      30_000,
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -120,33 +224,80 @@ describe.skipIf(skip)("webhook admission through a real API server", () => {
   it("gates Deployments labelled with a ModelVersion, and only those", async () => {
     const apps = cp.kubeConfig.makeApiClient(AppsV1Api);
     const deployment = (name: string, image: string, modelVersion?: string) => ({
-      metadata: { name, namespace: "ml", labels: { app: name, ...(modelVersion ? { "modelchain.io/model-version": modelVersion } : {}) } },
-      spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "serve", image }] } } },
+      metadata: {
+        name,
+        namespace: "ml",
+        labels: { app: name, ...(modelVersion ? { "modelchain.io/model-version": modelVersion } : {}) },
+      },
+      spec: {
+        selector: { matchLabels: { app: name } },
+        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "serve", image }] } },
+      },
     });
     const pinned = objectsOf("deployment.yaml", "ModelDeployment")[0]?.["spec"];
-    const image = typeof pinned === "object" && pinned !== null && "image" in pinned && typeof pinned.image === "string" ? pinned.image : "";
-    const create = (d: ReturnType<typeof deployment>) => attempt(() => apps.createNamespacedDeployment({ namespace: "ml", body: d }));
-    expect(await create(deployment("labelled-unsigned", image, "support-unsigned"))).toContain("signature failed");
-    expect(await create(deployment("labelled-tag", "nginx:1.27", "mistral-7b-support-v2"))).toContain("imagePinned failed");
+    const image =
+      typeof pinned === "object" && pinned !== null && "image" in pinned && typeof pinned.image === "string"
+        ? pinned.image
+        : "";
+    const create = (d: ReturnType<typeof deployment>) =>
+      attempt(() => apps.createNamespacedDeployment({ namespace: "ml", body: d }));
+    expect(await create(deployment("labelled-unsigned", image, "support-unsigned"))).toContain(
+      "signature failed",
+    );
+    expect(await create(deployment("labelled-tag", "nginx:1.27", "mistral-7b-support-v2"))).toContain(
+      "imagePinned failed",
+    );
     expect(await create(deployment("labelled-good", image, "mistral-7b-support-v2"))).toBe("");
     expect(await create(deployment("unlabelled-tag", "nginx:1.27"))).toBe("");
   });
 
   it("denies creating an unsigned ModelVersion", async () => {
     const mv = objectsOf("bad/unsigned.yaml", "ModelVersion")[0] ?? {};
-    const answer = await attempt(() => custom.createNamespacedCustomObject({ ...GROUP, namespace: "ml", plural: "modelversions", body: { ...mv, metadata: { name: "unsigned-again", namespace: "ml" } } }));
+    const answer = await attempt(() =>
+      custom.createNamespacedCustomObject({
+        ...GROUP,
+        namespace: "ml",
+        plural: "modelversions",
+        body: { ...mv, metadata: { name: "unsigned-again", namespace: "ml" } },
+      }),
+    );
     expect(answer).toContain("signature failed");
   });
 
   it("lets a ModelVersion be revoked without re-signing, after which its deployments are denied", async () => {
-    const current: unknown = await custom.getNamespacedCustomObject({ ...GROUP, namespace: "ml", plural: "modelversions", name: "mistral-7b-base" });
-    if (typeof current !== "object" || current === null || !("spec" in current) || typeof current.spec !== "object") throw new Error("mistral-7b-base has no spec");
+    const current: unknown = await custom.getNamespacedCustomObject({
+      ...GROUP,
+      namespace: "ml",
+      plural: "modelversions",
+      name: "mistral-7b-base",
+    });
+    if (
+      typeof current !== "object" ||
+      current === null ||
+      !("spec" in current) ||
+      typeof current.spec !== "object"
+    )
+      throw new Error("mistral-7b-base has no spec");
     const revoked = { ...current, spec: { ...current.spec, revoked: { reason: "licence withdrawn" } } };
-    expect(await attempt(() => custom.replaceNamespacedCustomObject({ ...GROUP, namespace: "ml", plural: "modelversions", name: "mistral-7b-base", body: revoked }))).toBe("");
+    expect(
+      await attempt(() =>
+        custom.replaceNamespacedCustomObject({
+          ...GROUP,
+          namespace: "ml",
+          plural: "modelversions",
+          name: "mistral-7b-base",
+          body: revoked,
+        }),
+      ),
+    ).toBe("");
     const good = objectsOf("deployment.yaml", "ModelDeployment")[0] ?? {};
     let tries = 0;
     let answer = "";
-    await waitFor("revocation seen by the webhook's informer", async () => (answer = await createDeployment(good, `-after-revoke-${tries++}`)) !== "", 30_000);
+    await waitFor(
+      "revocation seen by the webhook's informer",
+      async () => (answer = await createDeployment(good, `-after-revoke-${tries++}`)) !== "",
+      30_000,
+    );
     expect(answer).toContain("ancestorsNotRevoked failed");
   });
 
@@ -157,7 +308,20 @@ describe.skipIf(skip)("webhook admission through a real API server", () => {
     expect(await createDeployment(good, "-down")).toContain("failed calling webhook");
     await configure("Ignore");
     let tries = 0;
-    await waitFor("Ignore in effect", async () => (await createDeployment(good, `-ignored-${tries++}`)) === "", 30_000);
-    expect(await attempt(() => custom.getNamespacedCustomObject({ ...GROUP, namespace: "ml", plural: "modeldeployments", name: `${nameOf(good)}-ignored-${tries - 1}` }))).toBe("");
+    await waitFor(
+      "Ignore in effect",
+      async () => (await createDeployment(good, `-ignored-${tries++}`)) === "",
+      30_000,
+    );
+    expect(
+      await attempt(() =>
+        custom.getNamespacedCustomObject({
+          ...GROUP,
+          namespace: "ml",
+          plural: "modeldeployments",
+          name: `${nameOf(good)}-ignored-${tries - 1}`,
+        }),
+      ),
+    ).toBe("");
   }, 60_000);
 });

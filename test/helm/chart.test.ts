@@ -20,15 +20,21 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
   it("ships exactly the CRDs in crds/", () => {
     const root = join(CHART, "..", "..");
     for (const file of readdirSync(join(root, "crds"))) {
-      expect(readFileSync(join(CHART, "crds", file), "utf8"), file).toBe(readFileSync(join(root, "crds", file), "utf8"));
+      expect(readFileSync(join(CHART, "crds", file), "utf8"), file).toBe(
+        readFileSync(join(root, "crds", file), "utf8"),
+      );
     }
     expect(readdirSync(join(CHART, "crds")).sort()).toEqual(readdirSync(join(root, "crds")).sort());
   });
 
   it("grants least privilege: no wildcard verb, resource or group", () => {
-    const rules = [...byKind(objects, "ClusterRole"), ...byKind(objects, "Role")].flatMap((r) => r["rules"] as Array<Record<string, string[]>>);
+    const rules = [...byKind(objects, "ClusterRole"), ...byKind(objects, "Role")].flatMap(
+      (r) => r["rules"] as Array<Record<string, string[]>>,
+    );
     expect(rules.length).toBeGreaterThan(5);
-    for (const rule of rules) for (const field of ["verbs", "resources", "apiGroups"]) expect(rule[field], JSON.stringify(rule)).not.toContain("*");
+    for (const rule of rules)
+      for (const field of ["verbs", "resources", "apiGroups"])
+        expect(rule[field], JSON.stringify(rule)).not.toContain("*");
     const leases = rules.find((r) => r["resources"]?.includes("leases"));
     expect(leases?.["verbs"]).toEqual(["get", "create", "update"]);
   });
@@ -40,56 +46,121 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
     const secret = byKind(objects, "Secret").find((s) => s["type"] === "kubernetes.io/tls");
     const cert = new X509Certificate(Buffer.from(secret?.["data"]["tls.crt"], "base64"));
     for (const w of webhooks) {
-      expect(w).toMatchObject({ failurePolicy: "Fail", timeoutSeconds: 5, sideEffects: "NoneOnDryRun", admissionReviewVersions: ["v1"] });
-      expect(w["namespaceSelector"]["matchExpressions"][0]).toEqual({ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "modelchain-system"] });
+      expect(w).toMatchObject({
+        failurePolicy: "Fail",
+        timeoutSeconds: 5,
+        sideEffects: "NoneOnDryRun",
+        admissionReviewVersions: ["v1"],
+      });
+      expect(w["namespaceSelector"]["matchExpressions"][0]).toEqual({
+        key: "kubernetes.io/metadata.name",
+        operator: "NotIn",
+        values: ["kube-system", "modelchain-system"],
+      });
       const ca = new X509Certificate(Buffer.from(w["clientConfig"]["caBundle"], "base64"));
       expect(cert.verify(ca.publicKey)).toBe(true);
     }
     expect(cert.subjectAltName).toContain("DNS:mc-webhook.modelchain-system.svc");
-    expect(webhooks[1]?.["objectSelector"]).toEqual({ matchExpressions: [{ key: "modelchain.io/model-version", operator: "Exists" }] });
+    expect(webhooks[1]?.["objectSelector"]).toEqual({
+      matchExpressions: [{ key: "modelchain.io/model-version", operator: "Exists" }],
+    });
   });
 
   it("runs both Deployments non-root on a read-only root filesystem with probes", () => {
     for (const d of byKind(objects, "Deployment")) {
       const pod = d["spec"]["template"]["spec"];
-      expect(pod["securityContext"]).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+      expect(pod["securityContext"]).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: "RuntimeDefault" },
+      });
       const c = pod["containers"][0];
-      expect(c["securityContext"]).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+      expect(c["securityContext"]).toMatchObject({
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ["ALL"] },
+      });
       expect(c["livenessProbe"]).toBeDefined();
       expect(c["readinessProbe"]).toBeDefined();
       expect(c["resources"]["requests"]).toBeDefined();
     }
     const operator = byKind(objects, "Deployment").find((d) => d["metadata"]["name"] === "mc-operator");
-    expect(operator?.["spec"]["template"]["spec"]["containers"][0]["args"]).toEqual(expect.arrayContaining(["operator", "--leader-elect", "--ledger=/var/lib/modelchain/ledger"]));
-    expect(byKind(objects, "PersistentVolumeClaim")[0]?.["metadata"]["annotations"]).toEqual({ "helm.sh/resource-policy": "keep" });
+    expect(operator?.["spec"]["template"]["spec"]["containers"][0]["args"]).toEqual(
+      expect.arrayContaining(["operator", "--leader-elect", "--ledger=/var/lib/modelchain/ledger"]),
+    );
+    expect(byKind(objects, "PersistentVolumeClaim")[0]?.["metadata"]["annotations"]).toEqual({
+      "helm.sh/resource-policy": "keep",
+    });
   });
 
   it("serves the webhook from the operator by default, so denials are recorded, or standalone when asked", () => {
     const operator = byKind(objects, "Deployment").find((d) => d["metadata"]["name"] === "mc-operator");
     expect(byKind(objects, "Deployment")).toHaveLength(1);
-    expect(operator?.["spec"]["template"]["spec"]["containers"][0]["args"]).toEqual(expect.arrayContaining(["--webhook-port=9443", "--tls-cert=/var/run/modelchain/tls/tls.crt", "--state-dir=/var/lib/modelchain"]));
+    expect(operator?.["spec"]["template"]["spec"]["containers"][0]["args"]).toEqual(
+      expect.arrayContaining([
+        "--webhook-port=9443",
+        "--tls-cert=/var/run/modelchain/tls/tls.crt",
+        "--state-dir=/var/lib/modelchain",
+      ]),
+    );
     const service = byKind(objects, "Service").find((x) => x["metadata"]["name"] === "mc-webhook");
     expect(service?.["spec"]["selector"]["app.kubernetes.io/component"]).toBe("operator");
     const standalone = render({ "webhook.mode": "standalone" });
-    expect(byKind(standalone, "Deployment").map((d) => d["metadata"]["name"]).sort()).toEqual(["mc-operator", "mc-webhook"]);
-    expect(byKind(standalone, "Service").find((x) => x["metadata"]["name"] === "mc-webhook")?.["spec"]["selector"]["app.kubernetes.io/component"]).toBe("webhook");
+    expect(
+      byKind(standalone, "Deployment")
+        .map((d) => d["metadata"]["name"])
+        .sort(),
+    ).toEqual(["mc-operator", "mc-webhook"]);
+    expect(
+      byKind(standalone, "Service").find((x) => x["metadata"]["name"] === "mc-webhook")?.["spec"]["selector"][
+        "app.kubernetes.io/component"
+      ],
+    ).toBe("webhook");
   });
 
   it("switches to cert-manager, the ic ledger, Ignore, and a ServiceMonitor when asked", () => {
-    const variant = render({ "certManager.enabled": "true", "ledger.backend": "ic", "ledger.ic.canisterId": "uxrrr-q7777-77774-qaaaq-cai", "ledger.ic.identitySecret": "mc-ic-identity", "webhook.failurePolicy": "Ignore", "metrics.serviceMonitor.enabled": "true" });
+    const variant = render({
+      "certManager.enabled": "true",
+      "ledger.backend": "ic",
+      "ledger.ic.canisterId": "uxrrr-q7777-77774-qaaaq-cai",
+      "ledger.ic.identitySecret": "mc-ic-identity",
+      "webhook.failurePolicy": "Ignore",
+      "metrics.serviceMonitor.enabled": "true",
+    });
     expect(byKind(variant, "Certificate")).toHaveLength(1);
     const config = byKind(variant, "ValidatingWebhookConfiguration")[0];
-    expect(config?.["metadata"]["annotations"]).toEqual({ "cert-manager.io/inject-ca-from": "modelchain-system/mc-webhook" });
-    expect((config?.["webhooks"] as Array<Record<string, any>>).every((w) => w["failurePolicy"] === "Ignore" && w["clientConfig"]["caBundle"] === undefined)).toBe(true);
+    expect(config?.["metadata"]["annotations"]).toEqual({
+      "cert-manager.io/inject-ca-from": "modelchain-system/mc-webhook",
+    });
+    expect(
+      (config?.["webhooks"] as Array<Record<string, any>>).every(
+        (w) => w["failurePolicy"] === "Ignore" && w["clientConfig"]["caBundle"] === undefined,
+      ),
+    ).toBe(true);
     expect(byKind(variant, "ServiceMonitor")).toHaveLength(1);
     expect(byKind(variant, "PersistentVolumeClaim")).toHaveLength(0);
-    const args = byKind(variant, "Deployment").find((d) => d["metadata"]["name"] === "mc-operator")?.["spec"]["template"]["spec"]["containers"][0]["args"];
-    expect(args).toContain("--ledger=ic://uxrrr-q7777-77774-qaaaq-cai?host=https://icp-api.io&outbox=/var/lib/modelchain/outbox");
-    const pod = byKind(variant, "Deployment").find((d) => d["metadata"]["name"] === "mc-operator")?.["spec"]["template"]["spec"];
+    const args = byKind(variant, "Deployment").find((d) => d["metadata"]["name"] === "mc-operator")?.["spec"][
+      "template"
+    ]["spec"]["containers"][0]["args"];
+    expect(args).toContain(
+      "--ledger=ic://uxrrr-q7777-77774-qaaaq-cai?host=https://icp-api.io&outbox=/var/lib/modelchain/outbox",
+    );
+    const pod = byKind(variant, "Deployment").find((d) => d["metadata"]["name"] === "mc-operator")?.["spec"][
+      "template"
+    ]["spec"];
     expect(pod["volumes"]).toContainEqual({ name: "outbox", emptyDir: {} });
-    expect(pod["containers"][0]["volumeMounts"]).toContainEqual({ name: "outbox", mountPath: "/var/lib/modelchain/outbox" });
+    expect(pod["containers"][0]["volumeMounts"]).toContainEqual({
+      name: "outbox",
+      mountPath: "/var/lib/modelchain/outbox",
+    });
     // The URL the chart builds is one the operator accepts.
-    expect(() => icOptions(args.find((a: string) => a.startsWith("--ledger=")).slice(9), "uxrrr-q7777-77774-qaaaq-cai", new URL(args.find((a: string) => a.startsWith("--ledger=")).slice(9)).searchParams, {})).not.toThrow();
+    expect(() =>
+      icOptions(
+        args.find((a: string) => a.startsWith("--ledger=")).slice(9),
+        "uxrrr-q7777-77774-qaaaq-cai",
+        new URL(args.find((a: string) => a.startsWith("--ledger=")).slice(9)).searchParams,
+        {},
+      ),
+    ).not.toThrow();
   });
 
   it("refuses values the schema forbids, naming them", () => {
@@ -101,16 +172,29 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
   });
 
   it("ships a Grafana dashboard whose queries use only metrics modelchain exports", async () => {
-    const dashboard = byKind(objects, "ConfigMap").find((c) => c["metadata"]["labels"]?.["grafana_dashboard"] === "1");
-    const json = JSON.parse(dashboard?.["data"]["modelchain.json"]) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+    const dashboard = byKind(objects, "ConfigMap").find(
+      (c) => c["metadata"]["labels"]?.["grafana_dashboard"] === "1",
+    );
+    const json = JSON.parse(dashboard?.["data"]["modelchain.json"]) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+    };
     const exported = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
     const titles = json.panels.map((p) => p.title).join(" | ");
-    for (const needed of ["Verified vs unverified", "Admissions by decision and reason", "Ledger size", "append latency", "Drifted", "revoked"]) expect(titles).toContain(needed);
+    for (const needed of [
+      "Verified vs unverified",
+      "Admissions by decision and reason",
+      "Ledger size",
+      "append latency",
+      "Drifted",
+      "revoked",
+    ])
+      expect(titles).toContain(needed);
     for (const panel of json.panels) {
       for (const target of panel.targets) {
         const names = target.expr.match(/modelchain_[a-z_]+/g) ?? [];
         expect(names.length, panel.title).toBeGreaterThan(0);
-        for (const name of names) expect(exported, `${panel.title}: ${name}`).toContain(name.replace(/_(bucket|count|sum)$/, ""));
+        for (const name of names)
+          expect(exported, `${panel.title}: ${name}`).toContain(name.replace(/_(bucket|count|sum)$/, ""));
       }
     }
   });

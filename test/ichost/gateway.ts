@@ -46,11 +46,26 @@
 // and call certificates and checks expiry. With `wallClock` (default) the host's time follows
 // it before each message; a test that freezes host.time gets stale data certificates from an
 // otherwise current replica. Faults can be injected to test retries and verification.
-import { createHash, createPublicKey, generateKeyPairSync, sign as signBytes, verify as verifyBytes, type KeyObject } from "node:crypto";
+import {
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  sign as signBytes,
+  verify as verifyBytes,
+  type KeyObject,
+} from "node:crypto";
 import { bls12_381 } from "@noble/curves/bls12-381";
 import { Cbor, NodeType, type HashTree, type NodeHash } from "@dfinity/agent";
 import { Principal } from "@dfinity/principal";
-import { fork, labeled, leaf, leb128, rootKey, signTree, type TestRootKey } from "../ledger/ic/certificates.ts";
+import {
+  fork,
+  labeled,
+  leaf,
+  leb128,
+  rootKey,
+  signTree,
+  type TestRootKey,
+} from "../ledger/ic/certificates.ts";
 import type { CallResult, IcHost } from "./host.ts";
 
 export type Fault =
@@ -234,10 +249,12 @@ function hashValue(v: unknown): Uint8Array {
 type State = Uint8Array | Map<string, [Uint8Array, State]>;
 
 function branch(children: [string | Uint8Array, State][]): State {
-  return new Map(children.map(([l, s]) => {
-    const label = typeof l === "string" ? text(l) : l;
-    return [hex(label), [label, s]];
-  }));
+  return new Map(
+    children.map(([l, s]) => {
+      const label = typeof l === "string" ? text(l) : l;
+      return [hex(label), [label, s]];
+    }),
+  );
 }
 
 function sortedChildren(s: Map<string, [Uint8Array, State]>): [Uint8Array, State][] {
@@ -332,10 +349,13 @@ function badSignature(der: Uint8Array, message: Uint8Array, signature: Uint8Arra
     return "the public key is not a supported DER key (ed25519, ECDSA P-256 or secp256k1)";
   }
   try {
-    if (key.asymmetricKeyType === "ed25519") return verifyBytes(null, message, key, signature) ? undefined : "ed25519 signature does not verify";
+    if (key.asymmetricKeyType === "ed25519")
+      return verifyBytes(null, message, key, signature) ? undefined : "ed25519 signature does not verify";
     const curve = key.asymmetricKeyDetails?.namedCurve;
     if (key.asymmetricKeyType === "ec" && (curve === "prime256v1" || curve === "secp256k1")) {
-      return verifyBytes("sha256", message, { key, dsaEncoding: "ieee-p1363" }, signature) ? undefined : `ECDSA (${curve}) signature does not verify`;
+      return verifyBytes("sha256", message, { key, dsaEncoding: "ieee-p1363" }, signature)
+        ? undefined
+        : `ECDSA (${curve}) signature does not verify`;
     }
   } catch (e: unknown) {
     return `signature does not verify (${e instanceof Error ? e.message : String(e)})`;
@@ -434,7 +454,12 @@ export class Gateway {
           [
             this.subnetId.toUint8Array(),
             branch([
-              ["canister_ranges", this.delegated === undefined ? Cbor.encode([[canister, canister]]) : encodeRanges(this.delegated.ranges)],
+              [
+                "canister_ranges",
+                this.delegated === undefined
+                  ? Cbor.encode([[canister, canister]])
+                  : encodeRanges(this.delegated.ranges),
+              ],
               ["node", branch(this.nodes.map((n) => [n.id.toUint8Array(), branch([["public_key", n.der]])]))],
               ["public_key", (this.subnetKey ?? this.key).der],
             ]),
@@ -447,7 +472,10 @@ export class Gateway {
 
   /** The witness of the state tree at `time` (default: now) for `paths`, as certificates carry it. */
   witness(paths: (string | Uint8Array)[][], time: bigint = this.now()): HashTree {
-    return witness(this.state(time), paths.map((p) => p.map((l) => (typeof l === "string" ? text(l) : l))));
+    return witness(
+      this.state(time),
+      paths.map((p) => p.map((l) => (typeof l === "string" ? text(l) : l))),
+    );
   }
 
   /**
@@ -455,7 +483,11 @@ export class Gateway {
    * An application subnet's is signed with its key and carries the root subnet's delegation
    * (for the subnet's own read_state endpoint, one without the canister ranges).
    */
-  private async certify(paths: Uint8Array[][], time: bigint, scope: "canister" | "subnet" = "canister"): Promise<Uint8Array> {
+  private async certify(
+    paths: Uint8Array[][],
+    time: bigint,
+    scope: "canister" | "subnet" = "canister",
+  ): Promise<Uint8Array> {
     const tree = witness(this.state(time), [...paths, [text("time")]]);
     if (this.delegated === undefined) return signTree(tree, this.key);
     return signCertificate(tree, this.delegated.certificateSigner, this.delegation(scope));
@@ -463,7 +495,10 @@ export class Gateway {
 
   /** The canister's data certificate at `time` (default: the host's), as the host hands it to a query. */
   dataCertificate(time: bigint = this.host.time): Promise<Uint8Array> {
-    return this.certify([[text("canister"), this.host.canisterId.toUint8Array(), text("certified_data")]], time);
+    return this.certify(
+      [[text("canister"), this.host.canisterId.toUint8Array(), text("certified_data")]],
+      time,
+    );
   }
 
   /**
@@ -484,8 +519,20 @@ export class Gateway {
         [
           "subnet",
           branch([
-            [rootSubnet, branch([["canister_ranges", encodeRanges(ROOT_SUBNET_RANGES)], ["public_key", this.key.der]])],
-            [subnet, branch([["canister_ranges", encodeRanges(d.ranges)], ["public_key", d.subnetKey.der]])],
+            [
+              rootSubnet,
+              branch([
+                ["canister_ranges", encodeRanges(ROOT_SUBNET_RANGES)],
+                ["public_key", this.key.der],
+              ]),
+            ],
+            [
+              subnet,
+              branch([
+                ["canister_ranges", encodeRanges(d.ranges)],
+                ["public_key", d.subnetKey.der],
+              ]),
+            ],
           ]),
         ],
         ["time", leb128(now)],
@@ -507,27 +554,45 @@ export class Gateway {
     const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
     const route = /^\/api\/(v2|v3)\/(canister|subnet)\/([^/]+)\/(call|query|read_state)$/.exec(url.pathname);
     // The next fault, unless it waits for another kind of request: a served call or a query.
-    const served = route !== null && route[2] === "canister" && (route[1] === "v2" || (this.v3 && route[4] === "call"));
+    const served =
+      route !== null && route[2] === "canister" && (route[1] === "v2" || (this.v3 && route[4] === "call"));
     const next = this.down ? "unreachable" : this.faults[0];
-    const waits = (next === "lose-reply" && !(served && route?.[4] === "call")) || (next !== undefined && QUERY_FAULTS.includes(next) && route?.[4] !== "query");
+    const waits =
+      (next === "lose-reply" && !(served && route?.[4] === "call")) ||
+      (next !== undefined && QUERY_FAULTS.includes(next) && route?.[4] !== "query");
     const fault = waits ? undefined : next;
     if (!this.down && fault !== undefined) this.faults.shift();
     if (fault === "unreachable") throw new TypeError("fetch failed: connect ECONNREFUSED (injected)");
     if (fault === "unavailable") return respond(url, "service unavailable (injected)", 503);
     if (url.pathname === "/api/v2/status") {
       this.seen.status++;
-      return respond(url, Cbor.encode({ ic_api_version: "0.18.0", root_key: this.key.der, replica_health_status: "healthy" }));
+      return respond(
+        url,
+        Cbor.encode({ ic_api_version: "0.18.0", root_key: this.key.der, replica_health_status: "healthy" }),
+      );
     }
-    if (route === null || init?.body === undefined || init.body === null) return respond(url, `no route for ${url.pathname}`, 404);
-    const [, version, scope, id, endpoint] = route as unknown as [string, "v2" | "v3", "canister" | "subnet", string, "call" | "query" | "read_state"];
-    if (version === "v3" && (!this.v3 || endpoint !== "call" || scope !== "canister")) return respond(url, `${url.pathname} is not served`, 404);
-    if (scope === "subnet" && endpoint !== "read_state") return respond(url, `no route for ${url.pathname}`, 404);
+    if (route === null || init?.body === undefined || init.body === null)
+      return respond(url, `no route for ${url.pathname}`, 404);
+    const [, version, scope, id, endpoint] = route as unknown as [
+      string,
+      "v2" | "v3",
+      "canister" | "subnet",
+      string,
+      "call" | "query" | "read_state",
+    ];
+    if (version === "v3" && (!this.v3 || endpoint !== "call" || scope !== "canister"))
+      return respond(url, `${url.pathname} is not served`, 404);
+    if (scope === "subnet" && endpoint !== "read_state")
+      return respond(url, `no route for ${url.pathname}`, 404);
     try {
       let envelope: Envelope;
       try {
         envelope = Cbor.decode<Envelope>(new Uint8Array(init.body as ArrayBuffer | Uint8Array));
       } catch (e: unknown) {
-        throw new Refused(400, `Could not parse body as ${endpoint} message: ${e instanceof Error ? e.message : String(e)}`);
+        throw new Refused(
+          400,
+          `Could not parse body as ${endpoint} message: ${e instanceof Error ? e.message : String(e)}`,
+        );
       }
       const now = this.now();
       if (this.wallClock) this.host.time = now;
@@ -545,11 +610,20 @@ export class Gateway {
   };
 
   /** The checks a replica makes on every request; returns its request id. */
-  private check(envelope: Envelope, endpoint: "call" | "query" | "read_state", scope: "canister" | "subnet", id: string, now: bigint): Uint8Array {
-    if (envelope === null || typeof envelope !== "object") throw new Refused(400, "the body is not a request envelope");
+  private check(
+    envelope: Envelope,
+    endpoint: "call" | "query" | "read_state",
+    scope: "canister" | "subnet",
+    id: string,
+    now: bigint,
+  ): Uint8Array {
+    if (envelope === null || typeof envelope !== "object")
+      throw new Refused(400, "the body is not a request envelope");
     const { content } = envelope;
-    if (content === undefined || content === null || typeof content !== "object") throw new Refused(400, "the envelope has no content");
-    if (content.request_type !== endpoint) throw new Refused(400, `request_type ${String(content.request_type)} sent to the ${endpoint} endpoint`);
+    if (content === undefined || content === null || typeof content !== "object")
+      throw new Refused(400, "the envelope has no content");
+    if (content.request_type !== endpoint)
+      throw new Refused(400, `request_type ${String(content.request_type)} sent to the ${endpoint} endpoint`);
     if (!(content.sender instanceof Uint8Array)) throw new Refused(400, "the request has no sender");
     const requestId = hashOfMap(content as unknown as Record<string, unknown>);
     const rid = `0x${hex(requestId)}`;
@@ -563,10 +637,18 @@ export class Gateway {
       } catch {
         throw new Refused(400, `${id} is not a principal`);
       }
-      if (effective !== this.host.canisterId.toText()) throw new Refused(400, `canister ${effective} not found`);
+      if (effective !== this.host.canisterId.toText())
+        throw new Refused(400, `canister ${effective} not found`);
       if (endpoint !== "read_state") {
-        const canister = content.canister_id instanceof Uint8Array ? Principal.fromUint8Array(content.canister_id).toText() : "(none)";
-        if (canister !== effective) throw new Refused(400, `Specified CanisterId ${canister} does not match effective canister id in URL ${effective}`);
+        const canister =
+          content.canister_id instanceof Uint8Array
+            ? Principal.fromUint8Array(content.canister_id).toText()
+            : "(none)";
+        if (canister !== effective)
+          throw new Refused(
+            400,
+            `Specified CanisterId ${canister} does not match effective canister id in URL ${effective}`,
+          );
       }
     }
     // Ingress expiry: not past, not more than the maximum TTL (and some drift) ahead.
@@ -581,26 +663,44 @@ export class Gateway {
     // The sender: anonymous and unsigned, or its key's principal, with a signature by it (or by
     // the last key of its delegation chain) over the request id.
     const sender = Principal.fromUint8Array(content.sender).toText();
-    const fail = (reason: string) => new Refused(400, `Failed to authenticate request ${rid} due to: ${reason}`);
+    const fail = (reason: string) =>
+      new Refused(400, `Failed to authenticate request ${rid} due to: ${reason}`);
     if (sender === ANONYMOUS) {
-      if (envelope.sender_pubkey !== undefined || envelope.sender_sig !== undefined || envelope.sender_delegation !== undefined) {
+      if (
+        envelope.sender_pubkey !== undefined ||
+        envelope.sender_sig !== undefined ||
+        envelope.sender_delegation !== undefined
+      ) {
         throw fail("an anonymous request carries a public key or signature");
       }
       return requestId;
     }
     const pubkey = envelope.sender_pubkey;
     const sig = envelope.sender_sig;
-    if (!(pubkey instanceof Uint8Array) || !(sig instanceof Uint8Array)) throw fail(`missing signature for sender ${sender}`);
-    if (Principal.selfAuthenticating(pubkey).toText() !== sender) throw fail(`sender ${sender} does not match its public key`);
+    if (!(pubkey instanceof Uint8Array) || !(sig instanceof Uint8Array))
+      throw fail(`missing signature for sender ${sender}`);
+    if (Principal.selfAuthenticating(pubkey).toText() !== sender)
+      throw fail(`sender ${sender} does not match its public key`);
     let signer = pubkey;
     for (const [i, d] of (envelope.sender_delegation ?? []).entries()) {
-      const bad = badSignature(signer, concat(DOMAIN_DELEGATION, hashOfMap(d.delegation as unknown as Record<string, unknown>)), d.signature);
+      const bad = badSignature(
+        signer,
+        concat(DOMAIN_DELEGATION, hashOfMap(d.delegation as unknown as Record<string, unknown>)),
+        d.signature,
+      );
       if (bad !== undefined) throw fail(`invalid delegation ${i}: ${bad}`);
-      if (BigInt(d.delegation.expiration) < now) throw fail(`delegation ${i} expired at ${iso(BigInt(d.delegation.expiration))}`);
+      if (BigInt(d.delegation.expiration) < now)
+        throw fail(`delegation ${i} expired at ${iso(BigInt(d.delegation.expiration))}`);
       const targets = d.delegation.targets;
       const canister = content.canister_id;
-      if (targets !== undefined && endpoint !== "read_state" && !targets.some((t) => canister instanceof Uint8Array && Buffer.compare(t, canister) === 0)) {
-        throw fail(`delegation ${i} does not allow canister ${canister instanceof Uint8Array ? Principal.fromUint8Array(canister).toText() : "(none)"}`);
+      if (
+        targets !== undefined &&
+        endpoint !== "read_state" &&
+        !targets.some((t) => canister instanceof Uint8Array && Buffer.compare(t, canister) === 0)
+      ) {
+        throw fail(
+          `delegation ${i} does not allow canister ${canister instanceof Uint8Array ? Principal.fromUint8Array(canister).toText() : "(none)"}`,
+        );
       }
       signer = d.delegation.pubkey;
     }
@@ -609,26 +709,58 @@ export class Gateway {
     return requestId;
   }
 
-  private async query(url: URL, content: Content, requestId: Uint8Array, now: bigint, fault: Fault | undefined): Promise<Response> {
+  private async query(
+    url: URL,
+    content: Content,
+    requestId: Uint8Array,
+    now: bigint,
+    fault: Fault | undefined,
+  ): Promise<Response> {
     this.seen.query++;
     this.host.certificate = await this.dataCertificate(this.host.time);
     const sender = Principal.fromUint8Array(content.sender);
     const result = this.host.query(content.method_name ?? "", content.arg ?? new Uint8Array(), sender);
     const body: Record<string, unknown> =
       result.reject === undefined
-        ? { status: "replied", reply: { arg: this.tamper === undefined ? (result.reply ?? new Uint8Array()) : this.tamper(content.method_name ?? "", result.reply ?? new Uint8Array()) } }
+        ? {
+            status: "replied",
+            reply: {
+              arg:
+                this.tamper === undefined
+                  ? (result.reply ?? new Uint8Array())
+                  : this.tamper(content.method_name ?? "", result.reply ?? new Uint8Array()),
+            },
+          }
         : { status: "rejected", reject_code: 5, reject_message: result.reject, error_code: "IC0503" };
     const node = this.nodes[this.nextNode++ % this.nodes.length] as SubnetNode;
-    const signature = new Uint8Array(signBytes(null, concat(DOMAIN_RESPONSE, hashOfMap({ ...body, timestamp: now, request_id: requestId })), node.secret));
+    const signature = new Uint8Array(
+      signBytes(
+        null,
+        concat(DOMAIN_RESPONSE, hashOfMap({ ...body, timestamp: now, request_id: requestId })),
+        node.secret,
+      ),
+    );
     if (fault === "bad-query-signature") signature[0] = (signature[0] ?? 0) ^ 0x01;
     if (fault === "alter-signed-reply" && body["status"] === "replied") {
       const arg = (body["reply"] as { arg: Uint8Array }).arg;
-      body["reply"] = { arg: concat(arg.subarray(0, Math.max(0, arg.length - 1)), Uint8Array.of((arg.at(-1) ?? 0) ^ 0x01)) };
+      body["reply"] = {
+        arg: concat(arg.subarray(0, Math.max(0, arg.length - 1)), Uint8Array.of((arg.at(-1) ?? 0) ^ 0x01)),
+      };
     }
-    return respond(url, Cbor.encode({ ...body, signatures: [{ timestamp: now, signature, identity: node.id.toUint8Array() }] }));
+    return respond(
+      url,
+      Cbor.encode({ ...body, signatures: [{ timestamp: now, signature, identity: node.id.toUint8Array() }] }),
+    );
   }
 
-  private async call(url: URL, content: Content, version: "v2" | "v3", requestId: Uint8Array, now: bigint, fault: Fault | undefined): Promise<Response> {
+  private async call(
+    url: URL,
+    content: Content,
+    version: "v2" | "v3",
+    requestId: Uint8Array,
+    now: bigint,
+    fault: Fault | undefined,
+  ): Promise<Response> {
     this.seen.call++;
     if (version === "v2") this.seen.v2call++;
     const key = hex(requestId);
@@ -637,40 +769,76 @@ export class Gateway {
       this.seen.executed++;
       const sender = Principal.fromUint8Array(content.sender);
       const result = this.host.update(content.method_name ?? "", content.arg ?? new Uint8Array(), sender);
-      this.requests.set(key, { id: requestId, sender: sender.toText(), canister: this.host.canisterId.toText(), expiry: BigInt(content.ingress_expiry), result });
+      this.requests.set(key, {
+        id: requestId,
+        sender: sender.toText(),
+        canister: this.host.canisterId.toText(),
+        expiry: BigInt(content.ingress_expiry),
+        result,
+      });
     }
-    if (fault === "lose-reply") throw new DOMException("The operation timed out (injected after execution)", "TimeoutError");
+    if (fault === "lose-reply")
+      throw new DOMException("The operation timed out (injected after execution)", "TimeoutError");
     if (version === "v2") return respond(url, new Uint8Array(), 202);
     const certificate = await this.certify([[text("request_status"), requestId]], now);
     return respond(url, Cbor.encode({ status: "replied", certificate }));
   }
 
-  private async readState(url: URL, content: Content, scope: "canister" | "subnet", now: bigint): Promise<Response> {
+  private async readState(
+    url: URL,
+    content: Content,
+    scope: "canister" | "subnet",
+    now: bigint,
+  ): Promise<Response> {
     this.seen.readState++;
     const paths = content.paths;
-    if (!Array.isArray(paths) || paths.some((p) => !Array.isArray(p) || p.some((l) => !(l instanceof Uint8Array)))) throw new Refused(400, "paths must be a sequence of sequences of blobs");
-    if (paths.length > 1000 || paths.some((p) => p.length > 127)) throw new Refused(400, "too many paths, or a path too long");
+    if (
+      !Array.isArray(paths) ||
+      paths.some((p) => !Array.isArray(p) || p.some((l) => !(l instanceof Uint8Array)))
+    )
+      throw new Refused(400, "paths must be a sequence of sequences of blobs");
+    if (paths.length > 1000 || paths.some((p) => p.length > 127))
+      throw new Refused(400, "too many paths, or a path too long");
     const sender = Principal.fromUint8Array(content.sender).toText();
     let requestIdRead: string | undefined;
     for (const path of paths) {
       const [first, second, third] = path.map((l) => Buffer.from(l));
       const name = first?.toString() ?? "";
       if (name === "time" || name === "subnet") continue;
-      if (scope === "subnet") throw new Refused(404, `Invalid path requested: ${name} (a subnet's read_state serves time and subnet paths)`);
+      if (scope === "subnet")
+        throw new Refused(
+          404,
+          `Invalid path requested: ${name} (a subnet's read_state serves time and subnet paths)`,
+        );
       if (name === "canister") {
-        if (second === undefined || Principal.fromUint8Array(second).toText() !== this.host.canisterId.toText()) throw new Refused(400, "canister paths must be for the effective canister id");
+        if (
+          second === undefined ||
+          Principal.fromUint8Array(second).toText() !== this.host.canisterId.toText()
+        )
+          throw new Refused(400, "canister paths must be for the effective canister id");
         const leafName = third?.toString();
-        if (leafName !== "controllers" && leafName !== "module_hash" && leafName !== "metadata") throw new Refused(404, `Invalid path requested: canister/…/${leafName ?? ""}`);
+        if (leafName !== "controllers" && leafName !== "module_hash" && leafName !== "metadata")
+          throw new Refused(404, `Invalid path requested: canister/…/${leafName ?? ""}`);
         continue;
       }
       if (name === "request_status") {
-        if (second === undefined) throw new Refused(404, "Invalid path requested: request_status without a request id");
+        if (second === undefined)
+          throw new Refused(404, "Invalid path requested: request_status without a request id");
         const rid = second.toString("hex");
-        if (requestIdRead !== undefined && requestIdRead !== rid) throw new Refused(400, "More than one non-unique request ID exists in request_status paths of read_state request.");
+        if (requestIdRead !== undefined && requestIdRead !== rid)
+          throw new Refused(
+            400,
+            "More than one non-unique request ID exists in request_status paths of read_state request.",
+          );
         requestIdRead = rid;
         const record = this.requests.get(rid);
-        if (record !== undefined && record.sender !== sender) throw new Refused(403, `Request IDs must be for requests signed by the caller: request 0x${rid} was not sent by ${sender}`);
-        if (record !== undefined && record.canister !== this.host.canisterId.toText()) throw new Refused(400, `request 0x${rid} is not for the effective canister id`);
+        if (record !== undefined && record.sender !== sender)
+          throw new Refused(
+            403,
+            `Request IDs must be for requests signed by the caller: request 0x${rid} was not sent by ${sender}`,
+          );
+        if (record !== undefined && record.canister !== this.host.canisterId.toText())
+          throw new Refused(400, `request 0x${rid} is not for the effective canister id`);
         continue;
       }
       throw new Refused(404, `Invalid path requested: ${name}`);
@@ -680,7 +848,11 @@ export class Gateway {
     const cacheable = requestIdRead === undefined;
     const key = `${scope} ${paths.map((p) => p.map((l) => hex(l)).join("/")).join(" ")}`;
     const cached = cacheable ? this.readStateCache.get(key) : undefined;
-    if (cached !== undefined && now >= cached.time && now - cached.time < BigInt(this.readStateCacheMs) * 1_000_000n) {
+    if (
+      cached !== undefined &&
+      now >= cached.time &&
+      now - cached.time < BigInt(this.readStateCacheMs) * 1_000_000n
+    ) {
       return respond(url, Cbor.encode({ certificate: cached.certificate }));
     }
     const certificate = await this.certify(paths, now, scope);
@@ -690,7 +862,11 @@ export class Gateway {
 }
 
 function requestStatus(r: CallResult): State {
-  if (r.reject === undefined) return branch([["reply", r.reply ?? new Uint8Array()], ["status", text("replied")]]);
+  if (r.reject === undefined)
+    return branch([
+      ["reply", r.reply ?? new Uint8Array()],
+      ["status", text("replied")],
+    ]);
   return branch([
     ["error_code", text("IC0503")],
     ["reject_code", leb128(5n)],
@@ -706,9 +882,23 @@ function iso(ns: bigint): string {
 
 /** A response as fetch gives it, with its URL (agents look at it to tell a missing v3 endpoint). */
 function respond(url: URL, body: string | Uint8Array, status = 200): Response {
-  const statusText = { 200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 503: "Service Unavailable" }[status] ?? "";
-  const headers = typeof body === "string" ? { "content-type": "text/plain; charset=utf-8" } : { "content-type": "application/cbor" };
-  const response = new Response(status === 202 && typeof body !== "string" && body.length === 0 ? null : body, { status, statusText, headers });
+  const statusText =
+    {
+      200: "OK",
+      202: "Accepted",
+      400: "Bad Request",
+      403: "Forbidden",
+      404: "Not Found",
+      503: "Service Unavailable",
+    }[status] ?? "";
+  const headers =
+    typeof body === "string"
+      ? { "content-type": "text/plain; charset=utf-8" }
+      : { "content-type": "application/cbor" };
+  const response = new Response(
+    status === 202 && typeof body !== "string" && body.length === 0 ? null : body,
+    { status, statusText, headers },
+  );
   Object.defineProperty(response, "url", { value: url.href });
   return response;
 }

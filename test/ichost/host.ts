@@ -63,9 +63,14 @@ interface WasmInstance {
 type WasmImports = Record<string, Record<string, (...args: never[]) => unknown>>;
 type WasmImportObject = Record<string, Record<string, unknown>>;
 type MemoryDescriptor = { initial: bigint | number; maximum?: bigint | number; address?: "i64" };
-const wasm = (globalThis as unknown as {
-  WebAssembly: { instantiate(bytes: Uint8Array, imports: WasmImportObject): Promise<{ instance: WasmInstance }>; Memory: new (d: MemoryDescriptor) => WasmMemory };
-}).WebAssembly;
+const wasm = (
+  globalThis as unknown as {
+    WebAssembly: {
+      instantiate(bytes: Uint8Array, imports: WasmImportObject): Promise<{ instance: WasmInstance }>;
+      Memory: new (d: MemoryDescriptor) => WasmMemory;
+    };
+  }
+).WebAssembly;
 
 /** A zeroed memory of `pages` pages with the limits `module` declares. */
 function memoryFor(module: Uint8Array, pages?: number): WasmMemory {
@@ -77,7 +82,13 @@ function memoryFor(module: Uint8Array, pages?: number): WasmMemory {
   return new wasm.Memory(descriptor);
 }
 
-const newMessage = (caller: Principal, arg: Uint8Array): Message => ({ arg, caller: caller.toUint8Array(), reply: [], replied: false, query: false });
+const newMessage = (caller: Principal, arg: Uint8Array): Message => ({
+  arg,
+  caller: caller.toUint8Array(),
+  reply: [],
+  replied: false,
+  query: false,
+});
 
 export interface HostOptions {
   canisterId: string;
@@ -102,7 +113,11 @@ export class IcHost {
   readonly logs: string[] = [];
   private stable: Uint8Array = new Uint8Array(0);
   /** The state after the last message that succeeded: what a trap or a query rolls back to. */
-  private committed: { heap: CommittedBytes; stable: CommittedBytes; certified: Uint8Array } = { heap: new CommittedBytes(new Uint8Array(0)), stable: new CommittedBytes(new Uint8Array(0)), certified: new Uint8Array(0) };
+  private committed: { heap: CommittedBytes; stable: CommittedBytes; certified: Uint8Array } = {
+    heap: new CommittedBytes(new Uint8Array(0)),
+    stable: new CommittedBytes(new Uint8Array(0)),
+    certified: new Uint8Array(0),
+  };
   private module: Uint8Array = new Uint8Array(0);
   private memory: WasmMemory | undefined;
   private instance: WasmInstance | undefined;
@@ -121,7 +136,12 @@ export class IcHost {
   }
 
   /** Installs `module` and runs canister_init; throws a CanisterTrap when that traps. */
-  static async install(module: Uint8Array, o: HostOptions, initArg: Uint8Array, installer: Principal): Promise<IcHost> {
+  static async install(
+    module: Uint8Array,
+    o: HostOptions,
+    initArg: Uint8Array,
+    installer: Principal,
+  ): Promise<IcHost> {
     const host = new IcHost(o);
     await host.instantiate(module, memoryFor(module), { applyData: true });
     const init = host.run("canister_init", newMessage(installer, initArg), false);
@@ -141,7 +161,8 @@ export class IcHost {
 
   private write(dst: bigint, bytes: Uint8Array, offset: bigint, size: bigint): void {
     const from = Number(offset);
-    if (from + Number(size) > bytes.byteLength) this.trap(`copy of ${size} bytes from offset ${offset} exceeds ${bytes.byteLength}`);
+    if (from + Number(size) > bytes.byteLength)
+      this.trap(`copy of ${size} bytes from offset ${offset} exceeds ${bytes.byteLength}`);
     this.mem().set(bytes.subarray(from, from + Number(size)), Number(dst));
   }
 
@@ -156,15 +177,19 @@ export class IcHost {
   }
 
   private imports(): WasmImports {
-    const unsupported = (name: string) => () => this.trap(`ic0.${name}: inter-canister calls are not supported by this host`);
+    const unsupported = (name: string) => () =>
+      this.trap(`ic0.${name}: inter-canister calls are not supported by this host`);
     const text = (src: bigint, size: bigint) => new TextDecoder().decode(this.read(src, size));
     return {
       ic0: {
         msg_arg_data_size: () => BigInt(this.msg().arg.byteLength),
-        msg_arg_data_copy: (dst: bigint, off: bigint, size: bigint) => this.write(dst, this.msg().arg, off, size),
+        msg_arg_data_copy: (dst: bigint, off: bigint, size: bigint) =>
+          this.write(dst, this.msg().arg, off, size),
         msg_caller_size: () => BigInt(this.msg().caller.byteLength),
-        msg_caller_copy: (dst: bigint, off: bigint, size: bigint) => this.write(dst, this.msg().caller, off, size),
-        msg_reply_data_append: (src: bigint, size: bigint) => void this.msg().reply.push(this.read(src, size)),
+        msg_caller_copy: (dst: bigint, off: bigint, size: bigint) =>
+          this.write(dst, this.msg().caller, off, size),
+        msg_reply_data_append: (src: bigint, size: bigint) =>
+          void this.msg().reply.push(this.read(src, size)),
         msg_reply: () => void (this.msg().replied = true),
         msg_reject: (src: bigint, size: bigint) => void (this.msg().rejected = text(src, size)),
         msg_reject_code: () => 0,
@@ -172,7 +197,8 @@ export class IcHost {
         msg_reject_msg_copy: () => this.trap("ic0.msg_reject_msg_copy outside a reject callback"),
         msg_cycles_refunded128: (dst: bigint) => this.mem().fill(0, Number(dst), Number(dst) + 16),
         canister_self_size: () => BigInt(this.canisterId.toUint8Array().byteLength),
-        canister_self_copy: (dst: bigint, off: bigint, size: bigint) => this.write(dst, this.canisterId.toUint8Array(), off, size),
+        canister_self_copy: (dst: bigint, off: bigint, size: bigint) =>
+          this.write(dst, this.canisterId.toUint8Array(), off, size),
         canister_status: () => 1,
         is_controller: (src: bigint, size: bigint) => {
           const p = Principal.fromUint8Array(this.read(src, size));
@@ -192,9 +218,11 @@ export class IcHost {
           if (this.msg().query) this.trap("ic0.certified_data_set in a query");
           this.certifiedData = this.read(src, size);
         },
-        data_certificate_present: () => (this.message?.query === true && this.certificate !== undefined ? 1 : 0),
+        data_certificate_present: () =>
+          this.message?.query === true && this.certificate !== undefined ? 1 : 0,
         data_certificate_size: () => BigInt(this.certificate?.byteLength ?? 0),
-        data_certificate_copy: (dst: bigint, off: bigint, size: bigint) => this.write(dst, this.certificate ?? new Uint8Array(), off, size),
+        data_certificate_copy: (dst: bigint, off: bigint, size: bigint) =>
+          this.write(dst, this.certificate ?? new Uint8Array(), off, size),
         // Stable memory is usable everywhere, `(start)` included (the spec's "* s").
         stable64_size: () => BigInt(this.stable.byteLength / PAGE),
         stable64_grow: (pages: bigint) => {
@@ -227,15 +255,23 @@ export class IcHost {
   /** Wasm instructions executed by the current instance so far (only with countInstructions). */
   instructions(): bigint {
     const counter = this.instance?.exports[COUNTER_EXPORT] as { value: bigint } | undefined;
-    if (!this.counting || counter === undefined) throw new Error("the host counts instructions only when installed with countInstructions");
+    if (!this.counting || counter === undefined)
+      throw new Error("the host counts instructions only when installed with countInstructions");
     return counter.value;
   }
 
-  private async instantiate(module: Uint8Array, memory: WasmMemory, options: { applyData: boolean }): Promise<void> {
+  private async instantiate(
+    module: Uint8Array,
+    memory: WasmMemory,
+    options: { applyData: boolean },
+  ): Promise<void> {
     this.memory = memory;
     const imports: WasmImportObject = { ...this.imports(), env: { mem: memory } };
     const prepared = withImportedMemory(module, options);
-    const { instance } = await wasm.instantiate(this.counting ? instrumentInstructionCount(prepared) : prepared, imports);
+    const { instance } = await wasm.instantiate(
+      this.counting ? instrumentInstructionCount(prepared) : prepared,
+      imports,
+    );
     this.instance = instance;
     this.module = module;
   }
@@ -243,7 +279,10 @@ export class IcHost {
   private run(exportName: string, message: Message, expectsReply: boolean): Outcome {
     const fn = this.instance?.exports[exportName];
     if (typeof fn !== "function") {
-      return { result: expectsReply ? { reject: `canister has no method ${exportName}` } : {}, trapped: false };
+      return {
+        result: expectsReply ? { reject: `canister has no method ${exportName}` } : {},
+        trapped: false,
+      };
     }
     this.message = message;
     if (this.counting) this.messageStart = this.instructions();
@@ -256,7 +295,8 @@ export class IcHost {
       this.message = undefined;
     }
     if (message.rejected !== undefined) return { result: { reject: message.rejected }, trapped: false };
-    if (message.replied) return { result: { reply: new Uint8Array(Buffer.concat(message.reply)) }, trapped: false };
+    if (message.replied)
+      return { result: { reply: new Uint8Array(Buffer.concat(message.reply)) }, trapped: false };
     return { result: expectsReply ? { reject: "canister did not reply to the call" } : {}, trapped: false };
   }
 
@@ -289,9 +329,16 @@ export class IcHost {
    * globals, its `(start)` run; then canister_post_upgrade with `arg`. Stable memory and
    * certified data carry over. Atomic: when any step fails, the canister is as it was before.
    */
-  async upgrade(module: Uint8Array, caller: Principal, arg: Uint8Array, options: UpgradeOptions = {}): Promise<CallResult> {
+  async upgrade(
+    module: Uint8Array,
+    caller: Principal,
+    arg: Uint8Array,
+    options: UpgradeOptions = {},
+  ): Promise<CallResult> {
     if (!this.controllers.some((c) => c.toText() === caller.toText())) {
-      return { reject: `Only controllers of canister ${this.canisterId.toText()} can call ic00 method install_code` };
+      return {
+        reject: `Only controllers of canister ${this.canisterId.toText()} can call ic00 method install_code`,
+      };
     }
     const keep = this.keepsMainMemory(module, options);
     if (typeof keep === "string") return { reject: keep };
@@ -311,15 +358,23 @@ export class IcHost {
   /** The replica's choice of main-memory handling, or why it refuses the upgrade. */
   private keepsMainMemory(module: Uint8Array, options: UpgradeOptions): boolean | string {
     const oldEop = hasMetadata(this.module, EOP_METADATA);
-    const persistence = options.wasmMemoryPersistence === undefined ? (oldEop ? "keep" : null) : options.wasmMemoryPersistence;
-    if (persistence === null && oldEop) return "Enhanced orthogonal persistence requires the `wasm_memory_persistence` upgrade option.";
+    const persistence =
+      options.wasmMemoryPersistence === undefined ? (oldEop ? "keep" : null) : options.wasmMemoryPersistence;
+    if (persistence === null && oldEop)
+      return "Enhanced orthogonal persistence requires the `wasm_memory_persistence` upgrade option.";
     if (persistence === "keep" && !hasMetadata(module, EOP_METADATA)) {
       return "The `wasm_memory_persistence: opt Keep` upgrade option requires that the new canister module supports enhanced orthogonal persistence.";
     }
     return persistence === "keep";
   }
 
-  private async replaceCode(module: Uint8Array, caller: Principal, arg: Uint8Array, keep: boolean, skipPreUpgrade: boolean): Promise<CallResult> {
+  private async replaceCode(
+    module: Uint8Array,
+    caller: Principal,
+    arg: Uint8Array,
+    keep: boolean,
+    skipPreUpgrade: boolean,
+  ): Promise<CallResult> {
     if (!skipPreUpgrade) {
       const pre = this.run("canister_pre_upgrade", newMessage(caller, new Uint8Array()), false);
       if (pre.result.reject !== undefined) return { reject: `canister_pre_upgrade: ${pre.result.reject}` };
@@ -345,7 +400,8 @@ export class IcHost {
   /** Main memory cannot shrink: pages grown since the commit stay, zeroed. Stable memory can. */
   private rollback(): void {
     this.committed.heap.restoreInto(this.mem());
-    if (this.stable.byteLength === this.committed.stable.byteLength) this.committed.stable.restoreInto(this.stable);
+    if (this.stable.byteLength === this.committed.stable.byteLength)
+      this.committed.stable.restoreInto(this.stable);
     else this.stable = this.committed.stable.bytes();
     this.certifiedData = this.committed.certified;
   }

@@ -31,12 +31,25 @@ export interface Hosted {
 }
 
 export async function hostedCanister(
-  o: { controller?: SignIdentity; countInstructions?: boolean; /** Further gateway options (e.g. `delegated`). */ gateway?: Omit<GatewayOptions, "host" | "key"> } = {},
+  o: {
+    controller?: SignIdentity;
+    countInstructions?: boolean;
+    /** Further gateway options (e.g. `delegated`). */ gateway?: Omit<GatewayOptions, "host" | "key">;
+  } = {},
 ): Promise<Hosted> {
   const { wasm } = await compileCanister();
   const controller = o.controller ?? Ed25519KeyIdentity.generate();
   const key = rootKey();
-  const host = await IcHost.install(wasm, { canisterId: CANISTER_ID, controllers: [controller.getPrincipal()], countInstructions: o.countInstructions ?? false }, new Uint8Array(IDL.encode([], [])), controller.getPrincipal());
+  const host = await IcHost.install(
+    wasm,
+    {
+      canisterId: CANISTER_ID,
+      controllers: [controller.getPrincipal()],
+      countInstructions: o.countInstructions ?? false,
+    },
+    new Uint8Array(IDL.encode([], [])),
+    controller.getPrincipal(),
+  );
   const gateway = new Gateway({ ...o.gateway, host, key });
   return {
     host,
@@ -44,10 +57,22 @@ export async function hostedCanister(
     key,
     controller,
     ledger: (o = {}) =>
-      IcLedger.create({ canisterId: CANISTER_ID, host: GATEWAY_URL, identity: controller, rootKey: key.der, fetch: gateway.fetch, retryBaseMs: 1, ...o }),
+      IcLedger.create({
+        canisterId: CANISTER_ID,
+        host: GATEWAY_URL,
+        identity: controller,
+        rootKey: key.der,
+        fetch: gateway.fetch,
+        retryBaseMs: 1,
+        ...o,
+      }),
     control(method, arg) {
       const m = METHODS[method];
-      const result = host.update(method, new Uint8Array(IDL.encode([...m.args], [arg])), controller.getPrincipal());
+      const result = host.update(
+        method,
+        new Uint8Array(IDL.encode([...m.args], [arg])),
+        controller.getPrincipal(),
+      );
       if (result.reject !== undefined) throw new Error(`${method}: ${result.reject}`);
     },
   };

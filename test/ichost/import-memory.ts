@@ -21,7 +21,7 @@ interface Section {
 
 function sections(wasm: Uint8Array): Section[] {
   const out: Section[] = [];
-  for (let at = 8; at < wasm.length; ) {
+  for (let at = 8; at < wasm.length;) {
     const id = wasm[at] ?? 0;
     const [size, start] = readLeb(wasm, at + 1);
     out.push({ id, body: wasm.subarray(start, start + size) });
@@ -30,7 +30,8 @@ function sections(wasm: Uint8Array): Section[] {
   return out;
 }
 
-const text = (s: string): Uint8Array => Uint8Array.from([...leb(new TextEncoder().encode(s).byteLength), ...new TextEncoder().encode(s)]);
+const text = (s: string): Uint8Array =>
+  Uint8Array.from([...leb(new TextEncoder().encode(s).byteLength), ...new TextEncoder().encode(s)]);
 
 /** The memory a module declares: its limits in pages and whether it is a 64-bit memory. */
 export interface DeclaredMemory {
@@ -96,7 +97,14 @@ export function withImportedMemory(wasm: Uint8Array, options: { applyData: boole
   const imports = all.find((s) => s.id === 2);
   if (imports === undefined) throw new Error("module has no import section to add the memory to");
   const [count, entriesAt] = readLeb(imports.body, 0);
-  imports.body = concat([Uint8Array.from(leb(count + 1)), imports.body.subarray(entriesAt), text("env"), text("mem"), Uint8Array.of(0x02), limits]);
+  imports.body = concat([
+    Uint8Array.from(leb(count + 1)),
+    imports.body.subarray(entriesAt),
+    text("env"),
+    text("mem"),
+    Uint8Array.of(0x02),
+    limits,
+  ]);
   const data = all.find((s) => s.id === 11);
   if (data !== undefined && !options.applyData) data.body = passiveData(data.body);
   const out: Uint8Array[] = [wasm.subarray(0, 8)];

@@ -10,7 +10,10 @@ export async function serveGateway(gateway: Gateway): Promise<{ url: string; clo
     req.on("end", () => {
       const body = chunks.length === 0 ? undefined : new Uint8Array(Buffer.concat(chunks));
       gateway
-        .fetch(`http://gateway.test${req.url ?? "/"}`, { method: req.method ?? "GET", ...(body === undefined ? {} : { body }) })
+        .fetch(`http://gateway.test${req.url ?? "/"}`, {
+          method: req.method ?? "GET",
+          ...(body === undefined ? {} : { body }),
+        })
         .then(async (response) => {
           res.writeHead(response.status, response.statusText, Object.fromEntries(response.headers));
           res.end(Buffer.from(await response.arrayBuffer()));
@@ -20,5 +23,8 @@ export async function serveGateway(gateway: Gateway): Promise<{ url: string; clo
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

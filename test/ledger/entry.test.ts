@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { canonicalBytes, decodeEnvelope, encodeEnvelope, EnvelopeDecodeError, parseEntry } from "../../src/ledger/index.ts";
+import {
+  canonicalBytes,
+  decodeEnvelope,
+  encodeEnvelope,
+  EnvelopeDecodeError,
+  parseEntry,
+} from "../../src/ledger/index.ts";
 import { sampleEntry } from "./fixtures.ts";
 
 const text = (value: unknown) => new TextDecoder().decode(canonicalBytes(value));
@@ -10,14 +16,26 @@ describe("RFC 8785 canonical JSON", () => {
       '{"numbers":[333333333.33333329,1E30,4.50,2e-3,0.000000000000000000000000001],' +
         '"string":"\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/","literals":[null,true,false]}',
     );
-    expect(text(input)).toBe('{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}');
+    expect(text(input)).toBe(
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+    );
   });
 
   it("sorts properties by UTF-16 code units as in §3.2.3", () => {
-    const input = JSON.parse('{"\\u20ac":"Euro Sign","\\r":"Carriage Return","\\ufb33":"Hebrew Letter Dalet With Dagesh","1":"One","\\ud83d\\ude00":"Emoji: Grinning Face","\\u0080":"Control","\\u00f6":"Latin Small Letter O With Diaeresis"}');
+    const input = JSON.parse(
+      '{"\\u20ac":"Euro Sign","\\r":"Carriage Return","\\ufb33":"Hebrew Letter Dalet With Dagesh","1":"One","\\ud83d\\ude00":"Emoji: Grinning Face","\\u0080":"Control","\\u00f6":"Latin Small Letter O With Diaeresis"}',
+    );
     // Read the key order from the text: a parsed object would put the integer-like "1" first.
     const values = [...text(input).matchAll(/:"([^"]*)"/g)].map((m) => m[1]);
-    expect(values).toEqual(["Carriage Return", "One", "Control", "Latin Small Letter O With Diaeresis", "Euro Sign", "Emoji: Grinning Face", "Hebrew Letter Dalet With Dagesh"]);
+    expect(values).toEqual([
+      "Carriage Return",
+      "One",
+      "Control",
+      "Latin Small Letter O With Diaeresis",
+      "Euro Sign",
+      "Emoji: Grinning Face",
+      "Hebrew Letter Dalet With Dagesh",
+    ]);
   });
 
   it.each([
@@ -47,7 +65,10 @@ describe("ledger entries", () => {
     [{ ...sampleEntry(1), kind: undefined }, "kind must be a non-empty string"],
     [{ ...sampleEntry(1), key: 7 }, "key must be a non-empty string"],
     [{ ...sampleEntry(1), v: 2 }, "v must be 1"],
-    [{ ...sampleEntry(1), subject: { kind: "X", name: "n" } }, "subject.apiVersion must be a non-empty string"],
+    [
+      { ...sampleEntry(1), subject: { kind: "X", name: "n" } },
+      "subject.apiVersion must be a non-empty string",
+    ],
     [{ ...sampleEntry(1), data: [] }, "data must be an object"],
     [{ ...sampleEntry(1), extra: 1 }, "extra is not a ledger entry field"],
     [{ ...sampleEntry(1), data: { big: "x".repeat(1024 * 1024) } }, "over the 1048576-byte limit"],
@@ -75,7 +96,9 @@ describe("leaf envelope", () => {
   it("rejects bytes that are not the canonical encoding of what they say", () => {
     const spaced = new TextEncoder().encode(JSON.stringify(envelope, null, 1));
     expect(() => decodeEnvelope(spaced)).toThrow(/not the canonical JSON encoding/);
-    const numeric = new TextEncoder().encode(new TextDecoder().decode(encodeEnvelope(envelope)).replace('"1764037170123456789"', "17"));
+    const numeric = new TextEncoder().encode(
+      new TextDecoder().decode(encodeEnvelope(envelope)).replace('"1764037170123456789"', "17"),
+    );
     expect(() => decodeEnvelope(numeric)).toThrow(EnvelopeDecodeError);
     expect(() => decodeEnvelope(Uint8Array.of(0xff, 0xfe))).toThrow(/not UTF-8 JSON/);
   });

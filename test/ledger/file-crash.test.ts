@@ -22,7 +22,10 @@ function appendUntilKilled(run: number, delayMs: number): Promise<string[]> {
     proc.on("error", reject);
     proc.on("exit", (code, signal) => {
       if (signal !== "SIGKILL") return reject(new Error(`child exited ${code}: ${stderr}`));
-      const acked = out.split("\n").filter((l) => l.startsWith("ACK ")).flatMap((l) => l.split(" ").slice(2));
+      const acked = out
+        .split("\n")
+        .filter((l) => l.startsWith("ACK "))
+        .flatMap((l) => l.split(" ").slice(2));
       resolve(acked);
     });
   });

@@ -2,7 +2,14 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { FileLedger, LedgerLockedError } from "../../src/ledger/file/index.ts";
-import { hashFromHex, hashLeaf, MemoryTree, toHex, verifyConsistency, verifyInclusion } from "../../src/ledger/index.ts";
+import {
+  hashFromHex,
+  hashLeaf,
+  MemoryTree,
+  toHex,
+  verifyConsistency,
+  verifyInclusion,
+} from "../../src/ledger/index.ts";
 import { entries, sampleEntry, tempDir } from "./fixtures.ts";
 
 let dir: string;
@@ -36,8 +43,16 @@ describe("file ledger appends", () => {
   it("returns the existing receipt for a key already recorded, in the same batch and across reopen", async () => {
     let ledger = await open();
     const [first] = await ledger.append([sampleEntry(1)]);
-    const again = await ledger.append([sampleEntry(2), { ...sampleEntry(1), data: { other: true } }, sampleEntry(2)]);
-    expect(again.map((r) => [r.index, r.duplicate])).toEqual([[1, false], [0, true], [1, true]]);
+    const again = await ledger.append([
+      sampleEntry(2),
+      { ...sampleEntry(1), data: { other: true } },
+      sampleEntry(2),
+    ]);
+    expect(again.map((r) => [r.index, r.duplicate])).toEqual([
+      [1, false],
+      [0, true],
+      [1, true],
+    ]);
     expect(again[1]?.leafHash).toBe(first?.leafHash);
     await ledger.close();
     ledger = await open();
@@ -51,7 +66,9 @@ describe("file ledger appends", () => {
 
   it("commits concurrent appends in groups without losing or duplicating any", async () => {
     const ledger = await open();
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => ledger.append([sampleEntry(i % 150)])));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => ledger.append([sampleEntry(i % 150)])),
+    );
     const indexes = new Set(results.map((r) => r[0]?.index));
     expect(indexes.size).toBe(150);
     expect(await ledger.size()).toBe(150);
@@ -62,7 +79,11 @@ describe("file ledger appends", () => {
     const ledger = await open();
     await ledger.append(entries(0, 2));
     const appending = ledger.append(entries(2, 50));
-    const during = await Promise.all([ledger.lookup("key-1"), ledger.lookup("key-30"), ledger.lookup("key-51")]);
+    const during = await Promise.all([
+      ledger.lookup("key-1"),
+      ledger.lookup("key-30"),
+      ledger.lookup("key-51"),
+    ]);
     expect(during[0]?.index).toBe(1);
     expect(during.slice(1).every((r) => r === undefined || r.index >= 2)).toBe(true);
     await appending;
@@ -72,9 +93,13 @@ describe("file ledger appends", () => {
 
   it("rejects invalid entries naming the field, and records nothing", async () => {
     const ledger = await open();
-    await expect(ledger.append([{ ...sampleEntry(1), key: "" }])).rejects.toThrow(/key must be a non-empty string/);
+    await expect(ledger.append([{ ...sampleEntry(1), key: "" }])).rejects.toThrow(
+      /key must be a non-empty string/,
+    );
     await expect(ledger.append([sampleEntry(2), JSON.parse("[1]")])).rejects.toThrow(/must be a JSON object/);
-    await expect(ledger.append([{ ...sampleEntry(3), data: { blob: "x".repeat(1024 * 1024) } }])).rejects.toThrow(/over the 1048576-byte limit/);
+    await expect(
+      ledger.append([{ ...sampleEntry(3), data: { blob: "x".repeat(1024 * 1024) } }]),
+    ).rejects.toThrow(/over the 1048576-byte limit/);
     expect(await ledger.size()).toBe(0);
     await ledger.close();
   });
@@ -85,13 +110,36 @@ describe("file ledger proofs", () => {
     let ledger = await open();
     for (let batch = 0; batch < 10; batch++) await ledger.append(entries(batch * 13, 13));
     const check = async (l: FileLedger) => {
-      for (const [index, size] of [[0, 1], [5, 77], [129, 130], [64, 128], [100, 130]] as const) {
+      for (const [index, size] of [
+        [0, 1],
+        [5, 77],
+        [129, 130],
+        [64, 128],
+        [100, 130],
+      ] as const) {
         const p = await l.inclusionProof(index, size);
-        verifyInclusion(index, size, hashFromHex(p.leafHash), p.auditPath.map((h) => hashFromHex(h)), hashFromHex(await l.root(size)));
+        verifyInclusion(
+          index,
+          size,
+          hashFromHex(p.leafHash),
+          p.auditPath.map((h) => hashFromHex(h)),
+          hashFromHex(await l.root(size)),
+        );
       }
-      for (const [from, to] of [[1, 130], [64, 65], [77, 129], [130, 130]] as const) {
+      for (const [from, to] of [
+        [1, 130],
+        [64, 65],
+        [77, 129],
+        [130, 130],
+      ] as const) {
         const c = await l.consistencyProof(from, to);
-        verifyConsistency(from, to, c.proof.map((h) => hashFromHex(h)), hashFromHex(c.fromRoot), hashFromHex(c.toRoot));
+        verifyConsistency(
+          from,
+          to,
+          c.proof.map((h) => hashFromHex(h)),
+          hashFromHex(c.fromRoot),
+          hashFromHex(c.toRoot),
+        );
       }
     };
     await check(ledger);
@@ -137,6 +185,8 @@ describe("single writer", () => {
   });
 
   it("reports a directory without a ledger when opened read-only", async () => {
-    await expect(FileLedger.open(join(dir, "missing"), { readOnly: true })).rejects.toThrow(/holds no ledger/);
+    await expect(FileLedger.open(join(dir, "missing"), { readOnly: true })).rejects.toThrow(
+      /holds no ledger/,
+    );
   });
 });

@@ -1,7 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { appendFileSync, readFileSync, readdirSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { auditFileLedger, CheckpointMismatchError, FileLedger, LedgerCorruptError } from "../../src/ledger/file/index.ts";
+import {
+  auditFileLedger,
+  CheckpointMismatchError,
+  FileLedger,
+  LedgerCorruptError,
+} from "../../src/ledger/file/index.ts";
 import { entries, tempDir } from "./fixtures.ts";
 
 let dir: string;
@@ -126,7 +131,9 @@ describe("crash recovery", () => {
     appendFileSync(segmentPath(), torn);
     const ledger = await open();
     expect(await ledger.size()).toBe(5);
-    expect(warnings).toContainEqual(expect.stringMatching(/truncated 34 bytes of a torn, never acknowledged record at entry 5/));
+    expect(warnings).toContainEqual(
+      expect.stringMatching(/truncated 34 bytes of a torn, never acknowledged record at entry 5/),
+    );
     await ledger.append(entries(5, 2));
     await ledger.close();
     expect((await auditFileLedger(dir)).problem).toBeUndefined();

@@ -29,7 +29,9 @@ describe("the write lock", () => {
   it("refuses while another host's writer keeps renewing it, naming that host", () => {
     const d = dir();
     lockAt(d, { pid: 7, host: "operator-7d9f-abcde" }, 1_000);
-    expect(() => acquireWriteLock(d, () => undefined)).toThrow(/locked for writing by pid 7 on operator-7d9f-abcde/);
+    expect(() => acquireWriteLock(d, () => undefined)).toThrow(
+      /locked for writing by pid 7 on operator-7d9f-abcde/,
+    );
   });
 
   it("takes over a lock another host stopped renewing (a pod that died), saying so", () => {

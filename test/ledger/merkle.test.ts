@@ -1,14 +1,23 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { hashLeaf, inclusionPath, consistencyPath, ProofInputError, RootMismatchError, EMPTY_ROOT } from "../../src/ledger/merkle.ts";
+import {
+  hashLeaf,
+  inclusionPath,
+  consistencyPath,
+  ProofInputError,
+  RootMismatchError,
+  EMPTY_ROOT,
+} from "../../src/ledger/merkle.ts";
 import { verifyInclusion, verifyConsistency } from "../../src/ledger/verify.ts";
 import { MemoryTree } from "../../src/ledger/memory-tree.ts";
 import { toHex, type Hash } from "../../src/ledger/hash.ts";
 
 // RFC 6962 test leaves, roots and proofs as published by transparency-dev/merkle (testonly),
 // in the vector file the Motoko tests read too.
-const VECTORS = JSON.parse(readFileSync(join(import.meta.dirname, "..", "vectors", "rfc6962.json"), "utf8")) as {
+const VECTORS = JSON.parse(
+  readFileSync(join(import.meta.dirname, "..", "vectors", "rfc6962.json"), "utf8"),
+) as {
   leaves: string[];
   roots: string[];
   inclusion: Array<{ index: number; size: number; proof: string[] }>;
@@ -20,27 +29,38 @@ const ROOTS = VECTORS.roots;
 function treeOf(count: number): MemoryTree {
   const tree = new MemoryTree();
   for (let i = 0; i < count; i++) {
-    tree.appendLeafHash(i < LEAVES.length ? hashLeaf(Buffer.from(LEAVES[i] ?? "", "hex")) : hashLeaf(Buffer.from(`leaf-${i}`)));
+    tree.appendLeafHash(
+      i < LEAVES.length ? hashLeaf(Buffer.from(LEAVES[i] ?? "", "hex")) : hashLeaf(Buffer.from(`leaf-${i}`)),
+    );
   }
   return tree;
 }
 
 describe("RFC 6962 roots", () => {
-  it.each(ROOTS.map((root, size) => [size, root] as const))("size %i has the published root", (size, root) => {
-    expect(toHex(treeOf(8).root(size))).toBe(root);
-    expect(toHex(treeOf(size).root())).toBe(root);
-  });
+  it.each(ROOTS.map((root, size) => [size, root] as const))(
+    "size %i has the published root",
+    (size, root) => {
+      expect(toHex(treeOf(8).root(size))).toBe(root);
+      expect(toHex(treeOf(size).root())).toBe(root);
+    },
+  );
   it("empty tree root is SHA-256 of nothing", () => {
     expect(toHex(EMPTY_ROOT)).toBe(ROOTS[0]);
   });
 
-  it.each(VECTORS.inclusion.map((v) => [v.index, v.size, v] as const))("inclusion proof for leaf %i of %i is the published one", (index, size, v) => {
-    expect(inclusionPath(treeOf(8).source, index, size).map(toHex)).toEqual(v.proof);
-  });
+  it.each(VECTORS.inclusion.map((v) => [v.index, v.size, v] as const))(
+    "inclusion proof for leaf %i of %i is the published one",
+    (index, size, v) => {
+      expect(inclusionPath(treeOf(8).source, index, size).map(toHex)).toEqual(v.proof);
+    },
+  );
 
-  it.each(VECTORS.consistency.map((v) => [v.from, v.to, v] as const))("consistency proof %i -> %i is the published one", (from, to, v) => {
-    expect(consistencyPath(treeOf(8).source, from, to).map(toHex)).toEqual(v.proof);
-  });
+  it.each(VECTORS.consistency.map((v) => [v.from, v.to, v] as const))(
+    "consistency proof %i -> %i is the published one",
+    (from, to, v) => {
+      expect(consistencyPath(treeOf(8).source, from, to).map(toHex)).toEqual(v.proof);
+    },
+  );
 });
 
 function flipBit(hash: Hash): Hash {
@@ -66,12 +86,27 @@ describe("inclusion proofs", () => {
           [index, size, leaf, proof, flipBit(root)],
           [index, size, leaf, [...proof, leaf], root],
           [index, size, leaf, [leaf, ...proof], root],
-          ...proof.map((_, i): [number, number, Hash, Hash[], Hash] => [index, size, leaf, proof.map((h, j) => (i === j ? flipBit(h) : h)), root]),
-          ...proof.map((_, i): [number, number, Hash, Hash[], Hash] => [index, size, leaf, proof.filter((__, j) => j !== i), root]),
+          ...proof.map((_, i): [number, number, Hash, Hash[], Hash] => [
+            index,
+            size,
+            leaf,
+            proof.map((h, j) => (i === j ? flipBit(h) : h)),
+            root,
+          ]),
+          ...proof.map((_, i): [number, number, Hash, Hash[], Hash] => [
+            index,
+            size,
+            leaf,
+            proof.filter((__, j) => j !== i),
+            root,
+          ]),
         ];
         if (size > 1) mutants.push([index, size, leaf, proof, tree.root(size - 1)]);
         for (const [i, s, l, p, r] of mutants) {
-          expect(() => verifyInclusion(i, s, l, p, r), `mutant index=${i} size=${s} len=${p.length}`).toThrow();
+          expect(
+            () => verifyInclusion(i, s, l, p, r),
+            `mutant index=${i} size=${s} len=${p.length}`,
+          ).toThrow();
         }
       });
     }
@@ -79,7 +114,9 @@ describe("inclusion proofs", () => {
 
   it("names the wrong proof size", () => {
     const proof = inclusionPath(tree.source, 0, 8);
-    expect(() => verifyInclusion(0, 8, tree.source(0, 0), proof.slice(1), tree.root(8))).toThrow(/wrong proof size 2, want 3/);
+    expect(() => verifyInclusion(0, 8, tree.source(0, 0), proof.slice(1), tree.root(8))).toThrow(
+      /wrong proof size 2, want 3/,
+    );
   });
 
   it("reports a root mismatch separately from malformed input", () => {
@@ -92,7 +129,8 @@ describe("inclusion proofs", () => {
 describe("consistency proofs", () => {
   const tree = treeOf(37);
   const pairs: Array<[number, number]> = [];
-  for (const to of [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 37]) for (let from = 1; from <= to; from++) pairs.push([from, to]);
+  for (const to of [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 37])
+    for (let from = 1; from <= to; from++) pairs.push([from, to]);
   it.each(pairs)("%i -> %i verifies and every mutant fails", (from, to) => {
     const proof = consistencyPath(tree.source, from, to);
     const r1 = tree.root(from);
@@ -110,7 +148,13 @@ describe("consistency proofs", () => {
       [from, to, [...proof, r1], r1, r2],
       [from, to, proof.slice(1), r1, r2],
       [from, to * 2, proof, r1, r2],
-      ...proof.map((_, i): [number, number, Hash[], Hash, Hash] => [from, to, proof.map((h, j) => (i === j ? flipBit(h) : h)), r1, r2]),
+      ...proof.map((_, i): [number, number, Hash[], Hash, Hash] => [
+        from,
+        to,
+        proof.map((h, j) => (i === j ? flipBit(h) : h)),
+        r1,
+        r2,
+      ]),
     ];
     if (from > 1) mutants.push([from - 1, to, proof, r1, r2]);
     if (from + 1 < to) mutants.push([from + 1, to, proof, r1, r2]);

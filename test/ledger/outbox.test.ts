@@ -75,7 +75,9 @@ describe("durable outbox", () => {
 
   it("refuses an invalid entry at enqueue, naming the field, and stores nothing", async () => {
     const outbox = FileOutbox.open(dir);
-    await expect(outbox.enqueue([{ ...entries(0, 1)[0], key: "" } as never])).rejects.toThrow(/key must be a non-empty string/);
+    await expect(outbox.enqueue([{ ...entries(0, 1)[0], key: "" } as never])).rejects.toThrow(
+      /key must be a non-empty string/,
+    );
     expect(outbox.depth()).toBe(0);
     await outbox.close();
   });

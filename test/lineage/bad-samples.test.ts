@@ -8,8 +8,13 @@ import { CHECK_NAMES, lineagePolicy, verifyLineage } from "../../src/lineage/ind
 import { SAMPLES, sampleFiles, sampleObjects } from "../api/samples.ts";
 
 const HEADER = /^# BAD: fails the "([A-Za-z]+)" check/;
-const policy = lineagePolicy((sampleObjects("trust-policy.yaml")[0] as { spec: Parameters<typeof lineagePolicy>[0] }).spec);
-const goodModels = [...sampleObjects("base-model.yaml"), ...sampleObjects("fine-tuned.yaml")] as unknown as ModelVersion[];
+const policy = lineagePolicy(
+  (sampleObjects("trust-policy.yaml")[0] as { spec: Parameters<typeof lineagePolicy>[0] }).spec,
+);
+const goodModels = [
+  ...sampleObjects("base-model.yaml"),
+  ...sampleObjects("fine-tuned.yaml"),
+] as unknown as ModelVersion[];
 
 function modelsIn(file: string): ModelVersion[] {
   return sampleObjects(file).filter((o) => o["kind"] === "ModelVersion") as unknown as ModelVersion[];
@@ -27,13 +32,16 @@ describe("bad ModelVersion samples", () => {
     }
   });
 
-  it.each(lineageSamples)("%s fails the check its comment names, with the good chain present", (file, check) => {
-    const models = [...goodModels, ...modelsIn(file)];
-    const byName = new Map(models.map((m) => [`${m.metadata.namespace}/${m.metadata.name}`, m]));
-    const failing = modelsIn(file)
-      .map((mv) => verifyLineage(mv, (ns, name) => byName.get(`${ns}/${name}`), policy))
-      .filter((v) => v.checks.some((c) => c.name === check && !c.passed && c.required));
-    expect(failing.length, `no ModelVersion in ${file} fails "${check}"`).toBeGreaterThan(0);
-    expect(failing.every((v) => !v.verified)).toBe(true);
-  });
+  it.each(lineageSamples)(
+    "%s fails the check its comment names, with the good chain present",
+    (file, check) => {
+      const models = [...goodModels, ...modelsIn(file)];
+      const byName = new Map(models.map((m) => [`${m.metadata.namespace}/${m.metadata.name}`, m]));
+      const failing = modelsIn(file)
+        .map((mv) => verifyLineage(mv, (ns, name) => byName.get(`${ns}/${name}`), policy))
+        .filter((v) => v.checks.some((c) => c.name === check && !c.passed && c.required));
+      expect(failing.length, `no ModelVersion in ${file} fails "${check}"`).toBeGreaterThan(0);
+      expect(failing.every((v) => !v.verified)).toBe(true);
+    },
+  );
 });

@@ -27,7 +27,10 @@ describe("/metrics", () => {
     await ledger.append([sampleEntry(0), { ...sampleEntry(9), kind: "ConfigChanged" }]);
     await ledger.close();
     let calls = 0;
-    const failing: Reconciler = { name: "modeldeployment", reconcile: async () => (calls++ === 0 ? Promise.reject(new TypeError("boom")) : {}) };
+    const failing: Reconciler = {
+      name: "modeldeployment",
+      reconcile: async () => (calls++ === 0 ? Promise.reject(new TypeError("boom")) : {}),
+    };
     const controller = new Controller(failing, pino({ level: "silent" }), { baseMs: 1, maxMs: 1 });
     controller.start(1);
     controller.queue.add("ml/x");
@@ -39,13 +42,23 @@ describe("/metrics", () => {
       const res = await fetch(server.url);
       expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
       const samples = parseExposition(await res.text());
-      expect(samples.get('modelchain_ledger_entries_appended_total{kind="RolloutStarted",backend="file"}')).toBe(3);
-      expect(samples.get('modelchain_ledger_entries_appended_total{kind="ConfigChanged",backend="file"}')).toBe(1);
+      expect(
+        samples.get('modelchain_ledger_entries_appended_total{kind="RolloutStarted",backend="file"}'),
+      ).toBe(3);
+      expect(
+        samples.get('modelchain_ledger_entries_appended_total{kind="ConfigChanged",backend="file"}'),
+      ).toBe(1);
       expect(samples.get('modelchain_ledger_entries{backend="file"}')).toBe(4);
       expect(samples.get('modelchain_ledger_append_duration_seconds_count{backend="file"}')).toBe(2);
-      expect(samples.get('modelchain_reconcile_errors_total{controller="modeldeployment",error="TypeError"}')).toBe(1);
-      expect(samples.get('modelchain_reconcile_duration_seconds_count{controller="modeldeployment"}')).toBe(2);
-      expect([...samples.keys()].some((k) => k.startsWith("modelchain_process_cpu_seconds_total"))).toBe(true);
+      expect(
+        samples.get('modelchain_reconcile_errors_total{controller="modeldeployment",error="TypeError"}'),
+      ).toBe(1);
+      expect(samples.get('modelchain_reconcile_duration_seconds_count{controller="modeldeployment"}')).toBe(
+        2,
+      );
+      expect([...samples.keys()].some((k) => k.startsWith("modelchain_process_cpu_seconds_total"))).toBe(
+        true,
+      );
       expect((await fetch(server.url.replace("/metrics", "/other"))).status).toBe(404);
     } finally {
       await server.close();
@@ -54,14 +67,29 @@ describe("/metrics", () => {
 
   it("names every metric by the Prometheus conventions, with bounded labels", async () => {
     const metrics = await registry.getMetricsAsJSON();
-    const ours = metrics.filter((m) => !m.name.startsWith("modelchain_process") && !m.name.startsWith("modelchain_nodejs"));
+    const ours = metrics.filter(
+      (m) => !m.name.startsWith("modelchain_process") && !m.name.startsWith("modelchain_nodejs"),
+    );
     expect(ours.length).toBeGreaterThan(10);
     for (const m of ours) {
       expect(m.name).toMatch(/^modelchain_[a-z_]+$/);
       if (String(m.type) === "counter") expect(m.name).toMatch(/_total$/);
       if (String(m.type) === "histogram") expect(m.name).toMatch(/_seconds$/);
       const labels = new Set(m.values.flatMap((v) => Object.keys(v.labels)));
-      for (const label of labels) expect(["kind", "backend", "error", "decision", "reason", "resource", "result", "namespace", "state", "controller", "le"]).toContain(label);
+      for (const label of labels)
+        expect([
+          "kind",
+          "backend",
+          "error",
+          "decision",
+          "reason",
+          "resource",
+          "result",
+          "namespace",
+          "state",
+          "controller",
+          "le",
+        ]).toContain(label);
     }
   });
 });

@@ -54,17 +54,38 @@ const createdFixture = `{"Created":{"instance_id":3,"topology":{"subnet_configs"
 
 describe("PocketIC REST bodies", () => {
   it("asks for an NNS subnet (the root key) and one application subnet, in the 13.0.0 shape", () => {
-    const spec = { state_config: "New", instruction_config: "Production", dts_flag: "Enabled", cost_schedule: "Normal" };
+    const spec = {
+      state_config: "New",
+      instruction_config: "Production",
+      dts_flag: "Enabled",
+      cost_schedule: "Normal",
+    };
     expect(JSON.parse(jsonBody(createInstanceBody()))).toEqual({
-      subnet_config_set: { nns: spec, system: [], application: [spec], verified_application: [], cloud_engine: [] },
+      subnet_config_set: {
+        nns: spec,
+        system: [],
+        application: [spec],
+        verified_application: [],
+        cloud_engine: [],
+      },
     });
     expect(createInstanceBody({ nns: false, applicationSubnets: 2 })).toEqual({
-      subnet_config_set: { system: [], application: [spec, spec], verified_application: [], cloud_engine: [] },
+      subnet_config_set: {
+        system: [],
+        application: [spec, spec],
+        verified_application: [],
+        cloud_engine: [],
+      },
     });
   });
 
   it("encodes a canister call with base64 principals and payload and a tagged effective principal", () => {
-    const call = { sender: anonymous, canisterId: MANAGEMENT_CANISTER, method: "install_code", payload: new Uint8Array([1, 2, 3]) };
+    const call = {
+      sender: anonymous,
+      canisterId: MANAGEMENT_CANISTER,
+      method: "install_code",
+      payload: new Uint8Array([1, 2, 3]),
+    };
     expect(canisterCallBody({ ...call, effectivePrincipal: { canisterId: canister } })).toEqual({
       sender: "BA==",
       canister_id: "",
@@ -72,12 +93,19 @@ describe("PocketIC REST bodies", () => {
       method: "install_code",
       payload: "AQID",
     });
-    expect(canisterCallBody({ ...call, effectivePrincipal: { subnetId: appSubnet } }).effective_principal).toEqual({ SubnetId: b64(appSubnet) });
+    expect(
+      canisterCallBody({ ...call, effectivePrincipal: { subnetId: appSubnet } }).effective_principal,
+    ).toEqual({ SubnetId: b64(appSubnet) });
     expect(canisterCallBody({ ...call, effectivePrincipal: "none" }).effective_principal).toBe("None");
   });
 
   it("starts the server the way the Rust client does, and reads the port only once the line is complete", () => {
-    expect(serverArgs("/tmp/x/pocket-ic.port", 600)).toEqual(["--port-file", "/tmp/x/pocket-ic.port", "--ttl", "600"]);
+    expect(serverArgs("/tmp/x/pocket-ic.port", 600)).toEqual([
+      "--port-file",
+      "/tmp/x/pocket-ic.port",
+      "--ttl",
+      "600",
+    ]);
     expect(parsePortFile("")).toBeUndefined();
     expect(parsePortFile("4094")).toBeUndefined();
     expect(parsePortFile("40943\n")).toBe(40943);
@@ -85,8 +113,12 @@ describe("PocketIC REST bodies", () => {
   });
 
   it("writes u128 amounts as JSON numbers and reads big ones back exactly", () => {
-    expect(jsonBody({ canister_id: "AQ==", amount: 10n ** 30n })).toBe('{"canister_id":"AQ==","amount":1000000000000000000000000000000}');
-    expect(parseCycles(parseJson('{"cycles":340282366920938463463374607431768211455}'))).toBe(2n ** 128n - 1n);
+    expect(jsonBody({ canister_id: "AQ==", amount: 10n ** 30n })).toBe(
+      '{"canister_id":"AQ==","amount":1000000000000000000000000000000}',
+    );
+    expect(parseCycles(parseJson('{"cycles":340282366920938463463374607431768211455}'))).toBe(
+      2n ** 128n - 1n,
+    );
     expect(parseCycles(parseJson('{"cycles":2000000000000}'))).toBe(2_000_000_000_000n);
   });
 });
@@ -105,16 +137,32 @@ describe("PocketIC REST replies", () => {
   it("hands the submitted message id back unchanged, and turns a reject into PocketIcReject", () => {
     const ok = { Ok: { effective_principal: { CanisterId: b64(canister) }, message_id: "q83vEjRWeJA=" } };
     expect(parseSubmitResult(ok)).toEqual(ok.Ok);
-    const err = { Err: { reject_code: 5, reject_message: "Canister has no update method 'x'", error_code: "IC0536", certified: true } };
+    const err = {
+      Err: {
+        reject_code: 5,
+        reject_message: "Canister has no update method 'x'",
+        error_code: "IC0536",
+        certified: true,
+      },
+    };
     expect(() => parseSubmitResult(err)).toThrow(PocketIcReject);
-    expect(() => parseSubmitResult(err)).toThrow(/reject code 5, error code IC0536\): Canister has no update method 'x'/);
+    expect(() => parseSubmitResult(err)).toThrow(
+      /reject code 5, error code IC0536\): Canister has no update method 'x'/,
+    );
   });
 
   it("decodes a canister reply from base64 and a reject into an error", () => {
     expect(Array.from(parseCanisterResult({ Ok: "RElETAAA" }))).toEqual(Array.from(Buffer.from("DIDL\0\0")));
-    expect(() => parseCanisterResult({ Err: { reject_code: 4, reject_message: "Only controllers of canister … can call install_code", error_code: "IC0512", certified: true } })).toThrow(
-      /Only controllers/,
-    );
+    expect(() =>
+      parseCanisterResult({
+        Err: {
+          reject_code: 4,
+          reject_message: "Only controllers of canister … can call install_code",
+          error_code: "IC0512",
+          certified: true,
+        },
+      }),
+    ).toThrow(/Only controllers/);
     expect(() => parseCanisterResult({ Reply: [1] })).toThrow(PocketIcServerError);
   });
 
@@ -127,7 +175,10 @@ describe("PocketIC REST replies", () => {
   });
 
   it("reads the HTTP gateway's id and port", () => {
-    expect(parseHttpGateway({ Created: { instance_id: 0, port: 41235 } })).toEqual({ gatewayId: 0, port: 41235 });
+    expect(parseHttpGateway({ Created: { instance_id: 0, port: 41235 } })).toEqual({
+      gatewayId: 0,
+      port: 41235,
+    });
     expect(() => parseHttpGateway({ Error: { message: "Failed to bind" } })).toThrow(/Failed to bind/);
   });
 
@@ -135,11 +186,24 @@ describe("PocketIC REST replies", () => {
     expect(classifyResponse(200, "null")).toEqual({ kind: "done", value: null });
     expect(classifyResponse(200, "")).toEqual({ kind: "done", value: null });
     expect(classifyResponse(201, '{"Created":{}}')).toEqual({ kind: "done", value: { Created: {} } });
-    expect(classifyResponse(202, '{"state_label":"AAE=","op_id":"tick"}')).toEqual({ kind: "started", stateLabel: "AAE=", opId: "tick" });
+    expect(classifyResponse(202, '{"state_label":"AAE=","op_id":"tick"}')).toEqual({
+      kind: "started",
+      stateLabel: "AAE=",
+      opId: "tick",
+    });
     expect(classifyResponse(409, '{"state_label":"AAE=","op_id":"tick"}')).toEqual({ kind: "busy" });
-    expect(classifyResponse(400, '{"message":"Instance not found"}')).toEqual({ kind: "error", message: "HTTP 400: Instance not found" });
-    expect(classifyResponse(502, '{"Error":{"message":"no gateway"}}')).toEqual({ kind: "error", message: "HTTP 502: no gateway" });
-    expect(classifyResponse(404, "")).toMatchObject({ kind: "error", message: expect.stringMatching(/HTTP 404: not found/) });
+    expect(classifyResponse(400, '{"message":"Instance not found"}')).toEqual({
+      kind: "error",
+      message: "HTTP 400: Instance not found",
+    });
+    expect(classifyResponse(502, '{"Error":{"message":"no gateway"}}')).toEqual({
+      kind: "error",
+      message: "HTTP 502: no gateway",
+    });
+    expect(classifyResponse(404, "")).toMatchObject({
+      kind: "error",
+      message: expect.stringMatching(/HTTP 404: not found/),
+    });
     expect(classifyResponse(200, "<html>")).toMatchObject({ kind: "error" });
   });
 });
@@ -147,7 +211,10 @@ describe("PocketIC REST replies", () => {
 // The management canister's types as the IC interface specification (ic.did) writes them, typed
 // here independently of client.ts.
 const specUpgradeMode = IDL.Opt(
-  IDL.Record({ wasm_memory_persistence: IDL.Opt(IDL.Variant({ replace: IDL.Null, keep: IDL.Null })), skip_pre_upgrade: IDL.Opt(IDL.Bool) }),
+  IDL.Record({
+    wasm_memory_persistence: IDL.Opt(IDL.Variant({ replace: IDL.Null, keep: IDL.Null })),
+    skip_pre_upgrade: IDL.Opt(IDL.Bool),
+  }),
 );
 const specInstallCodeArgs = IDL.Record({
   arg: IDL.Vec(IDL.Nat8),
@@ -161,16 +228,26 @@ describe("management canister Candid", () => {
   const wasm = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
 
   it("upgrades with wasm_memory_persistence = opt variant {keep}, as Motoko's enhanced orthogonal persistence needs", () => {
-    const bytes = encodeInstallCode({ mode: { upgrade: { wasmMemoryPersistence: "keep" } }, canisterId: canister, wasm, arg: NO_ARGS });
+    const bytes = encodeInstallCode({
+      mode: { upgrade: { wasmMemoryPersistence: "keep" } },
+      canisterId: canister,
+      wasm,
+      arg: NO_ARGS,
+    });
     const [decoded] = IDL.decode([specInstallCodeArgs], bytes) as unknown as [Record<string, unknown>];
-    expect(decoded["mode"]).toEqual({ upgrade: [{ wasm_memory_persistence: [{ keep: null }], skip_pre_upgrade: [] }] });
+    expect(decoded["mode"]).toEqual({
+      upgrade: [{ wasm_memory_persistence: [{ keep: null }], skip_pre_upgrade: [] }],
+    });
     expect((decoded["canister_id"] as Principal).toText()).toBe(canister.toText());
     expect(Array.from(decoded["wasm_module"] as Uint8Array)).toEqual(Array.from(wasm));
     expect(Array.from(decoded["arg"] as Uint8Array)).toEqual(Array.from(Buffer.from("DIDL\0\0")));
   });
 
   it("installs with mode install", () => {
-    const [decoded] = IDL.decode([specInstallCodeArgs], encodeInstallCode({ mode: "install", canisterId: canister, wasm, arg: NO_ARGS })) as unknown as [Record<string, unknown>];
+    const [decoded] = IDL.decode(
+      [specInstallCodeArgs],
+      encodeInstallCode({ mode: "install", canisterId: canister, wasm, arg: NO_ARGS }),
+    ) as unknown as [Record<string, unknown>];
     expect(decoded["mode"]).toEqual({ install: null });
   });
 
@@ -181,13 +258,16 @@ describe("management canister Candid", () => {
       specified_id: IDL.Opt(IDL.Principal),
     });
     const controller = Principal.fromUint8Array(new Uint8Array([9, 9, 9]));
-    const [decoded] = IDL.decode([spec], encodeProvisionalCreateCanister({ controllers: [controller], cycles: 10n ** 15n })) as unknown as [
-      { settings: [{ controllers: [Principal[]] }]; amount: [bigint]; specified_id: [] },
-    ];
+    const [decoded] = IDL.decode(
+      [spec],
+      encodeProvisionalCreateCanister({ controllers: [controller], cycles: 10n ** 15n }),
+    ) as unknown as [{ settings: [{ controllers: [Principal[]] }]; amount: [bigint]; specified_id: [] }];
     expect(decoded.amount).toEqual([10n ** 15n]);
     expect(decoded.settings[0].controllers[0].map((p) => p.toText())).toEqual([controller.toText()]);
     expect(decoded.specified_id).toEqual([]);
-    const reply = new Uint8Array(IDL.encode([IDL.Record({ canister_id: IDL.Principal })], [{ canister_id: canister }]));
+    const reply = new Uint8Array(
+      IDL.encode([IDL.Record({ canister_id: IDL.Principal })], [{ canister_id: canister }]),
+    );
     expect(decodeCanisterIdRecord(reply).toText()).toBe(canister.toText());
   });
 });
@@ -199,7 +279,9 @@ interface Seen {
 }
 
 /** An in-process stand-in for the server's operation protocol (202 + /read_graph, 409). */
-async function fakeServer(handle: (req: Seen, res: ServerResponse) => void): Promise<{ url: string; seen: Seen[]; close: () => Promise<void> }> {
+async function fakeServer(
+  handle: (req: Seen, res: ServerResponse) => void,
+): Promise<{ url: string; seen: Seen[]; close: () => Promise<void> }> {
   const seen: Seen[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = "";
@@ -214,7 +296,11 @@ async function fakeServer(handle: (req: Seen, res: ServerResponse) => void): Pro
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}`, seen, close: () => new Promise<void>((done) => server.close(() => done())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
 }
 
 function reply(res: ServerResponse, status: number, body: string): void {
@@ -226,18 +312,28 @@ describe("the operation protocol", () => {
   it("polls /read_graph after a 202 until the result is there, then prunes it", async () => {
     let polls = 0;
     const fake = await fakeServer((req, res) => {
-      if (req.method === "POST") return reply(res, 202, '{"state_label":"q83v-_8=","op_id":"await_ingress_message(x y)"}');
-      if (req.url.startsWith("/read_graph/")) return ++polls < 3 ? reply(res, 404, '{"message":"not found"}') : reply(res, 200, '{"Ok":"RElETAAA"}');
+      if (req.method === "POST")
+        return reply(res, 202, '{"state_label":"q83v-_8=","op_id":"await_ingress_message(x y)"}');
+      if (req.url.startsWith("/read_graph/"))
+        return ++polls < 3
+          ? reply(res, 404, '{"message":"not found"}')
+          : reply(res, 200, '{"Ok":"RElETAAA"}');
       return reply(res, 200, "null");
     });
     try {
       const http = new PocketIcHttp(fake.url);
-      const result = await http.request("POST", "/instances/0/update/await_ingress_message", { message_id: "AQ==" });
+      const result = await http.request("POST", "/instances/0/update/await_ingress_message", {
+        message_id: "AQ==",
+      });
       expect(parseCanisterResult(result)).toEqual(new Uint8Array(Buffer.from("DIDL\0\0")));
       expect(fake.seen[0]).toMatchObject({ method: "POST", body: '{"message_id":"AQ=="}' });
-      expect(fake.seen.filter((s) => s.url === "/read_graph/q83v-_8%3D/await_ingress_message(x%20y)")).toHaveLength(3);
+      expect(
+        fake.seen.filter((s) => s.url === "/read_graph/q83v-_8%3D/await_ingress_message(x%20y)"),
+      ).toHaveLength(3);
       await new Promise((done) => setTimeout(done, 50));
-      expect(fake.seen.some((s) => s.method === "DELETE" && s.url.startsWith("/prune_graph/q83v-_8%3D/"))).toBe(true);
+      expect(
+        fake.seen.some((s) => s.method === "DELETE" && s.url.startsWith("/prune_graph/q83v-_8%3D/")),
+      ).toBe(true);
     } finally {
       await fake.close();
     }
@@ -246,14 +342,21 @@ describe("the operation protocol", () => {
   it("retries while the instance is busy, and reports a server error with its message", async () => {
     let calls = 0;
     const fake = await fakeServer((req, res) => {
-      if (req.url.endsWith("/read/pub_key")) return ++calls < 3 ? reply(res, 409, '{"state_label":"AA==","op_id":"tick"}') : reply(res, 200, JSON.stringify(Array.from(rootKey().der)));
+      if (req.url.endsWith("/read/pub_key"))
+        return ++calls < 3
+          ? reply(res, 409, '{"state_label":"AA==","op_id":"tick"}')
+          : reply(res, 200, JSON.stringify(Array.from(rootKey().der)));
       return reply(res, 400, '{"message":"Instance not found"}');
     });
     try {
       const http = new PocketIcHttp(fake.url);
-      expect(parsePubKey(await http.request("POST", "/instances/0/read/pub_key", { subnet_id: b64(nnsSubnet) }))).toHaveLength(133);
+      expect(
+        parsePubKey(await http.request("POST", "/instances/0/read/pub_key", { subnet_id: b64(nnsSubnet) })),
+      ).toHaveLength(133);
       expect(calls).toBe(3);
-      await expect(http.request("POST", "/instances/9/read/query", {})).rejects.toThrow(/POST \/instances\/9\/read\/query: HTTP 400: Instance not found/);
+      await expect(http.request("POST", "/instances/9/read/query", {})).rejects.toThrow(
+        /POST \/instances\/9\/read\/query: HTTP 400: Instance not found/,
+      );
     } finally {
       await fake.close();
     }
@@ -267,15 +370,20 @@ describe("the operation protocol", () => {
       const path = req.url;
       if (path === "/instances" && req.method === "POST") return reply(res, 201, createdFixture);
       if (path === "/instances/3/read/pub_key") return reply(res, 200, JSON.stringify(Array.from(der)));
-      if (path === "/instances/3/update/submit_ingress_message") return reply(res, 200, JSON.stringify({ Ok: messageId }));
+      if (path === "/instances/3/update/submit_ingress_message")
+        return reply(res, 200, JSON.stringify({ Ok: messageId }));
       if (path === "/instances/3/update/await_ingress_message") {
-        const out = new Uint8Array(IDL.encode([IDL.Record({ canister_id: IDL.Principal })], [{ canister_id: made }]));
+        const out = new Uint8Array(
+          IDL.encode([IDL.Record({ canister_id: IDL.Principal })], [{ canister_id: made }]),
+        );
         return reply(res, 200, JSON.stringify({ Ok: Buffer.from(out).toString("base64") }));
       }
-      if (path === "/instances/3/read/ingress_status") return reply(res, 200, JSON.stringify({ Ok: Buffer.from(NO_ARGS).toString("base64") }));
+      if (path === "/instances/3/read/ingress_status")
+        return reply(res, 200, JSON.stringify({ Ok: Buffer.from(NO_ARGS).toString("base64") }));
       if (path === "/instances/3/auto_progress") return reply(res, 200, "null");
       if (path === "/http_gateway") return reply(res, 201, '{"Created":{"instance_id":1,"port":42001}}');
-      if (path === "/http_gateway/1/stop" || path === "/instances/3/stop_progress") return reply(res, 200, "null");
+      if (path === "/http_gateway/1/stop" || path === "/instances/3/stop_progress")
+        return reply(res, 200, "null");
       if (path === "/instances/3" && req.method === "DELETE") return reply(res, 200, "");
       return reply(res, 404, "");
     });
@@ -285,22 +393,43 @@ describe("the operation protocol", () => {
       expect(await pic.rootKey()).toEqual(der);
       expect(JSON.parse(fake.seen[1]?.body ?? "")).toEqual({ subnet_id: b64(nnsSubnet) });
       const controller = Principal.fromUint8Array(new Uint8Array([5, 5]));
-      const id = await pic.createCanister({ sender: controller, controllers: [controller], cycles: 10n ** 15n });
+      const id = await pic.createCanister({
+        sender: controller,
+        controllers: [controller],
+        cycles: 10n ** 15n,
+      });
       expect(id.toText()).toBe(made.toText());
       const submitted = JSON.parse(fake.seen[2]?.body ?? "") as Record<string, unknown>;
-      expect(submitted).toMatchObject({ sender: b64(controller), canister_id: "", method: "provisional_create_canister_with_cycles", effective_principal: { SubnetId: b64(appSubnet) } });
+      expect(submitted).toMatchObject({
+        sender: b64(controller),
+        canister_id: "",
+        method: "provisional_create_canister_with_cycles",
+        effective_principal: { SubnetId: b64(appSubnet) },
+      });
       expect(JSON.parse(fake.seen[3]?.body ?? "")).toEqual(messageId);
       expect(await pic.makeLive()).toBe("http://127.0.0.1:42001");
-      expect(JSON.parse(fake.seen.find((s) => s.url === "/http_gateway")?.body ?? "")).toEqual({ forward_to: { PocketIcInstance: 3 } });
+      expect(JSON.parse(fake.seen.find((s) => s.url === "/http_gateway")?.body ?? "")).toEqual({
+        forward_to: { PocketIcInstance: 3 },
+      });
       // Live: the upgrade is awaited through read/ingress_status, not await_ingress_message.
-      await pic.installCode({ sender: controller, canisterId: id, wasm: new Uint8Array([0, 0x61, 0x73, 0x6d]), arg: NO_ARGS, mode: { upgrade: { wasmMemoryPersistence: "keep" } } });
+      await pic.installCode({
+        sender: controller,
+        canisterId: id,
+        wasm: new Uint8Array([0, 0x61, 0x73, 0x6d]),
+        arg: NO_ARGS,
+        mode: { upgrade: { wasmMemoryPersistence: "keep" } },
+      });
       const status = fake.seen.at(-1);
       expect(status?.url).toBe("/instances/3/read/ingress_status");
       expect(JSON.parse(status?.body ?? "")).toEqual({ raw_message_id: messageId, raw_caller: null });
       const install = JSON.parse(fake.seen.at(-2)?.body ?? "") as Record<string, unknown>;
       expect(install).toMatchObject({ method: "install_code", effective_principal: { CanisterId: b64(id) } });
       await pic.delete();
-      expect(fake.seen.slice(-3).map((s) => `${s.method} ${s.url}`)).toEqual(["POST /http_gateway/1/stop", "POST /instances/3/stop_progress", "DELETE /instances/3"]);
+      expect(fake.seen.slice(-3).map((s) => `${s.method} ${s.url}`)).toEqual([
+        "POST /http_gateway/1/stop",
+        "POST /instances/3/stop_progress",
+        "DELETE /instances/3",
+      ]);
     } finally {
       await fake.close();
     }
@@ -349,10 +478,17 @@ process.on("SIGTERM", () => { console.log("stopping"); process.exit(0); });`,
   });
 
   it("says why when the binary exits before writing its port, or does not exist", async () => {
-    const bin = standIn("pocket-ic", 'console.error("Failed to bind PocketIC server to address 127.0.0.1:0"); process.exit(101);');
-    await expect(PocketIcServer.start({ binary: bin })).rejects.toThrow(/exited \(code 101\) before writing its port\n.*Failed to bind/s);
+    const bin = standIn(
+      "pocket-ic",
+      'console.error("Failed to bind PocketIC server to address 127.0.0.1:0"); process.exit(101);',
+    );
+    await expect(PocketIcServer.start({ binary: bin })).rejects.toThrow(
+      /exited \(code 101\) before writing its port\n.*Failed to bind/s,
+    );
     const missing = join(dir, "no-such", "pocket-ic");
     expect(existsSync(missing)).toBe(false);
-    await expect(PocketIcServer.start({ binary: missing })).rejects.toThrow(/does not exist or is not executable/);
+    await expect(PocketIcServer.start({ binary: missing })).rejects.toThrow(
+      /does not exist or is not executable/,
+    );
   });
 });

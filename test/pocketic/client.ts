@@ -81,12 +81,16 @@ function isObject(v: unknown): v is Json {
 }
 
 function field(v: unknown, name: string, what: string): unknown {
-  if (!isObject(v) || !(name in v)) throw new PocketIcServerError(`${what}: expected a JSON object with "${name}", got ${preview(v)}`);
+  if (!isObject(v) || !(name in v))
+    throw new PocketIcServerError(`${what}: expected a JSON object with "${name}", got ${preview(v)}`);
   return v[name];
 }
 
 function preview(v: unknown): string {
-  const s = typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x));
+  const s =
+    typeof v === "string"
+      ? JSON.stringify(v)
+      : JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x));
   return s === undefined ? String(v) : s.length > 300 ? `${s.slice(0, 300)}…` : s;
 }
 
@@ -96,7 +100,8 @@ export function base64(bytes: Uint8Array): string {
 }
 
 function fromBase64(value: unknown, what: string): Uint8Array {
-  if (typeof value !== "string") throw new PocketIcServerError(`${what}: expected a base64 string, got ${preview(value)}`);
+  if (typeof value !== "string")
+    throw new PocketIcServerError(`${what}: expected a base64 string, got ${preview(value)}`);
   return new Uint8Array(Buffer.from(value, "base64"));
 }
 
@@ -118,7 +123,11 @@ export function jsonBody(value: unknown): string {
 export function parseJson(text: string): unknown {
   if (text.trim() === "") return null;
   const reviver = (_key: string, value: unknown, context?: { source?: string }): unknown =>
-    typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value) && context?.source !== undefined && /^-?\d+$/.test(context.source)
+    typeof value === "number" &&
+    Number.isInteger(value) &&
+    !Number.isSafeInteger(value) &&
+    context?.source !== undefined &&
+    /^-?\d+$/.test(context.source)
       ? BigInt(context.source)
       : value;
   return JSON.parse(text, reviver as (this: unknown, key: string, value: unknown) => unknown);
@@ -145,7 +154,12 @@ export const SERVER_BINARY_NAMES: readonly string[] = ["pocket-ic", "pocket-ic-s
  * serde ignores fields a given server version does not know.
  */
 export function newSubnetSpec(): Json {
-  return { state_config: "New", instruction_config: "Production", dts_flag: "Enabled", cost_schedule: "Normal" };
+  return {
+    state_config: "New",
+    instruction_config: "Production",
+    dts_flag: "Enabled",
+    cost_schedule: "Normal",
+  };
 }
 
 export interface CreateInstanceOptions {
@@ -188,16 +202,22 @@ export interface Topology {
  */
 export function parseTopology(raw: unknown): Topology {
   const configs = field(raw, "subnet_configs", "topology");
-  if (!isObject(configs)) throw new PocketIcServerError(`topology: subnet_configs is not an object: ${preview(configs)}`);
+  if (!isObject(configs))
+    throw new PocketIcServerError(`topology: subnet_configs is not an object: ${preview(configs)}`);
   const subnets = Object.entries(configs).map(([id, config]) => {
     let principal: Principal;
     try {
       principal = Principal.fromText(id);
     } catch (e: unknown) {
-      throw new PocketIcServerError(`topology: subnet id ${JSON.stringify(id)} is not a principal`, undefined, { cause: e });
+      throw new PocketIcServerError(
+        `topology: subnet id ${JSON.stringify(id)} is not a principal`,
+        undefined,
+        { cause: e },
+      );
     }
     const kind = field(config, "subnet_kind", `topology of subnet ${id}`);
-    if (typeof kind !== "string") throw new PocketIcServerError(`topology of subnet ${id}: subnet_kind is ${preview(kind)}`);
+    if (typeof kind !== "string")
+      throw new PocketIcServerError(`topology of subnet ${id}: subnet_kind is ${preview(kind)}`);
     return { id: principal, kind };
   });
   return { subnets };
@@ -205,10 +225,12 @@ export function parseTopology(raw: unknown): Topology {
 
 /** [rest.rs] CreateInstanceResponse: {"Created": {instance_id, topology, …}} | {"Error": {message}}. */
 export function parseCreateInstance(raw: unknown): { instanceId: number; topology: Topology } {
-  if (isObject(raw) && isObject(raw["Error"])) throw new PocketIcServerError(`creating an instance: ${String(raw["Error"]["message"])}`);
+  if (isObject(raw) && isObject(raw["Error"]))
+    throw new PocketIcServerError(`creating an instance: ${String(raw["Error"]["message"])}`);
   const created = field(raw, "Created", "create instance response");
   const instanceId = field(created, "instance_id", "create instance response");
-  if (typeof instanceId !== "number") throw new PocketIcServerError(`create instance response: instance_id is ${preview(instanceId)}`);
+  if (typeof instanceId !== "number")
+    throw new PocketIcServerError(`create instance response: instance_id is ${preview(instanceId)}`);
   return { instanceId, topology: parseTopology(field(created, "topology", "create instance response")) };
 }
 
@@ -217,7 +239,9 @@ export type EffectivePrincipal = { subnetId: Principal } | { canisterId: Princip
 /** [rest.rs] RawEffectivePrincipal, externally tagged: "None" | {"SubnetId": b64} | {"CanisterId": b64}. */
 export function effectivePrincipalJson(ep: EffectivePrincipal): unknown {
   if (ep === "none") return "None";
-  return "subnetId" in ep ? { SubnetId: rawPrincipal(ep.subnetId) } : { CanisterId: rawPrincipal(ep.canisterId) };
+  return "subnetId" in ep
+    ? { SubnetId: rawPrincipal(ep.subnetId) }
+    : { CanisterId: rawPrincipal(ep.canisterId) };
 }
 
 export interface CanisterCall {
@@ -278,10 +302,13 @@ export function parsePubKey(raw: unknown): Uint8Array {
       : typeof raw === "string"
         ? fromBase64(raw, "pub_key")
         : undefined;
-  if (bytes === undefined) throw new PocketIcServerError(`pub_key: expected the key's bytes, got ${preview(raw)}`);
+  if (bytes === undefined)
+    throw new PocketIcServerError(`pub_key: expected the key's bytes, got ${preview(raw)}`);
   const hex = Buffer.from(bytes).toString("hex");
   if (bytes.length !== 133 || !hex.startsWith(BLS_DER_PREFIX)) {
-    throw new PocketIcServerError(`pub_key: ${bytes.length} bytes that are not a DER BLS12-381 public key (${hex.slice(0, 80)}…)`);
+    throw new PocketIcServerError(
+      `pub_key: ${bytes.length} bytes that are not a DER BLS12-381 public key (${hex.slice(0, 80)}…)`,
+    );
   }
   return bytes;
 }
@@ -293,11 +320,13 @@ export function httpGatewayBody(instanceId: number): Json {
 
 /** [rest.rs] CreateHttpGatewayResponse: {"Created": {instance_id, port}} | {"Error": {message}}. */
 export function parseHttpGateway(raw: unknown): { gatewayId: number; port: number } {
-  if (isObject(raw) && isObject(raw["Error"])) throw new PocketIcServerError(`starting the HTTP gateway: ${String(raw["Error"]["message"])}`);
+  if (isObject(raw) && isObject(raw["Error"]))
+    throw new PocketIcServerError(`starting the HTTP gateway: ${String(raw["Error"]["message"])}`);
   const created = field(raw, "Created", "create HTTP gateway response");
   const gatewayId = field(created, "instance_id", "create HTTP gateway response");
   const port = field(created, "port", "create HTTP gateway response");
-  if (typeof gatewayId !== "number" || typeof port !== "number") throw new PocketIcServerError(`create HTTP gateway response: ${preview(created)}`);
+  if (typeof gatewayId !== "number" || typeof port !== "number")
+    throw new PocketIcServerError(`create HTTP gateway response: ${preview(created)}`);
   return { gatewayId, port };
 }
 
@@ -329,20 +358,29 @@ export function classifyResponse(status: number, text: string): Outcome {
     body = undefined;
   }
   if (status === 200 || status === 201) {
-    if (body === undefined) return { kind: "error", message: `HTTP ${status} with a body that is not JSON: ${text.slice(0, 300)}` };
+    if (body === undefined)
+      return { kind: "error", message: `HTTP ${status} with a body that is not JSON: ${text.slice(0, 300)}` };
     return { kind: "done", value: body };
   }
-  if (status === 202 && isObject(body) && typeof body["state_label"] === "string" && typeof body["op_id"] === "string") {
+  if (
+    status === 202 &&
+    isObject(body) &&
+    typeof body["state_label"] === "string" &&
+    typeof body["op_id"] === "string"
+  ) {
     return { kind: "started", stateLabel: body["state_label"], opId: body["op_id"] };
   }
   if (status === 409) return { kind: "busy" };
-  const message = isObject(body) && typeof body["message"] === "string"
-    ? body["message"]
-    : isObject(body) && isObject(body["Error"]) && typeof body["Error"]["message"] === "string"
-      ? body["Error"]["message"]
-      : text.trim() === ""
-        ? status === 404 ? "not found (no such route or instance — is the server older than 10.0.0?)" : "(empty body)"
-        : text.slice(0, 1000);
+  const message =
+    isObject(body) && typeof body["message"] === "string"
+      ? body["message"]
+      : isObject(body) && isObject(body["Error"]) && typeof body["Error"]["message"] === "string"
+        ? body["Error"]["message"]
+        : text.trim() === ""
+          ? status === 404
+            ? "not found (no such route or instance — is the server older than 10.0.0?)"
+            : "(empty body)"
+          : text.slice(0, 1000);
   return { kind: "error", message: `HTTP ${status}: ${message}` };
 }
 
@@ -365,7 +403,11 @@ const UpgradeOptions = IDL.Record({
   skip_pre_upgrade: IDL.Opt(IDL.Bool),
   wasm_memory_persistence: IDL.Opt(IDL.Variant({ keep: IDL.Null, replace: IDL.Null })),
 });
-const CanisterInstallMode = IDL.Variant({ install: IDL.Null, reinstall: IDL.Null, upgrade: IDL.Opt(UpgradeOptions) });
+const CanisterInstallMode = IDL.Variant({
+  install: IDL.Null,
+  reinstall: IDL.Null,
+  upgrade: IDL.Opt(UpgradeOptions),
+});
 const InstallCodeArgs = IDL.Record({
   mode: CanisterInstallMode,
   canister_id: IDL.Principal,
@@ -379,9 +421,22 @@ export const MANAGEMENT_CANISTER = Principal.fromText("aaaaa-aa");
 /** An empty Candid argument list, `()`. */
 export const NO_ARGS: Uint8Array = new Uint8Array(IDL.encode([], []));
 
-export function encodeProvisionalCreateCanister(options: { controllers: Principal[]; cycles: bigint }): Uint8Array {
-  const settings = { controllers: [options.controllers], compute_allocation: [], memory_allocation: [], freezing_threshold: [] };
-  return new Uint8Array(IDL.encode([ProvisionalCreateCanisterArgs], [{ amount: [options.cycles], settings: [settings], specified_id: [], sender_canister_version: [] }]));
+export function encodeProvisionalCreateCanister(options: {
+  controllers: Principal[];
+  cycles: bigint;
+}): Uint8Array {
+  const settings = {
+    controllers: [options.controllers],
+    compute_allocation: [],
+    memory_allocation: [],
+    freezing_threshold: [],
+  };
+  return new Uint8Array(
+    IDL.encode(
+      [ProvisionalCreateCanisterArgs],
+      [{ amount: [options.cycles], settings: [settings], specified_id: [], sender_canister_version: [] }],
+    ),
+  );
 }
 
 export function decodeCanisterIdRecord(reply: Uint8Array): Principal {
@@ -395,7 +450,12 @@ export type InstallMode =
   /** Motoko's enhanced orthogonal persistence needs wasm_memory_persistence "keep" ([client.rs] upgrade_eop_canister). */
   | { upgrade: { wasmMemoryPersistence?: "keep" | "replace"; skipPreUpgrade?: boolean } };
 
-export function encodeInstallCode(options: { mode: InstallMode; canisterId: Principal; wasm: Uint8Array; arg: Uint8Array }): Uint8Array {
+export function encodeInstallCode(options: {
+  mode: InstallMode;
+  canisterId: Principal;
+  wasm: Uint8Array;
+  arg: Uint8Array;
+}): Uint8Array {
   const mode =
     options.mode === "install"
       ? { install: null }
@@ -404,13 +464,30 @@ export function encodeInstallCode(options: { mode: InstallMode; canisterId: Prin
         : {
             upgrade: [
               {
-                skip_pre_upgrade: options.mode.upgrade.skipPreUpgrade === undefined ? [] : [options.mode.upgrade.skipPreUpgrade],
-                wasm_memory_persistence: options.mode.upgrade.wasmMemoryPersistence === undefined ? [] : [{ [options.mode.upgrade.wasmMemoryPersistence]: null }],
+                skip_pre_upgrade:
+                  options.mode.upgrade.skipPreUpgrade === undefined
+                    ? []
+                    : [options.mode.upgrade.skipPreUpgrade],
+                wasm_memory_persistence:
+                  options.mode.upgrade.wasmMemoryPersistence === undefined
+                    ? []
+                    : [{ [options.mode.upgrade.wasmMemoryPersistence]: null }],
               },
             ],
           };
   return new Uint8Array(
-    IDL.encode([InstallCodeArgs], [{ mode, canister_id: options.canisterId, wasm_module: options.wasm, arg: options.arg, sender_canister_version: [] }]),
+    IDL.encode(
+      [InstallCodeArgs],
+      [
+        {
+          mode,
+          canister_id: options.canisterId,
+          wasm_module: options.wasm,
+          arg: options.arg,
+          sender_canister_version: [],
+        },
+      ],
+    ),
   );
 }
 
@@ -437,7 +514,12 @@ export class PocketIcHttp {
     this.fetchFn = options.fetch ?? globalThis.fetch;
   }
 
-  private async send(method: string, path: string, body: unknown, deadline: number): Promise<{ status: number; text: string }> {
+  private async send(
+    method: string,
+    path: string,
+    body: unknown,
+    deadline: number,
+  ): Promise<{ status: number; text: string }> {
     const init: RequestInit = { method, signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) };
     if (body !== undefined) {
       init.headers = { "content-type": "application/json" };
@@ -447,7 +529,11 @@ export class PocketIcHttp {
     try {
       res = await this.fetchFn(`${this.url}${path}`, init);
     } catch (e: unknown) {
-      throw new PocketIcServerError(`${method} ${path}: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
+      throw new PocketIcServerError(
+        `${method} ${path}: ${e instanceof Error ? e.message : String(e)}`,
+        undefined,
+        { cause: e },
+      );
     }
     return { status: res.status, text: await res.text() };
   }
@@ -462,25 +548,43 @@ export class PocketIcHttp {
       const { status, text } = await this.send(method, path, body, deadline);
       const outcome = classifyResponse(status, text);
       if (outcome.kind === "done") return outcome.value;
-      if (outcome.kind === "error") throw new PocketIcServerError(`${method} ${path}: ${outcome.message}`, status);
-      if (outcome.kind === "started") return this.poll(method, path, outcome.stateLabel, outcome.opId, deadline);
-      if (Date.now() + delay > deadline) throw new PocketIcServerError(`${method} ${path}: the instance stayed busy for ${this.timeoutMs} ms`, status);
+      if (outcome.kind === "error")
+        throw new PocketIcServerError(`${method} ${path}: ${outcome.message}`, status);
+      if (outcome.kind === "started")
+        return this.poll(method, path, outcome.stateLabel, outcome.opId, deadline);
+      if (Date.now() + delay > deadline)
+        throw new PocketIcServerError(
+          `${method} ${path}: the instance stayed busy for ${this.timeoutMs} ms`,
+          status,
+        );
       await sleep(delay);
     }
   }
 
-  private async poll(method: string, path: string, stateLabel: string, opId: string, deadline: number): Promise<unknown> {
+  private async poll(
+    method: string,
+    path: string,
+    stateLabel: string,
+    opId: string,
+    deadline: number,
+  ): Promise<unknown> {
     const graph = `${encodeURIComponent(stateLabel)}/${encodeURIComponent(opId)}`;
     for (let delay = 10; ; delay = Math.min(delay * 2, 500)) {
-      if (Date.now() + delay > deadline) throw new PocketIcServerError(`${method} ${path}: operation ${opId} did not finish in ${this.timeoutMs} ms`);
+      if (Date.now() + delay > deadline)
+        throw new PocketIcServerError(
+          `${method} ${path}: operation ${opId} did not finish in ${this.timeoutMs} ms`,
+        );
       await sleep(delay);
       const { status, text } = await this.send("GET", `/read_graph/${graph}`, undefined, deadline);
       if (status === 404) continue;
       const outcome = classifyResponse(status, text);
       if (outcome.kind === "started" || outcome.kind === "busy") continue;
       // Free the stored result ([changelog] 11.0.0); older servers answer 404, which is fine.
-      void this.send("DELETE", `/prune_graph/${graph}`, undefined, Date.now() + 10_000).catch(() => undefined);
-      if (outcome.kind === "error") throw new PocketIcServerError(`${method} ${path}: ${outcome.message}`, status);
+      void this.send("DELETE", `/prune_graph/${graph}`, undefined, Date.now() + 10_000).catch(
+        () => undefined,
+      );
+      if (outcome.kind === "error")
+        throw new PocketIcServerError(`${method} ${path}: ${outcome.message}`, status);
       return outcome.value;
     }
   }
@@ -523,7 +627,8 @@ function checkBinary(binary: string): void {
   } catch {
     executable = false;
   }
-  if (!executable) throw new PocketIcServerError(`PocketIC server binary ${binary} does not exist or is not executable`);
+  if (!executable)
+    throw new PocketIcServerError(`PocketIC server binary ${binary} does not exist or is not executable`);
 }
 
 /** A PocketIC server started by this process, in its own process group. */
@@ -536,13 +641,22 @@ export class PocketIcServer {
   private readonly output: Tail;
   private readonly onExit: () => void;
 
-  private constructor(child: ChildProcess, port: number, dir: string, output: Tail, options: StartServerOptions) {
+  private constructor(
+    child: ChildProcess,
+    port: number,
+    dir: string,
+    output: Tail,
+    options: StartServerOptions,
+  ) {
     this.child = child;
     this.pid = child.pid ?? -1;
     this.dir = dir;
     this.output = output;
     this.url = `http://127.0.0.1:${port}`;
-    this.http = new PocketIcHttp(this.url, options.operationTimeoutMs === undefined ? {} : { operationTimeoutMs: options.operationTimeoutMs });
+    this.http = new PocketIcHttp(
+      this.url,
+      options.operationTimeoutMs === undefined ? {} : { operationTimeoutMs: options.operationTimeoutMs },
+    );
     this.onExit = () => this.signal("SIGKILL");
     process.on("exit", this.onExit);
   }
@@ -560,7 +674,10 @@ export class PocketIcServer {
     const portFile = join(dir, "pocket-ic.port");
     const output = new Tail(16_384);
     // detached: the server leads a new process group, so stop() reaches its sandboxes too.
-    const child = spawn(command, serverArgs(portFile, options.ttlSeconds ?? 600), { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, serverArgs(portFile, options.ttlSeconds ?? 600), {
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const state: { failure?: string } = {};
     child.on("error", (e) => {
       state.failure = `could not start ${command}: ${e.message}`;
@@ -595,7 +712,9 @@ export class PocketIcServer {
           child.kill("SIGKILL");
         }
         rmSync(dir, { recursive: true, force: true });
-        throw new PocketIcServerError(`${command} wrote no port to ${portFile} within ${options.startTimeoutMs ?? 60_000} ms\n${output.toString()}`);
+        throw new PocketIcServerError(
+          `${command} wrote no port to ${portFile} within ${options.startTimeoutMs ?? 60_000} ms\n${output.toString()}`,
+        );
       }
       await sleep(50);
     }
@@ -675,7 +794,9 @@ export class PocketIcInstance {
 
   /** POST /instances. */
   static async create(http: PocketIcHttp, options: CreateInstanceOptions = {}): Promise<PocketIcInstance> {
-    const { instanceId, topology } = parseCreateInstance(await http.request("POST", "/instances", createInstanceBody(options)));
+    const { instanceId, topology } = parseCreateInstance(
+      await http.request("POST", "/instances", createInstanceBody(options)),
+    );
     return new PocketIcInstance(http, instanceId, topology);
   }
 
@@ -685,13 +806,20 @@ export class PocketIcInstance {
 
   subnet(kind: string): Principal {
     const found = this.topology.subnets.find((s) => s.kind === kind);
-    if (found === undefined) throw new PocketIcServerError(`instance ${this.id} has no ${kind} subnet (${this.topology.subnets.map((s) => s.kind).join(", ")})`);
+    if (found === undefined)
+      throw new PocketIcServerError(
+        `instance ${this.id} has no ${kind} subnet (${this.topology.subnets.map((s) => s.kind).join(", ")})`,
+      );
     return found.id;
   }
 
   /** The instance's root key (DER): the NNS subnet's public key, POST read/pub_key ([client.rs] root_key). */
   async rootKey(): Promise<Uint8Array> {
-    return parsePubKey(await this.http.request("POST", this.path("/read/pub_key"), { subnet_id: rawPrincipal(this.subnet("NNS")) }));
+    return parsePubKey(
+      await this.http.request("POST", this.path("/read/pub_key"), {
+        subnet_id: rawPrincipal(this.subnet("NNS")),
+      }),
+    );
   }
 
   /**
@@ -702,24 +830,35 @@ export class PocketIcInstance {
   async updateCall(call: CanisterCall): Promise<Uint8Array> {
     const what = `${call.method} on ${call.canisterId.toText()}`;
     try {
-      const messageId = parseSubmitResult(await this.http.request("POST", this.path("/update/submit_ingress_message"), canisterCallBody(call)));
-      if (!this.live) return parseCanisterResult(await this.http.request("POST", this.path("/update/await_ingress_message"), messageId));
+      const messageId = parseSubmitResult(
+        await this.http.request("POST", this.path("/update/submit_ingress_message"), canisterCallBody(call)),
+      );
+      if (!this.live)
+        return parseCanisterResult(
+          await this.http.request("POST", this.path("/update/await_ingress_message"), messageId),
+        );
       const deadline = Date.now() + 300_000;
       for (let delay = 10; ; delay = Math.min(delay * 2, 1000)) {
-        const status = await this.http.request("POST", this.path("/read/ingress_status"), { raw_message_id: messageId, raw_caller: null });
+        const status = await this.http.request("POST", this.path("/read/ingress_status"), {
+          raw_message_id: messageId,
+          raw_caller: null,
+        });
         if (status !== null) return parseCanisterResult(status);
         if (Date.now() > deadline) throw new PocketIcServerError(`${what}: no result after 300 s`);
         await sleep(delay);
       }
     } catch (e: unknown) {
-      if (e instanceof PocketIcReject) throw new PocketIcReject(e.rejectCode, e.errorCode, `${what}: ${e.rejectMessage}`);
+      if (e instanceof PocketIcReject)
+        throw new PocketIcReject(e.rejectCode, e.errorCode, `${what}: ${e.rejectMessage}`);
       throw e;
     }
   }
 
   /** POST read/query. */
   async queryCall(call: CanisterCall): Promise<Uint8Array> {
-    return parseCanisterResult(await this.http.request("POST", this.path("/read/query"), canisterCallBody(call)));
+    return parseCanisterResult(
+      await this.http.request("POST", this.path("/read/query"), canisterCallBody(call)),
+    );
   }
 
   /** provisional_create_canister_with_cycles on the chosen subnet's management canister. */
@@ -747,7 +886,12 @@ export class PocketIcInstance {
 
   /** POST update/add_cycles; returns the new balance. */
   async addCycles(canisterId: Principal, amount: bigint): Promise<bigint> {
-    return parseCycles(await this.http.request("POST", this.path("/update/add_cycles"), { canister_id: rawPrincipal(canisterId), amount }));
+    return parseCycles(
+      await this.http.request("POST", this.path("/update/add_cycles"), {
+        canister_id: rawPrincipal(canisterId),
+        amount,
+      }),
+    );
   }
 
   /**
@@ -760,7 +904,9 @@ export class PocketIcInstance {
       await this.http.request("POST", this.path("/auto_progress"), { artificial_delay_ms: null });
       this.live = true;
     }
-    this.gateway ??= parseHttpGateway(await this.http.request("POST", "/http_gateway", httpGatewayBody(this.id)));
+    this.gateway ??= parseHttpGateway(
+      await this.http.request("POST", "/http_gateway", httpGatewayBody(this.id)),
+    );
     return `http://${host}:${this.gateway.port}`;
   }
 

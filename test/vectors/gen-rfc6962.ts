@@ -30,7 +30,9 @@ const mth = (d: Uint8Array[]): Buffer => {
 const path = (m: number, d: Uint8Array[]): Buffer[] => {
   if (d.length <= 1) return [];
   const k = split(d.length);
-  return m < k ? [...path(m, d.slice(0, k)), mth(d.slice(k))] : [...path(m - k, d.slice(k)), mth(d.slice(0, k))];
+  return m < k
+    ? [...path(m, d.slice(0, k)), mth(d.slice(k))]
+    : [...path(m - k, d.slice(k)), mth(d.slice(0, k))];
 };
 // RFC 6962 §2.1.2 SUBPROOF(m, D[n], b).
 const subproof = (m: number, d: Uint8Array[], b: boolean): Buffer[] => {
@@ -41,7 +43,16 @@ const subproof = (m: number, d: Uint8Array[], b: boolean): Buffer[] => {
     : [...subproof(m - k, d.slice(k), false), mth(d.slice(0, k))];
 };
 
-const LEAVES = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
+const LEAVES = [
+  "",
+  "00",
+  "10",
+  "2021",
+  "3031",
+  "40414243",
+  "5051525354555657",
+  "606162636465666768696a6b6c6d6e6f",
+];
 // Published by transparency-dev/merkle (testonly), used as data to check the computation.
 const PUBLISHED_ROOTS = [
   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
@@ -55,13 +66,31 @@ const PUBLISHED_ROOTS = [
   "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
 ];
 const PUBLISHED_INCLUSION: Record<string, string[]> = {
-  "0/8": ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7", "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e", "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"],
-  "5/8": ["bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b", "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0", "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"],
+  "0/8": [
+    "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+    "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+  ],
+  "5/8": [
+    "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+    "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+  ],
 };
 const PUBLISHED_CONSISTENCY: Record<string, string[]> = {
-  "2/8": ["5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e", "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"],
-  "6/8": ["0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a", "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0", "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"],
-  "2/5": ["5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e", "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"],
+  "2/8": [
+    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+    "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+  ],
+  "6/8": [
+    "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+    "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+  ],
+  "2/5": [
+    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+    "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+  ],
 };
 
 const data = LEAVES.map((h) => Buffer.from(h, "hex"));
@@ -70,12 +99,16 @@ const roots = Array.from({ length: data.length + 1 }, (_, n) => mth(data.slice(0
 const inclusion: { index: number; size: number; proof: string[] }[] = [];
 const consistency: { from: number; to: number; proof: string[] }[] = [];
 for (let size = 1; size <= data.length; size++) {
-  for (let index = 0; index < size; index++) inclusion.push({ index, size, proof: hex(path(index, data.slice(0, size))) });
-  for (let from = 1; from <= size; from++) consistency.push({ from, to: size, proof: hex(subproof(from, data.slice(0, size), true)) });
+  for (let index = 0; index < size; index++)
+    inclusion.push({ index, size, proof: hex(path(index, data.slice(0, size))) });
+  for (let from = 1; from <= size; from++)
+    consistency.push({ from, to: size, proof: hex(subproof(from, data.slice(0, size), true)) });
 }
 
 const mismatch: string[] = [];
-roots.forEach((r, n) => { if (r !== PUBLISHED_ROOTS[n]) mismatch.push(`root of size ${n}`); });
+roots.forEach((r, n) => {
+  if (r !== PUBLISHED_ROOTS[n]) mismatch.push(`root of size ${n}`);
+});
 for (const [k, want] of Object.entries(PUBLISHED_INCLUSION)) {
   const got = inclusion.find((v) => `${v.index}/${v.size}` === k);
   if (JSON.stringify(got?.proof) !== JSON.stringify(want)) mismatch.push(`inclusion ${k}`);
@@ -84,10 +117,12 @@ for (const [k, want] of Object.entries(PUBLISHED_CONSISTENCY)) {
   const got = consistency.find((v) => `${v.from}/${v.to}` === k);
   if (JSON.stringify(got?.proof) !== JSON.stringify(want)) mismatch.push(`consistency ${k}`);
 }
-if (mismatch.length > 0) throw new Error(`computed vectors disagree with the published ones: ${mismatch.join(", ")}`);
+if (mismatch.length > 0)
+  throw new Error(`computed vectors disagree with the published ones: ${mismatch.join(", ")}`);
 
 const out = {
-  description: "RFC 6962 §2.1 test tree (leaves from transparency-dev/merkle testonly). Hashes are hex; leaves are hex data (before the 0x00 prefix); proofs are leaf-side first. Generated by gen-rfc6962.ts and checked against the published roots and proofs.",
+  description:
+    "RFC 6962 §2.1 test tree (leaves from transparency-dev/merkle testonly). Hashes are hex; leaves are hex data (before the 0x00 prefix); proofs are leaf-side first. Generated by gen-rfc6962.ts and checked against the published roots and proofs.",
   leaves: LEAVES,
   leafHashes: hex(data.map(leafHash)),
   roots,
@@ -96,4 +131,6 @@ const out = {
 };
 const file = join(dirname(fileURLToPath(import.meta.url)), "rfc6962.json");
 writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
-console.log(`wrote ${file}: ${roots.length} roots, ${inclusion.length} inclusion and ${consistency.length} consistency proofs`);
+console.log(
+  `wrote ${file}: ${roots.length} roots, ${inclusion.length} inclusion and ${consistency.length} consistency proofs`,
+);

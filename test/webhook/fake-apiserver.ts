@@ -17,15 +17,26 @@ export interface FakeApiServer {
   close(): Promise<void>;
 }
 
-const COLLECTIONS = ["/apis/modelchain.io/v1alpha1/modelversions", "/apis/modelchain.io/v1alpha1/modeltrustpolicies", "/api/v1/namespaces"];
+const COLLECTIONS = [
+  "/apis/modelchain.io/v1alpha1/modelversions",
+  "/apis/modelchain.io/v1alpha1/modeltrustpolicies",
+  "/api/v1/namespaces",
+];
 
 export async function startFakeApiServer(initial: Record<string, Obj[]>): Promise<FakeApiServer> {
   let version = 1;
-  const stores = new Map(COLLECTIONS.map((c) => [c, new Map((initial[c] ?? []).map((o) => [`${o.metadata.namespace ?? ""}/${o.metadata.name}`, o]))]));
+  const stores = new Map(
+    COLLECTIONS.map((c) => [
+      c,
+      new Map((initial[c] ?? []).map((o) => [`${o.metadata.namespace ?? ""}/${o.metadata.name}`, o])),
+    ]),
+  );
   const watchers = new Map(COLLECTIONS.map((c) => [c, new Set<ServerResponse>()]));
   const gets: string[] = [];
-  const json = (res: ServerResponse, status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-  const notFound = (res: ServerResponse) => json(res, 404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404 });
+  const json = (res: ServerResponse, status: number, body: unknown) =>
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  const notFound = (res: ServerResponse) =>
+    json(res, 404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404 });
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     const store = stores.get(url.pathname);
@@ -37,10 +48,17 @@ export async function startFakeApiServer(initial: Record<string, Obj[]>): Promis
         res.on("close", () => watchers.get(url.pathname)?.delete(res));
         return;
       }
-      return json(res, 200, { apiVersion: "v1", kind: "List", metadata: { resourceVersion: String(version) }, items: [...store.values()] });
+      return json(res, 200, {
+        apiVersion: "v1",
+        kind: "List",
+        metadata: { resourceVersion: String(version) },
+        items: [...store.values()],
+      });
     }
     gets.push(url.pathname);
-    const mv = /^\/apis\/modelchain\.io\/v1alpha1\/namespaces\/([^/]+)\/modelversions\/([^/]+)$/.exec(url.pathname);
+    const mv = /^\/apis\/modelchain\.io\/v1alpha1\/namespaces\/([^/]+)\/modelversions\/([^/]+)$/.exec(
+      url.pathname,
+    );
     if (mv) {
       const found = stores.get(COLLECTIONS[0] ?? "")?.get(`${mv[1]}/${mv[2]}`);
       return found ? json(res, 200, found) : notFound(res);
@@ -55,7 +73,13 @@ export async function startFakeApiServer(initial: Record<string, Obj[]>): Promis
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
-    clusters: [{ name: "fake", server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+    clusters: [
+      {
+        name: "fake",
+        server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        skipTLSVerify: true,
+      },
+    ],
     users: [{ name: "admin", token: "t" }],
     contexts: [{ name: "fake", cluster: "fake", user: "admin" }],
     currentContext: "fake",

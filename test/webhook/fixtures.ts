@@ -1,6 +1,12 @@
 // Small hand-built state for decision tests that do not need the samples.
 import type { AdmissionRequest } from "../../src/webhook/review.ts";
-import type { AdmissionState, EnforcementMode, LineageVerdict, ModelVersionView, TrustPolicyView } from "../../src/webhook/state.ts";
+import type {
+  AdmissionState,
+  EnforcementMode,
+  LineageVerdict,
+  ModelVersionView,
+  TrustPolicyView,
+} from "../../src/webhook/state.ts";
 
 export const DIGEST = `sha256:${"a".repeat(64)}`;
 export const PINNED = `registry.example/serve@${DIGEST}`;
@@ -17,13 +23,24 @@ function isFakeMV(o: unknown): o is FakeMV {
   return typeof o === "object" && o !== null && "name" in o && typeof o.name === "string" && "namespace" in o;
 }
 
-export function policy(name: string, mode: EnforcementMode, selects: (l: Readonly<Record<string, string>>) => boolean = () => true): TrustPolicyView {
+export function policy(
+  name: string,
+  mode: EnforcementMode,
+  selects: (l: Readonly<Record<string, string>>) => boolean = () => true,
+): TrustPolicyView {
   return { name, policy: null, mode, requiredChecks: ["signature", "datasetsPinned"], selects };
 }
 
-const PASS: LineageVerdict = { verified: true, checks: [{ name: "signature", passed: true, reason: "signed by team-a" }] };
+const PASS: LineageVerdict = {
+  verified: true,
+  checks: [{ name: "signature", passed: true, reason: "signed by team-a" }],
+};
 
-export function fakeState(mvs: FakeMV[], policies: TrustPolicyView[], recorded: Record<string, string> = {}): AdmissionState<FakeMV> {
+export function fakeState(
+  mvs: FakeMV[],
+  policies: TrustPolicyView[],
+  recorded: Record<string, string> = {},
+): AdmissionState<FakeMV> {
   const byKey = new Map(mvs.map((m) => [`${m.namespace}/${m.name}`, m]));
   const view = (m: FakeMV): ModelVersionView => ({
     namespace: m.namespace,
@@ -37,24 +54,51 @@ export function fakeState(mvs: FakeMV[], policies: TrustPolicyView[], recorded: 
     policies,
     namespaceLabels: (ns) => (ns === "ml" ? { team: "ml" } : { team: "other" }),
     modelVersion: (ns, name) => byKey.get(`${ns}/${name}`),
-    viewModelVersion: (o) => (isFakeMV(o) ? { ok: true, view: view(o), object: o } : { ok: false, problem: "metadata.name is required" }),
+    viewModelVersion: (o) =>
+      isFakeMV(o)
+        ? { ok: true, view: view(o), object: o }
+        : { ok: false, problem: "metadata.name is required" },
     verdict: (m) => m.verdict ?? PASS,
     recordedSpecDigest: (ns, name) => recorded[`${ns}/${name}`],
   };
 }
 
-export function request(kind: "ModelDeployment" | "Deployment" | "ModelVersion", object: unknown, extra: Partial<AdmissionRequest> = {}): AdmissionRequest {
+export function request(
+  kind: "ModelDeployment" | "Deployment" | "ModelVersion",
+  object: unknown,
+  extra: Partial<AdmissionRequest> = {},
+): AdmissionRequest {
   const group = kind === "Deployment" ? "apps" : "modelchain.io";
   const version = kind === "Deployment" ? "v1" : "v1alpha1";
-  return { uid: "u-1", kind: { group, version, kind }, operation: "CREATE", namespace: "ml", name: "x", object, oldObject: null, dryRun: false, ...extra };
+  return {
+    uid: "u-1",
+    kind: { group, version, kind },
+    operation: "CREATE",
+    namespace: "ml",
+    name: "x",
+    object,
+    oldObject: null,
+    dryRun: false,
+    ...extra,
+  };
 }
 
 export function modelDeployment(modelVersion: string, image = PINNED, replicas = 1): unknown {
-  return { apiVersion: "modelchain.io/v1alpha1", kind: "ModelDeployment", metadata: { name: "serve", namespace: "ml" }, spec: { modelVersion, image, replicas } };
+  return {
+    apiVersion: "modelchain.io/v1alpha1",
+    kind: "ModelDeployment",
+    metadata: { name: "serve", namespace: "ml" },
+    spec: { modelVersion, image, replicas },
+  };
 }
 
 export function deployment(label: string | undefined, images: string[]): unknown {
   const labels = label === undefined ? {} : { "modelchain.io/model-version": label };
   const containers = images.map((image, i) => ({ name: `c${i}`, image }));
-  return { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d", namespace: "ml", labels }, spec: { template: { spec: { containers } } } };
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "d", namespace: "ml", labels },
+    spec: { template: { spec: { containers } } },
+  };
 }

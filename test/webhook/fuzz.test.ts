@@ -13,13 +13,17 @@ import { agent, post, type Reply } from "./https-client.ts";
 import { certDir, hasOpenssl } from "./tls-fixture.ts";
 
 const noOpenssl = !hasOpenssl();
-if (noOpenssl) console.log("skipping webhook fuzz test: the openssl CLI is not installed (needed for test certificates)");
+if (noOpenssl)
+  console.log("skipping webhook fuzz test: the openssl CLI is not installed (needed for test certificates)");
 
 const RUNS = 10_000;
 // The real state: the samples' chain and trust policy, judged by the api and lineage components.
 const SAMPLES = join(import.meta.dirname, "..", "..", "samples");
 const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
-const sampleObjects = [...readManifestFile(join(SAMPLES, "fine-tuned.yaml")), ...readManifestFile(join(SAMPLES, "deployment.yaml"))].map((m) => m.object);
+const sampleObjects = [
+  ...readManifestFile(join(SAMPLES, "fine-tuned.yaml")),
+  ...readManifestFile(join(SAMPLES, "deployment.yaml")),
+].map((m) => m.object);
 
 /** Mostly a plausible value, sometimes arbitrary JSON: malformed in one place at a time. */
 function mostly<T>(good: fc.Arbitrary<T>): fc.Arbitrary<unknown> {
@@ -32,7 +36,12 @@ const gvk = fc.constantFrom(
   { group: "apps", version: "v1", kind: "Deployment" },
   { group: "", version: "v1", kind: "Pod" },
 );
-const object = fc.oneof(fc.jsonValue(), fc.constantFrom(...sampleObjects), fc.constant(modelDeployment("mistral-7b-support-v2", "nginx")), fc.constant(modelDeployment("gone")));
+const object = fc.oneof(
+  fc.jsonValue(),
+  fc.constantFrom(...sampleObjects),
+  fc.constant(modelDeployment("mistral-7b-support-v2", "nginx")),
+  fc.constant(modelDeployment("gone")),
+);
 const requestFields = {
   uid: mostly(fc.uuid()),
   kind: mostly(gvk),
@@ -69,7 +78,13 @@ describe.skipIf(noOpenssl)("webhook under fuzzed input", () => {
   let server: WebhookServer;
   beforeAll(async () => {
     const tls = certDir();
-    server = await startWebhookServer({ ...tls, port: 0, host: "127.0.0.1", ready: () => true, review: (r) => admissionDecision(r, cache.state()) });
+    server = await startWebhookServer({
+      ...tls,
+      port: 0,
+      host: "127.0.0.1",
+      ready: () => true,
+      review: (r) => admissionDecision(r, cache.state()),
+    });
   });
   afterAll(async () => server?.close());
 
@@ -86,16 +101,31 @@ describe.skipIf(noOpenssl)("webhook under fuzzed input", () => {
         if (reply.status === 400 && reply.text.length > 0) return;
         reviewed++;
         const answered: unknown = reply.status === 200 ? JSON.parse(reply.text) : undefined;
-        const ok = typeof answered === "object" && answered !== null && "response" in answered
-          && typeof answered.response === "object" && answered.response !== null && "uid" in answered.response
-          && answered.response.uid === uidOf(sent);
+        const ok =
+          typeof answered === "object" &&
+          answered !== null &&
+          "response" in answered &&
+          typeof answered.response === "object" &&
+          answered.response !== null &&
+          "uid" in answered.response &&
+          answered.response.uid === uidOf(sent);
         if (!ok) problems.push(`${reply.status} ${reply.text.slice(0, 200)} for ${sent.slice(0, 200)}`);
       });
     }
     expect(problems.slice(0, 5)).toEqual([]);
     console.log(`fuzz: ${reviewed} of ${RUNS} bodies were well-formed enough to be decided`);
     expect(reviewed).toBeGreaterThan(RUNS / 20); // the generator must reach the decision, not only the parser
-    const valid = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "still-here", kind: { group: "modelchain.io", version: "v1alpha1", kind: "ModelDeployment" }, operation: "CREATE", namespace: "ml", object: sampleObjects.find((o) => o["kind"] === "ModelDeployment") } };
+    const valid = {
+      apiVersion: "admission.k8s.io/v1",
+      kind: "AdmissionReview",
+      request: {
+        uid: "still-here",
+        kind: { group: "modelchain.io", version: "v1alpha1", kind: "ModelDeployment" },
+        operation: "CREATE",
+        namespace: "ml",
+        object: sampleObjects.find((o) => o["kind"] === "ModelDeployment"),
+      },
+    };
     const reply = await post(server.port, JSON.stringify(valid));
     expect(JSON.parse(reply.text).response).toEqual({ uid: "still-here", allowed: true });
     client.destroy();

@@ -11,7 +11,11 @@ export function agent(): Agent {
   return new Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
 }
 
-export function post(port: number, body: string | Buffer, options: { agent?: Agent; path?: string; method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+export function post(
+  port: number,
+  body: string | Buffer,
+  options: { agent?: Agent; path?: string; method?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -26,7 +30,9 @@ export function post(port: number, body: string | Buffer, options: { agent?: Age
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
+        );
         res.on("error", reject);
       },
     );

@@ -14,14 +14,32 @@ describe("ValidatingWebhookConfiguration", () => {
     const hooks = config.webhooks ?? [];
     expect(hooks).toHaveLength(2);
     for (const h of hooks) {
-      expect(h).toMatchObject({ failurePolicy: "Fail", sideEffects: "NoneOnDryRun", admissionReviewVersions: ["v1"], timeoutSeconds: 5 });
-      expect(h.namespaceSelector).toEqual({ matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "mc"] }] });
+      expect(h).toMatchObject({
+        failurePolicy: "Fail",
+        sideEffects: "NoneOnDryRun",
+        admissionReviewVersions: ["v1"],
+        timeoutSeconds: 5,
+      });
+      expect(h.namespaceSelector).toEqual({
+        matchExpressions: [
+          { key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "mc"] },
+        ],
+      });
     }
   });
 
   it("takes failurePolicy, timeout, URL and CA bundle", () => {
-    const config = validatingWebhookConfiguration({ failurePolicy: "Ignore", timeoutSeconds: 2, url: "https://127.0.0.1:9443/validate", caBundle: "Q0E=" });
+    const config = validatingWebhookConfiguration({
+      failurePolicy: "Ignore",
+      timeoutSeconds: 2,
+      url: "https://127.0.0.1:9443/validate",
+      caBundle: "Q0E=",
+    });
     const hooks = config.webhooks ?? [];
-    expect(hooks[0]).toMatchObject({ failurePolicy: "Ignore", timeoutSeconds: 2, clientConfig: { url: "https://127.0.0.1:9443/validate", caBundle: "Q0E=" } });
+    expect(hooks[0]).toMatchObject({
+      failurePolicy: "Ignore",
+      timeoutSeconds: 2,
+      clientConfig: { url: "https://127.0.0.1:9443/validate", caBundle: "Q0E=" },
+    });
   });
 });

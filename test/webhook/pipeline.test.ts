@@ -11,11 +11,32 @@ function vocabulary(): ModelVocabulary<FakeMV, null> & { verifications: number }
   const v: ModelVocabulary<FakeMV, null> & { verifications: number } = {
     verifications: 0,
     modelVersion: (o: unknown) => {
-      if (typeof o !== "object" || o === null || !("name" in o) || !("namespace" in o) || typeof o.name !== "string" || typeof o.namespace !== "string") {
+      if (
+        typeof o !== "object" ||
+        o === null ||
+        !("name" in o) ||
+        !("namespace" in o) ||
+        typeof o.name !== "string" ||
+        typeof o.namespace !== "string"
+      ) {
         return { ok: false as const, problem: "metadata.name is required" };
       }
-      const mv: FakeMV = { namespace: o.namespace, name: o.name, revoked: "revoked" in o && o.revoked === true };
-      return { ok: true as const, object: mv, view: { namespace: mv.namespace, name: mv.name, revoked: mv.revoked ?? false, revokedReason: "", specDigest: "sha256:x" } };
+      const mv: FakeMV = {
+        namespace: o.namespace,
+        name: o.name,
+        revoked: "revoked" in o && o.revoked === true,
+      };
+      return {
+        ok: true as const,
+        object: mv,
+        view: {
+          namespace: mv.namespace,
+          name: mv.name,
+          revoked: mv.revoked ?? false,
+          revokedReason: "",
+          specDigest: "sha256:x",
+        },
+      };
     },
     policy: () => ({ ok: true as const, view: { ...policy("strict", "enforce"), policy: null } }),
     verify: () => {
@@ -53,7 +74,9 @@ describe("bounded, single-flight lookups", () => {
 
   it("a lookup slower than its deadline fails with the key in the message", async () => {
     const never = new Promise<never>(() => undefined);
-    await expect(withDeadline("ModelVersion ml/x", never, 20)).rejects.toThrow(/ModelVersion ml\/x did not answer within 20 ms/);
+    await expect(withDeadline("ModelVersion ml/x", never, 20)).rejects.toThrow(
+      /ModelVersion ml\/x did not answer within 20 ms/,
+    );
   });
 });
 
@@ -71,7 +94,8 @@ describe("review pipeline over the verified cache", () => {
     const { vocab, cache } = setup();
     cache.putModelVersion({ namespace: "ml", name: "child" });
     const review = createReviewer({ cache });
-    for (let i = 0; i < 5; i++) expect((await review(request("ModelDeployment", modelDeployment("child")))).allowed).toBe(true);
+    for (let i = 0; i < 5; i++)
+      expect((await review(request("ModelDeployment", modelDeployment("child")))).allowed).toBe(true);
     expect(vocab.verifications).toBe(1);
     cache.putModelVersion({ namespace: "ml", name: "other" });
     await review(request("ModelDeployment", modelDeployment("child")));
@@ -90,15 +114,22 @@ describe("review pipeline over the verified cache", () => {
       namespaceLabels: async () => ({}),
     };
     const review = createReviewer({ cache, lookup });
-    const decisions = await Promise.all(Array.from({ length: 20 }, () => review(request("ModelDeployment", modelDeployment("fresh")))));
+    const decisions = await Promise.all(
+      Array.from({ length: 20 }, () => review(request("ModelDeployment", modelDeployment("fresh")))),
+    );
     expect(gets).toBe(1);
     expect(decisions.every((d) => d.allowed)).toBe(true);
   });
 
   it("a lookup past its deadline denies with lookup-failed instead of hanging", async () => {
     const { cache } = setup();
-    const lookup = { modelVersion: () => new Promise<never>(() => undefined), namespaceLabels: async () => ({}) };
-    const d = await createReviewer({ cache, lookup, lookupDeadlineMs: 30 })(request("ModelDeployment", modelDeployment("slow")));
+    const lookup = {
+      modelVersion: () => new Promise<never>(() => undefined),
+      namespaceLabels: async () => ({}),
+    };
+    const d = await createReviewer({ cache, lookup, lookupDeadlineMs: 30 })(
+      request("ModelDeployment", modelDeployment("slow")),
+    );
     expect(d).toMatchObject({ allowed: false, reason: "lookup-failed" });
     expect(d.message).toContain("ModelVersion ml/slow");
   });
@@ -113,7 +144,12 @@ describe("review pipeline over the verified cache", () => {
 
 describe("AdmissionDenied entries", () => {
   function recorder(outbox: Outbox, errors: DenialRecordFailed[] = []) {
-    return new DenialRecorder({ outbox, cluster: "test", tip: () => ({ size: 3, root: "cd".repeat(32) }), onError: (e) => errors.push(e) });
+    return new DenialRecorder({
+      outbox,
+      cluster: "test",
+      tip: () => ({ size: 3, root: "cd".repeat(32) }),
+      onError: (e) => errors.push(e),
+    });
   }
   const { cache } = (() => {
     const c = new VerifiedCache(vocabulary());
@@ -133,8 +169,16 @@ describe("AdmissionDenied entries", () => {
     expect(outbox.batches).toHaveLength(0); // not yet: the answer does not wait for the outbox
     await rec.settled();
     const stored = (await ledger.get(0)).envelope.entry;
-    expect(stored).toMatchObject({ kind: "AdmissionDenied", subject: { kind: "ModelDeployment", name: "x", namespace: "ml" } });
-    expect(stored.data).toMatchObject({ reason: "model-version-revoked", ledgerTip: { size: 3 }, enforced: true, reviewUid: "u-1" });
+    expect(stored).toMatchObject({
+      kind: "AdmissionDenied",
+      subject: { kind: "ModelDeployment", name: "x", namespace: "ml" },
+    });
+    expect(stored.data).toMatchObject({
+      reason: "model-version-revoked",
+      ledgerTip: { size: 3 },
+      enforced: true,
+      reviewUid: "u-1",
+    });
   });
 
   it("records a retried review (same uid) once, and a new review again", async () => {
@@ -150,7 +194,10 @@ describe("AdmissionDenied entries", () => {
   it("an outbox failure is reported, never thrown at the review, and the key may be retried", async () => {
     const ledger = new MemoryLedger();
     const errors: DenialRecordFailed[] = [];
-    const failing: Outbox = { ...outboxOver(ledger), enqueue: async () => Promise.reject(new Error("disk full")) };
+    const failing: Outbox = {
+      ...outboxOver(ledger),
+      enqueue: async () => Promise.reject(new Error("disk full")),
+    };
     const rec = recorder(failing, errors);
     const review = createReviewer({ cache, sink: rec });
     expect((await review(request("ModelDeployment", modelDeployment("old")))).allowed).toBe(false);
@@ -166,7 +213,9 @@ describe("AdmissionDenied entries", () => {
   it("dry runs record nothing", async () => {
     const ledger = new MemoryLedger();
     const rec = recorder(outboxOver(ledger));
-    await createReviewer({ cache, sink: rec })(request("ModelDeployment", modelDeployment("old"), { dryRun: true }));
+    await createReviewer({ cache, sink: rec })(
+      request("ModelDeployment", modelDeployment("old"), { dryRun: true }),
+    );
     await rec.settled();
     expect(await ledger.size()).toBe(0);
   });

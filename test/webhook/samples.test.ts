@@ -19,24 +19,70 @@ async function judge(file: string): Promise<Array<[string, string, boolean, stri
 }
 
 const deny = [
-  { file: "bad/unsigned.yaml", deployment: "chat-unsigned", reason: "signature-invalid", modelVersionDenied: true },
-  { file: "bad/tampered.yaml", deployment: "chat-tampered", reason: "signature-invalid", modelVersionDenied: true },
-  { file: "bad/wrong-key.yaml", deployment: "chat-wrong-key", reason: "signature-invalid", modelVersionDenied: true },
-  { file: "bad/missing-parent.yaml", deployment: "chat-orphan", reason: "policy-check-failed", modelVersionDenied: false },
-  { file: "bad/revoked-ancestor.yaml", deployment: "chat-on-recalled", reason: "revoked-ancestor", modelVersionDenied: false },
-  { file: "bad/cycle.yaml", deployment: "chat-loop", reason: "model-version-unverified", modelVersionDenied: false },
-  { file: "bad/unpinned-dataset.yaml", deployment: "chat-unpinned-data", reason: "policy-check-failed", modelVersionDenied: false },
-  { file: "bad/unpinned-image.yaml", deployment: "chat-unpinned-image", reason: "image-not-pinned", modelVersionDenied: false },
+  {
+    file: "bad/unsigned.yaml",
+    deployment: "chat-unsigned",
+    reason: "signature-invalid",
+    modelVersionDenied: true,
+  },
+  {
+    file: "bad/tampered.yaml",
+    deployment: "chat-tampered",
+    reason: "signature-invalid",
+    modelVersionDenied: true,
+  },
+  {
+    file: "bad/wrong-key.yaml",
+    deployment: "chat-wrong-key",
+    reason: "signature-invalid",
+    modelVersionDenied: true,
+  },
+  {
+    file: "bad/missing-parent.yaml",
+    deployment: "chat-orphan",
+    reason: "policy-check-failed",
+    modelVersionDenied: false,
+  },
+  {
+    file: "bad/revoked-ancestor.yaml",
+    deployment: "chat-on-recalled",
+    reason: "revoked-ancestor",
+    modelVersionDenied: false,
+  },
+  {
+    file: "bad/cycle.yaml",
+    deployment: "chat-loop",
+    reason: "model-version-unverified",
+    modelVersionDenied: false,
+  },
+  {
+    file: "bad/unpinned-dataset.yaml",
+    deployment: "chat-unpinned-data",
+    reason: "policy-check-failed",
+    modelVersionDenied: false,
+  },
+  {
+    file: "bad/unpinned-image.yaml",
+    deployment: "chat-unpinned-image",
+    reason: "image-not-pinned",
+    modelVersionDenied: false,
+  },
 ];
 
 describe("decisions over samples/", () => {
   it("admits the signed chain's ModelDeployment", async () => {
-    expect(await judge("deployment.yaml")).toContainEqual(["ModelDeployment", "support-chat", true, "verified"]);
+    expect(await judge("deployment.yaml")).toContainEqual([
+      "ModelDeployment",
+      "support-chat",
+      true,
+      "verified",
+    ]);
   });
 
   it("admits the signed ModelVersions themselves", async () => {
     for (const file of ["base-model.yaml", "fine-tuned.yaml"]) {
-      for (const [kind, , allowed] of await judge(file)) if (kind === "ModelVersion") expect(allowed, file).toBe(true);
+      for (const [kind, , allowed] of await judge(file))
+        if (kind === "ModelVersion") expect(allowed, file).toBe(true);
     }
   });
 
@@ -51,23 +97,40 @@ describe("decisions over samples/", () => {
 
   it("denies a ModelVersion whose recorded spec digest differs (tampered after registration)", async () => {
     const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
-    cache.setLedgerFacts({ tip: { size: 1, root: "00".repeat(32) }, recordedSpecDigests: new Map([["ml/mistral-7b-support-v2", `sha256:${"0".repeat(64)}`]]) });
+    cache.setLedgerFacts({
+      tip: { size: 1, root: "00".repeat(32) },
+      recordedSpecDigests: new Map([["ml/mistral-7b-support-v2", `sha256:${"0".repeat(64)}`]]),
+    });
     const md = readManifestFile(join(SAMPLES, "deployment.yaml"))[0];
     const d = admissionDecision(request("ModelDeployment", md?.object), cache.state());
-    expect(d).toMatchObject({ allowed: false, reason: "spec-digest-mismatch", checkFailed: "specDigestMatchesLedger" });
+    expect(d).toMatchObject({
+      allowed: false,
+      reason: "spec-digest-mismatch",
+      checkFailed: "specDigestMatchesLedger",
+    });
   });
 
   it("compares with the registration of the same object: a recreated ModelVersion (new uid) is not tampered", async () => {
     const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
     const key = "ml/mistral-7b-support-v2";
-    cache.setLedgerFacts({ tip: undefined, recordedSpecDigests: new Map([[key, `sha256:${"0".repeat(64)}`]]), registeredUids: new Map([[key, "uid-a"]]) });
+    cache.setLedgerFacts({
+      tip: undefined,
+      recordedSpecDigests: new Map([[key, `sha256:${"0".repeat(64)}`]]),
+      registeredUids: new Map([[key, "uid-a"]]),
+    });
     const mv = readManifestFile(join(SAMPLES, "fine-tuned.yaml"))[0]?.object ?? {};
     const md = readManifestFile(join(SAMPLES, "deployment.yaml"))[0]?.object;
-    const withUid = (uid: string) => ({ ...mv, metadata: { ...(typeof mv["metadata"] === "object" ? mv["metadata"] : {}), uid } });
+    const withUid = (uid: string) => ({
+      ...mv,
+      metadata: { ...(typeof mv["metadata"] === "object" ? mv["metadata"] : {}), uid },
+    });
     cache.putModelVersion(withUid("uid-b"));
     expect(admissionDecision(request("ModelDeployment", md), cache.state())).toMatchObject({ allowed: true });
     cache.putModelVersion(withUid("uid-a"));
-    expect(admissionDecision(request("ModelDeployment", md), cache.state())).toMatchObject({ allowed: false, reason: "spec-digest-mismatch" });
+    expect(admissionDecision(request("ModelDeployment", md), cache.state())).toMatchObject({
+      allowed: false,
+      reason: "spec-digest-mismatch",
+    });
   });
 
   it("allows revoking a signed ModelVersion without re-signing it, but not other unsigned changes", async () => {
@@ -75,7 +138,11 @@ describe("decisions over samples/", () => {
     const mv = readManifestFile(join(SAMPLES, "fine-tuned.yaml"))[0]?.object ?? {};
     const spec = typeof mv["spec"] === "object" && mv["spec"] !== null ? mv["spec"] : {};
     const revoked = { ...mv, spec: { ...spec, revoked: { reason: "training data licence withdrawn" } } };
-    const update = (object: unknown) => admissionDecision(request("ModelVersion", object, { operation: "UPDATE", oldObject: mv }), cache.state());
+    const update = (object: unknown) =>
+      admissionDecision(
+        request("ModelVersion", object, { operation: "UPDATE", oldObject: mv }),
+        cache.state(),
+      );
     expect(update(revoked)).toMatchObject({ allowed: true, reason: "revocation" });
     const edited = { ...mv, spec: { ...spec, version: "9.9.9" } };
     expect(update(edited)).toMatchObject({ allowed: false, reason: "signature-invalid" });
@@ -84,7 +151,10 @@ describe("decisions over samples/", () => {
   it("allows the same object in a namespace the policy does not select", async () => {
     const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
     const md = readManifestFile(join(SAMPLES, "bad", "unpinned-image.yaml"))[0];
-    const d = admissionDecision(request("ModelDeployment", md?.object, { namespace: "sandbox" }), cache.state());
+    const d = admissionDecision(
+      request("ModelDeployment", md?.object, { namespace: "sandbox" }),
+      cache.state(),
+    );
     expect(d).toMatchObject({ allowed: true, reason: "namespace-not-selected" });
   });
 });

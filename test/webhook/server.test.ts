@@ -6,14 +6,36 @@ import { agent, post, servedFingerprint } from "./https-client.ts";
 import { certDir, hasOpenssl, writeCert } from "./tls-fixture.ts";
 
 const noOpenssl = !hasOpenssl();
-if (noOpenssl) console.log("skipping webhook HTTPS tests: the openssl CLI is not installed (needed for test certificates)");
+if (noOpenssl)
+  console.log(
+    "skipping webhook HTTPS tests: the openssl CLI is not installed (needed for test certificates)",
+  );
 
 export function review(uid: unknown, overrides: Record<string, unknown> = {}): string {
-  const request = { uid, kind: { group: "apps", version: "v1", kind: "Deployment" }, operation: "CREATE", namespace: "ml", object: {} };
-  return JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request, ...overrides });
+  const request = {
+    uid,
+    kind: { group: "apps", version: "v1", kind: "Deployment" },
+    operation: "CREATE",
+    namespace: "ml",
+    object: {},
+  };
+  return JSON.stringify({
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request,
+    ...overrides,
+  });
 }
 
-const deny: AdmissionDecision = { allowed: false, message: "modelchain: imagePinned failed", warnings: ["w1"], reason: "image-not-pinned", checkFailed: "imagePinned", resource: "deployments", record: [] };
+const deny: AdmissionDecision = {
+  allowed: false,
+  message: "modelchain: imagePinned failed",
+  warnings: ["w1"],
+  reason: "image-not-pinned",
+  checkFailed: "imagePinned",
+  resource: "deployments",
+  record: [],
+};
 
 describe.skipIf(noOpenssl)("webhook HTTPS server", () => {
   let server: WebhookServer;
@@ -43,7 +65,12 @@ describe.skipIf(noOpenssl)("webhook HTTPS server", () => {
     expect(reply.status).toBe(200);
     const body = JSON.parse(reply.text);
     expect(body).toMatchObject({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview" });
-    expect(body.response).toEqual({ uid: "uid-42", allowed: false, warnings: ["w1"], status: { code: 403, reason: "Forbidden", message: "modelchain: imagePinned failed" } });
+    expect(body.response).toEqual({
+      uid: "uid-42",
+      allowed: false,
+      warnings: ["w1"],
+      status: { code: 403, reason: "Forbidden", message: "modelchain: imagePinned failed" },
+    });
   });
 
   it("fails closed: an exception in the decision is a deny with code 500", async () => {
@@ -55,7 +82,12 @@ describe.skipIf(noOpenssl)("webhook HTTPS server", () => {
 
   const bad = [
     { name: "non-JSON", body: "{not json", status: 400, says: "not JSON" },
-    { name: "a wrong apiVersion", body: review("u", { apiVersion: "admission.k8s.io/v1beta1" }), status: 400, says: "apiVersion" },
+    {
+      name: "a wrong apiVersion",
+      body: review("u", { apiVersion: "admission.k8s.io/v1beta1" }),
+      status: 400,
+      says: "apiVersion",
+    },
     { name: "a wrong kind", body: review("u", { kind: "Pod" }), status: 400, says: "kind" },
     { name: "a missing request.uid", body: review(undefined), status: 400, says: "request.uid" },
     { name: "an empty request.uid", body: review(""), status: 400, says: "request.uid" },
@@ -112,7 +144,9 @@ describe.skipIf(noOpenssl)("webhook HTTPS server", () => {
     const answer = await new Promise<string>((resolve, reject) => {
       let text = "";
       const socket = connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false }, () => {
-        socket.write("POST /validate HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{");
+        socket.write(
+          "POST /validate HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{",
+        );
       });
       socket.on("data", (d: Buffer) => (text += d.toString()));
       socket.on("close", () => resolve(text));
@@ -122,14 +156,25 @@ describe.skipIf(noOpenssl)("webhook HTTPS server", () => {
   });
 
   it("keeps serving after clients disconnect in the middle of a body", async () => {
-    await Promise.all(Array.from({ length: 50 }, () => new Promise<void>((resolve) => {
-      const socket = connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false }, () => {
-        socket.write("POST /validate HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{\"apiVersion\":");
-        socket.destroy();
-        resolve();
-      });
-      socket.on("error", () => resolve());
-    })));
+    await Promise.all(
+      Array.from(
+        { length: 50 },
+        () =>
+          new Promise<void>((resolve) => {
+            const socket = connect(
+              { host: "127.0.0.1", port: server.port, rejectUnauthorized: false },
+              () => {
+                socket.write(
+                  'POST /validate HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"apiVersion":',
+                );
+                socket.destroy();
+                resolve();
+              },
+            );
+            socket.on("error", () => resolve());
+          }),
+      ),
+    );
     expect((await post(server.port, review("after-aborts"))).status).toBe(200);
   });
 

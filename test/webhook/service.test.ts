@@ -13,7 +13,10 @@ import { post } from "./https-client.ts";
 import { certDir, hasOpenssl } from "./tls-fixture.ts";
 
 const noOpenssl = !hasOpenssl();
-if (noOpenssl) console.log("skipping webhook service test: the openssl CLI is not installed (needed for test certificates)");
+if (noOpenssl)
+  console.log(
+    "skipping webhook service test: the openssl CLI is not installed (needed for test certificates)",
+  );
 
 interface Plain {
   namespace: string;
@@ -23,9 +26,14 @@ interface Plain {
 const vocabulary: ModelVocabulary<Plain, null> = {
   modelVersion: (o) => {
     const meta = typeof o === "object" && o !== null && "metadata" in o ? o.metadata : undefined;
-    if (typeof meta !== "object" || meta === null || !("name" in meta) || typeof meta.name !== "string") return { ok: false, problem: "metadata.name is required" };
+    if (typeof meta !== "object" || meta === null || !("name" in meta) || typeof meta.name !== "string")
+      return { ok: false, problem: "metadata.name is required" };
     const namespace = "namespace" in meta && typeof meta.namespace === "string" ? meta.namespace : "default";
-    return { ok: true, object: { namespace, name: meta.name }, view: { namespace, name: meta.name, revoked: false, revokedReason: "", specDigest: DIGEST } };
+    return {
+      ok: true,
+      object: { namespace, name: meta.name },
+      view: { namespace, name: meta.name, revoked: false, revokedReason: "", specDigest: DIGEST },
+    };
   },
   policy: () => ({ ok: true, view: { ...policy("p", "enforce"), policy: null } }),
   verify: () => ({ verified: true, checks: [] }),
@@ -34,20 +42,49 @@ const vocabulary: ModelVocabulary<Plain, null> = {
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 function review(uid: string, image: string): string {
-  const object = { apiVersion: "modelchain.io/v1alpha1", kind: "ModelDeployment", metadata: { name: "serve", namespace: "ml" }, spec: { modelVersion: "good", image } };
-  const request = { uid, kind: { group: "modelchain.io", version: "v1alpha1", kind: "ModelDeployment" }, operation: "CREATE", namespace: "ml", name: "serve", object };
+  const object = {
+    apiVersion: "modelchain.io/v1alpha1",
+    kind: "ModelDeployment",
+    metadata: { name: "serve", namespace: "ml" },
+    spec: { modelVersion: "good", image },
+  };
+  const request = {
+    uid,
+    kind: { group: "modelchain.io", version: "v1alpha1", kind: "ModelDeployment" },
+    operation: "CREATE",
+    namespace: "ml",
+    name: "serve",
+    object,
+  };
   return JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request });
 }
 
 describe.skipIf(noOpenssl)("webhook service with --source dir", () => {
   let service: WebhookService<Plain, null>;
   const ledger = new MemoryLedger();
-  const outbox: Outbox = { enqueue: async (e) => void (await ledger.append(e)), depth: () => 0, flush: async () => undefined, close: async () => undefined };
+  const outbox: Outbox = {
+    enqueue: async (e) => void (await ledger.append(e)),
+    depth: () => 0,
+    flush: async () => undefined,
+    close: async () => undefined,
+  };
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), "mc-webhook-svc-"));
-    writeFileSync(join(dir, "state.yaml"), "apiVersion: modelchain.io/v1alpha1\nkind: ModelVersion\nmetadata: {name: good, namespace: ml}\n---\nkind: ModelTrustPolicy\nmetadata: {name: p}\n");
-    service = await startWebhookService({ vocabulary, source: { type: "dir", path: dir }, outbox, cluster: "test", ...certDir(), port: 0, host: "127.0.0.1", log: quiet });
+    writeFileSync(
+      join(dir, "state.yaml"),
+      "apiVersion: modelchain.io/v1alpha1\nkind: ModelVersion\nmetadata: {name: good, namespace: ml}\n---\nkind: ModelTrustPolicy\nmetadata: {name: p}\n",
+    );
+    service = await startWebhookService({
+      vocabulary,
+      source: { type: "dir", path: dir },
+      outbox,
+      cluster: "test",
+      ...certDir(),
+      port: 0,
+      host: "127.0.0.1",
+      log: quiet,
+    });
   });
   afterAll(async () => service?.close());
 
@@ -63,8 +100,12 @@ describe.skipIf(noOpenssl)("webhook service with --source dir", () => {
   it("counts reviews by decision, reason and resource, and cache lookups by result", async () => {
     await post(service.server.port, review("m1", "r/serve:2"));
     const text = await registry.metrics();
-    expect(text).toMatch(/modelchain_admission_reviews_total\{decision="denied",reason="image-not-pinned",resource="modeldeployments"\} [1-9]/);
-    expect(text).toMatch(/modelchain_admission_reviews_total\{decision="allowed",reason="verified",resource="modeldeployments"\} [1-9]/);
+    expect(text).toMatch(
+      /modelchain_admission_reviews_total\{decision="denied",reason="image-not-pinned",resource="modeldeployments"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /modelchain_admission_reviews_total\{decision="allowed",reason="verified",resource="modeldeployments"\} [1-9]/,
+    );
     expect(text).toMatch(/modelchain_admission_cache_lookups_total\{result="hit"\} [1-9]/);
     expect(text).toMatch(/modelchain_admission_duration_seconds_count [1-9]/);
   });
@@ -73,7 +114,9 @@ describe.skipIf(noOpenssl)("webhook service with --source dir", () => {
     await post(service.server.port, review("c", "r/serve:1"));
     await post(service.server.port, review("c", "r/serve:1"));
     await service.recorder?.settled();
-    const kinds = await Promise.all(Array.from({ length: await ledger.size() }, async (_, i) => (await ledger.get(i)).envelope.entry));
+    const kinds = await Promise.all(
+      Array.from({ length: await ledger.size() }, async (_, i) => (await ledger.get(i)).envelope.entry),
+    );
     const uids = kinds.map((e) => e.data["reviewUid"]);
     expect(new Set(kinds.map((e) => e.kind))).toEqual(new Set(["AdmissionDenied"]));
     expect(uids.filter((u) => u === "c")).toHaveLength(1);

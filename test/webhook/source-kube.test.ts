@@ -12,10 +12,20 @@ import { request } from "./fixtures.ts";
 const SAMPLES = join(import.meta.dirname, "..", "..", "samples");
 const MVS = "/apis/modelchain.io/v1alpha1/modelversions";
 
-function sample(file: string, kind: string): { metadata: { name: string; namespace?: string } } & Record<string, unknown> {
+function sample(
+  file: string,
+  kind: string,
+): { metadata: { name: string; namespace?: string } } & Record<string, unknown> {
   const found = readManifestFile(join(SAMPLES, file)).find((m) => m.object["kind"] === kind)?.object;
   const metadata = found?.["metadata"];
-  if (found === undefined || typeof metadata !== "object" || metadata === null || !("name" in metadata) || typeof metadata.name !== "string") throw new Error(`no ${kind} in ${file}`);
+  if (
+    found === undefined ||
+    typeof metadata !== "object" ||
+    metadata === null ||
+    !("name" in metadata) ||
+    typeof metadata.name !== "string"
+  )
+    throw new Error(`no ${kind} in ${file}`);
   return { ...found, metadata: { ...metadata, name: metadata.name } };
 }
 
@@ -47,13 +57,19 @@ describe("kube source (informers against a fake API server)", () => {
 
   it("is synced after the initial lists, and denies a deployment whose ModelVersion it has not seen", () => {
     expect(cache.synced()).toBe(true);
-    expect(admissionDecision(request("ModelDeployment", md), cache.state())).toMatchObject({ allowed: false, reason: "model-version-missing" });
+    expect(admissionDecision(request("ModelDeployment", md), cache.state())).toMatchObject({
+      allowed: false,
+      reason: "model-version-missing",
+    });
   });
 
   it("admits once the watch delivers the ModelVersion, and denies again after it is deleted", async () => {
     api.emit(MVS, "ADDED", child);
     await until(() => cache.hasModelVersion("ml", "mistral-7b-support-v2"));
-    expect(admissionDecision(request("ModelDeployment", md), cache.state())).toMatchObject({ allowed: true, reason: "verified" });
+    expect(admissionDecision(request("ModelDeployment", md), cache.state())).toMatchObject({
+      allowed: true,
+      reason: "verified",
+    });
     api.emit(MVS, "DELETED", child);
     await until(() => !cache.hasModelVersion("ml", "mistral-7b-support-v2"));
     expect(admissionDecision(request("ModelDeployment", md), cache.state()).allowed).toBe(false);
@@ -61,17 +77,28 @@ describe("kube source (informers against a fake API server)", () => {
 
   it("a revoked parent arriving by watch makes the child's deployment denied", async () => {
     api.emit(MVS, "ADDED", child);
-    const revokedBase = { ...base, spec: { ...(base["spec"] as object), revoked: { reason: "licence withdrawn" } } };
+    const revokedBase = {
+      ...base,
+      spec: { ...(base["spec"] as object), revoked: { reason: "licence withdrawn" } },
+    };
     api.emit(MVS, "MODIFIED", revokedBase);
-    await until(() => admissionDecision(request("ModelDeployment", md), cache.state()).reason === "revoked-ancestor");
-    expect(admissionDecision(request("ModelDeployment", md), cache.state())).toMatchObject({ allowed: false, reason: "revoked-ancestor" });
+    await until(
+      () => admissionDecision(request("ModelDeployment", md), cache.state()).reason === "revoked-ancestor",
+    );
+    expect(admissionDecision(request("ModelDeployment", md), cache.state())).toMatchObject({
+      allowed: false,
+      reason: "revoked-ancestor",
+    });
     api.emit(MVS, "MODIFIED", base);
   });
 
   it("looks a missing ModelVersion up with a GET, and a 404 means missing", async () => {
     const review = createReviewer({ cache, lookup: source.lookup });
     const absent = { ...md, spec: { ...(md["spec"] as object), modelVersion: "nowhere" } };
-    expect(await review(request("ModelDeployment", absent))).toMatchObject({ allowed: false, reason: "model-version-missing" });
+    expect(await review(request("ModelDeployment", absent))).toMatchObject({
+      allowed: false,
+      reason: "model-version-missing",
+    });
     expect(api.gets).toContain("/apis/modelchain.io/v1alpha1/namespaces/ml/modelversions/nowhere");
     expect(errors).toEqual([]);
   });

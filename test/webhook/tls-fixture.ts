@@ -16,11 +16,29 @@ export function hasOpenssl(): boolean {
 /** Writes cert.pem/key.pem for 127.0.0.1 into `dir` (atomically, as a Secret volume update would). */
 export function writeCert(dir: string, cn = "modelchain-webhook"): void {
   const tmp = mkdtempSync(join(dir, ".gen-"));
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-    "-subj", `/CN=${cn}`, "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-    "-keyout", join(tmp, "key.pem"), "-out", join(tmp, "cert.pem"),
-  ], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${cn}`,
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "-keyout",
+      join(tmp, "key.pem"),
+      "-out",
+      join(tmp, "cert.pem"),
+    ],
+    { stdio: "ignore" },
+  );
   renameSync(join(tmp, "key.pem"), join(dir, "key.pem"));
   renameSync(join(tmp, "cert.pem"), join(dir, "cert.pem"));
   rmSync(tmp, { recursive: true });

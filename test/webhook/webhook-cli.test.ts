@@ -13,19 +13,42 @@ import { post } from "./https-client.ts";
 import { certDir, hasOpenssl } from "./tls-fixture.ts";
 
 const noOpenssl = !hasOpenssl();
-if (noOpenssl) console.log("skipping modelchain webhook process test: the openssl CLI is not installed (needed for test certificates)");
+if (noOpenssl)
+  console.log(
+    "skipping modelchain webhook process test: the openssl CLI is not installed (needed for test certificates)",
+  );
 
 const bin = fileURLToPath(new URL("../../src/cli/bin.ts", import.meta.url));
 const SAMPLES = join(import.meta.dirname, "..", "..", "samples");
 
 function review(uid: string, file: string): string {
-  const md = readManifestFile(join(SAMPLES, file)).find((m) => m.object["kind"] === "ModelDeployment")?.object;
-  return JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid, kind: { group: "modelchain.io", version: "v1alpha1", kind: "ModelDeployment" }, operation: "CREATE", namespace: "ml", name: "x", object: md } });
+  const md = readManifestFile(join(SAMPLES, file)).find(
+    (m) => m.object["kind"] === "ModelDeployment",
+  )?.object;
+  return JSON.stringify({
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid,
+      kind: { group: "modelchain.io", version: "v1alpha1", kind: "ModelDeployment" },
+      operation: "CREATE",
+      namespace: "ml",
+      name: "x",
+      object: md,
+    },
+  });
 }
 
 describe("modelchain webhook", () => {
   it("prints the ValidatingWebhookConfiguration with the chosen failure policy", () => {
-    const run = runCli(["webhook", "--print-config", "--failure-policy", "Ignore", "--url", "https://127.0.0.1:9443/validate"]);
+    const run = runCli([
+      "webhook",
+      "--print-config",
+      "--failure-policy",
+      "Ignore",
+      "--url",
+      "https://127.0.0.1:9443/validate",
+    ]);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain("failurePolicy: Ignore");
     expect(run.stdout).toContain("url: https://127.0.0.1:9443/validate");
@@ -39,7 +62,26 @@ describe("modelchain webhook", () => {
   it.skipIf(noOpenssl)("serves --source dir:samples over HTTPS and stops cleanly on SIGTERM", async () => {
     const tls = certDir();
     const outbox = join(mkdtempSync(join(tmpdir(), "mc-webhook-outbox-")), "outbox");
-    const proc = spawn(process.execPath, [bin, "webhook", "--tls-cert", tls.certFile, "--tls-key", tls.keyFile, "--port", "0", "--host", "127.0.0.1", "--source", `dir:${SAMPLES}`, "--outbox", outbox], { stdio: ["ignore", "ignore", "pipe"] });
+    const proc = spawn(
+      process.execPath,
+      [
+        bin,
+        "webhook",
+        "--tls-cert",
+        tls.certFile,
+        "--tls-key",
+        tls.keyFile,
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+        "--source",
+        `dir:${SAMPLES}`,
+        "--outbox",
+        outbox,
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
     let log = "";
     const port = await new Promise<number>((resolve, reject) => {
       proc.stderr.on("data", (d: Buffer) => {

@@ -28,7 +28,12 @@ interface CheckOptions {
 }
 
 function asInputError(e: unknown): never {
-  if (e instanceof ManifestReadFailed || e instanceof SourceSpecError || e instanceof DirSourceInvalid || e instanceof CheckInputError) {
+  if (
+    e instanceof ManifestReadFailed ||
+    e instanceof SourceSpecError ||
+    e instanceof DirSourceInvalid ||
+    e instanceof CheckInputError
+  ) {
     throw new CliInputError(e.message, { cause: e });
   }
   throw e;
@@ -42,8 +47,10 @@ function line(r: CheckResult): string {
 
 async function run(opts: CheckOptions): Promise<CheckResult[]> {
   const source = parseSource(opts.source);
-  if (source.type !== "dir") throw new CliInputError("check needs --source dir:PATH (it runs without a cluster)");
-  const ledger: Ledger | undefined = opts.ledger === undefined ? undefined : await openLedger(opts.ledger, { readOnly: true });
+  if (source.type !== "dir")
+    throw new CliInputError("check needs --source dir:PATH (it runs without a cluster)");
+  const ledger: Ledger | undefined =
+    opts.ledger === undefined ? undefined : await openLedger(opts.ledger, { readOnly: true });
   try {
     const cache = await loadDirCache(modelchainVocabulary, source.path, ledger);
     const objects: ManifestObject[] = opts.file.flatMap(readManifestFile);
@@ -60,8 +67,15 @@ export function registerCheckCommand(program: Command): void {
   program
     .command("check")
     .description("decide, offline, whether the webhook would admit each object of the manifests")
-    .requiredOption("-f, --file <file>", "manifest (YAML, several documents allowed); repeatable", (v: string, prev: string[] = []) => [...prev, v])
-    .requiredOption("--source <source>", "where ModelVersions, trust policies and namespaces come from: dir:PATH")
+    .requiredOption(
+      "-f, --file <file>",
+      "manifest (YAML, several documents allowed); repeatable",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .requiredOption(
+      "--source <source>",
+      "where ModelVersions, trust policies and namespaces come from: dir:PATH",
+    )
     .option("--ledger <url>", "ledger whose recorded spec digests the decision compares with")
     .option("-n, --namespace <ns>", "namespace for objects that name none", "default")
     .addOption(outputOption().default("table"))
@@ -70,6 +84,7 @@ export function registerCheckCommand(program: Command): void {
       if (opts.output === "json") printResult(results, "json");
       else for (const r of results) process.stdout.write(`${line(r)}\n`);
       const denied = results.filter((r) => !r.allowed);
-      if (denied.length > 0) throw new CheckFailedError(`${denied.length} of ${results.length} object(s) would be denied`);
+      if (denied.length > 0)
+        throw new CheckFailedError(`${denied.length} of ${results.length} object(s) would be denied`);
     });
 }

@@ -15,10 +15,18 @@ import { deploymentHistory, historyText } from "../history/chain.ts";
 import { CheckFailedError } from "../output.ts";
 
 const SAMPLES = join(import.meta.dirname, "..", "..", "..", "samples");
-const DEMO_FILES = ["namespace.yaml", "trust-policy.yaml", "base-model.yaml", "fine-tuned.yaml", "deployment.yaml"];
+const DEMO_FILES = [
+  "namespace.yaml",
+  "trust-policy.yaml",
+  "base-model.yaml",
+  "fine-tuned.yaml",
+  "deployment.yaml",
+];
 
 function samples(file: string): KubernetesObject[] {
-  return parseAllDocuments(readFileSync(join(SAMPLES, file), "utf8")).map((d) => d.toJS() as KubernetesObject);
+  return parseAllDocuments(readFileSync(join(SAMPLES, file), "utf8")).map(
+    (d) => d.toJS() as KubernetesObject,
+  );
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -33,7 +41,10 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
  * The demo's work on any ledger: the in-memory API server loaded with samples/, the operator
  * recording into `ledger` until the sample rollout completes. Returns how many entries it added.
  */
-export async function runDemo(ledger: Ledger, say: (line: string) => void): Promise<{ before: number; added: number }> {
+export async function runDemo(
+  ledger: Ledger,
+  say: (line: string) => void,
+): Promise<{ before: number; added: number }> {
   const cluster = await startDevCluster({ uidSeed: "modelchain-demo" });
   const stopSimulation = simulateRollouts(cluster.store);
   const before = await ledger.size();
@@ -42,11 +53,21 @@ export async function runDemo(ledger: Ledger, say: (line: string) => void): Prom
     const objects = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
     for (const file of DEMO_FILES) for (const o of samples(file)) await objects.create(o);
     say(`demo: in-memory API server at ${cluster.url} loaded with samples/${DEMO_FILES.join(", samples/")}`);
-    const operator = await startOperator({ kubeConfig: cluster.kubeConfig, ledger: borrowedLedger(ledger), cluster: "demo", log: pino({ level: "warn" }), progressPollMs: 200 });
-    await until("the rollout to complete", async () => {
-      const md = cluster.store.get("modelchain.io/v1alpha1/modeldeployments", "ml", "support-chat");
-      return md?.["status"]?.rollouts?.at(-1)?.phase === "Completed";
-    }, 30_000);
+    const operator = await startOperator({
+      kubeConfig: cluster.kubeConfig,
+      ledger: borrowedLedger(ledger),
+      cluster: "demo",
+      log: pino({ level: "warn" }),
+      progressPollMs: 200,
+    });
+    await until(
+      "the rollout to complete",
+      async () => {
+        const md = cluster.store.get("modelchain.io/v1alpha1/modeldeployments", "ml", "support-chat");
+        return md?.["status"]?.rollouts?.at(-1)?.phase === "Completed";
+      },
+      30_000,
+    );
     await operator.stop();
     return { before, added: (await ledger.size()) - before };
   } finally {
@@ -58,16 +79,23 @@ export async function runDemo(ledger: Ledger, say: (line: string) => void): Prom
 export function registerDemoCommand(program: Command): void {
   program
     .command("demo")
-    .description("run the controllers against an in-process API server loaded with samples/ and a real ledger")
+    .description(
+      "run the controllers against an in-process API server loaded with samples/ and a real ledger",
+    )
     .option("--state-dir <dir>", "where the demo's file ledger lives", ".state")
-    .option("--ledger <url>", "record into this ledger instead: a directory, or ic://<canister-id>?host=<url>")
+    .option(
+      "--ledger <url>",
+      "record into this ledger instead: a directory, or ic://<canister-id>?host=<url>",
+    )
     .action(async (opts: { stateDir: string; ledger?: string }) => {
       const say = (line: string) => process.stdout.write(`${line}\n`);
       const url = opts.ledger ?? join(opts.stateDir, "ledger");
       const ledger = await openLedger(url, { warn: (m) => say(`ledger: ${m}`) });
       try {
         const { before, added } = await runDemo(ledger, say);
-        say(`demo: the operator recorded ${added} new ledger entr${added === 1 ? "y" : "ies"} (${before} were there before)\n`);
+        say(
+          `demo: the operator recorded ${added} new ledger entr${added === 1 ? "y" : "ies"} (${before} were there before)\n`,
+        );
         say(`$ modelchain history ml/support-chat --ledger ${url}`);
         process.stdout.write(historyText(await deploymentHistory(ledger, "ml", "support-chat")));
       } finally {
@@ -75,7 +103,8 @@ export function registerDemoCommand(program: Command): void {
       }
       const audit = await auditUrl(url);
       say(`\n$ modelchain verify --ledger ${url}`);
-      if (audit.problem !== undefined) throw new CheckFailedError(`verify failed at entry ${audit.problem.index}: ${audit.problem.message}`);
+      if (audit.problem !== undefined)
+        throw new CheckFailedError(`verify failed at entry ${audit.problem.index}: ${audit.problem.message}`);
       say(`ok: ${audit.size} entries, root ${audit.root}`);
     });
 }

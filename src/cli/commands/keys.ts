@@ -18,10 +18,14 @@ function registerKeygen(program: Command): void {
     .action((opts: { out: string; name: string }) => {
       const privatePath = join(opts.out, `${opts.name}.pem`);
       const publicPath = join(opts.out, `${opts.name}.pub.pem`);
-      for (const path of [privatePath, publicPath]) if (existsSync(path)) throw new CliInputError(`${path} already exists; refusing to overwrite a key`);
+      for (const path of [privatePath, publicPath])
+        if (existsSync(path)) throw new CliInputError(`${path} already exists; refusing to overwrite a key`);
       mkdirSync(opts.out, { recursive: true });
       const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-      writeFileSync(privatePath, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });
+      writeFileSync(privatePath, privateKey.export({ type: "pkcs8", format: "pem" }), {
+        mode: 0o600,
+        flag: "wx",
+      });
       writeFileSync(publicPath, publicKey.export({ type: "spki", format: "pem" }), { flag: "wx" });
       printResult({ keyId: keyIdOf(publicKey), privateKey: privatePath, publicKey: publicPath });
     });
@@ -30,18 +34,27 @@ function registerKeygen(program: Command): void {
 function loadPrivateKey(path: string): KeyObject {
   try {
     const key = createPrivateKey(readInput(path));
-    if (key.asymmetricKeyType !== "ed25519") throw new Error(`a ${key.asymmetricKeyType ?? "unknown"} key, not ed25519`);
+    if (key.asymmetricKeyType !== "ed25519")
+      throw new Error(`a ${key.asymmetricKeyType ?? "unknown"} key, not ed25519`);
     return key;
   } catch (e: unknown) {
     if (e instanceof CliInputError) throw e;
-    throw new CliInputError(`${path}: not an ed25519 private key (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+    throw new CliInputError(
+      `${path}: not an ed25519 private key (${e instanceof Error ? e.message : String(e)})`,
+      { cause: e },
+    );
   }
 }
 
 /** Adds (or replaces) this key's signature in one ModelVersion document, leaving the rest as written. */
 function signDocument(doc: Document, file: string, index: number, key: KeyObject): string | undefined {
   const value: unknown = doc.toJS();
-  if (typeof value !== "object" || value === null || (value as Record<string, unknown>)["kind"] !== "ModelVersion") return undefined;
+  if (
+    typeof value !== "object" ||
+    value === null ||
+    (value as Record<string, unknown>)["kind"] !== "ModelVersion"
+  )
+    return undefined;
   const checked = validateModelVersion(value);
   if (!checked.ok) throw new CliInputError(`${file}: document ${index}: ${describeErrors(checked.errors)}`);
   const mv = checked.value;
@@ -55,7 +68,9 @@ function signDocument(doc: Document, file: string, index: number, key: KeyObject
 function registerSign(program: Command): void {
   program
     .command("sign")
-    .description("sign the ModelVersion(s) in a YAML file with an ed25519 key, keeping the rest of the file as written")
+    .description(
+      "sign the ModelVersion(s) in a YAML file with an ed25519 key, keeping the rest of the file as written",
+    )
     .requiredOption("-f, --file <file>", "ModelVersion YAML")
     .requiredOption("--key <pem>", "ed25519 private key (modelchain keygen)")
     .option("-o, --out <file>", "where to write the signed YAML (default: standard output)")
@@ -67,11 +82,14 @@ function registerSign(program: Command): void {
         if (error !== undefined) throw new CliInputError(`${opts.file}: ${error.message}`, { cause: error });
         return signDocument(doc, opts.file, i, key);
       });
-      if (signed.every((s) => s === undefined)) throw new CliInputError(`${opts.file}: no ModelVersion to sign`);
+      if (signed.every((s) => s === undefined))
+        throw new CliInputError(`${opts.file}: no ModelVersion to sign`);
       const text = docs.map((d) => d.toString({ lineWidth: 0 })).join("");
       if (opts.out === undefined || opts.out === "-") process.stdout.write(text);
       else writeFileSync(opts.out, text);
-      process.stderr.write(`signed ${signed.filter((s) => s !== undefined).join(", ")} with key ${keyIdOf(createPublicKey(key))}\n`);
+      process.stderr.write(
+        `signed ${signed.filter((s) => s !== undefined).join(", ")} with key ${keyIdOf(createPublicKey(key))}\n`,
+      );
     });
 }
 

@@ -1,9 +1,20 @@
 // lineage-check: verify ModelVersions offline, parents resolved among the given files.
 import { createPublicKey } from "node:crypto";
 import type { Command } from "commander";
-import { describeErrors, validateModelTrustPolicy, validateModelVersion, type ModelVersion, type TrustedKey } from "../../api/index.ts";
+import {
+  describeErrors,
+  validateModelTrustPolicy,
+  validateModelVersion,
+  type ModelVersion,
+  type TrustedKey,
+} from "../../api/index.ts";
 import { keyIdOf, lineagePolicy, verifyLineage } from "../../lineage/index.ts";
-import { manifestFiles, readManifestFile, ManifestReadFailed, type ManifestObject } from "../../webhook/index.ts";
+import {
+  manifestFiles,
+  readManifestFile,
+  ManifestReadFailed,
+  type ManifestObject,
+} from "../../webhook/index.ts";
 import { readInput } from "../input.ts";
 import { CheckFailedError, CliInputError, outputOption, printResult, type OutputFormat } from "../output.ts";
 
@@ -12,7 +23,10 @@ function trustedKey(path: string): TrustedKey {
   try {
     return { keyId: keyIdOf(createPublicKey(pem)), publicKey: pem };
   } catch (e: unknown) {
-    throw new CliInputError(`${path}: not an ed25519 public key (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+    throw new CliInputError(
+      `${path}: not an ed25519 public key (${e instanceof Error ? e.message : String(e)})`,
+      { cause: e },
+    );
   }
 }
 
@@ -30,7 +44,8 @@ function modelVersions(objects: ManifestObject[]): ModelVersion[] {
     .filter((o) => o.object["kind"] === "ModelVersion")
     .map((o) => {
       const checked = validateModelVersion(o.object);
-      if (!checked.ok) throw new CliInputError(`${o.file}: document ${o.doc}: ${describeErrors(checked.errors)}`);
+      if (!checked.ok)
+        throw new CliInputError(`${o.file}: document ${o.doc}: ${describeErrors(checked.errors)}`);
       return checked.value;
     });
 }
@@ -40,7 +55,8 @@ function trustedKeys(objects: ManifestObject[], keyFiles: string[]): TrustedKey[
     .filter((o) => o.object["kind"] === "ModelTrustPolicy")
     .flatMap((o) => {
       const checked = validateModelTrustPolicy(o.object);
-      if (!checked.ok) throw new CliInputError(`${o.file}: document ${o.doc}: ${describeErrors(checked.errors)}`);
+      if (!checked.ok)
+        throw new CliInputError(`${o.file}: document ${o.doc}: ${describeErrors(checked.errors)}`);
       return checked.value.spec.trustedKeys;
     });
   return [...keyFiles.map(trustedKey), ...fromPolicies];
@@ -50,23 +66,44 @@ export function registerLineageCheck(program: Command): void {
   program
     .command("lineage-check")
     .description("verify the lineage of ModelVersions offline; parents are resolved among the given files")
-    .requiredOption("-f, --file <path...>", "YAML/JSON files or directories with ModelVersions (and optionally ModelTrustPolicies)")
-    .option("--trust-key <pem...>", "trusted ed25519 public keys (in addition to those of any ModelTrustPolicy given)", [])
+    .requiredOption(
+      "-f, --file <path...>",
+      "YAML/JSON files or directories with ModelVersions (and optionally ModelTrustPolicies)",
+    )
+    .option(
+      "--trust-key <pem...>",
+      "trusted ed25519 public keys (in addition to those of any ModelTrustPolicy given)",
+      [],
+    )
     .addOption(outputOption())
     .action((opts: { file: string[]; trustKey: string[]; output: OutputFormat }) => {
       const objects = readObjects(opts.file);
       const mvs = modelVersions(objects);
       if (mvs.length === 0) throw new CliInputError(`no ModelVersion in ${opts.file.join(", ")}`);
       const keys = trustedKeys(objects, opts.trustKey);
-      if (keys.length === 0) throw new CliInputError("no trusted key: give --trust-key or a ModelTrustPolicy");
+      if (keys.length === 0)
+        throw new CliInputError("no trusted key: give --trust-key or a ModelTrustPolicy");
       const policy = lineagePolicy({ trustedKeys: keys });
-      const byName = new Map(mvs.map((mv) => [`${mv.metadata.namespace ?? "default"}/${mv.metadata.name}`, mv]));
+      const byName = new Map(
+        mvs.map((mv) => [`${mv.metadata.namespace ?? "default"}/${mv.metadata.name}`, mv]),
+      );
       const results = mvs.map((mv) => {
         const verdict = verifyLineage(mv, (ns, name) => byName.get(`${ns}/${name}`), policy);
-        return { name: `${mv.metadata.namespace ?? "default"}/${mv.metadata.name}`, verified: verdict.verified, depth: verdict.depth, failed: verdict.failed };
+        return {
+          name: `${mv.metadata.namespace ?? "default"}/${mv.metadata.name}`,
+          verified: verdict.verified,
+          depth: verdict.depth,
+          failed: verdict.failed,
+        };
       });
-      printResult(opts.output === "table" ? Object.fromEntries(results.map((r) => [r.name, r.verified ? "verified" : r.failed.join("; ")])) : results, opts.output);
+      printResult(
+        opts.output === "table"
+          ? Object.fromEntries(results.map((r) => [r.name, r.verified ? "verified" : r.failed.join("; ")]))
+          : results,
+        opts.output,
+      );
       const failing = results.filter((r) => !r.verified);
-      if (failing.length > 0) throw new CheckFailedError(failing.map((r) => `${r.name}: ${r.failed.join("; ")}`).join("\n"));
+      if (failing.length > 0)
+        throw new CheckFailedError(failing.map((r) => `${r.name}: ${r.failed.join("; ")}`).join("\n"));
     });
 }

@@ -36,8 +36,15 @@ function loadKubeConfig(flags: Pick<OperatorFlags, "kubeconfig" | "context">): K
   return kc;
 }
 
-async function startInProcessWebhook(flags: OperatorFlags, kubeConfig: KubeConfig, ledgerUrl: string, outbox: FileOutbox | undefined, log: pino.Logger) {
-  if (flags.tlsCert === undefined || flags.tlsKey === undefined) throw new CliInputError("--webhook-port needs --tls-cert and --tls-key");
+async function startInProcessWebhook(
+  flags: OperatorFlags,
+  kubeConfig: KubeConfig,
+  ledgerUrl: string,
+  outbox: FileOutbox | undefined,
+  log: pino.Logger,
+) {
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined)
+    throw new CliInputError("--webhook-port needs --tls-cert and --tls-key");
   return startWebhookService({
     vocabulary: modelchainVocabulary,
     source: { type: "kube" },
@@ -78,18 +85,34 @@ export function registerOperatorCommand(program: Command): void {
     .description("run the controllers that record model registrations, rollouts, image and config changes")
     .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
     .option("--context <name>", "kubeconfig context (default: current)")
-    .option("--ledger <url>", "ledger directory or ic://<canister-id>?host=<url> (default: <state-dir>/ledger)")
+    .option(
+      "--ledger <url>",
+      "ledger directory or ic://<canister-id>?host=<url> (default: <state-dir>/ledger)",
+    )
     .option("--state-dir <dir>", "where the file ledger lives by default", ".state")
     .option("--cluster <name>", "cluster name recorded in every entry", "default")
     .option("--leader-elect", "elect a leader through a Lease (run several replicas safely)", false)
-    .option("--leader-election-namespace <ns>", "namespace of the Lease", process.env["POD_NAMESPACE"] ?? "default")
+    .option(
+      "--leader-election-namespace <ns>",
+      "namespace of the Lease",
+      process.env["POD_NAMESPACE"] ?? "default",
+    )
     .option("--health-port <port>", "port for /healthz and /readyz", parseIndex("--health-port"), 8081)
     .option("--workers <n>", "reconcile workers per controller", parseIndex("--workers"), 2)
     .option("--metrics-port <port>", "port for Prometheus /metrics", parseIndex("--metrics-port"), 8080)
-    .option("--webhook-port <port>", "also serve the admission webhook in this process (HTTPS), its denials recorded through an outbox under --state-dir", parseIndex("--webhook-port"))
+    .option(
+      "--webhook-port <port>",
+      "also serve the admission webhook in this process (HTTPS), its denials recorded through an outbox under --state-dir",
+      parseIndex("--webhook-port"),
+    )
     .option("--tls-cert <file>", "webhook serving certificate (PEM), reloaded when it changes")
     .option("--tls-key <file>", "webhook serving key (PEM), reloaded when it changes")
-    .option("--webhook-timeout-seconds <s>", "the webhook configuration's timeoutSeconds", parseIndex("--webhook-timeout-seconds"), 5)
+    .option(
+      "--webhook-timeout-seconds <s>",
+      "the webhook configuration's timeoutSeconds",
+      parseIndex("--webhook-timeout-seconds"),
+      5,
+    )
     .option("--install-crds", "server-side apply the modelchain CRDs before starting", false)
     .action(async (flags: OperatorFlags) => {
       const log = pino({ name: "modelchain-operator" });
@@ -99,8 +122,14 @@ export function registerOperatorCommand(program: Command): void {
       log.info({ server: probe.server, version: probe.version }, "connected");
       if (flags.installCrds) log.info({ crds: await installCrds(kubeConfig) }, "CRDs installed");
       const ledgerUrl = flags.ledger ?? join(flags.stateDir, "ledger");
-      const outbox = flags.webhookPort === undefined ? undefined : FileOutbox.open(join(flags.stateDir, "outbox"), { warn: (m) => log.warn(m) });
-      const webhook = flags.webhookPort === undefined ? undefined : await startInProcessWebhook(flags, kubeConfig, ledgerUrl, outbox, log);
+      const outbox =
+        flags.webhookPort === undefined
+          ? undefined
+          : FileOutbox.open(join(flags.stateDir, "outbox"), { warn: (m) => log.warn(m) });
+      const webhook =
+        flags.webhookPort === undefined
+          ? undefined
+          : await startInProcessWebhook(flags, kubeConfig, ledgerUrl, outbox, log);
       const operator = await startOperator({
         kubeConfig,
         ledger: { open: () => openLedger(ledgerUrl, { warn: (m) => log.warn(m) }), close: (l) => l.close() },
@@ -109,7 +138,15 @@ export function registerOperatorCommand(program: Command): void {
         log,
         workers: flags.workers,
         healthPort: flags.healthPort,
-        ...(flags.leaderElect ? { leaderElection: { namespace: flags.leaderElectionNamespace, name: "modelchain-operator", identity: `${hostname()}-${process.pid}` } } : {}),
+        ...(flags.leaderElect
+          ? {
+              leaderElection: {
+                namespace: flags.leaderElectionNamespace,
+                name: "modelchain-operator",
+                identity: `${hostname()}-${process.pid}`,
+              },
+            }
+          : {}),
       });
       const metrics = await startMetricsServer(flags.metricsPort);
       log.info({ health: operator.healthUrl, metrics: metrics.url }, "operator started");

@@ -4,7 +4,15 @@ import { Option, type Command } from "commander";
 import { pino } from "pino";
 import { stringify } from "yaml";
 import { FileOutbox, openLedger, parseLedgerUrl, type Ledger } from "../../ledger/index.ts";
-import { modelchainVocabulary, parseSource, SourceSpecError, startWebhookService, validatingWebhookConfiguration, type FailurePolicy, type Source } from "../../webhook/index.ts";
+import {
+  modelchainVocabulary,
+  parseSource,
+  SourceSpecError,
+  startWebhookService,
+  validatingWebhookConfiguration,
+  type FailurePolicy,
+  type Source,
+} from "../../webhook/index.ts";
 import { CliInputError, parseIndex } from "../output.ts";
 
 interface WebhookOptions {
@@ -40,9 +48,15 @@ function kubeConfig(): KubeConfig {
 }
 
 /** A file ledger opened read-only is a snapshot, so it is reopened per refresh; ic reads are live. */
-async function ledgerReader(url: string): Promise<{ options: { ledger: Ledger } | { reopenLedger: () => Promise<Ledger> }; close(): Promise<void> }> {
+async function ledgerReader(url: string): Promise<{
+  options: { ledger: Ledger } | { reopenLedger: () => Promise<Ledger> };
+  close(): Promise<void>;
+}> {
   if (parseLedgerUrl(url).backend === "file") {
-    return { options: { reopenLedger: () => openLedger(url, { readOnly: true }) }, close: async () => undefined };
+    return {
+      options: { reopenLedger: () => openLedger(url, { readOnly: true }) },
+      close: async () => undefined,
+    };
   }
   const ledger = await openLedger(url, { readOnly: true });
   return { options: { ledger }, close: () => ledger.close() };
@@ -52,19 +66,29 @@ async function ledgerReader(url: string): Promise<{ options: { ledger: Ledger } 
  * Denials go to a durable outbox. It delivers to an ic:// ledger itself; a file ledger has one
  * writer (the operator), so beside it the outbox only collects until that writer drains it.
  */
-async function denialOutbox(dir: string, ledgerUrl: string | undefined, log: pino.Logger): Promise<{ outbox: FileOutbox; close(): Promise<void> }> {
+async function denialOutbox(
+  dir: string,
+  ledgerUrl: string | undefined,
+  log: pino.Logger,
+): Promise<{ outbox: FileOutbox; close(): Promise<void> }> {
   const warn = (m: string) => log.warn({ kind: "outbox" }, m);
   if (ledgerUrl === undefined || parseLedgerUrl(ledgerUrl).backend === "file") {
-    log.info({ kind: "outbox", dir }, "AdmissionDenied entries collect in the outbox until a ledger writer drains it");
+    log.info(
+      { kind: "outbox", dir },
+      "AdmissionDenied entries collect in the outbox until a ledger writer drains it",
+    );
     const outbox = FileOutbox.open(dir, { warn });
     return { outbox, close: () => outbox.close() };
   }
   const ledger = await openLedger(ledgerUrl);
   const outbox = FileOutbox.open(dir, { ledger, warn });
-  return { outbox, close: async () => {
-    await outbox.close();
-    await ledger.close();
-  } };
+  return {
+    outbox,
+    close: async () => {
+      await outbox.close();
+      await ledger.close();
+    },
+  };
 }
 
 function sourceOf(text: string): Source {
@@ -78,7 +102,8 @@ function sourceOf(text: string): Source {
 
 /** Serves until SIGTERM/SIGINT, then closes connections and flushes queued denials. */
 async function serve(opts: WebhookOptions): Promise<void> {
-  if (opts.tlsCert === undefined || opts.tlsKey === undefined) throw new CliInputError("--tls-cert and --tls-key are required to serve");
+  if (opts.tlsCert === undefined || opts.tlsKey === undefined)
+    throw new CliInputError("--tls-cert and --tls-key are required to serve");
   const source = sourceOf(opts.source);
   const log = pino({ name: "modelchain-webhook" }, pino.destination(2));
   const ledger = opts.ledger === undefined ? undefined : await ledgerReader(opts.ledger);
@@ -117,12 +142,28 @@ export function registerWebhookCommand(program: Command): void {
     .option("--host <addr>", "address to listen on", "0.0.0.0")
     .option("--source <source>", "kube (informers) or dir:PATH (manifests on disk)", "kube")
     .option("--ledger <url>", "ledger to read recorded spec digests and the tip from (read-only)")
-    .option("--outbox <dir>", "durable outbox for AdmissionDenied entries (delivered to an ic:// --ledger; beside a file ledger, drained by its writer)")
+    .option(
+      "--outbox <dir>",
+      "durable outbox for AdmissionDenied entries (delivered to an ic:// --ledger; beside a file ledger, drained by its writer)",
+    )
     .option("--cluster <name>", "cluster name written into AdmissionDenied entries", "default")
-    .option("--timeout-seconds <s>", "the configuration's timeoutSeconds; lookups get half of it", parseIndex("--timeout-seconds"), 5)
+    .option(
+      "--timeout-seconds <s>",
+      "the configuration's timeoutSeconds; lookups get half of it",
+      parseIndex("--timeout-seconds"),
+      5,
+    )
     .option("--print-config", "print the ValidatingWebhookConfiguration and exit")
-    .addOption(new Option("--failure-policy <policy>", "for --print-config").choices(["Fail", "Ignore"]).default("Fail"))
-    .option("--namespace <ns>", "modelchain's namespace, excluded from admission (for --print-config)", "modelchain-system")
+    .addOption(
+      new Option("--failure-policy <policy>", "for --print-config")
+        .choices(["Fail", "Ignore"])
+        .default("Fail"),
+    )
+    .option(
+      "--namespace <ns>",
+      "modelchain's namespace, excluded from admission (for --print-config)",
+      "modelchain-system",
+    )
     .option("--url <url>", "for --print-config: call this URL instead of the in-cluster Service")
     .action(async (opts: WebhookOptions) => {
       if (opts.printConfig) return printConfig(opts);

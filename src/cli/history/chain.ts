@@ -31,7 +31,8 @@ export interface History {
 }
 
 const subjectOf = (e: LedgerEntry) => `${e.subject.namespace ?? ""}/${e.subject.name}`;
-const str = (v: unknown): string => (typeof v === "string" ? v : v === undefined || v === null ? "" : JSON.stringify(v));
+const str = (v: unknown): string =>
+  typeof v === "string" ? v : v === undefined || v === null ? "" : JSON.stringify(v);
 
 function summarize(e: LedgerEntry): string {
   const d = e.data;
@@ -46,14 +47,25 @@ function summarize(e: LedgerEntry): string {
     case "ConfigChanged":
       return `${str(d["from"])} -> ${str(d["to"])}`;
     default:
-      return Object.entries(d).map(([k, v]) => `${k}=${str(v)}`).join(" ");
+      return Object.entries(d)
+        .map(([k, v]) => `${k}=${str(v)}`)
+        .join(" ");
   }
 }
 
 /** Model versions a deployment served, and their ancestors, from the recorded entries. */
-function servedModels(entries: Array<{ index: number; entry: LedgerEntry }>, namespace: string, deploymentEntries: LedgerEntry[]): Set<string> {
-  const wanted = new Set(deploymentEntries.map((e) => str(e.data["modelVersion"])).filter((n) => n !== "").map((n) => `${namespace}/${n}`));
-  for (let grew = true; grew; ) {
+function servedModels(
+  entries: Array<{ index: number; entry: LedgerEntry }>,
+  namespace: string,
+  deploymentEntries: LedgerEntry[],
+): Set<string> {
+  const wanted = new Set(
+    deploymentEntries
+      .map((e) => str(e.data["modelVersion"]))
+      .filter((n) => n !== "")
+      .map((n) => `${namespace}/${n}`),
+  );
+  for (let grew = true; grew;) {
     grew = false;
     for (const { entry } of entries) {
       if (entry.kind !== "ModelVersionRegistered" || !wanted.has(subjectOf(entry))) continue;
@@ -76,24 +88,66 @@ export async function deploymentHistory(ledger: Ledger, namespace: string, name:
     const leaf = await ledger.get(index);
     entries.push({ index, entry: leaf.envelope.entry, leafHash: leaf.leafHash });
   }
-  const isDeployment = (e: LedgerEntry) => e.subject.kind === "ModelDeployment" && e.subject.namespace === namespace && e.subject.name === name;
+  const isDeployment = (e: LedgerEntry) =>
+    e.subject.kind === "ModelDeployment" && e.subject.namespace === namespace && e.subject.name === name;
   const deploymentEntries = entries.filter(({ entry }) => isDeployment(entry));
-  const models = servedModels(entries, namespace, deploymentEntries.map((d) => d.entry));
-  const modelEntries = entries.filter(({ entry }) => entry.subject.kind === "ModelVersion" && models.has(subjectOf(entry)));
-  const prove = async ({ index, entry, leafHash }: { index: number; entry: LedgerEntry; leafHash: string }): Promise<ChainItem> => {
+  const models = servedModels(
+    entries,
+    namespace,
+    deploymentEntries.map((d) => d.entry),
+  );
+  const modelEntries = entries.filter(
+    ({ entry }) => entry.subject.kind === "ModelVersion" && models.has(subjectOf(entry)),
+  );
+  const prove = async ({
+    index,
+    entry,
+    leafHash,
+  }: {
+    index: number;
+    entry: LedgerEntry;
+    leafHash: string;
+  }): Promise<ChainItem> => {
     const proof = await ledger.inclusionProof(index, size);
     let proofVerified = true;
     try {
-      verifyInclusion(index, size, hashFromHex(leafHash), proof.auditPath.map((h) => hashFromHex(h)), hashFromHex(root));
+      verifyInclusion(
+        index,
+        size,
+        hashFromHex(leafHash),
+        proof.auditPath.map((h) => hashFromHex(h)),
+        hashFromHex(root),
+      );
     } catch {
       proofVerified = false;
     }
-    return { index, kind: entry.kind, subject: subjectOf(entry), summary: summarize(entry), leafHash, proofVerified };
+    return {
+      index,
+      kind: entry.kind,
+      subject: subjectOf(entry),
+      summary: summarize(entry),
+      leafHash,
+      proofVerified,
+    };
   };
   const datasets = modelEntries.flatMap(({ index, entry }) =>
-    (Array.isArray(entry.data["datasets"]) ? entry.data["datasets"] : []).map((d: Record<string, unknown>) => ({ name: str(d["name"]), uri: str(d["uri"]), digest: typeof d["digest"] === "string" ? d["digest"] : null, usedBy: subjectOf(entry), index })),
+    (Array.isArray(entry.data["datasets"]) ? entry.data["datasets"] : []).map(
+      (d: Record<string, unknown>) => ({
+        name: str(d["name"]),
+        uri: str(d["uri"]),
+        digest: typeof d["digest"] === "string" ? d["digest"] : null,
+        usedBy: subjectOf(entry),
+        index,
+      }),
+    ),
   );
-  const images = [...new Set(deploymentEntries.filter(({ entry }) => entry.kind === "RolloutStarted").map(({ entry }) => str(entry.data["image"])))];
+  const images = [
+    ...new Set(
+      deploymentEntries
+        .filter(({ entry }) => entry.kind === "RolloutStarted")
+        .map(({ entry }) => str(entry.data["image"])),
+    ),
+  ];
   return {
     deployment: `${namespace}/${name}`,
     size,
@@ -107,10 +161,16 @@ export async function deploymentHistory(ledger: Ledger, namespace: string, name:
 
 export function historyText(h: History): string {
   const mark = (i: ChainItem) => (i.proofVerified ? "proof ok" : "PROOF FAILED");
-  const lines = [`history of ModelDeployment ${h.deployment} (ledger size ${h.size}, root ${h.root})`, "", "datasets:"];
-  for (const d of h.datasets) lines.push(`  ${d.name}  ${d.digest ?? "NOT PINNED"}  ${d.uri}  (used by ${d.usedBy}, entry ${d.index})`);
+  const lines = [
+    `history of ModelDeployment ${h.deployment} (ledger size ${h.size}, root ${h.root})`,
+    "",
+    "datasets:",
+  ];
+  for (const d of h.datasets)
+    lines.push(`  ${d.name}  ${d.digest ?? "NOT PINNED"}  ${d.uri}  (used by ${d.usedBy}, entry ${d.index})`);
   lines.push("", "model versions:");
-  for (const m of h.modelVersions) lines.push(`  [${m.index}] ${m.kind} ${m.subject}: ${m.summary}  (${mark(m)})`);
+  for (const m of h.modelVersions)
+    lines.push(`  [${m.index}] ${m.kind} ${m.subject}: ${m.summary}  (${mark(m)})`);
   lines.push("", "image digests:", ...h.imageDigests.map((i) => `  ${i}`), "", "rollouts and changes:");
   for (const e of h.deploymentEvents) lines.push(`  [${e.index}] ${e.kind}: ${e.summary}  (${mark(e)})`);
   return `${lines.join("\n")}\n`;

@@ -44,26 +44,43 @@ interface AuditState {
 
 function levelFile(dir: string, state: AuditState, level: number): FixedSlotFile | undefined {
   if (!state.levels.has(level)) {
-    state.levels.set(level, FixedSlotFile.openIfPresent(join(dir, "tree", `level-${String(level).padStart(2, "0")}`), 32));
+    state.levels.set(
+      level,
+      FixedSlotFile.openIfPresent(join(dir, "tree", `level-${String(level).padStart(2, "0")}`), 32),
+    );
   }
   return state.levels.get(level);
 }
 
-function auditEntry(dir: string, segments: SegmentStore, slotBytes: Buffer, index: number, state: AuditState): void {
+function auditEntry(
+  dir: string,
+  segments: SegmentStore,
+  slotBytes: Buffer,
+  index: number,
+  state: AuditState,
+): void {
   const slot = decodeSlot(slotBytes);
   if (slot.offset !== state.offset) {
-    throw new AuditStop(index, `record starts at offset ${slot.offset}, expected ${state.offset}: a record was removed, inserted or reordered`);
+    throw new AuditStop(
+      index,
+      `record starts at offset ${slot.offset}, expected ${state.offset}: a record was removed, inserted or reordered`,
+    );
   }
   const envelope = decodeRecorded(readRecord(segments, slot, index), index);
-  if (!sameHash(keyHashOf(envelope.entry.key), slot.keyHash)) throw new AuditStop(index, "key hash in the index does not match the entry's key");
+  if (!sameHash(keyHashOf(envelope.entry.key), slot.keyHash))
+    throw new AuditStop(index, "key hash in the index does not match the entry's key");
   const keyId = Buffer.from(slot.keyHash).toString("base64");
-  if (state.keys.has(keyId)) throw new AuditStop(index, `key ${JSON.stringify(envelope.entry.key)} is recorded twice`);
+  if (state.keys.has(keyId))
+    throw new AuditStop(index, `key ${JSON.stringify(envelope.entry.key)} is recorded twice`);
   state.keys.add(keyId);
   state.offset += HEADER_BYTES + slot.length;
   for (const node of state.range.push(slot.leafHash)) {
     const stored = levelFile(dir, state, node.level);
     if (stored !== undefined && node.index < stored.count && !sameHash(stored.read(node.index), node.hash)) {
-      throw new AuditStop(index, `stored tree node at level ${node.level} #${node.index} differs from the entries`);
+      throw new AuditStop(
+        index,
+        `stored tree node at level ${node.level} #${node.index} differs from the entries`,
+      );
     }
   }
   if (state.rootsAt.has(index + 1)) state.rootsAt.set(index + 1, toHex(state.range.root()));
@@ -76,9 +93,17 @@ function checkCheckpoints(checkpoints: Checkpoint[], state: AuditState, size: nu
     } catch (e: unknown) {
       throw new AuditStop(c.size, e instanceof Error ? e.message : String(e));
     }
-    if (c.size > size) throw new AuditStop(size, `checkpoint signed at size ${c.size} but the ledger has only ${size} entries: entries were removed`);
+    if (c.size > size)
+      throw new AuditStop(
+        size,
+        `checkpoint signed at size ${c.size} but the ledger has only ${size} entries: entries were removed`,
+      );
     const root = c.size === 0 ? toHex(new CompactRange().root()) : state.rootsAt.get(c.size);
-    if (root !== c.root) throw new AuditStop(c.size - 1, `root at size ${c.size} is ${root ?? "unknown"}, checkpoint signed ${c.root}: history was rewritten`);
+    if (root !== c.root)
+      throw new AuditStop(
+        c.size - 1,
+        `root at size ${c.size} is ${root ?? "unknown"}, checkpoint signed ${c.root}: history was rewritten`,
+      );
   }
 }
 
@@ -88,7 +113,13 @@ export async function auditFileLedger(dir: string, given: Checkpoint[] = []): Pr
   const index = FixedSlotFile.open(join(dir, "index"), SLOT_BYTES, true);
   const latest = readLatestCheckpoint(dir);
   const checkpoints = latest === undefined ? given : [latest, ...given];
-  const state: AuditState = { range: new CompactRange(), offset: 0, keys: new Set(), levels: new Map(), rootsAt: new Map(checkpoints.map((c) => [c.size, ""])) };
+  const state: AuditState = {
+    range: new CompactRange(),
+    offset: 0,
+    keys: new Set(),
+    levels: new Map(),
+    rootsAt: new Map(checkpoints.map((c) => [c.size, ""])),
+  };
   const size = index.count;
   try {
     const chunk = 4096;
@@ -99,13 +130,23 @@ export async function auditFileLedger(dir: string, given: Checkpoint[] = []): Pr
       }
     }
     if (state.offset !== segments.end) {
-      throw new AuditStop(size, `${segments.end - state.offset} bytes follow the last indexed entry (a torn append; a writable open truncates it)`);
+      throw new AuditStop(
+        size,
+        `${segments.end - state.offset} bytes follow the last indexed entry (a torn append; a writable open truncates it)`,
+      );
     }
     checkCheckpoints(checkpoints, state, size);
     return { size, root: toHex(state.range.root()), checkpointsChecked: checkpoints.length };
   } catch (e: unknown) {
-    if (e instanceof AuditStop) return { size, root: toHex(state.range.root()), checkpointsChecked: 0, problem: e.problem };
-    if (e instanceof LedgerCorruptError) return { size, root: toHex(state.range.root()), checkpointsChecked: 0, problem: { index: e.index, message: e.message } };
+    if (e instanceof AuditStop)
+      return { size, root: toHex(state.range.root()), checkpointsChecked: 0, problem: e.problem };
+    if (e instanceof LedgerCorruptError)
+      return {
+        size,
+        root: toHex(state.range.root()),
+        checkpointsChecked: 0,
+        problem: { index: e.index, message: e.message },
+      };
     throw e;
   } finally {
     await index.close();

@@ -8,7 +8,12 @@ import { consistencyPath, hashLeaf, inclusionPath, ProofInputError } from "../me
 import { toHex, type Hash } from "../hash.ts";
 import { signCheckpoint } from "../checkpoint.ts";
 import type { Checkpoint, ConsistencyProof, InclusionProof, Ledger, Receipt, StoredLeaf } from "../ledger.ts";
-import { ledgerAppendDuration, ledgerEntriesAppended, ledgerErrors, ledgerSize } from "../../metrics/index.ts";
+import {
+  ledgerAppendDuration,
+  ledgerEntriesAppended,
+  ledgerErrors,
+  ledgerSize,
+} from "../../metrics/index.ts";
 import { LedgerAppendFailed, LedgerOpenFailed } from "./errors.ts";
 import { FixedSlotFile } from "./fixed-file.ts";
 import { KeyIndex } from "./key-index.ts";
@@ -17,7 +22,13 @@ import { decodeSlot, encodeRecord, encodeSlot, keyHashOf, SLOT_BYTES, type Index
 import { decodeRecorded, readRecord, recoverIndex } from "./recovery.ts";
 import { SegmentStore } from "./segments.ts";
 import { TreeFiles } from "./tree-files.ts";
-import { checkSignedHead, loadSigningKey, readLatestCheckpoint, writeLatestCheckpoint, type SigningKey } from "./keys.ts";
+import {
+  checkSignedHead,
+  loadSigningKey,
+  readLatestCheckpoint,
+  writeLatestCheckpoint,
+  type SigningKey,
+} from "./keys.ts";
 
 export interface FileLedgerOptions {
   /** Open for reading only: no lock, no recovery writes; sees the entries indexed at open. */
@@ -81,9 +92,12 @@ export class FileLedger implements Ledger {
   static async open(dir: string, options: FileLedgerOptions = {}): Promise<FileLedger> {
     const warn = options.warn ?? ((message: string) => defaultLogger.warn({ dir }, message));
     const readOnly = options.readOnly ?? false;
-    if (readOnly && !existsSync(join(dir, "index"))) throw new LedgerOpenFailed(`${dir} holds no ledger (no index file)`);
+    if (readOnly && !existsSync(join(dir, "index")))
+      throw new LedgerOpenFailed(`${dir} holds no ledger (no index file)`);
     if (!readOnly) mkdirSync(join(dir, "tree"), { recursive: true });
-    const release = readOnly ? undefined : acquireWriteLock(dir, (holder) => warn(`took over a stale write lock (${holder})`));
+    const release = readOnly
+      ? undefined
+      : acquireWriteLock(dir, (holder) => warn(`took over a stale write lock (${holder})`));
     try {
       const ledger = new FileLedger(dir, options, release);
       ledger.recover(readOnly, warn);
@@ -101,7 +115,8 @@ export class FileLedger implements Ledger {
     for (let first = 0; first < this.count; first += chunk) {
       const n = Math.min(chunk, this.count - first);
       const buf = this.index.readRange(first, n);
-      for (let i = 0; i < n; i++) this.keys.add(buf.subarray(i * SLOT_BYTES + 48, (i + 1) * SLOT_BYTES), first + i);
+      for (let i = 0; i < n; i++)
+        this.keys.add(buf.subarray(i * SLOT_BYTES + 48, (i + 1) * SLOT_BYTES), first + i);
     }
     const latest = readLatestCheckpoint(this.dir);
     if (latest !== undefined) checkSignedHead(latest, this.count, (size) => toHex(this.tree.rootAt(size)));
@@ -139,7 +154,9 @@ export class FileLedger implements Ledger {
       try {
         await this.commit(group);
       } catch (e: unknown) {
-        this.failed = new LedgerAppendFailed(`write or fsync failed; reopen the ledger to recover`, { cause: e });
+        this.failed = new LedgerAppendFailed(`write or fsync failed; reopen the ledger to recover`, {
+          cause: e,
+        });
         ledgerErrors.inc({ backend: "file", error: "LedgerAppendFailed" });
         for (const pending of [...group, ...this.queue.splice(0)]) pending.reject(this.failed);
         return;
@@ -152,13 +169,16 @@ export class FileLedger implements Ledger {
     const recordedAt = nowNanos(this.clock);
     const recordedBy = `file:${(this.signingKey as SigningKey).keyId}`;
     const fresh: NewLeaf[] = [];
-    const leafHashAt = (i: number): Hash => (i < this.count ? this.slot(i).leafHash : (fresh[i - this.count] as NewLeaf).leafHash);
-    const keyHashAt = (i: number): Uint8Array => (i < this.count ? this.slot(i).keyHash : (fresh[i - this.count] as NewLeaf).keyHash);
+    const leafHashAt = (i: number): Hash =>
+      i < this.count ? this.slot(i).leafHash : (fresh[i - this.count] as NewLeaf).leafHash;
+    const keyHashAt = (i: number): Uint8Array =>
+      i < this.count ? this.slot(i).keyHash : (fresh[i - this.count] as NewLeaf).keyHash;
     const placements = group.map((pending) =>
       pending.entries.map(({ entry, bytes }) => {
         const keyHash = keyHashOf(entry.key);
         const existing = this.keys.find(keyHash, keyHashAt);
-        if (existing !== undefined) return { index: existing, duplicate: true, leafHash: leafHashAt(existing) };
+        if (existing !== undefined)
+          return { index: existing, duplicate: true, leafHash: leafHashAt(existing) };
         const leaf = envelopeBytes(bytes, recordedAt, recordedBy);
         const index = this.count + fresh.length;
         const leafHash = hashLeaf(leaf);
@@ -171,7 +191,13 @@ export class FileLedger implements Ledger {
     const size = this.count;
     const root = toHex(this.tree.currentRoot());
     group.forEach((pending, g) => {
-      const receipts = (placements[g] ?? []).map(({ index, duplicate, leafHash }) => ({ index, leafHash: toHex(leafHash), size, root, duplicate }));
+      const receipts = (placements[g] ?? []).map(({ index, duplicate, leafHash }) => ({
+        index,
+        leafHash: toHex(leafHash),
+        size,
+        root,
+        duplicate,
+      }));
       pending.resolve(receipts);
     });
     for (const leaf of fresh) ledgerEntriesAppended.inc({ kind: leaf.kind, backend: "file" });
@@ -181,12 +207,22 @@ export class FileLedger implements Ledger {
 
   /** Segments first and fsync'd: that is the commit point. Index and tree follow (derived). */
   private async persist(fresh: NewLeaf[]): Promise<void> {
-    const records = fresh.map((f) => encodeRecord({ index: f.index, length: f.leaf.byteLength, leafHash: f.leafHash, keyHash: f.keyHash }, f.leaf));
+    const records = fresh.map((f) =>
+      encodeRecord(
+        { index: f.index, length: f.leaf.byteLength, leafHash: f.leafHash, keyHash: f.keyHash },
+        f.leaf,
+      ),
+    );
     const base = await this.segments.append(Buffer.concat(records));
     await this.segments.sync();
     let offset = base;
     const slots = fresh.map((f, i) => {
-      const slot = encodeSlot({ offset, length: f.leaf.byteLength, leafHash: f.leafHash, keyHash: f.keyHash });
+      const slot = encodeSlot({
+        offset,
+        length: f.leaf.byteLength,
+        leafHash: f.leafHash,
+        keyHash: f.keyHash,
+      });
       offset += (records[i] as Buffer).byteLength;
       return slot;
     });
@@ -217,12 +253,19 @@ export class FileLedger implements Ledger {
     this.checkSize(size);
     this.checkIndex(index, size);
     const auditPath = inclusionPath(this.tree.source, index, size).map(toHex);
-    return { index, size, leafHash: toHex(this.slot(index).leafHash), auditPath, root: toHex(this.tree.rootAt(size)) };
+    return {
+      index,
+      size,
+      leafHash: toHex(this.slot(index).leafHash),
+      auditPath,
+      root: toHex(this.tree.rootAt(size)),
+    };
   }
 
   async consistencyProof(from: number, to = this.count): Promise<ConsistencyProof> {
     this.checkSize(to);
-    if (!Number.isSafeInteger(from) || from < 0 || from > to) throw new ProofInputError(`from ${from} must be between 0 and ${to}`);
+    if (!Number.isSafeInteger(from) || from < 0 || from > to)
+      throw new ProofInputError(`from ${from} must be between 0 and ${to}`);
     const proof = consistencyPath(this.tree.source, from, to).map(toHex);
     return { from, to, fromRoot: toHex(this.tree.rootAt(from)), toRoot: toHex(this.tree.rootAt(to)), proof };
   }
@@ -230,15 +273,28 @@ export class FileLedger implements Ledger {
   async lookup(key: string): Promise<Receipt | undefined> {
     // Keys of a commit in flight are in the key index before their slots are written: they
     // are not recorded yet, so they are not found.
-    const index = this.keys.find(keyHashOf(key), (i) => (i < this.count ? this.slot(i).keyHash : NOT_YET_WRITTEN));
+    const index = this.keys.find(keyHashOf(key), (i) =>
+      i < this.count ? this.slot(i).keyHash : NOT_YET_WRITTEN,
+    );
     if (index === undefined) return undefined;
-    return { index, leafHash: toHex(this.slot(index).leafHash), size: this.count, root: toHex(this.tree.currentRoot()), duplicate: true };
+    return {
+      index,
+      leafHash: toHex(this.slot(index).leafHash),
+      size: this.count,
+      root: toHex(this.tree.currentRoot()),
+      duplicate: true,
+    };
   }
 
   async checkpoint(): Promise<Checkpoint> {
-    if (this.signingKey === undefined) throw new LedgerAppendFailed("a read-only ledger cannot sign checkpoints");
+    if (this.signingKey === undefined)
+      throw new LedgerAppendFailed("a read-only ledger cannot sign checkpoints");
     await this.committing;
-    const checkpoint = signCheckpoint({ size: this.count, root: toHex(this.tree.currentRoot()) }, this.signingKey.privateKey, new Date(this.clock()));
+    const checkpoint = signCheckpoint(
+      { size: this.count, root: toHex(this.tree.currentRoot()) },
+      this.signingKey.privateKey,
+      new Date(this.clock()),
+    );
     writeLatestCheckpoint(this.dir, checkpoint);
     return checkpoint;
   }

@@ -50,7 +50,9 @@ export class FixedSlotFile {
     const buf = Buffer.alloc(count * this.slotBytes);
     const got = readSync(this.fd, buf, 0, buf.byteLength, first * this.slotBytes);
     if (got !== buf.byteLength) {
-      throw new RangeError(`${this.path}: slots ${first}..${first + count - 1} beyond end (${this.slots} slots)`);
+      throw new RangeError(
+        `${this.path}: slots ${first}..${first + count - 1} beyond end (${this.slots} slots)`,
+      );
     }
     return buf;
   }

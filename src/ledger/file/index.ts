@@ -1,3 +1,9 @@
 export { FileLedger, type FileLedgerOptions } from "./file-ledger.ts";
-export { LedgerCorruptError, LedgerLockedError, LedgerAppendFailed, LedgerOpenFailed, CheckpointMismatchError } from "./errors.ts";
+export {
+  LedgerCorruptError,
+  LedgerLockedError,
+  LedgerAppendFailed,
+  LedgerOpenFailed,
+  CheckpointMismatchError,
+} from "./errors.ts";
 export { auditFileLedger, type AuditResult } from "./audit.ts";

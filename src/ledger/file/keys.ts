@@ -15,7 +15,11 @@ const KEY_FILE = "checkpoint-key.pem";
 const LATEST_CHECKPOINT = "checkpoint.json";
 
 /** The ed25519 key that signs checkpoints; generated (mode 0600) on first writable open. */
-export function loadSigningKey(dir: string, path: string | undefined, readOnly: boolean): SigningKey | undefined {
+export function loadSigningKey(
+  dir: string,
+  path: string | undefined,
+  readOnly: boolean,
+): SigningKey | undefined {
   if (readOnly) return undefined;
   const keyPath = path ?? join(dir, KEY_FILE);
   if (!existsSync(keyPath)) {
@@ -49,13 +53,21 @@ export function writeLatestCheckpoint(dir: string, checkpoint: Checkpoint): void
 }
 
 /** A ledger must extend every checkpoint it signed: same root at that size, never shorter. */
-export function checkSignedHead(checkpoint: Checkpoint, size: number, rootAt: (size: number) => string): void {
+export function checkSignedHead(
+  checkpoint: Checkpoint,
+  size: number,
+  rootAt: (size: number) => string,
+): void {
   verifyCheckpoint(checkpoint);
   if (checkpoint.size > size) {
-    throw new CheckpointMismatchError(`it has ${size} entries but a checkpoint at size ${checkpoint.size} was signed`);
+    throw new CheckpointMismatchError(
+      `it has ${size} entries but a checkpoint at size ${checkpoint.size} was signed`,
+    );
   }
   const root = rootAt(checkpoint.size);
   if (root !== checkpoint.root) {
-    throw new CheckpointMismatchError(`root at size ${checkpoint.size} is ${root}, the checkpoint signed ${checkpoint.root}`);
+    throw new CheckpointMismatchError(
+      `root at size ${checkpoint.size} is ${root}, the checkpoint signed ${checkpoint.root}`,
+    );
   }
 }

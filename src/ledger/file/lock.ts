@@ -46,11 +46,13 @@ function staleness(path: string, holder: LockHolder | undefined): string | undef
   } catch {
     return undefined; // gone meanwhile: the next attempt creates it
   }
-  if (age > LOCK_STALE_MS) return `pid ${holder.pid} on ${holder.host}, not renewed for ${Math.round(age / 1000)} s`;
+  if (age > LOCK_STALE_MS)
+    return `pid ${holder.pid} on ${holder.host}, not renewed for ${Math.round(age / 1000)} s`;
   if (holder.host !== hostname()) return undefined;
   // A restarted container is often the same pid on the same host name (pid 1): a lock with our
   // own pid that this process did not take was left by an earlier life.
-  if (holder.pid === process.pid && !held.has(path)) return `pid ${holder.pid}, an earlier process with this pid`;
+  if (holder.pid === process.pid && !held.has(path))
+    return `pid ${holder.pid}, an earlier process with this pid`;
   if (!isAlive(holder.pid)) return `pid ${holder.pid}, no longer running`;
   return undefined;
 }

@@ -5,7 +5,14 @@ import { hashLeaf } from "../merkle.ts";
 import { decodeEnvelope, type LeafEnvelope } from "../envelope.ts";
 import { sameHash, toHex } from "../hash.ts";
 import { LedgerCorruptError } from "./errors.ts";
-import { decodeHeader, decodeSlot, encodeSlot, HEADER_BYTES, RECORD_MAGIC, type IndexSlot } from "./record.ts";
+import {
+  decodeHeader,
+  decodeSlot,
+  encodeSlot,
+  HEADER_BYTES,
+  RECORD_MAGIC,
+  type IndexSlot,
+} from "./record.ts";
 import type { FixedSlotFile } from "./fixed-file.ts";
 import type { SegmentStore } from "./segments.ts";
 
@@ -17,18 +24,27 @@ export interface RecoveryNotes {
 export function readRecord(segments: SegmentStore, slot: IndexSlot, index: number): Uint8Array {
   const buf = segments.readSync(slot.offset, HEADER_BYTES + slot.length);
   if (buf.byteLength < HEADER_BYTES + slot.length) {
-    throw new LedgerCorruptError(index, `record at offset ${slot.offset} is cut short (segments end at ${segments.end})`);
+    throw new LedgerCorruptError(
+      index,
+      `record at offset ${slot.offset} is cut short (segments end at ${segments.end})`,
+    );
   }
   const header = decodeHeader(buf);
   if (header === undefined) throw new LedgerCorruptError(index, `no record header at offset ${slot.offset}`);
-  if (header.index !== index) throw new LedgerCorruptError(index, `record at offset ${slot.offset} claims index ${header.index}`);
-  if (header.length !== slot.length) throw new LedgerCorruptError(index, `record length ${header.length}, index says ${slot.length}`);
+  if (header.index !== index)
+    throw new LedgerCorruptError(index, `record at offset ${slot.offset} claims index ${header.index}`);
+  if (header.length !== slot.length)
+    throw new LedgerCorruptError(index, `record length ${header.length}, index says ${slot.length}`);
   const leaf = Uint8Array.from(buf.subarray(HEADER_BYTES));
   const computed = hashLeaf(leaf);
   if (!sameHash(computed, header.leafHash) || !sameHash(computed, slot.leafHash)) {
-    throw new LedgerCorruptError(index, `leaf hash ${toHex(computed)} does not match the recorded ${toHex(slot.leafHash)}`);
+    throw new LedgerCorruptError(
+      index,
+      `leaf hash ${toHex(computed)} does not match the recorded ${toHex(slot.leafHash)}`,
+    );
   }
-  if (!sameHash(header.keyHash, slot.keyHash)) throw new LedgerCorruptError(index, "key hash differs between record and index");
+  if (!sameHash(header.keyHash, slot.keyHash))
+    throw new LedgerCorruptError(index, "key hash differs between record and index");
   return leaf;
 }
 
@@ -50,14 +66,25 @@ function scanTail(segments: SegmentStore, index: FixedSlotFile, notes: RecoveryN
     const recordEnd = header === undefined ? Infinity : at + HEADER_BYTES + header.length;
     if (header === undefined || recordEnd > segments.end) {
       if (!looksTorn(head)) {
-        throw new LedgerCorruptError(next, `unrecognised bytes at offset ${at} after the last entry; refusing to truncate them`);
+        throw new LedgerCorruptError(
+          next,
+          `unrecognised bytes at offset ${at} after the last entry; refusing to truncate them`,
+        );
       }
-      notes.warn(`truncated ${remaining} bytes of a torn, never acknowledged record at entry ${next} (offset ${at})`);
+      notes.warn(
+        `truncated ${remaining} bytes of a torn, never acknowledged record at entry ${next} (offset ${at})`,
+      );
       segments.truncate(at);
       return;
     }
-    if (header.index !== next) throw new LedgerCorruptError(next, `record past the index claims index ${header.index}`);
-    const slot: IndexSlot = { offset: at, length: header.length, leafHash: header.leafHash, keyHash: header.keyHash };
+    if (header.index !== next)
+      throw new LedgerCorruptError(next, `record past the index claims index ${header.index}`);
+    const slot: IndexSlot = {
+      offset: at,
+      length: header.length,
+      leafHash: header.leafHash,
+      keyHash: header.keyHash,
+    };
     readRecord(segments, slot, next);
     index.appendSync(encodeSlot(slot));
     notes.warn(`re-indexed entry ${next}: its record was durable but the index write was lost`);
@@ -71,14 +98,22 @@ function endOfIndexed(segments: SegmentStore, index: FixedSlotFile): number {
   const slot = decodeSlot(index.read(last));
   const end = slot.offset + HEADER_BYTES + slot.length;
   if (end > segments.end) {
-    throw new LedgerCorruptError(last, `record needs bytes up to offset ${end} but the segments end at ${segments.end}: acknowledged data was truncated`);
+    throw new LedgerCorruptError(
+      last,
+      `record needs bytes up to offset ${end} but the segments end at ${segments.end}: acknowledged data was truncated`,
+    );
   }
   readRecord(segments, slot, last);
   return end;
 }
 
 /** Returns the number of entries after recovery. Read-only opens change nothing. */
-export function recoverIndex(segments: SegmentStore, index: FixedSlotFile, readOnly: boolean, notes: RecoveryNotes): number {
+export function recoverIndex(
+  segments: SegmentStore,
+  index: FixedSlotFile,
+  readOnly: boolean,
+  notes: RecoveryNotes,
+): number {
   if (readOnly) {
     if (index.count > 0) endOfIndexed(segments, index);
     return index.count;

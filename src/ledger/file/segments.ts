@@ -1,4 +1,14 @@
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync, unlinkSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  readdirSync,
+  unlinkSync,
+} from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -32,7 +42,9 @@ export class SegmentStore {
 
   static open(dir: string, options: { readOnly: boolean; maxBytes?: number }): SegmentStore {
     if (!options.readOnly) mkdirSync(dir, { recursive: true });
-    const names = readdirSafe(dir).filter((n) => SEGMENT_NAME.test(n)).sort();
+    const names = readdirSafe(dir)
+      .filter((n) => SEGMENT_NAME.test(n))
+      .sort();
     const flags = options.readOnly ? "r" : "r+";
     const segments = names.map((name) => {
       const path = join(dir, name);
@@ -62,7 +74,12 @@ export class SegmentStore {
     const handle = await this.handleFor(segment);
     let written = 0;
     while (written < buf.byteLength) {
-      const { bytesWritten } = await handle.write(buf, written, buf.byteLength - written, segment.size + written);
+      const { bytesWritten } = await handle.write(
+        buf,
+        written,
+        buf.byteLength - written,
+        segment.size + written,
+      );
       written += bytesWritten;
     }
     segment.size += written;
@@ -75,7 +92,11 @@ export class SegmentStore {
 
   /** Drops every byte at or after `logicalEnd` (recovery of an unacknowledged tail only). */
   truncate(logicalEnd: number): void {
-    for (let last = this.segments.at(-1); last !== undefined && last.start >= logicalEnd && last.start > 0; last = this.segments.at(-1)) {
+    for (
+      let last = this.segments.at(-1);
+      last !== undefined && last.start >= logicalEnd && last.start > 0;
+      last = this.segments.at(-1)
+    ) {
       closeSync(last.fd);
       unlinkSync(last.path);
       this.segments.pop();
@@ -133,7 +154,6 @@ export class SegmentStore {
     }
     return this.writer;
   }
-
 }
 
 function readdirSafe(dir: string): string[] {

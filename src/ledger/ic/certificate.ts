@@ -52,25 +52,43 @@ export async function verifyCertifiedTip(tip: CertifiedTip): Promise<{ time: Dat
   try {
     principal = Principal.fromText(tip.canisterId);
   } catch (e: unknown) {
-    throw new CertificateRejected(`canister id ${JSON.stringify(tip.canisterId)} is not a principal`, { cause: e });
+    throw new CertificateRejected(`canister id ${JSON.stringify(tip.canisterId)} is not a principal`, {
+      cause: e,
+    });
   }
   let cert: Certificate;
   try {
-    cert = await Certificate.create({ certificate: tip.certificate, rootKey: tip.rootKey, canisterId: principal, disableTimeVerification: true });
+    cert = await Certificate.create({
+      certificate: tip.certificate,
+      rootKey: tip.rootKey,
+      canisterId: principal,
+      disableTimeVerification: true,
+    });
   } catch (e: unknown) {
-    throw new CertificateRejected(`it does not verify for canister ${tip.canisterId} under the root key: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new CertificateRejected(
+      `it does not verify for canister ${tip.canisterId} under the root key: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
   }
-  const data = lookupResultToBuffer(cert.lookup_path(["canister", principal.toUint8Array(), "certified_data"]));
-  if (data === undefined) throw new CertificateRejected(`it certifies no data for canister ${tip.canisterId}`);
+  const data = lookupResultToBuffer(
+    cert.lookup_path(["canister", principal.toUint8Array(), "certified_data"]),
+  );
+  if (data === undefined)
+    throw new CertificateRejected(`it certifies no data for canister ${tip.canisterId}`);
   const expected = certifiedTipData(tip.size, tip.root);
   if (!sameHash(data, expected)) {
-    throw new CertificateRejected(`certified data ${toHex(data)} is not SHA-256(size ${tip.size} ‖ root ${tip.root}) = ${toHex(expected)}`);
+    throw new CertificateRejected(
+      `certified data ${toHex(data)} is not SHA-256(size ${tip.size} ‖ root ${tip.root}) = ${toHex(expected)}`,
+    );
   }
   const timeBytes = lookupResultToBuffer(cert.lookup_path(["time"]));
   if (timeBytes === undefined) throw new CertificateRejected("it has no time");
   const time = new Date(Number(decodeLeb128(timeBytes) / 1_000_000n));
   const age = (tip.now ?? new Date()).getTime() - time.getTime();
   const maxAge = tip.maxAgeMs ?? 5 * 60_000;
-  if (age > maxAge) throw new CertificateRejected(`it is ${Math.round(age / 1000)} s old, more than the ${Math.round(maxAge / 1000)} s allowed`);
+  if (age > maxAge)
+    throw new CertificateRejected(
+      `it is ${Math.round(age / 1000)} s old, more than the ${Math.round(maxAge / 1000)} s allowed`,
+    );
   return { time };
 }

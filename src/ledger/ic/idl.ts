@@ -4,7 +4,13 @@
 import { IDL } from "@dfinity/candid";
 
 export const AppendItem = IDL.Record({ key: IDL.Text, entry: IDL.Vec(IDL.Nat8) });
-export const Receipt = IDL.Record({ index: IDL.Nat64, leaf_hash: IDL.Vec(IDL.Nat8), size: IDL.Nat64, root: IDL.Vec(IDL.Nat8), duplicate: IDL.Bool });
+export const Receipt = IDL.Record({
+  index: IDL.Nat64,
+  leaf_hash: IDL.Vec(IDL.Nat8),
+  size: IDL.Nat64,
+  root: IDL.Vec(IDL.Nat8),
+  duplicate: IDL.Bool,
+});
 export const AppendError = IDL.Variant({
   batch_too_large: IDL.Record({ bytes: IDL.Nat64, limit: IDL.Nat64 }),
   entry_too_large: IDL.Record({ bytes: IDL.Nat64, item: IDL.Nat64, limit: IDL.Nat64 }),
@@ -13,7 +19,11 @@ export const AppendError = IDL.Variant({
   unauthorized: IDL.Text,
 });
 export const AppendResult = IDL.Variant({ ok: IDL.Vec(Receipt), err: AppendError });
-export const Tip = IDL.Record({ size: IDL.Nat64, root: IDL.Vec(IDL.Nat8), certificate: IDL.Opt(IDL.Vec(IDL.Nat8)) });
+export const Tip = IDL.Record({
+  size: IDL.Nat64,
+  root: IDL.Vec(IDL.Nat8),
+  certificate: IDL.Opt(IDL.Vec(IDL.Nat8)),
+});
 export const Leaf = IDL.Record({ index: IDL.Nat64, leaf: IDL.Vec(IDL.Nat8) });
 export const ProofResult = IDL.Variant({ ok: IDL.Vec(IDL.Vec(IDL.Nat8)), err: IDL.Text });
 export const Stats = IDL.Record({
@@ -46,7 +56,14 @@ export const METHODS = {
 
 /** The service for `Actor.createActor`. */
 export const idlFactory: IDL.InterfaceFactory = () =>
-  IDL.Service(Object.fromEntries(Object.entries(METHODS).map(([name, m]) => [name, IDL.Func([...m.args], [...m.result], m.query ? ["query"] : [])])));
+  IDL.Service(
+    Object.fromEntries(
+      Object.entries(METHODS).map(([name, m]) => [
+        name,
+        IDL.Func([...m.args], [...m.result], m.query ? ["query"] : []),
+      ]),
+    ),
+  );
 
 type Bytes = Uint8Array | number[];
 export interface ReceiptValue {

@@ -9,9 +9,23 @@
 //
 // Appends are split into batches under the 2 MiB ingress limit and retried, with the same
 // idempotency keys, after timeouts and transport errors; a batch the canister refuses is not.
-import { Actor, HttpAgent, IC_ROOT_KEY, ProtocolError, TransportError, type ActorSubclass, type Identity } from "@dfinity/agent";
+import {
+  Actor,
+  HttpAgent,
+  IC_ROOT_KEY,
+  ProtocolError,
+  TransportError,
+  type ActorSubclass,
+  type Identity,
+} from "@dfinity/agent";
 import { Principal } from "@dfinity/principal";
-import { ledgerAppendDuration, ledgerEntriesAppended, ledgerErrors, ledgerSize, certifiedTipAge } from "../../metrics/index.ts";
+import {
+  ledgerAppendDuration,
+  ledgerEntriesAppended,
+  ledgerErrors,
+  ledgerSize,
+  certifiedTipAge,
+} from "../../metrics/index.ts";
 import { prepareEntry, type LedgerEntry, type PreparedEntry } from "../entry.ts";
 import { verifyCheckpoint } from "../checkpoint.ts";
 import { decodeEnvelope } from "../envelope.ts";
@@ -20,7 +34,13 @@ import type { Checkpoint, ConsistencyProof, InclusionProof, Ledger, Receipt, Sto
 import { EMPTY_ROOT, hashLeaf, ProofInputError } from "../merkle.ts";
 import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from "../verify.ts";
 import { verifyCertifiedTip } from "./certificate.ts";
-import { idlFactory, type AppendErrorValue, type LedgerService, type ProofResultValue, type ReceiptValue } from "./idl.ts";
+import {
+  idlFactory,
+  type AppendErrorValue,
+  type LedgerService,
+  type ProofResultValue,
+  type ReceiptValue,
+} from "./idl.ts";
 
 /** The canister's ingress limit is 2 MiB per message; this leaves room for Candid framing. */
 export const DEFAULT_BATCH_BYTES = 1_900_000;
@@ -75,16 +95,25 @@ export class IcVerificationError extends Error {
 
 function describeAppendError(e: AppendErrorValue, offset: number): string {
   if ("unauthorized" in e) return `unauthorized: ${e.unauthorized}`;
-  if ("batch_too_large" in e) return `batch_too_large: ${e.batch_too_large.bytes} bytes, limit ${e.batch_too_large.limit}`;
-  if ("entry_too_large" in e) return `entry_too_large: entry ${offset + Number(e.entry_too_large.item)} is ${e.entry_too_large.bytes} bytes, limit ${e.entry_too_large.limit}`;
-  if ("invalid_entry" in e) return `invalid_entry: entry ${offset + Number(e.invalid_entry.item)}: ${e.invalid_entry.reason}`;
+  if ("batch_too_large" in e)
+    return `batch_too_large: ${e.batch_too_large.bytes} bytes, limit ${e.batch_too_large.limit}`;
+  if ("entry_too_large" in e)
+    return `entry_too_large: entry ${offset + Number(e.entry_too_large.item)} is ${e.entry_too_large.bytes} bytes, limit ${e.entry_too_large.limit}`;
+  if ("invalid_entry" in e)
+    return `invalid_entry: entry ${offset + Number(e.invalid_entry.item)}: ${e.invalid_entry.reason}`;
   return `invalid_key: entry ${offset + Number(e.invalid_key.item)}: ${e.invalid_key.reason}`;
 }
 
 const bytes = (v: Uint8Array | number[]): Uint8Array => (v instanceof Uint8Array ? v : Uint8Array.from(v));
 
 function toReceipt(r: ReceiptValue): Receipt {
-  return { index: Number(r.index), leafHash: toHex(bytes(r.leaf_hash)), size: Number(r.size), root: toHex(bytes(r.root)), duplicate: r.duplicate };
+  return {
+    index: Number(r.index),
+    leafHash: toHex(bytes(r.leaf_hash)),
+    size: Number(r.size),
+    root: toHex(bytes(r.root)),
+    duplicate: r.duplicate,
+  };
 }
 
 /** Splits prepared entries into runs whose encoded size stays under `limit`. */
@@ -107,13 +136,18 @@ export function splitBatches(prepared: readonly PreparedEntry[], limit: number):
 }
 
 function checkCount(n: number, what: string): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new ProofInputError(`${what} ${n} must be a non-negative integer`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new ProofInputError(`${what} ${n} must be a non-negative integer`);
 }
 
 function retryable(e: unknown): boolean {
   // Transport and protocol failures (unreachable, 5xx, timeouts, expired ingress) may pass;
   // a reject from the canister or a certificate that does not verify will not.
-  return e instanceof TransportError || e instanceof ProtocolError || (e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError" || e instanceof TypeError));
+  return (
+    e instanceof TransportError ||
+    e instanceof ProtocolError ||
+    (e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError" || e instanceof TypeError))
+  );
 }
 
 interface VerifiedTip {
@@ -145,11 +179,14 @@ export class IcLedger implements Ledger {
     try {
       Principal.fromText(options.canisterId);
     } catch (e: unknown) {
-      throw new Error(`ic ledger: canister id ${JSON.stringify(options.canisterId)} is not a principal`, { cause: e });
+      throw new Error(`ic ledger: canister id ${JSON.stringify(options.canisterId)} is not a principal`, {
+        cause: e,
+      });
     }
     const base = options.fetch ?? globalThis.fetch;
     const timeoutMs = options.timeoutMs ?? 30_000;
-    const timedFetch: typeof fetch = (input, init) => base(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    const timedFetch: typeof fetch = (input, init) =>
+      base(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
     const agent = await HttpAgent.create({
       host: options.host,
       identity: options.identity,
@@ -178,7 +215,9 @@ export class IcLedger implements Ledger {
         ledgerErrors.inc({ backend: "ic", error: e instanceof Error ? e.name : "Error" });
         if (!retryable(e) || attempt >= attempts) throw e;
         const delay = Math.min(10_000, (this.options.retryBaseMs ?? 250) * 2 ** (attempt - 1));
-        this.options.warn?.(`ic ledger ${this.canisterId}: ${what} failed (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); attempt ${attempt + 1}/${attempts} in ${delay} ms`);
+        this.options.warn?.(
+          `ic ledger ${this.canisterId}: ${what} failed (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); attempt ${attempt + 1}/${attempts} in ${delay} ms`,
+        );
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
@@ -188,17 +227,24 @@ export class IcLedger implements Ledger {
     const prepared = entries.map((e) => prepareEntry(e));
     const receipts: Receipt[] = [];
     const started = process.hrtime.bigint();
-    for (const batch of splitBatches(prepared, Math.min(MAX_BATCH_BYTES, this.options.maxBatchBytes ?? DEFAULT_BATCH_BYTES))) {
+    for (const batch of splitBatches(
+      prepared,
+      Math.min(MAX_BATCH_BYTES, this.options.maxBatchBytes ?? DEFAULT_BATCH_BYTES),
+    )) {
       const items = batch.map((p) => ({ key: p.entry.key, entry: p.bytes }));
       const result = await this.retry(`append of ${items.length} entries`, () => this.actor.append(items));
       if ("err" in result) throw new IcAppendRefused(this.canisterId, result.err, receipts.length);
-      if (result.ok.length !== items.length) throw new IcVerificationError(`ic ledger: ${items.length} entries sent, ${result.ok.length} receipts returned`);
+      if (result.ok.length !== items.length)
+        throw new IcVerificationError(
+          `ic ledger: ${items.length} entries sent, ${result.ok.length} receipts returned`,
+        );
       const batchReceipts = result.ok.map(toReceipt);
       receipts.push(...batchReceipts);
       const last = batchReceipts.at(-1);
       if (last !== undefined) ledgerSize.set({ backend: "ic" }, last.size);
       batchReceipts.forEach((r, i) => {
-        if (!r.duplicate) ledgerEntriesAppended.inc({ kind: batch[i]?.entry.kind ?? "unknown", backend: "ic" });
+        if (!r.duplicate)
+          ledgerEntriesAppended.inc({ kind: batch[i]?.entry.kind ?? "unknown", backend: "ic" });
       });
     }
     ledgerAppendDuration.observe({ backend: "ic" }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -219,7 +265,10 @@ export class IcLedger implements Ledger {
   private async fetchTip(): Promise<VerifiedTip> {
     const answer = await this.retry("tip", () => this.actor.tip());
     const certificate = answer.certificate[0];
-    if (certificate === undefined) throw new IcVerificationError(`ic ledger ${this.canisterId}: tip() returned no certificate (was it called as an update?)`);
+    if (certificate === undefined)
+      throw new IcVerificationError(
+        `ic ledger ${this.canisterId}: tip() returned no certificate (was it called as an update?)`,
+      );
     const size = Number(answer.size);
     const root = bytes(answer.root);
     const { time } = await verifyCertifiedTip({
@@ -228,16 +277,28 @@ export class IcLedger implements Ledger {
       canisterId: this.canisterId,
       size,
       root: toHex(root),
-      ...(this.options.maxCertificateAgeMs === undefined ? {} : { maxAgeMs: this.options.maxCertificateAgeMs }),
+      ...(this.options.maxCertificateAgeMs === undefined
+        ? {}
+        : { maxAgeMs: this.options.maxCertificateAgeMs }),
     });
-    if (size === 0 && !sameHash(root, EMPTY_ROOT)) throw new IcVerificationError(`ic ledger ${this.canisterId}: certified root of the empty ledger is not the empty tree's`);
+    if (size === 0 && !sameHash(root, EMPTY_ROOT))
+      throw new IcVerificationError(
+        `ic ledger ${this.canisterId}: certified root of the empty ledger is not the empty tree's`,
+      );
     const tip: VerifiedTip = { size, root, time, certificate: bytes(certificate) };
     const previous = this.trusted;
     if (previous !== undefined) {
-      if (size < previous.size) throw new IcVerificationError(`ic ledger ${this.canisterId}: certified size went back from ${previous.size} to ${size}`);
+      if (size < previous.size)
+        throw new IcVerificationError(
+          `ic ledger ${this.canisterId}: certified size went back from ${previous.size} to ${size}`,
+        );
       if (size > previous.size) {
-        const proof = await this.proof("consistency", () => this.actor.consistency_proof(BigInt(previous.size), BigInt(size)));
-        this.verifying(`the tip at size ${size} does not extend the one at size ${previous.size}`, () => verifyConsistency(previous.size, size, proof, previous.root, root));
+        const proof = await this.proof("consistency", () =>
+          this.actor.consistency_proof(BigInt(previous.size), BigInt(size)),
+        );
+        this.verifying(`the tip at size ${size} does not extend the one at size ${previous.size}`, () =>
+          verifyConsistency(previous.size, size, proof, previous.root, root),
+        );
       } else if (!sameHash(root, previous.root)) {
         throw new IcVerificationError(`ic ledger ${this.canisterId}: two certified roots for size ${size}`);
       }
@@ -261,7 +322,10 @@ export class IcLedger implements Ledger {
     try {
       check();
     } catch (e: unknown) {
-      throw new IcVerificationError(`ic ledger ${this.canisterId}: ${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new IcVerificationError(
+        `ic ledger ${this.canisterId}: ${what}: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
     }
   }
 
@@ -273,7 +337,8 @@ export class IcLedger implements Ledger {
 
   private async leafBytes(index: number): Promise<Uint8Array> {
     const [leaf] = await this.retry(`entry ${index}`, () => this.actor.entries(BigInt(index), 1n));
-    if (leaf === undefined || Number(leaf.index) !== index) throw new ProofInputError(`index ${index} is beyond the ledger's entries`);
+    if (leaf === undefined || Number(leaf.index) !== index)
+      throw new ProofInputError(`index ${index} is beyond the ledger's entries`);
     return bytes(leaf.leaf);
   }
 
@@ -287,8 +352,12 @@ export class IcLedger implements Ledger {
     const leaf = await this.leafBytes(index);
     const tip = await this.tipCovering(index + 1);
     const leafHash = hashLeaf(leaf);
-    const proof = await this.proof("inclusion", () => this.actor.inclusion_proof(BigInt(index), BigInt(tip.size)));
-    this.verifying(`entry ${index} is not in the certified tree of size ${tip.size}`, () => verifyInclusion(index, tip.size, leafHash, proof, tip.root));
+    const proof = await this.proof("inclusion", () =>
+      this.actor.inclusion_proof(BigInt(index), BigInt(tip.size)),
+    );
+    this.verifying(`entry ${index} is not in the certified tree of size ${tip.size}`, () =>
+      verifyInclusion(index, tip.size, leafHash, proof, tip.root),
+    );
     return { leaf: { index, leaf, leafHash: toHex(leafHash), envelope: decodeEnvelope(leaf) }, tip };
   }
 
@@ -300,11 +369,18 @@ export class IcLedger implements Ledger {
     const out: StoredLeaf[] = [];
     while (out.length < count) {
       const at = start + out.length;
-      const page = await this.retry(`entries from ${at}`, () => this.actor.entries(BigInt(at), BigInt(count - out.length)));
+      const page = await this.retry(`entries from ${at}`, () =>
+        this.actor.entries(BigInt(at), BigInt(count - out.length)),
+      );
       if (page.length === 0) break;
       for (const l of page) {
         const leaf = bytes(l.leaf);
-        out.push({ index: Number(l.index), leaf, leafHash: toHex(hashLeaf(leaf)), envelope: decodeEnvelope(leaf) });
+        out.push({
+          index: Number(l.index),
+          leaf,
+          leafHash: toHex(hashLeaf(leaf)),
+          envelope: decodeEnvelope(leaf),
+        });
       }
     }
     return out;
@@ -321,10 +397,16 @@ export class IcLedger implements Ledger {
     // The last leaf of the smaller tree and its audit path give that tree's root; a consistency
     // proof from it to the certified tip proves it.
     const leafHash = hashLeaf(await this.leafBytes(size - 1));
-    const path = await this.proof("inclusion", () => this.actor.inclusion_proof(BigInt(size - 1), BigInt(size)));
+    const path = await this.proof("inclusion", () =>
+      this.actor.inclusion_proof(BigInt(size - 1), BigInt(size)),
+    );
     const root = rootFromInclusionProof(size - 1, size, leafHash, path);
-    const proof = await this.proof("consistency", () => this.actor.consistency_proof(BigInt(size), BigInt(tip.size)));
-    this.verifying(`the root served for size ${size} is not consistent with the certified tip`, () => verifyConsistency(size, tip.size, proof, root, tip.root));
+    const proof = await this.proof("consistency", () =>
+      this.actor.consistency_proof(BigInt(size), BigInt(tip.size)),
+    );
+    this.verifying(`the root served for size ${size} is not consistent with the certified tip`, () =>
+      verifyConsistency(size, tip.size, proof, root, tip.root),
+    );
     return root;
   }
 
@@ -339,12 +421,23 @@ export class IcLedger implements Ledger {
     if (size !== undefined) checkCount(size, "size");
     const tip = size === undefined ? await this.tip() : await this.tipCovering(size);
     const treeSize = size ?? tip.size;
-    if (!Number.isSafeInteger(index) || index < 0 || index >= treeSize) throw new ProofInputError(`index ${index} is beyond size ${treeSize}`);
+    if (!Number.isSafeInteger(index) || index < 0 || index >= treeSize)
+      throw new ProofInputError(`index ${index} is beyond size ${treeSize}`);
     const root = await this.provenRoot(treeSize, tip);
     const leafHash = hashLeaf(await this.leafBytes(index));
-    const proof = await this.proof("inclusion", () => this.actor.inclusion_proof(BigInt(index), BigInt(treeSize)));
-    this.verifying(`inclusion proof for entry ${index} in size ${treeSize}`, () => verifyInclusion(index, treeSize, leafHash, proof, root));
-    return { index, size: treeSize, leafHash: toHex(leafHash), auditPath: proof.map(toHex), root: toHex(root) };
+    const proof = await this.proof("inclusion", () =>
+      this.actor.inclusion_proof(BigInt(index), BigInt(treeSize)),
+    );
+    this.verifying(`inclusion proof for entry ${index} in size ${treeSize}`, () =>
+      verifyInclusion(index, treeSize, leafHash, proof, root),
+    );
+    return {
+      index,
+      size: treeSize,
+      leafHash: toHex(leafHash),
+      auditPath: proof.map(toHex),
+      root: toHex(root),
+    };
   }
 
   async consistencyProof(from: number, to?: number): Promise<ConsistencyProof> {
@@ -352,11 +445,17 @@ export class IcLedger implements Ledger {
     if (to !== undefined) checkCount(to, "to");
     const tip = to === undefined ? await this.tip() : await this.tipCovering(to);
     const toSize = to ?? tip.size;
-    if (!Number.isSafeInteger(from) || from < 0 || from > toSize) throw new ProofInputError(`consistency sizes ${from} -> ${toSize}: want 0 <= from <= to`);
+    if (!Number.isSafeInteger(from) || from < 0 || from > toSize)
+      throw new ProofInputError(`consistency sizes ${from} -> ${toSize}: want 0 <= from <= to`);
     const toRoot = await this.provenRoot(toSize, tip);
     const fromRoot = await this.provenRoot(from, tip);
-    const proof = from === 0 || from === toSize ? [] : await this.proof("consistency", () => this.actor.consistency_proof(BigInt(from), BigInt(toSize)));
-    this.verifying(`consistency proof ${from} -> ${toSize}`, () => verifyConsistency(from, toSize, proof, fromRoot, toRoot));
+    const proof =
+      from === 0 || from === toSize
+        ? []
+        : await this.proof("consistency", () => this.actor.consistency_proof(BigInt(from), BigInt(toSize)));
+    this.verifying(`consistency proof ${from} -> ${toSize}`, () =>
+      verifyConsistency(from, toSize, proof, fromRoot, toRoot),
+    );
     return { from, to: toSize, fromRoot: toHex(fromRoot), toRoot: toHex(toRoot), proof: proof.map(toHex) };
   }
 
@@ -370,9 +469,17 @@ export class IcLedger implements Ledger {
     if (found === undefined) return undefined;
     const { leaf, tip } = await this.provenLeaf(Number(found.index));
     if (leaf.envelope.entry.key !== key) {
-      throw new IcVerificationError(`ic ledger ${this.canisterId}: lookup of ${JSON.stringify(key)} named entry ${leaf.index}, whose key is ${JSON.stringify(leaf.envelope.entry.key)}`);
+      throw new IcVerificationError(
+        `ic ledger ${this.canisterId}: lookup of ${JSON.stringify(key)} named entry ${leaf.index}, whose key is ${JSON.stringify(leaf.envelope.entry.key)}`,
+      );
     }
-    return { index: leaf.index, leafHash: leaf.leafHash, size: tip.size, root: toHex(tip.root), duplicate: true };
+    return {
+      index: leaf.index,
+      leafHash: leaf.leafHash,
+      size: tip.size,
+      root: toHex(tip.root),
+      duplicate: true,
+    };
   }
 
   /**
@@ -401,8 +508,12 @@ export class IcLedger implements Ledger {
  * checkpoint names is never trusted — and certifies exactly its size and root for the
  * canister its keyId names, at its timestamp.
  */
-export async function verifyIcCheckpoint(c: Checkpoint, rootKey: Uint8Array = new Uint8Array(Buffer.from(IC_ROOT_KEY, "hex"))): Promise<void> {
-  if (c.origin !== "ic" || !c.keyId.startsWith("ic:")) throw new IcVerificationError(`checkpoint at size ${c.size} is not an ic checkpoint`);
+export async function verifyIcCheckpoint(
+  c: Checkpoint,
+  rootKey: Uint8Array = new Uint8Array(Buffer.from(IC_ROOT_KEY, "hex")),
+): Promise<void> {
+  if (c.origin !== "ic" || !c.keyId.startsWith("ic:"))
+    throw new IcVerificationError(`checkpoint at size ${c.size} is not an ic checkpoint`);
   const { time } = await verifyCertifiedTip({
     certificate: new Uint8Array(Buffer.from(c.signature, "base64")),
     rootKey,
@@ -411,7 +522,10 @@ export async function verifyIcCheckpoint(c: Checkpoint, rootKey: Uint8Array = ne
     root: c.root,
     maxAgeMs: Number.POSITIVE_INFINITY,
   });
-  if (time.toISOString() !== c.timestamp) throw new IcVerificationError(`ic checkpoint at size ${c.size}: timestamp ${c.timestamp} is not the certificate's ${time.toISOString()}`);
+  if (time.toISOString() !== c.timestamp)
+    throw new IcVerificationError(
+      `ic checkpoint at size ${c.size}: timestamp ${c.timestamp} is not the certificate's ${time.toISOString()}`,
+    );
 }
 
 /** Verifies a checkpoint of either origin: a file ledger's ed25519 signature, or an ic certificate. */

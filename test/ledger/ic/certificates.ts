@@ -4,9 +4,13 @@ import { bls12_381 } from "@noble/curves/bls12-381";
 import { Cbor, reconstruct, NodeType, type HashTree, type NodeLabel, type NodeValue } from "@dfinity/agent";
 import { Principal } from "@dfinity/principal";
 
-const DER_PREFIX = Buffer.from("308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100", "hex");
+const DER_PREFIX = Buffer.from(
+  "308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100",
+  "hex",
+);
 // The hash-tree types brand their byte arrays; these are the only places that make them.
-const label = (s: string | Uint8Array) => (typeof s === "string" ? new TextEncoder().encode(s) : s) as NodeLabel;
+const label = (s: string | Uint8Array) =>
+  (typeof s === "string" ? new TextEncoder().encode(s) : s) as NodeLabel;
 
 export interface TestRootKey {
   secret: Uint8Array;
@@ -39,15 +43,28 @@ export { leaf, labeled, fork, leb128 };
 
 /** A certificate over any hash tree, signed by the root key (no delegation). */
 export async function signTree(tree: HashTree, key: TestRootKey): Promise<Uint8Array> {
-  const message = Buffer.concat([Buffer.from([13]), Buffer.from("ic-state-root"), Buffer.from(await reconstruct(tree))]);
+  const message = Buffer.concat([
+    Buffer.from([13]),
+    Buffer.from("ic-state-root"),
+    Buffer.from(await reconstruct(tree)),
+  ]);
   return Cbor.encode({ tree, signature: bls12_381.signShortSignature(message, key.secret) });
 }
 
-export const timeNode = (time: Date | bigint): HashTree => labeled("time", leaf(leb128(typeof time === "bigint" ? time : BigInt(time.getTime()) * 1_000_000n)));
+export const timeNode = (time: Date | bigint): HashTree =>
+  labeled("time", leaf(leb128(typeof time === "bigint" ? time : BigInt(time.getTime()) * 1_000_000n)));
 
 export const certifiedDataNode = (canisterId: string, data: Uint8Array): HashTree =>
-  labeled("canister", labeled(Principal.fromText(canisterId).toUint8Array(), labeled("certified_data", leaf(data))));
+  labeled(
+    "canister",
+    labeled(Principal.fromText(canisterId).toUint8Array(), labeled("certified_data", leaf(data))),
+  );
 
-export async function certificate(o: { key: TestRootKey; canisterId: string; certifiedData: Uint8Array; time: Date | bigint }): Promise<Uint8Array> {
+export async function certificate(o: {
+  key: TestRootKey;
+  canisterId: string;
+  certifiedData: Uint8Array;
+  time: Date | bigint;
+}): Promise<Uint8Array> {
   return signTree(fork(certifiedDataNode(o.canisterId, o.certifiedData), timeNode(o.time)), o.key);
 }

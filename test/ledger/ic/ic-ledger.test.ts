@@ -4,8 +4,20 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { IDL } from "@dfinity/candid";
 import { Ed25519KeyIdentity } from "@dfinity/identity";
 import { certifiedTipData, CertificateRejected } from "../../../src/ledger/ic/certificate.ts";
-import { IcAppendRefused, IcVerificationError, verifyIcCheckpoint, type IcLedger } from "../../../src/ledger/ic/ledger.ts";
-import { hashFromHex, hashLeaf, MemoryTree, toHex, verifyConsistency, verifyInclusion } from "../../../src/ledger/index.ts";
+import {
+  IcAppendRefused,
+  IcVerificationError,
+  verifyIcCheckpoint,
+  type IcLedger,
+} from "../../../src/ledger/ic/ledger.ts";
+import {
+  hashFromHex,
+  hashLeaf,
+  MemoryTree,
+  toHex,
+  verifyConsistency,
+  verifyInclusion,
+} from "../../../src/ledger/index.ts";
 import { hostedCanister, skipHosted, skipReason, type Hosted } from "../../ichost/hosted.ts";
 import { entries, sampleEntry } from "../fixtures.ts";
 import { rootKey } from "./certificates.ts";
@@ -44,21 +56,49 @@ describe.skipIf(skipHosted)("the ic backend against the compiled canister", () =
     }
     expect(toHex(tree.root())).toBe(await ledger.root());
     const leaves = await ledger.range(0, size);
-    expect(leaves.map((l) => l.leafHash)).toEqual((await Promise.all([...Array(size).keys()].map((i) => ledger.get(i)))).map((l) => l.leafHash));
+    expect(leaves.map((l) => l.leafHash)).toEqual(
+      (await Promise.all([...Array(size).keys()].map((i) => ledger.get(i)))).map((l) => l.leafHash),
+    );
   });
 
   it("gives inclusion and consistency proofs that the TypeScript verifier accepts, for past sizes too", async () => {
     await ledger.append(entries(10, 7));
     const size = await ledger.size();
-    for (const [index, at] of [[0, 1], [3, 10], [9, 10], [12, 17], [16, 17], [5, 13]] as const) {
+    for (const [index, at] of [
+      [0, 1],
+      [3, 10],
+      [9, 10],
+      [12, 17],
+      [16, 17],
+      [5, 13],
+    ] as const) {
       const p = await ledger.inclusionProof(index, at);
       expect(p.size).toBe(at);
-      verifyInclusion(index, at, hashFromHex(p.leafHash), p.auditPath.map((h) => hashFromHex(h)), hashFromHex(p.root));
+      verifyInclusion(
+        index,
+        at,
+        hashFromHex(p.leafHash),
+        p.auditPath.map((h) => hashFromHex(h)),
+        hashFromHex(p.root),
+      );
       expect(p.root).toBe(await ledger.root(at));
     }
-    for (const [from, to] of [[1, 17], [4, 17], [10, 17], [7, 13], [16, 17], [17, 17]] as const) {
+    for (const [from, to] of [
+      [1, 17],
+      [4, 17],
+      [10, 17],
+      [7, 13],
+      [16, 17],
+      [17, 17],
+    ] as const) {
       const c = await ledger.consistencyProof(from, to);
-      verifyConsistency(from, to, c.proof.map((h) => hashFromHex(h)), hashFromHex(c.fromRoot), hashFromHex(c.toRoot));
+      verifyConsistency(
+        from,
+        to,
+        c.proof.map((h) => hashFromHex(h)),
+        hashFromHex(c.fromRoot),
+        hashFromHex(c.toRoot),
+      );
     }
     expect(size).toBe(17);
     // Roots of past sizes equal the TypeScript tree over the same leaves.
@@ -70,7 +110,11 @@ describe.skipIf(skipHosted)("the ic backend against the compiled canister", () =
   it("returns the first receipt, marked duplicate, for keys already recorded, and lookup finds them", async () => {
     const before = await ledger.size();
     const again = await ledger.append([sampleEntry(2), sampleEntry(17), sampleEntry(2)]);
-    expect(again.map((r) => [r.index, r.duplicate])).toEqual([[2, true], [17, false], [2, true]]);
+    expect(again.map((r) => [r.index, r.duplicate])).toEqual([
+      [2, true],
+      [17, false],
+      [2, true],
+    ]);
     expect(await ledger.size()).toBe(before + 1);
     expect(await ledger.lookup("key-17")).toMatchObject({ index: 17, duplicate: true, size: before + 1 });
     expect(await ledger.lookup("key-unknown")).toBeUndefined();
@@ -89,7 +133,10 @@ describe.skipIf(skipHosted)("the ic backend against the compiled canister", () =
     const second = await retrying.append(entries(103, 2));
     // The first attempt was executed and its reply lost; the retry finds both keys recorded.
     expect(hosted.gateway.seen.executed).toBe(executed + 2);
-    expect(second.map((r) => [r.index, r.duplicate])).toEqual([[before + 3, true], [before + 4, true]]);
+    expect(second.map((r) => [r.index, r.duplicate])).toEqual([
+      [before + 3, true],
+      [before + 4, true],
+    ]);
     expect(await retrying.size()).toBe(before + 5);
   });
 
@@ -105,7 +152,9 @@ describe.skipIf(skipHosted)("the ic backend against the compiled canister", () =
     const theirs = await hosted.ledger({ identity: stranger });
     const before = await ledger.size();
     await expect(theirs.append(entries(300, 1))).rejects.toThrow(IcAppendRefused);
-    await expect(theirs.append(entries(300, 1))).rejects.toThrow(/unauthorized: caller [a-z0-9-]+ may not append/);
+    await expect(theirs.append(entries(300, 1))).rejects.toThrow(
+      /unauthorized: caller [a-z0-9-]+ may not append/,
+    );
     expect(await ledger.size()).toBe(before);
     hosted.control("add_appender", stranger.getPrincipal());
     const [receipt] = await theirs.append(entries(300, 1));
@@ -132,7 +181,9 @@ describe.skipIf(skipHosted)("the ic backend against the compiled canister", () =
     hosted.control("set_max_entry_bytes", 4096n);
     try {
       const big = { ...sampleEntry(500), data: { blob: "y".repeat(5000) } };
-      await expect(ledger.append([sampleEntry(501), big])).rejects.toThrow(/entry_too_large: entry 1 is \d+ bytes, limit 4096/);
+      await expect(ledger.append([sampleEntry(501), big])).rejects.toThrow(
+        /entry_too_large: entry 1 is \d+ bytes, limit 4096/,
+      );
       expect(await ledger.lookup("key-501")).toBeUndefined();
     } finally {
       hosted.control("set_max_entry_bytes", 1_048_576n);
@@ -145,7 +196,9 @@ describe.skipIf(skipHosted)("the ic backend against the compiled canister", () =
     const wrongKey = await hosted.ledger({ rootKey: rootKey().der });
     await expect(wrongKey.size()).rejects.toThrow(/Certificate verification error/);
     const ownCheck = await hosted.ledger({ rootKey: rootKey().der, verifyQuerySignatures: false });
-    await expect(ownCheck.size()).rejects.toThrow(/does not verify for canister [a-z0-9-]+ under the root key/);
+    await expect(ownCheck.size()).rejects.toThrow(
+      /does not verify for canister [a-z0-9-]+ under the root key/,
+    );
     const strict = await hosted.ledger({ maxCertificateAgeMs: 60_000 });
     const realTime = hosted.host.time;
     const gateway = hosted.gateway as unknown as { wallClock: boolean };
@@ -198,14 +251,24 @@ describe.skipIf(skipHosted)("the ic backend against the compiled canister", () =
     // Its tip is a certified one this instance verified (possibly older than the newest).
     expect(honest?.size).toBeGreaterThan(3);
     expect(honest?.root).toBe(await ledger.root(honest?.size));
-    const Receipt = IDL.Opt(IDL.Record({ index: IDL.Nat64, leaf_hash: IDL.Vec(IDL.Nat8), size: IDL.Nat64, root: IDL.Vec(IDL.Nat8), duplicate: IDL.Bool }));
+    const Receipt = IDL.Opt(
+      IDL.Record({
+        index: IDL.Nat64,
+        leaf_hash: IDL.Vec(IDL.Nat8),
+        size: IDL.Nat64,
+        root: IDL.Vec(IDL.Nat8),
+        duplicate: IDL.Bool,
+      }),
+    );
     hosted.gateway.tamper = (method, reply) => {
       if (method !== "lookup") return reply;
       const [found] = IDL.decode([Receipt], reply) as [[{ index: bigint }] | []];
       return new Uint8Array(IDL.encode([Receipt], [found.map((r) => ({ ...r, index: 5n }))]));
     };
     try {
-      await expect(ledger.lookup("key-3")).rejects.toThrow(/lookup of "key-3" named entry 5, whose key is "key-5"/);
+      await expect(ledger.lookup("key-3")).rejects.toThrow(
+        /lookup of "key-3" named entry 5, whose key is "key-5"/,
+      );
     } finally {
       hosted.gateway.tamper = undefined;
     }
@@ -213,14 +276,30 @@ describe.skipIf(skipHosted)("the ic backend against the compiled canister", () =
 
   it("makes checkpoints from the certificate that verify on their own, and fail when altered", async () => {
     const c = await ledger.checkpoint();
-    expect(c).toMatchObject({ origin: "ic", keyId: `ic:${hosted.host.canisterId.toText()}`, size: await ledger.size() });
+    expect(c).toMatchObject({
+      origin: "ic",
+      keyId: `ic:${hosted.host.canisterId.toText()}`,
+      size: await ledger.size(),
+    });
     await verifyIcCheckpoint(c, hosted.key.der);
     // Without a pinned key the IC mainnet key is required: a test subnet's certificate fails.
-    await expect(verifyIcCheckpoint(c)).rejects.toThrow(/does not verify for canister [a-z0-9-]+ under the root key/);
-    await expect(verifyIcCheckpoint({ ...c, root: "00".repeat(32) }, hosted.key.der)).rejects.toThrow(/certified data/);
-    await expect(verifyIcCheckpoint({ ...c, size: c.size - 1 }, hosted.key.der)).rejects.toThrow(/certified data/);
-    await expect(verifyIcCheckpoint(c, rootKey().der)).rejects.toThrow(/does not verify for canister [a-z0-9-]+ under the root key/);
-    await expect(verifyIcCheckpoint({ ...c, keyId: "ic:aaaaa-aa" }, hosted.key.der)).rejects.toThrow(/certifies no data for canister aaaaa-aa/);
-    await expect(verifyIcCheckpoint({ ...c, timestamp: new Date(0).toISOString() }, hosted.key.der)).rejects.toThrow(/not the certificate's/);
+    await expect(verifyIcCheckpoint(c)).rejects.toThrow(
+      /does not verify for canister [a-z0-9-]+ under the root key/,
+    );
+    await expect(verifyIcCheckpoint({ ...c, root: "00".repeat(32) }, hosted.key.der)).rejects.toThrow(
+      /certified data/,
+    );
+    await expect(verifyIcCheckpoint({ ...c, size: c.size - 1 }, hosted.key.der)).rejects.toThrow(
+      /certified data/,
+    );
+    await expect(verifyIcCheckpoint(c, rootKey().der)).rejects.toThrow(
+      /does not verify for canister [a-z0-9-]+ under the root key/,
+    );
+    await expect(verifyIcCheckpoint({ ...c, keyId: "ic:aaaaa-aa" }, hosted.key.der)).rejects.toThrow(
+      /certifies no data for canister aaaaa-aa/,
+    );
+    await expect(
+      verifyIcCheckpoint({ ...c, timestamp: new Date(0).toISOString() }, hosted.key.der),
+    ).rejects.toThrow(/not the certificate's/);
   });
 });

@@ -24,7 +24,15 @@ function parseDid(source: string): { service: Map<string, IDL.FuncClass> } {
     if (got !== t) throw new Error(`ledger.did: want ${t}, got ${got} at token ${at}`);
   };
   const named = new Map<string, () => IDL.Type>();
-  const prims: Record<string, IDL.Type> = { text: IDL.Text, bool: IDL.Bool, nat64: IDL.Nat64, nat8: IDL.Nat8, nat: IDL.Nat, principal: IDL.Principal, blob: IDL.Vec(IDL.Nat8) };
+  const prims: Record<string, IDL.Type> = {
+    text: IDL.Text,
+    bool: IDL.Bool,
+    nat64: IDL.Nat64,
+    nat8: IDL.Nat8,
+    nat: IDL.Nat,
+    principal: IDL.Principal,
+    blob: IDL.Vec(IDL.Nat8),
+  };
   const fields = (): Record<string, IDL.Type> => {
     expectToken("{");
     const out: Record<string, IDL.Type> = {};
@@ -110,7 +118,8 @@ describe("the ic backend's IDL", () => {
   });
 
   it("gives every method the type, and query mode, that ledger.did gives it", () => {
-    for (const [name, func] of did) expect(`${name}: ${ours.get(name)?.display()}`).toBe(`${name}: ${func.display()}`);
+    for (const [name, func] of did)
+      expect(`${name}: ${ours.get(name)?.display()}`).toBe(`${name}: ${func.display()}`);
   });
 
   it("would notice a difference (the parser reads the types, not only the names)", () => {

@@ -17,12 +17,21 @@ describe.skipIf(skipHosted)("the ic backend behind a durable outbox", () => {
   }, 180_000);
   afterAll(() => remove());
 
-  const open = async () => OutboxLedger.open(await hosted.ledger({ attempts: 1 }), dir, { retryBaseMs: 20, retryMaxMs: 50, deliveryTimeoutMs: 2_000 });
+  const open = async () =>
+    OutboxLedger.open(await hosted.ledger({ attempts: 1 }), dir, {
+      retryBaseMs: 20,
+      retryMaxMs: 50,
+      deliveryTimeoutMs: 2_000,
+    });
 
   it("delivers at once when the canister answers, with the canister's receipts", async () => {
     const ledger = await open();
     const receipts = await ledger.append([sampleEntry(0), sampleEntry(1), sampleEntry(0)]);
-    expect(receipts.map((r) => [r.index, r.duplicate])).toEqual([[0, false], [1, false], [0, true]]);
+    expect(receipts.map((r) => [r.index, r.duplicate])).toEqual([
+      [0, false],
+      [1, false],
+      [0, true],
+    ]);
     expect(ledger.depth()).toBe(0);
     await ledger.close();
   });
@@ -41,7 +50,9 @@ describe.skipIf(skipHosted)("the ic backend behind a durable outbox", () => {
     const second = await open();
     await second.flush();
     expect(second.depth()).toBe(0);
-    const indexes = await Promise.all([10, 11, 12, 13, 14].map(async (n) => (await second.lookup(`key-${n}`))?.index));
+    const indexes = await Promise.all(
+      [10, 11, 12, 13, 14].map(async (n) => (await second.lookup(`key-${n}`))?.index),
+    );
     expect(indexes).toEqual([2, 3, 4, 5, 6]);
     expect(await second.size()).toBe(7);
     await second.close();
@@ -55,7 +66,10 @@ describe.skipIf(skipHosted)("the ic backend behind a durable outbox", () => {
     const recorded = await Promise.all([20, 21].map(async (n) => (await ledger.lookup(`key-${n}`))?.index));
     expect(recorded).toEqual([7, 8]);
     const repeat = await ledger.append(entries(20, 2));
-    expect(repeat.map((r) => [r.index, r.duplicate])).toEqual([[7, true], [8, true]]);
+    expect(repeat.map((r) => [r.index, r.duplicate])).toEqual([
+      [7, true],
+      [8, true],
+    ]);
     expect(await ledger.append([])).toEqual([]);
     await ledger.close();
   });
@@ -71,7 +85,10 @@ describe.skipIf(skipHosted)("the ic backend behind a durable outbox", () => {
       expect((await ledger.lookup("key-30"))?.index).toBe(9);
       expect((await ledger.lookup("key-32"))?.index).toBe(10);
       expect(await ledger.lookup("key-31")).toBeUndefined();
-      const dead = readFileSync(join(dir, "outbox.dead"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { entry: { key: string }; reason: string });
+      const dead = readFileSync(join(dir, "outbox.dead"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { entry: { key: string }; reason: string });
       expect(dead).toHaveLength(1);
       expect(dead[0]?.entry.key).toBe("key-31");
       expect(dead[0]?.reason).toMatch(/entry_too_large: entry 0 is \d+ bytes, limit 4096/);
