@@ -48,6 +48,62 @@ export interface WatchOptions<T extends KubernetesObject> {
   random?: RandomSource;
 }
 
+/** Keeps one informer running: each stop by an error is followed by a restart after a delay. */
+class Restarting<T extends KubernetesObject> {
+  readonly synced: Promise<void>;
+  private markSynced: () => void = () => {};
+  private stopped = false;
+  private failedSinceStart = false;
+  private restart: NodeJS.Timeout | undefined;
+  private readonly informer: Informer<T>;
+  private readonly restarts: Backoff;
+  private readonly opts: WatchOptions<T>;
+
+  constructor(informer: Informer<T>, opts: WatchOptions<T>) {
+    this.informer = informer;
+    this.opts = opts;
+    this.restarts = new Backoff(opts.backoff ?? INFORMER_BACKOFF, opts.random);
+    this.synced = new Promise<void>((resolve) => (this.markSynced = resolve));
+    informer.on("error", (cause: unknown) => this.failed(cause));
+  }
+
+  async attempt(): Promise<void> {
+    if (this.stopped) return;
+    this.failedSinceStart = false;
+    try {
+      await this.informer.start();
+    } catch (e: unknown) {
+      this.failed(e);
+      return;
+    }
+    // A failed list or watch request is reported through "error" while start() still
+    // resolves, so only a start without an error in between has listed and is watching.
+    if (this.failedSinceStart || this.stopped) return;
+    this.restarts.reset();
+    this.markSynced();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restart);
+    this.restart = undefined;
+    await this.informer.stop();
+  }
+
+  private failed(cause: unknown): void {
+    this.failedSinceStart = true;
+    if (this.stopped || this.restart !== undefined) return;
+    const delay = this.restarts.next();
+    this.opts.onError(new InformerFailed(this.opts.resource, { cause }), delay);
+    this.restart = setTimeout(() => {
+      this.restart = undefined;
+      void this.attempt();
+    }, delay);
+    this.restart.unref();
+  }
+}
+
+/** Starts an informer on `path`; it restarts itself after errors until `stop()`. */
 export function watchResource<T extends KubernetesObject>(opts: WatchOptions<T>): Watched<T> {
   const informer: Informer<T> & ObjectCache<T> = makeInformer(
     opts.kubeConfig,
@@ -58,49 +114,7 @@ export function watchResource<T extends KubernetesObject>(opts: WatchOptions<T>)
   informer.on("add", opts.onChange);
   informer.on("update", opts.onChange);
   informer.on("delete", opts.onDelete);
-  const restarts = new Backoff(opts.backoff ?? INFORMER_BACKOFF, opts.random);
-  let stopped = false;
-  let failedSinceStart = false;
-  let restart: NodeJS.Timeout | undefined;
-  let markSynced: () => void = () => {};
-  const synced = new Promise<void>((resolve) => (markSynced = resolve));
-
-  const failed = (cause: unknown): void => {
-    failedSinceStart = true;
-    if (stopped || restart !== undefined) return;
-    const delay = restarts.next();
-    opts.onError(new InformerFailed(opts.resource, { cause }), delay);
-    restart = setTimeout(() => {
-      restart = undefined;
-      void attempt();
-    }, delay);
-    restart.unref();
-  };
-  async function attempt(): Promise<void> {
-    if (stopped) return;
-    failedSinceStart = false;
-    try {
-      await informer.start();
-    } catch (e: unknown) {
-      failed(e);
-      return;
-    }
-    // A failed list or watch request is reported through "error" while start() still
-    // resolves, so only a start without an error in between has listed and is watching.
-    if (failedSinceStart || stopped) return;
-    restarts.reset();
-    markSynced();
-  }
-  informer.on("error", failed);
-  void attempt();
-  return {
-    cache: informer,
-    synced,
-    stop: async () => {
-      stopped = true;
-      clearTimeout(restart);
-      restart = undefined;
-      await informer.stop();
-    },
-  };
+  const running = new Restarting(informer, opts);
+  void running.attempt();
+  return { cache: informer, synced: running.synced, stop: () => running.stop() };
 }
