@@ -7,7 +7,12 @@ import canonicalize from "canonicalize";
  */
 export const ENTRY_FORMAT_VERSIONS: readonly number[] = [1, 2];
 
-/** An entry may not exceed this many bytes of canonical JSON (DESIGN.md, "The ledger"). */
+/**
+ * An entry may not exceed this many bytes of canonical JSON: it then always fits in one
+ * canister call under the IC's 2 MiB ingress limit, with room for its key and the Candid
+ * framing, and the canister refuses larger ones by the same default, so every backend accepts
+ * the same entries.
+ */
 export const MAX_ENTRY_BYTES = 1024 * 1024;
 
 /** The Kubernetes object an entry speaks of. */
