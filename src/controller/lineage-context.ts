@@ -3,7 +3,6 @@
 import type { KubernetesObject, ObjectCache } from "@kubernetes/client-node";
 import {
   namespaceMatches,
-  specDigest,
   validateModelTrustPolicy,
   validateModelVersion,
   type ModelTrustPolicy,

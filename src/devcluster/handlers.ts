@@ -32,6 +32,7 @@ function notFound(t: Target): ApiError {
   return new ApiError(404, "NotFound", `${t.resource.plural} "${t.name ?? ""}" not found`);
 }
 
+// eslint-disable-next-line max-lines-per-function -- one closure over the store: the verbs share its helpers
 export function makeHandlers(
   store: Store,
   registry: ResourceRegistry,
