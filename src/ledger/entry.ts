@@ -1,4 +1,5 @@
 import canonicalize from "canonicalize";
+import { LedgerError } from "./errors.ts";
 
 /** Format version of a ledger entry; bumped only with a documented migration. */
 export const ENTRY_FORMAT_VERSION = 1;
@@ -45,10 +46,10 @@ export interface LedgerEntry {
 }
 
 /** The entry is not something the ledger can record; the message names the field. */
-export class EntryValidationError extends Error {
+export class EntryValidationError extends LedgerError {
   readonly field: string;
   constructor(field: string, problem: string) {
-    super(`ledger entry: ${field} ${problem}`);
+    super(`ledger entry: ${field} ${problem}`, { permanent: true });
     this.name = "EntryValidationError";
     this.field = field;
   }

@@ -1,4 +1,5 @@
 // The ledger component's public face. Other components import only from here.
+export { LedgerError } from "./errors.ts";
 export * from "./entry.ts";
 export * from "./envelope.ts";
 export * from "./ledger.ts";
@@ -35,6 +36,7 @@ export {
   LedgerCorruptError,
   LedgerLockedError,
   LedgerAppendFailed,
+  LedgerOpenFailed,
   CheckpointMismatchError,
   type AuditResult,
 } from "./file/index.ts";

@@ -21,10 +21,11 @@ import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { outboxDepth, ledgerErrors } from "../metrics/index.ts";
 import { parseEntry, prepareEntry, type LedgerEntry } from "./entry.ts";
+import { LedgerError } from "./errors.ts";
 import { acquireWriteLock } from "./file/lock.ts";
 import type { Ledger, Outbox, Receipt } from "./ledger.ts";
 
-export class OutboxCorruptError extends Error {
+export class OutboxCorruptError extends LedgerError {
   constructor(dir: string, record: number, offset: number, problem: string) {
     super(`outbox ${dir}: record ${record} at byte ${offset}: ${problem}`);
     this.name = "OutboxCorruptError";
