@@ -35,6 +35,7 @@ export {
   auditFileLedger,
   LedgerCorruptError,
   LedgerLockedError,
+  LedgerLockLost,
   LedgerAppendFailed,
   LedgerOpenFailed,
   CheckpointMismatchError,

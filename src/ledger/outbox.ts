@@ -22,7 +22,9 @@ import { crc32 } from "node:zlib";
 import { outboxDepth, ledgerErrors } from "../metrics/index.ts";
 import { parseEntry, prepareEntry, type LedgerEntry } from "./entry.ts";
 import { LedgerError } from "./errors.ts";
-import { acquireWriteLock } from "./file/lock.ts";
+import { LedgerLockLost } from "./file/errors.ts";
+import { fencedAppend } from "./file/fence.ts";
+import { acquireWriteLock, type WriteLock } from "./file/lock.ts";
 import type { Ledger, Outbox, Receipt } from "./ledger.ts";
 
 export class OutboxCorruptError extends LedgerError {
@@ -51,6 +53,8 @@ export interface FileOutboxOptions {
   permanent?: (error: unknown) => boolean;
   /** Told of an entry moved to outbox.dead. */
   refused?: (entry: LedgerEntry, error: unknown) => void;
+  /** How long the outbox's lock may go unrenewed before another process takes it over (see FileLedgerOptions). */
+  lockStaleMs?: number;
 }
 
 /** Replaces outbox.ack atomically and durably. */
@@ -116,19 +120,20 @@ export class FileOutbox implements Outbox {
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly waiters: Array<{ upTo: number; resolve: () => void }> = [];
-  private readonly unlock: () => void;
+  private readonly lock: WriteLock;
+  private lost: LedgerLockLost | undefined;
 
   private constructor(
     dir: string,
     fd: number,
-    unlock: () => void,
+    lock: WriteLock,
     options: FileOutboxOptions,
     entries: LedgerEntry[],
     end: number,
     acked: number,
   ) {
     this.dir = dir;
-    this.unlock = unlock;
+    this.lock = lock;
     this.fd = fd;
     this.options = { ...options };
     this.entries = entries;
@@ -139,16 +144,17 @@ export class FileOutbox implements Outbox {
   static open(dir: string, options: FileOutboxOptions = {}): FileOutbox {
     mkdirSync(dir, { recursive: true });
     // One process per outbox: two would deliver, acknowledge and compact the same log.
-    const unlock = acquireWriteLock(dir, (holder) =>
-      options.warn?.(`outbox ${dir}: took over the lock from ${holder}`),
-    );
+    const lock = acquireWriteLock(dir, {
+      onStale: (holder) => options.warn?.(`outbox ${dir}: took over the lock from ${holder}`),
+      ...(options.lockStaleMs === undefined ? {} : { staleMs: options.lockStaleMs }),
+    });
     let fd: number;
     let records: { entries: LedgerEntry[]; end: number };
     try {
       fd = openSync(join(dir, "outbox.log"), "a+");
       records = readRecords(dir, fd, options.warn ?? (() => {}));
     } catch (e: unknown) {
-      unlock();
+      lock.release();
       throw e;
     }
     const ackPath = join(dir, "outbox.ack");
@@ -159,7 +165,7 @@ export class FileOutbox implements Outbox {
       acked = records.entries.length;
       writeAck(dir, acked);
     }
-    const outbox = new FileOutbox(dir, fd, unlock, options, records.entries, records.end, acked);
+    const outbox = new FileOutbox(dir, fd, lock, options, records.entries, records.end, acked);
     outboxDepth.set(outbox.depth());
     outbox.kick();
     return outbox;
@@ -192,6 +198,7 @@ export class FileOutbox implements Outbox {
   /** Durable once this resolves (written and fsync'd); delivery to the ledger follows. */
   async enqueue(entries: readonly LedgerEntry[]): Promise<void> {
     if (this.closed) throw new Error(`outbox ${this.dir} is closed`);
+    if (this.lost !== undefined) throw this.lost;
     const prepared = entries.map((e) => prepareEntry(e));
     const records = prepared.map(({ bytes }) => {
       const header = Buffer.alloc(8);
@@ -201,11 +208,12 @@ export class FileOutbox implements Outbox {
     });
     const buf = Buffer.concat(records);
     try {
-      for (let written = 0; written < buf.byteLength;)
-        written += writeSync(this.fd, buf, written, buf.byteLength - written, this.end + written);
+      fencedAppend(this.fd, join(this.dir, "outbox.log"), buf, this.end, this.lock);
     } catch (e: unknown) {
-      // Nothing of a failed write may stay: the next record goes where this one began.
-      ftruncateSync(this.fd, this.end);
+      // Nothing of a failed write may stay: the next record goes where this one began. A failed
+      // check is different: the bytes may be another writer's, or this one's after it lost the lock.
+      if (!(e instanceof LedgerError)) ftruncateSync(this.fd, this.end);
+      if (e instanceof LedgerLockLost) this.lost = e;
       throw e;
     }
     fsyncSync(this.fd);
@@ -226,21 +234,24 @@ export class FileOutbox implements Outbox {
     clearTimeout(this.retryTimer);
     await this.draining;
     closeSync(this.fd);
-    this.unlock();
+    this.lock.release();
   }
 
   private kick(): void {
     if (
+      this.lost !== undefined ||
       this.options.ledger === undefined ||
       this.draining !== undefined ||
       this.retryTimer !== undefined ||
       this.depth() === 0
     )
       return;
-    this.draining = this.drain().finally(() => {
-      this.draining = undefined;
-      if (!this.closed) this.kick();
-    });
+    this.draining = this.drain()
+      .catch((e: unknown) => this.stopOnLostLock(e))
+      .finally(() => {
+        this.draining = undefined;
+        if (!this.closed) this.kick();
+      });
   }
 
   private async drain(): Promise<void> {
@@ -290,6 +301,14 @@ export class FileOutbox implements Outbox {
     }
   }
 
+  /** Another process took the outbox over: this one writes nothing more, not even acknowledgements. */
+  private stopOnLostLock(e: unknown): void {
+    if (!(e instanceof LedgerLockLost)) throw e;
+    this.lost = e;
+    clearTimeout(this.retryTimer);
+    this.options.warn?.(`outbox ${this.dir}: ${e.message}`);
+  }
+
   /** Moves a refused entry out of the way, to outbox.dead with the reason: kept, not replayed. */
   private deadLetter(entry: LedgerEntry, error: unknown): void {
     const reason = error instanceof Error ? error.message : String(error);
@@ -309,6 +328,7 @@ export class FileOutbox implements Outbox {
   }
 
   private acknowledge(count: number): void {
+    this.lock.check();
     this.acked = count;
     writeAck(this.dir, count);
     if (this.acked === this.entries.length && this.end > 1024 * 1024) this.compact();
@@ -324,6 +344,7 @@ export class FileOutbox implements Outbox {
    * between replays acknowledged entries (duplicates the ledger ignores by key), never skips one.
    */
   private compact(): void {
+    this.lock.check();
     writeAck(this.dir, 0);
     ftruncateSync(this.fd, 0);
     fsyncSync(this.fd);

@@ -13,15 +13,31 @@ export class LedgerCorruptError extends LedgerError {
 /** Another process holds the ledger for writing; it may let go, so opening again may pass. */
 export class LedgerLockedError extends LedgerError {
   readonly holderPid: number;
-  constructor(dir: string, holderPid: number, holderHost: string) {
+  constructor(dir: string, holderPid: number, holderHost: string, lockFile: string) {
     super(
-      `ledger ${dir} is locked for writing by pid ${holderPid} on ${holderHost} (lock file ${dir}/LOCK)`,
+      `ledger ${dir} is locked for writing by pid ${holderPid} on ${holderHost} (lock file ${lockFile})`,
       {
         retryable: true,
       },
     );
     this.name = "LedgerLockedError";
     this.holderPid = holderPid;
+  }
+}
+
+/**
+ * This writer no longer holds the write lock: it was paused or cut off for longer than the
+ * stale window and another writer took over. It writes nothing more through this handle;
+ * reopening is refused while the new writer holds the lock.
+ */
+export class LedgerLockLost extends LedgerError {
+  readonly generation: number;
+  constructor(dir: string, generation: number, holderNow: string) {
+    super(
+      `ledger ${dir}: this writer (pid ${process.pid}, lock generation ${generation}) lost the write lock, now ${holderNow}; it writes nothing more`,
+    );
+    this.name = "LedgerLockLost";
+    this.generation = generation;
   }
 }
 
