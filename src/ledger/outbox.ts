@@ -1,38 +1,19 @@
 // A durable outbox: entries a component has decided to record wait on disk until the ledger
 // acknowledges them, across ledger outages and process restarts, and are replayed in order
 // with their idempotency keys (a replayed duplicate adds nothing).
-//
-//   <dir>/outbox.log   records: u32be length ‖ u32be crc32 ‖ canonical entry JSON
-//   <dir>/outbox.ack   how many records the ledger has acknowledged (replaced atomically)
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  writeSync,
-} from "node:fs";
+// The files and their format are in outbox-log.ts.
+import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { crc32 } from "node:zlib";
 import { outboxDepth, ledgerErrors } from "../metrics/index.ts";
-import { parseEntry, prepareEntry, type LedgerEntry } from "./entry.ts";
+import { prepareEntry, type LedgerEntry } from "./entry.ts";
 import { LedgerError } from "./errors.ts";
 import { LedgerLockLost } from "./file/errors.ts";
 import { fencedAppend } from "./file/fence.ts";
 import { acquireWriteLock, type WriteLock } from "./file/lock.ts";
 import type { Ledger, Outbox, Receipt } from "./ledger.ts";
+import { encodeRecord, readAck, readRecords, writeAck } from "./outbox-log.ts";
 
-export class OutboxCorruptError extends LedgerError {
-  constructor(dir: string, record: number, offset: number, problem: string) {
-    super(`outbox ${dir}: record ${record} at byte ${offset}: ${problem}`);
-    this.name = "OutboxCorruptError";
-  }
-}
+export { OutboxCorruptError } from "./outbox-log.ts";
 
 export interface FileOutboxOptions {
   /** Where acknowledged entries go; without one the outbox only collects (another process drains). */
@@ -57,57 +38,6 @@ export interface FileOutboxOptions {
   lockStaleMs?: number;
 }
 
-/** Replaces outbox.ack atomically and durably. */
-function writeAck(dir: string, count: number): void {
-  const tmp = join(dir, "outbox.ack.tmp");
-  const fd = openSync(tmp, "w");
-  try {
-    writeSync(fd, String(count));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, "outbox.ack"));
-  const dirFd = openSync(dir, "r");
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
-}
-
-function readRecords(
-  dir: string,
-  fd: number,
-  warn: (m: string) => void,
-): { entries: LedgerEntry[]; end: number } {
-  const size = fstatSync(fd).size;
-  const buf = Buffer.alloc(size);
-  readSync(fd, buf, 0, size, 0);
-  const entries: LedgerEntry[] = [];
-  let at = 0;
-  while (at < size) {
-    if (size - at < 8 || size - at < 8 + buf.readUInt32BE(at)) {
-      warn(
-        `outbox ${dir}: truncated ${size - at} bytes of a torn, never acknowledged record ${entries.length}`,
-      );
-      ftruncateSync(fd, at);
-      break;
-    }
-    const length = buf.readUInt32BE(at);
-    const body = buf.subarray(at + 8, at + 8 + length);
-    if (crc32(body) !== buf.readUInt32BE(at + 4))
-      throw new OutboxCorruptError(dir, entries.length, at, "checksum mismatch");
-    try {
-      entries.push(parseEntry(JSON.parse(body.toString("utf8"))));
-    } catch (e: unknown) {
-      throw new OutboxCorruptError(dir, entries.length, at, e instanceof Error ? e.message : String(e));
-    }
-    at += 8 + length;
-  }
-  return { entries, end: Math.min(at, size) };
-}
-
 export class FileOutbox implements Outbox {
   private readonly dir: string;
   private readonly fd: number;
@@ -128,17 +58,15 @@ export class FileOutbox implements Outbox {
     fd: number,
     lock: WriteLock,
     options: FileOutboxOptions,
-    entries: LedgerEntry[],
-    end: number,
-    acked: number,
+    log: { entries: LedgerEntry[]; end: number; acked: number },
   ) {
     this.dir = dir;
     this.lock = lock;
     this.fd = fd;
     this.options = { ...options };
-    this.entries = entries;
-    this.end = end;
-    this.acked = Math.min(acked, entries.length);
+    this.entries = log.entries;
+    this.end = log.end;
+    this.acked = Math.min(log.acked, log.entries.length);
   }
 
   static open(dir: string, options: FileOutboxOptions = {}): FileOutbox {
@@ -157,15 +85,14 @@ export class FileOutbox implements Outbox {
       lock.release();
       throw e;
     }
-    const ackPath = join(dir, "outbox.ack");
-    let acked = existsSync(ackPath) ? Number(readFileSync(ackPath, "utf8").trim()) || 0 : 0;
+    let acked = readAck(dir);
     // More acknowledged than recorded: a crash during compaction. Put the count right on disk
     // before new records arrive, or they would be read as acknowledged after the next restart.
     if (acked > records.entries.length) {
       acked = records.entries.length;
       writeAck(dir, acked);
     }
-    const outbox = new FileOutbox(dir, fd, lock, options, records.entries, records.end, acked);
+    const outbox = new FileOutbox(dir, fd, lock, options, { ...records, acked });
     outboxDepth.set(outbox.depth());
     outbox.kick();
     return outbox;
@@ -200,13 +127,7 @@ export class FileOutbox implements Outbox {
     if (this.closed) throw new Error(`outbox ${this.dir} is closed`);
     if (this.lost !== undefined) throw this.lost;
     const prepared = entries.map((e) => prepareEntry(e));
-    const records = prepared.map(({ bytes }) => {
-      const header = Buffer.alloc(8);
-      header.writeUInt32BE(bytes.byteLength, 0);
-      header.writeUInt32BE(crc32(bytes), 4);
-      return Buffer.concat([header, bytes]);
-    });
-    const buf = Buffer.concat(records);
+    const buf = Buffer.concat(prepared.map(({ bytes }) => encodeRecord(bytes)));
     try {
       fencedAppend(this.fd, join(this.dir, "outbox.log"), buf, this.end, this.lock);
     } catch (e: unknown) {
@@ -311,6 +232,7 @@ export class FileOutbox implements Outbox {
 
   /** Moves a refused entry out of the way, to outbox.dead with the reason: kept, not replayed. */
   private deadLetter(entry: LedgerEntry, error: unknown): void {
+    this.lock.check();
     const reason = error instanceof Error ? error.message : String(error);
     const fd = openSync(join(this.dir, "outbox.dead"), "a");
     try {

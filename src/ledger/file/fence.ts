@@ -30,6 +30,6 @@ export function fencedAppend(fd: number, path: string, buf: Buffer, expectedEnd:
   checkEnd(fd, path, expectedEnd, "before");
   for (let written = 0; written < buf.byteLength;)
     written += writeSync(fd, buf, written, buf.byteLength - written);
-  checkEnd(fd, path, expectedEnd + buf.byteLength, "after");
   fence.check();
+  checkEnd(fd, path, expectedEnd + buf.byteLength, "after");
 }

@@ -102,8 +102,6 @@ export class FileLedger implements Ledger {
     if (readOnly && !existsSync(join(dir, "index")))
       throw new LedgerOpenFailed(`${dir} holds no ledger (no index file)`);
     if (!readOnly) mkdirSync(join(dir, "tree"), { recursive: true });
-    // The checkpoint before the index: a live writer signs only what it has indexed.
-    const latest = readLatestCheckpoint(dir);
     const lock = readOnly
       ? undefined
       : acquireWriteLock(dir, {
@@ -111,6 +109,8 @@ export class FileLedger implements Ledger {
           ...(options.lockStaleMs === undefined ? {} : { staleMs: options.lockStaleMs }),
         });
     try {
+      // The checkpoint before the index: a live writer signs only what it has indexed.
+      const latest = readLatestCheckpoint(dir);
       const ledger = new FileLedger(dir, options, lock);
       ledger.recover(readOnly, warn, latest);
       return ledger;

@@ -102,11 +102,22 @@ export function readTop(lockDir: string): LockTop | undefined {
   throw new Error(`${lockDir}: the lock files keep changing while being read`);
 }
 
+/** Which file a name points at: inode and birth time, so a recycled inode number does not match. */
+export interface FileIdentity {
+  ino: bigint;
+  birthtimeNs: bigint;
+}
+
+function identityOf(path: string): FileIdentity | undefined {
+  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return st === undefined ? undefined : { ino: st.ino, birthtimeNs: st.birthtimeNs };
+}
+
 /**
- * Writes `record` as its generation's file, all or nothing. Returns the file's inode, or
+ * Writes `record` as its generation's file, all or nothing. Returns the file's identity, or
  * undefined when another contender claimed that generation first.
  */
-export function claimGeneration(lockDir: string, record: LockRecord): number | undefined {
+export function claimGeneration(lockDir: string, record: LockRecord): FileIdentity | undefined {
   mkdirSync(lockDir, { recursive: true });
   const temp = join(lockDir, `${TEMP_PREFIX}${record.token}`);
   const fd = openSync(temp, "wx", 0o644);
@@ -126,7 +137,7 @@ export function claimGeneration(lockDir: string, record: LockRecord): number | u
     unlinkSync(temp);
   }
   syncDirectory(lockDir);
-  return statSync(path).ino;
+  return identityOf(path);
 }
 
 /**
@@ -147,7 +158,8 @@ export function removeSuperseded(lockDir: string, generation: number, staleMs: n
   }
 }
 
-/** Whether `path` is still the file this process linked (not removed, not replaced by hand). */
-export function isSameFile(path: string, ino: number): boolean {
-  return statSync(path, { throwIfNoEntry: false })?.ino === ino;
+/** Whether `path` is still the file this process linked (not removed, not replaced). */
+export function isSameFile(path: string, identity: FileIdentity): boolean {
+  const now = identityOf(path);
+  return now !== undefined && now.ino === identity.ino && now.birthtimeNs === identity.birthtimeNs;
 }

@@ -16,6 +16,7 @@ import {
   lockDirOf,
   readTop,
   removeSuperseded,
+  type FileIdentity,
   type LockRecord,
   type LockTop,
 } from "./lock-files.ts";
@@ -78,16 +79,16 @@ class HeldLock implements WriteLock {
   private readonly dir: string;
   private readonly lockDir: string;
   private readonly path: string;
-  private readonly ino: number;
+  private readonly identity: FileIdentity;
   private readonly heartbeat: NodeJS.Timeout;
   private lost: LedgerLockLost | undefined;
 
-  constructor(dir: string, generation: number, ino: number, staleMs: number) {
+  constructor(dir: string, generation: number, identity: FileIdentity, staleMs: number) {
     this.dir = dir;
     this.lockDir = lockDirOf(dir);
     this.generation = generation;
     this.path = generationPath(this.lockDir, generation);
-    this.ino = ino;
+    this.identity = identity;
     heldHere.add(this.lockDir);
     this.heartbeat = setInterval(() => this.renew(), Math.max(10, Math.floor(staleMs / 6)));
     this.heartbeat.unref();
@@ -102,9 +103,13 @@ class HeldLock implements WriteLock {
     }
   }
 
+  /**
+   * One stat: every writer that takes over removes the files below its generation before it
+   * writes anything, so this holder's own file is there exactly as long as it holds the lock.
+   */
   check(): void {
     if (this.lost !== undefined) throw this.lost;
-    if (highestGeneration(this.lockDir) === this.generation && isSameFile(this.path, this.ino)) return;
+    if (isSameFile(this.path, this.identity)) return;
     this.lost = new LedgerLockLost(this.dir, this.generation, holderNow(this.lockDir));
     this.stop();
     throw this.lost;
@@ -162,8 +167,8 @@ export function acquireWriteLock(dir: string, options: WriteLockOptions): WriteL
     if (top !== undefined && top.record?.released !== true && stale === undefined)
       throw new LedgerLockedError(dir, top.record?.pid ?? -1, top.record?.host ?? "unknown", top.path);
     const generation = (top?.generation ?? 0) + 1;
-    const ino = claimGeneration(lockDir, record(generation));
-    if (ino === undefined) continue;
+    const identity = claimGeneration(lockDir, record(generation));
+    if (identity === undefined) continue;
     const path = generationPath(lockDir, generation);
     // A contender that judged an older generation stale long ago can only add a lower one.
     if (highestGeneration(lockDir) !== generation) {
@@ -172,7 +177,7 @@ export function acquireWriteLock(dir: string, options: WriteLockOptions): WriteL
     }
     if (stale !== undefined) options.onStale(stale);
     removeSuperseded(lockDir, generation, staleMs);
-    return new HeldLock(dir, generation, ino, staleMs);
+    return new HeldLock(dir, generation, identity, staleMs);
   }
   throw new LedgerLockedError(dir, -1, "unknown (the lock changed hands while opening)", lockDir);
 }
