@@ -12,12 +12,14 @@ export interface Fence {
   check(): void;
 }
 
-function checkEnd(fd: number, path: string, expected: number, when: string): void {
+function checkEnd(fd: number, path: string, expected: number, when: string, fence: Fence): void {
   const size = fstatSync(fd).size;
-  if (size !== expected)
-    throw new LedgerAppendFailed(
-      `${path} is ${size} bytes ${when} this write, this writer expected ${expected}: another process writes to it`,
-    );
+  if (size === expected) return;
+  // Most often the other process is the writer that took the lock over: say that, if so.
+  fence.check();
+  throw new LedgerAppendFailed(
+    `${path} is ${size} bytes ${when} this write, this writer expected ${expected}: another process writes to it`,
+  );
 }
 
 /**
@@ -27,9 +29,9 @@ function checkEnd(fd: number, path: string, expected: number, when: string): voi
  */
 export function fencedAppend(fd: number, path: string, buf: Buffer, expectedEnd: number, fence: Fence): void {
   fence.check();
-  checkEnd(fd, path, expectedEnd, "before");
+  checkEnd(fd, path, expectedEnd, "before", fence);
   for (let written = 0; written < buf.byteLength;)
     written += writeSync(fd, buf, written, buf.byteLength - written);
   fence.check();
-  checkEnd(fd, path, expectedEnd + buf.byteLength, "after");
+  checkEnd(fd, path, expectedEnd + buf.byteLength, "after", fence);
 }
