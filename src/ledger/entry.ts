@@ -1,4 +1,5 @@
 import canonicalize from "canonicalize";
+import { LedgerError } from "./errors.ts";
 
 /**
  * Versions of the entry format the ledger accepts. The fields are the same in every version;
@@ -38,10 +39,10 @@ export interface LedgerEntry {
 }
 
 /** The entry is not something the ledger can record; the message names the field. */
-export class EntryValidationError extends Error {
+export class EntryValidationError extends LedgerError {
   readonly field: string;
   constructor(field: string, problem: string) {
-    super(`ledger entry: ${field} ${problem}`);
+    super(`ledger entry: ${field} ${problem}`, { permanent: true });
     this.name = "EntryValidationError";
     this.field = field;
   }

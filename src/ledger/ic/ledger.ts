@@ -30,6 +30,7 @@ import {
 import { prepareEntry, type LedgerEntry, type PreparedEntry } from "../entry.ts";
 import { verifyCheckpoint } from "../checkpoint.ts";
 import { decodeEnvelope } from "../envelope.ts";
+import { LedgerError } from "../errors.ts";
 import { sameHash, toHex, type Hash } from "../hash.ts";
 import type { Checkpoint, ConsistencyProof, InclusionProof, Ledger, Receipt, StoredLeaf } from "../ledger.ts";
 import { EMPTY_ROOT, hashLeaf, ProofInputError } from "../merkle.ts";
@@ -74,20 +75,21 @@ export interface IcLedgerOptions {
 }
 
 /** The canister refused an append batch: retrying the same batch cannot succeed. */
-export class IcAppendRefused extends Error {
+export class IcAppendRefused extends LedgerError {
   readonly reason: AppendErrorValue;
-  /** The entries themselves are refused (not the caller): no retry of them can pass. */
-  readonly permanent: boolean;
   constructor(canisterId: string, reason: AppendErrorValue, firstItem: number) {
-    super(`ledger canister ${canisterId} refused the batch: ${describeAppendError(reason, firstItem)}`);
+    // Permanent unless the caller is at fault ("unauthorized"): then the entries are fine and
+    // must wait for the right identity, not be set aside.
+    super(`ledger canister ${canisterId} refused the batch: ${describeAppendError(reason, firstItem)}`, {
+      permanent: !("unauthorized" in reason),
+    });
     this.name = "IcAppendRefused";
     this.reason = reason;
-    this.permanent = !("unauthorized" in reason);
   }
 }
 
 /** The canister answered something its certified tip does not back. */
-export class IcVerificationError extends Error {
+export class IcVerificationError extends LedgerError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "IcVerificationError";
