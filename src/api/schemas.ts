@@ -56,13 +56,22 @@ export const modelVersionSchema: Schema = obj(
             uri: str({ pattern: ARTIFACT_URI_PATTERN }),
             digest: str({ pattern: DIGEST_PATTERN }),
             format: str(),
-            sizeBytes: int({ minimum: 0 }),
+            // JSON numbers beyond 2^53 are read as another value by JavaScript parsers.
+            sizeBytes: int({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
           },
           ["uri", "digest"],
         ),
-        parents: arr(obj({ name: dnsName, namespace: str({ pattern: DNS_LABEL_PATTERN }) }, ["name"]), {
-          maxItems: 64,
-        }),
+        parents: arr(
+          obj(
+            {
+              name: dnsName,
+              namespace: str({ pattern: DNS_LABEL_PATTERN }),
+              specDigest: str({ pattern: DIGEST_PATTERN }),
+            },
+            ["name"],
+          ),
+          { maxItems: 64 },
+        ),
         datasets: arr(
           obj(
             {

@@ -1,6 +1,6 @@
 // The single-object checks of a ModelVersion's lineage, each a pure function returning a
 // check with a reason a person can act on.
-import type { ModelVersion, TrustedKey } from "../api/index.ts";
+import { unsignableValues, type ModelVersion, type TrustedKey } from "../api/index.ts";
 import { publicKeyFromPem, signatureVerifies } from "./keys.ts";
 
 export const CHECK_NAMES = [
@@ -38,6 +38,10 @@ export function subjectName(mv: ModelVersion): string {
 export function signatureCheck(mv: ModelVersion, trustedKeys: readonly TrustedKey[]): CheckResult {
   const signatures = mv.spec.signatures ?? [];
   if (signatures.length === 0) return fail("signature", `lineage: ${subjectName(mv)} is not signed`);
+  // Validated objects never get here with one; callers handing in raw objects must not verify.
+  const unsignable = unsignableValues(mv.spec, "spec")[0];
+  if (unsignable !== undefined)
+    return fail("signature", `lineage: ${subjectName(mv)} ${unsignable.field} ${unsignable.message}`);
   const trusted = signatures.filter((s) => trustedKeys.some((k) => k.keyId === s.keyId));
   if (trusted.length === 0) {
     return fail(

@@ -9,7 +9,7 @@ import type {
   LineageVerdict,
   TrustPolicyView,
 } from "./state.ts";
-import { subjectOf, type Workload } from "./subjects.ts";
+import { subjectOf, type Subject, type Workload } from "./subjects.ts";
 
 /** Why a review was answered as it was; a fixed set, used as the metric label `reason`. */
 export const DECISION_REASONS = [
@@ -147,6 +147,21 @@ function modelVersionFailures<MV, P>(
   return signature.map((c) => fail("signature-invalid", c.name, `${subject}: ${c.reason}`));
 }
 
+function failuresOf<MV, P>(
+  subject: Exclude<Subject, { type: "ungated" }>,
+  ns: string,
+  policy: TrustPolicyView<P>,
+  state: AdmissionState<MV, P>,
+): Failure[] {
+  if (subject.type === "invalid") return [fail("invalid-object", "schema", subject.problem)];
+  if (subject.type === "modelversion") return modelVersionFailures(subject.object, policy, state);
+  const failures = workloadFailures(subject, ns, policy, state);
+  const { transition } = subject;
+  return transition === undefined
+    ? failures
+    : failures.map((f) => ({ ...f, message: `${transition}: ${f.message}` }));
+}
+
 function allowed(reason: DecisionReason, resource: string): AdmissionDecision {
   return { allowed: true, message: "", warnings: [], reason, checkFailed: undefined, resource, record: [] };
 }
@@ -189,16 +204,16 @@ export function admissionDecision<MV, P>(
   const labels = state.namespaceLabels(request.namespace) ?? {
     "kubernetes.io/metadata.name": request.namespace,
   };
-  const policies = state.policies.filter((p) => p.selects(labels));
+  // A review that cannot be placed in a namespace is judged by every policy, never by none.
+  const unplaced = subject.type === "invalid" && subject.unplaced === true;
+  const policies = unplaced ? state.policies : state.policies.filter((p) => p.selects(labels));
   if (policies.length === 0) return allowed("namespace-not-selected", subject.resource);
-  const findings = policies.flatMap((policy) => {
-    const failures =
-      subject.type === "invalid"
-        ? [fail("invalid-object", "schema", subject.problem)]
-        : subject.type === "workload"
-          ? workloadFailures(subject, request.namespace, policy, state)
-          : modelVersionFailures(subject.object, policy, state);
-    return failures.map((f) => ({ ...f, policy: policy.name, mode: policy.mode }));
-  });
+  const findings = policies.flatMap((policy) =>
+    failuresOf(subject, request.namespace, policy, state).map((f) => ({
+      ...f,
+      policy: policy.name,
+      mode: policy.mode,
+    })),
+  );
   return combine(findings, subject.resource, request.dryRun);
 }

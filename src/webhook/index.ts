@@ -42,6 +42,7 @@ export {
   readManifestFile,
   manifestFiles,
   loadManifests,
+  loadModelVersions,
   readLedgerFacts,
   ManifestReadFailed,
   type ManifestObject,

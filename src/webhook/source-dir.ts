@@ -77,18 +77,34 @@ function metadataOf(object: Record<string, unknown>): { name: string; labels: Re
   };
 }
 
-/** Feeds the cache from manifests; returns one problem line per object that was not usable. */
+/**
+ * Feeds the cache the ModelVersions of manifests, and nothing that configures trust: what
+ * objects under test (`modelchain check -f`) may bring with them. Returns one problem line per
+ * ModelVersion that was not usable.
+ */
+export function loadModelVersions<MV, P>(
+  cache: VerifiedCache<MV, P>,
+  objects: readonly ManifestObject[],
+): string[] {
+  return objects.flatMap(({ file, doc, object }) => {
+    if (object["kind"] !== "ModelVersion") return [];
+    const problem = cache.putModelVersion(object);
+    return problem === undefined ? [] : [`${file} (document ${doc}): ModelVersion ${problem}`];
+  });
+}
+
+/**
+ * Feeds the cache from a policy source: ModelVersions, trust policies and Namespaces (whose
+ * labels decide which policies apply). Returns one problem line per object that was not usable.
+ */
 export function loadManifests<MV, P>(
   cache: VerifiedCache<MV, P>,
   objects: readonly ManifestObject[],
 ): string[] {
-  const problems: string[] = [];
+  const problems = loadModelVersions(cache, objects);
   for (const { file, doc, object } of objects) {
     const where = `${file} (document ${doc})`;
-    if (object["kind"] === "ModelVersion") {
-      const problem = cache.putModelVersion(object);
-      if (problem !== undefined) problems.push(`${where}: ModelVersion ${problem}`);
-    } else if (object["kind"] === "ModelTrustPolicy") {
+    if (object["kind"] === "ModelTrustPolicy") {
       const problem = cache.putPolicy(object);
       if (problem !== undefined) problems.push(`${where}: ModelTrustPolicy ${problem}`);
     } else if (object["kind"] === "Namespace") {

@@ -156,14 +156,18 @@ describe("admissionDecision for workloads under an enforce policy", () => {
     expect(d).toMatchObject({ allowed: true, reason: "ungated" });
   });
 
-  it("allows updates of an object that is being deleted so finalizers can finish", () => {
-    const obj = {
-      metadata: { name: "serve", deletionTimestamp: "2026-01-01T00:00:00Z" },
+  it("allows metadata updates of an object that is being deleted so finalizers can finish", () => {
+    const metadata = { name: "serve", deletionTimestamp: "2026-01-01T00:00:00Z" };
+    const old = {
+      metadata: { ...metadata, finalizers: ["modelchain.io/ledger-record"] },
       spec: { modelVersion: "nope" },
     };
-    expect(admissionDecision(request("ModelDeployment", obj, { operation: "UPDATE" }), enforce).allowed).toBe(
-      true,
+    const obj = { metadata, spec: { modelVersion: "nope" } };
+    const d = admissionDecision(
+      request("ModelDeployment", obj, { operation: "UPDATE", oldObject: old }),
+      enforce,
     );
+    expect(d).toMatchObject({ allowed: true, reason: "unchanged" });
   });
 
   it("allows an update that changes only metadata, so the operator can add finalizers", () => {

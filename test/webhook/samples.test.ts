@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { checkManifests } from "../../src/webhook/check.ts";
 import { admissionDecision } from "../../src/webhook/decision.ts";
 import { loadDirCache } from "../../src/webhook/service.ts";
-import { loadManifests, readManifestFile } from "../../src/webhook/source-dir.ts";
+import { loadModelVersions, readManifestFile } from "../../src/webhook/source-dir.ts";
 import { modelchainVocabulary } from "../../src/webhook/vocabulary.ts";
 import { request } from "./fixtures.ts";
 import { Registrations } from "../../src/trail/index.ts";
@@ -38,7 +38,7 @@ function registered(objects: [namespace: string, name: string, uid: string | und
 async function judge(file: string): Promise<Array<[string, string, boolean, string]>> {
   const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
   const objects = readManifestFile(join(SAMPLES, file));
-  loadManifests(cache, objects);
+  loadModelVersions(cache, objects);
   return checkManifests(cache, objects).map((r) => [r.kind, r.name, r.allowed, r.reason]);
 }
 
@@ -82,6 +82,12 @@ const deny = [
   {
     file: "bad/unpinned-dataset.yaml",
     deployment: "chat-unpinned-data",
+    reason: "policy-check-failed",
+    modelVersionDenied: false,
+  },
+  {
+    file: "bad/unbound-parent.yaml",
+    deployment: "chat-unbound",
     reason: "policy-check-failed",
     modelVersionDenied: false,
   },
@@ -172,9 +178,10 @@ describe("decisions over samples/", () => {
 
   it("allows the same object in a namespace the policy does not select", async () => {
     const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
-    const md = readManifestFile(join(SAMPLES, "bad", "unpinned-image.yaml"))[0];
+    const md = readManifestFile(join(SAMPLES, "bad", "unpinned-image.yaml"))[0]?.object ?? {};
+    const metadata = { ...(typeof md["metadata"] === "object" ? md["metadata"] : {}), namespace: "sandbox" };
     const d = admissionDecision(
-      request("ModelDeployment", md?.object, { namespace: "sandbox" }),
+      request("ModelDeployment", { ...md, metadata }, { namespace: "sandbox" }),
       cache.state(),
     );
     expect(d).toMatchObject({ allowed: true, reason: "namespace-not-selected" });
