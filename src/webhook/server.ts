@@ -66,6 +66,14 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
+/** The limits given cannot work together. */
+export class WebhookLimitsInvalid extends Error {
+  constructor(message: string) {
+    super(`webhook limits: ${message}`);
+    this.name = "WebhookLimitsInvalid";
+  }
+}
+
 type Limits = { -readonly [K in keyof typeof WEBHOOK_LIMITS]: number };
 
 function limitsOf(o: WebhookServerOptions): Limits {
@@ -78,7 +86,13 @@ function limitsOf(o: WebhookServerOptions): Limits {
     inFlightBodyBytes: o.inFlightBodyBytes,
   };
   const defined = Object.entries(given).filter(([, v]) => v !== undefined);
-  return { ...WEBHOOK_LIMITS, ...Object.fromEntries(defined) };
+  const limits: Limits = { ...WEBHOOK_LIMITS, ...Object.fromEntries(defined) };
+  if (limits.inFlightBodyBytes < limits.maxBodyBytes)
+    throw new WebhookLimitsInvalid(
+      `inFlightBodyBytes ${limits.inFlightBodyBytes} is below maxBodyBytes ${limits.maxBodyBytes}: ` +
+        "a full-size review would be refused for ever",
+    );
+  return limits;
 }
 
 /** What one server shares among its requests: the body budget and the request on each connection. */
