@@ -29,6 +29,8 @@ export { isPinnedByDigest } from "./images.ts";
 export {
   startWebhookServer,
   MAX_REVIEW_BYTES,
+  WEBHOOK_LIMITS,
+  WebhookLimitsInvalid,
   type Reviewer,
   type WebhookServer,
   type WebhookServerOptions,
