@@ -85,7 +85,7 @@ async function child(certFile: string, keyFile: string): Promise<void> {
   process.stdout.write(`${JSON.stringify({ bare: barePort, webhook: webhook.server.port })}\n`);
   process.stdin.resume();
   process.stdin.on("end", () => {
-    admissionDuration.get().then((m) => {
+    void admissionDuration.get().then((m) => {
       const own = serverSideP99(m.values);
       process.stdout.write(
         `webhook's own time per review (parse, decide, respond; ${own.count} reviews): p50 ${own.p50}, p99 ${own.p99}\n`,
