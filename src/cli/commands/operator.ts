@@ -9,6 +9,7 @@ import { FileOutbox, openLedger } from "../../ledger/index.ts";
 import { modelchainVocabulary, startWebhookService } from "../../webhook/index.ts";
 import { startMetricsServer } from "../../metrics/index.ts";
 import { CheckFailedError, CliInputError, parseIndex, printResult } from "../output.ts";
+import { handshakeTimeoutFlag, inFlightBodyBytesFlag } from "./webhook.ts";
 
 interface OperatorFlags {
   kubeconfig?: string;
@@ -26,6 +27,8 @@ interface OperatorFlags {
   tlsCert?: string;
   tlsKey?: string;
   webhookTimeoutSeconds: number;
+  webhookTlsHandshakeTimeoutMs: number;
+  webhookInFlightBodyBytes: number;
 }
 
 function loadKubeConfig(flags: Pick<OperatorFlags, "kubeconfig" | "context">): KubeConfig {
@@ -56,6 +59,10 @@ async function startInProcessWebhook(
     keyFile: flags.tlsKey,
     port: flags.webhookPort ?? 9443,
     timeoutSeconds: flags.webhookTimeoutSeconds,
+    limits: {
+      handshakeTimeoutMs: flags.webhookTlsHandshakeTimeoutMs,
+      inFlightBodyBytes: flags.webhookInFlightBodyBytes,
+    },
     log,
   });
 }
@@ -113,6 +120,8 @@ export function registerOperatorCommand(program: Command): void {
       parseIndex("--webhook-timeout-seconds"),
       5,
     )
+    .option(...handshakeTimeoutFlag("--webhook-tls-handshake-timeout-ms"))
+    .option(...inFlightBodyBytesFlag("--webhook-in-flight-body-bytes"))
     .option("--install-crds", "server-side apply the modelchain CRDs before starting", false)
     .action(async (flags: OperatorFlags) => {
       const log = pino({ name: "modelchain-operator" });
