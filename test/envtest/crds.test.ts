@@ -55,7 +55,7 @@ describe.skipIf(skip)("CRDs against a real kube-apiserver", () => {
       try {
         await objects.create(o as KubernetesObject);
       } catch (e: unknown) {
-        throw new Error(`${f} ${String(o["kind"])}: ${errorText(e)}`);
+        throw new Error(`${f} ${String(o["kind"])}: ${errorText(e)}`, { cause: e });
       }
     }
     const mv = await objects.read({
