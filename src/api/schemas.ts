@@ -201,10 +201,21 @@ export const modelTrustPolicySchema: Schema = obj(
               {
                 key: str({ minLength: 1 }),
                 operator: str({ enum: ["In", "NotIn", "Exists", "DoesNotExist"] }),
-                values: arr(str()),
+                values: arr(str(), { maxItems: 256 }),
               },
               ["key", "operator"],
+              {
+                // As metav1.LabelSelector: `In: []` would otherwise select no namespace at all.
+                "x-kubernetes-validations": [
+                  {
+                    rule: "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",
+                    message:
+                      "values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist",
+                  },
+                ],
+              },
             ),
+            { maxItems: 64 },
           ),
         }),
         maxLineageDepth: int({ minimum: 1, maximum: 256, default: 16 }),

@@ -27,9 +27,13 @@ export interface LineageCheck {
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
-export const pass = (name: CheckName, reason: string) => ({ name, passed: true, reason });
-export const fail = (name: CheckName, reason: string) => ({ name, passed: false, reason });
-export type CheckResult = ReturnType<typeof pass>;
+export interface CheckResult {
+  name: CheckName;
+  passed: boolean;
+  reason: string;
+}
+export const pass = (name: CheckName, reason: string): CheckResult => ({ name, passed: true, reason });
+export const fail = (name: CheckName, reason: string): CheckResult => ({ name, passed: false, reason });
 
 export function subjectName(mv: ModelVersion): string {
   return `${mv.metadata.namespace ?? "default"}/${mv.metadata.name}`;
