@@ -19,6 +19,7 @@ export {
   verifyInclusion,
   rootFromConsistencyProof,
   verifyConsistency,
+  verifyExtends,
 } from "./verify.ts";
 export { MemoryTree } from "./memory-tree.ts";
 export { MemoryLedger } from "./memory-ledger.ts";

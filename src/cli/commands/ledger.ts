@@ -12,7 +12,7 @@ import {
   parseLedgerUrl,
   toHex,
   verifyAnyCheckpoint,
-  verifyConsistency,
+  verifyExtends,
   verifyInclusion,
   type Checkpoint,
   type Ledger,
@@ -325,7 +325,7 @@ function registerVerifyConsistency(program: Command): void {
           );
         }
         try {
-          verifyConsistency(
+          verifyExtends(
             older.size,
             newer.size,
             proof.proof.map((h, i) => hashFromHex(h, `proof[${i}]`)),

@@ -32,7 +32,7 @@ import { decodeEnvelope } from "../envelope.ts";
 import { sameHash, toHex, type Hash } from "../hash.ts";
 import type { Checkpoint, ConsistencyProof, InclusionProof, Ledger, Receipt, StoredLeaf } from "../ledger.ts";
 import { EMPTY_ROOT, hashLeaf, ProofInputError } from "../merkle.ts";
-import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from "../verify.ts";
+import { rootFromInclusionProof, verifyConsistency, verifyExtends, verifyInclusion } from "../verify.ts";
 import { verifyCertifiedTip } from "./certificate.ts";
 import {
   idlFactory,
@@ -293,11 +293,14 @@ export class IcLedger implements Ledger {
           `ic ledger ${this.canisterId}: certified size went back from ${previous.size} to ${size}`,
         );
       if (size > previous.size) {
-        const proof = await this.proof("consistency", () =>
-          this.actor.consistency_proof(BigInt(previous.size), BigInt(size)),
-        );
+        const proof =
+          previous.size === 0
+            ? []
+            : await this.proof("consistency", () =>
+                this.actor.consistency_proof(BigInt(previous.size), BigInt(size)),
+              );
         this.verifying(`the tip at size ${size} does not extend the one at size ${previous.size}`, () =>
-          verifyConsistency(previous.size, size, proof, previous.root, root),
+          verifyExtends(previous.size, size, proof, previous.root, root),
         );
       } else if (!sameHash(root, previous.root)) {
         throw new IcVerificationError(`ic ledger ${this.canisterId}: two certified roots for size ${size}`);
@@ -454,7 +457,7 @@ export class IcLedger implements Ledger {
         ? []
         : await this.proof("consistency", () => this.actor.consistency_proof(BigInt(from), BigInt(toSize)));
     this.verifying(`consistency proof ${from} -> ${toSize}`, () =>
-      verifyConsistency(from, toSize, proof, fromRoot, toRoot),
+      verifyExtends(from, toSize, proof, fromRoot, toRoot),
     );
     return { from, to: toSize, fromRoot: toHex(fromRoot), toRoot: toHex(toRoot), proof: proof.map(toHex) };
   }
