@@ -42,10 +42,14 @@ export {
 export {
   signCheckpoint,
   verifyCheckpoint,
+  verifyIcCheckpoint,
+  verifyAnyCheckpoint,
   parseCheckpoint,
   checkpointMessage,
   keyIdOf,
   CheckpointSignatureError,
+  CheckpointKeyMismatchError,
+  type CheckpointTrust,
 } from "./checkpoint.ts";
 export { CompactRange } from "./compact-range.ts";
 export { auditLedger } from "./audit.ts";
@@ -54,8 +58,6 @@ export {
   IcLedger,
   IcAppendRefused,
   IcVerificationError,
-  verifyIcCheckpoint,
-  verifyAnyCheckpoint,
   splitBatches,
   type IcLedgerOptions,
 } from "./ic/ledger.ts";

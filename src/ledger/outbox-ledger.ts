@@ -4,7 +4,15 @@
 // rejects with LedgerUnavailableError but the entries stay and are replayed when it answers —
 // by this process, or by the next one that opens the same outbox.
 import { EntryValidationError, prepareEntry, type LedgerEntry } from "./entry.ts";
-import type { Checkpoint, ConsistencyProof, InclusionProof, Ledger, Receipt, StoredLeaf } from "./ledger.ts";
+import type {
+  Checkpoint,
+  ConsistencyProof,
+  InclusionProof,
+  Ledger,
+  LedgerOrigin,
+  Receipt,
+  StoredLeaf,
+} from "./ledger.ts";
 import { FileOutbox } from "./outbox.ts";
 
 export class LedgerUnavailableError extends Error {
@@ -63,6 +71,10 @@ export class OutboxLedger implements Ledger {
   /** Opens (or resumes) the outbox in `dir`; entries left by an earlier process are replayed first. */
   static open(inner: Ledger, dir: string, options: OutboxLedgerOptions = {}): OutboxLedger {
     return new OutboxLedger(inner, dir, options);
+  }
+
+  get origin(): LedgerOrigin {
+    return this.inner.origin;
   }
 
   /** Entries waiting for the ledger. */

@@ -7,7 +7,15 @@ import { envelopeBytes, nowNanos } from "../envelope.ts";
 import { consistencyPath, hashLeaf, inclusionPath, ProofInputError } from "../merkle.ts";
 import { toHex, type Hash } from "../hash.ts";
 import { signCheckpoint } from "../checkpoint.ts";
-import type { Checkpoint, ConsistencyProof, InclusionProof, Ledger, Receipt, StoredLeaf } from "../ledger.ts";
+import type {
+  Checkpoint,
+  ConsistencyProof,
+  InclusionProof,
+  Ledger,
+  LedgerOrigin,
+  Receipt,
+  StoredLeaf,
+} from "../ledger.ts";
 import {
   ledgerAppendDuration,
   ledgerEntriesAppended,
@@ -22,18 +30,22 @@ import { decodeSlot, encodeRecord, encodeSlot, keyHashOf, SLOT_BYTES, type Index
 import { decodeRecorded, readRecord, recoverIndex } from "./recovery.ts";
 import { SegmentStore } from "./segments.ts";
 import { TreeFiles } from "./tree-files.ts";
+import { checkSignedHead, readLatestCheckpoint, writeLatestCheckpoint } from "./keys.ts";
 import {
-  checkSignedHead,
-  loadSigningKey,
-  readLatestCheckpoint,
-  writeLatestCheckpoint,
+  establishIdentity,
+  trustOf,
+  type LedgerIdentity,
+  type RecordedHistory,
   type SigningKey,
-} from "./keys.ts";
+} from "./identity.ts";
 
 export interface FileLedgerOptions {
   /** Open for reading only: no lock, no recovery writes; sees the entries indexed at open. */
   readOnly?: boolean;
-  /** PEM file of the ed25519 checkpoint key; default `<dir>/checkpoint-key.pem`, created on first use. */
+  /**
+   * PEM file of the ed25519 checkpoint key; default `<dir>/checkpoint-key.pem`, made when the
+   * ledger is created and never again (see identity.ts).
+   */
   signingKeyPath?: string;
   maxSegmentBytes?: number;
   clock?: () => number;
@@ -71,7 +83,8 @@ export class FileLedger implements Ledger {
   private readonly keys = new KeyIndex();
   private readonly clock: () => number;
   private readonly releaseLock: (() => void) | undefined;
-  private readonly signingKey: SigningKey | undefined;
+  private signingKey: SigningKey | undefined;
+  private identity: LedgerIdentity | undefined;
   private count = 0;
   private queue: PendingAppend[] = [];
   private committing: Promise<void> | undefined;
@@ -86,7 +99,6 @@ export class FileLedger implements Ledger {
     this.segments = SegmentStore.open(join(dir, "segments"), { readOnly, maxBytes: options.maxSegmentBytes });
     this.index = FixedSlotFile.open(join(dir, "index"), SLOT_BYTES, readOnly);
     this.tree = new TreeFiles(join(dir, "tree"), readOnly, (i) => this.slot(i).leafHash);
-    this.signingKey = loadSigningKey(dir, options.signingKeyPath, readOnly);
   }
 
   static async open(dir: string, options: FileLedgerOptions = {}): Promise<FileLedger> {
@@ -101,6 +113,7 @@ export class FileLedger implements Ledger {
     try {
       const ledger = new FileLedger(dir, options, release);
       ledger.recover(readOnly, warn);
+      ledger.pinIdentity(readOnly, options.signingKeyPath, warn);
       return ledger;
     } catch (e: unknown) {
       release?.();
@@ -118,9 +131,26 @@ export class FileLedger implements Ledger {
       for (let i = 0; i < n; i++)
         this.keys.add(buf.subarray(i * SLOT_BYTES + 48, (i + 1) * SLOT_BYTES), first + i);
     }
-    const latest = readLatestCheckpoint(this.dir);
-    if (latest !== undefined) checkSignedHead(latest, this.count, (size) => toHex(this.tree.rootAt(size)));
     ledgerSize.set({ backend: "file" }, this.count);
+  }
+
+  /** Whose ledger this is (identity.ts), and that it still extends the last head it signed. */
+  private pinIdentity(readOnly: boolean, keyPath: string | undefined, warn: (m: string) => void): void {
+    const history: RecordedHistory = {
+      size: this.count,
+      envelope: (i) => decodeRecorded(readRecord(this.segments, this.slot(i), i), i),
+    };
+    const now = new Date(this.clock());
+    const pinned = establishIdentity({ dir: this.dir, readOnly, keyPath, history, now, warn });
+    this.identity = pinned.identity;
+    this.signingKey = pinned.key;
+    const latest = readLatestCheckpoint(this.dir);
+    if (latest !== undefined)
+      checkSignedHead(latest, this.count, (size) => toHex(this.tree.rootAt(size)), trustOf(this.identity));
+  }
+
+  get origin(): LedgerOrigin {
+    return { backend: "file", keyId: this.identity?.keyId };
   }
 
   private slot(index: number): IndexSlot {
