@@ -30,6 +30,7 @@ import { decodeSlot, encodeRecord, encodeSlot, keyHashOf, SLOT_BYTES, type Index
 import { decodeRecorded, readRecord, recoverIndex } from "./recovery.ts";
 import { SegmentStore } from "./segments.ts";
 import { TreeFiles } from "./tree-files.ts";
+import { readSyncedSize, SYNC_EVERY, writeSyncedSize } from "./synced.ts";
 import { checkSignedHead, readLatestCheckpoint, writeLatestCheckpoint } from "./keys.ts";
 import {
   establishIdentity,
@@ -68,6 +69,13 @@ interface NewLeaf {
 
 const NOT_YET_WRITTEN = new Uint8Array(0);
 
+function leafHashesOf(slots: Buffer): Hash[] {
+  const out: Hash[] = [];
+  for (let at = 0; at < slots.byteLength; at += SLOT_BYTES)
+    out.push(Uint8Array.from(slots.subarray(at + 16, at + 48)));
+  return out;
+}
+
 const defaultLogger = pino({ name: "modelchain-ledger" }, pino.destination(2));
 
 /**
@@ -86,6 +94,8 @@ export class FileLedger implements Ledger {
   private signingKey: SigningKey | undefined;
   private identity: LedgerIdentity | undefined;
   private count = 0;
+  /** Entries whose index slots and tree nodes are known durable (synced.ts). */
+  private syncedSize = 0;
   private queue: PendingAppend[] = [];
   private committing: Promise<void> | undefined;
   private failed: LedgerAppendFailed | undefined;
@@ -98,7 +108,10 @@ export class FileLedger implements Ledger {
     this.releaseLock = releaseLock;
     this.segments = SegmentStore.open(join(dir, "segments"), { readOnly, maxBytes: options.maxSegmentBytes });
     this.index = FixedSlotFile.open(join(dir, "index"), SLOT_BYTES, readOnly);
-    this.tree = new TreeFiles(join(dir, "tree"), readOnly, (i) => this.slot(i).leafHash);
+    this.tree = new TreeFiles(join(dir, "tree"), readOnly, {
+      at: (i) => this.slot(i).leafHash,
+      range: (first, n) => leafHashesOf(this.index.readRange(first, n)),
+    });
   }
 
   static async open(dir: string, options: FileLedgerOptions = {}): Promise<FileLedger> {
@@ -122,8 +135,10 @@ export class FileLedger implements Ledger {
   }
 
   private recover(readOnly: boolean, warn: (message: string) => void): void {
-    this.count = recoverIndex(this.segments, this.index, readOnly, { warn });
-    this.tree.recover(this.count);
+    const synced = readSyncedSize(this.dir, this.index.count);
+    this.count = recoverIndex(this.segments, this.index, { dir: this.dir, readOnly, warn, reread: synced });
+    this.syncedSize = Math.min(synced, this.count);
+    this.tree.recover(this.count, this.syncedSize, warn);
     const chunk = 65_536;
     for (let first = 0; first < this.count; first += chunk) {
       const n = Math.min(chunk, this.count - first);
@@ -230,6 +245,7 @@ export class FileLedger implements Ledger {
       }));
       pending.resolve(receipts);
     });
+    if (this.count - this.syncedSize >= SYNC_EVERY) await this.syncDerived();
     for (const leaf of fresh) ledgerEntriesAppended.inc({ kind: leaf.kind, backend: "file" });
     ledgerAppendDuration.observe({ backend: "file" }, (performance.now() - started) / 1000);
     ledgerSize.set({ backend: "file" }, size);
@@ -320,6 +336,7 @@ export class FileLedger implements Ledger {
     if (this.signingKey === undefined)
       throw new LedgerAppendFailed("a read-only ledger cannot sign checkpoints");
     await this.committing;
+    await this.syncDerived();
     const checkpoint = signCheckpoint(
       { size: this.count, root: toHex(this.tree.currentRoot()) },
       this.signingKey.privateKey,
@@ -333,10 +350,20 @@ export class FileLedger implements Ledger {
     if (this.closed) return;
     this.closed = true;
     while (this.committing !== undefined) await this.committing;
+    if (this.signingKey !== undefined && this.failed === undefined) await this.syncDerived();
     await this.index.close();
     await this.tree.close();
     await this.segments.close();
     this.releaseLock?.();
+  }
+
+  /** Makes the index and tree durable up to the current size and records it (synced.ts). */
+  private async syncDerived(): Promise<void> {
+    const size = this.count;
+    await this.index.sync();
+    await this.tree.sync();
+    writeSyncedSize(this.dir, size);
+    this.syncedSize = size;
   }
 
   private checkSize(size: number): void {
