@@ -22,6 +22,7 @@ import {
   VERSION,
 } from "../api/index.ts";
 import type { Ledger } from "../ledger/index.ts";
+import { Registrations } from "../trail/index.ts";
 import { Controller } from "./controller.ts";
 import { watchResource, type Watched } from "./informers.ts";
 import { kubeWrites } from "./kube.ts";
@@ -301,6 +302,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       policies: informers.mtps.cache,
       namespaces: informers.namespaces.cache,
       ledger,
+      registrations: new Registrations(),
     };
     const recorder = new EventRecorder(opts.kubeConfig, ledger, opts.cluster, log, clock);
     mvController = new Controller(

@@ -104,6 +104,9 @@ export function makeHandlers(
           generation: 1,
         },
       };
+      // As the API server's NamespaceDefaultLabelName admission does: selectors can match by name.
+      if (t.resource.kind === "Namespace")
+        object.metadata.labels = { ...object.metadata.labels, "kubernetes.io/metadata.name": name };
       admit?.("CREATE", t.resource, object, undefined);
       if (t.resource.kind === "CustomResourceDefinition") {
         registry.addCrd({ spec: object["spec"] });

@@ -19,6 +19,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
+import { backoffDelay } from "../backoff/index.ts";
 import { outboxDepth, ledgerErrors } from "../metrics/index.ts";
 import { parseEntry, prepareEntry, type LedgerEntry } from "./entry.ts";
 import { acquireWriteLock } from "./file/lock.ts";
@@ -269,9 +270,9 @@ export class FileOutbox implements Outbox {
         }
         this.options.failed?.(e);
         ledgerErrors.inc({ backend: "outbox", error: e instanceof Error ? e.name : "Error" });
-        const delay = Math.min(
-          this.options.retryMaxMs ?? 30_000,
-          (this.options.retryBaseMs ?? 200) * 2 ** this.failures++,
+        const delay = backoffDelay(
+          { baseMs: this.options.retryBaseMs ?? 200, maxMs: this.options.retryMaxMs ?? 30_000 },
+          this.failures++,
         );
         this.options.warn?.(
           `outbox ${this.dir}: ledger append failed (${e instanceof Error ? e.message : String(e)}); ${this.depth()} entries wait, retry in ${delay} ms`,

@@ -13,6 +13,7 @@ export const CHECK_NAMES = [
   "acyclic",
   "depth",
   "recordedInLedger",
+  "specDigestMatchesLedger",
 ] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 

@@ -98,7 +98,7 @@ class LineageWalk {
       depth <= this.policy.maxDepth
         ? pass("depth", `depth ${depth}`)
         : fail("depth", `lineage: ${key} has depth ${depth}, over the limit ${this.policy.maxDepth}`),
-      this.recordedCheck(mv),
+      ...this.recordedChecks(mv),
     ];
     const verdict = this.toVerdict(
       results,
@@ -132,18 +132,29 @@ class LineageWalk {
     };
   }
 
-  private recordedCheck(mv: ModelVersion): CheckResult {
+  /**
+   * Two checks on the ledger's registration: that there is one (a policy may ask for it), and
+   * that the spec has not changed since (always required: a spec edited after it was registered
+   * is not the model that was recorded).
+   */
+  private recordedChecks(mv: ModelVersion): CheckResult[] {
     const key = subjectName(mv);
     const recorded = this.recorded?.(mv.metadata.namespace ?? "default", mv.metadata.name);
     if (recorded === undefined)
-      return fail("recordedInLedger", `lineage: ${key} has no ModelVersionRegistered entry in the ledger`);
+      return [
+        fail("recordedInLedger", `lineage: ${key} has no ModelVersionRegistered entry in the ledger`),
+        pass("specDigestMatchesLedger", "no registration to compare with"),
+      ];
     const current = specDigest(mv.spec);
-    return recorded === current
-      ? pass("recordedInLedger", `recorded with spec digest ${current}`)
-      : fail(
-          "recordedInLedger",
-          `lineage: ${key} spec digest ${current} differs from the recorded ${recorded} (tampered after registration?)`,
-        );
+    return [
+      pass("recordedInLedger", `registered with spec digest ${recorded}`),
+      recorded === current
+        ? pass("specDigestMatchesLedger", `recorded with spec digest ${current}`)
+        : fail(
+            "specDigestMatchesLedger",
+            `lineage: ${key} spec digest ${current} differs from the recorded ${recorded} (tampered after registration?)`,
+          ),
+    ];
   }
 
   private parentResults(mv: ModelVersion, path: readonly string[]) {

@@ -64,6 +64,8 @@ function fail(reason: DecisionReason, check: string, message: string): Failure {
  * one becomes the decision's reason. Checks a policy can switch off count as policy checks. */
 const CHECK_REASONS: ReadonlyArray<[string, DecisionReason]> = [
   ["notRevoked", "model-version-revoked"],
+  // A spec edited after registration is tampering, not a missing record.
+  ["specDigestMatchesLedger", "spec-digest-mismatch"],
   ["ancestorsNotRevoked", "revoked-ancestor"],
   ["recordedInLedger", "policy-check-failed"],
   ["signature", "signature-invalid"],
@@ -75,8 +77,6 @@ const CHECK_REASONS: ReadonlyArray<[string, DecisionReason]> = [
 ];
 
 function reasonForCheck(check: LineageCheck): DecisionReason {
-  // A recorded digest that differs is tampering, not a missing record.
-  if (check.name === "recordedInLedger" && /differs/.test(check.reason)) return "spec-digest-mismatch";
   return CHECK_REASONS.find(([name]) => name === check.name)?.[1] ?? "model-version-unverified";
 }
 
@@ -126,17 +126,6 @@ function workloadFailures<MV, P>(
         "model-version-revoked",
         "notRevoked",
         `${subject} is revoked${view.revokedReason ? `: ${view.revokedReason}` : ""}`,
-      ),
-    ];
-  }
-  const recorded = state.recordedSpecDigest(ns, w.modelVersion, view.uid);
-  if (recorded !== undefined && recorded !== view.specDigest) {
-    return [
-      ...pinning,
-      fail(
-        "spec-digest-mismatch",
-        "specDigestMatchesLedger",
-        `${subject} spec digest ${view.specDigest} differs from the recorded ${recorded}`,
       ),
     ];
   }

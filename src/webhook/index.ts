@@ -46,7 +46,8 @@ export {
   ManifestReadFailed,
   type ManifestObject,
 } from "./source-dir.ts";
-export { startKubeSource, InformerFailed, type KubeSource } from "./source-kube.ts";
+export { startKubeSource, type KubeSource } from "./source-kube.ts";
+export { InformerFailed } from "../kube/index.ts";
 export {
   parseSource,
   loadDirCache,
