@@ -146,7 +146,9 @@ describe.skipIf(skipHosted)("modelchain ledger commands against ic://", () => {
       rootKeyHex,
     ]);
     expect(audit.status, audit.stderr).toBe(0);
-    expect(audit.stdout).toMatch(/^ok: 11 entries, root [0-9a-f]{64}, 2 checkpoint\(s\) consistent/);
+    expect(audit.stdout).toMatch(
+      new RegExp(`^ok: 11 entries, root [0-9a-f]{64}, key ic:${CANISTER_ID}, 2 checkpoint\\(s\\) consistent`),
+    );
     const forged = {
       ...(JSON.parse(
         await import("node:fs").then((fs) => fs.readFileSync(join(dir, "cp10.json"), "utf8")),

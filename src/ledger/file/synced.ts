@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeDurably } from "./durable-file.ts";
 
-export const SYNC_EVERY = 65_536;
+export const SYNC_EVERY = 8_192;
 const SYNCED_FILE = "synced.json";
 
 /** Entries whose derived data was durable at the last sync, at most `size`; 0 when unknown. */
