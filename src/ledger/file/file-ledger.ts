@@ -26,7 +26,15 @@ import { LedgerAppendFailed, LedgerOpenFailed } from "./errors.ts";
 import { FixedSlotFile } from "./fixed-file.ts";
 import { KeyIndex } from "./key-index.ts";
 import { acquireWriteLock } from "./lock.ts";
-import { decodeSlot, encodeRecord, encodeSlot, keyHashOf, SLOT_BYTES, type IndexSlot } from "./record.ts";
+import {
+  decodeSlot,
+  encodeRecord,
+  encodeSlot,
+  keyHashOf,
+  leafHashesOfSlots,
+  SLOT_BYTES,
+  type IndexSlot,
+} from "./record.ts";
 import { decodeRecorded, readRecord, recoverIndex } from "./recovery.ts";
 import { SegmentStore } from "./segments.ts";
 import { TreeFiles } from "./tree-files.ts";
@@ -69,13 +77,6 @@ interface NewLeaf {
 
 const NOT_YET_WRITTEN = new Uint8Array(0);
 
-function leafHashesOf(slots: Buffer): Hash[] {
-  const out: Hash[] = [];
-  for (let at = 0; at < slots.byteLength; at += SLOT_BYTES)
-    out.push(Uint8Array.from(slots.subarray(at + 16, at + 48)));
-  return out;
-}
-
 const defaultLogger = pino({ name: "modelchain-ledger" }, pino.destination(2));
 
 /**
@@ -110,7 +111,7 @@ export class FileLedger implements Ledger {
     this.index = FixedSlotFile.open(join(dir, "index"), SLOT_BYTES, readOnly);
     this.tree = new TreeFiles(join(dir, "tree"), readOnly, {
       at: (i) => this.slot(i).leafHash,
-      range: (first, n) => leafHashesOf(this.index.readRange(first, n)),
+      range: (first, n) => leafHashesOfSlots(this.index.readRange(first, n)),
     });
   }
 
@@ -139,13 +140,7 @@ export class FileLedger implements Ledger {
     this.count = recoverIndex(this.segments, this.index, { dir: this.dir, readOnly, warn, reread: synced });
     this.syncedSize = Math.min(synced, this.count);
     this.tree.recover(this.count, this.syncedSize, warn);
-    const chunk = 65_536;
-    for (let first = 0; first < this.count; first += chunk) {
-      const n = Math.min(chunk, this.count - first);
-      const buf = this.index.readRange(first, n);
-      for (let i = 0; i < n; i++)
-        this.keys.add(buf.subarray(i * SLOT_BYTES + 48, (i + 1) * SLOT_BYTES), first + i);
-    }
+    this.keys.load(this.index, this.count);
     ledgerSize.set({ backend: "file" }, this.count);
   }
 
