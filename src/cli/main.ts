@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { CheckFailedError, CliInputError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED } from "./output.ts";
 import { registerLedgerCommands } from "./commands/ledger.ts";
+import { registerVerifyCommands } from "./commands/ledger-verify.ts";
 import { registerKeyCommands } from "./commands/keys.ts";
 import { registerLineageCheck } from "./commands/lineage-check.ts";
 import { registerClusterInfoCommand, registerOperatorCommand } from "./commands/operator.ts";
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerLedgerCommands(program);
+  registerVerifyCommands(program);
   registerKeyCommands(program);
   registerLineageCheck(program);
   registerOperatorCommand(program);
