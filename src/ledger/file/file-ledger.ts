@@ -368,6 +368,9 @@ export class FileLedger implements Ledger {
     while (this.committing !== undefined) await this.committing;
     try {
       if (this.signingKey !== undefined && this.failed === undefined) await this.syncDerived();
+    } catch (e: unknown) {
+      // A writer that lost the lock vouches for nothing more; closing it is not a failure.
+      if (!(e instanceof LedgerLockLost)) throw e;
     } finally {
       await this.index.close();
       await this.tree.close();
