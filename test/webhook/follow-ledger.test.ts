@@ -116,7 +116,8 @@ describe.skipIf(noOpenssl)("webhook started before its ledger exists", () => {
           data: {},
         },
       ]);
-      for (let i = 0; i < 100 && service.cache.state().ledgerTip === undefined; i++)
+      // The webhook may first open the ledger between its creation and the append: size 0.
+      for (let i = 0; i < 100 && (service.cache.state().ledgerTip?.size ?? 0) < 1; i++)
         await new Promise((r) => setTimeout(r, 50));
       expect(service.cache.state().ledgerTip?.size).toBe(1);
       await writer.close();
