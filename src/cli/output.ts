@@ -48,3 +48,13 @@ export function parseIndex(flag: string): (value: string) => number {
     return Number(value);
   };
 }
+
+/** Parses an integer flag that must be at least `min` (a limit below it could never work). */
+export function parseAtLeast(flag: string, min: number, why: string): (value: string) => number {
+  const parse = parseIndex(flag);
+  return (value) => {
+    const n = parse(value);
+    if (n < min) throw new CliInputError(`${flag}: ${n} is below ${min}: ${why}`);
+    return n;
+  };
+}

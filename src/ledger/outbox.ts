@@ -4,6 +4,7 @@
 // The files and their format are in outbox-log.ts.
 import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { backoffDelay } from "../backoff/index.ts";
 import { outboxDepth, ledgerErrors } from "../metrics/index.ts";
 import { prepareEntry, type LedgerEntry } from "./entry.ts";
 import { LedgerError } from "./errors.ts";
@@ -202,9 +203,9 @@ export class FileOutbox implements Outbox {
         }
         this.options.failed?.(e);
         ledgerErrors.inc({ backend: "outbox", error: e instanceof Error ? e.name : "Error" });
-        const delay = Math.min(
-          this.options.retryMaxMs ?? 30_000,
-          (this.options.retryBaseMs ?? 200) * 2 ** this.failures++,
+        const delay = backoffDelay(
+          { baseMs: this.options.retryBaseMs ?? 200, maxMs: this.options.retryMaxMs ?? 30_000 },
+          this.failures++,
         );
         this.options.warn?.(
           `outbox ${this.dir}: ledger append failed (${e instanceof Error ? e.message : String(e)}); ${this.depth()} entries wait, retry in ${delay} ms`,

@@ -29,6 +29,8 @@ export { isPinnedByDigest } from "./images.ts";
 export {
   startWebhookServer,
   MAX_REVIEW_BYTES,
+  WEBHOOK_LIMITS,
+  WebhookLimitsInvalid,
   type Reviewer,
   type WebhookServer,
   type WebhookServerOptions,
@@ -42,11 +44,13 @@ export {
   readManifestFile,
   manifestFiles,
   loadManifests,
+  loadModelVersions,
   readLedgerFacts,
   ManifestReadFailed,
   type ManifestObject,
 } from "./source-dir.ts";
-export { startKubeSource, InformerFailed, type KubeSource } from "./source-kube.ts";
+export { startKubeSource, type KubeSource } from "./source-kube.ts";
+export { InformerFailed } from "../kube/index.ts";
 export {
   parseSource,
   loadDirCache,

@@ -3,8 +3,11 @@
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { admissionDuration, admissionReviews } from "../metrics/index.ts";
+import { BodyBudget, declaredLength, HttpRefusal, readBody, type BodyProgress } from "./body.ts";
 import type { AdmissionDecision } from "./decision.ts";
+import { answerAndClose, clientErrorReply } from "./malformed.ts";
 import {
   admissionResponse,
   parseAdmissionReview,
@@ -15,6 +18,18 @@ import { loadTls, watchTls, type TlsLoadFailed } from "./tls.ts";
 
 /** The API server caps a review at 3 MiB (etcd's request limit plus envelope). */
 export const MAX_REVIEW_BYTES = 3 * 1024 * 1024;
+
+/** Defaults of the limits in WebhookServerOptions. */
+export const WEBHOOK_LIMITS = {
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  /** Node's own default (120 s) lets a thousand idle TCP connections sit before TLS starts. */
+  handshakeTimeoutMs: 5_000,
+  maxHeaderBytes: 16 * 1024,
+  maxBodyBytes: MAX_REVIEW_BYTES,
+  /** About twenty full-size reviews at once: well inside the chart's 256 MiB memory limit. */
+  inFlightBodyBytes: 64 * 1024 * 1024,
+} as const;
 
 /** Answers one parsed review; may await a bounded cache lookup. Throwing means deny (500). */
 export type Reviewer = (request: AdmissionRequest) => AdmissionDecision | Promise<AdmissionDecision>;
@@ -30,7 +45,14 @@ export interface WebhookServerOptions {
   /** Slow clients: all headers within this time, the whole request within `requestTimeoutMs`. */
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** A connection that has not finished the TLS handshake by then is closed. */
+  handshakeTimeoutMs?: number;
+  /** Request line and headers together; beyond it the answer is 431. */
+  maxHeaderBytes?: number;
+  /** One review's body; beyond it the answer is 413. */
   maxBodyBytes?: number;
+  /** Bytes of bodies buffered across all requests; a request that would go beyond gets 429. */
+  inFlightBodyBytes?: number;
   tlsPollMs?: number;
   onTlsError?(error: TlsLoadFailed): void;
   onInternalError?(error: unknown): void;
@@ -39,60 +61,87 @@ export interface WebhookServerOptions {
 export interface WebhookServer {
   port: number;
   server: Server;
+  /** Bytes of request bodies buffered right now and the budget they are held to. */
+  bodyBudget: Readonly<BodyBudget>;
   close(): Promise<void>;
 }
 
-/** A request the server refuses before a review exists: status and a reason for the client. */
-class HttpRefusal extends Error {
-  readonly status: number;
-  constructor(status: number, reason: string) {
-    super(reason);
-    this.name = "HttpRefusal";
-    this.status = status;
+/** The limits given cannot work together. */
+export class WebhookLimitsInvalid extends Error {
+  constructor(message: string) {
+    super(`webhook limits: ${message}`);
+    this.name = "WebhookLimitsInvalid";
   }
 }
 
-function send(res: ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8"): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) });
+type Limits = { -readonly [K in keyof typeof WEBHOOK_LIMITS]: number };
+
+function limitsOf(o: WebhookServerOptions): Limits {
+  const given: Partial<Limits> = {
+    headersTimeoutMs: o.headersTimeoutMs,
+    requestTimeoutMs: o.requestTimeoutMs,
+    handshakeTimeoutMs: o.handshakeTimeoutMs,
+    maxHeaderBytes: o.maxHeaderBytes,
+    maxBodyBytes: o.maxBodyBytes,
+    inFlightBodyBytes: o.inFlightBodyBytes,
+  };
+  const defined = Object.entries(given).filter(([, v]) => v !== undefined);
+  const limits: Limits = { ...WEBHOOK_LIMITS, ...Object.fromEntries(defined) };
+  if (limits.inFlightBodyBytes < limits.maxBodyBytes)
+    throw new WebhookLimitsInvalid(
+      `inFlightBodyBytes ${limits.inFlightBodyBytes} is below maxBodyBytes ${limits.maxBodyBytes}: ` +
+        "a full-size review would be refused for ever",
+    );
+  return limits;
+}
+
+/** What one server shares among its requests: the body budget and the request on each connection. */
+interface Served {
+  options: WebhookServerOptions;
+  limits: Limits;
+  budget: BodyBudget;
+  inFlight: WeakMap<Duplex, { res: ServerResponse; progress: BodyProgress }>;
+  /** Connections whose malformed request was answered. */
+  answered: WeakSet<Duplex>;
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  type = "text/plain; charset=utf-8",
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  // A socket the clientError handler already answered and ended takes no second response.
+  if (res.headersSent || res.destroyed || res.socket?.writable === false) return;
+  res.writeHead(status, { ...headers, "content-type": type, "content-length": Buffer.byteLength(body) });
   res.end(body);
 }
 
-function checkHeaders(req: IncomingMessage, max: number): void {
+function checkHeaders(req: IncomingMessage): void {
   if (req.method !== "POST")
     throw new HttpRefusal(405, `method ${req.method ?? "?"} not allowed; POST an AdmissionReview`);
   const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
   if (type !== "application/json")
     throw new HttpRefusal(400, `content-type must be application/json, got ${JSON.stringify(type)}`);
-  const length = Number(req.headers["content-length"] ?? "0");
-  if (length > max) throw new HttpRefusal(413, `body of ${length} bytes is over the ${max}-byte limit`);
 }
 
-function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        reject(new HttpRefusal(413, `body is over the ${max}-byte limit`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-    // A client gone mid-body must not leave this promise (and its chunks) pending forever.
-    req.on("close", () => {
-      if (!req.complete) reject(new HttpRefusal(400, "client closed the connection before the body ended"));
-    });
-  });
+// JSON text is UTF-8 (RFC 8259 §8.1). A lenient decoder turns each invalid byte into U+FFFD,
+// so the review judged would not be the one sent: refuse it. A BOM is kept, and JSON refuses it.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function decodeUtf8(body: Buffer): string {
+  try {
+    return utf8.decode(body);
+  } catch (e: unknown) {
+    throw new HttpRefusal(400, `body is not valid UTF-8: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 function parseJson(body: Buffer): unknown {
+  const text = decodeUtf8(body);
   try {
-    return JSON.parse(body.toString("utf8"));
+    return JSON.parse(text);
   } catch (e: unknown) {
     throw new HttpRefusal(400, `body is not JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -120,14 +169,13 @@ async function decide(request: AdmissionRequest, options: WebhookServerOptions):
   }
 }
 
-async function validate(
-  req: IncomingMessage,
-  res: ServerResponse,
-  options: WebhookServerOptions,
-): Promise<void> {
-  const max = options.maxBodyBytes ?? MAX_REVIEW_BYTES;
-  checkHeaders(req, max);
-  const body = parseJson(await readBody(req, max));
+async function validate(req: IncomingMessage, res: ServerResponse, served: Served): Promise<void> {
+  const { options, limits, budget } = served;
+  checkHeaders(req);
+  const progress = served.inFlight.get(req.socket)?.progress ?? { received: 0, expected: undefined };
+  progress.expected = declaredLength(req, limits.maxBodyBytes);
+  const onSettled = (release: () => void): void => void res.once("close", release);
+  const body = parseJson(await readBody(req, { max: limits.maxBodyBytes, budget, progress, onSettled }));
   const started = performance.now();
   let request: AdmissionRequest;
   try {
@@ -153,55 +201,89 @@ async function validate(
   });
 }
 
-function route(
-  req: IncomingMessage,
-  res: ServerResponse,
-  options: WebhookServerOptions,
-): Promise<void> | void {
+function route(req: IncomingMessage, res: ServerResponse, served: Served): Promise<void> | void {
+  const { options } = served;
   const path = (req.url ?? "").split("?")[0];
-  if (path === "/validate") return validate(req, res, options);
+  if (path === "/validate") return validate(req, res, served);
   if (path === "/healthz") return send(res, 200, "ok\n");
   if (path === "/readyz")
     return options.ready() ? send(res, 200, "ok\n") : send(res, 503, "cache not synced\n");
   send(res, 404, `no handler for ${JSON.stringify(path)}; POST AdmissionReviews to /validate\n`);
 }
 
-function handle(req: IncomingMessage, res: ServerResponse, options: WebhookServerOptions): void {
+/** Refusals that leave a body unread end the connection: reading the rest is not worth it. */
+function abandonsBody(e: HttpRefusal): boolean {
+  return e.status === 413 || e.status === 429;
+}
+
+function handle(req: IncomingMessage, res: ServerResponse, served: Served): void {
+  const { socket } = req;
+  served.inFlight.set(socket, { res, progress: { received: 0, expected: undefined } });
+  res.once("close", () => {
+    if (served.inFlight.get(socket)?.res === res) served.inFlight.delete(socket);
+  });
   const refuse = (e: unknown): void => {
-    if (e instanceof HttpRefusal) {
-      // After a refused body the rest of it is not worth reading: close the connection.
-      if (e.status === 413) res.setHeader("connection", "close");
-      send(res, e.status, `${e.message}\n`);
-      return;
-    }
-    options.onInternalError?.(e);
+    if (e instanceof HttpRefusal && abandonsBody(e))
+      return answerAndClose(
+        socket,
+        { status: e.status, body: `${e.message}\n`, headers: e.headers },
+        served.answered,
+      );
+    if (e instanceof HttpRefusal) return send(res, e.status, `${e.message}\n`, undefined, e.headers);
+    served.options.onInternalError?.(e);
     send(res, 500, "internal error\n");
   };
   try {
-    Promise.resolve(route(req, res, options)).catch(refuse);
+    Promise.resolve(route(req, res, served)).catch(refuse);
   } catch (e: unknown) {
     refuse(e);
   }
 }
 
+/** HTTP that Node's parser refused, or a request that ran out of time; other errors have no HTTP to answer. */
+function isHttpError(error: unknown): boolean {
+  if (typeof error !== "object" || error === null || !("code" in error) || typeof error.code !== "string")
+    return false;
+  return error.code.startsWith("HPE_") || error.code === "ERR_HTTP_REQUEST_TIMEOUT";
+}
+
+/**
+ * `clientError` also carries TLS failures (the https server re-emits them: a handshake that timed
+ * out, a reset): those sockets are closed. Malformed HTTP gets an answer naming the parser's
+ * complaint, unless a response was already started.
+ */
+function answerClientError(served: Served, error: unknown, socket: Duplex): void {
+  const current = served.inFlight.get(socket);
+  if (!isHttpError(error) || current?.res.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const reply = clientErrorReply(error, { ...served.limits, progress: current?.progress });
+  answerAndClose(socket, reply, served.answered);
+}
+
 /** Starts the webhook on HTTPS; the certificate pair is reloaded whenever its files change. */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
+  const limits = limitsOf(options);
+  const served: Served = {
+    options,
+    limits,
+    budget: new BodyBudget(limits.inFlightBodyBytes),
+    inFlight: new WeakMap(),
+    answered: new WeakSet(),
+  };
   const server = createServer({
     ...loadTls(options.certFile, options.keyFile),
-    headersTimeout: options.headersTimeoutMs ?? 5_000,
-    requestTimeout: options.requestTimeoutMs ?? 10_000,
+    handshakeTimeout: limits.handshakeTimeoutMs,
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: 30_000,
     // How often Node enforces the two timeouts above; its 30 s default lets slow clients linger.
-    connectionsCheckingInterval: Math.min(1_000, options.headersTimeoutMs ?? 5_000),
+    connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
   });
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => handle(req, res, options));
-  // Malformed HTTP: answer 400 if the socket can still take it, else just close.
-  server.on("clientError", (e: NodeJS.ErrnoException, socket) => {
-    const status = e.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
-    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-    else socket.destroy();
-  });
-  server.on("tlsClientError", () => undefined);
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => handle(req, res, served));
+  server.on("clientError", (e: unknown, socket: Duplex) => answerClientError(served, e, socket));
   const stopWatch = watchTls({
     certFile: options.certFile,
     keyFile: options.keyFile,
@@ -219,5 +301,5 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     server.closeAllConnections();
     return new Promise((resolve) => server.close(() => resolve()));
   };
-  return { port, server, close };
+  return { port, server, bodyBudget: served.budget, close };
 }

@@ -6,7 +6,12 @@ import { VerifiedCache, type LedgerFacts, type ModelVocabulary } from "./cache.t
 import { DenialRecorder, type DenialRecordFailed } from "./denials.ts";
 import { DEFAULT_TIMEOUT_SECONDS } from "./manifest.ts";
 import { createReviewer, type MissLookup } from "./reviewer.ts";
-import { startWebhookServer, type Reviewer, type WebhookServer } from "./server.ts";
+import {
+  startWebhookServer,
+  type Reviewer,
+  type WebhookServer,
+  type WebhookServerOptions,
+} from "./server.ts";
 import { loadManifests, manifestFiles, readLedgerFacts, readManifestFile } from "./source-dir.ts";
 import { startKubeSource } from "./source-kube.ts";
 import type { TlsLoadFailed } from "./tls.ts";
@@ -68,6 +73,8 @@ export interface WebhookServiceOptions<MV, P> {
   host?: string;
   timeoutSeconds?: number;
   ledgerRefreshMs?: number;
+  /** Limits of the HTTPS server (defaults: WEBHOOK_LIMITS). */
+  limits?: Pick<WebhookServerOptions, "handshakeTimeoutMs" | "inFlightBodyBytes">;
   log: {
     info(o: object, msg: string): void;
     warn(o: object, msg: string): void;
@@ -205,6 +212,7 @@ export async function startWebhookService<MV, P>(
     keyFile: o.keyFile,
     port: o.port,
     host: o.host ?? "0.0.0.0",
+    ...o.limits,
     review,
     ready: () => cache.synced(),
     onTlsError: (e: TlsLoadFailed) =>

@@ -39,7 +39,7 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
     expect(leases?.["verbs"]).toEqual(["get", "create", "update"]);
   });
 
-  it("configures the webhook as the design asks, trusting the CA that signed its serving certificate", () => {
+  it("configures the webhook to fail closed within 5 s outside kube-system and its own namespace, trusting the CA that signed its serving certificate", () => {
     const [config] = byKind(objects, "ValidatingWebhookConfiguration");
     const webhooks = config?.["webhooks"] as Array<Record<string, any>>;
     expect(webhooks).toHaveLength(2);
@@ -100,6 +100,8 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
         "--webhook-port=9443",
         "--tls-cert=/var/run/modelchain/tls/tls.crt",
         "--state-dir=/var/lib/modelchain",
+        "--webhook-tls-handshake-timeout-ms=5000",
+        "--webhook-in-flight-body-bytes=67108864",
       ]),
     );
     const service = byKind(objects, "Service").find((x) => x["metadata"]["name"] === "mc-webhook");
@@ -110,6 +112,12 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
         .map((d) => d["metadata"]["name"])
         .sort(),
     ).toEqual(["mc-operator", "mc-webhook"]);
+    const standaloneArgs = byKind(standalone, "Deployment").find(
+      (d) => d["metadata"]["name"] === "mc-webhook",
+    )?.["spec"]["template"]["spec"]["containers"][0]["args"];
+    expect(standaloneArgs).toEqual(
+      expect.arrayContaining(["--tls-handshake-timeout-ms=5000", "--in-flight-body-bytes=67108864"]),
+    );
     expect(
       byKind(standalone, "Service").find((x) => x["metadata"]["name"] === "mc-webhook")?.["spec"]["selector"][
         "app.kubernetes.io/component"

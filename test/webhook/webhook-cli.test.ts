@@ -1,6 +1,7 @@
 // `modelchain webhook` as a process: serves the samples over HTTPS, logs one line per denial,
 // and exits 0 on SIGTERM.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
+import { connect as connectTcp } from "node:net";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -9,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { FileOutbox } from "../../src/ledger/index.ts";
 import { readManifestFile } from "../../src/webhook/source-dir.ts";
 import { runCli } from "../cli/run-cli.ts";
-import { post } from "./https-client.ts";
+import { post, rawExchange } from "./https-client.ts";
 import { certDir, hasOpenssl } from "./tls-fixture.ts";
 
 const noOpenssl = !hasOpenssl();
@@ -39,6 +40,56 @@ function review(uid: string, file: string): string {
   });
 }
 
+/** `modelchain webhook` on a free port of 127.0.0.1; resolves once it logs the port. */
+async function startWebhookProcess(
+  tls: { certFile: string; keyFile: string },
+  args: string[],
+): Promise<{ proc: ChildProcess; port: number; log(): string }> {
+  const proc = spawn(
+    process.execPath,
+    [
+      bin,
+      "webhook",
+      "--tls-cert",
+      tls.certFile,
+      "--tls-key",
+      tls.keyFile,
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      ...args,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let log = "";
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stderr?.on("data", (d: Buffer) => {
+      log += d.toString();
+      const m = /"port":(\d+)/.exec(log);
+      if (m?.[1] !== undefined) resolve(Number(m[1]));
+    });
+    proc.on("exit", (code) => reject(new Error(`exited ${code}: ${log}`)));
+  });
+  return { proc, port, log: () => log };
+}
+
+/** Whether the server closes a TCP connection that never starts TLS within `waitMs`. */
+function closedBeforeHandshake(port: number, waitMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connectTcp({ host: "127.0.0.1", port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(false);
+    }, waitMs);
+    socket.on("error", () => undefined);
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
 describe("modelchain webhook", () => {
   it("prints the ValidatingWebhookConfiguration with the chosen failure policy", () => {
     const run = runCli([
@@ -62,35 +113,12 @@ describe("modelchain webhook", () => {
   it.skipIf(noOpenssl)("serves --source dir:samples over HTTPS and stops cleanly on SIGTERM", async () => {
     const tls = certDir();
     const outbox = join(mkdtempSync(join(tmpdir(), "mc-webhook-outbox-")), "outbox");
-    const proc = spawn(
-      process.execPath,
-      [
-        bin,
-        "webhook",
-        "--tls-cert",
-        tls.certFile,
-        "--tls-key",
-        tls.keyFile,
-        "--port",
-        "0",
-        "--host",
-        "127.0.0.1",
-        "--source",
-        `dir:${SAMPLES}`,
-        "--outbox",
-        outbox,
-      ],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
-    let log = "";
-    const port = await new Promise<number>((resolve, reject) => {
-      proc.stderr.on("data", (d: Buffer) => {
-        log += d.toString();
-        const m = /"port":(\d+)/.exec(log);
-        if (m?.[1] !== undefined) resolve(Number(m[1]));
-      });
-      proc.on("exit", (code) => reject(new Error(`exited ${code}: ${log}`)));
-    });
+    const { proc, port, log } = await startWebhookProcess(tls, [
+      "--source",
+      `dir:${SAMPLES}`,
+      "--outbox",
+      outbox,
+    ]);
     const admitted = JSON.parse((await post(port, review("ok", "deployment.yaml"))).text).response;
     expect(admitted).toEqual({ uid: "ok", allowed: true });
     const denied = JSON.parse((await post(port, review("no", "bad/unpinned-image.yaml"))).text).response;
@@ -98,12 +126,43 @@ describe("modelchain webhook", () => {
     const exit = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
     proc.kill("SIGTERM");
     expect(await exit).toBe(0);
-    expect(log).toContain('"msg":"admission denied"');
-    expect(log).toContain('"reason":"image-not-pinned"');
+    expect(log()).toContain('"msg":"admission denied"');
+    expect(log()).toContain('"reason":"image-not-pinned"');
     // The denial waits, durably, in the outbox for a ledger writer to drain it.
     const pending = FileOutbox.open(outbox);
     expect(pending.depth()).toBe(1);
     await pending.close();
     expect(readFileSync(join(outbox, "outbox.log"), "utf8")).toContain('"kind":"AdmissionDenied"');
+  });
+
+  it("exits 2 naming the flag when --in-flight-body-bytes cannot hold one review", () => {
+    const run = runCli(["webhook", "--tls-cert", "c", "--tls-key", "k", "--in-flight-body-bytes", "1000"]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain("--in-flight-body-bytes: 1000 is below 3145728");
+  });
+
+  it.skipIf(noOpenssl)("applies --tls-handshake-timeout-ms and --in-flight-body-bytes", async () => {
+    const tls = certDir();
+    const { proc, port } = await startWebhookProcess(tls, [
+      "--source",
+      `dir:${SAMPLES}`,
+      "--tls-handshake-timeout-ms",
+      "300",
+      "--in-flight-body-bytes",
+      String(3 * 1024 * 1024),
+    ]);
+    try {
+      // Well before the 5 s default (and Node's own 120 s).
+      expect(await closedBeforeHandshake(port, 3_000)).toBe(true);
+      const head = "POST /validate HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n";
+      const held = rawExchange(port, `${head}content-length: 3000000\r\n\r\n{`, { waitMs: 2_000 });
+      await new Promise((r) => setTimeout(r, 300));
+      const second = await rawExchange(port, `${head}content-length: 3000000\r\n\r\n`);
+      expect(second.text).toMatch(/^HTTP\/1\.1 429 /);
+      expect(second.text).toContain("3145728-byte budget");
+      await held;
+    } finally {
+      proc.kill("SIGTERM");
+    }
   });
 });

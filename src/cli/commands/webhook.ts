@@ -10,10 +10,12 @@ import {
   SourceSpecError,
   startWebhookService,
   validatingWebhookConfiguration,
+  MAX_REVIEW_BYTES,
+  WEBHOOK_LIMITS,
   type FailurePolicy,
   type Source,
 } from "../../webhook/index.ts";
-import { CliInputError, parseIndex } from "../output.ts";
+import { CliInputError, parseAtLeast, parseIndex } from "../output.ts";
 
 interface WebhookOptions {
   tlsCert?: string;
@@ -25,6 +27,8 @@ interface WebhookOptions {
   outbox?: string;
   cluster: string;
   timeoutSeconds: number;
+  tlsHandshakeTimeoutMs: number;
+  inFlightBodyBytes: number;
   printConfig?: boolean;
   failurePolicy: FailurePolicy;
   namespace: string;
@@ -120,6 +124,7 @@ async function serve(opts: WebhookOptions): Promise<void> {
     port: opts.port,
     host: opts.host,
     timeoutSeconds: opts.timeoutSeconds,
+    limits: { handshakeTimeoutMs: opts.tlsHandshakeTimeoutMs, inFlightBodyBytes: opts.inFlightBodyBytes },
     log,
   });
   await new Promise<void>((resolve) => {
@@ -130,6 +135,25 @@ async function serve(opts: WebhookOptions): Promise<void> {
   await service.close();
   await denials?.close();
   await ledger?.close();
+}
+
+/** The HTTPS server's limits as flags, shared with `operator --webhook-port`. */
+export function handshakeTimeoutFlag(flag: string): [string, string, (v: string) => number, number] {
+  return [
+    `${flag} <ms>`,
+    "close connections that have not finished the TLS handshake by then",
+    parseAtLeast(flag, 1, "a connection must get some time to finish its handshake"),
+    WEBHOOK_LIMITS.handshakeTimeoutMs,
+  ];
+}
+
+export function inFlightBodyBytesFlag(flag: string): [string, string, (v: string) => number, number] {
+  return [
+    `${flag} <bytes>`,
+    "request bodies buffered at once across all requests; beyond it a request gets 429 with Retry-After",
+    parseAtLeast(flag, MAX_REVIEW_BYTES, "one full-size AdmissionReview must fit"),
+    WEBHOOK_LIMITS.inFlightBodyBytes,
+  ];
 }
 
 export function registerWebhookCommand(program: Command): void {
@@ -153,6 +177,8 @@ export function registerWebhookCommand(program: Command): void {
       parseIndex("--timeout-seconds"),
       5,
     )
+    .option(...handshakeTimeoutFlag("--tls-handshake-timeout-ms"))
+    .option(...inFlightBodyBytesFlag("--in-flight-body-bytes"))
     .option("--print-config", "print the ValidatingWebhookConfiguration and exit")
     .addOption(
       new Option("--failure-policy <policy>", "for --print-config")

@@ -19,6 +19,7 @@ import {
   type Identity,
 } from "@dfinity/agent";
 import { Principal } from "@dfinity/principal";
+import { backoffDelay } from "../../backoff/index.ts";
 import {
   ledgerAppendDuration,
   ledgerEntriesAppended,
@@ -216,7 +217,7 @@ export class IcLedger implements Ledger {
       } catch (e: unknown) {
         ledgerErrors.inc({ backend: "ic", error: e instanceof Error ? e.name : "Error" });
         if (!retryable(e) || attempt >= attempts) throw e;
-        const delay = Math.min(10_000, (this.options.retryBaseMs ?? 250) * 2 ** (attempt - 1));
+        const delay = backoffDelay({ baseMs: this.options.retryBaseMs ?? 250, maxMs: 10_000 }, attempt - 1);
         this.options.warn?.(
           `ic ledger ${this.canisterId}: ${what} failed (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); attempt ${attempt + 1}/${attempts} in ${delay} ms`,
         );
