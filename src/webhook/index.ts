@@ -48,6 +48,16 @@ export {
   ManifestReadFailed,
   type ManifestObject,
 } from "./source-dir.ts";
+export {
+  parseYamlDocuments,
+  readYamlDocuments,
+  readYamlText,
+  yamlLimits,
+  YamlInputRefused,
+  DEFAULT_YAML_MAX_BYTES,
+  type YamlDocument,
+  type YamlLimits,
+} from "./yaml-input.ts";
 export { startKubeSource, InformerFailed, type KubeSource } from "./source-kube.ts";
 export {
   parseSource,

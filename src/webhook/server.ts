@@ -27,8 +27,12 @@ export const WEBHOOK_LIMITS = {
   handshakeTimeoutMs: 5_000,
   maxHeaderBytes: 16 * 1024,
   maxBodyBytes: MAX_REVIEW_BYTES,
-  /** About twenty full-size reviews at once: well inside the chart's 256 MiB memory limit. */
-  inFlightBodyBytes: 64 * 1024 * 1024,
+  /**
+   * About ten full-size reviews at once. A buffered review costs about three times its size until
+   * it is answered (the bytes, their text, the parsed object), so this stays well inside the
+   * chart's 256 MiB memory limit.
+   */
+  inFlightBodyBytes: 32 * 1024 * 1024,
 } as const;
 
 /** Answers one parsed review; may await a bounded cache lookup. Throwing means deny (500). */

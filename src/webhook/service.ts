@@ -15,6 +15,7 @@ import {
 import { loadManifests, manifestFiles, readLedgerFacts, readManifestFile } from "./source-dir.ts";
 import { startKubeSource } from "./source-kube.ts";
 import type { TlsLoadFailed } from "./tls.ts";
+import type { YamlLimits } from "./yaml-input.ts";
 
 export type Source = { type: "kube" } | { type: "dir"; path: string };
 
@@ -47,9 +48,11 @@ export async function loadDirCache<MV, P>(
   vocabulary: ModelVocabulary<MV, P>,
   path: string,
   ledger?: Ledger,
+  limits?: YamlLimits,
 ): Promise<VerifiedCache<MV, P>> {
   const cache = new VerifiedCache(vocabulary);
-  const problems = loadManifests(cache, manifestFiles(path).flatMap(readManifestFile));
+  const objects = manifestFiles(path).flatMap((file) => readManifestFile(file, limits));
+  const problems = loadManifests(cache, objects);
   if (problems.length > 0) throw new DirSourceInvalid(path, problems);
   if (ledger !== undefined) cache.setLedgerFacts(await readLedgerFacts(ledger));
   cache.markSynced();
@@ -73,6 +76,8 @@ export interface WebhookServiceOptions<MV, P> {
   host?: string;
   timeoutSeconds?: number;
   ledgerRefreshMs?: number;
+  /** Limits on the manifests of `--source dir:` (default: yamlLimits()). */
+  yamlLimits?: YamlLimits;
   /** Limits of the HTTPS server (defaults: WEBHOOK_LIMITS). */
   limits?: Pick<WebhookServerOptions, "handshakeTimeoutMs" | "inFlightBodyBytes">;
   log: {
@@ -94,7 +99,7 @@ async function feedCache<MV, P>(
   facts: LedgerFacts | undefined,
 ): Promise<{ cache: VerifiedCache<MV, P>; lookup?: MissLookup; stop(): Promise<void> }> {
   if (o.source.type === "dir") {
-    const cache = await loadDirCache(o.vocabulary, o.source.path);
+    const cache = await loadDirCache(o.vocabulary, o.source.path, undefined, o.yamlLimits);
     if (facts !== undefined) cache.setLedgerFacts(facts);
     return { cache, stop: async () => undefined };
   }

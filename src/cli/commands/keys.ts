@@ -3,10 +3,10 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { parseAllDocuments, type Document } from "yaml";
 import { validateModelVersion, describeErrors, type Signature } from "../../api/index.ts";
 import { keyIdOf, signSpec } from "../../lineage/index.ts";
-import { readInput } from "../input.ts";
+import { readYamlDocuments, type YamlDocument } from "../../webhook/index.ts";
+import { inputLimits, readInput } from "../input.ts";
 import { CliInputError, printResult } from "../output.ts";
 
 function registerKeygen(program: Command): void {
@@ -47,8 +47,11 @@ function loadPrivateKey(path: string): KeyObject {
 }
 
 /** Adds (or replaces) this key's signature in one ModelVersion document, leaving the rest as written. */
-function signDocument(doc: Document, file: string, index: number, key: KeyObject): string | undefined {
-  const value: unknown = doc.toJS();
+function signDocument(
+  { document: doc, value, index }: YamlDocument,
+  file: string,
+  key: KeyObject,
+): string | undefined {
   if (
     typeof value !== "object" ||
     value === null ||
@@ -76,15 +79,11 @@ function registerSign(program: Command): void {
     .option("-o, --out <file>", "where to write the signed YAML (default: standard output)")
     .action((opts: { file: string; key: string; out?: string }) => {
       const key = loadPrivateKey(opts.key);
-      const docs = parseAllDocuments(readInput(opts.file).toString("utf8"));
-      const signed = docs.map((doc, i) => {
-        const error = doc.errors[0];
-        if (error !== undefined) throw new CliInputError(`${opts.file}: ${error.message}`, { cause: error });
-        return signDocument(doc, opts.file, i, key);
-      });
+      const docs = [...readYamlDocuments(opts.file, inputLimits())];
+      const signed = docs.map((doc) => signDocument(doc, opts.file, key));
       if (signed.every((s) => s === undefined))
         throw new CliInputError(`${opts.file}: no ModelVersion to sign`);
-      const text = docs.map((d) => d.toString({ lineWidth: 0 })).join("");
+      const text = docs.map((d) => d.document.toString({ lineWidth: 0 })).join("");
       if (opts.out === undefined || opts.out === "-") process.stdout.write(text);
       else writeFileSync(opts.out, text);
       process.stderr.write(

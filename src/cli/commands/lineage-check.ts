@@ -15,7 +15,7 @@ import {
   ManifestReadFailed,
   type ManifestObject,
 } from "../../webhook/index.ts";
-import { readInput } from "../input.ts";
+import { inputLimits, readInput } from "../input.ts";
 import { CheckFailedError, CliInputError, outputOption, printResult, type OutputFormat } from "../output.ts";
 
 function trustedKey(path: string): TrustedKey {
@@ -32,7 +32,7 @@ function trustedKey(path: string): TrustedKey {
 
 function readObjects(paths: string[]): ManifestObject[] {
   try {
-    return paths.flatMap((p) => manifestFiles(p)).flatMap((f) => readManifestFile(f));
+    return paths.flatMap((p) => manifestFiles(p)).flatMap((f) => readManifestFile(f, inputLimits()));
   } catch (e: unknown) {
     if (e instanceof ManifestReadFailed) throw new CliInputError(e.message, { cause: e });
     throw e;
