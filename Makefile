@@ -40,6 +40,10 @@ format: deps
 format-check: deps
 	prettier --check --log-level warn $(PRETTIER_FILES)
 
+# eslint with typescript-eslint's type-aware rules (eslint.config.js).
+lint: deps
+	eslint --max-warnings 0 .
+
 # The real control plane (kube-apiserver, etcd, kube-controller-manager) for the envtest
 # suites: KUBEBUILDER_ASSETS when set, else built from source with Go (cached after the first
 # build), else those suites print why they are skipped.

@@ -2,7 +2,8 @@
 // (autocannon), warm cache, against the real webhook serving `--source dir:samples` and, in the
 // same run, a bare node:https server that reads the body and answers a fixed AdmissionReview.
 // The servers run in a child process so the load generator does not share their event loop.
-// Goal (issue 4): p99 ≤ 10 ms and ≤ 2× the bare server.
+// Goal: p99 ≤ 10 ms, since every apply of a gated object waits for the answer, and ≤ 2× the
+// bare server, so what the review adds stays small beside TLS and HTTP themselves.
 import { execFileSync, spawn } from "node:child_process";
 import { createServer, request } from "node:https";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -84,7 +85,7 @@ async function child(certFile: string, keyFile: string): Promise<void> {
   process.stdout.write(`${JSON.stringify({ bare: barePort, webhook: webhook.server.port })}\n`);
   process.stdin.resume();
   process.stdin.on("end", () => {
-    admissionDuration.get().then((m) => {
+    void admissionDuration.get().then((m) => {
       const own = serverSideP99(m.values);
       process.stdout.write(
         `webhook's own time per review (parse, decide, respond; ${own.count} reviews): p50 ${own.p50}, p99 ${own.p99}\n`,

@@ -18,6 +18,7 @@ export {
   type Validation,
 } from "./validate.ts";
 export { specDigest, signedPayload, unsignedSpec, canonicalDigest } from "./digest.ts";
+export { unsignableValues } from "./signable.ts";
 export { namespaceMatches } from "./selector.ts";
 export { setCondition, findCondition } from "./conditions.ts";
 export { requiredChecksOf, policyMode, DEFAULT_MAX_LINEAGE_DEPTH } from "./defaults.ts";

@@ -56,13 +56,22 @@ export const modelVersionSchema: Schema = obj(
             uri: str({ pattern: ARTIFACT_URI_PATTERN }),
             digest: str({ pattern: DIGEST_PATTERN }),
             format: str(),
-            sizeBytes: int({ minimum: 0 }),
+            // JSON numbers beyond 2^53 are read as another value by JavaScript parsers.
+            sizeBytes: int({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
           },
           ["uri", "digest"],
         ),
-        parents: arr(obj({ name: dnsName, namespace: str({ pattern: DNS_LABEL_PATTERN }) }, ["name"]), {
-          maxItems: 64,
-        }),
+        parents: arr(
+          obj(
+            {
+              name: dnsName,
+              namespace: str({ pattern: DNS_LABEL_PATTERN }),
+              specDigest: str({ pattern: DIGEST_PATTERN }),
+            },
+            ["name"],
+          ),
+          { maxItems: 64 },
+        ),
         datasets: arr(
           obj(
             {
@@ -192,10 +201,21 @@ export const modelTrustPolicySchema: Schema = obj(
               {
                 key: str({ minLength: 1 }),
                 operator: str({ enum: ["In", "NotIn", "Exists", "DoesNotExist"] }),
-                values: arr(str()),
+                values: arr(str(), { maxItems: 256 }),
               },
               ["key", "operator"],
+              {
+                // As metav1.LabelSelector: `In: []` would otherwise select no namespace at all.
+                "x-kubernetes-validations": [
+                  {
+                    rule: "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",
+                    message:
+                      "values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist",
+                  },
+                ],
+              },
             ),
+            { maxItems: 64 },
           ),
         }),
         maxLineageDepth: int({ minimum: 1, maximum: 256, default: 16 }),

@@ -51,6 +51,12 @@ export interface ParentRef {
   name: string;
   /** Defaults to the child's namespace. */
   namespace?: string;
+  /**
+   * specDigest() of the parent's spec when the child was signed (`modelchain sign --parent`
+   * fills it in). The child's signature covers it, so replacing the parent by another
+   * ModelVersion of the same name fails the child; a parent without one fails closed.
+   */
+  specDigest?: string;
 }
 
 export interface Dataset {

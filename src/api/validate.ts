@@ -3,6 +3,8 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { API_VERSION } from "./group.ts";
+import { selectorProblems } from "./selector.ts";
+import { unsignableValues } from "./signable.ts";
 import { modelDeploymentSchema, modelTrustPolicySchema, modelVersionSchema, type Schema } from "./schemas.ts";
 import type { ModelDeployment, ModelTrustPolicy, ModelVersion } from "./types.ts";
 
@@ -117,8 +119,12 @@ function validateWith<T>(validate: ValidateFunction, value: unknown): Validation
   return { ok: false, errors: unique };
 }
 
+/** Schema-valid, and every value of the spec (what signatures cover) one a signature can pin down. */
 export function validateModelVersion(value: unknown): Validation<ModelVersion> {
-  return validateWith(validators.ModelVersion, value);
+  const checked = validateWith<ModelVersion>(validators.ModelVersion, value);
+  if (!checked.ok) return checked;
+  const unsignable = unsignableValues(checked.value.spec, "spec");
+  return unsignable.length === 0 ? checked : { ok: false, errors: unsignable };
 }
 
 export function validateModelDeployment(value: unknown): Validation<ModelDeployment> {
@@ -126,7 +132,10 @@ export function validateModelDeployment(value: unknown): Validation<ModelDeploym
 }
 
 export function validateModelTrustPolicy(value: unknown): Validation<ModelTrustPolicy> {
-  return validateWith(validators.ModelTrustPolicy, value);
+  const checked = validateWith<ModelTrustPolicy>(validators.ModelTrustPolicy, value);
+  if (!checked.ok) return checked;
+  const problems = selectorProblems(checked.value.spec.namespaceSelector, "spec.namespaceSelector");
+  return problems.length === 0 ? checked : { ok: false, errors: problems };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { reconcileDuration, reconcileErrors } from "../metrics/index.ts";
-import { WorkQueue, type BackoffPolicy } from "./queue.ts";
+import type { BackoffPolicy } from "../backoff/index.ts";
+import { WorkQueue } from "./queue.ts";
 import { TerminalError, type Reconciler } from "./reconcile.ts";
 
 /**

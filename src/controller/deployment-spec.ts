@@ -137,14 +137,8 @@ export type RolloutOutcome = "progressing" | "completed" | "failed";
  * without a hash, as the rollout of whatever template it has now (labelled Deployments).
  */
 export function rolloutOutcome(deployment: V1Deployment | undefined, hash?: string): RolloutOutcome {
-  if (deployment === undefined) return "progressing";
-  const annotated = deployment.spec?.template?.metadata?.annotations?.["modelchain.io/template-hash"];
+  if (deployment === undefined || !observesTemplate(deployment, hash)) return "progressing";
   const status = deployment.status ?? {};
-  if (
-    (hash !== undefined && annotated !== hash) ||
-    (status.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)
-  )
-    return "progressing";
   const progressing = status.conditions?.find((c) => c.type === "Progressing");
   if (progressing?.status === "False" && progressing.reason === "ProgressDeadlineExceeded") return "failed";
   const want = deployment.spec?.replicas ?? 1;
@@ -153,4 +147,11 @@ export function rolloutOutcome(deployment: V1Deployment | undefined, hash?: stri
     (status.availableReplicas ?? 0) >= want &&
     (status.replicas ?? 0) === want;
   return done ? "completed" : "progressing";
+}
+
+/** Whether the Deployment's status speaks of its current template (and of `hash`, when given). */
+function observesTemplate(deployment: V1Deployment, hash: string | undefined): boolean {
+  const annotated = deployment.spec?.template?.metadata?.annotations?.["modelchain.io/template-hash"];
+  if (hash !== undefined && annotated !== hash) return false;
+  return (deployment.status?.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0);
 }

@@ -1,6 +1,7 @@
 // Drift: a running Pod whose image digest (status.containerStatuses[].imageID) is not the
 // digest that was admitted. Pure functions over observed Pods.
 import type { V1Pod } from "@kubernetes/client-node";
+import { recording, type Recording } from "../trail/index.ts";
 
 const DIGEST = /sha256:[a-f0-9]{64}/;
 
@@ -38,5 +39,15 @@ export function findDrift(pods: readonly V1Pod[]): Drift[] {
         },
       ];
     }),
+  );
+}
+
+/** The ledger recording of one drifted container, once per Pod and running digest. */
+export function driftRecording(d: Drift): Recording<"DriftDetected"> {
+  return recording(
+    "DriftDetected",
+    { podUid: d.podUid, running: d.running },
+    { pod: d.pod, container: d.container, admitted: d.admitted, running: d.running },
+    `pod ${d.pod} runs ${d.running}, not the admitted ${d.admitted}`,
   );
 }

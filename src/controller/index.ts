@@ -17,5 +17,5 @@ export {
   servingConfig,
   templateHash,
 } from "./deployment-spec.ts";
-export { entryFor, EventRecorder } from "./recorder.ts";
+export { EventRecorder } from "./recorder.ts";
 export { probeCluster, installCrds } from "./cluster.ts";

@@ -3,7 +3,6 @@
 import type { KubernetesObject, ObjectCache } from "@kubernetes/client-node";
 import {
   namespaceMatches,
-  specDigest,
   validateModelTrustPolicy,
   validateModelVersion,
   type ModelTrustPolicy,
@@ -11,12 +10,15 @@ import {
 } from "../api/index.ts";
 import { lineagePolicy, verifyLineage, type LineageVerdict } from "../lineage/index.ts";
 import type { Ledger } from "../ledger/index.ts";
+import type { Registrations } from "../trail/index.ts";
 
 export interface LineageContext {
   modelVersions: ObjectCache<KubernetesObject>;
   policies: ObjectCache<KubernetesObject>;
   namespaces: ObjectCache<KubernetesObject>;
   ledger: Ledger;
+  /** Followed from `ledger` before each verdict. */
+  registrations: Registrations;
 }
 
 export interface PolicyVerdict {
@@ -25,10 +27,6 @@ export interface PolicyVerdict {
   /** The policy asks for deployments of revoked models to be scaled to zero. */
   scaleToZero: boolean;
   verdict: LineageVerdict;
-}
-
-export function registrationKey(mv: ModelVersion): string {
-  return `ModelVersionRegistered/${mv.metadata.uid ?? mv.metadata.name}/${specDigest(mv.spec)}`;
 }
 
 function modelVersionAt(ctx: LineageContext, namespace: string, name: string): ModelVersion | undefined {
@@ -55,37 +53,24 @@ export function governingPolicies(ctx: LineageContext, namespace: string): Model
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
 }
 
-/** Spec digests the ledger holds a registration for, for a model and its ancestors. */
-async function recordedDigests(ctx: LineageContext, mv: ModelVersion): Promise<Map<string, string>> {
-  const recorded = new Map<string, string>();
-  const pending = [mv];
-  const seen = new Set<string>();
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const ns = next.metadata.namespace ?? "default";
-    const id = `${ns}/${next.metadata.name}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    if ((await ctx.ledger.lookup(registrationKey(next))) !== undefined)
-      recorded.set(id, specDigest(next.spec));
-    for (const p of next.spec.parents ?? []) {
-      const parent = modelVersionAt(ctx, p.namespace ?? ns, p.name);
-      if (parent !== undefined) pending.push(parent);
-    }
-  }
-  return recorded;
+/** The spec digest of a ModelVersion's registration, as the trail defines it (first of its uid). */
+function recordedDigest(ctx: LineageContext, namespace: string, name: string): string | undefined {
+  const mv = modelVersionAt(ctx, namespace, name);
+  return mv === undefined ? undefined : ctx.registrations.of(namespace, name, mv.metadata.uid)?.specDigest;
 }
 
 /** The lineage verdict under every governing policy (empty when none selects the namespace). */
 export async function verdicts(ctx: LineageContext, mv: ModelVersion): Promise<PolicyVerdict[]> {
   const policies = governingPolicies(ctx, mv.metadata.namespace ?? "default");
   if (policies.length === 0) return [];
-  const recorded = await recordedDigests(ctx, mv);
+  await ctx.registrations.follow(ctx.ledger);
+  const recorded = (ns: string, name: string): string | undefined => recordedDigest(ctx, ns, name);
   const resolve = (ns: string, name: string) => modelVersionAt(ctx, ns, name);
   return policies.map((p) => ({
     policy: p.metadata.name,
     mode: p.spec.mode ?? "enforce",
     scaleToZero: p.spec.revocation?.scaleToZero ?? false,
-    verdict: verifyLineage(mv, resolve, lineagePolicy(p.spec), (ns, name) => recorded.get(`${ns}/${name}`)),
+    verdict: verifyLineage(mv, resolve, lineagePolicy(p.spec), recorded),
   }));
 }
 

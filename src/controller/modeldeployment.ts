@@ -21,8 +21,8 @@ import {
   type ModelDeployment,
   type ModelDeploymentStatus,
   type ModelVersion,
-  type RolloutRecord,
 } from "../api/index.ts";
+import { objectId, recording, RolloutLog } from "../trail/index.ts";
 import { configMapData, type KubeWrites } from "./kube.ts";
 import { failureSummary, verdicts, verifiedUnderAll, type LineageContext } from "./lineage-context.ts";
 import {
@@ -33,7 +33,9 @@ import {
   servingConfig,
   templateHash,
 } from "./deployment-spec.ts";
-import { findDrift, type Drift } from "./drift.ts";
+import { driftRecording, findDrift, type Drift } from "./drift.ts";
+import { rolloutConditions } from "./modeldeployment-status.ts";
+import { MAX_STATUS_ROLLOUTS, SERVING_CONTAINER, statusRolloutStore, toStatus } from "./rollout-stores.ts";
 import { sameStatus } from "./modelversion.ts";
 import { done, requeueAfter, splitKey, type Reconciler, type ReconcileResult } from "./reconcile.ts";
 import type { EventRecorder } from "./recorder.ts";
@@ -51,8 +53,6 @@ export interface ModelDeploymentDeps {
   /** How often a rollout in progress is looked at again, besides Deployment events. */
   progressPollMs?: number;
 }
-
-const MAX_ROLLOUTS = 10;
 
 export class ModelDeploymentReconciler implements Reconciler {
   readonly name = "modeldeployment";
@@ -132,177 +132,43 @@ export class ModelDeploymentReconciler implements Reconciler {
     const config = configHash(servingConfig(md, await this.configMaps(md)));
     const mvDigest = specDigest(mv.spec);
     const hash = templateHash(md.spec.image, config, mvDigest);
-    const rollouts = [...(md.status?.rollouts ?? [])];
-    let current = rollouts.at(-1);
-    // A rollout decided (in status) without a ledger index: if its start reached the ledger it
-    // happened and its record is completed; if not and it is superseded, it never happened.
-    if (current !== undefined && current.ledgerIndex === undefined) {
-      if (current.templateHash === hash || (await this.deps.recorder.recorded(this.startKey(md, current)))) {
-        current = await this.recordRolloutStart(md, rollouts.at(-2), current, mvDigest);
-        rollouts[rollouts.length - 1] = current;
-      } else {
-        rollouts.pop();
-        current = rollouts.at(-1);
-      }
-    }
-    if (current?.templateHash !== hash) {
-      current = {
-        revision: (current?.revision ?? 0) + 1,
-        templateHash: hash,
-        image: md.spec.image,
-        configHash: config,
-        phase: "Started",
-        startedAt: this.deps.clock().toISOString(),
-      };
-      rollouts.push(current);
-      // Status first, ledger second: a crash in between leaves the decided rollout in status,
-      // and the next pass records it with the same keys and the same predecessor.
-      await this.deps.writes.patchStatus(MODEL_DEPLOYMENT.plural, namespace, md.metadata.name, {
-        rollouts: rollouts.slice(-MAX_ROLLOUTS),
-      });
-    }
-    if (current.ledgerIndex === undefined) {
-      current = await this.recordRolloutStart(md, rollouts.at(-2), current, mvDigest);
-      rollouts[rollouts.length - 1] = current;
-    }
-    await this.deps.writes.applyDeployment(
-      desiredDeployment({
-        md,
-        modelSpecDigest: mvDigest,
-        configHash: config,
-        templateHash: hash,
-        ledgerIndex: current.ledgerIndex ?? 0,
-      }),
-    );
-    const deployment = this.deps.deployments.get(md.metadata.name, namespace);
-    const outcome = rolloutOutcome(deployment, hash);
-    if (current.phase === "Started" && outcome !== "progressing") {
-      current = await this.finishRollout(md, current, outcome);
-      rollouts[rollouts.length - 1] = current;
-    }
+    const log = new RolloutLog({
+      store: statusRolloutStore(md, this.deps.writes),
+      writer: this.deps.recorder,
+      clock: this.deps.clock,
+    });
+    const observed = {
+      subject: md,
+      workload: objectId(md),
+      modelVersion: md.spec.modelVersion,
+      modelSpecDigest: mvDigest,
+      templateHash: hash,
+      images: { [SERVING_CONTAINER]: md.spec.image },
+      configHash: config,
+    };
+    const { current, records } = await log.pass(observed, async (decided) => {
+      await this.deps.writes.applyDeployment(
+        desiredDeployment({
+          md,
+          modelSpecDigest: mvDigest,
+          configHash: config,
+          templateHash: hash,
+          ledgerIndex: decided.ledgerIndex ?? 0,
+        }),
+      );
+      return rolloutOutcome(this.deps.deployments.get(md.metadata.name, namespace), hash);
+    });
     const drift = await this.recordDrift(md);
-    const available = deployment?.status?.conditions?.find((c) => c.type === "Available");
-    const conditions: Array<Omit<Condition, "lastTransitionTime">> = [
-      { type: "Admitted", status: "True", reason: "LineageVerified", message: admittedBecause },
-      {
-        type: "Progressing",
-        status: current.phase === "Started" ? "True" : "False",
-        reason: `Rollout${current.phase}`,
-        message: `revision ${current.revision} (${hash})`,
-      },
-      {
-        type: "Available",
-        status: available?.status === "True" ? "True" : "False",
-        reason: available?.reason ?? "DeploymentPending",
-        message: available?.message ?? "",
-      },
-      {
-        type: "Recorded",
-        status: "True",
-        reason: `Rollout${current.phase}Recorded`,
-        message: `ledger entry ${current.ledgerIndex ?? "?"}`,
-      },
-      drift.length === 0
-        ? { type: "Drifted", status: "False", reason: "RunningAdmittedDigest", message: "" }
-        : {
-            type: "Drifted",
-            status: "True",
-            reason: "ImageDigestDrift",
-            message: drift
-              .map((d) => `pod ${d.pod} container ${d.container} runs ${d.running}, admitted ${d.admitted}`)
-              .join("; "),
-          },
-    ];
+    const deployment = this.deps.deployments.get(md.metadata.name, namespace);
+    const conditions = rolloutConditions(admittedBecause, current, deployment, drift);
     const status: ModelDeploymentStatus = {
       currentRevision: current.revision,
       specDigest: mvDigest,
       configHash: config,
-      rollouts: rollouts.slice(-MAX_ROLLOUTS),
+      rollouts: records.slice(-MAX_STATUS_ROLLOUTS).map(toStatus),
     };
     await this.writeConditions(md, conditions, status);
     return current.phase === "Started" ? requeueAfter(this.deps.progressPollMs ?? 10_000) : done();
-  }
-
-  private startKey(md: ModelDeployment, rollout: RolloutRecord): string {
-    return `RolloutStarted/${md.metadata.uid ?? md.metadata.name}/${rollout.revision}-${rollout.templateHash}`;
-  }
-
-  /**
-   * Records a decided rollout, then what changed since the one before it. The start goes
-   * first: once it is in the ledger the rollout counts as having happened, and a later pass
-   * completes the rest with the same keys.
-   */
-  private async recordRolloutStart(
-    md: ModelDeployment,
-    previous: RolloutRecord | undefined,
-    next: RolloutRecord,
-    mvDigest: string,
-  ): Promise<RolloutRecord> {
-    const id = `${md.metadata.uid ?? md.metadata.name}/${next.revision}-${next.templateHash}`;
-    const { revision } = next;
-    const data = {
-      revision,
-      image: next.image,
-      configHash: next.configHash,
-      modelVersion: md.spec.modelVersion,
-      modelSpecDigest: mvDigest,
-      templateHash: next.templateHash,
-    };
-    const receipt = await this.deps.recorder.record(md, {
-      kind: "RolloutStarted",
-      key: this.startKey(md, next),
-      data,
-      eventType: "Normal",
-      message: `rollout ${revision} of ${md.spec.modelVersion} with ${next.image}`,
-    });
-    if (previous !== undefined && previous.image !== next.image) {
-      await this.deps.recorder.record(md, {
-        kind: "ImageDigestChanged",
-        key: `ImageDigestChanged/${id}`,
-        data: { from: previous.image, to: next.image, revision },
-        eventType: "Normal",
-        message: `image ${previous.image} -> ${next.image}`,
-      });
-    }
-    if (previous !== undefined && previous.configHash !== next.configHash) {
-      await this.deps.recorder.record(md, {
-        kind: "ConfigChanged",
-        key: `ConfigChanged/${id}`,
-        data: { from: previous.configHash, to: next.configHash, revision },
-        eventType: "Normal",
-        message: `serving config ${previous.configHash} -> ${next.configHash}`,
-      });
-    }
-    return { ...next, ledgerIndex: receipt.index };
-  }
-
-  private async finishRollout(
-    md: ModelDeployment,
-    rollout: RolloutRecord,
-    outcome: "completed" | "failed",
-  ): Promise<RolloutRecord> {
-    const kind = outcome === "completed" ? "RolloutCompleted" : "RolloutFailed";
-    const receipt = await this.deps.recorder.record(md, {
-      kind,
-      key: `${kind}/${md.metadata.uid ?? md.metadata.name}/${rollout.revision}-${rollout.templateHash}`,
-      data: {
-        revision: rollout.revision,
-        image: rollout.image,
-        configHash: rollout.configHash,
-        templateHash: rollout.templateHash,
-      },
-      eventType: outcome === "completed" ? "Normal" : "Warning",
-      message:
-        outcome === "completed"
-          ? `rollout ${rollout.revision} completed`
-          : `rollout ${rollout.revision} failed: progress deadline exceeded`,
-    });
-    return {
-      ...rollout,
-      phase: outcome === "completed" ? "Completed" : "Failed",
-      ledgerIndex: receipt.index,
-      finishedAt: this.deps.clock().toISOString(),
-    };
   }
 
   /** A deployment still serving a revoked model (or one with a revoked ancestor): say so, record it, maybe scale to zero. */
@@ -315,18 +181,17 @@ export class ModelDeploymentReconciler implements Reconciler {
     const namespace = md.metadata.namespace ?? "default";
     const deployment = this.deps.deployments.get(md.metadata.name, namespace);
     if (deployment === undefined) return;
-    await this.deps.recorder.record(md, {
-      kind: "RevokedModelInUse",
-      key: `RevokedModelInUse/${md.metadata.uid ?? md.metadata.name}/${revoked}`,
-      data: {
-        modelVersion: mv.metadata.name,
-        revoked,
-        replicas: deployment.spec?.replicas ?? null,
-        scaleToZero,
-      },
-      eventType: "Warning",
-      message: `serves ${namespace}/${mv.metadata.name}, whose lineage includes revoked ${revoked}${scaleToZero ? "; scaling to zero" : ""}`,
-    });
+    const data = {
+      modelVersion: mv.metadata.name,
+      revoked,
+      replicas: deployment.spec?.replicas ?? null,
+      scaleToZero,
+    };
+    const message = `serves ${namespace}/${mv.metadata.name}, whose lineage includes revoked ${revoked}${scaleToZero ? "; scaling to zero" : ""}`;
+    await this.deps.recorder.record(
+      md,
+      recording("RevokedModelInUse", { workload: objectId(md), revoked }, data, message),
+    );
     if (scaleToZero && (deployment.spec?.replicas ?? 0) > 0)
       await this.deps.writes.scaleDeployment(namespace, md.metadata.name, 0);
   }
@@ -338,32 +203,25 @@ export class ModelDeploymentReconciler implements Reconciler {
       [DEPLOYMENT_LABEL]: md.metadata.name,
     });
     const drift = findDrift(pods);
-    for (const d of drift) {
-      await this.deps.recorder.record(md, {
-        kind: "DriftDetected",
-        key: `DriftDetected/${d.podUid}/${d.running}`,
-        data: { pod: d.pod, container: d.container, admitted: d.admitted, running: d.running },
-        eventType: "Warning",
-        message: `pod ${d.pod} runs ${d.running}, not the admitted ${d.admitted}`,
-      });
-    }
+    for (const d of drift) await this.deps.recorder.record(md, driftRecording(d));
     return drift;
   }
 
   private async finalize(md: ModelDeployment): Promise<ReconcileResult> {
     const finalizers = md.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return done();
-    await this.deps.recorder.record(md, {
-      kind: "ModelDeploymentDeleted",
-      key: `ModelDeploymentDeleted/${md.metadata.uid ?? md.metadata.name}`,
-      data: {
-        modelVersion: md.spec.modelVersion,
-        image: md.spec.image,
-        lastRevision: md.status?.currentRevision ?? null,
-      },
-      eventType: "Normal",
-      message: `deleted; it served ${md.spec.modelVersion}`,
-    });
+    const data = {
+      modelVersion: md.spec.modelVersion,
+      image: md.spec.image,
+      lastRevision: md.status?.currentRevision ?? null,
+    };
+    const deleted = recording(
+      "ModelDeploymentDeleted",
+      { workload: objectId(md) },
+      data,
+      `deleted; it served ${md.spec.modelVersion}`,
+    );
+    await this.deps.recorder.record(md, deleted);
     await this.deps.writes.setFinalizers(
       MODEL_DEPLOYMENT.plural,
       md.metadata.namespace ?? "default",

@@ -13,9 +13,9 @@ import {
 } from "../api/index.ts";
 import type { Receipt } from "../ledger/index.ts";
 import type { KubeWrites } from "./kube.ts";
+import { objectId, recording, type EntryData, type Recording } from "../trail/index.ts";
 import {
   failureSummary,
-  registrationKey,
   verdicts,
   verifiedUnderAll,
   type LineageContext,
@@ -33,12 +33,12 @@ export interface ModelVersionDeps {
   onVerdict(namespace: string, name: string): void;
 }
 
-function registrationData(mv: ModelVersion, results: PolicyVerdict[]): Record<string, unknown> {
+function registrationData(mv: ModelVersion, results: PolicyVerdict[]): EntryData["ModelVersionRegistered"] {
   return {
     specDigest: specDigest(mv.spec),
     model: mv.spec.model,
     version: mv.spec.version,
-    artifact: mv.spec.artifact,
+    artifact: { uri: mv.spec.artifact.uri, digest: mv.spec.artifact.digest },
     parents: (mv.spec.parents ?? []).map(
       (p) => `${p.namespace ?? mv.metadata.namespace ?? "default"}/${p.name}`,
     ),
@@ -48,6 +48,32 @@ function registrationData(mv: ModelVersion, results: PolicyVerdict[]): Record<st
     verified: verifiedUnderAll(results),
     failedChecks: results.flatMap((r) => r.verdict.failed),
   };
+}
+
+/** Registered once per spec digest; the first registration of the uid is the reference. */
+function registration(mv: ModelVersion, results: PolicyVerdict[]): Recording<"ModelVersionRegistered"> {
+  const digest = specDigest(mv.spec);
+  const verified = verifiedUnderAll(results);
+  return recording(
+    "ModelVersionRegistered",
+    { modelVersion: objectId(mv), specDigest: digest },
+    registrationData(mv, results),
+    `registered ${mv.spec.model} ${mv.spec.version} (${digest}), lineage ${verified ? "verified" : `not verified: ${failureSummary(results)}`}`,
+    verified ? "Normal" : "Warning",
+  );
+}
+
+function revocation(
+  mv: ModelVersion,
+  reason: string,
+  revokedAt: string | undefined,
+): Recording<"ModelVersionRevoked"> {
+  return recording(
+    "ModelVersionRevoked",
+    { modelVersion: objectId(mv) },
+    { specDigest: specDigest(mv.spec), reason, revokedAt: revokedAt ?? null },
+    `revoked: ${reason}`,
+  );
 }
 
 /** Status as observed now (pure): what the reconciler writes when it differs from the object's. */
@@ -113,25 +139,10 @@ export class ModelVersionReconciler implements Reconciler {
     if (!checked.ok) return this.reportInvalid(object, namespace, name, describeErrors(checked.errors));
     const mv = checked.value;
     const results = await verdicts(this.deps.ctx, mv);
-    let latest = await this.deps.recorder.record(mv, {
-      kind: "ModelVersionRegistered",
-      key: registrationKey(mv),
-      data: registrationData(mv, results),
-      eventType: verifiedUnderAll(results) ? "Normal" : "Warning",
-      message: `registered ${mv.spec.model} ${mv.spec.version} (${specDigest(mv.spec)}), lineage ${verifiedUnderAll(results) ? "verified" : `not verified: ${failureSummary(results)}`}`,
-    });
+    let latest = await this.deps.recorder.record(mv, registration(mv, results));
     if (mv.spec.revoked) {
-      latest = await this.deps.recorder.record(mv, {
-        kind: "ModelVersionRevoked",
-        key: `ModelVersionRevoked/${mv.metadata.uid ?? name}`,
-        data: {
-          specDigest: specDigest(mv.spec),
-          reason: mv.spec.revoked.reason,
-          revokedAt: mv.spec.revoked.revokedAt ?? null,
-        },
-        eventType: "Warning",
-        message: `revoked: ${mv.spec.revoked.reason}`,
-      });
+      const { reason, revokedAt } = mv.spec.revoked;
+      latest = await this.deps.recorder.record(mv, revocation(mv, reason, revokedAt));
     }
     const status = modelVersionStatus(mv, results, latest, this.deps.clock());
     if (sameStatus(status, mv.status)) return done();

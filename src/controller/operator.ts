@@ -22,6 +22,7 @@ import {
   VERSION,
 } from "../api/index.ts";
 import type { Ledger } from "../ledger/index.ts";
+import { Registrations } from "../trail/index.ts";
 import { Controller } from "./controller.ts";
 import { watchResource, type Watched } from "./informers.ts";
 import { kubeWrites } from "./kube.ts";
@@ -227,6 +228,9 @@ function dependants(
   return { mds: serving, mvs: children };
 }
 
+// The operator's wiring: informers, queues and leader election share callbacks that close over
+// each other, which is why this one function is long.
+// eslint-disable-next-line max-lines-per-function -- wiring, split further when it next grows
 export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const log = opts.log;
   const clock = () => new Date();
@@ -301,6 +305,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       policies: informers.mtps.cache,
       namespaces: informers.namespaces.cache,
       ledger,
+      registrations: new Registrations(),
     };
     const recorder = new EventRecorder(opts.kubeConfig, ledger, opts.cluster, log, clock);
     mvController = new Controller(

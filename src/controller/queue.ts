@@ -1,14 +1,17 @@
+import { backoffDelay, checkBackoffPolicy, type BackoffPolicy, type RandomSource } from "../backoff/index.ts";
 import { workQueueDepth } from "../metrics/index.ts";
 
-export interface BackoffPolicy {
-  baseMs: number;
-  maxMs: number;
+/** A key's pending re-add: when it is due (performance.now() time) and the timer that does it. */
+interface Deadline {
+  dueAt: number;
+  timer: NodeJS.Timeout;
 }
 
 /**
  * A rate-limited work queue of keys (`namespace/name`), as client-go's: a key waiting is
  * queued once however often it is added; a key being processed is never handed to a second
  * worker, and if it is added meanwhile it runs again afterwards; failures back off per key.
+ * A key has at most one pending deadline, the earliest asked for.
  */
 export class WorkQueue {
   private readonly queue: string[] = [];
@@ -16,15 +19,21 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly dirtyWhileProcessing = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly deadlines = new Map<string, Deadline>();
   private readonly waiters: Array<() => void> = [];
   private shuttingDown = false;
   private readonly name: string;
   private readonly backoff: BackoffPolicy;
+  private readonly random: RandomSource;
 
-  constructor(name: string, backoff: BackoffPolicy = { baseMs: 200, maxMs: 60_000 }) {
+  constructor(
+    name: string,
+    backoff: BackoffPolicy = { baseMs: 200, maxMs: 60_000 },
+    random: RandomSource = Math.random,
+  ) {
     this.name = name;
-    this.backoff = backoff;
+    this.backoff = checkBackoffPolicy(backoff);
+    this.random = random;
   }
 
   add(key: string): void {
@@ -40,21 +49,33 @@ export class WorkQueue {
     this.waiters.shift()?.();
   }
 
+  /**
+   * Adds the key after `ms`. If it already waits for an earlier time, that one stands; if for
+   * a later one, this replaces it: a quick retry is never held back by a long requeue.
+   */
   addAfter(key: string, ms: number): void {
-    if (this.shuttingDown || this.timers.has(key)) return;
+    if (this.shuttingDown) return;
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
+    const dueAt = performance.now() + ms;
+    const pending = this.deadlines.get(key);
+    if (pending !== undefined && pending.dueAt <= dueAt) return;
+    if (pending !== undefined) clearTimeout(pending.timer);
     const timer = setTimeout(() => {
-      this.timers.delete(key);
+      this.deadlines.delete(key);
       this.add(key);
     }, ms);
     timer.unref();
-    this.timers.set(key, timer);
+    this.deadlines.set(key, { dueAt, timer });
   }
 
-  /** Re-adds after this key's next backoff delay: base·2^failures, capped. */
+  /** Re-adds after this key's next backoff delay (see BackoffPolicy); returns the delay. */
   addRateLimited(key: string): number {
     const failures = this.failures.get(key) ?? 0;
     this.failures.set(key, failures + 1);
-    const delay = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** failures);
+    const delay = backoffDelay(this.backoff, failures, this.random);
     this.addAfter(key, delay);
     return delay;
   }
@@ -89,8 +110,8 @@ export class WorkQueue {
   /** Stops taking keys: workers finish what they hold, then `next()` returns undefined. */
   shutdown(): void {
     this.shuttingDown = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    for (const { timer } of this.deadlines.values()) clearTimeout(timer);
+    this.deadlines.clear();
     this.queue.length = 0;
     this.queued.clear();
     for (const wake of this.waiters.splice(0)) wake();

@@ -1,52 +1,14 @@
 import { createHash } from "node:crypto";
 import { ApiException, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import type { EntryKind, Ledger, LedgerEntry, Receipt } from "../ledger/index.ts";
-
-export type EventType = "Normal" | "Warning";
-
-/** The object an event is about: only its identity is read. */
-export interface Involved {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: { name?: string; namespace?: string; uid?: string };
-}
-
-export interface Recording {
-  kind: EntryKind;
-  /** Idempotency key derived from what happened: uid + revision/digest + kind. */
-  key: string;
-  data: Record<string, unknown>;
-  eventType: EventType;
-  /** What `kubectl describe` shows; the ledger index is appended. */
-  message: string;
-}
-
-/** Builds the ledger entry for an event on a Kubernetes object (pure). */
-export function entryFor(object: Involved, recording: Recording, cluster: string, now: Date): LedgerEntry {
-  const meta = object.metadata ?? {};
-  return {
-    v: 1,
-    kind: recording.kind,
-    cluster,
-    subject: {
-      apiVersion: object.apiVersion ?? "",
-      kind: object.kind ?? "",
-      name: meta.name ?? "",
-      ...(meta.namespace === undefined ? {} : { namespace: meta.namespace }),
-      ...(meta.uid === undefined ? {} : { uid: meta.uid }),
-    },
-    key: recording.key,
-    observedAt: now.toISOString(),
-    data: recording.data,
-  };
-}
+import type { Ledger, Receipt } from "../ledger/index.ts";
+import { entryFor, type Involved, type Recording } from "../trail/index.ts";
 
 /**
  * Records an event in the ledger, then as a Kubernetes Event on the object. The ledger
  * append is idempotent by key; the Event's name derives from the key too, so a retry that
- * finds it already there changes nothing, and a retry after a lost reply still emits it. Events are best effort (as in client-go): a failed
- * Event is logged, the ledger entry stands.
+ * finds it already there changes nothing, and a retry after a lost reply still emits it.
+ * Events are best effort (as in client-go): a failed Event is logged, the ledger entry stands.
  */
 export class EventRecorder {
   private readonly core: CoreV1Api;

@@ -32,6 +32,7 @@ function notFound(t: Target): ApiError {
   return new ApiError(404, "NotFound", `${t.resource.plural} "${t.name ?? ""}" not found`);
 }
 
+// eslint-disable-next-line max-lines-per-function -- one closure over the store: the verbs share its helpers
 export function makeHandlers(
   store: Store,
   registry: ResourceRegistry,
@@ -104,6 +105,9 @@ export function makeHandlers(
           generation: 1,
         },
       };
+      // As the API server's NamespaceDefaultLabelName admission does: selectors can match by name.
+      if (t.resource.kind === "Namespace")
+        object.metadata.labels = { ...object.metadata.labels, "kubernetes.io/metadata.name": name };
       admit?.("CREATE", t.resource, object, undefined);
       if (t.resource.kind === "CustomResourceDefinition") {
         registry.addCrd({ spec: object["spec"] });

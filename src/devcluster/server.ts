@@ -173,6 +173,39 @@ function watch(store: Store, t: Target, query: URLSearchParams, res: ServerRespo
 /** Open watch streams, so a test can end them all at once (`expireWatches`). */
 export const watchers = new Set<ServerResponse>();
 
+function listOf(store: Store, t: Target, params: URLSearchParams): unknown {
+  const items = store
+    .list(resourceId(t.resource), t.namespace)
+    .filter((o) => matchesSelectors(o, params.get("labelSelector"), params.get("fieldSelector")));
+  return {
+    apiVersion: apiVersionOf(t.resource),
+    kind: `${t.resource.kind}List`,
+    metadata: { resourceVersion: String(store.resourceVersion) },
+    items,
+  };
+}
+
+/** The result of a writing verb, or undefined for a verb the server does not know. */
+function write(handlers: Handlers, t: Target, req: IncomingMessage, url: URL, body: unknown): unknown {
+  switch (req.method) {
+    case "POST":
+      return handlers.create(t, body as KubeObject);
+    case "PUT":
+      return handlers.update(t, body as KubeObject);
+    case "PATCH":
+      return handlers.patch(
+        t,
+        req.headers["content-type"] ?? "",
+        body,
+        url.searchParams.get("fieldManager") ?? undefined,
+      );
+    case "DELETE":
+      return handlers.remove(t);
+    default:
+      return undefined;
+  }
+}
+
 export function makeRequestHandler(store: Store, registry: ResourceRegistry, handlers: Handlers) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://devcluster");
@@ -192,17 +225,7 @@ export function makeRequestHandler(store: Store, registry: ResourceRegistry, han
       if (req.method === "GET" && t.name === undefined) {
         if (url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1")
           return watch(store, t, url.searchParams, res);
-        const items = store
-          .list(id, t.namespace)
-          .filter((o) =>
-            matchesSelectors(o, url.searchParams.get("labelSelector"), url.searchParams.get("fieldSelector")),
-          );
-        return send(res, 200, {
-          apiVersion: apiVersionOf(t.resource),
-          kind: `${t.resource.kind}List`,
-          metadata: { resourceVersion: String(store.resourceVersion) },
-          items,
-        });
+        return send(res, 200, listOf(store, t, url.searchParams));
       }
       if (req.method === "GET") {
         const o = store.get(id, t.namespace, t.name ?? "");
@@ -211,20 +234,8 @@ export function makeRequestHandler(store: Store, registry: ResourceRegistry, han
         return send(res, 200, o);
       }
       const body = await readBody(req);
-      if (req.method === "POST") return send(res, 201, handlers.create(t, body as KubeObject));
-      if (req.method === "PUT") return send(res, 200, handlers.update(t, body as KubeObject));
-      if (req.method === "PATCH")
-        return send(
-          res,
-          200,
-          handlers.patch(
-            t,
-            req.headers["content-type"] ?? "",
-            body,
-            url.searchParams.get("fieldManager") ?? undefined,
-          ),
-        );
-      if (req.method === "DELETE") return send(res, 200, handlers.remove(t));
+      const written = write(handlers, t, req, url, body);
+      if (written !== undefined) return send(res, req.method === "POST" ? 201 : 200, written);
       throw new ApiError(405, "MethodNotAllowed", `${req.method} is not supported`);
     } catch (e: unknown) {
       const error =

@@ -3,6 +3,9 @@
 // 410 Gone when it is older than the history (as etcd compaction does).
 import { createHash } from "node:crypto";
 
+// Objects are whatever JSON clients send: untyped on purpose (the tests and the demo read fields
+// of every kind through it).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 export type KubeObject = Record<string, any> & { metadata: Record<string, any> };
 
 export interface Resource {
@@ -31,7 +34,7 @@ export class ApiError extends Error {
   }
 }
 
-export const resourceId = (r: Pick<Resource, "group" | "version" | "plural">) =>
+export const resourceId = (r: Pick<Resource, "group" | "version" | "plural">): string =>
   `${r.group}/${r.version}/${r.plural}`;
 const objectKey = (namespace: string | undefined, name: string) => `${namespace ?? ""}/${name}`;
 

@@ -1,6 +1,7 @@
 import { createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import { canonicalBytes } from "./entry.ts";
 import { sha256, toHex } from "./hash.ts";
+import { LedgerError } from "./errors.ts";
 import type { Checkpoint } from "./ledger.ts";
 
 /** The statement a checkpoint signs: domain-separated canonical JSON of the tree head. */
@@ -22,7 +23,7 @@ export function keyIdOf(publicKey: KeyObject): string {
   return toHex(sha256(Buffer.from(jwk.x, "base64url")).subarray(0, 16));
 }
 
-export class CheckpointSignatureError extends Error {
+export class CheckpointSignatureError extends LedgerError {
   constructor(message: string) {
     super(`checkpoint: ${message}`);
     this.name = "CheckpointSignatureError";

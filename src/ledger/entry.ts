@@ -1,26 +1,20 @@
 import canonicalize from "canonicalize";
+import { LedgerError } from "./errors.ts";
 
-/** Format version of a ledger entry; bumped only with a documented migration. */
-export const ENTRY_FORMAT_VERSION = 1;
+/**
+ * Versions of the entry format the ledger accepts. The fields are the same in every version;
+ * a version names the key formats and data shapes of the kinds its writer used (src/trail).
+ * The ledger records any kind: what the kinds mean is the trail's business, not the ledger's.
+ */
+export const ENTRY_FORMAT_VERSIONS: readonly number[] = [1, 2];
 
-/** An entry may not exceed this many bytes of canonical JSON (DESIGN.md, "The ledger"). */
+/**
+ * An entry may not exceed this many bytes of canonical JSON: it then always fits in one
+ * canister call under the IC's 2 MiB ingress limit, with room for its key and the Candid
+ * framing, and the canister refuses larger ones by the same default, so every backend accepts
+ * the same entries.
+ */
 export const MAX_ENTRY_BYTES = 1024 * 1024;
-
-/** The kinds of event modelchain records. Backends accept any kind; these are the ones it writes. */
-export const ENTRY_KINDS = [
-  "ModelVersionRegistered",
-  "ModelVersionRevoked",
-  "RolloutStarted",
-  "RolloutCompleted",
-  "RolloutFailed",
-  "ImageDigestChanged",
-  "ConfigChanged",
-  "DriftDetected",
-  "RevokedModelInUse",
-  "ModelDeploymentDeleted",
-  "AdmissionDenied",
-] as const;
-export type EntryKind = (typeof ENTRY_KINDS)[number];
 
 /** The Kubernetes object an entry speaks of. */
 export interface EntrySubject {
@@ -45,10 +39,10 @@ export interface LedgerEntry {
 }
 
 /** The entry is not something the ledger can record; the message names the field. */
-export class EntryValidationError extends Error {
+export class EntryValidationError extends LedgerError {
   readonly field: string;
   constructor(field: string, problem: string) {
-    super(`ledger entry: ${field} ${problem}`);
+    super(`ledger entry: ${field} ${problem}`, { permanent: true });
     this.name = "EntryValidationError";
     this.field = field;
   }
@@ -107,13 +101,14 @@ export function prepareEntry(value: unknown): PreparedEntry {
   for (const field of Object.keys(value)) {
     if (!known.has(field)) throw new EntryValidationError(field, "is not a ledger entry field");
   }
-  if (value["v"] !== ENTRY_FORMAT_VERSION) {
-    throw new EntryValidationError("v", `must be ${ENTRY_FORMAT_VERSION}`);
+  const v = value["v"];
+  if (typeof v !== "number" || !ENTRY_FORMAT_VERSIONS.includes(v)) {
+    throw new EntryValidationError("v", `must be one of ${ENTRY_FORMAT_VERSIONS.join(", ")}`);
   }
   const data = value["data"] ?? {};
   if (!isRecord(data)) throw new EntryValidationError("data", "must be an object");
   const entry: LedgerEntry = {
-    v: ENTRY_FORMAT_VERSION,
+    v,
     kind: requireString(value, "kind"),
     cluster: requireString(value, "cluster"),
     subject: parseSubject(value["subject"]),

@@ -1,4 +1,5 @@
 import { canonicalBytes, parseEntry, type LedgerEntry } from "./entry.ts";
+import { LedgerError } from "./errors.ts";
 
 /**
  * What a leaf commits to: the entry, when it was recorded and by whom. The leaf's bytes are
@@ -14,7 +15,7 @@ export interface LeafEnvelope {
   recordedBy: string;
 }
 
-export class EnvelopeDecodeError extends Error {
+export class EnvelopeDecodeError extends LedgerError {
   constructor(message: string, options?: ErrorOptions) {
     super(`leaf envelope: ${message}`, options);
     this.name = "EnvelopeDecodeError";

@@ -1,4 +1,5 @@
 import { hash } from "node:crypto";
+import { LedgerError } from "./errors.ts";
 
 /** A SHA-256 digest. Hex at the edges (JSON, CLI), bytes inside. */
 export type Hash = Uint8Array;
@@ -13,7 +14,7 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 }
 
-export class HexDecodeError extends Error {
+export class HexDecodeError extends LedgerError {
   constructor(what: string, value: string) {
     super(`${what}: ${JSON.stringify(value.slice(0, 80))} is not lowercase hex of a 32-byte hash`);
     this.name = "HexDecodeError";

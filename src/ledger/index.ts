@@ -1,4 +1,5 @@
 // The ledger component's public face. Other components import only from here.
+export { LedgerError } from "./errors.ts";
 export * from "./entry.ts";
 export * from "./envelope.ts";
 export * from "./ledger.ts";
@@ -34,7 +35,9 @@ export {
   auditFileLedger,
   LedgerCorruptError,
   LedgerLockedError,
+  LedgerLockLost,
   LedgerAppendFailed,
+  LedgerOpenFailed,
   CheckpointMismatchError,
   type AuditResult,
 } from "./file/index.ts";

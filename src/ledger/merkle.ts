@@ -1,5 +1,6 @@
 // RFC 6962 §2.1 (and RFC 9162 §2.1.3) Merkle tree hashing, proofs and their verification.
 // Pure functions: a tree is read only through a `SubtreeSource`.
+import { LedgerError } from "./errors.ts";
 import { sha256, toHex, type Hash } from "./hash.ts";
 
 const LEAF_PREFIX = Uint8Array.of(0x00);
@@ -23,14 +24,14 @@ export const EMPTY_ROOT: Hash = sha256();
  */
 export type SubtreeSource = (level: number, index: number) => Hash;
 
-export class ProofInputError extends Error {
+export class ProofInputError extends LedgerError {
   constructor(message: string) {
     super(message);
     this.name = "ProofInputError";
   }
 }
 
-export class RootMismatchError extends Error {
+export class RootMismatchError extends LedgerError {
   readonly expected: string;
   readonly calculated: string;
   constructor(expected: Hash, calculated: Hash) {

@@ -11,6 +11,7 @@
 //                             canister is unreachable; they are replayed in order
 import { readFileSync } from "node:fs";
 import { AnonymousIdentity } from "@dfinity/agent";
+import { LedgerError } from "./errors.ts";
 import { FileLedger } from "./file/index.ts";
 import { IcLedger, type IcLedgerOptions } from "./ic/ledger.ts";
 import { identityFromPem } from "./ic/identity.ts";
@@ -111,9 +112,9 @@ export function icOptions(
 export type LedgerLocation =
   { backend: "file"; dir: string } | { backend: "ic"; canisterId: string; params: URLSearchParams };
 
-export class LedgerUrlError extends Error {
+export class LedgerUrlError extends LedgerError {
   constructor(url: string, problem: string) {
-    super(`ledger ${JSON.stringify(url)}: ${problem}`);
+    super(`ledger ${JSON.stringify(url)}: ${problem}`, { permanent: true });
     this.name = "LedgerUrlError";
   }
 }

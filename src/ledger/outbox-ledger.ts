@@ -3,16 +3,18 @@
 // the order they were appended, with their idempotency keys; while the ledger is away, append
 // rejects with LedgerUnavailableError but the entries stay and are replayed when it answers —
 // by this process, or by the next one that opens the same outbox.
-import { EntryValidationError, prepareEntry, type LedgerEntry } from "./entry.ts";
+import { prepareEntry, type LedgerEntry } from "./entry.ts";
+import { LedgerError } from "./errors.ts";
 import type { Checkpoint, ConsistencyProof, InclusionProof, Ledger, Receipt, StoredLeaf } from "./ledger.ts";
 import { FileOutbox } from "./outbox.ts";
 
-export class LedgerUnavailableError extends Error {
+/** The entries are safe in the outbox; the ledger behind it did not answer (yet). */
+export class LedgerUnavailableError extends LedgerError {
   readonly pending: number;
   constructor(dir: string, pending: number, cause: unknown) {
     super(
       `ledger unavailable (${cause instanceof Error ? cause.message.split("\n")[0] : String(cause)}); ${pending} entries are kept in the outbox ${dir} and will be replayed in order`,
-      { cause },
+      { cause, retryable: true },
     );
     this.name = "LedgerUnavailableError";
     this.pending = pending;
@@ -54,8 +56,7 @@ export class OutboxLedger implements Ledger {
       failed: (e) => this.failed(e),
       // The ledger refusing an entry itself (too large, not an entry; not "unauthorized"): it
       // goes to outbox.dead instead of blocking every entry queued behind it.
-      permanent: (e) =>
-        e instanceof EntryValidationError || (e instanceof Error && "permanent" in e && e.permanent === true),
+      permanent: (e) => e instanceof LedgerError && e.permanent,
       refused: (entry, e) => this.refused(entry, e),
     });
   }

@@ -1,35 +1,20 @@
 // A durable outbox: entries a component has decided to record wait on disk until the ledger
 // acknowledges them, across ledger outages and process restarts, and are replayed in order
 // with their idempotency keys (a replayed duplicate adds nothing).
-//
-//   <dir>/outbox.log   records: u32be length ‖ u32be crc32 ‖ canonical entry JSON
-//   <dir>/outbox.ack   how many records the ledger has acknowledged (replaced atomically)
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  writeSync,
-} from "node:fs";
+// The files and their format are in outbox-log.ts.
+import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { crc32 } from "node:zlib";
+import { backoffDelay } from "../backoff/index.ts";
 import { outboxDepth, ledgerErrors } from "../metrics/index.ts";
-import { parseEntry, prepareEntry, type LedgerEntry } from "./entry.ts";
-import { acquireWriteLock } from "./file/lock.ts";
+import { prepareEntry, type LedgerEntry } from "./entry.ts";
+import { LedgerError } from "./errors.ts";
+import { LedgerLockLost } from "./file/errors.ts";
+import { fencedAppend } from "./file/fence.ts";
+import { acquireWriteLock, type WriteLock } from "./file/lock.ts";
 import type { Ledger, Outbox, Receipt } from "./ledger.ts";
+import { encodeRecord, readAck, readRecords, writeAck } from "./outbox-log.ts";
 
-export class OutboxCorruptError extends Error {
-  constructor(dir: string, record: number, offset: number, problem: string) {
-    super(`outbox ${dir}: record ${record} at byte ${offset}: ${problem}`);
-    this.name = "OutboxCorruptError";
-  }
-}
+export { OutboxCorruptError } from "./outbox-log.ts";
 
 export interface FileOutboxOptions {
   /** Where acknowledged entries go; without one the outbox only collects (another process drains). */
@@ -50,57 +35,8 @@ export interface FileOutboxOptions {
   permanent?: (error: unknown) => boolean;
   /** Told of an entry moved to outbox.dead. */
   refused?: (entry: LedgerEntry, error: unknown) => void;
-}
-
-/** Replaces outbox.ack atomically and durably. */
-function writeAck(dir: string, count: number): void {
-  const tmp = join(dir, "outbox.ack.tmp");
-  const fd = openSync(tmp, "w");
-  try {
-    writeSync(fd, String(count));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, "outbox.ack"));
-  const dirFd = openSync(dir, "r");
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
-}
-
-function readRecords(
-  dir: string,
-  fd: number,
-  warn: (m: string) => void,
-): { entries: LedgerEntry[]; end: number } {
-  const size = fstatSync(fd).size;
-  const buf = Buffer.alloc(size);
-  readSync(fd, buf, 0, size, 0);
-  const entries: LedgerEntry[] = [];
-  let at = 0;
-  while (at < size) {
-    if (size - at < 8 || size - at < 8 + buf.readUInt32BE(at)) {
-      warn(
-        `outbox ${dir}: truncated ${size - at} bytes of a torn, never acknowledged record ${entries.length}`,
-      );
-      ftruncateSync(fd, at);
-      break;
-    }
-    const length = buf.readUInt32BE(at);
-    const body = buf.subarray(at + 8, at + 8 + length);
-    if (crc32(body) !== buf.readUInt32BE(at + 4))
-      throw new OutboxCorruptError(dir, entries.length, at, "checksum mismatch");
-    try {
-      entries.push(parseEntry(JSON.parse(body.toString("utf8"))));
-    } catch (e: unknown) {
-      throw new OutboxCorruptError(dir, entries.length, at, e instanceof Error ? e.message : String(e));
-    }
-    at += 8 + length;
-  }
-  return { entries, end: Math.min(at, size) };
+  /** How long the outbox's lock may go unrenewed before another process takes it over (see FileLedgerOptions). */
+  lockStaleMs?: number;
 }
 
 export class FileOutbox implements Outbox {
@@ -115,50 +51,49 @@ export class FileOutbox implements Outbox {
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly waiters: Array<{ upTo: number; resolve: () => void }> = [];
-  private readonly unlock: () => void;
+  private readonly lock: WriteLock;
+  private lost: LedgerLockLost | undefined;
 
   private constructor(
     dir: string,
     fd: number,
-    unlock: () => void,
+    lock: WriteLock,
     options: FileOutboxOptions,
-    entries: LedgerEntry[],
-    end: number,
-    acked: number,
+    log: { entries: LedgerEntry[]; end: number; acked: number },
   ) {
     this.dir = dir;
-    this.unlock = unlock;
+    this.lock = lock;
     this.fd = fd;
     this.options = { ...options };
-    this.entries = entries;
-    this.end = end;
-    this.acked = Math.min(acked, entries.length);
+    this.entries = log.entries;
+    this.end = log.end;
+    this.acked = Math.min(log.acked, log.entries.length);
   }
 
   static open(dir: string, options: FileOutboxOptions = {}): FileOutbox {
     mkdirSync(dir, { recursive: true });
     // One process per outbox: two would deliver, acknowledge and compact the same log.
-    const unlock = acquireWriteLock(dir, (holder) =>
-      options.warn?.(`outbox ${dir}: took over the lock from ${holder}`),
-    );
+    const lock = acquireWriteLock(dir, {
+      onStale: (holder) => options.warn?.(`outbox ${dir}: took over the lock from ${holder}`),
+      ...(options.lockStaleMs === undefined ? {} : { staleMs: options.lockStaleMs }),
+    });
     let fd: number;
     let records: { entries: LedgerEntry[]; end: number };
     try {
       fd = openSync(join(dir, "outbox.log"), "a+");
       records = readRecords(dir, fd, options.warn ?? (() => {}));
     } catch (e: unknown) {
-      unlock();
+      lock.release();
       throw e;
     }
-    const ackPath = join(dir, "outbox.ack");
-    let acked = existsSync(ackPath) ? Number(readFileSync(ackPath, "utf8").trim()) || 0 : 0;
+    let acked = readAck(dir);
     // More acknowledged than recorded: a crash during compaction. Put the count right on disk
     // before new records arrive, or they would be read as acknowledged after the next restart.
     if (acked > records.entries.length) {
       acked = records.entries.length;
       writeAck(dir, acked);
     }
-    const outbox = new FileOutbox(dir, fd, unlock, options, records.entries, records.end, acked);
+    const outbox = new FileOutbox(dir, fd, lock, options, { ...records, acked });
     outboxDepth.set(outbox.depth());
     outbox.kick();
     return outbox;
@@ -191,20 +126,16 @@ export class FileOutbox implements Outbox {
   /** Durable once this resolves (written and fsync'd); delivery to the ledger follows. */
   async enqueue(entries: readonly LedgerEntry[]): Promise<void> {
     if (this.closed) throw new Error(`outbox ${this.dir} is closed`);
+    if (this.lost !== undefined) throw this.lost;
     const prepared = entries.map((e) => prepareEntry(e));
-    const records = prepared.map(({ bytes }) => {
-      const header = Buffer.alloc(8);
-      header.writeUInt32BE(bytes.byteLength, 0);
-      header.writeUInt32BE(crc32(bytes), 4);
-      return Buffer.concat([header, bytes]);
-    });
-    const buf = Buffer.concat(records);
+    const buf = Buffer.concat(prepared.map(({ bytes }) => encodeRecord(bytes)));
     try {
-      for (let written = 0; written < buf.byteLength;)
-        written += writeSync(this.fd, buf, written, buf.byteLength - written, this.end + written);
+      fencedAppend(this.fd, join(this.dir, "outbox.log"), buf, this.end, this.lock);
     } catch (e: unknown) {
-      // Nothing of a failed write may stay: the next record goes where this one began.
-      ftruncateSync(this.fd, this.end);
+      // Nothing of a failed write may stay: the next record goes where this one began. A failed
+      // check is different: the bytes may be another writer's, or this one's after it lost the lock.
+      if (!(e instanceof LedgerError)) ftruncateSync(this.fd, this.end);
+      if (e instanceof LedgerLockLost) this.lost = e;
       throw e;
     }
     fsyncSync(this.fd);
@@ -225,21 +156,24 @@ export class FileOutbox implements Outbox {
     clearTimeout(this.retryTimer);
     await this.draining;
     closeSync(this.fd);
-    this.unlock();
+    this.lock.release();
   }
 
   private kick(): void {
     if (
+      this.lost !== undefined ||
       this.options.ledger === undefined ||
       this.draining !== undefined ||
       this.retryTimer !== undefined ||
       this.depth() === 0
     )
       return;
-    this.draining = this.drain().finally(() => {
-      this.draining = undefined;
-      if (!this.closed) this.kick();
-    });
+    this.draining = this.drain()
+      .catch((e: unknown) => this.stopOnLostLock(e))
+      .finally(() => {
+        this.draining = undefined;
+        if (!this.closed) this.kick();
+      });
   }
 
   private async drain(): Promise<void> {
@@ -269,9 +203,9 @@ export class FileOutbox implements Outbox {
         }
         this.options.failed?.(e);
         ledgerErrors.inc({ backend: "outbox", error: e instanceof Error ? e.name : "Error" });
-        const delay = Math.min(
-          this.options.retryMaxMs ?? 30_000,
-          (this.options.retryBaseMs ?? 200) * 2 ** this.failures++,
+        const delay = backoffDelay(
+          { baseMs: this.options.retryBaseMs ?? 200, maxMs: this.options.retryMaxMs ?? 30_000 },
+          this.failures++,
         );
         this.options.warn?.(
           `outbox ${this.dir}: ledger append failed (${e instanceof Error ? e.message : String(e)}); ${this.depth()} entries wait, retry in ${delay} ms`,
@@ -289,8 +223,17 @@ export class FileOutbox implements Outbox {
     }
   }
 
+  /** Another process took the outbox over: this one writes nothing more, not even acknowledgements. */
+  private stopOnLostLock(e: unknown): void {
+    if (!(e instanceof LedgerLockLost)) throw e;
+    this.lost = e;
+    clearTimeout(this.retryTimer);
+    this.options.warn?.(`outbox ${this.dir}: ${e.message}`);
+  }
+
   /** Moves a refused entry out of the way, to outbox.dead with the reason: kept, not replayed. */
   private deadLetter(entry: LedgerEntry, error: unknown): void {
+    this.lock.check();
     const reason = error instanceof Error ? error.message : String(error);
     const fd = openSync(join(this.dir, "outbox.dead"), "a");
     try {
@@ -308,6 +251,7 @@ export class FileOutbox implements Outbox {
   }
 
   private acknowledge(count: number): void {
+    this.lock.check();
     this.acked = count;
     writeAck(this.dir, count);
     if (this.acked === this.entries.length && this.end > 1024 * 1024) this.compact();
@@ -323,6 +267,7 @@ export class FileOutbox implements Outbox {
    * between replays acknowledged entries (duplicates the ledger ignores by key), never skips one.
    */
   private compact(): void {
+    this.lock.check();
     writeAck(this.dir, 0);
     ftruncateSync(this.fd, 0);
     fsyncSync(this.fd);

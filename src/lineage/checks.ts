@@ -1,6 +1,6 @@
 // The single-object checks of a ModelVersion's lineage, each a pure function returning a
 // check with a reason a person can act on.
-import type { ModelVersion, TrustedKey } from "../api/index.ts";
+import { unsignableValues, type ModelVersion, type TrustedKey } from "../api/index.ts";
 import { publicKeyFromPem, signatureVerifies } from "./keys.ts";
 
 export const CHECK_NAMES = [
@@ -13,6 +13,7 @@ export const CHECK_NAMES = [
   "acyclic",
   "depth",
   "recordedInLedger",
+  "specDigestMatchesLedger",
 ] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
@@ -26,9 +27,13 @@ export interface LineageCheck {
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
-export const pass = (name: CheckName, reason: string) => ({ name, passed: true, reason });
-export const fail = (name: CheckName, reason: string) => ({ name, passed: false, reason });
-export type CheckResult = ReturnType<typeof pass>;
+export interface CheckResult {
+  name: CheckName;
+  passed: boolean;
+  reason: string;
+}
+export const pass = (name: CheckName, reason: string): CheckResult => ({ name, passed: true, reason });
+export const fail = (name: CheckName, reason: string): CheckResult => ({ name, passed: false, reason });
 
 export function subjectName(mv: ModelVersion): string {
   return `${mv.metadata.namespace ?? "default"}/${mv.metadata.name}`;
@@ -37,6 +42,10 @@ export function subjectName(mv: ModelVersion): string {
 export function signatureCheck(mv: ModelVersion, trustedKeys: readonly TrustedKey[]): CheckResult {
   const signatures = mv.spec.signatures ?? [];
   if (signatures.length === 0) return fail("signature", `lineage: ${subjectName(mv)} is not signed`);
+  // Validated objects never get here with one; callers handing in raw objects must not verify.
+  const unsignable = unsignableValues(mv.spec, "spec")[0];
+  if (unsignable !== undefined)
+    return fail("signature", `lineage: ${subjectName(mv)} ${unsignable.field} ${unsignable.message}`);
   const trusted = signatures.filter((s) => trustedKeys.some((k) => k.keyId === s.keyId));
   if (trusted.length === 0) {
     return fail(

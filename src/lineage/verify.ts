@@ -69,6 +69,26 @@ function parentKey(child: ModelVersion, ref: ParentRef): [string, string] {
   return [ref.namespace ?? child.metadata.namespace ?? "default", ref.name];
 }
 
+/**
+ * Parents are bound by the spec digest the child's signature covers, not by name alone: another
+ * ModelVersion of the same name (even one a trusted key signed) is not the parent. A child
+ * signed before digests were recorded cannot say which parent it meant, so it fails closed.
+ */
+function bindingProblem(
+  key: string,
+  index: number,
+  ref: ParentRef,
+  parent: ModelVersion,
+): string | undefined {
+  if (ref.specDigest === undefined) {
+    return `lineage: parent ${key} is not bound by the child's signature (spec.parents[${index}].specDigest is missing; sign the child again with modelchain sign --parent)`;
+  }
+  const current = specDigest(parent.spec);
+  return current === ref.specDigest
+    ? undefined
+    : `lineage: parent ${key}'s spec digest is ${current}, the child was signed over ${ref.specDigest}`;
+}
+
 class LineageWalk {
   private readonly memo = new Map<string, LineageVerdict>();
   private readonly resolve: Resolve;
@@ -98,7 +118,7 @@ class LineageWalk {
       depth <= this.policy.maxDepth
         ? pass("depth", `depth ${depth}`)
         : fail("depth", `lineage: ${key} has depth ${depth}, over the limit ${this.policy.maxDepth}`),
-      this.recordedCheck(mv),
+      ...this.recordedChecks(mv),
     ];
     const verdict = this.toVerdict(
       results,
@@ -132,18 +152,29 @@ class LineageWalk {
     };
   }
 
-  private recordedCheck(mv: ModelVersion): CheckResult {
+  /**
+   * Two checks on the ledger's registration: that there is one (a policy may ask for it), and
+   * that the spec has not changed since (always required: a spec edited after it was registered
+   * is not the model that was recorded).
+   */
+  private recordedChecks(mv: ModelVersion): CheckResult[] {
     const key = subjectName(mv);
     const recorded = this.recorded?.(mv.metadata.namespace ?? "default", mv.metadata.name);
     if (recorded === undefined)
-      return fail("recordedInLedger", `lineage: ${key} has no ModelVersionRegistered entry in the ledger`);
+      return [
+        fail("recordedInLedger", `lineage: ${key} has no ModelVersionRegistered entry in the ledger`),
+        pass("specDigestMatchesLedger", "no registration to compare with"),
+      ];
     const current = specDigest(mv.spec);
-    return recorded === current
-      ? pass("recordedInLedger", `recorded with spec digest ${current}`)
-      : fail(
-          "recordedInLedger",
-          `lineage: ${key} spec digest ${current} differs from the recorded ${recorded} (tampered after registration?)`,
-        );
+    return [
+      pass("recordedInLedger", `registered with spec digest ${recorded}`),
+      recorded === current
+        ? pass("specDigestMatchesLedger", `recorded with spec digest ${current}`)
+        : fail(
+            "specDigestMatchesLedger",
+            `lineage: ${key} spec digest ${current} differs from the recorded ${recorded} (tampered after registration?)`,
+          ),
+    ];
   }
 
   private parentResults(mv: ModelVersion, path: readonly string[]) {
@@ -151,7 +182,7 @@ class LineageWalk {
     const depths: number[] = [];
     let revokedName: string | undefined;
     let cycle: string[] | undefined;
-    for (const ref of mv.spec.parents ?? []) {
+    for (const [index, ref] of (mv.spec.parents ?? []).entries()) {
       const [namespace, name] = parentKey(mv, ref);
       const key = keyOf(namespace, name);
       if (path.includes(key)) {
@@ -163,6 +194,8 @@ class LineageWalk {
         problems.push(`lineage: parent ${key} does not exist`);
         continue;
       }
+      const binding = bindingProblem(key, index, ref, parent);
+      if (binding !== undefined) problems.push(binding);
       const verdict = this.verdict(parent, path);
       depths.push(verdict.depth);
       cycle ??= verdict.cycle;

@@ -1,6 +1,7 @@
-// One prom-client registry for the whole process (STYLE.md: `modelchain_` prefix, base
-// units, bounded label sets — never a label per object name). Components import the
-// metric they update from here; the metrics server (issue 5) serves `registry`.
+// One prom-client registry for the whole process: `modelchain_` prefix, base units, bounded
+// label sets — never a label per object name, since Prometheus keeps one series per label
+// value and a label per object grows without bound. Components import the metric they update
+// from here; the metrics server (server.ts) serves `registry`.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export const registry = new Registry();

@@ -7,6 +7,7 @@ import type {
   ModelVersionView,
   TrustPolicyView,
 } from "./state.ts";
+import { Registrations } from "../trail/index.ts";
 
 type Lookup<T> = (namespace: string, name: string) => T | undefined;
 
@@ -21,10 +22,8 @@ export interface ModelVocabulary<MV, P> {
 
 export interface LedgerFacts {
   tip: LedgerTip | undefined;
-  /** Spec digest recorded at (first) registration, by `namespace/name`. */
-  recordedSpecDigests: ReadonlyMap<string, string>;
-  /** The uid that registration was for, where the entry names one (a recreated object starts over). */
-  registeredUids?: ReadonlyMap<string, string>;
+  /** The first registration of every ModelVersion uid (the trail's one meaning of "recorded"). */
+  registrations: Registrations;
 }
 
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
@@ -38,7 +37,7 @@ export class VerifiedCache<MV, P> {
   /** Reads of stored objects, so a warm review never re-validates a ModelVersion. */
   private readonly reads = new WeakMap<object, ReturnType<ModelVocabulary<MV, P>["modelVersion"]>>();
   private policyList: TrustPolicyView<P>[] | undefined;
-  private ledger: LedgerFacts = { tip: undefined, recordedSpecDigests: new Map() };
+  private ledger: LedgerFacts = { tip: undefined, registrations: new Registrations() };
   private isSynced = false;
 
   constructor(vocabulary: ModelVocabulary<MV, P>) {
@@ -134,11 +133,9 @@ export class VerifiedCache<MV, P> {
     return fresh;
   }
 
-  /** The registered digest, unless it was registered for another object of the same name. */
+  /** The spec digest of the object's registration (of its uid, when it has one). */
   private recordedDigest(namespace: string, name: string, uid: string | undefined): string | undefined {
-    const registeredUid = this.ledger.registeredUids?.get(key(namespace, name));
-    if (uid !== undefined && registeredUid !== undefined && uid !== registeredUid) return undefined;
-    return this.ledger.recordedSpecDigests.get(key(namespace, name));
+    return this.ledger.registrations.of(namespace, name, uid)?.specDigest;
   }
 
   /** A view for one decision. Lookups read the live maps; misses are resolved before calling. */
@@ -150,7 +147,6 @@ export class VerifiedCache<MV, P> {
       modelVersion: (namespace, name) => this.modelVersions.get(key(namespace, name)),
       viewModelVersion: (object) => this.read(object),
       verdict: (mv, policy) => this.verdict(mv, policy),
-      recordedSpecDigest: (namespace, name, uid) => this.recordedDigest(namespace, name, uid),
     };
   }
 }

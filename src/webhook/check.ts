@@ -55,7 +55,14 @@ export function requestFor(m: ManifestObject, index: number, defaultNamespace = 
   };
 }
 
+/** What `modelchain check` tells about trust configuration found among the objects it judges. */
+const IGNORED_TRUST: Readonly<Record<string, string>> = {
+  ModelTrustPolicy:
+    "modelchain: this ModelTrustPolicy is not used for any verdict: trust comes only from --source",
+};
+
 function result(m: ManifestObject, r: AdmissionRequest, d: AdmissionDecision): CheckResult {
+  const ignored = IGNORED_TRUST[r.kind.kind];
   return {
     file: m.file,
     doc: m.doc,
@@ -65,7 +72,7 @@ function result(m: ManifestObject, r: AdmissionRequest, d: AdmissionDecision): C
     allowed: d.allowed,
     reason: d.reason,
     message: d.message,
-    warnings: d.warnings,
+    warnings: ignored === undefined ? d.warnings : [...d.warnings, ignored],
   };
 }
 

@@ -9,7 +9,7 @@ import type {
   LineageVerdict,
   TrustPolicyView,
 } from "./state.ts";
-import { subjectOf, type Workload } from "./subjects.ts";
+import { subjectOf, type Subject, type Workload } from "./subjects.ts";
 
 /** Why a review was answered as it was; a fixed set, used as the metric label `reason`. */
 export const DECISION_REASONS = [
@@ -64,6 +64,8 @@ function fail(reason: DecisionReason, check: string, message: string): Failure {
  * one becomes the decision's reason. Checks a policy can switch off count as policy checks. */
 const CHECK_REASONS: ReadonlyArray<[string, DecisionReason]> = [
   ["notRevoked", "model-version-revoked"],
+  // A spec edited after registration is tampering, not a missing record.
+  ["specDigestMatchesLedger", "spec-digest-mismatch"],
   ["ancestorsNotRevoked", "revoked-ancestor"],
   ["recordedInLedger", "policy-check-failed"],
   ["signature", "signature-invalid"],
@@ -75,8 +77,6 @@ const CHECK_REASONS: ReadonlyArray<[string, DecisionReason]> = [
 ];
 
 function reasonForCheck(check: LineageCheck): DecisionReason {
-  // A recorded digest that differs is tampering, not a missing record.
-  if (check.name === "recordedInLedger" && /differs/.test(check.reason)) return "spec-digest-mismatch";
   return CHECK_REASONS.find(([name]) => name === check.name)?.[1] ?? "model-version-unverified";
 }
 
@@ -129,17 +129,6 @@ function workloadFailures<MV, P>(
       ),
     ];
   }
-  const recorded = state.recordedSpecDigest(ns, w.modelVersion, view.uid);
-  if (recorded !== undefined && recorded !== view.specDigest) {
-    return [
-      ...pinning,
-      fail(
-        "spec-digest-mismatch",
-        "specDigestMatchesLedger",
-        `${subject} spec digest ${view.specDigest} differs from the recorded ${recorded}`,
-      ),
-    ];
-  }
   return [...pinning, ...verdictFailures(state.verdict(mv, policy), subject)];
 }
 
@@ -156,6 +145,21 @@ function modelVersionFailures<MV, P>(
     .verdict(viewed.object, policy)
     .checks.filter((c) => c.name === "signature" && !c.passed && c.required !== false);
   return signature.map((c) => fail("signature-invalid", c.name, `${subject}: ${c.reason}`));
+}
+
+function failuresOf<MV, P>(
+  subject: Exclude<Subject, { type: "ungated" }>,
+  ns: string,
+  policy: TrustPolicyView<P>,
+  state: AdmissionState<MV, P>,
+): Failure[] {
+  if (subject.type === "invalid") return [fail("invalid-object", "schema", subject.problem)];
+  if (subject.type === "modelversion") return modelVersionFailures(subject.object, policy, state);
+  const failures = workloadFailures(subject, ns, policy, state);
+  const { transition } = subject;
+  return transition === undefined
+    ? failures
+    : failures.map((f) => ({ ...f, message: `${transition}: ${f.message}` }));
 }
 
 function allowed(reason: DecisionReason, resource: string): AdmissionDecision {
@@ -200,16 +204,16 @@ export function admissionDecision<MV, P>(
   const labels = state.namespaceLabels(request.namespace) ?? {
     "kubernetes.io/metadata.name": request.namespace,
   };
-  const policies = state.policies.filter((p) => p.selects(labels));
+  // A review that cannot be placed in a namespace is judged by every policy, never by none.
+  const unplaced = subject.type === "invalid" && subject.unplaced === true;
+  const policies = unplaced ? state.policies : state.policies.filter((p) => p.selects(labels));
   if (policies.length === 0) return allowed("namespace-not-selected", subject.resource);
-  const findings = policies.flatMap((policy) => {
-    const failures =
-      subject.type === "invalid"
-        ? [fail("invalid-object", "schema", subject.problem)]
-        : subject.type === "workload"
-          ? workloadFailures(subject, request.namespace, policy, state)
-          : modelVersionFailures(subject.object, policy, state);
-    return failures.map((f) => ({ ...f, policy: policy.name, mode: policy.mode }));
-  });
+  const findings = policies.flatMap((policy) =>
+    failuresOf(subject, request.namespace, policy, state).map((f) => ({
+      ...f,
+      policy: policy.name,
+      mode: policy.mode,
+    })),
+  );
   return combine(findings, subject.resource, request.dryRun);
 }

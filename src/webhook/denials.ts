@@ -2,8 +2,8 @@
 // the response path: `record` only queues; a later tick enqueues the batch. The API server
 // retries reviews with the same uid, so the idempotency key is derived from uid + object +
 // reason, and recent keys are also dropped here before they reach the outbox.
-import { createHash } from "node:crypto";
-import { ENTRY_FORMAT_VERSION, type LedgerEntry, type Outbox } from "../ledger/index.ts";
+import type { LedgerEntry, Outbox } from "../ledger/index.ts";
+import { entryFor, keyOf, recording } from "../trail/index.ts";
 import type { AdmissionDecision, Finding } from "./decision.ts";
 import { isRecord, type AdmissionRequest } from "./review.ts";
 import type { LedgerTip } from "./state.ts";
@@ -38,8 +38,8 @@ function objectMeta(object: unknown): { name: string; uid: string | undefined } 
   return { name: field("name") ?? field("generateName") ?? "(unnamed)", uid: field("uid") };
 }
 
-export function denialKey(request: AdmissionRequest, finding: Finding): string {
-  const parts = [
+function denialParts(request: AdmissionRequest, finding: Finding): (string | undefined)[] {
+  return [
     request.uid,
     request.kind.group,
     request.kind.kind,
@@ -49,7 +49,10 @@ export function denialKey(request: AdmissionRequest, finding: Finding): string {
     finding.check,
     finding.policy,
   ];
-  return `admission-denied:${createHash("sha256").update(JSON.stringify(parts)).digest("hex")}`;
+}
+
+export function denialKey(request: AdmissionRequest, finding: Finding): string {
+  return keyOf("AdmissionDenied", { parts: denialParts(request, finding) });
 }
 
 export function denialEntry(
@@ -65,30 +68,29 @@ export function denialEntry(
   const subject = {
     apiVersion,
     kind: request.kind.kind,
-    name: request.name || meta.name,
-    ...(request.namespace ? { namespace: request.namespace } : {}),
-    ...(meta.uid ? { uid: meta.uid } : {}),
+    metadata: {
+      name: request.name || meta.name,
+      ...(request.namespace ? { namespace: request.namespace } : {}),
+      ...(meta.uid ? { uid: meta.uid } : {}),
+    },
   };
-  const data = {
-    reviewUid: request.uid,
-    operation: request.operation,
-    reason: finding.reason,
-    check: finding.check,
-    message: finding.message,
-    policy: finding.policy,
-    mode: finding.mode,
-    enforced: finding.mode === "enforce",
-    ledgerTip: tip === undefined ? null : { size: tip.size, root: tip.root },
-  };
-  return {
-    v: ENTRY_FORMAT_VERSION,
-    kind: "AdmissionDenied",
-    cluster,
-    subject,
-    key: denialKey(request, finding),
-    observedAt: at.toISOString(),
-    data,
-  };
+  const denied = recording(
+    "AdmissionDenied",
+    { parts: denialParts(request, finding) },
+    {
+      reviewUid: request.uid,
+      operation: request.operation,
+      reason: finding.reason,
+      check: finding.check,
+      message: finding.message,
+      policy: finding.policy,
+      mode: finding.mode,
+      enforced: finding.mode === "enforce",
+      ledgerTip: tip === undefined ? null : { size: tip.size, root: tip.root },
+    },
+    finding.message,
+  );
+  return entryFor(subject, denied, cluster, at);
 }
 
 export class DenialRecorder {

@@ -44,6 +44,7 @@ export {
   readManifestFile,
   manifestFiles,
   loadManifests,
+  loadModelVersions,
   readLedgerFacts,
   ManifestReadFailed,
   type ManifestObject,
@@ -58,7 +59,8 @@ export {
   type YamlDocument,
   type YamlLimits,
 } from "./yaml-input.ts";
-export { startKubeSource, InformerFailed, type KubeSource } from "./source-kube.ts";
+export { startKubeSource, type KubeSource } from "./source-kube.ts";
+export { InformerFailed } from "../kube/index.ts";
 export {
   parseSource,
   loadDirCache,

@@ -130,9 +130,22 @@ function checkHeaders(req: IncomingMessage): void {
     throw new HttpRefusal(400, `content-type must be application/json, got ${JSON.stringify(type)}`);
 }
 
-function parseJson(body: Buffer): unknown {
+// JSON text is UTF-8 (RFC 8259 §8.1). A lenient decoder turns each invalid byte into U+FFFD,
+// so the review judged would not be the one sent: refuse it. A BOM is kept, and JSON refuses it.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function decodeUtf8(body: Buffer): string {
   try {
-    return JSON.parse(body.toString("utf8"));
+    return utf8.decode(body);
+  } catch (e: unknown) {
+    throw new HttpRefusal(400, `body is not valid UTF-8: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function parseJson(body: Buffer): unknown {
+  const text = decodeUtf8(body);
+  try {
+    return JSON.parse(text);
   } catch (e: unknown) {
     throw new HttpRefusal(400, `body is not JSON: ${e instanceof Error ? e.message : String(e)}`);
   }

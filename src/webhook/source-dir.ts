@@ -5,6 +5,7 @@ import { readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import type { Ledger } from "../ledger/index.ts";
 import type { LedgerFacts, VerifiedCache } from "./cache.ts";
+import { Registrations } from "../trail/index.ts";
 import { isRecord } from "./review.ts";
 import { readYamlDocuments, yamlLimits, YamlInputRefused, type YamlLimits } from "./yaml-input.ts";
 
@@ -74,18 +75,34 @@ function metadataOf(object: Record<string, unknown>): { name: string; labels: Re
   };
 }
 
-/** Feeds the cache from manifests; returns one problem line per object that was not usable. */
+/**
+ * Feeds the cache the ModelVersions of manifests, and nothing that configures trust: what
+ * objects under test (`modelchain check -f`) may bring with them. Returns one problem line per
+ * ModelVersion that was not usable.
+ */
+export function loadModelVersions<MV, P>(
+  cache: VerifiedCache<MV, P>,
+  objects: readonly ManifestObject[],
+): string[] {
+  return objects.flatMap(({ file, doc, object }) => {
+    if (object["kind"] !== "ModelVersion") return [];
+    const problem = cache.putModelVersion(object);
+    return problem === undefined ? [] : [`${file} (document ${doc}): ModelVersion ${problem}`];
+  });
+}
+
+/**
+ * Feeds the cache from a policy source: ModelVersions, trust policies and Namespaces (whose
+ * labels decide which policies apply). Returns one problem line per object that was not usable.
+ */
 export function loadManifests<MV, P>(
   cache: VerifiedCache<MV, P>,
   objects: readonly ManifestObject[],
 ): string[] {
-  const problems: string[] = [];
+  const problems = loadModelVersions(cache, objects);
   for (const { file, doc, object } of objects) {
     const where = `${file} (document ${doc})`;
-    if (object["kind"] === "ModelVersion") {
-      const problem = cache.putModelVersion(object);
-      if (problem !== undefined) problems.push(`${where}: ModelVersion ${problem}`);
-    } else if (object["kind"] === "ModelTrustPolicy") {
+    if (object["kind"] === "ModelTrustPolicy") {
       const problem = cache.putPolicy(object);
       if (problem !== undefined) problems.push(`${where}: ModelTrustPolicy ${problem}`);
     } else if (object["kind"] === "Namespace") {
@@ -97,28 +114,14 @@ export function loadManifests<MV, P>(
 }
 
 /**
- * Spec digests as first registered (ModelVersionRegistered) and the tip of a ledger. The first
- * registration is the reference: the operator records every later spec too, so comparing with
- * the latest would never see a spec changed after registration. An entry for a different uid
- * (the object was deleted and created again) starts over. With `previous`, only the entries
- * appended since are read (the ledger is append-only).
+ * The tip of a ledger and the registrations in it (see src/trail/registrations.ts). With
+ * `previous`, only the entries appended since are read (the ledger is append-only); the same
+ * facts come back when nothing was appended, so the cache keeps its verdicts.
  */
 export async function readLedgerFacts(ledger: Ledger, previous?: LedgerFacts): Promise<LedgerFacts> {
   const size = await ledger.size();
-  const from = previous?.tip?.size ?? 0;
-  if (previous !== undefined && size === from) return previous;
-  const digests = new Map(previous?.recordedSpecDigests ?? []);
-  const uids = new Map(previous?.registeredUids ?? []);
-  for (let i = from; i < size; i++) {
-    const { entry } = (await ledger.get(i)).envelope;
-    const digest = entry.data["specDigest"];
-    if (entry.kind !== "ModelVersionRegistered" || typeof digest !== "string") continue;
-    const key = `${entry.subject.namespace ?? ""}/${entry.subject.name}`;
-    const uid = entry.subject.uid;
-    const recreated = uid !== undefined && uids.has(key) && uids.get(key) !== uid;
-    if (digests.has(key) && !recreated) continue;
-    digests.set(key, digest);
-    if (uid !== undefined) uids.set(key, uid);
-  }
-  return { tip: { size, root: await ledger.root(size) }, recordedSpecDigests: digests, registeredUids: uids };
+  if (previous !== undefined && size === previous.tip?.size) return previous;
+  const registrations = previous?.registrations ?? new Registrations();
+  await registrations.follow(ledger);
+  return { tip: { size: registrations.size, root: await ledger.root(registrations.size) }, registrations };
 }

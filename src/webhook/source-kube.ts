@@ -4,44 +4,16 @@ import {
   ApiException,
   CoreV1Api,
   CustomObjectsApi,
-  makeInformer,
-  type Informer,
   type KubeConfig,
-  type KubernetesListObject,
   type KubernetesObject,
 } from "@kubernetes/client-node";
+import type { BackoffPolicy } from "../backoff/index.ts";
+import { listOf, watchResource, type Watched } from "../kube/index.ts";
 import type { VerifiedCache } from "./cache.ts";
 import type { MissLookup } from "./reviewer.ts";
-import { isRecord } from "./review.ts";
 
 const GROUP = "modelchain.io";
 const VERSION = "v1alpha1";
-
-/** An informer stopped with an error; it is restarted after `retryMs`. */
-export class InformerFailed extends Error {
-  readonly resource: string;
-  constructor(resource: string, options: ErrorOptions) {
-    super(
-      `webhook informer for ${resource} failed: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`,
-      options,
-    );
-    this.name = "InformerFailed";
-    this.resource = resource;
-  }
-}
-
-function asList(value: unknown, resource: string): KubernetesListObject<KubernetesObject> {
-  if (!isRecord(value) || !Array.isArray(value["items"]) || !isRecord(value["metadata"])) {
-    throw new InformerFailed(resource, { cause: new Error("list response has no items/metadata") });
-  }
-  const items = value["items"].filter(isRecord);
-  return {
-    apiVersion: String(value["apiVersion"] ?? ""),
-    kind: String(value["kind"] ?? ""),
-    metadata: value["metadata"],
-    items,
-  };
-}
 
 function metaOf(o: KubernetesObject): { namespace: string; name: string; labels: Record<string, string> } {
   return {
@@ -54,8 +26,10 @@ function metaOf(o: KubernetesObject): { namespace: string; name: string; labels:
 export interface KubeSourceOptions<MV, P> {
   kubeConfig: KubeConfig;
   cache: VerifiedCache<MV, P>;
+  /** Told of every informer failure (each informer restarts on its own) and cache complaint. */
   onError(error: Error): void;
-  retryMs?: number;
+  /** Informer restart delays; the shared informer's default unless given. */
+  backoff?: BackoffPolicy;
 }
 
 export interface KubeSource {
@@ -103,30 +77,21 @@ function feeds<MV, P>(kc: KubeConfig, cache: VerifiedCache<MV, P>, report: (e: E
   ];
 }
 
-function wire(
+function watch<MV, P>(
   kc: KubeConfig,
   feed: Feed,
-  report: (e: Error) => void,
-  retryMs: number,
-): Informer<KubernetesObject> {
-  const informer = makeInformer<KubernetesObject>(kc, feed.path, async () =>
-    asList(await feed.list(), feed.resource),
-  );
-  informer.on("add", feed.put);
-  informer.on("update", feed.put);
-  informer.on("delete", feed.remove);
-  // client-node stops an informer on any error but 410 Gone; restarting it is ours to do.
-  informer.on("error", (e: unknown) => {
-    report(new InformerFailed(feed.resource, { cause: e }));
-    setTimeout(
-      () =>
-        informer
-          .start()
-          .catch((again: unknown) => report(new InformerFailed(feed.resource, { cause: again }))),
-      retryMs,
-    ).unref();
+  options: KubeSourceOptions<MV, P>,
+): Watched<KubernetesObject> {
+  return watchResource<KubernetesObject>({
+    resource: feed.resource,
+    kubeConfig: kc,
+    path: feed.path,
+    list: async () => listOf(await feed.list(), feed.resource),
+    onChange: feed.put,
+    onDelete: feed.remove,
+    onError: (e) => options.onError(e),
+    ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
   });
-  return informer;
 }
 
 function notFound(e: unknown): boolean {
@@ -166,8 +131,8 @@ function missLookup(kc: KubeConfig): MissLookup {
 /** Starts the three informers; resolves once each has listed (the cache is then marked synced). */
 export async function startKubeSource<MV, P>(options: KubeSourceOptions<MV, P>): Promise<KubeSource> {
   const { kubeConfig: kc, cache, onError } = options;
-  const informers = feeds(kc, cache, onError).map((f) => wire(kc, f, onError, options.retryMs ?? 5_000));
-  await Promise.all(informers.map((i) => i.start()));
+  const informers = feeds(kc, cache, onError).map((f) => watch(kc, f, options));
+  await Promise.all(informers.map((i) => i.synced));
   cache.markSynced();
   return {
     lookup: missLookup(kc),

@@ -61,6 +61,4 @@ export interface AdmissionState<MV = unknown, P = unknown> {
   ): { ok: true; view: ModelVersionView; object: MV } | { ok: false; problem: string };
   /** Lineage verdict of a ModelVersion under a policy (memoised by the cache). */
   verdict(modelVersion: MV, policy: TrustPolicyView<P>): LineageVerdict;
-  /** Spec digest the ledger recorded at registration of this object (same uid, when known). */
-  recordedSpecDigest(namespace: string, name: string, uid?: string): string | undefined;
 }

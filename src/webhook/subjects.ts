@@ -1,6 +1,7 @@
 // Which objects the webhook gates, and what it reads of each. Pure.
 import canonicalize from "canonicalize";
 import { podSpecImages, type ImageRef } from "./images.ts";
+import { asPersisted } from "./placement.ts";
 import { isRecord, type AdmissionRequest } from "./review.ts";
 
 export const GROUP = "modelchain.io";
@@ -12,12 +13,15 @@ export interface Workload {
   resource: "modeldeployments" | "deployments";
   modelVersion: string;
   images: ImageRef[];
+  /** Why a workload is judged that no longer says it is one (an UPDATE that removed its label). */
+  transition?: string;
 }
 
 export type Subject =
   | Workload
   | { type: "modelversion"; resource: "modelversions"; object: unknown }
-  | { type: "invalid"; resource: string; problem: string }
+  /** `unplaced`: the review does not say which namespace it is for, so no selector can be applied. */
+  | { type: "invalid"; resource: string; problem: string; unplaced?: boolean }
   | { type: "ungated"; resource: string; why?: "unchanged" | "revocation" | "scale-down" };
 
 /** The metric label for a request's resource: a fixed set, never a name. */
@@ -50,12 +54,24 @@ function modelDeployment(object: unknown): Subject {
   return { type: "workload", resource, modelVersion, images };
 }
 
-function deployment(object: unknown): Subject {
+function modelVersionLabel(object: unknown): unknown {
+  return isRecord(object) ? labelsOf(object)[MODEL_VERSION_LABEL] : undefined;
+}
+
+/**
+ * A labelled Deployment, or one whose old object was labelled: the API server sends an UPDATE
+ * when either matches the webhook's object selector, and removing the label in the same change
+ * as the image must not take the change out of the gate. Such an UPDATE is judged against the
+ * ModelVersion the old label named.
+ */
+function deployment(object: unknown, oldObject: unknown): Subject {
   const resource = "deployments";
   if (!isRecord(object)) return { type: "invalid", resource, problem: "object must be a Deployment" };
-  const label = labelsOf(object)[MODEL_VERSION_LABEL];
-  if (label === undefined) return { type: "ungated", resource };
-  if (typeof label !== "string" || label.length === 0) {
+  const label = modelVersionLabel(object);
+  const oldLabel = modelVersionLabel(oldObject);
+  const judged = label ?? oldLabel;
+  if (judged === undefined) return { type: "ungated", resource };
+  if (typeof judged !== "string" || judged.length === 0) {
     return { type: "invalid", resource, problem: `label ${MODEL_VERSION_LABEL} must name a ModelVersion` };
   }
   const spec = object["spec"];
@@ -63,12 +79,11 @@ function deployment(object: unknown): Subject {
   const podSpec = isRecord(template) ? template["spec"] : undefined;
   if (!isRecord(podSpec))
     return { type: "invalid", resource, problem: "spec.template.spec must be an object" };
-  return {
-    type: "workload",
-    resource,
-    modelVersion: label,
-    images: podSpecImages(podSpec, "spec.template.spec"),
-  };
+  const images = podSpecImages(podSpec, "spec.template.spec");
+  const workload: Workload = { type: "workload", resource, modelVersion: judged, images };
+  if (label === undefined)
+    workload.transition = `label ${MODEL_VERSION_LABEL} (was ${JSON.stringify(judged)}) removed`;
+  return workload;
 }
 
 const RESOURCES: Record<string, string> = {
@@ -124,25 +139,22 @@ function updateExemption(
     : undefined;
 }
 
-function isBeingDeleted(object: unknown): boolean {
-  const metadata = isRecord(object) ? object["metadata"] : undefined;
-  return isRecord(metadata) && typeof metadata["deletionTimestamp"] === "string";
-}
-
 /**
- * Classifies a request. Deletes, connects and objects already being deleted are ungated:
- * blocking them would stop finalizers from completing a deletion.
+ * Classifies a request. DELETE and CONNECT are ungated: nothing starts serving, and blocking a
+ * delete would stop finalizers from completing it. An object being deleted is judged like any
+ * other, so a finalizer-only (metadata) change passes as "unchanged" but a new image does not.
  */
 export function subjectOf(request: AdmissionRequest): Subject {
   const { group, kind } = request.kind;
   const resource = RESOURCES[`${group}/${kind}`] ?? "other";
   const gatedOperation = request.operation === "CREATE" || request.operation === "UPDATE";
-  if (!gatedOperation || isBeingDeleted(request.object)) return { type: "ungated", resource };
-  const exemption = updateExemption(request, resource);
+  if (!gatedOperation || resource === "other") return { type: "ungated", resource };
+  const placed = asPersisted(request);
+  if (!placed.ok) return { type: "invalid", resource, problem: placed.problem, unplaced: true };
+  const exemption = updateExemption(placed.request, resource);
   if (exemption !== undefined) return { type: "ungated", resource, why: exemption };
-  if (group === GROUP && kind === "ModelDeployment") return modelDeployment(request.object);
-  if (group === GROUP && kind === "ModelVersion")
-    return { type: "modelversion", resource: "modelversions", object: request.object };
-  if (group === "apps" && kind === "Deployment") return deployment(request.object);
-  return { type: "ungated", resource };
+  const { object, oldObject } = placed.request;
+  if (resource === "modeldeployments") return modelDeployment(object);
+  if (resource === "modelversions") return { type: "modelversion", resource, object };
+  return deployment(object, request.operation === "UPDATE" ? oldObject : null);
 }

@@ -34,7 +34,7 @@ const mvSpec: Full<ModelVersionSpec> = {
   model: "m",
   version: "1",
   artifact: { uri: "oci://r/m:1", digest, format: "f", sizeBytes: 1 },
-  parents: [{ name: "p", namespace: "ns" }],
+  parents: [{ name: "p", namespace: "ns", specDigest: digest }],
   datasets: [{ name: "d", uri: "s3://b/d", digest, license: "l" }],
   training: {
     runId: "r",

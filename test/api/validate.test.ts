@@ -5,6 +5,7 @@ import {
   setCondition,
   specDigest,
   validateModelDeployment,
+  validateModelTrustPolicy,
   validateModelVersion,
   type ModelVersion,
 } from "../../src/api/index.ts";
@@ -50,6 +51,48 @@ describe("schema validation", () => {
     const result = validateModelVersion(mv);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(describeErrors(result.errors)).toContain(message);
+  });
+
+  it.each([
+    [
+      "an artifact size JSON parsing would read as another value",
+      (mv: ModelVersion) => (mv.spec.artifact.sizeBytes = 2 ** 53),
+      "spec.artifact.sizeBytes: must be <= 9007199254740991",
+    ],
+    [
+      "a lone UTF-16 surrogate in a signed string",
+      (mv: ModelVersion) => (mv.spec.training = { ...mv.spec.training, runId: "run-\ud800" }),
+      "spec.training.runId: is not well-formed Unicode",
+    ],
+    [
+      "a lone surrogate in a parameter name",
+      (mv: ModelVersion) => (mv.spec.training = { parameters: { "lr\udc00": "1" } }),
+      'spec.training.parameters["lr\\udc00"]: key is not well-formed Unicode',
+    ],
+  ])("refuses %s in a ModelVersion spec, naming the field", (_what, mutate, message) => {
+    const mv = fineTuned();
+    mutate(mv);
+    const result = validateModelVersion(mv);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(describeErrors(result.errors)).toContain(message);
+  });
+
+  it.each([
+    [{ key: "team", operator: "In", values: [] }, "must be non-empty for operator In"],
+    [{ key: "team", operator: "NotIn" }, "must be non-empty for operator NotIn"],
+    [{ key: "team", operator: "Exists", values: ["ml"] }, "must be empty for operator Exists"],
+  ])("refuses a trust policy whose namespace selector is malformed: %j", (requirement, message) => {
+    const policy = sampleObjects("trust-policy.yaml")[0] as { spec: Record<string, unknown> };
+    const bad = {
+      ...policy,
+      spec: { ...policy.spec, namespaceSelector: { matchExpressions: [requirement] } },
+    };
+    const result = validateModelTrustPolicy(bad);
+    expect(result.ok).toBe(false);
+    if (!result.ok)
+      expect(describeErrors(result.errors)).toBe(
+        `spec.namespaceSelector.matchExpressions[0].values: ${message}`,
+      );
   });
 
   it("ignores server-set metadata and returns the object with it", () => {

@@ -30,6 +30,8 @@ describe("modelchain keygen, sign and lineage-check", () => {
       unsigned,
       "--key",
       join(dir, "keys", "team.pem"),
+      "--parent",
+      sample("base-model.yaml"),
       "-o",
       join(dir, "signed.yaml"),
     ]);
@@ -69,6 +71,7 @@ describe("modelchain keygen, sign and lineage-check", () => {
       "lineage-check",
       "-f",
       sample("bad", "revoked-ancestor.yaml"),
+      "--policy",
       sample("trust-policy.yaml"),
     ]);
     expect(bad.status).toBe(1);

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  AppsV1Api,
   CustomObjectsApi,
   KubernetesObjectApi,
   PatchStrategy,
@@ -10,7 +11,7 @@ import pino from "pino";
 import { parseAllDocuments } from "yaml";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { simulateRollouts, startDevCluster } from "../../src/devcluster/index.ts";
+import { simulateRollouts, startDevCluster, type DevCluster } from "../../src/devcluster/index.ts";
 import { borrowedLedger, installCrds, startOperator } from "../../src/controller/index.ts";
 import {
   auditFileLedger,
@@ -49,78 +50,173 @@ function seeded(seed: number): () => number {
   return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
 }
 
+const IMAGE = "registry.example.com/serving/vllm@sha256:";
+const digestFor = (round: number): string => `${IMAGE}${round.toString(16).repeat(64).slice(0, 64)}`;
+
+/** A Deployment we do not own that opts in by label: its rollout state lives in an annotation. */
+function labelledDeployment(): KubernetesObject {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: {
+      name: "support-chat-labelled",
+      namespace: "ml",
+      labels: { "modelchain.io/model-version": "mistral-7b-support-v2" },
+    },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: "support-chat-labelled" } },
+      template: {
+        metadata: {
+          labels: { app: "support-chat-labelled", "modelchain.io/model-version": "mistral-7b-support-v2" },
+        },
+        spec: { containers: [{ name: "server", image: digestFor(1) }] },
+      },
+    },
+  } as KubernetesObject;
+}
+
+/** One change per round to both workloads: the image on even rounds, the serving args on odd ones. */
+async function changeBoth(cluster: DevCluster, round: number): Promise<void> {
+  const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+  const custom = cluster.kubeConfig.makeApiClient(CustomObjectsApi);
+  const mdBody =
+    round % 2 === 0
+      ? { spec: { image: digestFor(round) } }
+      : { spec: { serving: { args: ["--round", String(round)] } } };
+  await custom.patchNamespacedCustomObject(
+    {
+      group: "modelchain.io",
+      version: "v1alpha1",
+      namespace: "ml",
+      plural: "modeldeployments",
+      name: "support-chat",
+      body: mdBody,
+    },
+    merge,
+  );
+  const apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
+  const current = await apps.readNamespacedDeployment({ name: "support-chat-labelled", namespace: "ml" });
+  const container = current.spec?.template.spec?.containers[0] ?? { name: "server" };
+  const changed =
+    round % 2 === 0
+      ? { ...container, image: digestFor(round) }
+      : { ...container, args: ["--round", String(round)] };
+  await apps.patchNamespacedDeployment(
+    {
+      name: "support-chat-labelled",
+      namespace: "ml",
+      body: { spec: { template: { spec: { containers: [changed] } } } },
+    },
+    merge,
+  );
+}
+
+/** What each workload runs now, as its rollout entries name it. */
+function currentImages(cluster: DevCluster): Record<string, Record<string, string>> {
+  const md = cluster.store.get("modelchain.io/v1alpha1/modeldeployments", "ml", "support-chat");
+  const d = cluster.store.get("apps/v1/deployments", "ml", "support-chat-labelled");
+  const containers: Array<{ name: string; image: string }> = d?.["spec"]?.template?.spec?.containers ?? [];
+  return {
+    ModelDeployment: { server: String(md?.["spec"]?.image) },
+    Deployment: Object.fromEntries(containers.map((c) => [c.name, c.image])),
+  };
+}
+
+/** Revisions 1..n, each once, and for each rollout exactly the changes its predecessor implies. */
+function checkRollouts(all: LedgerEntry[], subjectKind: string, images: Record<string, string>): void {
+  const of = (kind: string) => all.filter((e) => e.kind === kind && e.subject.kind === subjectKind);
+  const starts = of("RolloutStarted").sort((a, b) => Number(a.data["revision"]) - Number(b.data["revision"]));
+  expect(
+    starts.map((e) => e.data["revision"]),
+    subjectKind,
+  ).toEqual(starts.map((_, i) => i + 1));
+  expect(starts.length, subjectKind).toBeGreaterThan(2);
+  for (let i = 1; i < starts.length; i++) {
+    const [prev, cur] = [starts[i - 1] as LedgerEntry, starts[i] as LedgerEntry];
+    const revision = cur.data["revision"];
+    const label = `${subjectKind} revision ${String(revision)}`;
+    const changes = (kind: string) =>
+      of(kind)
+        .filter((e) => e.data["revision"] === revision)
+        .map((e) => [e.data["from"], e.data["to"]]);
+    const same = (field: string) => JSON.stringify(prev.data[field]) === JSON.stringify(cur.data[field]);
+    expect(changes("ImageDigestChanged"), label).toEqual(
+      same("images") ? [] : [[prev.data["images"], cur.data["images"]]],
+    );
+    expect(changes("ConfigChanged"), label).toEqual(
+      same("configHash") ? [] : [[prev.data["configHash"], cur.data["configHash"]]],
+    );
+  }
+  expect(starts.at(-1)?.data["images"], subjectKind).toEqual(images);
+  expect(
+    of("RolloutCompleted").some((e) => e.data["revision"] === starts.length),
+    subjectKind,
+  ).toBe(true);
+}
+
 const state = tempDir("modelchain-exactly-once-");
 afterAll(() => state.remove());
 
-describe("exactly once, nothing lost", () => {
+async function applySamples(cluster: DevCluster): Promise<void> {
+  await installCrds(cluster.kubeConfig);
+  const objects = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
+  for (const file of [
+    "namespace.yaml",
+    "trust-policy.yaml",
+    "base-model.yaml",
+    "fine-tuned.yaml",
+    "deployment.yaml",
+  ]) {
+    for (const d of parseAllDocuments(readFileSync(join(SAMPLES, file), "utf8")))
+      await objects.create(d.toJS() as KubernetesObject);
+  }
+  await objects.create(labelledDeployment());
+}
+
+describe("exactly once, nothing lost, for both rollout stores", () => {
   it.each([42, 7, 2026])(
-    "records every rollout, image and config change once across injected ledger faults and operator restarts (seed %i)",
+    "records every rollout, image and config change once across injected ledger faults and operator restarts, in ModelDeployment status and in a labelled Deployment's annotation (seed %i)",
     async (seed) => {
       const cluster = await startDevCluster({ uidSeed: `exactly-once-${seed}` });
       const stopSimulation = simulateRollouts(cluster.store);
       const dir = join(state.dir, String(seed));
       const ledger = await FileLedger.open(dir, { warn: () => {} });
       const random = seeded(seed);
-      try {
-        await installCrds(cluster.kubeConfig);
-        const objects = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
-        for (const file of [
-          "namespace.yaml",
-          "trust-policy.yaml",
-          "base-model.yaml",
-          "fine-tuned.yaml",
-          "deployment.yaml",
-        ]) {
-          for (const d of parseAllDocuments(readFileSync(join(SAMPLES, file), "utf8")))
-            await objects.create(d.toJS() as KubernetesObject);
-        }
-        const custom = cluster.kubeConfig.makeApiClient(CustomObjectsApi);
-        const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
-        const rounds = 8;
-        for (let round = 1; round <= rounds; round++) {
-          const operator = await startOperator({
-            kubeConfig: cluster.kubeConfig,
-            ledger: borrowedLedger(flaky(ledger, random)),
-            cluster: "test",
-            log: pino({ level: "silent" }),
-            progressPollMs: 50,
-          });
-          const body =
-            round % 2 === 0
-              ? {
-                  spec: {
-                    image: `registry.example.com/serving/vllm@sha256:${round.toString(16).repeat(64).slice(0, 64)}`,
-                  },
-                }
-              : { spec: { serving: { args: ["--round", String(round)] } } };
-          await custom.patchNamespacedCustomObject(
-            {
-              group: "modelchain.io",
-              version: "v1alpha1",
-              namespace: "ml",
-              plural: "modeldeployments",
-              name: "support-chat",
-              body,
-            },
-            merge,
-          );
-          // Stop ("crash") after a random moment: sometimes mid-rollout, sometimes after it settled.
-          await new Promise((r) => setTimeout(r, 50 + random() * 400));
-          await operator.stop();
-        }
-        const final = await startOperator({
+      const operatorWith = (l: Ledger) =>
+        startOperator({
           kubeConfig: cluster.kubeConfig,
-          ledger: borrowedLedger(ledger),
+          ledger: borrowedLedger(l),
           cluster: "test",
           log: pino({ level: "silent" }),
           progressPollMs: 50,
         });
+      try {
+        await applySamples(cluster);
+        const rounds = 8;
+        for (let round = 1; round <= rounds; round++) {
+          const operator = await operatorWith(flaky(ledger, random));
+          await changeBoth(cluster, round);
+          // Stop ("crash") after a random moment: sometimes mid-rollout, sometimes after it settled.
+          await new Promise((r) => setTimeout(r, 50 + random() * 400));
+          await operator.stop();
+        }
+        const final = await operatorWith(ledger);
         const settled = async () => {
-          const md = cluster.store.get("modelchain.io/v1alpha1/modeldeployments", "ml", "support-chat");
-          return (
-            md?.["status"]?.rollouts?.at(-1)?.phase === "Completed" &&
-            md["spec"]["image"] === md["status"].rollouts.at(-1).image
-          );
+          const size = await ledger.size();
+          const all: LedgerEntry[] = [];
+          for (let i = 0; i < size; i++) all.push((await ledger.get(i)).envelope.entry);
+          const images = currentImages(cluster);
+          return ["ModelDeployment", "Deployment"].every((kind) => {
+            const last = all.filter((e) => e.kind === "RolloutStarted" && e.subject.kind === kind).at(-1);
+            const completed = all.some(
+              (e) =>
+                e.kind === "RolloutCompleted" &&
+                e.subject.kind === kind &&
+                e.key.endsWith(`/${String(last?.data["revision"])}-${String(last?.data["templateHash"])}`),
+            );
+            return completed && JSON.stringify(last?.data["images"]) === JSON.stringify(images[kind]);
+          });
         };
         for (let i = 0; i < 200 && !(await settled()); i++) await new Promise((r) => setTimeout(r, 50));
         await new Promise((r) => setTimeout(r, 500));
@@ -128,42 +224,12 @@ describe("exactly once, nothing lost", () => {
 
         const all: LedgerEntry[] = [];
         for (let i = 0; i < (await ledger.size()); i++) all.push((await ledger.get(i)).envelope.entry);
-        const of = (kind: string) => all.filter((e) => e.kind === kind);
         // Changes that landed while the operator was down coalesce into one rollout, so the
-        // number of rollouts is not fixed; what is fixed: revisions 1..n, each once, and for
-        // each rollout exactly the change entries its predecessor's image and config imply.
-        const starts = of("RolloutStarted").sort(
-          (a, b) => Number(a.data["revision"]) - Number(b.data["revision"]),
-        );
-        expect(starts.map((e) => e.data["revision"])).toEqual(starts.map((_, i) => i + 1));
-        expect(starts.length).toBeGreaterThan(rounds / 2);
-        for (let i = 1; i < starts.length; i++) {
-          const [prev, cur] = [starts[i - 1] as LedgerEntry, starts[i] as LedgerEntry];
-          const revision = cur.data["revision"];
-          const images = of("ImageDigestChanged").filter((e) => e.data["revision"] === revision);
-          const configs = of("ConfigChanged").filter((e) => e.data["revision"] === revision);
-          expect(
-            images.map((e) => [e.data["from"], e.data["to"]]),
-            `revision ${String(revision)}`,
-          ).toEqual(
-            prev.data["image"] === cur.data["image"] ? [] : [[prev.data["image"], cur.data["image"]]],
-          );
-          expect(
-            configs.map((e) => [e.data["from"], e.data["to"]]),
-            `revision ${String(revision)}`,
-          ).toEqual(
-            prev.data["configHash"] === cur.data["configHash"]
-              ? []
-              : [[prev.data["configHash"], cur.data["configHash"]]],
-          );
-        }
-        expect(of("ImageDigestChanged").length + of("ConfigChanged").length).toBeGreaterThanOrEqual(
-          starts.length - 1,
-        );
-        const md = cluster.store.get("modelchain.io/v1alpha1/modeldeployments", "ml", "support-chat");
-        expect(starts.at(-1)?.data["image"]).toBe(md?.["spec"]["image"]);
-        expect(of("RolloutCompleted").some((e) => e.data["revision"] === starts.length)).toBe(true);
-        expect(of("ModelVersionRegistered")).toHaveLength(2);
+        // number of rollouts is not fixed; what is fixed is checked per store.
+        const images = currentImages(cluster);
+        checkRollouts(all, "ModelDeployment", images["ModelDeployment"] ?? {});
+        checkRollouts(all, "Deployment", images["Deployment"] ?? {});
+        expect(all.filter((e) => e.kind === "ModelVersionRegistered")).toHaveLength(2);
         // Every entry also became a Kubernetes Event, even one whose acknowledgement was lost
         // (its retry comes back as a duplicate).
         const messages = cluster.store.list("/v1/events").map((e) => String(e["message"]));
@@ -180,6 +246,6 @@ describe("exactly once, nothing lost", () => {
         await cluster.stop();
       }
     },
-    60_000,
+    90_000,
   );
 });

@@ -1,4 +1,5 @@
-// A real Kubernetes control plane for tests (the envtest convention, ENVTEST.md):
+// A real Kubernetes control plane for tests (controller-runtime's envtest convention: the
+// binaries come from KUBEBUILDER_ASSETS or the cache `make envtest-assets` fills, see assets.ts):
 //
 //   const cp = await startControlPlane({ controllerManager: true });
 //   cp.kubeConfig           // @kubernetes/client-node KubeConfig for the admin user

@@ -55,7 +55,7 @@ describe.skipIf(skip)("CRDs against a real kube-apiserver", () => {
       try {
         await objects.create(o as KubernetesObject);
       } catch (e: unknown) {
-        throw new Error(`${f} ${String(o["kind"])}: ${errorText(e)}`);
+        throw new Error(`${f} ${String(o["kind"])}: ${errorText(e)}`, { cause: e });
       }
     }
     const mv = await objects.read({
@@ -113,6 +113,21 @@ describe.skipIf(skip)("CRDs against a real kube-apiserver", () => {
       (e: unknown) => errorText(e),
     );
     expect(error).toMatch(/spec\.mode: Unsupported value/);
+  });
+
+  it("rejects a trust policy whose namespace selector would select nothing (In without values)", async () => {
+    const policy = sampleObjects("trust-policy.yaml")[0] as { spec: Record<string, unknown> };
+    const namespaceSelector = { matchExpressions: [{ key: "team", operator: "In", values: [] }] };
+    const bad = {
+      ...policy,
+      metadata: { name: "selects-nothing" },
+      spec: { ...policy.spec, namespaceSelector },
+    };
+    const error = await objects.create(bad as KubernetesObject).then(
+      () => undefined,
+      (e: unknown) => errorText(e),
+    );
+    expect(error).toMatch(/values must be non-empty for In and NotIn/);
   });
 
   it("serves short names and printer columns", async () => {

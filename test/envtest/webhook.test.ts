@@ -7,7 +7,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import { createPrivateKey } from "node:crypto";
 import type { ModelVersion } from "../../src/api/index.ts";
+import { signSpec } from "../../src/lineage/index.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   readManifestFile,
@@ -25,6 +27,7 @@ const skip = skipWithoutAssets("webhook admission");
 const SAMPLES = join(import.meta.dirname, "..", "..", "samples");
 const GROUP = { group: "modelchain.io", version: "v1alpha1" };
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const demoKey = createPrivateKey(readFileSync(join(SAMPLES, "keys", "demo-signing.pem")));
 
 /** A CA and a serving certificate for 127.0.0.1 signed by it (the API server verifies the chain). */
 function servingCertificate(): { dir: string; certFile: string; keyFile: string; caPem: string } {
@@ -249,6 +252,81 @@ describe.skipIf(skip)("webhook admission through a real API server", () => {
     );
     expect(await create(deployment("labelled-good", image, "mistral-7b-support-v2"))).toBe("");
     expect(await create(deployment("unlabelled-tag", "nginx:1.27"))).toBe("");
+  });
+
+  it("denies an UPDATE that removes the model-version label while switching to a tag (the old object matched)", async () => {
+    const apps = cp.kubeConfig.makeApiClient(AppsV1Api);
+    const current = await apps.readNamespacedDeployment({ name: "labelled-good", namespace: "ml" });
+    const labels = { ...(current.metadata?.labels ?? {}) };
+    delete labels["modelchain.io/model-version"];
+    const containers = (current.spec?.template.spec?.containers ?? []).map((c) => ({
+      ...c,
+      image: "nginx:1.27",
+    }));
+    const body = structuredClone(current);
+    body.metadata = { ...body.metadata, labels };
+    if (body.spec?.template.spec !== undefined) body.spec.template.spec.containers = containers;
+    const answer = await attempt(() =>
+      apps.replaceNamespacedDeployment({ name: "labelled-good", namespace: "ml", body }),
+    );
+    expect(answer).toContain("imagePinned failed");
+    expect(answer).toMatch(/label modelchain.io\/model-version \(was \\?"mistral-7b-support-v2\\?"\) removed/);
+  });
+
+  it("denies deployments of a child once its parent is replaced by another trusted-signed ModelVersion", async () => {
+    const current: unknown = await custom.getNamespacedCustomObject({
+      ...GROUP,
+      namespace: "ml",
+      plural: "modelversions",
+      name: "mistral-7b-base",
+    });
+    const original = objectsOf("base-model.yaml", "ModelVersion")[0] as unknown as ModelVersion;
+    const impostor: ModelVersion = { ...(current as ModelVersion), spec: structuredClone(original.spec) };
+    impostor.spec.artifact.digest = `sha256:${"e".repeat(64)}`;
+    impostor.spec.signatures = [signSpec(impostor.spec, demoKey)];
+    const replace = (body: ModelVersion) =>
+      attempt(() =>
+        custom.replaceNamespacedCustomObject({
+          ...GROUP,
+          namespace: "ml",
+          plural: "modelversions",
+          name: "mistral-7b-base",
+          body,
+        }),
+      );
+    expect(await replace(impostor)).toBe(""); // its own signature verifies: the impostor is admitted
+    const good = objectsOf("deployment.yaml", "ModelDeployment")[0] ?? {};
+    let tries = 0;
+    let answer = "";
+    await waitFor(
+      "the impostor seen by the webhook's informer",
+      async () => (answer = await createDeployment(good, `-impostor-${tries++}`)) !== "",
+      30_000,
+    );
+    expect(answer).toContain("parentsVerified failed");
+    expect(answer).toContain("the child was signed over");
+    const latest = (await custom.getNamespacedCustomObject({
+      ...GROUP,
+      namespace: "ml",
+      plural: "modelversions",
+      name: "mistral-7b-base",
+    })) as ModelVersion;
+    expect(await replace({ ...latest, spec: original.spec })).toBe("");
+    await waitFor(
+      "the original parent seen again",
+      async () => (await createDeployment(good, `-restored-${tries++}`)) === "",
+      30_000,
+    );
+  });
+
+  it("the API server refuses a ModelVersion whose artifact size is beyond 2^53", async () => {
+    const mv = objectsOf("base-model.yaml", "ModelVersion")[0] as unknown as ModelVersion;
+    const big = { ...mv, metadata: { name: "too-big", namespace: "ml" } };
+    big.spec = { ...mv.spec, artifact: { ...mv.spec.artifact, sizeBytes: 2 ** 53 } };
+    const answer = await attempt(() =>
+      custom.createNamespacedCustomObject({ ...GROUP, namespace: "ml", plural: "modelversions", body: big }),
+    );
+    expect(answer).toContain("spec.artifact.sizeBytes");
   });
 
   it("denies creating an unsigned ModelVersion", async () => {

@@ -39,7 +39,7 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
     expect(leases?.["verbs"]).toEqual(["get", "create", "update"]);
   });
 
-  it("configures the webhook as the design asks, trusting the CA that signed its serving certificate", () => {
+  it("configures the webhook to fail closed within 5 s outside kube-system and its own namespace, trusting the CA that signed its serving certificate", () => {
     const [config] = byKind(objects, "ValidatingWebhookConfiguration");
     const webhooks = config?.["webhooks"] as Array<Record<string, any>>;
     expect(webhooks).toHaveLength(2);

@@ -64,7 +64,8 @@ describe("ledger entries", () => {
     [null, "entry must be a JSON object"],
     [{ ...sampleEntry(1), kind: undefined }, "kind must be a non-empty string"],
     [{ ...sampleEntry(1), key: 7 }, "key must be a non-empty string"],
-    [{ ...sampleEntry(1), v: 2 }, "v must be 1"],
+    [{ ...sampleEntry(1), v: 3 }, "v must be one of 1, 2"],
+    [{ ...sampleEntry(1), v: "2" }, "v must be one of 1, 2"],
     [
       { ...sampleEntry(1), subject: { kind: "X", name: "n" } },
       "subject.apiVersion must be a non-empty string",

@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { join } from "node:path";
-import { existsSync } from "node:fs";
 import { FileLedger, LedgerLockedError } from "../../src/ledger/file/index.ts";
 import {
   hashFromHex,
@@ -171,14 +170,18 @@ describe("single writer", () => {
     await expect(reader.append(entries(5, 1))).rejects.toThrow(/read-only/);
     await reader.close();
     await writer.close();
-    expect(existsSync(join(dir, "LOCK"))).toBe(false);
+    await (await open()).close();
   });
 
   it("takes over a lock left by a dead process, and says so", async () => {
     const { writeFileSync } = await import("node:fs");
     const { hostname } = await import("node:os");
     await (await open()).close();
-    writeFileSync(join(dir, "LOCK"), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname() }));
+    const generation = 9;
+    writeFileSync(
+      join(dir, "lock", generation.toString(16).padStart(16, "0")),
+      JSON.stringify({ generation, pid: 2 ** 22 + 12345, host: hostname() }),
+    );
     const ledger = await open();
     expect(warnings.some((w) => /stale write lock/.test(w))).toBe(true);
     await ledger.close();

@@ -116,6 +116,12 @@ describe("verifyLineage on the samples", () => {
       ["parentsVerified", "acyclic"],
       /cycle ml\/support-loop-a -> ml\/support-loop-b -> ml\/support-loop-a/,
     ],
+    [
+      "bad/unbound-parent.yaml",
+      "support-unbound",
+      ["parentsVerified"],
+      /parent ml\/mistral-7b-base is not bound by the child's signature \(spec.parents\[0\].specDigest is missing/,
+    ],
   ])("%s fails exactly %s", (file, name, checks, message) => {
     const models = [...goodModels, ...modelsIn(file)];
     const mv = models.find((m) => m.metadata.name === name) as ModelVersion;
@@ -130,7 +136,7 @@ describe("verifyLineage on the samples", () => {
     const parent = revoked.find((m) => m.metadata.name === "support-on-recalled") as ModelVersion;
     const grandchild: ModelVersion = structuredClone(parent);
     grandchild.metadata.name = "support-on-recalled-child";
-    grandchild.spec.parents = [{ name: "support-on-recalled" }];
+    grandchild.spec.parents = [{ name: "support-on-recalled", specDigest: specDigest(parent.spec) }];
     grandchild.spec.signatures = [signSpec(grandchild.spec, demoKey)];
     const verdict = verifyLineage(grandchild, world([...revoked, grandchild]), policy);
     expect(verdict.revoked).toBe("ml/mistral-7b-base-recalled");
@@ -142,8 +148,9 @@ describe("verifyLineage on the samples", () => {
     const chain: ModelVersion[] = [base as ModelVersion];
     for (let i = 1; i <= 9; i++) {
       const mv: ModelVersion = structuredClone(base as ModelVersion);
+      const previous = chain.at(-1) as ModelVersion;
       mv.metadata.name = `gen-${i}`;
-      mv.spec.parents = [{ name: i === 1 ? "mistral-7b-base" : `gen-${i - 1}` }];
+      mv.spec.parents = [{ name: previous.metadata.name, specDigest: specDigest(previous.spec) }];
       mv.spec.signatures = [signSpec(mv.spec, demoKey)];
       chain.push(mv);
     }
@@ -176,6 +183,30 @@ describe("verifyLineage on the samples", () => {
     expect(verifyLineage(child, world(goodModels), policy, () => undefined).verified).toBe(true);
   });
 
+  it("binds each parent by the spec digest the child was signed over", () => {
+    const [base, child] = goodModels as [ModelVersion, ModelVersion];
+    const impostor: ModelVersion = structuredClone(base);
+    impostor.spec.artifact.digest = `sha256:${"e".repeat(64)}`;
+    impostor.spec.signatures = [signSpec(impostor.spec, demoKey)];
+    expect(verifyLineage(impostor, world([impostor]), policy).verified).toBe(true);
+    const verdict = verifyLineage(child, world([impostor, child]), policy);
+    expect(verdict.verified).toBe(false);
+    expect(failedChecks(child, [impostor, child])).toEqual(["parentsVerified"]);
+    expect(verdict.failed.join()).toBe(
+      `lineage: parent ml/mistral-7b-base's spec digest is ${specDigest(impostor.spec)}, the child was signed over ${specDigest(base.spec)}`,
+    );
+  });
+
+  it("refuses to verify a spec holding a number that JSON parsing would change", () => {
+    const [base] = goodModels as [ModelVersion];
+    const big: ModelVersion = structuredClone(base);
+    big.spec.artifact.sizeBytes = 2 ** 53;
+    big.spec.signatures = [signSpec(big.spec, demoKey)];
+    expect(verifyLineage(big, world([big]), policy).failed.join()).toMatch(
+      /spec.artifact.sizeBytes 9007199254740992 is not an integer within/,
+    );
+  });
+
   it("lets a policy waive a check while still reporting it", () => {
     const models = [...goodModels, ...modelsIn("bad/unsigned.yaml")];
     const mv = models.find((m) => m.metadata.name === "support-unsigned") as ModelVersion;
@@ -195,6 +226,7 @@ describe("verifyLineage on the samples", () => {
       "bad/missing-parent.yaml",
       "bad/revoked-ancestor.yaml",
       "bad/tampered.yaml",
+      "bad/unbound-parent.yaml",
       "bad/unpinned-dataset.yaml",
       "bad/unsigned.yaml",
       "bad/wrong-key.yaml",

@@ -38,7 +38,7 @@ const unpinnedData: FakeMV = {
   },
 };
 const all = [good, revoked, revokedParent, unsigned, unpinnedData];
-const enforce = fakeState(all, [policy("strict", "enforce")], { "ml/child": DIGEST });
+const enforce = fakeState(all, [policy("strict", "enforce")]);
 
 describe("admissionDecision for workloads under an enforce policy", () => {
   const cases = [
@@ -126,9 +126,24 @@ describe("admissionDecision for workloads under an enforce policy", () => {
     expect(d).toMatchObject({ allowed: true, reason: "ungated" });
   });
 
-  it("denies when the recorded spec digest differs from the current one", () => {
-    const state = fakeState(all, [policy("strict", "enforce")], { "ml/child": `sha256:${"b".repeat(64)}` });
-    const d = admissionDecision(request("ModelDeployment", modelDeployment("child")), state);
+  it("denies as spec-digest-mismatch when the verdict says the spec changed after registration", () => {
+    const edited: FakeMV = {
+      namespace: "ml",
+      name: "edited",
+      verdict: {
+        verified: false,
+        checks: [
+          { name: "signature", passed: true, reason: "signed by team-a" },
+          {
+            name: "specDigestMatchesLedger",
+            passed: false,
+            reason: `lineage: ml/edited spec digest ${DIGEST} differs from the recorded sha256:${"b".repeat(64)}`,
+          },
+        ],
+      },
+    };
+    const state = fakeState([...all, edited], [policy("strict", "enforce")]);
+    const d = admissionDecision(request("ModelDeployment", modelDeployment("edited")), state);
     expect(d).toMatchObject({ allowed: false, reason: "spec-digest-mismatch" });
     expect(d.message).toContain("b".repeat(64));
   });
@@ -141,14 +156,18 @@ describe("admissionDecision for workloads under an enforce policy", () => {
     expect(d).toMatchObject({ allowed: true, reason: "ungated" });
   });
 
-  it("allows updates of an object that is being deleted so finalizers can finish", () => {
-    const obj = {
-      metadata: { name: "serve", deletionTimestamp: "2026-01-01T00:00:00Z" },
+  it("allows metadata updates of an object that is being deleted so finalizers can finish", () => {
+    const metadata = { name: "serve", deletionTimestamp: "2026-01-01T00:00:00Z" };
+    const old = {
+      metadata: { ...metadata, finalizers: ["modelchain.io/ledger-record"] },
       spec: { modelVersion: "nope" },
     };
-    expect(admissionDecision(request("ModelDeployment", obj, { operation: "UPDATE" }), enforce).allowed).toBe(
-      true,
+    const obj = { metadata, spec: { modelVersion: "nope" } };
+    const d = admissionDecision(
+      request("ModelDeployment", obj, { operation: "UPDATE", oldObject: old }),
+      enforce,
     );
+    expect(d).toMatchObject({ allowed: true, reason: "unchanged" });
   });
 
   it("allows an update that changes only metadata, so the operator can add finalizers", () => {

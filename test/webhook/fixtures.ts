@@ -36,11 +36,7 @@ const PASS: LineageVerdict = {
   checks: [{ name: "signature", passed: true, reason: "signed by team-a" }],
 };
 
-export function fakeState(
-  mvs: FakeMV[],
-  policies: TrustPolicyView[],
-  recorded: Record<string, string> = {},
-): AdmissionState<FakeMV> {
+export function fakeState(mvs: FakeMV[], policies: TrustPolicyView[]): AdmissionState<FakeMV> {
   const byKey = new Map(mvs.map((m) => [`${m.namespace}/${m.name}`, m]));
   const view = (m: FakeMV): ModelVersionView => ({
     namespace: m.namespace,
@@ -59,7 +55,6 @@ export function fakeState(
         ? { ok: true, view: view(o), object: o }
         : { ok: false, problem: "metadata.name is required" },
     verdict: (m) => m.verdict ?? PASS,
-    recordedSpecDigest: (ns, name) => recorded[`${ns}/${name}`],
   };
 }
 

@@ -5,16 +5,40 @@ import { describe, expect, it } from "vitest";
 import { checkManifests } from "../../src/webhook/check.ts";
 import { admissionDecision } from "../../src/webhook/decision.ts";
 import { loadDirCache } from "../../src/webhook/service.ts";
-import { loadManifests, readManifestFile } from "../../src/webhook/source-dir.ts";
+import { loadModelVersions, readManifestFile } from "../../src/webhook/source-dir.ts";
 import { modelchainVocabulary } from "../../src/webhook/vocabulary.ts";
 import { request } from "./fixtures.ts";
+import { Registrations } from "../../src/trail/index.ts";
 
 const SAMPLES = join(import.meta.dirname, "..", "..", "samples");
+
+/** Registrations of these ModelVersions with a spec digest of zeros (none of the samples' specs). */
+function registered(objects: [namespace: string, name: string, uid: string | undefined][]): Registrations {
+  const registrations = new Registrations();
+  objects.forEach(([namespace, name, uid], index) =>
+    registrations.add(index, {
+      v: 2,
+      kind: "ModelVersionRegistered",
+      cluster: "test",
+      key: `ModelVersionRegistered/${uid ?? name}/zeros`,
+      observedAt: "2026-11-25T00:00:00Z",
+      subject: {
+        apiVersion: "modelchain.io/v1alpha1",
+        kind: "ModelVersion",
+        namespace,
+        name,
+        ...(uid ? { uid } : {}),
+      },
+      data: { specDigest: `sha256:${"0".repeat(64)}` },
+    }),
+  );
+  return registrations;
+}
 
 async function judge(file: string): Promise<Array<[string, string, boolean, string]>> {
   const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
   const objects = readManifestFile(join(SAMPLES, file));
-  loadManifests(cache, objects);
+  loadModelVersions(cache, objects);
   return checkManifests(cache, objects).map((r) => [r.kind, r.name, r.allowed, r.reason]);
 }
 
@@ -62,6 +86,12 @@ const deny = [
     modelVersionDenied: false,
   },
   {
+    file: "bad/unbound-parent.yaml",
+    deployment: "chat-unbound",
+    reason: "policy-check-failed",
+    modelVersionDenied: false,
+  },
+  {
     file: "bad/unpinned-image.yaml",
     deployment: "chat-unpinned-image",
     reason: "image-not-pinned",
@@ -99,7 +129,7 @@ describe("decisions over samples/", () => {
     const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
     cache.setLedgerFacts({
       tip: { size: 1, root: "00".repeat(32) },
-      recordedSpecDigests: new Map([["ml/mistral-7b-support-v2", `sha256:${"0".repeat(64)}`]]),
+      registrations: registered([["ml", "mistral-7b-support-v2", undefined]]),
     });
     const md = readManifestFile(join(SAMPLES, "deployment.yaml"))[0];
     const d = admissionDecision(request("ModelDeployment", md?.object), cache.state());
@@ -112,11 +142,9 @@ describe("decisions over samples/", () => {
 
   it("compares with the registration of the same object: a recreated ModelVersion (new uid) is not tampered", async () => {
     const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
-    const key = "ml/mistral-7b-support-v2";
     cache.setLedgerFacts({
       tip: undefined,
-      recordedSpecDigests: new Map([[key, `sha256:${"0".repeat(64)}`]]),
-      registeredUids: new Map([[key, "uid-a"]]),
+      registrations: registered([["ml", "mistral-7b-support-v2", "uid-a"]]),
     });
     const mv = readManifestFile(join(SAMPLES, "fine-tuned.yaml"))[0]?.object ?? {};
     const md = readManifestFile(join(SAMPLES, "deployment.yaml"))[0]?.object;
@@ -150,9 +178,10 @@ describe("decisions over samples/", () => {
 
   it("allows the same object in a namespace the policy does not select", async () => {
     const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
-    const md = readManifestFile(join(SAMPLES, "bad", "unpinned-image.yaml"))[0];
+    const md = readManifestFile(join(SAMPLES, "bad", "unpinned-image.yaml"))[0]?.object ?? {};
+    const metadata = { ...(typeof md["metadata"] === "object" ? md["metadata"] : {}), namespace: "sandbox" };
     const d = admissionDecision(
-      request("ModelDeployment", md?.object, { namespace: "sandbox" }),
+      request("ModelDeployment", { ...md, metadata }, { namespace: "sandbox" }),
       cache.state(),
     );
     expect(d).toMatchObject({ allowed: true, reason: "namespace-not-selected" });

@@ -136,15 +136,17 @@ describe("dir source and offline check", () => {
     expect(facts.tip?.size).toBe(3);
     expect(facts.tip?.root).toBe(await ledger.root());
     // The later registration of a changed spec does not replace the reference digest.
-    expect(Object.fromEntries(facts.recordedSpecDigests)).toEqual({
-      "ml/good": "sha256:1",
-      "ml/other": "sha256:3",
-    });
+    expect(facts.registrations.of("ml", "good", "u1")?.specDigest).toBe("sha256:1");
+    expect(facts.registrations.of("ml", "good")?.specDigest).toBe("sha256:1");
+    expect(facts.registrations.of("ml", "other")?.specDigest).toBe("sha256:3");
     expect(await readLedgerFacts(ledger, facts)).toBe(facts); // nothing new: same facts, verdicts kept
     await ledger.append([entry("good", "sha256:4", 3, "u2"), entry("other", "sha256:5", 4)]);
     const next = await readLedgerFacts(ledger, facts);
     expect(next.tip?.size).toBe(5);
-    expect(next.recordedSpecDigests.get("ml/good")).toBe("sha256:4"); // deleted and created again: a new object
-    expect(next.recordedSpecDigests.get("ml/other")).toBe("sha256:3");
+    // Deleted and created again: a new object, whose own first registration counts.
+    expect(next.registrations.of("ml", "good", "u2")?.specDigest).toBe("sha256:4");
+    expect(next.registrations.of("ml", "good", "u1")?.specDigest).toBe("sha256:1");
+    expect(next.registrations.of("ml", "good")?.specDigest).toBe("sha256:4");
+    expect(next.registrations.of("ml", "other")?.specDigest).toBe("sha256:3");
   });
 });

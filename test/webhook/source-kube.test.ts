@@ -1,5 +1,8 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
+import { installCrds } from "../../src/controller/index.ts";
+import { startDevCluster } from "../../src/devcluster/index.ts";
 import { VerifiedCache } from "../../src/webhook/cache.ts";
 import { admissionDecision } from "../../src/webhook/decision.ts";
 import { createReviewer } from "../../src/webhook/reviewer.ts";
@@ -8,6 +11,8 @@ import { startKubeSource, type KubeSource } from "../../src/webhook/source-kube.
 import { modelchainVocabulary } from "../../src/webhook/vocabulary.ts";
 import { startFakeApiServer, type FakeApiServer } from "./fake-apiserver.ts";
 import { request } from "./fixtures.ts";
+import { sampleObjects } from "../api/samples.ts";
+import { startFlakyProxy } from "../kube/flaky-proxy.ts";
 
 const SAMPLES = join(import.meta.dirname, "..", "..", "samples");
 const MVS = "/apis/modelchain.io/v1alpha1/modelversions";
@@ -101,5 +106,37 @@ describe("kube source (informers against a fake API server)", () => {
     });
     expect(api.gets).toContain("/apis/modelchain.io/v1alpha1/namespaces/ml/modelversions/nowhere");
     expect(errors).toEqual([]);
+  });
+});
+
+describe("kube source against an API server whose first lists fail", () => {
+  it("is marked synced only once every informer has listed, reporting each failed list", async () => {
+    const cluster = await startDevCluster();
+    const proxy = await startFlakyProxy(cluster.url);
+    try {
+      await installCrds(cluster.kubeConfig);
+      const objects = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
+      for (const file of ["namespace.yaml", "trust-policy.yaml", "base-model.yaml"])
+        for (const o of sampleObjects(file)) await objects.create(o as KubernetesObject);
+      proxy.failNext("list", MVS, 2, 500);
+      const cache = new VerifiedCache(modelchainVocabulary);
+      const errors: Error[] = [];
+      const source = await startKubeSource({
+        kubeConfig: proxy.kubeConfig,
+        cache,
+        onError: (e) => errors.push(e),
+        backoff: { baseMs: 10, maxMs: 40 },
+      });
+      await source.stop();
+      expect(cache.synced()).toBe(true);
+      expect(cache.hasModelVersion("ml", "mistral-7b-base")).toBe(true);
+      expect(errors.map((e) => e.message)).toEqual([
+        expect.stringMatching(/^informer for modelversions failed: .*500/),
+        expect.stringMatching(/^informer for modelversions failed: .*500/),
+      ]);
+    } finally {
+      await proxy.close();
+      await cluster.stop();
+    }
   });
 });

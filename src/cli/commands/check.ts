@@ -8,7 +8,7 @@ import {
   CheckInputError,
   DirSourceInvalid,
   loadDirCache,
-  loadManifests,
+  loadModelVersions,
   ManifestReadFailed,
   modelchainVocabulary,
   parseSource,
@@ -55,9 +55,10 @@ async function run(opts: CheckOptions): Promise<CheckResult[]> {
   try {
     const cache = await loadDirCache(modelchainVocabulary, source.path, ledger, inputLimits());
     const objects: ManifestObject[] = opts.file.flatMap((file) => readManifestFile(file, inputLimits()));
-    // ModelVersions and policies applied in the same manifest are known once applied; the
-    // invalid ones are not stored here and are reported by their own decision below.
-    loadManifests(cache, objects);
+    // ModelVersions applied in the same manifest are known once applied (the invalid ones are
+    // reported by their own decision below). Trust policies and Namespace labels come only from
+    // --source: a manifest must not be able to vouch for itself.
+    loadModelVersions(cache, objects);
     return checkManifests(cache, objects, opts.namespace);
   } finally {
     await ledger?.close();
@@ -75,7 +76,7 @@ export function registerCheckCommand(program: Command): void {
     )
     .requiredOption(
       "--source <source>",
-      "where ModelVersions, trust policies and namespaces come from: dir:PATH",
+      "where trust policies, namespaces and known ModelVersions come from: dir:PATH (the only source of trust)",
     )
     .option("--ledger <url>", "ledger whose recorded spec digests the decision compares with")
     .option("-n, --namespace <ns>", "namespace for objects that name none", "default")

@@ -1,21 +1,11 @@
 // lineage-check: verify ModelVersions offline, parents resolved among the given files.
 import { createPublicKey } from "node:crypto";
 import type { Command } from "commander";
-import {
-  describeErrors,
-  validateModelTrustPolicy,
-  validateModelVersion,
-  type ModelVersion,
-  type TrustedKey,
-} from "../../api/index.ts";
+import type { ModelVersion, TrustedKey } from "../../api/index.ts";
 import { keyIdOf, lineagePolicy, verifyLineage } from "../../lineage/index.ts";
-import {
-  manifestFiles,
-  readManifestFile,
-  ManifestReadFailed,
-  type ManifestObject,
-} from "../../webhook/index.ts";
-import { inputLimits, readInput } from "../input.ts";
+import type { ManifestObject } from "../../webhook/index.ts";
+import { readInput } from "../input.ts";
+import { modelVersionsIn, policiesIn, qualifiedName, readObjects } from "../manifests.ts";
 import { CheckFailedError, CliInputError, outputOption, printResult, type OutputFormat } from "../output.ts";
 
 function trustedKey(path: string): TrustedKey {
@@ -30,36 +20,42 @@ function trustedKey(path: string): TrustedKey {
   }
 }
 
-function readObjects(paths: string[]): ManifestObject[] {
-  try {
-    return paths.flatMap((p) => manifestFiles(p)).flatMap((f) => readManifestFile(f, inputLimits()));
-  } catch (e: unknown) {
-    if (e instanceof ManifestReadFailed) throw new CliInputError(e.message, { cause: e });
-    throw e;
+/**
+ * Trust comes only from --trust-key and --policy, never from the files being checked: a
+ * ModelTrustPolicy shipped beside a ModelVersion could otherwise vouch for it.
+ */
+function trustedKeys(opts: LineageCheckOptions, checked: readonly ManifestObject[]): TrustedKey[] {
+  for (const o of checked.filter((c) => c.object["kind"] === "ModelTrustPolicy")) {
+    const metadata = o.object["metadata"];
+    const name = typeof metadata === "object" && metadata !== null && "name" in metadata ? metadata.name : "";
+    process.stderr.write(
+      `lineage-check: ignoring ModelTrustPolicy ${String(name)} in ${o.file}: trust comes only from --policy and --trust-key\n`,
+    );
   }
+  const fromPolicies = policiesIn(readObjects(opts.policy)).flatMap((p) => p.spec.trustedKeys);
+  return [...opts.trustKey.map(trustedKey), ...fromPolicies];
 }
 
-function modelVersions(objects: ManifestObject[]): ModelVersion[] {
-  return objects
-    .filter((o) => o.object["kind"] === "ModelVersion")
-    .map((o) => {
-      const checked = validateModelVersion(o.object);
-      if (!checked.ok)
-        throw new CliInputError(`${o.file}: document ${o.doc}: ${describeErrors(checked.errors)}`);
-      return checked.value;
-    });
+interface LineageCheckOptions {
+  file: string[];
+  trustKey: string[];
+  policy: string[];
+  output: OutputFormat;
 }
 
-function trustedKeys(objects: ManifestObject[], keyFiles: string[]): TrustedKey[] {
-  const fromPolicies = objects
-    .filter((o) => o.object["kind"] === "ModelTrustPolicy")
-    .flatMap((o) => {
-      const checked = validateModelTrustPolicy(o.object);
-      if (!checked.ok)
-        throw new CliInputError(`${o.file}: document ${o.doc}: ${describeErrors(checked.errors)}`);
-      return checked.value.spec.trustedKeys;
-    });
-  return [...keyFiles.map(trustedKey), ...fromPolicies];
+/** Each ModelVersion's verdict, its parents resolved among the others. */
+function verifyAll(mvs: readonly ModelVersion[], keys: TrustedKey[]) {
+  const policy = lineagePolicy({ trustedKeys: keys });
+  const byName = new Map(mvs.map((mv) => [qualifiedName(mv), mv]));
+  return mvs.map((mv) => {
+    const verdict = verifyLineage(mv, (ns, name) => byName.get(`${ns}/${name}`), policy);
+    return {
+      name: qualifiedName(mv),
+      verified: verdict.verified,
+      depth: verdict.depth,
+      failed: verdict.failed,
+    };
+  });
 }
 
 export function registerLineageCheck(program: Command): void {
@@ -68,34 +64,18 @@ export function registerLineageCheck(program: Command): void {
     .description("verify the lineage of ModelVersions offline; parents are resolved among the given files")
     .requiredOption(
       "-f, --file <path...>",
-      "YAML/JSON files or directories with ModelVersions (and optionally ModelTrustPolicies)",
+      "YAML/JSON files or directories with the ModelVersions to check and their parents",
     )
-    .option(
-      "--trust-key <pem...>",
-      "trusted ed25519 public keys (in addition to those of any ModelTrustPolicy given)",
-      [],
-    )
+    .option("--trust-key <pem...>", "trusted ed25519 public keys", [])
+    .option("--policy <path...>", "ModelTrustPolicy manifests whose trusted keys are trusted", [])
     .addOption(outputOption())
-    .action((opts: { file: string[]; trustKey: string[]; output: OutputFormat }) => {
+    .action((opts: LineageCheckOptions) => {
       const objects = readObjects(opts.file);
-      const mvs = modelVersions(objects);
+      const mvs = modelVersionsIn(objects);
       if (mvs.length === 0) throw new CliInputError(`no ModelVersion in ${opts.file.join(", ")}`);
-      const keys = trustedKeys(objects, opts.trustKey);
-      if (keys.length === 0)
-        throw new CliInputError("no trusted key: give --trust-key or a ModelTrustPolicy");
-      const policy = lineagePolicy({ trustedKeys: keys });
-      const byName = new Map(
-        mvs.map((mv) => [`${mv.metadata.namespace ?? "default"}/${mv.metadata.name}`, mv]),
-      );
-      const results = mvs.map((mv) => {
-        const verdict = verifyLineage(mv, (ns, name) => byName.get(`${ns}/${name}`), policy);
-        return {
-          name: `${mv.metadata.namespace ?? "default"}/${mv.metadata.name}`,
-          verified: verdict.verified,
-          depth: verdict.depth,
-          failed: verdict.failed,
-        };
-      });
+      const keys = trustedKeys(opts, objects);
+      if (keys.length === 0) throw new CliInputError("no trusted key: give --trust-key or --policy");
+      const results = verifyAll(mvs, keys);
       printResult(
         opts.output === "table"
           ? Object.fromEntries(results.map((r) => [r.name, r.verified ? "verified" : r.failed.join("; ")]))

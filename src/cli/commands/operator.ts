@@ -123,50 +123,53 @@ export function registerOperatorCommand(program: Command): void {
     .option(...handshakeTimeoutFlag("--webhook-tls-handshake-timeout-ms"))
     .option(...inFlightBodyBytesFlag("--webhook-in-flight-body-bytes"))
     .option("--install-crds", "server-side apply the modelchain CRDs before starting", false)
-    .action(async (flags: OperatorFlags) => {
-      const log = pino({ name: "modelchain-operator" });
-      const kubeConfig = loadKubeConfig(flags);
-      const probe = await probeCluster(kubeConfig);
-      if (!probe.ok) throw new CheckFailedError(`no Kubernetes cluster reachable: ${probe.problem}`);
-      log.info({ server: probe.server, version: probe.version }, "connected");
-      if (flags.installCrds) log.info({ crds: await installCrds(kubeConfig) }, "CRDs installed");
-      const ledgerUrl = flags.ledger ?? join(flags.stateDir, "ledger");
-      const outbox =
-        flags.webhookPort === undefined
-          ? undefined
-          : FileOutbox.open(join(flags.stateDir, "outbox"), { warn: (m) => log.warn(m) });
-      const webhook =
-        flags.webhookPort === undefined
-          ? undefined
-          : await startInProcessWebhook(flags, kubeConfig, ledgerUrl, outbox, log);
-      const operator = await startOperator({
-        kubeConfig,
-        ledger: { open: () => openLedger(ledgerUrl, { warn: (m) => log.warn(m) }), close: (l) => l.close() },
-        ...(outbox === undefined ? {} : { outbox }),
-        cluster: flags.cluster,
-        log,
-        workers: flags.workers,
-        healthPort: flags.healthPort,
-        ...(flags.leaderElect
-          ? {
-              leaderElection: {
-                namespace: flags.leaderElectionNamespace,
-                name: "modelchain-operator",
-                identity: `${hostname()}-${process.pid}`,
-              },
-            }
-          : {}),
-      });
-      const metrics = await startMetricsServer(flags.metricsPort);
-      log.info({ health: operator.healthUrl, metrics: metrics.url }, "operator started");
-      await new Promise<void>((resolve) => {
-        process.once("SIGTERM", resolve);
-        process.once("SIGINT", resolve);
-      });
-      log.info("shutting down: finishing in-flight reconciles, flushing the ledger, releasing the lease");
-      await webhook?.close();
-      await operator.stop();
-      await outbox?.close();
-      await metrics.close();
-    });
+    .action(runOperator);
+}
+
+/** Runs the operator (and the in-process webhook) until SIGTERM or SIGINT. */
+async function runOperator(flags: OperatorFlags): Promise<void> {
+  const log = pino({ name: "modelchain-operator" });
+  const kubeConfig = loadKubeConfig(flags);
+  const probe = await probeCluster(kubeConfig);
+  if (!probe.ok) throw new CheckFailedError(`no Kubernetes cluster reachable: ${probe.problem}`);
+  log.info({ server: probe.server, version: probe.version }, "connected");
+  if (flags.installCrds) log.info({ crds: await installCrds(kubeConfig) }, "CRDs installed");
+  const ledgerUrl = flags.ledger ?? join(flags.stateDir, "ledger");
+  const outbox =
+    flags.webhookPort === undefined
+      ? undefined
+      : FileOutbox.open(join(flags.stateDir, "outbox"), { warn: (m) => log.warn(m) });
+  const webhook =
+    flags.webhookPort === undefined
+      ? undefined
+      : await startInProcessWebhook(flags, kubeConfig, ledgerUrl, outbox, log);
+  const operator = await startOperator({
+    kubeConfig,
+    ledger: { open: () => openLedger(ledgerUrl, { warn: (m) => log.warn(m) }), close: (l) => l.close() },
+    ...(outbox === undefined ? {} : { outbox }),
+    cluster: flags.cluster,
+    log,
+    workers: flags.workers,
+    healthPort: flags.healthPort,
+    ...(flags.leaderElect
+      ? {
+          leaderElection: {
+            namespace: flags.leaderElectionNamespace,
+            name: "modelchain-operator",
+            identity: `${hostname()}-${process.pid}`,
+          },
+        }
+      : {}),
+  });
+  const metrics = await startMetricsServer(flags.metricsPort);
+  log.info({ health: operator.healthUrl, metrics: metrics.url }, "operator started");
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  log.info("shutting down: finishing in-flight reconciles, flushing the ledger, releasing the lease");
+  await webhook?.close();
+  await operator.stop();
+  await outbox?.close();
+  await metrics.close();
 }

@@ -11,7 +11,7 @@ import { LedgerCorruptError, LedgerOpenFailed } from "./errors.ts";
 import { FixedSlotFile } from "./fixed-file.ts";
 import { readLatestCheckpoint } from "./keys.ts";
 import { decodeSlot, HEADER_BYTES, keyHashOf, SLOT_BYTES } from "./record.ts";
-import { decodeRecorded, readRecord } from "./recovery.ts";
+import { decodeRecorded, inspectTail, readRecord } from "./recovery.ts";
 import { SegmentStore } from "./segments.ts";
 
 export interface AuditProblem {
@@ -109,9 +109,11 @@ function checkCheckpoints(checkpoints: Checkpoint[], state: AuditState, size: nu
 
 export async function auditFileLedger(dir: string, given: Checkpoint[] = []): Promise<AuditResult> {
   if (!existsSync(join(dir, "index"))) throw new LedgerOpenFailed(`${dir} holds no ledger (no index file)`);
-  const segments = SegmentStore.open(join(dir, "segments"), { readOnly: true });
-  const index = FixedSlotFile.open(join(dir, "index"), SLOT_BYTES, true);
+  // Beside a live writer: the checkpoint, then the index, then the segments. A writer signs only
+  // what it has indexed, and indexes only what is in the segments, so each covers the one before.
   const latest = readLatestCheckpoint(dir);
+  const index = FixedSlotFile.open(join(dir, "index"), SLOT_BYTES, true);
+  const segments = SegmentStore.open(join(dir, "segments"), { readOnly: true });
   const checkpoints = latest === undefined ? given : [latest, ...given];
   const state: AuditState = {
     range: new CompactRange(),
@@ -129,12 +131,9 @@ export async function auditFileLedger(dir: string, given: Checkpoint[] = []): Pr
         auditEntry(dir, segments, slots.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES), first + i, state);
       }
     }
-    if (state.offset !== segments.end) {
-      throw new AuditStop(
-        size,
-        `${segments.end - state.offset} bytes follow the last indexed entry (a torn append; a writable open truncates it)`,
-      );
-    }
+    // Past the indexed prefix: a commit in flight, or one a crash cut short. Only bytes that
+    // are neither are a problem.
+    inspectTail(segments, state.offset, size);
     checkCheckpoints(checkpoints, state, size);
     return { size, root: toHex(state.range.root()), checkpointsChecked: checkpoints.length };
   } catch (e: unknown) {

@@ -14,10 +14,11 @@ import {
   ledgerErrors,
   ledgerSize,
 } from "../../metrics/index.ts";
-import { LedgerAppendFailed, LedgerOpenFailed } from "./errors.ts";
+import type { LedgerError } from "../errors.ts";
+import { LedgerAppendFailed, LedgerLockLost, LedgerOpenFailed } from "./errors.ts";
 import { FixedSlotFile } from "./fixed-file.ts";
 import { KeyIndex } from "./key-index.ts";
-import { acquireWriteLock } from "./lock.ts";
+import { acquireWriteLock, type WriteLock } from "./lock.ts";
 import { decodeSlot, encodeRecord, encodeSlot, keyHashOf, SLOT_BYTES, type IndexSlot } from "./record.ts";
 import { decodeRecorded, readRecord, recoverIndex } from "./recovery.ts";
 import { SegmentStore } from "./segments.ts";
@@ -36,6 +37,11 @@ export interface FileLedgerOptions {
   /** PEM file of the ed25519 checkpoint key; default `<dir>/checkpoint-key.pem`, created on first use. */
   signingKeyPath?: string;
   maxSegmentBytes?: number;
+  /**
+   * How long a writer's lock may go unrenewed (the writer frozen or gone) before another
+   * writer takes it over. Default: $MODELCHAIN_LEDGER_LOCK_STALE_MS, else 30 s.
+   */
+  lockStaleMs?: number;
   clock?: () => number;
   warn?: (message: string) => void;
 }
@@ -70,21 +76,22 @@ export class FileLedger implements Ledger {
   private readonly tree: TreeFiles;
   private readonly keys = new KeyIndex();
   private readonly clock: () => number;
-  private readonly releaseLock: (() => void) | undefined;
+  private readonly lock: WriteLock | undefined;
   private readonly signingKey: SigningKey | undefined;
   private count = 0;
   private queue: PendingAppend[] = [];
   private committing: Promise<void> | undefined;
-  private failed: LedgerAppendFailed | undefined;
+  private failed: LedgerError | undefined;
   private closed = false;
 
-  private constructor(dir: string, options: FileLedgerOptions, releaseLock: (() => void) | undefined) {
+  private constructor(dir: string, options: FileLedgerOptions, lock: WriteLock | undefined) {
     const readOnly = options.readOnly ?? false;
     this.dir = dir;
     this.clock = options.clock ?? Date.now;
-    this.releaseLock = releaseLock;
-    this.segments = SegmentStore.open(join(dir, "segments"), { readOnly, maxBytes: options.maxSegmentBytes });
+    this.lock = lock;
+    // Index before segments: beside a live writer, every record the index names is then there.
     this.index = FixedSlotFile.open(join(dir, "index"), SLOT_BYTES, readOnly);
+    this.segments = SegmentStore.open(join(dir, "segments"), { readOnly, maxBytes: options.maxSegmentBytes });
     this.tree = new TreeFiles(join(dir, "tree"), readOnly, (i) => this.slot(i).leafHash);
     this.signingKey = loadSigningKey(dir, options.signingKeyPath, readOnly);
   }
@@ -95,20 +102,25 @@ export class FileLedger implements Ledger {
     if (readOnly && !existsSync(join(dir, "index")))
       throw new LedgerOpenFailed(`${dir} holds no ledger (no index file)`);
     if (!readOnly) mkdirSync(join(dir, "tree"), { recursive: true });
-    const release = readOnly
+    const lock = readOnly
       ? undefined
-      : acquireWriteLock(dir, (holder) => warn(`took over a stale write lock (${holder})`));
+      : acquireWriteLock(dir, {
+          onStale: (holder) => warn(`took over a stale write lock (${holder})`),
+          ...(options.lockStaleMs === undefined ? {} : { staleMs: options.lockStaleMs }),
+        });
     try {
-      const ledger = new FileLedger(dir, options, release);
-      ledger.recover(readOnly, warn);
+      // The checkpoint before the index: a live writer signs only what it has indexed.
+      const latest = readLatestCheckpoint(dir);
+      const ledger = new FileLedger(dir, options, lock);
+      ledger.recover(readOnly, warn, latest);
       return ledger;
     } catch (e: unknown) {
-      release?.();
+      lock?.release();
       throw e;
     }
   }
 
-  private recover(readOnly: boolean, warn: (message: string) => void): void {
+  private recover(readOnly: boolean, warn: (message: string) => void, latest: Checkpoint | undefined): void {
     this.count = recoverIndex(this.segments, this.index, readOnly, { warn });
     this.tree.recover(this.count);
     const chunk = 65_536;
@@ -118,7 +130,6 @@ export class FileLedger implements Ledger {
       for (let i = 0; i < n; i++)
         this.keys.add(buf.subarray(i * SLOT_BYTES + 48, (i + 1) * SLOT_BYTES), first + i);
     }
-    const latest = readLatestCheckpoint(this.dir);
     if (latest !== undefined) checkSignedHead(latest, this.count, (size) => toHex(this.tree.rootAt(size)));
     ledgerSize.set({ backend: "file" }, this.count);
   }
@@ -154,10 +165,11 @@ export class FileLedger implements Ledger {
       try {
         await this.commit(group);
       } catch (e: unknown) {
-        this.failed = new LedgerAppendFailed(`write or fsync failed; reopen the ledger to recover`, {
-          cause: e,
-        });
-        ledgerErrors.inc({ backend: "file", error: "LedgerAppendFailed" });
+        this.failed =
+          e instanceof LedgerLockLost
+            ? e
+            : new LedgerAppendFailed(`write or fsync failed; reopen the ledger to recover`, { cause: e });
+        ledgerErrors.inc({ backend: "file", error: this.failed.name });
         for (const pending of [...group, ...this.queue.splice(0)]) pending.reject(this.failed);
         return;
       }
@@ -213,7 +225,8 @@ export class FileLedger implements Ledger {
         f.leaf,
       ),
     );
-    const base = await this.segments.append(Buffer.concat(records));
+    if (this.lock === undefined) throw new LedgerAppendFailed("ledger was opened read-only");
+    const base = this.segments.append(Buffer.concat(records), this.lock);
     await this.segments.sync();
     let offset = base;
     const slots = fresh.map((f, i) => {
@@ -290,6 +303,7 @@ export class FileLedger implements Ledger {
     if (this.signingKey === undefined)
       throw new LedgerAppendFailed("a read-only ledger cannot sign checkpoints");
     await this.committing;
+    this.lock?.check();
     const checkpoint = signCheckpoint(
       { size: this.count, root: toHex(this.tree.currentRoot()) },
       this.signingKey.privateKey,
@@ -306,7 +320,7 @@ export class FileLedger implements Ledger {
     await this.index.close();
     await this.tree.close();
     await this.segments.close();
-    this.releaseLock?.();
+    this.lock?.release();
   }
 
   private checkSize(size: number): void {

@@ -2,6 +2,7 @@ export { FileLedger, type FileLedgerOptions } from "./file-ledger.ts";
 export {
   LedgerCorruptError,
   LedgerLockedError,
+  LedgerLockLost,
   LedgerAppendFailed,
   LedgerOpenFailed,
   CheckpointMismatchError,

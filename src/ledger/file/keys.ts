@@ -38,9 +38,12 @@ export function readLatestCheckpoint(dir: string): Checkpoint | undefined {
   return parseCheckpoint(JSON.parse(readFileSync(path, "utf8")));
 }
 
-/** Atomic replace: write a temp file, fsync it, rename over, fsync the directory. */
+/**
+ * Atomic replace: write a temp file, fsync it, rename over, fsync the directory. The temp name
+ * is this process's, so a writer that lost the lock cannot mix its bytes into the new writer's.
+ */
 export function writeLatestCheckpoint(dir: string, checkpoint: Checkpoint): void {
-  const tmp = join(dir, `${LATEST_CHECKPOINT}.tmp`);
+  const tmp = join(dir, `${LATEST_CHECKPOINT}.${process.pid}.tmp`);
   writeFileSync(tmp, `${JSON.stringify(checkpoint, null, 2)}\n`);
   const fd = openSync(tmp, "r");
   try {

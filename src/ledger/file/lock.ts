@@ -1,11 +1,52 @@
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
+// The single-writer lock of the file ledger and the outbox, in the ways Kubernetes ends writers:
+// a container restarted as the same pid on the same host name, a pod gone from another node, a
+// process frozen (SIGSTOP, a stalled VM) past the stale window that wakes up still believing it
+// writes. The on-disk protocol is in lock-files.ts; this module decides when a holder is gone,
+// renews the lock, and fences: a holder checks before every write that it still holds it.
+import { randomBytes } from "node:crypto";
+import { unlinkSync, utimesSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
-import { LedgerLockedError } from "./errors.ts";
+import { LedgerLockedError, LedgerLockLost, LedgerOpenFailed } from "./errors.ts";
+import type { Fence } from "./fence.ts";
+import {
+  claimGeneration,
+  generationPath,
+  highestGeneration,
+  isSameFile,
+  lockDirOf,
+  readTop,
+  removeSuperseded,
+  type FileIdentity,
+  type LockRecord,
+  type LockTop,
+} from "./lock-files.ts";
 
-interface LockHolder {
-  pid: number;
-  host: string;
+/** How long an unrenewed lock stays its holder's, unless configured. */
+export const DEFAULT_LOCK_STALE_MS = 30_000;
+export const LOCK_STALE_ENV = "MODELCHAIN_LEDGER_LOCK_STALE_MS";
+
+export interface WriteLockOptions {
+  /** Told why a previous holder's lock was taken over. */
+  onStale: (holder: string) => void;
+  /** Default: $MODELCHAIN_LEDGER_LOCK_STALE_MS, else 30 s. The holder renews it every sixth of that. */
+  staleMs?: number;
+}
+
+/** A held write lock. `check` is the fence: it throws LedgerLockLost once another writer took over. */
+export interface WriteLock extends Fence {
+  readonly generation: number;
+  release(): void;
+}
+
+/** Lock directories this process holds: a lock with our own pid that is not here is an earlier life's. */
+const heldHere = new Set<string>();
+
+export function lockStaleMs(given: number | undefined): number {
+  if (given !== undefined) return given;
+  const env = process.env[LOCK_STALE_ENV];
+  if (env === undefined || env === "") return DEFAULT_LOCK_STALE_MS;
+  if (!/^[1-9]\d*$/.test(env)) throw new LedgerOpenFailed(`${LOCK_STALE_ENV}=${env}: want milliseconds`);
+  return Number(env);
 }
 
 function isAlive(pid: number): boolean {
@@ -17,82 +58,126 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function readHolder(path: string): LockHolder | undefined {
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(path, "utf8"));
-    if (typeof parsed === "object" && parsed !== null && "pid" in parsed && "host" in parsed) {
-      const { pid, host } = parsed;
-      if (typeof pid === "number" && typeof host === "string") return { pid, host };
-    }
-  } catch {
-    // Unreadable or half-written: treated as no holder below, and reported if creation fails again.
-  }
-  return undefined;
-}
+const describe = (r: LockRecord): string => `pid ${r.pid} on ${r.host}`;
 
-/** How often a holder touches its lock, and how long untouched makes a lock stale. */
-export const LOCK_HEARTBEAT_MS = 5_000;
-export const LOCK_STALE_MS = 30_000;
-
-/** Lock files this process holds. */
-const held = new Set<string>();
-
-/** Why the lock at `path` is stale, or undefined while its holder may still be writing. */
-function staleness(path: string, holder: LockHolder | undefined): string | undefined {
-  if (holder === undefined) return "an unreadable lock file";
-  let age: number;
-  try {
-    age = Date.now() - statSync(path).mtimeMs;
-  } catch {
-    return undefined; // gone meanwhile: the next attempt creates it
-  }
-  if (age > LOCK_STALE_MS)
-    return `pid ${holder.pid} on ${holder.host}, not renewed for ${Math.round(age / 1000)} s`;
-  if (holder.host !== hostname()) return undefined;
-  // A restarted container is often the same pid on the same host name (pid 1): a lock with our
-  // own pid that this process did not take was left by an earlier life.
-  if (holder.pid === process.pid && !held.has(path))
+/** Why the holder of `top` is gone, or undefined while it may still be writing. */
+function staleness(lockDir: string, top: LockTop, staleMs: number): string | undefined {
+  const age = Date.now() - top.mtimeMs;
+  const holder = top.record;
+  const who = holder === undefined ? `an unreadable lock file ${top.path}` : describe(holder);
+  if (age > staleMs) return `${who}, not renewed for ${(age / 1000).toFixed(1)} s`;
+  if (holder === undefined || holder.host !== hostname()) return undefined;
+  // A restarted container is often the same pid on the same host name (pid 1).
+  if (holder.pid === process.pid && !heldHere.has(lockDir))
     return `pid ${holder.pid}, an earlier process with this pid`;
   if (!isAlive(holder.pid)) return `pid ${holder.pid}, no longer running`;
   return undefined;
 }
 
-/**
- * Single-writer lock: `LOCK` created with O_EXCL holds the writer's pid and host, and the
- * holder touches it every few seconds. A lock whose holder is gone — a dead pid on this host,
- * an earlier process with our pid, or no renewal for 30 s (another pod that died) — is taken
- * over, with `onStale` told; any other holder is an error that names it.
- */
-export function acquireWriteLock(dir: string, onStale: (holder: string) => void): () => void {
-  const path = join(dir, "LOCK");
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(path, "wx");
-      writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
-      closeSync(fd);
-      held.add(path);
-      const heartbeat = setInterval(() => {
-        try {
-          const now = new Date();
-          utimesSync(path, now, now);
-        } catch {
-          // Removed under us: the next writer's problem is reported when it takes the lock.
-        }
-      }, LOCK_HEARTBEAT_MS);
-      heartbeat.unref();
-      return () => {
-        clearInterval(heartbeat);
-        held.delete(path);
-        unlinkSync(path);
-      };
-    } catch (e: unknown) {
-      if (!(e instanceof Error && "code" in e && e.code === "EEXIST")) throw e;
-    }
-    const holder = readHolder(path);
-    const stale = staleness(path, holder);
-    if (stale === undefined) throw new LedgerLockedError(dir, holder?.pid ?? -1, holder?.host ?? "unknown");
-    onStale(stale);
-    unlinkSync(path);
+class HeldLock implements WriteLock {
+  readonly generation: number;
+  private readonly dir: string;
+  private readonly lockDir: string;
+  private readonly path: string;
+  private readonly identity: FileIdentity;
+  private readonly heartbeat: NodeJS.Timeout;
+  private lost: LedgerLockLost | undefined;
+
+  constructor(dir: string, generation: number, identity: FileIdentity, staleMs: number) {
+    this.dir = dir;
+    this.lockDir = lockDirOf(dir);
+    this.generation = generation;
+    this.path = generationPath(this.lockDir, generation);
+    this.identity = identity;
+    heldHere.add(this.lockDir);
+    this.heartbeat = setInterval(() => this.renew(), Math.max(10, Math.floor(staleMs / 6)));
+    this.heartbeat.unref();
   }
-  throw new LedgerLockedError(dir, -1, "unknown (lock file keeps reappearing)");
+
+  private renew(): void {
+    try {
+      const now = new Date();
+      utimesSync(this.path, now, now);
+    } catch {
+      // Removed by a successor: the next check reports the loss to whoever writes.
+    }
+  }
+
+  /**
+   * One stat: every writer that takes over removes the files below its generation before it
+   * writes anything, so this holder's own file is there exactly as long as it holds the lock.
+   */
+  check(): void {
+    if (this.lost !== undefined) throw this.lost;
+    if (isSameFile(this.path, this.identity)) return;
+    this.lost = new LedgerLockLost(this.dir, this.generation, holderNow(this.lockDir));
+    this.stop();
+    throw this.lost;
+  }
+
+  /** Lets go by claiming the next generation as released; a lock already lost is left alone. */
+  release(): void {
+    this.stop();
+    if (this.lost !== undefined || highestGeneration(this.lockDir) !== this.generation) return;
+    const released = claimGeneration(this.lockDir, { ...record(this.generation + 1), released: true });
+    if (released !== undefined) unlinkSync(this.path);
+  }
+
+  private stop(): void {
+    clearInterval(this.heartbeat);
+    heldHere.delete(this.lockDir);
+  }
+}
+
+function holderNow(lockDir: string): string {
+  const top = readTop(lockDir);
+  if (top === undefined) return "nobody's: the lock files are gone";
+  if (top.record === undefined) return `in an unreadable lock file ${top.path}`;
+  const r = top.record;
+  return r.released
+    ? `released (generation ${r.generation})`
+    : `held by ${describe(r)} (generation ${r.generation}, since ${r.since})`;
+}
+
+function record(generation: number): LockRecord {
+  return {
+    generation,
+    pid: process.pid,
+    host: hostname(),
+    token: randomBytes(16).toString("hex"),
+    since: new Date().toISOString(),
+    released: false,
+  };
+}
+
+/**
+ * Takes the single-writer lock of `dir`: the next generation after a free, released or stale
+ * one. A lock whose holder is gone — a dead pid on this host, an earlier process with our pid,
+ * or no renewal within the stale window — is taken over, with `onStale` told; a live holder is
+ * an error that names it. Contenders racing for the same generation: one wins, the others see
+ * the winner as a live holder.
+ */
+export function acquireWriteLock(dir: string, options: WriteLockOptions): WriteLock {
+  const lockDir = lockDirOf(dir);
+  const staleMs = lockStaleMs(options.staleMs);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const top = readTop(lockDir);
+    const stale =
+      top === undefined || top.record?.released === true ? undefined : staleness(lockDir, top, staleMs);
+    if (top !== undefined && top.record?.released !== true && stale === undefined)
+      throw new LedgerLockedError(dir, top.record?.pid ?? -1, top.record?.host ?? "unknown", top.path);
+    const generation = (top?.generation ?? 0) + 1;
+    const identity = claimGeneration(lockDir, record(generation));
+    if (identity === undefined) continue;
+    const path = generationPath(lockDir, generation);
+    // A contender that judged an older generation stale long ago can only add a lower one.
+    if (highestGeneration(lockDir) !== generation) {
+      unlinkSync(path);
+      continue;
+    }
+    if (stale !== undefined) options.onStale(stale);
+    removeSuperseded(lockDir, generation, staleMs);
+    return new HeldLock(dir, generation, identity, staleMs);
+  }
+  throw new LedgerLockedError(dir, -1, "unknown (the lock changed hands while opening)", lockDir);
 }

@@ -54,28 +54,28 @@ function looksTorn(head: Buffer): boolean {
   return head.every((b) => b === 0) || head.subarray(0, magic.byteLength).equals(magic);
 }
 
-/** Adopts complete records past the index (durable, index write lost) and drops a torn tail. */
-function scanTail(segments: SegmentStore, index: FixedSlotFile, notes: RecoveryNotes): void {
-  let at = endOfIndexed(segments, index);
-  for (;;) {
-    const remaining = segments.end - at;
-    if (remaining === 0) return;
-    const next = index.count;
-    const head = segments.readSync(at, Math.min(HEADER_BYTES, remaining));
+/**
+ * What follows the last indexed record, from `at`: complete records with the next indices
+ * (durable, their index slots not written yet — a live writer's commit, or one a crash cut
+ * short) and, at the end, perhaps a torn record that was never acknowledged. Anything else is
+ * refused, naming the entry it would have been. Reads only.
+ */
+export function inspectTail(
+  segments: SegmentStore,
+  at: number,
+  next: number,
+): { records: IndexSlot[]; tornAt: number | undefined } {
+  const records: IndexSlot[] = [];
+  for (; at < segments.end; next++) {
+    const head = segments.readSync(at, Math.min(HEADER_BYTES, segments.end - at));
     const header = decodeHeader(head);
     const recordEnd = header === undefined ? Infinity : at + HEADER_BYTES + header.length;
     if (header === undefined || recordEnd > segments.end) {
-      if (!looksTorn(head)) {
-        throw new LedgerCorruptError(
-          next,
-          `unrecognised bytes at offset ${at} after the last entry; refusing to truncate them`,
-        );
-      }
-      notes.warn(
-        `truncated ${remaining} bytes of a torn, never acknowledged record at entry ${next} (offset ${at})`,
+      if (looksTorn(head)) return { records, tornAt: at };
+      throw new LedgerCorruptError(
+        next,
+        `unrecognised bytes at offset ${at} after the last entry; refusing to truncate them`,
       );
-      segments.truncate(at);
-      return;
     }
     if (header.index !== next)
       throw new LedgerCorruptError(next, `record past the index claims index ${header.index}`);
@@ -86,13 +86,29 @@ function scanTail(segments: SegmentStore, index: FixedSlotFile, notes: RecoveryN
       keyHash: header.keyHash,
     };
     readRecord(segments, slot, next);
-    index.appendSync(encodeSlot(slot));
-    notes.warn(`re-indexed entry ${next}: its record was durable but the index write was lost`);
+    records.push(slot);
     at = recordEnd;
   }
+  return { records, tornAt: undefined };
 }
 
-function endOfIndexed(segments: SegmentStore, index: FixedSlotFile): number {
+/** Adopts complete records past the index (durable, index write lost) and drops a torn tail. */
+function scanTail(segments: SegmentStore, index: FixedSlotFile, notes: RecoveryNotes): void {
+  const first = index.count;
+  const { records, tornAt } = inspectTail(segments, endOfIndexed(segments, index), first);
+  records.forEach((slot, i) => {
+    index.appendSync(encodeSlot(slot));
+    notes.warn(`re-indexed entry ${first + i}: its record was durable but the index write was lost`);
+  });
+  if (tornAt === undefined) return;
+  notes.warn(
+    `truncated ${segments.end - tornAt} bytes of a torn, never acknowledged record at entry ${index.count} (offset ${tornAt})`,
+  );
+  segments.truncate(tornAt);
+}
+
+/** Offset one past the last indexed record, after checking that record. */
+export function endOfIndexed(segments: SegmentStore, index: FixedSlotFile): number {
   if (index.count === 0) return 0;
   const last = index.count - 1;
   const slot = decodeSlot(index.read(last));

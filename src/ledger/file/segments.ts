@@ -1,5 +1,6 @@
 import {
   closeSync,
+  fdatasync,
   fstatSync,
   fsyncSync,
   ftruncateSync,
@@ -9,8 +10,9 @@ import {
   readdirSync,
   unlinkSync,
 } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
+import { fencedAppend, type Fence } from "./fence.ts";
 
 const SEGMENT_NAME = /^([0-9a-f]{16})\.seg$/;
 export const DEFAULT_SEGMENT_BYTES = 128 * 1024 * 1024;
@@ -31,7 +33,8 @@ export class SegmentStore {
   private readonly segments: Segment[];
   private readonly dir: string;
   private readonly maxBytes: number;
-  private writer: FileHandle | undefined;
+  /** O_APPEND descriptor of the last segment, for writing. */
+  private writer: number | undefined;
   private writerPath = "";
 
   private constructor(dir: string, segments: Segment[], maxBytes: number) {
@@ -67,27 +70,20 @@ export class SegmentStore {
     return got === length ? buf : buf.subarray(0, got);
   }
 
-  /** Writes `buf` at the end (not yet durable) and returns its logical offset. */
-  async append(buf: Buffer): Promise<number> {
-    const segment = await this.writableSegment(buf.byteLength);
+  /**
+   * Writes `buf` at the end (not yet durable) and returns its logical offset. Every write,
+   * and the creation of a segment file, happens only while `fence` says this writer holds the lock.
+   */
+  append(buf: Buffer, fence: Fence): number {
+    const segment = this.writableSegment(buf.byteLength, fence);
     const offset = segment.start + segment.size;
-    const handle = await this.handleFor(segment);
-    let written = 0;
-    while (written < buf.byteLength) {
-      const { bytesWritten } = await handle.write(
-        buf,
-        written,
-        buf.byteLength - written,
-        segment.size + written,
-      );
-      written += bytesWritten;
-    }
-    segment.size += written;
+    fencedAppend(this.writerFor(segment), segment.path, buf, segment.size, fence);
+    segment.size += buf.byteLength;
     return offset;
   }
 
   async sync(): Promise<void> {
-    await this.writer?.datasync();
+    if (this.writer !== undefined) await promisify(fdatasync)(this.writer);
   }
 
   /** Drops every byte at or after `logicalEnd` (recovery of an unacknowledged tail only). */
@@ -116,7 +112,7 @@ export class SegmentStore {
   }
 
   async close(): Promise<void> {
-    await this.writer?.close();
+    if (this.writer !== undefined) closeSync(this.writer);
     this.writer = undefined;
     for (const segment of this.segments) closeSync(segment.fd);
     this.segments.length = 0;
@@ -134,9 +130,10 @@ export class SegmentStore {
     return found !== undefined && found.start <= offset ? found : undefined;
   }
 
-  private async writableSegment(bytes: number): Promise<Segment> {
+  private writableSegment(bytes: number, fence: Fence): Segment {
     const last = this.segments.at(-1);
     if (last !== undefined && (last.size === 0 || last.size + bytes <= this.maxBytes)) return last;
+    fence.check();
     const start = this.end;
     const path = join(this.dir, `${start.toString(16).padStart(16, "0")}.seg`);
     const fd = openSync(path, "wx+");
@@ -146,10 +143,10 @@ export class SegmentStore {
     return segment;
   }
 
-  private async handleFor(segment: Segment): Promise<FileHandle> {
+  private writerFor(segment: Segment): number {
     if (this.writer === undefined || this.writerPath !== segment.path) {
-      await this.writer?.close();
-      this.writer = await open(segment.path, "r+");
+      if (this.writer !== undefined) closeSync(this.writer);
+      this.writer = openSync(segment.path, "a");
       this.writerPath = segment.path;
     }
     return this.writer;

@@ -3,6 +3,7 @@
 // subnet's threshold BLS key, checked here against the IC root key — proves that value.
 import { Certificate, lookupResultToBuffer } from "@dfinity/agent";
 import { Principal } from "@dfinity/principal";
+import { LedgerError } from "../errors.ts";
 import { hashFromHex, sameHash, sha256, toHex } from "../hash.ts";
 
 /** What the canister certifies for a tree head. */
@@ -12,7 +13,7 @@ export function certifiedTipData(size: number, rootHex: string): Uint8Array {
   return sha256(sizeBytes, hashFromHex(rootHex, "root"));
 }
 
-export class CertificateRejected extends Error {
+export class CertificateRejected extends LedgerError {
   constructor(message: string, options?: ErrorOptions) {
     super(`ic certificate: ${message}`, options);
     this.name = "CertificateRejected";

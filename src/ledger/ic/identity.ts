@@ -5,8 +5,9 @@ import { createPrivateKey, type KeyObject } from "node:crypto";
 import type { SignIdentity } from "@dfinity/agent";
 import { Ed25519KeyIdentity } from "@dfinity/identity";
 import { Secp256k1KeyIdentity } from "@dfinity/identity-secp256k1";
+import { LedgerError } from "../errors.ts";
 
-export class IdentityPemError extends Error {
+export class IdentityPemError extends LedgerError {
   constructor(problem: string, options?: ErrorOptions) {
     super(`ic identity: ${problem}`, options);
     this.name = "IdentityPemError";

@@ -19,6 +19,7 @@ import {
   type Identity,
 } from "@dfinity/agent";
 import { Principal } from "@dfinity/principal";
+import { backoffDelay } from "../../backoff/index.ts";
 import {
   ledgerAppendDuration,
   ledgerEntriesAppended,
@@ -29,6 +30,7 @@ import {
 import { prepareEntry, type LedgerEntry, type PreparedEntry } from "../entry.ts";
 import { verifyCheckpoint } from "../checkpoint.ts";
 import { decodeEnvelope } from "../envelope.ts";
+import { LedgerError } from "../errors.ts";
 import { sameHash, toHex, type Hash } from "../hash.ts";
 import type { Checkpoint, ConsistencyProof, InclusionProof, Ledger, Receipt, StoredLeaf } from "../ledger.ts";
 import { EMPTY_ROOT, hashLeaf, ProofInputError } from "../merkle.ts";
@@ -73,20 +75,21 @@ export interface IcLedgerOptions {
 }
 
 /** The canister refused an append batch: retrying the same batch cannot succeed. */
-export class IcAppendRefused extends Error {
+export class IcAppendRefused extends LedgerError {
   readonly reason: AppendErrorValue;
-  /** The entries themselves are refused (not the caller): no retry of them can pass. */
-  readonly permanent: boolean;
   constructor(canisterId: string, reason: AppendErrorValue, firstItem: number) {
-    super(`ledger canister ${canisterId} refused the batch: ${describeAppendError(reason, firstItem)}`);
+    // Permanent unless the caller is at fault ("unauthorized"): then the entries are fine and
+    // must wait for the right identity, not be set aside.
+    super(`ledger canister ${canisterId} refused the batch: ${describeAppendError(reason, firstItem)}`, {
+      permanent: !("unauthorized" in reason),
+    });
     this.name = "IcAppendRefused";
     this.reason = reason;
-    this.permanent = !("unauthorized" in reason);
   }
 }
 
 /** The canister answered something its certified tip does not back. */
-export class IcVerificationError extends Error {
+export class IcVerificationError extends LedgerError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "IcVerificationError";
@@ -214,7 +217,7 @@ export class IcLedger implements Ledger {
       } catch (e: unknown) {
         ledgerErrors.inc({ backend: "ic", error: e instanceof Error ? e.name : "Error" });
         if (!retryable(e) || attempt >= attempts) throw e;
-        const delay = Math.min(10_000, (this.options.retryBaseMs ?? 250) * 2 ** (attempt - 1));
+        const delay = backoffDelay({ baseMs: this.options.retryBaseMs ?? 250, maxMs: 10_000 }, attempt - 1);
         this.options.warn?.(
           `ic ledger ${this.canisterId}: ${what} failed (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); attempt ${attempt + 1}/${attempts} in ${delay} ms`,
         );

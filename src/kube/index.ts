@@ -1,0 +1,10 @@
+// The kube component's public face: what the controller and the webhook both need from the
+// Kubernetes API, so neither imports the other. It depends on client-node and backoff only.
+export {
+  watchResource,
+  InformerFailed,
+  INFORMER_BACKOFF,
+  type Watched,
+  type WatchOptions,
+} from "./informer.ts";
+export { listOf, ListResponseInvalid } from "./list.ts";

@@ -1,0 +1,177 @@
+// What modelchain records: every entry kind with the shape of its `data`, the function that
+// builds its idempotency key, and the kind of object it speaks of. These are the ledger's lasting
+// contract with auditors: a key format or data shape changes only with a new entry version
+// `TRAIL_VERSION`, and test/trail/kinds.test.ts pins every one of them.
+import { createHash } from "node:crypto";
+import type { Training } from "../api/index.ts";
+
+/**
+ * Version 2 unified the rollout kinds of ModelDeployments and labelled Deployments: both write
+ * `images` (container name -> image) where version 1 wrote a single `image` string for
+ * ModelDeployments and a map for labelled Deployments; RolloutCompleted/RolloutFailed always
+ * carry images and configHash. Keys are unchanged from version 1.
+ */
+export const TRAIL_VERSION = 2;
+
+export type EventType = "Normal" | "Warning";
+
+/** Container name -> image reference, as the Pod template names them. */
+export type Images = Record<string, string>;
+
+export type ArtifactData = { uri: string; digest: string };
+export type DatasetData = { name: string; uri: string; digest: string | null };
+
+/** The `data` of each entry kind. */
+export type EntryData = {
+  ModelVersionRegistered: {
+    specDigest: string;
+    model: string;
+    version: string;
+    artifact: ArtifactData;
+    /** `namespace/name` of each parent. */
+    parents: string[];
+    datasets: DatasetData[];
+    training: Training;
+    signedBy: string[];
+    verified: boolean;
+    failedChecks: string[];
+  };
+  ModelVersionRevoked: { specDigest: string; reason: string; revokedAt: string | null };
+  RolloutStarted: {
+    revision: number;
+    modelVersion: string;
+    modelSpecDigest: string;
+    images: Images;
+    configHash: string;
+    templateHash: string;
+  };
+  RolloutCompleted: RolloutOutcomeData;
+  RolloutFailed: RolloutOutcomeData;
+  ImageDigestChanged: { revision: number; modelVersion: string; from: Images; to: Images };
+  ConfigChanged: { revision: number; modelVersion: string; from: string; to: string };
+  DriftDetected: { pod: string; container: string; admitted: string; running: string };
+  RevokedModelInUse: { modelVersion: string; revoked: string; replicas: number | null; scaleToZero: boolean };
+  ModelDeploymentDeleted: { modelVersion: string; image: string; lastRevision: number | null };
+  AdmissionDenied: {
+    reviewUid: string;
+    operation: string;
+    reason: string;
+    check: string;
+    message: string;
+    policy: string;
+    mode: string;
+    enforced: boolean;
+    ledgerTip: { size: number; root: string } | null;
+  };
+};
+
+export type RolloutOutcomeData = {
+  revision: number;
+  templateHash: string;
+  images: Images;
+  configHash: string;
+};
+
+export type EntryKind = keyof EntryData;
+
+/** One rollout of one workload: `uid` of the workload (its name where it has none). */
+export type RolloutId = { workload: string; revision: number; templateHash: string };
+
+/** What each kind's idempotency key is derived from. */
+export type KeyParts = {
+  ModelVersionRegistered: { modelVersion: string; specDigest: string };
+  ModelVersionRevoked: { modelVersion: string };
+  RolloutStarted: RolloutId;
+  RolloutCompleted: RolloutId;
+  RolloutFailed: RolloutId;
+  ImageDigestChanged: RolloutId;
+  ConfigChanged: RolloutId;
+  DriftDetected: { podUid: string; running: string };
+  RevokedModelInUse: { workload: string; revoked: string };
+  ModelDeploymentDeleted: { workload: string };
+  /** The review and the finding, in a fixed order (the API server retries with the same uid). */
+  AdmissionDenied: { parts: readonly (string | null | undefined)[] };
+};
+
+/** The kinds of object an entry of this kind is recorded on. */
+export type SubjectKind = "ModelVersion" | "ModelDeployment" | "Deployment" | "reviewed object";
+
+export interface KindSpec<K extends EntryKind> {
+  key(parts: KeyParts[K]): string;
+  subjects: readonly SubjectKind[];
+  eventType: EventType;
+}
+
+const rolloutKey =
+  <K extends EntryKind>(kind: K) =>
+  (id: RolloutId): string =>
+    `${kind}/${id.workload}/${id.revision}-${id.templateHash}`;
+
+const WORKLOADS: readonly SubjectKind[] = ["ModelDeployment", "Deployment"];
+
+/** The one table of entry kinds. */
+export const ENTRY_KINDS: { readonly [K in EntryKind]: KindSpec<K> } = {
+  ModelVersionRegistered: {
+    key: (p) => `ModelVersionRegistered/${p.modelVersion}/${p.specDigest}`,
+    subjects: ["ModelVersion"],
+    eventType: "Normal",
+  },
+  ModelVersionRevoked: {
+    key: (p) => `ModelVersionRevoked/${p.modelVersion}`,
+    subjects: ["ModelVersion"],
+    eventType: "Warning",
+  },
+  RolloutStarted: { key: rolloutKey("RolloutStarted"), subjects: WORKLOADS, eventType: "Normal" },
+  RolloutCompleted: { key: rolloutKey("RolloutCompleted"), subjects: WORKLOADS, eventType: "Normal" },
+  RolloutFailed: { key: rolloutKey("RolloutFailed"), subjects: WORKLOADS, eventType: "Warning" },
+  ImageDigestChanged: { key: rolloutKey("ImageDigestChanged"), subjects: WORKLOADS, eventType: "Normal" },
+  ConfigChanged: { key: rolloutKey("ConfigChanged"), subjects: WORKLOADS, eventType: "Normal" },
+  DriftDetected: {
+    key: (p) => `DriftDetected/${p.podUid}/${p.running}`,
+    subjects: WORKLOADS,
+    eventType: "Warning",
+  },
+  RevokedModelInUse: {
+    key: (p) => `RevokedModelInUse/${p.workload}/${p.revoked}`,
+    subjects: ["ModelDeployment"],
+    eventType: "Warning",
+  },
+  ModelDeploymentDeleted: {
+    key: (p) => `ModelDeploymentDeleted/${p.workload}`,
+    subjects: ["ModelDeployment"],
+    eventType: "Normal",
+  },
+  AdmissionDenied: {
+    key: (p) => `admission-denied:${createHash("sha256").update(JSON.stringify(p.parts)).digest("hex")}`,
+    subjects: ["reviewed object"],
+    eventType: "Warning",
+  },
+};
+
+/** An event decided on, ready to be recorded: the entry's kind, key and data, and its Event text. */
+export interface Recording<K extends EntryKind = EntryKind> {
+  kind: K;
+  key: string;
+  data: EntryData[K];
+  eventType: EventType;
+  /** What `kubectl describe` shows; the recorder appends the ledger index. */
+  message: string;
+}
+
+/** The only way a recording is made: the key comes from the kind's key function. */
+export function recording<K extends EntryKind>(
+  kind: K,
+  parts: KeyParts[K],
+  data: EntryData[K],
+  message: string,
+  eventType: EventType = ENTRY_KINDS[kind].eventType,
+): Recording<K> {
+  const spec: KindSpec<K> = ENTRY_KINDS[kind];
+  return { kind, key: spec.key(parts), data, eventType, message };
+}
+
+/** The key a kind gives these parts, for looking an entry up. */
+export function keyOf<K extends EntryKind>(kind: K, parts: KeyParts[K]): string {
+  const spec: KindSpec<K> = ENTRY_KINDS[kind];
+  return spec.key(parts);
+}
