@@ -159,6 +159,33 @@ function followLedger<MV, P>(
   return () => clearInterval(timer);
 }
 
+/** The HTTPS server for `review`, its TLS and internal errors logged. */
+function serveReviews<MV, P>(
+  o: WebhookServiceOptions<MV, P>,
+  review: Reviewer,
+  ready: () => boolean,
+): Promise<WebhookServer> {
+  return startWebhookServer({
+    certFile: o.certFile,
+    keyFile: o.keyFile,
+    port: o.port,
+    host: o.host ?? "0.0.0.0",
+    ...o.limits,
+    review,
+    ready,
+    onTlsError: (e: TlsLoadFailed) =>
+      o.log.warn(
+        { kind: "tls", file: e.file, err: e.message },
+        "certificate reload failed; keeping the old one",
+      ),
+    onInternalError: (e: unknown) =>
+      o.log.error(
+        { kind: "review", err: e instanceof Error ? e.message : String(e) },
+        "review failed; denied",
+      ),
+  });
+}
+
 export async function startWebhookService<MV, P>(
   o: WebhookServiceOptions<MV, P>,
 ): Promise<WebhookService<MV, P>> {
@@ -212,25 +239,7 @@ export async function startWebhookService<MV, P>(
     }
     return d;
   };
-  const server = await startWebhookServer({
-    certFile: o.certFile,
-    keyFile: o.keyFile,
-    port: o.port,
-    host: o.host ?? "0.0.0.0",
-    ...o.limits,
-    review,
-    ready: () => cache.synced(),
-    onTlsError: (e: TlsLoadFailed) =>
-      o.log.warn(
-        { kind: "tls", file: e.file, err: e.message },
-        "certificate reload failed; keeping the old one",
-      ),
-    onInternalError: (e: unknown) =>
-      o.log.error(
-        { kind: "review", err: e instanceof Error ? e.message : String(e) },
-        "review failed; denied",
-      ),
-  });
+  const server = await serveReviews(o, review, () => cache.synced());
   o.log.info({ kind: "webhook", port: server.port, source: o.source.type }, "webhook serving");
   return {
     server,
