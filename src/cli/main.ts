@@ -9,6 +9,7 @@ import {
 } from "./output.ts";
 import { MAX_INPUT_BYTES_FLAG, setInputLimit } from "./input.ts";
 import { registerLedgerCommands } from "./commands/ledger.ts";
+import { registerVerifyCommands } from "./commands/ledger-verify.ts";
 import { registerKeyCommands } from "./commands/keys.ts";
 import { registerLineageCheck } from "./commands/lineage-check.ts";
 import { registerClusterInfoCommand, registerOperatorCommand } from "./commands/operator.ts";
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
     )
     .hook("preAction", (root) => setInputLimit(root.opts<{ maxInputBytes: number }>().maxInputBytes));
   registerLedgerCommands(program);
+  registerVerifyCommands(program);
   registerKeyCommands(program);
   registerLineageCheck(program);
   registerOperatorCommand(program);

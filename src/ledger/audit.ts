@@ -5,22 +5,18 @@ import { CompactRange } from "./compact-range.ts";
 import { decodeEnvelope } from "./envelope.ts";
 import { toHex } from "./hash.ts";
 import { hashLeaf } from "./merkle.ts";
-import { verifyAnyCheckpoint } from "./ic/ledger.ts";
+import { verifyAnyCheckpoint } from "./checkpoint.ts";
 import type { Checkpoint, Ledger, StoredLeaf } from "./ledger.ts";
 import type { AuditResult } from "./file/audit.ts";
-
-/** A backend that can serve leaves in bulk, unproven (the audit proves them by the root). */
-interface RangeReader {
-  range(start: number, count: number): Promise<StoredLeaf[]>;
-}
 
 const PAGE = 512;
 
 async function* leaves(ledger: Ledger, size: number): AsyncGenerator<StoredLeaf> {
-  const bulk = (ledger as Partial<RangeReader>).range?.bind(ledger);
   for (let next = 0; next < size;) {
     const page =
-      bulk === undefined ? [await ledger.get(next)] : await bulk(next, Math.min(PAGE, size - next));
+      ledger.readLeaves === undefined
+        ? [await ledger.get(next)]
+        : await ledger.readLeaves(next, Math.min(PAGE, size - next));
     if (page.length === 0)
       throw new Error(`the ledger served no entries from ${next} though it claims ${size}`);
     yield* page;
@@ -31,6 +27,8 @@ async function* leaves(ledger: Ledger, size: number): AsyncGenerator<StoredLeaf>
 export interface AuditOptions {
   /** The root key ic checkpoints must chain to (default: the IC mainnet key). */
   icRootKey?: Uint8Array;
+  /** The key id the auditor expects (pinned out of band); the ledger's own must be the same. */
+  keyId?: string;
 }
 
 export async function auditLedger(
@@ -39,17 +37,21 @@ export async function auditLedger(
   options: AuditOptions = {},
 ): Promise<AuditResult> {
   const size = await ledger.size();
+  const keyId = ledger.origin.keyId;
   const range = new CompactRange();
   // Roots are kept only at the sizes some checkpoint names, not at every size.
   const wanted = new Set(checkpoints.map((c) => c.size));
   const rootsAt = new Map<number, string>([[0, toHex(range.root())]]);
   const keys = new Set<string>();
-  const stop = (index: number, message: string): AuditResult => ({
+  const stop = (index: number | undefined, message: string): AuditResult => ({
     size,
     root: toHex(range.root()),
+    keyId,
     checkpointsChecked: 0,
     problem: { index, message },
   });
+  if (options.keyId !== undefined && options.keyId !== keyId)
+    return stop(undefined, `the ledger's key is ${keyId ?? "not pinned"}, not the pinned ${options.keyId}`);
   const reader = leaves(ledger, size);
   for (let index = 0; index < size; index++) {
     let leaf;
@@ -75,14 +77,10 @@ export async function auditLedger(
   const root = toHex(range.root());
   const claimed = await ledger.root(size);
   if (claimed !== root) return stop(size, `the ledger claims root ${claimed}, its entries give ${root}`);
-  const canister = (ledger as { canisterId?: unknown }).canisterId;
   for (const c of checkpoints) {
     // A checkpoint only speaks for the ledger that made it: another canister certifies its own tree.
-    if (typeof canister === "string" && c.keyId !== `ic:${canister}`) {
-      return stop(c.size, `checkpoint signed by ${c.keyId}, not by this ledger (ic:${canister})`);
-    }
     try {
-      await verifyAnyCheckpoint(c, options.icRootKey);
+      await verifyAnyCheckpoint(c, { keyId, icRootKey: options.icRootKey });
     } catch (e: unknown) {
       return stop(c.size, e instanceof Error ? e.message : String(e));
     }
@@ -97,5 +95,5 @@ export async function auditLedger(
         `root at size ${c.size} differs from the checkpoint's ${c.root}: history was rewritten`,
       );
   }
-  return { size, root, checkpointsChecked: checkpoints.length };
+  return { size, root, keyId, checkpointsChecked: checkpoints.length };
 }

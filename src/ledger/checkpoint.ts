@@ -1,8 +1,14 @@
+// Checkpoints of both backends, signed and verified in one place: a file ledger's ed25519
+// signature over the tree head, or an ic canister's certified tip (the subnet's certificate).
+// Whoever checks one says what they trust (`CheckpointTrust`): a key id pinned out of band or
+// by the ledger's identity file, the public key itself, the IC root key.
 import { createPublicKey, sign, verify, type KeyObject } from "node:crypto";
+import { IC_ROOT_KEY } from "@dfinity/agent";
 import { canonicalBytes } from "./entry.ts";
 import { sha256, toHex } from "./hash.ts";
 import { LedgerError } from "./errors.ts";
 import type { Checkpoint } from "./ledger.ts";
+import { verifyCertifiedTip } from "./ic/certificate.ts";
 
 /** The statement a checkpoint signs: domain-separated canonical JSON of the tree head. */
 export function checkpointMessage(c: Pick<Checkpoint, "size" | "root" | "timestamp" | "keyId">): Uint8Array {
@@ -30,6 +36,31 @@ export class CheckpointSignatureError extends LedgerError {
   }
 }
 
+/** A checkpoint that verifies, but by another key than the one the ledger is known by. */
+export class CheckpointKeyMismatchError extends CheckpointSignatureError {
+  readonly expected: string;
+  readonly actual: string;
+  constructor(size: number, actual: string, expected: string) {
+    super(`the checkpoint at size ${size} is signed by key ${actual}, not by the ledger's key ${expected}`);
+    this.name = "CheckpointKeyMismatchError";
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/**
+ * What a verifier trusts. With nothing pinned a file checkpoint is checked with the key it
+ * embeds, which proves integrity, not origin; an ic checkpoint always chains to a root key.
+ */
+export interface CheckpointTrust {
+  /** The key id the checkpoint must carry: a file ledger's hex key id, or `ic:<canister id>`. */
+  keyId?: string;
+  /** The ed25519 key a file checkpoint must be signed by. */
+  publicKey?: KeyObject;
+  /** DER BLS root key ic certificates must chain to (default: the IC mainnet key). */
+  icRootKey?: Uint8Array;
+}
+
 export function signCheckpoint(
   head: { size: number; root: string },
   privateKey: KeyObject,
@@ -47,14 +78,20 @@ export function signCheckpoint(
   return { ...unsigned, signature, origin: "file", publicKey: publicKeyPem };
 }
 
-/**
- * Checks a checkpoint's signature. With `trusted` the key must be that one; without it the
- * embedded key is used and only its key id is checked, which proves integrity, not origin.
- */
-export function verifyCheckpoint(c: Checkpoint, trusted?: KeyObject): void {
-  const key = trusted ?? embeddedKey(c);
+/** Checks a file ledger's checkpoint: its signature, by the pinned key when one is given. */
+export function verifyCheckpoint(c: Checkpoint, trust: CheckpointTrust = {}): void {
+  if (c.origin !== undefined && c.origin !== "file")
+    throw new CheckpointSignatureError(`checkpoint at size ${c.size} has origin ${c.origin}, not file`);
+  if (trust.keyId !== undefined && c.keyId !== trust.keyId)
+    throw new CheckpointKeyMismatchError(c.size, c.keyId, trust.keyId);
+  const key = trust.publicKey ?? embeddedKey(c);
   const keyId = keyIdOf(key);
-  if (keyId !== c.keyId) throw new CheckpointSignatureError(`signed by key ${c.keyId}, want ${keyId}`);
+  if (keyId !== c.keyId) {
+    if (trust.publicKey !== undefined) throw new CheckpointKeyMismatchError(c.size, c.keyId, keyId);
+    throw new CheckpointSignatureError(
+      `embedded public key has key id ${keyId}, the checkpoint names ${c.keyId}`,
+    );
+  }
   const ok = verify(null, checkpointMessage(c), key, Buffer.from(c.signature, "base64"));
   if (!ok) throw new CheckpointSignatureError(`signature over size ${c.size} root ${c.root} does not verify`);
 }
@@ -68,6 +105,40 @@ function embeddedKey(c: Checkpoint): KeyObject {
       `embedded public key is unreadable: ${e instanceof Error ? e.message : String(e)}`,
     );
   }
+}
+
+/**
+ * Checks an ic checkpoint on its own: its certificate verifies against `icRootKey` — the IC
+ * mainnet key unless another is pinned (a local replica's, or PocketIC's); the key a
+ * checkpoint names is never trusted — and certifies exactly its size and root for the
+ * canister its keyId names, at its timestamp.
+ */
+export async function verifyIcCheckpoint(
+  c: Checkpoint,
+  icRootKey: Uint8Array = new Uint8Array(Buffer.from(IC_ROOT_KEY, "hex")),
+): Promise<void> {
+  if (c.origin !== "ic" || !c.keyId.startsWith("ic:"))
+    throw new CheckpointSignatureError(`checkpoint at size ${c.size} is not an ic checkpoint`);
+  const { time } = await verifyCertifiedTip({
+    certificate: new Uint8Array(Buffer.from(c.signature, "base64")),
+    rootKey: icRootKey,
+    canisterId: c.keyId.slice(3),
+    size: c.size,
+    root: c.root,
+    maxAgeMs: Number.POSITIVE_INFINITY,
+  });
+  if (time.toISOString() !== c.timestamp)
+    throw new CheckpointSignatureError(
+      `ic checkpoint at size ${c.size}: timestamp ${c.timestamp} is not the certificate's ${time.toISOString()}`,
+    );
+}
+
+/** Verifies a checkpoint of either origin against what the caller trusts. */
+export async function verifyAnyCheckpoint(c: Checkpoint, trust: CheckpointTrust = {}): Promise<void> {
+  if (c.origin !== "ic") return verifyCheckpoint(c, trust);
+  if (trust.keyId !== undefined && c.keyId !== trust.keyId)
+    throw new CheckpointKeyMismatchError(c.size, c.keyId, trust.keyId);
+  await verifyIcCheckpoint(c, trust.icRootKey);
 }
 
 /** Parses checkpoint JSON from a file or flag, naming the bad field. */

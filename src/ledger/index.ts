@@ -20,6 +20,7 @@ export {
   verifyInclusion,
   rootFromConsistencyProof,
   verifyConsistency,
+  verifyExtends,
 } from "./verify.ts";
 export { MemoryTree } from "./memory-tree.ts";
 export { MemoryLedger } from "./memory-ledger.ts";
@@ -44,10 +45,14 @@ export {
 export {
   signCheckpoint,
   verifyCheckpoint,
+  verifyIcCheckpoint,
+  verifyAnyCheckpoint,
   parseCheckpoint,
   checkpointMessage,
   keyIdOf,
   CheckpointSignatureError,
+  CheckpointKeyMismatchError,
+  type CheckpointTrust,
 } from "./checkpoint.ts";
 export { CompactRange } from "./compact-range.ts";
 export { auditLedger } from "./audit.ts";
@@ -56,8 +61,6 @@ export {
   IcLedger,
   IcAppendRefused,
   IcVerificationError,
-  verifyIcCheckpoint,
-  verifyAnyCheckpoint,
   splitBatches,
   type IcLedgerOptions,
 } from "./ic/ledger.ts";

@@ -54,6 +54,17 @@ export interface Checkpoint {
   publicKey?: string;
 }
 
+/** Who speaks for a ledger: the key its checkpoints are signed by, fixed when it was created. */
+export interface LedgerOrigin {
+  backend: "file" | "ic" | "memory";
+  /**
+   * The key id every checkpoint of this ledger carries: for `file` the hex id of the ledger's
+   * ed25519 key (its ledger.json), for `ic` "ic:<canister id>". Undefined when not pinned: a
+   * file ledger made before identity files, opened read-only; the memory ledger.
+   */
+  keyId: string | undefined;
+}
+
 /**
  * The append-only ledger every backend implements (file, ic). Indexes are 0-based and
  * dense. Implementations must be safe to call concurrently; `append` resolves only once its
@@ -72,6 +83,13 @@ export interface Ledger {
   lookup(key: string): Promise<Receipt | undefined>;
   checkpoint(): Promise<Checkpoint>;
   close(): Promise<void>;
+  readonly origin: LedgerOrigin;
+  /**
+   * Optional: leaves [start, start+count) in bulk, NOT individually proven, for readers that
+   * rebuild the tree and compare its root with a proven one (the audit). Backends without a
+   * bulk path leave it out, and such readers fall back to `get`.
+   */
+  readLeaves?(start: number, count: number): Promise<StoredLeaf[]>;
 }
 
 /**

@@ -3,7 +3,15 @@ import { parseEntry, type LedgerEntry } from "./entry.ts";
 import { hashLeaf, inclusionPath, consistencyPath, ProofInputError } from "./merkle.ts";
 import { MemoryTree } from "./memory-tree.ts";
 import { toHex } from "./hash.ts";
-import type { Checkpoint, ConsistencyProof, InclusionProof, Ledger, Receipt, StoredLeaf } from "./ledger.ts";
+import type {
+  Checkpoint,
+  ConsistencyProof,
+  InclusionProof,
+  Ledger,
+  LedgerOrigin,
+  Receipt,
+  StoredLeaf,
+} from "./ledger.ts";
 
 /**
  * A `Ledger` held in memory: same envelope, tree and idempotency rules as the durable
@@ -14,6 +22,7 @@ export class MemoryLedger implements Ledger {
   private readonly tree = new MemoryTree();
   private readonly byKey = new Map<string, number>();
   private failures = 0;
+  readonly origin: LedgerOrigin = { backend: "memory", keyId: undefined };
 
   private readonly recordedBy: string;
   private readonly clock: () => number;

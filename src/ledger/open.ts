@@ -38,31 +38,31 @@ function flag(url: string, params: URLSearchParams, name: string): boolean | und
   throw new LedgerUrlError(url, `${name}=${v}: want true or false`);
 }
 
-/** The ic backend's options from an ic:// URL's parameters. */
-export function icOptions(
-  url: string,
-  canisterId: string,
-  params: URLSearchParams,
-  options: OpenLedgerOptions,
-): IcLedgerOptions {
-  const known = new Set([
-    "host",
-    "rootKey",
-    "fetchRootKey",
-    "identity",
-    "maxCertAge",
-    "verifyQuerySignatures",
-    "outbox",
-  ]);
+const IC_PARAMETERS = new Set([
+  "host",
+  "rootKey",
+  "fetchRootKey",
+  "identity",
+  "maxCertAge",
+  "verifyQuerySignatures",
+  "outbox",
+]);
+
+function checkedHost(url: string, params: URLSearchParams): string {
   for (const name of params.keys())
-    if (!known.has(name))
-      throw new LedgerUrlError(url, `unknown parameter ${name}; known: ${[...known].join(", ")}`);
+    if (!IC_PARAMETERS.has(name))
+      throw new LedgerUrlError(url, `unknown parameter ${name}; known: ${[...IC_PARAMETERS].join(", ")}`);
   const host = params.get("host") ?? MAINNET;
   try {
     new URL(host);
   } catch {
     throw new LedgerUrlError(url, `host=${host} is not a URL`);
   }
+  return host;
+}
+
+/** Where the root key comes from: pinned (hex DER), fetched (never for mainnet), or built in. */
+function rootKeyOptions(url: string, params: URLSearchParams, host: string): Partial<IcLedgerOptions> {
   const rootKeyHex = params.get("rootKey");
   if (rootKeyHex !== null && !/^([0-9a-fA-F]{2})+$/.test(rootKeyHex))
     throw new LedgerUrlError(url, "rootKey must be the hex DER of the BLS root key");
@@ -76,21 +76,35 @@ export function icOptions(
       "fetchRootKey would trust whatever key the network answers; mainnet's key is built in",
     );
   }
+  return {
+    fetchRootKey,
+    ...(rootKeyHex === null ? {} : { rootKey: new Uint8Array(Buffer.from(rootKeyHex, "hex")) }),
+  };
+}
+
+function identityPem(url: string, params: URLSearchParams, options: OpenLedgerOptions): string | undefined {
+  const identityFile = params.get("identity") ?? process.env["MODELCHAIN_IC_IDENTITY"];
+  if (options.identityPem !== undefined || identityFile === undefined || identityFile === "")
+    return options.identityPem;
+  try {
+    return readFileSync(identityFile, "utf8");
+  } catch (e: unknown) {
+    throw new LedgerUrlError(url, `identity ${identityFile}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** The ic backend's options from an ic:// URL's parameters. */
+export function icOptions(
+  url: string,
+  canisterId: string,
+  params: URLSearchParams,
+  options: OpenLedgerOptions,
+): IcLedgerOptions {
+  const host = checkedHost(url, params);
   const maxCertAge = params.get("maxCertAge");
   if (maxCertAge !== null && !/^\d+$/.test(maxCertAge))
     throw new LedgerUrlError(url, `maxCertAge=${maxCertAge}: want whole seconds`);
-  const identityFile = params.get("identity") ?? process.env["MODELCHAIN_IC_IDENTITY"];
-  let pem = options.identityPem;
-  if (pem === undefined && identityFile !== undefined && identityFile !== "") {
-    try {
-      pem = readFileSync(identityFile, "utf8");
-    } catch (e: unknown) {
-      throw new LedgerUrlError(
-        url,
-        `identity ${identityFile}: ${e instanceof Error ? e.message : String(e)}`,
-      );
-    }
-  }
+  const pem = identityPem(url, params, options);
   const verifyQuerySignatures = flag(url, params, "verifyQuerySignatures");
   if (pem === undefined && options.readOnly !== true)
     options.warn?.(
@@ -100,8 +114,8 @@ export function icOptions(
     canisterId,
     host,
     identity: pem === undefined ? new AnonymousIdentity() : identityFromPem(pem),
-    fetchRootKey,
-    ...(rootKeyHex === null ? {} : { rootKey: new Uint8Array(Buffer.from(rootKeyHex, "hex")) }),
+    fetchRootKey: false,
+    ...rootKeyOptions(url, params, host),
     ...(maxCertAge === null ? {} : { maxCertificateAgeMs: Number(maxCertAge) * 1000 }),
     ...(verifyQuerySignatures === undefined ? {} : { verifyQuerySignatures }),
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),

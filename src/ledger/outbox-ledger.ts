@@ -5,7 +5,15 @@
 // by this process, or by the next one that opens the same outbox.
 import { prepareEntry, type LedgerEntry } from "./entry.ts";
 import { LedgerError } from "./errors.ts";
-import type { Checkpoint, ConsistencyProof, InclusionProof, Ledger, Receipt, StoredLeaf } from "./ledger.ts";
+import type {
+  Checkpoint,
+  ConsistencyProof,
+  InclusionProof,
+  Ledger,
+  LedgerOrigin,
+  Receipt,
+  StoredLeaf,
+} from "./ledger.ts";
 import { FileOutbox } from "./outbox.ts";
 
 /** The entries are safe in the outbox; the ledger behind it did not answer (yet). */
@@ -64,6 +72,10 @@ export class OutboxLedger implements Ledger {
   /** Opens (or resumes) the outbox in `dir`; entries left by an earlier process are replayed first. */
   static open(inner: Ledger, dir: string, options: OutboxLedgerOptions = {}): OutboxLedger {
     return new OutboxLedger(inner, dir, options);
+  }
+
+  get origin(): LedgerOrigin {
+    return this.inner.origin;
   }
 
   /** Entries waiting for the ledger. */

@@ -1,6 +1,6 @@
 // Verification of RFC 6962 proofs (RFC 9162 §2.1.3.2 and §2.1.4.2), as pure functions in
 // pairs: compute the root a proof leads to, then compare it with the expected root.
-import { hashChildren, ProofInputError, RootMismatchError } from "./merkle.ts";
+import { EMPTY_ROOT, hashChildren, ProofInputError, RootMismatchError } from "./merkle.ts";
 import { sameHash, type Hash } from "./hash.ts";
 
 function bitLength(n: number): number {
@@ -62,6 +62,15 @@ function checkSize(what: string, got: number, want: number): void {
   if (got !== want) throw new ProofInputError(`wrong ${what} size ${got}, want ${want}`);
 }
 
+const HASH_BYTES = 32;
+
+function checkHashes(what: string, hashes: readonly Hash[]): void {
+  hashes.forEach((h, i) => {
+    if (h.byteLength !== HASH_BYTES)
+      throw new ProofInputError(`${what}[${i}] is ${h.byteLength} bytes, want ${HASH_BYTES}`);
+  });
+}
+
 function checkTreeCoordinates(index: number, size: number): void {
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0) {
     throw new ProofInputError(`index ${index} and size ${size} must be non-negative integers`);
@@ -76,8 +85,11 @@ export function rootFromInclusionProof(
   proof: readonly Hash[],
 ): Hash {
   checkTreeCoordinates(index, size);
+  if (leafHash.byteLength !== HASH_BYTES)
+    throw new ProofInputError(`leaf hash is ${leafHash.byteLength} bytes, want ${HASH_BYTES}`);
   const { inner, border } = decomposeInclusion(index, size);
   checkSize("proof", proof.length, inner + border);
+  checkHashes("proof", proof);
   const innerRoot = chainInner(leafHash, proof.slice(0, inner), index);
   return chainBorderRight(innerRoot, proof.slice(inner));
 }
@@ -93,7 +105,11 @@ export function verifyInclusion(
   if (!sameHash(calculated, root)) throw new RootMismatchError(root, calculated);
 }
 
-/** The root of the larger tree that a consistency proof leads to, after checking the smaller. */
+/**
+ * The root of the larger tree that a consistency proof leads to, after checking the smaller.
+ * Requires 0 < size1 <= size2: a proof from the empty tree is meaningless (every tree extends
+ * it), so it is refused rather than accepted whatever the roots; see `verifyExtends`.
+ */
 export function rootFromConsistencyProof(
   size1: number,
   size2: number,
@@ -103,13 +119,16 @@ export function rootFromConsistencyProof(
   if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 0 || size2 < size1) {
     throw new ProofInputError(`consistency sizes ${size1} -> ${size2}: want 0 <= size1 <= size2`);
   }
-  if (size1 === size2 || size1 === 0) {
+  if (size1 === 0)
+    throw new ProofInputError(
+      "a consistency proof from the empty tree is meaningless: every tree extends it",
+    );
+  if (size1 === size2) {
     checkSize("proof", proof.length, 0);
-    if (size1 === 0)
-      throw new ProofInputError("a consistency proof from the empty tree proves nothing about the new root");
     return root1;
   }
   if (proof.length === 0) throw new ProofInputError("empty consistency proof for different sizes");
+  checkHashes("proof", proof);
   const decomposed = decomposeInclusion(size1 - 1, size2);
   const shift = trailingZeros(size1);
   const inner = decomposed.inner - shift;
@@ -132,10 +151,26 @@ export function verifyConsistency(
   root1: Hash,
   root2: Hash,
 ): void {
-  if (size1 === 0) {
-    checkSize("proof", proof.length, 0);
-    return;
-  }
   const calculated2 = rootFromConsistencyProof(size1, size2, proof, root1);
   if (!sameHash(calculated2, root2)) throw new RootMismatchError(root2, calculated2);
+}
+
+/**
+ * That the tree head (size2, root2) extends (size1, root1), for callers holding two heads: as
+ * `verifyConsistency`, except that the empty tree — whose root must then be the empty root —
+ * is extended by every tree, with an empty proof.
+ */
+export function verifyExtends(
+  size1: number,
+  size2: number,
+  proof: readonly Hash[],
+  root1: Hash,
+  root2: Hash,
+): void {
+  if (size1 !== 0) return verifyConsistency(size1, size2, proof, root1, root2);
+  if (!Number.isSafeInteger(size2) || size2 < 0)
+    throw new ProofInputError(`tree size ${size2} must be a non-negative integer`);
+  checkSize("proof", proof.length, 0);
+  if (!sameHash(root1, EMPTY_ROOT)) throw new RootMismatchError(EMPTY_ROOT, root1);
+  if (size2 === 0 && !sameHash(root2, EMPTY_ROOT)) throw new RootMismatchError(EMPTY_ROOT, root2);
 }

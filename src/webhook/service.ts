@@ -186,6 +186,26 @@ function serveReviews<MV, P>(
   });
 }
 
+/** The reviewer, logging each denial (one line, no object). */
+function loggingDenials(decide: Reviewer, log: WebhookServiceOptions<unknown, unknown>["log"]): Reviewer {
+  return async (request) => {
+    const d = await decide(request);
+    if (!d.allowed) {
+      const { uid, namespace, name } = request;
+      const fields = {
+        kind: request.kind.kind,
+        namespace,
+        name,
+        reason: d.reason,
+        check: d.checkFailed,
+        uid,
+      };
+      log.info(fields, "admission denied");
+    }
+    return d;
+  };
+}
+
 export async function startWebhookService<MV, P>(
   o: WebhookServiceOptions<MV, P>,
 ): Promise<WebhookService<MV, P>> {
@@ -222,23 +242,7 @@ export async function startWebhookService<MV, P>(
     ...(fed.lookup ? { lookup: fed.lookup } : {}),
     ...(recorder ? { sink: recorder } : {}),
   });
-  const review: Reviewer = async (request) => {
-    const d = await decide(request);
-    if (!d.allowed) {
-      o.log.info(
-        {
-          kind: request.kind.kind,
-          namespace: request.namespace,
-          name: request.name,
-          reason: d.reason,
-          check: d.checkFailed,
-          uid: request.uid,
-        },
-        "admission denied",
-      );
-    }
-    return d;
-  };
+  const review = loggingDenials(decide, o.log);
   const server = await serveReviews(o, review, () => cache.synced());
   o.log.info({ kind: "webhook", port: server.port, source: o.source.type }, "webhook serving");
   return {

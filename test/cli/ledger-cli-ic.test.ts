@@ -93,7 +93,7 @@ describe.skipIf(skipHosted)("modelchain ledger commands against ic://", () => {
     ]);
     expect(otherCanister.status).toBe(1);
     expect(otherCanister.stderr).toMatch(
-      /signed by ic:uxrrr-q7777-77774-qaaaq-cai, not by canister aaaaa-aa/,
+      /signed by key ic:uxrrr-q7777-77774-qaaaq-cai, not by the ledger's key ic:aaaaa-aa/,
     );
     // Without the pinned key, the certificate must chain to the IC mainnet key, and does not.
     const unpinned = await cli([
@@ -146,7 +146,9 @@ describe.skipIf(skipHosted)("modelchain ledger commands against ic://", () => {
       rootKeyHex,
     ]);
     expect(audit.status, audit.stderr).toBe(0);
-    expect(audit.stdout).toMatch(/^ok: 11 entries, root [0-9a-f]{64}, 2 checkpoint\(s\) consistent/);
+    expect(audit.stdout).toMatch(
+      new RegExp(`^ok: 11 entries, root [0-9a-f]{64}, key ic:${CANISTER_ID}, 2 checkpoint\\(s\\) consistent`),
+    );
     const forged = {
       ...(JSON.parse(
         await import("node:fs").then((fs) => fs.readFileSync(join(dir, "cp10.json"), "utf8")),
@@ -184,7 +186,7 @@ describe.skipIf(skipHosted)("modelchain ledger commands against ic://", () => {
       rootKeyHex,
     ]);
     expect(elsewhere.status).toBe(1);
-    expect(elsewhere.stderr).toMatch(/checkpoint signed by ic:aaaaa-aa, not by this ledger \(ic:uxrrr/);
+    expect(elsewhere.stderr).toMatch(/signed by key ic:aaaaa-aa, not by the ledger's key ic:uxrrr/);
   });
 
   it("a bad ic:// URL or identity is a usage error that says what is wrong", async () => {

@@ -264,7 +264,7 @@ describe.skipIf(skip).each(backends)(
         true,
       );
       expect(historyText(history)).toMatch(
-        /model versions:\n  \[\d+\] ModelVersionRegistered ml\/mistral-7b-base: mistral-7b 1\.0\.0/,
+        /model versions:\n {2}\[\d+\] ModelVersionRegistered ml\/mistral-7b-base: mistral-7b 1\.0\.0/,
       );
     });
 

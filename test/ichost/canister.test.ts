@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { compileCanister } from "../canister/compile.ts";
 import { IDL } from "@dfinity/candid";
-import { Principal } from "@dfinity/principal";
+
 import { Ed25519KeyIdentity } from "@dfinity/identity";
 import { IcHost } from "./host.ts";
 import { importSignatures } from "./wasm-types.ts";

@@ -16,7 +16,8 @@ import {
 } from "@dfinity/agent";
 import { Principal } from "@dfinity/principal";
 import { CertificateRejected, verifyCertifiedTip } from "../../src/ledger/ic/certificate.ts";
-import { verifyIcCheckpoint, type IcLedger } from "../../src/ledger/ic/ledger.ts";
+import type { IcLedger } from "../../src/ledger/ic/ledger.ts";
+import { verifyIcCheckpoint } from "../../src/ledger/checkpoint.ts";
 import {
   hashFromHex,
   toHex,

@@ -89,11 +89,12 @@ describe("tamper evidence", () => {
     await first.close();
     const other = tempDir();
     try {
-      const forged = await FileLedger.open(other.dir, { signingKeyPath: join(dir, "checkpoint-key.pem") });
+      const stolenKey = { signingKeyPath: join(dir, "checkpoint-key.pem") };
+      const forged = await FileLedger.open(other.dir, stolenKey);
       await forged.append(entries(100, 6));
       await forged.close();
       writeFileSync(join(other.dir, "checkpoint.json"), JSON.stringify(checkpoint));
-      await expect(FileLedger.open(other.dir)).rejects.toThrow(CheckpointMismatchError);
+      await expect(FileLedger.open(other.dir, stolenKey)).rejects.toThrow(CheckpointMismatchError);
       const audit = await auditFileLedger(other.dir);
       expect(audit.problem?.message).toMatch(/history was rewritten/);
     } finally {
@@ -120,7 +121,7 @@ describe("tamper evidence", () => {
     const root = await ledger.root();
     await ledger.close();
     const audit = await auditFileLedger(dir, [checkpoint]);
-    expect(audit).toEqual({ size: 33, root, checkpointsChecked: 2 });
+    expect(audit).toEqual({ size: 33, root, keyId: checkpoint.keyId, checkpointsChecked: 2 });
   });
 });
 
@@ -144,7 +145,9 @@ describe("crash recovery", () => {
     truncateSync(join(dir, "index"), 6 * 64 + 17);
     const ledger = await open();
     expect(await ledger.size()).toBe(9);
-    expect(warnings.filter((w) => /re-indexed entry/.test(w))).toHaveLength(3);
+    expect(warnings.filter((w) => /re-indexed/.test(w))).toEqual([
+      "re-indexed entries 6..8: their records were durable but the index writes were lost",
+    ]);
     expect((await ledger.append(entries(7, 1)))[0]).toMatchObject({ index: 7, duplicate: true });
     await ledger.close();
     expect((await auditFileLedger(dir)).problem).toBeUndefined();

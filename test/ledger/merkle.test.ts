@@ -9,7 +9,7 @@ import {
   RootMismatchError,
   EMPTY_ROOT,
 } from "../../src/ledger/merkle.ts";
-import { verifyInclusion, verifyConsistency } from "../../src/ledger/verify.ts";
+import { verifyInclusion, verifyConsistency, verifyExtends } from "../../src/ledger/verify.ts";
 import { MemoryTree } from "../../src/ledger/memory-tree.ts";
 import { toHex, type Hash } from "../../src/ledger/hash.ts";
 
@@ -161,5 +161,23 @@ describe("consistency proofs", () => {
     for (const [a, b, p, x, y] of mutants) {
       expect(() => verifyConsistency(a, b, p, x, y), `mutant ${a}->${b} len=${p.length}`).toThrow();
     }
+  });
+});
+
+describe("a tree head extending the empty tree", () => {
+  const tree = treeOf(5);
+  it("every tree extends the empty tree, whose root must be the empty root", () => {
+    verifyExtends(0, 5, [], EMPTY_ROOT, tree.root(5));
+    verifyExtends(0, 0, [], EMPTY_ROOT, EMPTY_ROOT);
+    expect(() => verifyExtends(0, 5, [], tree.root(1), tree.root(5))).toThrow(RootMismatchError);
+    expect(() => verifyExtends(0, 0, [], EMPTY_ROOT, tree.root(1))).toThrow(RootMismatchError);
+    expect(() => verifyExtends(0, 5, [EMPTY_ROOT], EMPTY_ROOT, tree.root(5))).toThrow(
+      /wrong proof size 1, want 0/,
+    );
+  });
+  it("between non-empty trees it is a consistency check", () => {
+    const proof = consistencyPath(tree.source, 2, 5);
+    verifyExtends(2, 5, proof, tree.root(2), tree.root(5));
+    expect(() => verifyExtends(2, 5, proof, tree.root(3), tree.root(5))).toThrow(RootMismatchError);
   });
 });

@@ -1,7 +1,8 @@
 // Writes rfc6962.json: the RFC 6962 test tree (leaves from transparency-dev/merkle's
 // testonly data), its roots for sizes 0..8, every inclusion and consistency proof in it,
 // computed here with node:crypto straight from the RFC's recursive definitions, and checked
-// against the values transparency-dev/merkle publishes before anything is written.
+// against the values transparency-dev/merkle publishes before anything is written; and the
+// proofs its reference verifier is tested on (`reference`).
 // Run: node test/vectors/gen-rfc6962.ts
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -93,6 +94,48 @@ const PUBLISHED_CONSISTENCY: Record<string, string[]> = {
   ],
 };
 
+// The vectors transparency-dev/merkle's verifier is tested on (cmd/proofgen: its inclusion and
+// consistency test vectors, with 1-based leaf indexes there, 0-based here); the verifier tests
+// derive their corrupted variants from these.
+const REFERENCE_INCLUSION: { index: number; size: number; proof: string[] }[] = [
+  { index: 0, size: 1, proof: [] },
+  { index: 0, size: 8, proof: PUBLISHED_INCLUSION["0/8"] ?? [] },
+  { index: 5, size: 8, proof: PUBLISHED_INCLUSION["5/8"] ?? [] },
+  { index: 2, size: 3, proof: ["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"] },
+  {
+    index: 1,
+    size: 5,
+    proof: [
+      "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+      "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+      "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+    ],
+  },
+];
+const REFERENCE_CONSISTENCY: { from: number; to: number; proof: string[] }[] = [
+  { from: 1, to: 1, proof: [] },
+  {
+    from: 1,
+    to: 8,
+    proof: [
+      "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+      "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+      "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+    ],
+  },
+  { from: 6, to: 8, proof: PUBLISHED_CONSISTENCY["6/8"] ?? [] },
+  { from: 2, to: 5, proof: PUBLISHED_CONSISTENCY["2/5"] ?? [] },
+  {
+    from: 6,
+    to: 7,
+    proof: [
+      "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+      "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
+      "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    ],
+  },
+];
+
 const data = LEAVES.map((h) => Buffer.from(h, "hex"));
 const hex = (b: Buffer[]): string[] => b.map((x) => x.toString("hex"));
 const roots = Array.from({ length: data.length + 1 }, (_, n) => mth(data.slice(0, n)).toString("hex"));
@@ -117,6 +160,16 @@ for (const [k, want] of Object.entries(PUBLISHED_CONSISTENCY)) {
   const got = consistency.find((v) => `${v.from}/${v.to}` === k);
   if (JSON.stringify(got?.proof) !== JSON.stringify(want)) mismatch.push(`consistency ${k}`);
 }
+for (const want of REFERENCE_INCLUSION) {
+  const got = inclusion.find((v) => v.index === want.index && v.size === want.size);
+  if (JSON.stringify(got?.proof) !== JSON.stringify(want.proof))
+    mismatch.push(`reference inclusion ${want.index}/${want.size}`);
+}
+for (const want of REFERENCE_CONSISTENCY) {
+  const got = consistency.find((v) => v.from === want.from && v.to === want.to);
+  if (JSON.stringify(got?.proof) !== JSON.stringify(want.proof))
+    mismatch.push(`reference consistency ${want.from}/${want.to}`);
+}
 if (mismatch.length > 0)
   throw new Error(`computed vectors disagree with the published ones: ${mismatch.join(", ")}`);
 
@@ -128,6 +181,7 @@ const out = {
   roots,
   inclusion,
   consistency,
+  reference: { inclusion: REFERENCE_INCLUSION, consistency: REFERENCE_CONSISTENCY },
 };
 const file = join(dirname(fileURLToPath(import.meta.url)), "rfc6962.json");
 writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);

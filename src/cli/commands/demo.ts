@@ -9,7 +9,7 @@ import { borrowedLedger, installCrds, startOperator } from "../../controller/ind
 import { simulateRollouts, startDevCluster } from "../../devcluster/index.ts";
 import { openLedger, type Ledger } from "../../ledger/index.ts";
 import { readManifestFile } from "../../webhook/index.ts";
-import { auditUrl } from "./ledger.ts";
+import { auditUrl, verdict } from "./ledger-verify.ts";
 import { deploymentHistory, historyText } from "../history/chain.ts";
 import { CheckFailedError } from "../output.ts";
 
@@ -101,8 +101,6 @@ export function registerDemoCommand(program: Command): void {
       }
       const audit = await auditUrl(url);
       say(`\n$ modelchain verify --ledger ${url}`);
-      if (audit.problem !== undefined)
-        throw new CheckFailedError(`verify failed at entry ${audit.problem.index}: ${audit.problem.message}`);
-      say(`ok: ${audit.size} entries, root ${audit.root}`);
+      say(verdict(audit).trimEnd());
     });
 }

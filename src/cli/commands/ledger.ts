@@ -1,31 +1,10 @@
-// Ledger commands: append, show, root, proof, consistency, checkpoint, verify, verify-proof.
-// Readers open the ledger read-only, so they run beside a live operator.
+// Ledger commands: append, show, root, proof, consistency, checkpoint (the auditor's verify
+// commands are in ledger-verify.ts). Readers open the ledger read-only, so they run beside a
+// live operator.
 import { Option, type Command } from "commander";
-import {
-  auditFileLedger,
-  auditLedger,
-  EntryValidationError,
-  hashFromHex,
-  hashLeaf,
-  openLedger,
-  parseCheckpoint,
-  parseLedgerUrl,
-  toHex,
-  verifyAnyCheckpoint,
-  verifyConsistency,
-  verifyInclusion,
-  type Checkpoint,
-  type Ledger,
-} from "../../ledger/index.ts";
-import { readInput, readJson } from "../input.ts";
-import {
-  CheckFailedError,
-  CliInputError,
-  outputOption,
-  parseIndex,
-  printResult,
-  type OutputFormat,
-} from "../output.ts";
+import { EntryValidationError, openLedger, type Ledger } from "../../ledger/index.ts";
+import { readJson } from "../input.ts";
+import { CliInputError, outputOption, parseIndex, printResult, type OutputFormat } from "../output.ts";
 
 const ledgerOption = () =>
   new Option("--ledger <url>", "ledger directory, or ic://<canister-id>?host=<url>")
@@ -42,46 +21,6 @@ export async function withLedger<T>(
     return await use(ledger);
   } finally {
     await ledger.close();
-  }
-}
-
-const icRootKeyOption = () =>
-  new Option(
-    "--ic-root-key <hex>",
-    "DER root key (hex) that ic checkpoints must chain to: a local replica's or PocketIC's (default: the IC mainnet key)",
-  ).env("MODELCHAIN_IC_ROOT_KEY");
-
-function parseRootKey(hex: string | undefined): Uint8Array | undefined {
-  if (hex === undefined) return undefined;
-  if (!/^([0-9a-fA-F]{2})+$/.test(hex))
-    throw new CliInputError("--ic-root-key must be hex (the DER-encoded BLS root key)");
-  return new Uint8Array(Buffer.from(hex, "hex"));
-}
-
-const canisterOption = () =>
-  new Option("--canister <id>", "the ledger canister the checkpoints must come from (ic checkpoints)");
-
-async function checkCheckpoint(
-  c: Checkpoint,
-  file: string,
-  icRootKey: Uint8Array | undefined,
-  canister?: string,
-): Promise<void> {
-  if (canister !== undefined && c.keyId !== `ic:${canister}`)
-    throw new CheckFailedError(`${file}: signed by ${c.keyId}, not by canister ${canister}`);
-  try {
-    await verifyAnyCheckpoint(c, icRootKey);
-  } catch (e: unknown) {
-    throw new CheckFailedError(`${file}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-  }
-}
-
-function loadCheckpoint(file: string): Checkpoint {
-  try {
-    return parseCheckpoint(readJson(file));
-  } catch (e: unknown) {
-    if (e instanceof CliInputError) throw e;
-    throw new CliInputError(`${file}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
 }
 
@@ -179,178 +118,9 @@ function registerCheckpoint(program: Command): void {
     });
 }
 
-/** The deepest audit each backend has: the file ledger's on-disk one, or through the interface. */
-export async function auditUrl(url: string, checkpoints: Checkpoint[] = [], icRootKey?: Uint8Array) {
-  const location = parseLedgerUrl(url);
-  if (location.backend === "file") return auditFileLedger(location.dir, checkpoints);
-  return withLedger(url, true, (l) =>
-    auditLedger(l, checkpoints, icRootKey === undefined ? {} : { icRootKey }),
-  );
-}
-
-function registerVerify(program: Command): void {
-  program
-    .command("verify")
-    .description("re-hash every entry and check the tree and checkpoints; exit 1 naming the first bad entry")
-    .addOption(ledgerOption())
-    .option("--checkpoint <file...>", "checkpoints kept earlier: the ledger must still extend each")
-    .addOption(icRootKeyOption())
-    .action(async (opts: { ledger: string; checkpoint?: string[]; icRootKey?: string }) => {
-      const result = await auditUrl(
-        opts.ledger,
-        (opts.checkpoint ?? []).map(loadCheckpoint),
-        parseRootKey(opts.icRootKey),
-      );
-      if (result.problem !== undefined) {
-        throw new CheckFailedError(
-          `verify failed at entry ${result.problem.index}: ${result.problem.message}`,
-        );
-      }
-      process.stdout.write(
-        `ok: ${result.size} entries, root ${result.root}, ${result.checkpointsChecked} checkpoint(s) consistent\n`,
-      );
-    });
-}
-
-function parseProofFile(file: string): {
-  index: number;
-  size: number;
-  leafHash: string;
-  auditPath: string[];
-  root: string;
-} {
-  const value = readJson(file);
-  if (typeof value !== "object" || value === null) throw new CliInputError(`${file}: not a proof object`);
-  const p = value as Record<string, unknown>;
-  const { index, size, leafHash, auditPath, root } = p;
-  if (typeof index !== "number" || typeof size !== "number")
-    throw new CliInputError(`${file}: index and size must be numbers`);
-  if (typeof leafHash !== "string" || typeof root !== "string")
-    throw new CliInputError(`${file}: leafHash and root must be hex strings`);
-  if (!Array.isArray(auditPath) || !auditPath.every((h) => typeof h === "string"))
-    throw new CliInputError(`${file}: auditPath must be an array of hex strings`);
-  return { index, size, leafHash, auditPath: auditPath as string[], root };
-}
-
-function registerVerifyProof(program: Command): void {
-  program
-    .command("verify-proof")
-    .description("verify an inclusion proof offline, from the leaf bytes (show --raw), without the ledger")
-    .requiredOption("--proof <file>", "proof JSON from `modelchain proof`")
-    .requiredOption("--leaf <file>", "leaf bytes from `modelchain show --raw`")
-    .option("--checkpoint <file>", "signed checkpoint the proof's root must match")
-    .addOption(icRootKeyOption())
-    .addOption(canisterOption())
-    .action(
-      async (opts: {
-        proof: string;
-        leaf: string;
-        checkpoint?: string;
-        icRootKey?: string;
-        canister?: string;
-      }) => {
-        const proof = parseProofFile(opts.proof);
-        const leafHash = toHex(hashLeaf(readInput(opts.leaf)));
-        if (leafHash !== proof.leafHash)
-          throw new CheckFailedError(`leaf hash ${leafHash} is not the proof's ${proof.leafHash}`);
-        try {
-          verifyInclusion(
-            proof.index,
-            proof.size,
-            hashFromHex(leafHash),
-            proof.auditPath.map((h, i) => hashFromHex(h, `auditPath[${i}]`)),
-            hashFromHex(proof.root, "root"),
-          );
-        } catch (e: unknown) {
-          throw new CheckFailedError(e instanceof Error ? e.message : String(e), { cause: e });
-        }
-        let signer: string | undefined;
-        if (opts.checkpoint !== undefined) {
-          const checkpoint = loadCheckpoint(opts.checkpoint);
-          await checkCheckpoint(checkpoint, opts.checkpoint, parseRootKey(opts.icRootKey), opts.canister);
-          signer = checkpoint.keyId;
-          if (checkpoint.size !== proof.size || checkpoint.root !== proof.root) {
-            throw new CheckFailedError(
-              `proof is for size ${proof.size} root ${proof.root}; the checkpoint signs size ${checkpoint.size} root ${checkpoint.root} (ask for \`proof --size ${checkpoint.size}\`)`,
-            );
-          }
-        }
-        process.stdout.write(
-          `ok: entry ${proof.index} is in the tree of size ${proof.size} with root ${proof.root}${signer === undefined ? "" : `, signed by ${signer}`}\n`,
-        );
-      },
-    );
-}
-
-function parseConsistencyFile(file: string): { from: number; to: number; proof: string[] } {
-  const value = readJson(file);
-  if (typeof value !== "object" || value === null)
-    throw new CliInputError(`${file}: not a consistency proof object`);
-  const { from, to, proof } = value as Record<string, unknown>;
-  if (typeof from !== "number" || typeof to !== "number")
-    throw new CliInputError(`${file}: from and to must be numbers`);
-  if (!Array.isArray(proof) || !proof.every((h) => typeof h === "string"))
-    throw new CliInputError(`${file}: proof must be an array of hex strings`);
-  return { from, to, proof: proof as string[] };
-}
-
-function registerVerifyConsistency(program: Command): void {
-  program
-    .command("verify-consistency")
-    .description(
-      "check offline that a newer signed checkpoint extends an older one (history was only appended to)",
-    )
-    .requiredOption(
-      "--proof <file>",
-      "consistency proof JSON from `modelchain consistency --from <old size> --to <new size>`",
-    )
-    .requiredOption("--old <file>", "the checkpoint kept earlier")
-    .requiredOption("--new <file>", "the current checkpoint")
-    .addOption(icRootKeyOption())
-    .addOption(canisterOption())
-    .action(
-      async (opts: { proof: string; old: string; new: string; icRootKey?: string; canister?: string }) => {
-        const proof = parseConsistencyFile(opts.proof);
-        const [older, newer] = [loadCheckpoint(opts.old), loadCheckpoint(opts.new)];
-        const icRootKey = parseRootKey(opts.icRootKey);
-        await checkCheckpoint(older, opts.old, icRootKey, opts.canister);
-        await checkCheckpoint(newer, opts.new, icRootKey, opts.canister);
-        if (older.keyId !== newer.keyId)
-          throw new CheckFailedError(
-            `the checkpoints are signed by different keys (${older.keyId}, ${newer.keyId})`,
-          );
-        if (proof.from !== older.size || proof.to !== newer.size) {
-          throw new CheckFailedError(
-            `proof is from size ${proof.from} to ${proof.to}; the checkpoints are at sizes ${older.size} and ${newer.size}`,
-          );
-        }
-        try {
-          verifyConsistency(
-            older.size,
-            newer.size,
-            proof.proof.map((h, i) => hashFromHex(h, `proof[${i}]`)),
-            hashFromHex(older.root, "old root"),
-            hashFromHex(newer.root, "new root"),
-          );
-        } catch (e: unknown) {
-          throw new CheckFailedError(
-            `the newer checkpoint does not extend the older one: ${e instanceof Error ? e.message : String(e)}`,
-            { cause: e },
-          );
-        }
-        process.stdout.write(
-          `ok: the tree at size ${newer.size} extends the tree at size ${older.size} (both signed by ${newer.keyId})\n`,
-        );
-      },
-    );
-}
-
 export function registerLedgerCommands(program: Command): void {
   registerAppend(program);
   registerShow(program);
   registerRootAndProofs(program);
   registerCheckpoint(program);
-  registerVerify(program);
-  registerVerifyProof(program);
-  registerVerifyConsistency(program);
 }

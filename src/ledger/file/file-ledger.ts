@@ -7,7 +7,15 @@ import { envelopeBytes, nowNanos } from "../envelope.ts";
 import { consistencyPath, hashLeaf, inclusionPath, ProofInputError } from "../merkle.ts";
 import { toHex, type Hash } from "../hash.ts";
 import { signCheckpoint } from "../checkpoint.ts";
-import type { Checkpoint, ConsistencyProof, InclusionProof, Ledger, Receipt, StoredLeaf } from "../ledger.ts";
+import type {
+  Checkpoint,
+  ConsistencyProof,
+  InclusionProof,
+  Ledger,
+  LedgerOrigin,
+  Receipt,
+  StoredLeaf,
+} from "../ledger.ts";
 import {
   ledgerAppendDuration,
   ledgerEntriesAppended,
@@ -19,22 +27,35 @@ import { LedgerAppendFailed, LedgerLockLost, LedgerOpenFailed } from "./errors.t
 import { FixedSlotFile } from "./fixed-file.ts";
 import { KeyIndex } from "./key-index.ts";
 import { acquireWriteLock, type WriteLock } from "./lock.ts";
-import { decodeSlot, encodeRecord, encodeSlot, keyHashOf, SLOT_BYTES, type IndexSlot } from "./record.ts";
+import {
+  decodeSlot,
+  encodeRecord,
+  encodeSlot,
+  keyHashOf,
+  leafHashesOfSlots,
+  SLOT_BYTES,
+  type IndexSlot,
+} from "./record.ts";
 import { decodeRecorded, readRecord, recoverIndex } from "./recovery.ts";
 import { SegmentStore } from "./segments.ts";
 import { TreeFiles } from "./tree-files.ts";
+import { readSyncedSize, SYNC_EVERY, writeSyncedSize } from "./synced.ts";
+import { checkSignedHead, readLatestCheckpoint, writeLatestCheckpoint } from "./keys.ts";
 import {
-  checkSignedHead,
-  loadSigningKey,
-  readLatestCheckpoint,
-  writeLatestCheckpoint,
+  establishIdentity,
+  trustOf,
+  type LedgerIdentity,
+  type RecordedHistory,
   type SigningKey,
-} from "./keys.ts";
+} from "./identity.ts";
 
 export interface FileLedgerOptions {
   /** Open for reading only: no lock, no recovery writes; sees the entries indexed at open. */
   readOnly?: boolean;
-  /** PEM file of the ed25519 checkpoint key; default `<dir>/checkpoint-key.pem`, created on first use. */
+  /**
+   * PEM file of the ed25519 checkpoint key; default `<dir>/checkpoint-key.pem`, made when the
+   * ledger is created and never again (see identity.ts).
+   */
   signingKeyPath?: string;
   maxSegmentBytes?: number;
   /**
@@ -77,8 +98,11 @@ export class FileLedger implements Ledger {
   private readonly keys = new KeyIndex();
   private readonly clock: () => number;
   private readonly lock: WriteLock | undefined;
-  private readonly signingKey: SigningKey | undefined;
+  private signingKey: SigningKey | undefined;
+  private identity: LedgerIdentity | undefined;
   private count = 0;
+  /** Entries whose index slots and tree nodes are known durable (synced.ts). */
+  private syncedSize = 0;
   private queue: PendingAppend[] = [];
   private committing: Promise<void> | undefined;
   private failed: LedgerError | undefined;
@@ -92,8 +116,10 @@ export class FileLedger implements Ledger {
     // Index before segments: beside a live writer, every record the index names is then there.
     this.index = FixedSlotFile.open(join(dir, "index"), SLOT_BYTES, readOnly);
     this.segments = SegmentStore.open(join(dir, "segments"), { readOnly, maxBytes: options.maxSegmentBytes });
-    this.tree = new TreeFiles(join(dir, "tree"), readOnly, (i) => this.slot(i).leafHash);
-    this.signingKey = loadSigningKey(dir, options.signingKeyPath, readOnly);
+    this.tree = new TreeFiles(join(dir, "tree"), readOnly, {
+      at: (i) => this.slot(i).leafHash,
+      range: (first, n) => leafHashesOfSlots(this.index.readRange(first, n)),
+    });
   }
 
   static async open(dir: string, options: FileLedgerOptions = {}): Promise<FileLedger> {
@@ -112,7 +138,8 @@ export class FileLedger implements Ledger {
       // The checkpoint before the index: a live writer signs only what it has indexed.
       const latest = readLatestCheckpoint(dir);
       const ledger = new FileLedger(dir, options, lock);
-      ledger.recover(readOnly, warn, latest);
+      ledger.recover(readOnly, warn);
+      ledger.pinIdentity(readOnly, options.signingKeyPath, warn, latest);
       return ledger;
     } catch (e: unknown) {
       lock?.release();
@@ -120,18 +147,36 @@ export class FileLedger implements Ledger {
     }
   }
 
-  private recover(readOnly: boolean, warn: (message: string) => void, latest: Checkpoint | undefined): void {
-    this.count = recoverIndex(this.segments, this.index, readOnly, { warn });
-    this.tree.recover(this.count);
-    const chunk = 65_536;
-    for (let first = 0; first < this.count; first += chunk) {
-      const n = Math.min(chunk, this.count - first);
-      const buf = this.index.readRange(first, n);
-      for (let i = 0; i < n; i++)
-        this.keys.add(buf.subarray(i * SLOT_BYTES + 48, (i + 1) * SLOT_BYTES), first + i);
-    }
-    if (latest !== undefined) checkSignedHead(latest, this.count, (size) => toHex(this.tree.rootAt(size)));
+  private recover(readOnly: boolean, warn: (message: string) => void): void {
+    const synced = readSyncedSize(this.dir, this.index.count);
+    this.count = recoverIndex(this.segments, this.index, { dir: this.dir, readOnly, warn, reread: synced });
+    this.syncedSize = Math.min(synced, this.count);
+    this.tree.recover(this.count, this.syncedSize, warn);
+    this.keys.load(this.index, this.count);
     ledgerSize.set({ backend: "file" }, this.count);
+  }
+
+  /** Whose ledger this is (identity.ts), and that it still extends `latest`, the last head it signed. */
+  private pinIdentity(
+    readOnly: boolean,
+    keyPath: string | undefined,
+    warn: (m: string) => void,
+    latest: Checkpoint | undefined,
+  ): void {
+    const history: RecordedHistory = {
+      size: this.count,
+      envelope: (i) => decodeRecorded(readRecord(this.segments, this.slot(i), i), i),
+    };
+    const now = new Date(this.clock());
+    const pinned = establishIdentity({ dir: this.dir, readOnly, keyPath, history, now, warn });
+    this.identity = pinned.identity;
+    this.signingKey = pinned.key;
+    if (latest !== undefined)
+      checkSignedHead(latest, this.count, (size) => toHex(this.tree.rootAt(size)), trustOf(this.identity));
+  }
+
+  get origin(): LedgerOrigin {
+    return { backend: "file", keyId: this.identity?.keyId };
   }
 
   private slot(index: number): IndexSlot {
@@ -212,6 +257,7 @@ export class FileLedger implements Ledger {
       }));
       pending.resolve(receipts);
     });
+    if (this.count - this.syncedSize >= SYNC_EVERY) await this.syncDerived();
     for (const leaf of fresh) ledgerEntriesAppended.inc({ kind: leaf.kind, backend: "file" });
     ledgerAppendDuration.observe({ backend: "file" }, (performance.now() - started) / 1000);
     ledgerSize.set({ backend: "file" }, size);
@@ -303,6 +349,7 @@ export class FileLedger implements Ledger {
     if (this.signingKey === undefined)
       throw new LedgerAppendFailed("a read-only ledger cannot sign checkpoints");
     await this.committing;
+    await this.syncDerived();
     this.lock?.check();
     const checkpoint = signCheckpoint(
       { size: this.count, root: toHex(this.tree.currentRoot()) },
@@ -317,10 +364,26 @@ export class FileLedger implements Ledger {
     if (this.closed) return;
     this.closed = true;
     while (this.committing !== undefined) await this.committing;
-    await this.index.close();
-    await this.tree.close();
-    await this.segments.close();
-    this.lock?.release();
+    try {
+      if (this.signingKey !== undefined && this.failed === undefined) await this.syncDerived();
+    } finally {
+      await this.index.close();
+      await this.tree.close();
+      await this.segments.close();
+      this.lock?.release();
+    }
+  }
+
+  /** Makes the index and tree durable up to the current size and records it (synced.ts). */
+  private async syncDerived(): Promise<void> {
+    const size = this.count;
+    await this.index.sync();
+    await this.tree.sync();
+    // synced.json vouches for the index and tree: a writer that lost the lock must not vouch
+    // for files the new writer may be rebuilding.
+    this.lock?.check();
+    writeSyncedSize(this.dir, size);
+    this.syncedSize = size;
   }
 
   private checkSize(size: number): void {

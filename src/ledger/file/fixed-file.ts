@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 
 /**
@@ -73,8 +73,9 @@ export class FixedSlotFile {
     this.slots += buf.byteLength / this.slotBytes;
   }
 
+  /** Makes every slot written so far durable, through either descriptor. */
   async sync(): Promise<void> {
-    await this.handle?.datasync();
+    await new Promise<void>((resolve, reject) => fdatasync(this.fd, (e) => (e ? reject(e) : resolve())));
   }
 
   truncate(count: number): void {

@@ -1,4 +1,6 @@
 import { sameHash } from "../hash.ts";
+import type { FixedSlotFile } from "./fixed-file.ts";
+import { SLOT_BYTES } from "./record.ts";
 
 /**
  * Idempotency keys → entry index. The map is keyed by the first 48 bits of the key's
@@ -10,6 +12,17 @@ export class KeyIndex {
 
   private static prefix(keyHash: Uint8Array): number {
     return Buffer.from(keyHash.buffer, keyHash.byteOffset, 6).readUIntBE(0, 6);
+  }
+
+  /** Adds the keys of the first `count` slots of the entry index (the key hash is a slot's last 16 bytes). */
+  load(slots: FixedSlotFile, count: number): void {
+    const chunk = 65_536;
+    for (let first = 0; first < count; first += chunk) {
+      const n = Math.min(chunk, count - first);
+      const buf = slots.readRange(first, n);
+      for (let i = 0; i < n; i++)
+        this.add(buf.subarray(i * SLOT_BYTES + 48, (i + 1) * SLOT_BYTES), first + i);
+    }
   }
 
   add(keyHash: Uint8Array, index: number): void {

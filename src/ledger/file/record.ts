@@ -70,3 +70,11 @@ export function decodeSlot(buf: Buffer, at = 0): IndexSlot {
     keyHash: Uint8Array.from(buf.subarray(at + 48, at + 64)),
   };
 }
+
+/** The leaf hashes of a run of index slots. */
+export function leafHashesOfSlots(slots: Buffer): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < slots.byteLength; at += SLOT_BYTES)
+    out.push(Uint8Array.from(slots.subarray(at + 16, at + 48)));
+  return out;
+}

@@ -12,7 +12,6 @@
 import {
   Actor,
   HttpAgent,
-  IC_ROOT_KEY,
   ProtocolError,
   TransportError,
   type ActorSubclass,
@@ -28,13 +27,20 @@ import {
   certifiedTipAge,
 } from "../../metrics/index.ts";
 import { prepareEntry, type LedgerEntry, type PreparedEntry } from "../entry.ts";
-import { verifyCheckpoint } from "../checkpoint.ts";
 import { decodeEnvelope } from "../envelope.ts";
 import { LedgerError } from "../errors.ts";
 import { sameHash, toHex, type Hash } from "../hash.ts";
-import type { Checkpoint, ConsistencyProof, InclusionProof, Ledger, Receipt, StoredLeaf } from "../ledger.ts";
+import type {
+  Checkpoint,
+  ConsistencyProof,
+  InclusionProof,
+  Ledger,
+  LedgerOrigin,
+  Receipt,
+  StoredLeaf,
+} from "../ledger.ts";
 import { EMPTY_ROOT, hashLeaf, ProofInputError } from "../merkle.ts";
-import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from "../verify.ts";
+import { rootFromInclusionProof, verifyConsistency, verifyExtends, verifyInclusion } from "../verify.ts";
 import { verifyCertifiedTip } from "./certificate.ts";
 import {
   idlFactory,
@@ -163,6 +169,7 @@ interface VerifiedTip {
 export class IcLedger implements Ledger {
   readonly canisterId: string;
   readonly principal: Principal;
+  readonly origin: LedgerOrigin;
   private readonly actor: ActorSubclass<LedgerService>;
   private readonly agent: HttpAgent;
   private readonly options: IcLedgerOptions;
@@ -174,6 +181,7 @@ export class IcLedger implements Ledger {
     this.agent = agent;
     this.options = options;
     this.canisterId = options.canisterId;
+    this.origin = { backend: "ic", keyId: `ic:${options.canisterId}` };
     this.principal = options.identity.getPrincipal();
     this.actor = Actor.createActor<LedgerService>(idlFactory, { agent, canisterId: options.canisterId });
   }
@@ -296,11 +304,14 @@ export class IcLedger implements Ledger {
           `ic ledger ${this.canisterId}: certified size went back from ${previous.size} to ${size}`,
         );
       if (size > previous.size) {
-        const proof = await this.proof("consistency", () =>
-          this.actor.consistency_proof(BigInt(previous.size), BigInt(size)),
-        );
+        const proof =
+          previous.size === 0
+            ? []
+            : await this.proof("consistency", () =>
+                this.actor.consistency_proof(BigInt(previous.size), BigInt(size)),
+              );
         this.verifying(`the tip at size ${size} does not extend the one at size ${previous.size}`, () =>
-          verifyConsistency(previous.size, size, proof, previous.root, root),
+          verifyExtends(previous.size, size, proof, previous.root, root),
         );
       } else if (!sameHash(root, previous.root)) {
         throw new IcVerificationError(`ic ledger ${this.canisterId}: two certified roots for size ${size}`);
@@ -368,7 +379,7 @@ export class IcLedger implements Ledger {
    * Leaves [start, start+count) as the canister serves them, NOT individually proven: for
    * readers that rebuild the tree and compare its root with a certified one (the audit).
    */
-  async range(start: number, count: number): Promise<StoredLeaf[]> {
+  async readLeaves(start: number, count: number): Promise<StoredLeaf[]> {
     const out: StoredLeaf[] = [];
     while (out.length < count) {
       const at = start + out.length;
@@ -457,7 +468,7 @@ export class IcLedger implements Ledger {
         ? []
         : await this.proof("consistency", () => this.actor.consistency_proof(BigInt(from), BigInt(toSize)));
     this.verifying(`consistency proof ${from} -> ${toSize}`, () =>
-      verifyConsistency(from, toSize, proof, fromRoot, toRoot),
+      verifyExtends(from, toSize, proof, fromRoot, toRoot),
     );
     return { from, to: toSize, fromRoot: toHex(fromRoot), toRoot: toHex(toRoot), proof: proof.map(toHex) };
   }
@@ -503,36 +514,4 @@ export class IcLedger implements Ledger {
   }
 
   async close(): Promise<void> {}
-}
-
-/**
- * Checks an ic checkpoint on its own: its certificate verifies against `rootKey` — the IC
- * mainnet key unless another is pinned (a local replica's, or PocketIC's); the key a
- * checkpoint names is never trusted — and certifies exactly its size and root for the
- * canister its keyId names, at its timestamp.
- */
-export async function verifyIcCheckpoint(
-  c: Checkpoint,
-  rootKey: Uint8Array = new Uint8Array(Buffer.from(IC_ROOT_KEY, "hex")),
-): Promise<void> {
-  if (c.origin !== "ic" || !c.keyId.startsWith("ic:"))
-    throw new IcVerificationError(`checkpoint at size ${c.size} is not an ic checkpoint`);
-  const { time } = await verifyCertifiedTip({
-    certificate: new Uint8Array(Buffer.from(c.signature, "base64")),
-    rootKey,
-    canisterId: c.keyId.slice(3),
-    size: c.size,
-    root: c.root,
-    maxAgeMs: Number.POSITIVE_INFINITY,
-  });
-  if (time.toISOString() !== c.timestamp)
-    throw new IcVerificationError(
-      `ic checkpoint at size ${c.size}: timestamp ${c.timestamp} is not the certificate's ${time.toISOString()}`,
-    );
-}
-
-/** Verifies a checkpoint of either origin: a file ledger's ed25519 signature, or an ic certificate. */
-export async function verifyAnyCheckpoint(c: Checkpoint, icRootKey?: Uint8Array): Promise<void> {
-  if (c.origin === "ic") await verifyIcCheckpoint(c, icRootKey);
-  else verifyCheckpoint(c);
 }

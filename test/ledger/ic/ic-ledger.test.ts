@@ -4,12 +4,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { IDL } from "@dfinity/candid";
 import { Ed25519KeyIdentity } from "@dfinity/identity";
 import { certifiedTipData, CertificateRejected } from "../../../src/ledger/ic/certificate.ts";
-import {
-  IcAppendRefused,
-  IcVerificationError,
-  verifyIcCheckpoint,
-  type IcLedger,
-} from "../../../src/ledger/ic/ledger.ts";
+import { IcAppendRefused, IcVerificationError, type IcLedger } from "../../../src/ledger/ic/ledger.ts";
+import { verifyIcCheckpoint } from "../../../src/ledger/checkpoint.ts";
 import {
   hashFromHex,
   hashLeaf,
@@ -55,7 +51,7 @@ describe.skipIf(skipHosted)("the ic backend against the compiled canister", () =
       tree.appendLeafHash(hashLeaf(leaf.leaf));
     }
     expect(toHex(tree.root())).toBe(await ledger.root());
-    const leaves = await ledger.range(0, size);
+    const leaves = await ledger.readLeaves(0, size);
     expect(leaves.map((l) => l.leafHash)).toEqual(
       (await Promise.all([...Array(size).keys()].map((i) => ledger.get(i)))).map((l) => l.leafHash),
     );
@@ -103,7 +99,7 @@ describe.skipIf(skipHosted)("the ic backend against the compiled canister", () =
     expect(size).toBe(17);
     // Roots of past sizes equal the TypeScript tree over the same leaves.
     const tree = new MemoryTree();
-    for (const leaf of await ledger.range(0, 13)) tree.appendLeafHash(hashLeaf(leaf.leaf));
+    for (const leaf of await ledger.readLeaves(0, 13)) tree.appendLeafHash(hashLeaf(leaf.leaf));
     expect(await ledger.root(13)).toBe(toHex(tree.root()));
   });
 
