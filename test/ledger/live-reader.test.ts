@@ -5,7 +5,7 @@ import { appendFileSync, readdirSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { auditFileLedger, FileLedger } from "../../src/ledger/file/index.ts";
-import { hashFromHex, verifyConsistency } from "../../src/ledger/index.ts";
+import { EMPTY_ROOT, hashFromHex, toHex, verifyExtends } from "../../src/ledger/index.ts";
 import { entries, tempDir } from "./fixtures.ts";
 import { WriterProcess } from "./writer-process.ts";
 
@@ -25,7 +25,7 @@ describe("readers beside a live writer", () => {
     expect(await writer.ask(`OPEN ${dir}`)).toMatch(/^READY /);
     expect(await writer.ask("APPEND 8")).toBe("DONE");
     writer.send("RUN");
-    let last = { size: 0, root: "" };
+    let last = { size: 0, root: toHex(EMPTY_ROOT) };
     for (let round = 0; round < ROUNDS; round++) {
       const audit = await auditFileLedger(dir);
       expect(audit.problem, `audit in round ${round}`).toBeUndefined();
@@ -36,11 +36,11 @@ describe("readers beside a live writer", () => {
         expect(size).toBeGreaterThanOrEqual(audit.size);
         const root = await reader.root();
         const proof = await reader.consistencyProof(last.size, size);
-        verifyConsistency(
+        verifyExtends(
           last.size,
           size,
           proof.proof.map((h) => hashFromHex(h)),
-          last.size === 0 ? hashFromHex(root) : hashFromHex(last.root),
+          hashFromHex(last.root),
           hashFromHex(root),
         );
         last = { size, root };
