@@ -140,6 +140,8 @@ export class FileLedger implements Ledger {
       const ledger = new FileLedger(dir, options, lock);
       ledger.recover(readOnly, warn);
       ledger.pinIdentity(readOnly, options.signingKeyPath, warn, latest);
+      // What the open just checked is made durable at once, so readers need not check it again.
+      if (!readOnly && ledger.syncedSize < ledger.count) await ledger.syncDerived();
       return ledger;
     } catch (e: unknown) {
       lock?.release();
