@@ -61,7 +61,7 @@ canister: deps
 canister-check: deps
 	node canister/build.ts --check
 
-test: deps typecheck format-check canister-check
+test: deps typecheck format-check lint canister-check
 	@if [ -n "$${KUBEBUILDER_ASSETS:-}" ]; then \
 	  echo "make test: real control plane from KUBEBUILDER_ASSETS=$$KUBEBUILDER_ASSETS"; \
 	elif command -v go >/dev/null 2>&1; then \

@@ -1,5 +1,20 @@
 import { readFileSync } from "node:fs";
+import { DEFAULT_YAML_MAX_BYTES, yamlLimits, type YamlLimits } from "../webhook/index.ts";
 import { CliInputError } from "./output.ts";
+
+export const MAX_INPUT_BYTES_FLAG = "--max-input-bytes";
+
+let limits = yamlLimits(DEFAULT_YAML_MAX_BYTES, MAX_INPUT_BYTES_FLAG);
+
+/** Set once from the global flag, before a command runs. */
+export function setInputLimit(maxBytes: number): void {
+  limits = yamlLimits(maxBytes, MAX_INPUT_BYTES_FLAG);
+}
+
+/** The limits every YAML input of this run is read within. */
+export function inputLimits(): YamlLimits {
+  return limits;
+}
 
 /** Reads a file, or standard input for "-" / no file; errors name the file. */
 export function readInput(file: string | undefined): Buffer {

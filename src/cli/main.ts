@@ -1,6 +1,13 @@
 // modelchain command line. Each command lives in commands/<name>.ts and registers itself.
 import { Command, CommanderError } from "commander";
-import { CheckFailedError, CliInputError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED } from "./output.ts";
+import {
+  CheckFailedError,
+  CliInputError,
+  EXIT_BAD_INPUT,
+  EXIT_CHECK_FAILED,
+  parseAtLeast,
+} from "./output.ts";
+import { MAX_INPUT_BYTES_FLAG, setInputLimit } from "./input.ts";
 import { registerLedgerCommands } from "./commands/ledger.ts";
 import { registerVerifyCommands } from "./commands/ledger-verify.ts";
 import { registerKeyCommands } from "./commands/keys.ts";
@@ -12,13 +19,21 @@ import { registerWebhookCommand } from "./commands/webhook.ts";
 import { registerCheckCommand } from "./commands/check.ts";
 import { EntryValidationError, HexDecodeError, LedgerUrlError, ProofInputError } from "../ledger/index.ts";
 import { LedgerOpenFailed } from "../ledger/file/index.ts";
+import { DEFAULT_YAML_MAX_BYTES, YamlInputRefused } from "../webhook/index.ts";
 
 export function buildProgram(): Command {
   const program = new Command("modelchain")
     .description("Verifiable model lineage and rollout ledger for Kubernetes")
     .version("0.1.0")
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .option(
+      `${MAX_INPUT_BYTES_FLAG} <bytes>`,
+      "largest YAML input read (a file, standard input, each manifest of --source dir:); lines, tokens and alias expansion are bounded with it",
+      parseAtLeast(MAX_INPUT_BYTES_FLAG, 1024, "no manifest fits in less"),
+      DEFAULT_YAML_MAX_BYTES,
+    )
+    .hook("preAction", (root) => setInputLimit(root.opts<{ maxInputBytes: number }>().maxInputBytes));
   registerLedgerCommands(program);
   registerVerifyCommands(program);
   registerKeyCommands(program);
@@ -50,6 +65,7 @@ function isBadInput(e: unknown): boolean {
     LedgerUrlError,
     LedgerOpenFailed,
     HexDecodeError,
+    YamlInputRefused,
   ].some((type) => e instanceof type);
 }
 

@@ -14,11 +14,12 @@ import {
   ManifestReadFailed,
   type ManifestObject,
 } from "../webhook/index.ts";
+import { inputLimits } from "./input.ts";
 import { CliInputError } from "./output.ts";
 
 export function readObjects(paths: readonly string[]): ManifestObject[] {
   try {
-    return paths.flatMap((p) => manifestFiles(p)).flatMap((f) => readManifestFile(f));
+    return paths.flatMap((p) => manifestFiles(p)).flatMap((f) => readManifestFile(f, inputLimits()));
   } catch (e: unknown) {
     if (e instanceof ManifestReadFailed) throw new CliInputError(e.message, { cause: e });
     throw e;

@@ -49,6 +49,16 @@ export {
   ManifestReadFailed,
   type ManifestObject,
 } from "./source-dir.ts";
+export {
+  parseYamlDocuments,
+  readYamlDocuments,
+  readYamlText,
+  yamlLimits,
+  YamlInputRefused,
+  DEFAULT_YAML_MAX_BYTES,
+  type YamlDocument,
+  type YamlLimits,
+} from "./yaml-input.ts";
 export { startKubeSource, type KubeSource } from "./source-kube.ts";
 export { InformerFailed } from "../kube/index.ts";
 export {

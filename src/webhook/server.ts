@@ -7,6 +7,7 @@ import type { Duplex } from "node:stream";
 import { admissionDuration, admissionReviews } from "../metrics/index.ts";
 import { BodyBudget, declaredLength, HttpRefusal, readBody, type BodyProgress } from "./body.ts";
 import type { AdmissionDecision } from "./decision.ts";
+import { limitsOf, type Limits } from "./limits.ts";
 import { answerAndClose, clientErrorReply } from "./malformed.ts";
 import {
   admissionResponse,
@@ -16,20 +17,7 @@ import {
 } from "./review.ts";
 import { loadTls, watchTls, type TlsLoadFailed } from "./tls.ts";
 
-/** The API server caps a review at 3 MiB (etcd's request limit plus envelope). */
-export const MAX_REVIEW_BYTES = 3 * 1024 * 1024;
-
-/** Defaults of the limits in WebhookServerOptions. */
-export const WEBHOOK_LIMITS = {
-  headersTimeoutMs: 5_000,
-  requestTimeoutMs: 10_000,
-  /** Node's own default (120 s) lets a thousand idle TCP connections sit before TLS starts. */
-  handshakeTimeoutMs: 5_000,
-  maxHeaderBytes: 16 * 1024,
-  maxBodyBytes: MAX_REVIEW_BYTES,
-  /** About twenty full-size reviews at once: well inside the chart's 256 MiB memory limit. */
-  inFlightBodyBytes: 64 * 1024 * 1024,
-} as const;
+export { MAX_REVIEW_BYTES, WEBHOOK_LIMITS, WebhookLimitsInvalid } from "./limits.ts";
 
 /** Answers one parsed review; may await a bounded cache lookup. Throwing means deny (500). */
 export type Reviewer = (request: AdmissionRequest) => AdmissionDecision | Promise<AdmissionDecision>;
@@ -66,42 +54,13 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-/** The limits given cannot work together. */
-export class WebhookLimitsInvalid extends Error {
-  constructor(message: string) {
-    super(`webhook limits: ${message}`);
-    this.name = "WebhookLimitsInvalid";
-  }
-}
-
-type Limits = { -readonly [K in keyof typeof WEBHOOK_LIMITS]: number };
-
-function limitsOf(o: WebhookServerOptions): Limits {
-  const given: Partial<Limits> = {
-    headersTimeoutMs: o.headersTimeoutMs,
-    requestTimeoutMs: o.requestTimeoutMs,
-    handshakeTimeoutMs: o.handshakeTimeoutMs,
-    maxHeaderBytes: o.maxHeaderBytes,
-    maxBodyBytes: o.maxBodyBytes,
-    inFlightBodyBytes: o.inFlightBodyBytes,
-  };
-  const defined = Object.entries(given).filter(([, v]) => v !== undefined);
-  const limits: Limits = { ...WEBHOOK_LIMITS, ...Object.fromEntries(defined) };
-  if (limits.inFlightBodyBytes < limits.maxBodyBytes)
-    throw new WebhookLimitsInvalid(
-      `inFlightBodyBytes ${limits.inFlightBodyBytes} is below maxBodyBytes ${limits.maxBodyBytes}: ` +
-        "a full-size review would be refused for ever",
-    );
-  return limits;
-}
-
 /** What one server shares among its requests: the body budget and the request on each connection. */
 interface Served {
   options: WebhookServerOptions;
   limits: Limits;
   budget: BodyBudget;
   inFlight: WeakMap<Duplex, { res: ServerResponse; progress: BodyProgress }>;
-  /** Connections whose malformed request was answered. */
+  /** Connections answered with a reply that closes them (malformed HTTP, a body refused part-way). */
   answered: WeakSet<Duplex>;
 }
 
@@ -264,7 +223,14 @@ function answerClientError(served: Served, error: unknown, socket: Duplex): void
 
 /** Starts the webhook on HTTPS; the certificate pair is reloaded whenever its files change. */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
-  const limits = limitsOf(options);
+  const limits = limitsOf({
+    headersTimeoutMs: options.headersTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs,
+    handshakeTimeoutMs: options.handshakeTimeoutMs,
+    maxHeaderBytes: options.maxHeaderBytes,
+    maxBodyBytes: options.maxBodyBytes,
+    inFlightBodyBytes: options.inFlightBodyBytes,
+  });
   const served: Served = {
     options,
     limits,

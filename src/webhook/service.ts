@@ -15,6 +15,7 @@ import {
 import { loadManifests, manifestFiles, readLedgerFacts, readManifestFile } from "./source-dir.ts";
 import { startKubeSource } from "./source-kube.ts";
 import type { TlsLoadFailed } from "./tls.ts";
+import type { YamlLimits } from "./yaml-input.ts";
 
 export type Source = { type: "kube" } | { type: "dir"; path: string };
 
@@ -47,9 +48,11 @@ export async function loadDirCache<MV, P>(
   vocabulary: ModelVocabulary<MV, P>,
   path: string,
   ledger?: Ledger,
+  limits?: YamlLimits,
 ): Promise<VerifiedCache<MV, P>> {
   const cache = new VerifiedCache(vocabulary);
-  const problems = loadManifests(cache, manifestFiles(path).flatMap(readManifestFile));
+  const objects = manifestFiles(path).flatMap((file) => readManifestFile(file, limits));
+  const problems = loadManifests(cache, objects);
   if (problems.length > 0) throw new DirSourceInvalid(path, problems);
   if (ledger !== undefined) cache.setLedgerFacts(await readLedgerFacts(ledger));
   cache.markSynced();
@@ -73,6 +76,8 @@ export interface WebhookServiceOptions<MV, P> {
   host?: string;
   timeoutSeconds?: number;
   ledgerRefreshMs?: number;
+  /** Limits on the manifests of `--source dir:` (default: yamlLimits()). */
+  yamlLimits?: YamlLimits;
   /** Limits of the HTTPS server (defaults: WEBHOOK_LIMITS). */
   limits?: Pick<WebhookServerOptions, "handshakeTimeoutMs" | "inFlightBodyBytes">;
   log: {
@@ -94,7 +99,7 @@ async function feedCache<MV, P>(
   facts: LedgerFacts | undefined,
 ): Promise<{ cache: VerifiedCache<MV, P>; lookup?: MissLookup; stop(): Promise<void> }> {
   if (o.source.type === "dir") {
-    const cache = await loadDirCache(o.vocabulary, o.source.path);
+    const cache = await loadDirCache(o.vocabulary, o.source.path, undefined, o.yamlLimits);
     if (facts !== undefined) cache.setLedgerFacts(facts);
     return { cache, stop: async () => undefined };
   }
@@ -154,6 +159,33 @@ function followLedger<MV, P>(
   return () => clearInterval(timer);
 }
 
+/** The HTTPS server for `review`, its TLS and internal errors logged. */
+function serveReviews<MV, P>(
+  o: WebhookServiceOptions<MV, P>,
+  review: Reviewer,
+  ready: () => boolean,
+): Promise<WebhookServer> {
+  return startWebhookServer({
+    certFile: o.certFile,
+    keyFile: o.keyFile,
+    port: o.port,
+    host: o.host ?? "0.0.0.0",
+    ...o.limits,
+    review,
+    ready,
+    onTlsError: (e: TlsLoadFailed) =>
+      o.log.warn(
+        { kind: "tls", file: e.file, err: e.message },
+        "certificate reload failed; keeping the old one",
+      ),
+    onInternalError: (e: unknown) =>
+      o.log.error(
+        { kind: "review", err: e instanceof Error ? e.message : String(e) },
+        "review failed; denied",
+      ),
+  });
+}
+
 /** The reviewer, logging each denial (one line, no object). */
 function loggingDenials(decide: Reviewer, log: WebhookServiceOptions<unknown, unknown>["log"]): Reviewer {
   return async (request) => {
@@ -211,25 +243,7 @@ export async function startWebhookService<MV, P>(
     ...(recorder ? { sink: recorder } : {}),
   });
   const review = loggingDenials(decide, o.log);
-  const server = await startWebhookServer({
-    certFile: o.certFile,
-    keyFile: o.keyFile,
-    port: o.port,
-    host: o.host ?? "0.0.0.0",
-    ...o.limits,
-    review,
-    ready: () => cache.synced(),
-    onTlsError: (e: TlsLoadFailed) =>
-      o.log.warn(
-        { kind: "tls", file: e.file, err: e.message },
-        "certificate reload failed; keeping the old one",
-      ),
-    onInternalError: (e: unknown) =>
-      o.log.error(
-        { kind: "review", err: e instanceof Error ? e.message : String(e) },
-        "review failed; denied",
-      ),
-  });
+  const server = await serveReviews(o, review, () => cache.synced());
   o.log.info({ kind: "webhook", port: server.port, source: o.source.type }, "webhook serving");
   return {
     server,

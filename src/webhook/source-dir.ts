@@ -1,13 +1,13 @@
 // `--source dir:PATH`: ModelVersions, trust policies and Namespaces read from YAML/JSON files,
 // and the facts of a ledger (recorded spec digests, tip), for CI pre-flight checks and for
 // serving the HTTP layer without a cluster.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import { parseAllDocuments } from "yaml";
 import type { Ledger } from "../ledger/index.ts";
 import type { LedgerFacts, VerifiedCache } from "./cache.ts";
 import { Registrations } from "../trail/index.ts";
 import { isRecord } from "./review.ts";
+import { readYamlDocuments, yamlLimits, YamlInputRefused, type YamlLimits } from "./yaml-input.ts";
 
 /** A manifest file could not be read or parsed; the message names file and document. */
 export class ManifestReadFailed extends Error {
@@ -28,25 +28,23 @@ export interface ManifestObject {
 
 const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 
-/** Every YAML document of a file (a JSON file is one YAML document); `kind: List` is expanded. */
-export function readManifestFile(file: string): ManifestObject[] {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e: unknown) {
-    throw new ManifestReadFailed(file, "cannot be read", { cause: e });
-  }
+/**
+ * Every YAML document of a file (a JSON file is one YAML document); `kind: List` is expanded.
+ * The file is read and parsed within `limits` (see yaml-input.ts).
+ */
+export function readManifestFile(file: string, limits: YamlLimits = yamlLimits()): ManifestObject[] {
   const out: ManifestObject[] = [];
-  parseAllDocuments(text).forEach((d, doc) => {
-    const error = d.errors[0];
-    if (error !== undefined)
-      throw new ManifestReadFailed(file, `document ${doc}: ${error.message}`, { cause: error });
-    const value: unknown = d.toJS();
-    if (value === null || value === undefined) return;
-    if (!isRecord(value)) throw new ManifestReadFailed(file, `document ${doc} is not a mapping`);
-    const items = value["kind"] === "List" && Array.isArray(value["items"]) ? value["items"] : [value];
-    for (const item of items) if (isRecord(item)) out.push({ file, doc, object: item });
-  });
+  try {
+    for (const { index: doc, value } of readYamlDocuments(file, limits)) {
+      if (value === null || value === undefined) continue;
+      if (!isRecord(value)) throw new ManifestReadFailed(file, `document ${doc} is not a mapping`);
+      const items = value["kind"] === "List" && Array.isArray(value["items"]) ? value["items"] : [value];
+      for (const item of items) if (isRecord(item)) out.push({ file, doc, object: item });
+    }
+  } catch (e: unknown) {
+    if (e instanceof YamlInputRefused) throw new ManifestReadFailed(file, e.problem, { cause: e });
+    throw e;
+  }
   return out;
 }
 

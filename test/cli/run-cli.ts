@@ -48,6 +48,8 @@ export function runCliAsync(
         stdoutBytes,
       });
     });
+    // A command may stop reading its input early (one over a size limit): not an error here.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(input);
   });
 }

@@ -12,6 +12,8 @@ import { SAMPLES } from "../api/samples.ts";
 import { tempDir } from "../ledger/fixtures.ts";
 import { runCli } from "./run-cli.ts";
 
+// Each test runs the CLI as a child process, some twice; on a loaded machine one run takes seconds.
+const CLI_TIMEOUT_MS = 120_000;
 const { dir, remove } = tempDir("modelchain-bind-");
 afterAll(() => remove());
 const sample = (...parts: string[]) => join(SAMPLES, ...parts);
@@ -32,7 +34,7 @@ function unsignedChild(): string {
   return file;
 }
 
-describe("modelchain sign binds parents", () => {
+describe("modelchain sign binds parents", { timeout: CLI_TIMEOUT_MS }, () => {
   it("records the parent's spec digest from --parent, and the signed child verifies", () => {
     const out = join(dir, "signed-child.yaml");
     const run = runCli([
@@ -74,22 +76,26 @@ describe("modelchain sign binds parents", () => {
   });
 });
 
-describe("modelchain lineage-check compares parents with the digests the child was signed over", () => {
-  it("fails the sample child when its parent is replaced by another trusted-signed ModelVersion", () => {
-    const impostor: ModelVersion = structuredClone(base);
-    impostor.spec.artifact.digest = `sha256:${"e".repeat(64)}`;
-    impostor.spec.signatures = [signSpec(impostor.spec, demoKey)];
-    const file = join(dir, "impostor-base.yaml");
-    writeFileSync(file, stringify(impostor));
-    const run = runCli(["lineage-check", "-f", file, sample("fine-tuned.yaml"), "--trust-key", DEMO_PUB]);
-    expect(run.status, run.stdout + run.stderr).toBe(1);
-    expect(run.stderr).toContain(
-      `parent ml/mistral-7b-base's spec digest is ${specDigest(impostor.spec)}, the child was signed over ${specDigest(base.spec)}`,
-    );
-  });
-});
+describe(
+  "modelchain lineage-check compares parents with the digests the child was signed over",
+  { timeout: CLI_TIMEOUT_MS },
+  () => {
+    it("fails the sample child when its parent is replaced by another trusted-signed ModelVersion", () => {
+      const impostor: ModelVersion = structuredClone(base);
+      impostor.spec.artifact.digest = `sha256:${"e".repeat(64)}`;
+      impostor.spec.signatures = [signSpec(impostor.spec, demoKey)];
+      const file = join(dir, "impostor-base.yaml");
+      writeFileSync(file, stringify(impostor));
+      const run = runCli(["lineage-check", "-f", file, sample("fine-tuned.yaml"), "--trust-key", DEMO_PUB]);
+      expect(run.status, run.stdout + run.stderr).toBe(1);
+      expect(run.stderr).toContain(
+        `parent ml/mistral-7b-base's spec digest is ${specDigest(impostor.spec)}, the child was signed over ${specDigest(base.spec)}`,
+      );
+    });
+  },
+);
 
-describe("integers beyond 2^53 in a signed spec", () => {
+describe("integers beyond 2^53 in a signed spec", { timeout: CLI_TIMEOUT_MS }, () => {
   const withSize = (size: string) =>
     readFileSync(sample("base-model.yaml"), "utf8").replace(/sizeBytes: \d+/, `sizeBytes: ${size}`);
 

@@ -9,6 +9,8 @@ import { SAMPLES } from "../api/samples.ts";
 import { tempDir } from "../ledger/fixtures.ts";
 import { runCli } from "./run-cli.ts";
 
+// Each test runs the CLI as a child process, some twice; on a loaded machine one run takes seconds.
+const CLI_TIMEOUT_MS = 120_000;
 const { dir, remove } = tempDir("modelchain-trust-");
 afterAll(() => remove());
 const sample = (...parts: string[]) => join(SAMPLES, ...parts);
@@ -35,7 +37,7 @@ writeFileSync(
   `${impostorPolicy}---\n${readFileSync(sample("bad", "wrong-key.yaml"), "utf8")}`,
 );
 
-describe("modelchain check takes trust only from --source", () => {
+describe("modelchain check takes trust only from --source", { timeout: CLI_TIMEOUT_MS }, () => {
   it("a ModelTrustPolicy in the checked manifest neither replaces nor adds to the source's", () => {
     const run = runCli(["check", "-f", wrongKeyWithPolicy, "--source", `dir:${SAMPLES}`]);
     expect(run.status, run.stdout + run.stderr).toBe(1);
@@ -69,28 +71,32 @@ describe("modelchain check takes trust only from --source", () => {
   });
 });
 
-describe("modelchain lineage-check takes trust only from --policy and --trust-key", () => {
-  it("ignores a ModelTrustPolicy among the files being checked", () => {
-    const run = runCli([
-      "lineage-check",
-      "-f",
-      sample("bad", "wrong-key.yaml"),
-      sample("base-model.yaml"),
-      policyFile,
-      "--trust-key",
-      sample("keys", "demo-signing.pub.pem"),
-    ]);
-    expect(run.status, run.stdout + run.stderr).toBe(1);
-    expect(run.stderr).toMatch(/ml\/support-wrong-key: .*signed only by untrusted keys/);
-    expect(run.stderr).toContain("ModelTrustPolicy ml-models");
-  });
+describe(
+  "modelchain lineage-check takes trust only from --policy and --trust-key",
+  { timeout: CLI_TIMEOUT_MS },
+  () => {
+    it("ignores a ModelTrustPolicy among the files being checked", () => {
+      const run = runCli([
+        "lineage-check",
+        "-f",
+        sample("bad", "wrong-key.yaml"),
+        sample("base-model.yaml"),
+        policyFile,
+        "--trust-key",
+        sample("keys", "demo-signing.pub.pem"),
+      ]);
+      expect(run.status, run.stdout + run.stderr).toBe(1);
+      expect(run.stderr).toMatch(/ml\/support-wrong-key: .*signed only by untrusted keys/);
+      expect(run.stderr).toContain("ModelTrustPolicy ml-models");
+    });
 
-  it("takes trusted keys from --policy", () => {
-    const files = ["-f", sample("base-model.yaml"), sample("fine-tuned.yaml")];
-    const good = runCli(["lineage-check", ...files, "--policy", sample("trust-policy.yaml")]);
-    expect(good.status, good.stdout + good.stderr).toBe(0);
-    const none = runCli(["lineage-check", ...files, sample("trust-policy.yaml")]);
-    expect(none.status, none.stdout + none.stderr).toBe(2);
-    expect(none.stderr).toContain("no trusted key: give --trust-key or --policy");
-  });
-});
+    it("takes trusted keys from --policy", () => {
+      const files = ["-f", sample("base-model.yaml"), sample("fine-tuned.yaml")];
+      const good = runCli(["lineage-check", ...files, "--policy", sample("trust-policy.yaml")]);
+      expect(good.status, good.stdout + good.stderr).toBe(0);
+      const none = runCli(["lineage-check", ...files, sample("trust-policy.yaml")]);
+      expect(none.status, none.stdout + none.stderr).toBe(2);
+      expect(none.stderr).toContain("no trusted key: give --trust-key or --policy");
+    });
+  },
+);

@@ -364,7 +364,10 @@ describe.skipIf(skip).each(backends)(
       );
       const annotation = (await apps.readNamespacedDeployment({ namespace: "ml", name: "legacy-chat" }))
         .metadata?.annotations?.["modelchain.io/last-recorded"];
-      expect(JSON.parse(annotation ?? "{}")).toMatchObject({ revision: 2 });
+      expect(JSON.parse(annotation ?? "{}")).toMatchObject({
+        v: 2,
+        rollouts: [{ revision: 1 }, { revision: 2 }],
+      });
       expect((await deploymentEntries()).filter((k) => k === "RolloutStarted")).toHaveLength(2);
     });
 

@@ -270,7 +270,9 @@ describe.skipIf(skip)("webhook admission through a real API server", () => {
       apps.replaceNamespacedDeployment({ name: "labelled-good", namespace: "ml", body }),
     );
     expect(answer).toContain("imagePinned failed");
-    expect(answer).toMatch(/label modelchain.io\/model-version \(was \\?"mistral-7b-support-v2\\?"\) removed/);
+    expect(answer).toMatch(
+      /label modelchain.io\/model-version \(was \\?"mistral-7b-support-v2\\?"\) removed/,
+    );
   });
 
   it("denies deployments of a child once its parent is replaced by another trusted-signed ModelVersion", async () => {

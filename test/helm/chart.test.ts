@@ -101,7 +101,7 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
         "--tls-cert=/var/run/modelchain/tls/tls.crt",
         "--state-dir=/var/lib/modelchain",
         "--webhook-tls-handshake-timeout-ms=5000",
-        "--webhook-in-flight-body-bytes=67108864",
+        "--webhook-in-flight-body-bytes=33554432",
       ]),
     );
     const service = byKind(objects, "Service").find((x) => x["metadata"]["name"] === "mc-webhook");
@@ -116,7 +116,7 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
       (d) => d["metadata"]["name"] === "mc-webhook",
     )?.["spec"]["template"]["spec"]["containers"][0]["args"];
     expect(standaloneArgs).toEqual(
-      expect.arrayContaining(["--tls-handshake-timeout-ms=5000", "--in-flight-body-bytes=67108864"]),
+      expect.arrayContaining(["--tls-handshake-timeout-ms=5000", "--in-flight-body-bytes=33554432"]),
     );
     expect(
       byKind(standalone, "Service").find((x) => x["metadata"]["name"] === "mc-webhook")?.["spec"]["selector"][

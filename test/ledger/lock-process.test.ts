@@ -110,7 +110,7 @@ describe("the write lock between processes", () => {
     // A stale window far longer than a round: only the dead pid makes the lock free.
     const racer = (tag: string): Promise<WriterProcess> => writer("ledger", tag, 60_000);
     const writers = [await racer("w0"), await racer("w1"), await racer("w2")];
-    for (let round = 0; round < 8; round++) {
+    for (let round = 0; round < 6; round++) {
       const d = dir();
       const acknowledged: Ack[] = [];
       for (const over of ["a fresh directory", "a dead writer's lock"]) {

@@ -620,7 +620,7 @@ class Tail {
 }
 
 function checkBinary(binary: string): void {
-  let executable = false;
+  let executable: boolean;
   try {
     executable = statSync(binary).isFile();
     accessSync(binary, constants.X_OK);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { MemoryLedger, type LedgerEntry, type Outbox } from "../../src/ledger/index.ts";
 import { VerifiedCache, type ModelVocabulary } from "../../src/webhook/cache.ts";
 import { DenialRecorder, type DenialRecordFailed } from "../../src/webhook/denials.ts";
-import { CacheLookupFailed, SingleFlight, withDeadline } from "../../src/webhook/lookup.ts";
+import { SingleFlight, withDeadline } from "../../src/webhook/lookup.ts";
 import { createReviewer } from "../../src/webhook/reviewer.ts";
 import { modelDeployment, policy, request, type FakeMV } from "./fixtures.ts";
 
@@ -204,7 +204,7 @@ describe("AdmissionDenied entries", () => {
     await rec.settled();
     expect(errors.map((e) => e.message)).toEqual(["webhook: recording 1 AdmissionDenied entries failed"]);
     const retry = recorder(outboxOver(ledger));
-    createReviewer({ cache, sink: retry })(request("ModelDeployment", modelDeployment("old")));
+    await createReviewer({ cache, sink: retry })(request("ModelDeployment", modelDeployment("old")));
     await new Promise((r) => setTimeout(r, 10));
     await retry.settled();
     expect(await ledger.size()).toBe(1);

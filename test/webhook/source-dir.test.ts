@@ -77,7 +77,7 @@ describe("dir source and offline check", () => {
     });
     const files = manifestFiles(dir);
     expect(files.map((f) => f.slice(dir.length))).toEqual(["/a.yaml"]);
-    expect(files.flatMap(readManifestFile).map((m) => m.doc)).toEqual([0, 1]);
+    expect(files.flatMap((f) => readManifestFile(f)).map((m) => m.doc)).toEqual([0, 1]);
   });
 
   it("names the file and document of malformed YAML", () => {

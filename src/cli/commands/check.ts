@@ -17,6 +17,7 @@ import {
   type CheckResult,
   type ManifestObject,
 } from "../../webhook/index.ts";
+import { inputLimits } from "../input.ts";
 import { CheckFailedError, CliInputError, outputOption, printResult, type OutputFormat } from "../output.ts";
 
 interface CheckOptions {
@@ -52,8 +53,8 @@ async function run(opts: CheckOptions): Promise<CheckResult[]> {
   const ledger: Ledger | undefined =
     opts.ledger === undefined ? undefined : await openLedger(opts.ledger, { readOnly: true });
   try {
-    const cache = await loadDirCache(modelchainVocabulary, source.path, ledger);
-    const objects: ManifestObject[] = opts.file.flatMap(readManifestFile);
+    const cache = await loadDirCache(modelchainVocabulary, source.path, ledger, inputLimits());
+    const objects: ManifestObject[] = opts.file.flatMap((file) => readManifestFile(file, inputLimits()));
     // ModelVersions applied in the same manifest are known once applied (the invalid ones are
     // reported by their own decision below). Trust policies and Namespace labels come only from
     // --source: a manifest must not be able to vouch for itself.

@@ -1,15 +1,14 @@
 // `modelchain demo`: the real controllers against the in-memory API server (src/devcluster)
 // loaded with samples/, a real ledger (a file ledger in --state-dir, or --ledger ic://…), and
 // simulated rollouts; ends with `history` and `verify`. Deterministic object uids make a second run on the same ledger add nothing.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
 import type { Command } from "commander";
 import pino from "pino";
-import { parseAllDocuments } from "yaml";
 import { borrowedLedger, installCrds, startOperator } from "../../controller/index.ts";
 import { simulateRollouts, startDevCluster } from "../../devcluster/index.ts";
 import { openLedger, type Ledger } from "../../ledger/index.ts";
+import { readManifestFile } from "../../webhook/index.ts";
 import { auditUrl, verdict } from "./ledger-verify.ts";
 import { deploymentHistory, historyText } from "../history/chain.ts";
 import { CheckFailedError } from "../output.ts";
@@ -24,9 +23,8 @@ const DEMO_FILES = [
 ];
 
 function samples(file: string): KubernetesObject[] {
-  return parseAllDocuments(readFileSync(join(SAMPLES, file), "utf8")).map(
-    (d) => d.toJS() as KubernetesObject,
-  );
+  // The samples are checked-in manifests: apiVersion, kind and metadata are there.
+  return readManifestFile(join(SAMPLES, file)).map((m) => m.object as KubernetesObject);
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {

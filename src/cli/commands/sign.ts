@@ -4,7 +4,7 @@
 import { createPublicKey, createPrivateKey, type KeyObject } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { parseAllDocuments, type Document } from "yaml";
+import type { Document } from "yaml";
 import {
   validateModelVersion,
   describeErrors,
@@ -13,7 +13,8 @@ import {
   type Signature,
 } from "../../api/index.ts";
 import { keyIdOf, signSpec } from "../../lineage/index.ts";
-import { readInput } from "../input.ts";
+import { readYamlDocuments, type YamlDocument } from "../../webhook/index.ts";
+import { inputLimits, readInput } from "../input.ts";
 import { modelVersionsIn, parentName, qualifiedName, readObjects } from "../manifests.ts";
 import { CliInputError } from "../output.ts";
 
@@ -40,10 +41,8 @@ interface Signing {
   bound: boolean;
 }
 
-function signingOf(doc: Document, file: string, index: number): Signing | undefined {
-  const error = doc.errors[0];
-  if (error !== undefined) throw new CliInputError(`${file}: ${error.message}`, { cause: error });
-  const value: unknown = doc.toJS();
+/** `doc` is well-formed and within the input limits: readYamlDocuments refused it otherwise. */
+function signingOf({ document: doc, value, index }: YamlDocument, file: string): Signing | undefined {
   if (typeof value !== "object" || value === null || !("kind" in value) || value.kind !== "ModelVersion")
     return undefined;
   const checked = validateModelVersion(value);
@@ -112,14 +111,14 @@ interface SignOptions {
 
 function run(opts: SignOptions): void {
   const key = loadPrivateKey(opts.key);
-  const docs = parseAllDocuments(readInput(opts.file).toString("utf8"));
-  const signing = docs.flatMap((doc, i) => signingOf(doc, opts.file, i) ?? []);
+  const docs = [...readYamlDocuments(opts.file, inputLimits())];
+  const signing = docs.flatMap((doc) => signingOf(doc, opts.file) ?? []);
   if (signing.length === 0) throw new CliInputError(`${opts.file}: no ModelVersion to sign`);
   const given = new Map(modelVersionsIn(readObjects(opts.parent)).map((mv) => [qualifiedName(mv), mv]));
   const binder = new ParentBinder(opts.file, new Map(signing.map((s) => [s.name, s])), given);
   for (const s of signing) binder.bind(s, []);
   for (const s of signing) sign(s, key);
-  const text = docs.map((d) => d.toString({ lineWidth: 0 })).join("");
+  const text = docs.map((d) => d.document.toString({ lineWidth: 0 })).join("");
   if (opts.out === undefined || opts.out === "-") process.stdout.write(text);
   else writeFileSync(opts.out, text);
   for (const b of binder.bindings) process.stderr.write(`bound parent ${b}\n`);

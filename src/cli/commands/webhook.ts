@@ -15,6 +15,7 @@ import {
   type FailurePolicy,
   type Source,
 } from "../../webhook/index.ts";
+import { inputLimits } from "../input.ts";
 import { CliInputError, parseAtLeast, parseIndex } from "../output.ts";
 
 interface WebhookOptions {
@@ -125,6 +126,7 @@ async function serve(opts: WebhookOptions): Promise<void> {
     host: opts.host,
     timeoutSeconds: opts.timeoutSeconds,
     limits: { handshakeTimeoutMs: opts.tlsHandshakeTimeoutMs, inFlightBodyBytes: opts.inFlightBodyBytes },
+    yamlLimits: inputLimits(),
     log,
   });
   await new Promise<void>((resolve) => {

@@ -1,6 +1,7 @@
 // The auditor's view of one ModelDeployment: every ledger entry that explains what it ran,
 // oldest first — datasets → model versions (with parents) → image digests → rollouts and
 // config changes — each with its index and a verified inclusion proof.
+import { describeImages } from "../../trail/index.ts";
 import { hashFromHex, verifyInclusion, type Ledger, type LedgerEntry } from "../../ledger/index.ts";
 
 export interface ChainItem {
@@ -42,8 +43,9 @@ function summarize(e: LedgerEntry): string {
     case "ModelVersionRevoked":
       return `revoked: ${str(d["reason"])}`;
     case "RolloutStarted":
-      return `revision ${str(d["revision"])} of ${str(d["modelVersion"])} with ${str(d["image"])}`;
+      return `revision ${str(d["revision"])} of ${str(d["modelVersion"])} with ${imagesOf(d).join(", ")}`;
     case "ImageDigestChanged":
+      return `${imageText(d["from"])} -> ${imageText(d["to"])}`;
     case "ConfigChanged":
       return `${str(d["from"])} -> ${str(d["to"])}`;
     default:
@@ -51,6 +53,19 @@ function summarize(e: LedgerEntry): string {
         .map(([k, v]) => `${k}=${str(v)}`)
         .join(" ");
   }
+}
+
+/** The images a rollout entry names: v2 writes `images` (container -> image), v1 wrote `image`. */
+function imagesOf(data: Record<string, unknown>): string[] {
+  const images = data["images"];
+  if (typeof images === "object" && images !== null) return Object.values(images).map((v) => str(v));
+  return data["image"] === undefined ? [] : [str(data["image"])];
+}
+
+/** An image change's side: one image string (v1) or a container -> image map (v2). */
+function imageText(side: unknown): string {
+  if (typeof side !== "object" || side === null) return str(side);
+  return describeImages(Object.fromEntries(Object.entries(side).map(([k, v]) => [k, str(v)])));
 }
 
 /** Model versions a deployment served, and their ancestors, from the recorded entries. */
@@ -145,7 +160,7 @@ export async function deploymentHistory(ledger: Ledger, namespace: string, name:
     ...new Set(
       deploymentEntries
         .filter(({ entry }) => entry.kind === "RolloutStarted")
-        .map(({ entry }) => str(entry.data["image"])),
+        .flatMap(({ entry }) => imagesOf(entry.data)),
     ),
   ];
   return {

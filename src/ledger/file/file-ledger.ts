@@ -369,7 +369,8 @@ export class FileLedger implements Ledger {
     try {
       if (this.signingKey !== undefined && this.failed === undefined) await this.syncDerived();
     } catch (e: unknown) {
-      // A writer that lost the lock vouches for nothing more; closing it is not a failure.
+      // A writer that lost the lock has nothing left to vouch for, and closing must still let
+      // go of its files; it wrote nothing, as it would not on any other path.
       if (!(e instanceof LedgerLockLost)) throw e;
     } finally {
       await this.index.close();

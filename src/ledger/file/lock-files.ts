@@ -13,6 +13,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   unlinkSync,
   writeSync,
@@ -131,10 +132,12 @@ export function claimGeneration(lockDir: string, record: LockRecord): FileIdenti
   try {
     linkSync(temp, path);
   } catch (e: unknown) {
-    if (isCode(e, "EEXIST")) return undefined;
+    // EEXIST: another contender has this generation. ENOENT: a contender with a much shorter
+    // stale window removed our temporary file; either way, look again.
+    if (isCode(e, "EEXIST", "ENOENT")) return undefined;
     throw e;
   } finally {
-    unlinkSync(temp);
+    rmSync(temp, { force: true });
   }
   syncDirectory(lockDir);
   return identityOf(path);

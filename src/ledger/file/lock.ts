@@ -4,7 +4,7 @@
 // writes. The on-disk protocol is in lock-files.ts; this module decides when a holder is gone,
 // renews the lock, and fences: a holder checks before every write that it still holds it.
 import { randomBytes } from "node:crypto";
-import { unlinkSync, utimesSync } from "node:fs";
+import { rmSync, utimesSync } from "node:fs";
 import { hostname } from "node:os";
 import { LedgerLockedError, LedgerLockLost, LedgerOpenFailed } from "./errors.ts";
 import type { Fence } from "./fence.ts";
@@ -120,7 +120,8 @@ class HeldLock implements WriteLock {
     this.stop();
     if (this.lost !== undefined || highestGeneration(this.lockDir) !== this.generation) return;
     const released = claimGeneration(this.lockDir, { ...record(this.generation + 1), released: true });
-    if (released !== undefined) unlinkSync(this.path);
+    // The next writer may already have taken the released generation and removed this file.
+    if (released !== undefined) rmSync(this.path, { force: true });
   }
 
   private stop(): void {
@@ -172,7 +173,7 @@ export function acquireWriteLock(dir: string, options: WriteLockOptions): WriteL
     const path = generationPath(lockDir, generation);
     // A contender that judged an older generation stale long ago can only add a lower one.
     if (highestGeneration(lockDir) !== generation) {
-      unlinkSync(path);
+      rmSync(path, { force: true });
       continue;
     }
     if (stale !== undefined) options.onStale(stale);

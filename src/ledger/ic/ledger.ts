@@ -28,7 +28,7 @@ import {
 } from "../../metrics/index.ts";
 import { prepareEntry, type LedgerEntry, type PreparedEntry } from "../entry.ts";
 import { decodeEnvelope } from "../envelope.ts";
-import { LedgerError } from "../errors.ts";
+import { IcAppendRefused, IcVerificationError } from "./errors.ts";
 import { sameHash, toHex, type Hash } from "../hash.ts";
 import type {
   Checkpoint,
@@ -42,13 +42,7 @@ import type {
 import { EMPTY_ROOT, hashLeaf, ProofInputError } from "../merkle.ts";
 import { rootFromInclusionProof, verifyConsistency, verifyExtends, verifyInclusion } from "../verify.ts";
 import { verifyCertifiedTip } from "./certificate.ts";
-import {
-  idlFactory,
-  type AppendErrorValue,
-  type LedgerService,
-  type ProofResultValue,
-  type ReceiptValue,
-} from "./idl.ts";
+import { idlFactory, type LedgerService, type ProofResultValue, type ReceiptValue } from "./idl.ts";
 
 /** The canister's ingress limit is 2 MiB per message; this leaves room for Candid framing. */
 export const DEFAULT_BATCH_BYTES = 1_900_000;
@@ -78,39 +72,6 @@ export interface IcLedgerOptions {
   timeoutMs?: number;
   fetch?: typeof fetch;
   warn?: (message: string) => void;
-}
-
-/** The canister refused an append batch: retrying the same batch cannot succeed. */
-export class IcAppendRefused extends LedgerError {
-  readonly reason: AppendErrorValue;
-  constructor(canisterId: string, reason: AppendErrorValue, firstItem: number) {
-    // Permanent unless the caller is at fault ("unauthorized"): then the entries are fine and
-    // must wait for the right identity, not be set aside.
-    super(`ledger canister ${canisterId} refused the batch: ${describeAppendError(reason, firstItem)}`, {
-      permanent: !("unauthorized" in reason),
-    });
-    this.name = "IcAppendRefused";
-    this.reason = reason;
-  }
-}
-
-/** The canister answered something its certified tip does not back. */
-export class IcVerificationError extends LedgerError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "IcVerificationError";
-  }
-}
-
-function describeAppendError(e: AppendErrorValue, offset: number): string {
-  if ("unauthorized" in e) return `unauthorized: ${e.unauthorized}`;
-  if ("batch_too_large" in e)
-    return `batch_too_large: ${e.batch_too_large.bytes} bytes, limit ${e.batch_too_large.limit}`;
-  if ("entry_too_large" in e)
-    return `entry_too_large: entry ${offset + Number(e.entry_too_large.item)} is ${e.entry_too_large.bytes} bytes, limit ${e.entry_too_large.limit}`;
-  if ("invalid_entry" in e)
-    return `invalid_entry: entry ${offset + Number(e.invalid_entry.item)}: ${e.invalid_entry.reason}`;
-  return `invalid_key: entry ${offset + Number(e.invalid_key.item)}: ${e.invalid_key.reason}`;
 }
 
 const bytes = (v: Uint8Array | number[]): Uint8Array => (v instanceof Uint8Array ? v : Uint8Array.from(v));
@@ -515,3 +476,5 @@ export class IcLedger implements Ledger {
 
   async close(): Promise<void> {}
 }
+
+export { IcAppendRefused, IcVerificationError } from "./errors.ts";
