@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { KubernetesObjectApi, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 
 export const SAMPLES = join(import.meta.dirname, "..", "..", "samples");
 
@@ -14,4 +15,20 @@ export function sampleFiles(dir = ""): string[] {
   return readdirSync(join(SAMPLES, dir))
     .filter((f) => f.endsWith(".yaml"))
     .map((f) => join(dir, f));
+}
+
+/** The sample chain a user applies first: namespace, trust policy, base and fine-tuned model, deployment. */
+export const SAMPLE_CHAIN = [
+  "namespace.yaml",
+  "trust-policy.yaml",
+  "base-model.yaml",
+  "fine-tuned.yaml",
+  "deployment.yaml",
+];
+
+/** Creates every object of the sample chain through the API server. */
+export async function createSampleChain(kubeConfig: KubeConfig): Promise<void> {
+  const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+  for (const file of SAMPLE_CHAIN)
+    for (const o of sampleObjects(file)) await objects.create(o as unknown as KubernetesObject);
 }

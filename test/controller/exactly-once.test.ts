@@ -8,8 +8,6 @@ import {
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import pino from "pino";
-import { parseAllDocuments } from "yaml";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { simulateRollouts, startDevCluster, type DevCluster } from "../../src/devcluster/index.ts";
 import { borrowedLedger, installCrds, startOperator } from "../../src/controller/index.ts";
@@ -20,7 +18,7 @@ import {
   type LedgerEntry,
   type Receipt,
 } from "../../src/ledger/index.ts";
-import { SAMPLES } from "../api/samples.ts";
+import { createSampleChain } from "../api/samples.ts";
 import { tempDir } from "../ledger/fixtures.ts";
 
 /** A ledger that fails on purpose: before appending, or after appending but before answering (a lost acknowledgement). */
@@ -160,18 +158,8 @@ afterAll(() => state.remove());
 
 async function applySamples(cluster: DevCluster): Promise<void> {
   await installCrds(cluster.kubeConfig);
-  const objects = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
-  for (const file of [
-    "namespace.yaml",
-    "trust-policy.yaml",
-    "base-model.yaml",
-    "fine-tuned.yaml",
-    "deployment.yaml",
-  ]) {
-    for (const d of parseAllDocuments(readFileSync(join(SAMPLES, file), "utf8")))
-      await objects.create(d.toJS() as KubernetesObject);
-  }
-  await objects.create(labelledDeployment());
+  await createSampleChain(cluster.kubeConfig);
+  await KubernetesObjectApi.makeApiClient(cluster.kubeConfig).create(labelledDeployment());
 }
 
 describe("exactly once, nothing lost, for both rollout stores", () => {

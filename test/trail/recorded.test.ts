@@ -1,18 +1,11 @@
 // One meaning of "recorded": a ModelVersion whose spec was edited (and properly re-signed) after
 // its registration is reported the same way by the controller (status) and the webhook (denial).
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  CustomObjectsApi,
-  KubernetesObjectApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubernetesObject,
-} from "@kubernetes/client-node";
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import pino from "pino";
 import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
 import { simulateRollouts, startDevCluster } from "../../src/devcluster/index.ts";
 import { borrowedLedger, installCrds, startOperator } from "../../src/controller/index.ts";
 import { FileLedger } from "../../src/ledger/index.ts";
@@ -25,7 +18,7 @@ import {
   VerifiedCache,
   modelchainVocabulary,
 } from "../../src/webhook/index.ts";
-import { SAMPLES } from "../api/samples.ts";
+import { createSampleChain, SAMPLES } from "../api/samples.ts";
 import { tempDir } from "../ledger/fixtures.ts";
 import { request } from "../webhook/fixtures.ts";
 
@@ -57,16 +50,7 @@ describe("a spec edited after registration", () => {
       progressPollMs: 50,
     });
     try {
-      const objects = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
-      for (const file of [
-        "namespace.yaml",
-        "trust-policy.yaml",
-        "base-model.yaml",
-        "fine-tuned.yaml",
-        "deployment.yaml",
-      ])
-        for (const d of parseAllDocuments(readFileSync(join(SAMPLES, file), "utf8")))
-          await objects.create(d.toJS() as KubernetesObject);
+      await createSampleChain(cluster.kubeConfig);
       const condition = () =>
         cluster.store
           .get(MV_PATH, "ml", "mistral-7b-support-v2")
