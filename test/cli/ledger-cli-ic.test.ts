@@ -13,7 +13,9 @@ import { runCliAsync, type CliRun } from "./run-cli.ts";
 
 if (skipHosted) console.log(`SKIP ic CLI suite: ${skipReason}`);
 
-describe.skipIf(skipHosted)("modelchain ledger commands against ic://", () => {
+// Each test runs several CLI processes in a row, each one starting Node and the agent (about
+// 2 s) and verifying certificates against the hosted canister: 30 s is too close on 2 cores.
+describe.skipIf(skipHosted)("modelchain ledger commands against ic://", { timeout: 120_000 }, () => {
   const { dir, remove } = tempDir("modelchain-cli-ic-");
   let hosted: Hosted;
   let server: { url: string; close(): Promise<void> };
