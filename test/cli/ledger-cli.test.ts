@@ -20,7 +20,8 @@ beforeAll(() => {
   json(runCli(["append", "--ledger", ledger, "--file", join(dir, "batch.json")]));
 });
 
-describe("modelchain ledger commands", () => {
+// Several tests run a dozen CLI processes each (about 2 s of Node start-up apiece on 2 cores).
+describe("modelchain ledger commands", { timeout: 120_000 }, () => {
   it("append prints a receipt, and the same key again is a duplicate with the same index", () => {
     const again = json(runCli(["append", "--ledger", ledger], JSON.stringify(sampleEntry(3))));
     expect(again).toMatchObject({ index: 3, duplicate: true, size: 10 });
