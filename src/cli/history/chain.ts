@@ -44,6 +44,9 @@ function summarize(e: LedgerEntry): string {
       return `revoked: ${str(d["reason"])}`;
     case "RolloutStarted":
       return `revision ${str(d["revision"])} of ${str(d["modelVersion"])} with ${imagesOf(d).join(", ")}`;
+    case "RolloutCompleted":
+    case "RolloutFailed":
+      return `revision ${str(d["revision"])} ${e.kind === "RolloutCompleted" ? "completed" : "failed"} (template ${str(d["templateHash"])})`;
     case "ImageDigestChanged":
       return `${imageText(d["from"])} -> ${imageText(d["to"])}`;
     case "ConfigChanged":
