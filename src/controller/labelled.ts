@@ -23,7 +23,7 @@ export interface LabelledDeps {
   recorder: EventRecorder;
   writes: KubeWrites;
   kubeConfig: KubeConfig;
-  clock?: () => Date;
+  clock: () => Date;
   progressPollMs?: number;
 }
 
@@ -61,7 +61,7 @@ export class LabelledDeploymentReconciler implements Reconciler {
     const log = new RolloutLog({
       store: annotationRolloutStore(d, this.deps.writes),
       writer: this.deps.recorder,
-      clock: this.deps.clock ?? (() => new Date()),
+      clock: this.deps.clock,
     });
     const { current, records } = await log.pass(observed, () => Promise.resolve(rolloutOutcome(d)));
     await this.recordDrift(observed.subject, d, modelVersion);

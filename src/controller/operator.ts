@@ -334,6 +334,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
         recorder,
         writes,
         kubeConfig: opts.kubeConfig,
+        clock,
         ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }),
       }),
       log,
