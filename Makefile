@@ -11,7 +11,7 @@ export PATH := $(NODE_BIN):$(PATH)
 STATE_DIR ?= $(CURDIR)/.state
 LEDGER_DIR ?= $(STATE_DIR)/ledger
 
-.PHONY: help deps build typecheck format format-check lint test run walkthrough bench clean crds envtest-assets image kind-up kind-down e2e
+.PHONY: pytools help deps build typecheck format format-check lint test run walkthrough bench clean crds envtest-assets image kind-up kind-down e2e
 
 help:
 	@echo "make run    set up and run modelchain (operator, or the offline demo when no cluster)"
@@ -61,7 +61,11 @@ canister: deps
 canister-check: deps
 	node canister/build.ts --check
 
-test: deps typecheck format-check lint canister-check
+# The field's real Python tools the tests drive (model-signing, ...), in cached venvs.
+pytools:
+	@test/pytools/setup.sh >/dev/null
+
+test: deps typecheck format-check lint canister-check pytools
 	@if [ -n "$${KUBEBUILDER_ASSETS:-}" ]; then \
 	  echo "make test: real control plane from KUBEBUILDER_ASSETS=$$KUBEBUILDER_ASSETS"; \
 	elif command -v go >/dev/null 2>&1; then \
