@@ -27,10 +27,10 @@ export class ManifestDigestError extends Error {
 }
 
 function byCodePoint(a: string, b: string): number {
-  const x = [...a];
-  const y = [...b];
+  const x = Array.from(a, (c) => c.codePointAt(0) ?? 0);
+  const y = Array.from(b, (c) => c.codePointAt(0) ?? 0);
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = (x[i]!.codePointAt(0) ?? 0) - (y[i]!.codePointAt(0) ?? 0);
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
     if (d !== 0) return d;
   }
   return x.length - y.length;
@@ -40,7 +40,7 @@ function byComponents(a: string, b: string): number {
   const x = a.split("/");
   const y = b.split("/");
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = byCodePoint(x[i]!, y[i]!);
+    const d = byCodePoint(x[i] ?? "", y[i] ?? "");
     if (d !== 0) return d;
   }
   return x.length - y.length;
