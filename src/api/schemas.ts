@@ -101,6 +101,15 @@ export const modelVersionSchema: Schema = obj(
           { maxItems: 16 },
         ),
         revoked: obj({ reason: str({ minLength: 1 }), revokedAt: str({ format: "date-time" }) }, ["reason"]),
+        reinstated: obj(
+          {
+            reason: str({ minLength: 1 }),
+            revocationIndex: int({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+            keyId: str({ minLength: 1 }),
+            signature: str({ pattern: "^[A-Za-z0-9+/]+={0,2}$" }),
+          },
+          ["reason", "revocationIndex", "keyId", "signature"],
+        ),
       },
       ["model", "version", "artifact"],
     ),

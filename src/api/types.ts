@@ -88,6 +88,20 @@ export interface Revocation {
   revokedAt?: string;
 }
 
+/**
+ * The signed act that lifts a recorded revocation (`modelchain reinstate`): an ed25519 signature,
+ * by a key a ModelTrustPolicy trusts for reinstatement, over reinstatementPayload() (the
+ * ModelVersion's namespace, name and spec digest, the ledger index of the revocation it lifts,
+ * and the reason). Bound to that one revocation, it cannot lift a later one.
+ */
+export interface Reinstatement {
+  reason: string;
+  /** Ledger index of the ModelVersionRevoked entry this lifts (status.revocation.ledgerIndex). */
+  revocationIndex: number;
+  keyId: string;
+  signature: string;
+}
+
 export interface ModelVersionSpec {
   model: string;
   version: string;
@@ -97,6 +111,7 @@ export interface ModelVersionSpec {
   training?: Training;
   signatures?: Signature[];
   revoked?: Revocation;
+  reinstated?: Reinstatement;
 }
 
 export interface ModelVersionStatus {

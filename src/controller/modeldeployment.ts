@@ -22,7 +22,7 @@ import {
   type ModelDeploymentStatus,
   type ModelVersion,
 } from "../api/index.ts";
-import { objectId, recording, RolloutLog } from "../trail/index.ts";
+import { keyOf, objectId, recording, RolloutLog } from "../trail/index.ts";
 import { configMapData, type KubeWrites } from "./kube.ts";
 import { failureSummary, verdicts, verifiedUnderAll, type LineageContext } from "./lineage-context.ts";
 import {
@@ -39,6 +39,9 @@ import { MAX_STATUS_ROLLOUTS, SERVING_CONTAINER, statusRolloutStore, toStatus } 
 import { sameStatus } from "./modelversion.ts";
 import { done, requeueAfter, splitKey, type Reconciler, type ReconcileResult } from "./reconcile.ts";
 import type { EventRecorder } from "./recorder.ts";
+
+/** How soon a deployment of a revoked model looks again for the revocation's ledger entry. */
+const REVOCATION_WAIT_MS = 500;
 
 export interface ModelDeploymentDeps {
   ctx: LineageContext;
@@ -97,15 +100,17 @@ export class ModelDeploymentReconciler implements Reconciler {
     const results = await verdicts(this.deps.ctx, mv);
     const enforced = results.some((r) => r.mode === "enforce" && !r.verdict.verified) || results.length === 0;
     if (enforced) {
-      const revoked = results.find((r) => r.verdict.revoked !== undefined);
-      if (revoked !== undefined)
-        await this.revokedInUse(
-          md,
-          mv,
-          revoked.verdict.revoked ?? "",
-          results.some((r) => r.scaleToZero),
-        );
-      return this.writeConditions(md, [
+      const revoked = results.find((r) => r.verdict.revoked !== undefined)?.verdict.revoked;
+      const inUse =
+        revoked === undefined
+          ? "recorded"
+          : await this.revokedInUse(
+              md,
+              mv,
+              revoked,
+              results.some((r) => r.scaleToZero),
+            );
+      await this.writeConditions(md, [
         {
           type: "Admitted",
           status: "False",
@@ -113,6 +118,8 @@ export class ModelDeploymentReconciler implements Reconciler {
           message: failureSummary(results),
         },
       ]);
+      // The revocation itself is recorded by the ModelVersion's reconciler; look again shortly.
+      return inUse === "recorded" ? done() : requeueAfter(REVOCATION_WAIT_MS);
     }
     return this.rollout(
       md,
@@ -171,16 +178,29 @@ export class ModelDeploymentReconciler implements Reconciler {
     return current.phase === "Started" ? requeueAfter(this.deps.progressPollMs ?? 10_000) : done();
   }
 
-  /** A deployment still serving a revoked model (or one with a revoked ancestor): say so, record it, maybe scale to zero. */
+  /** Whether the revocation of `revoked` (namespace/name) is in the ledger yet. */
+  private async revocationRecorded(revoked: string): Promise<boolean> {
+    const [namespace = "", name = ""] = revoked.split("/");
+    const object = this.deps.ctx.modelVersions.get(name, namespace);
+    if (object === undefined) return false;
+    return this.deps.recorder.recorded(keyOf("ModelVersionRevoked", { modelVersion: objectId(object) }));
+  }
+
+  /**
+   * A deployment still serving a revoked model (or one with a revoked ancestor): say so, record
+   * it, maybe scale to zero. Only once the revocation is in the ledger, so an auditor reads the
+   * revocation first and then what served the model.
+   */
   private async revokedInUse(
     md: ModelDeployment,
     mv: ModelVersion,
     revoked: string,
     scaleToZero: boolean,
-  ): Promise<void> {
+  ): Promise<"recorded" | "waiting"> {
     const namespace = md.metadata.namespace ?? "default";
     const deployment = this.deps.deployments.get(md.metadata.name, namespace);
-    if (deployment === undefined) return;
+    if (deployment === undefined) return "recorded";
+    if (!(await this.revocationRecorded(revoked))) return "waiting";
     const data = {
       modelVersion: mv.metadata.name,
       revoked,
@@ -194,6 +214,7 @@ export class ModelDeploymentReconciler implements Reconciler {
     );
     if (scaleToZero && (deployment.spec?.replicas ?? 0) > 0)
       await this.deps.writes.scaleDeployment(namespace, md.metadata.name, 0);
+    return "recorded";
   }
 
   /** Records each Pod running a digest other than the admitted one, once per pod and digest. */

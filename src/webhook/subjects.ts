@@ -112,13 +112,11 @@ function replicasOf(object: unknown): number {
   return typeof replicas === "number" ? replicas : 1;
 }
 
-/** Revoking must always be possible, even without the signing key: the signature covers
- * `revoked`, so a revocation by an operator on call would otherwise fail the signature check. */
+/** Revoking must always be possible, by anyone allowed to update the object: only `revoked`
+ * changes (the signature does not cover it), and it is set. */
 function onlyRevokes(object: unknown, oldObject: unknown): boolean {
   const spec = isRecord(object) ? object["spec"] : undefined;
-  return (
-    isRecord(spec) && isRecord(spec["revoked"]) && samePart(object, oldObject, ["revoked", "signatures"])
-  );
+  return isRecord(spec) && isRecord(spec["revoked"]) && samePart(object, oldObject, ["revoked"]);
 }
 
 /**

@@ -47,6 +47,7 @@ const mvSpec: Full<ModelVersionSpec> = {
   },
   signatures: [{ keyId: "k", signature: "c2ln" }],
   revoked: { reason: "r", revokedAt: now },
+  reinstated: { reason: "r", revocationIndex: 1, keyId: "k", signature: "c2ln" },
 };
 const mvStatus: Full<ModelVersionStatus> = {
   observedGeneration: 1,
