@@ -115,6 +115,14 @@ export const modelVersionSchema: Schema = obj(
     ),
     status: obj({
       observedGeneration: int({ minimum: 0 }),
+      revocation: obj(
+        {
+          ledgerIndex: int({ minimum: 0 }),
+          reason: str(),
+          artifactDigest: str({ pattern: DIGEST_PATTERN }),
+        },
+        ["ledgerIndex", "reason"],
+      ),
       conditions,
       specDigest: str({ pattern: DIGEST_PATTERN }),
       ledger: ledgerReference,
@@ -185,17 +193,16 @@ export const modelDeploymentSchema: Schema = obj(
   ["spec"],
 );
 
+const trustedKey = obj(
+  { keyId: str({ minLength: 1 }), publicKey: str({ pattern: "-----BEGIN PUBLIC KEY-----" }) },
+  ["keyId", "publicKey"],
+);
+
 export const modelTrustPolicySchema: Schema = obj(
   {
     spec: obj(
       {
-        trustedKeys: arr(
-          obj({ keyId: str({ minLength: 1 }), publicKey: str({ pattern: "-----BEGIN PUBLIC KEY-----" }) }, [
-            "keyId",
-            "publicKey",
-          ]),
-          { minItems: 1 },
-        ),
+        trustedKeys: arr(trustedKey, { minItems: 1 }),
         require: obj({
           signature: bool({ default: true }),
           datasetsPinned: bool({ default: true }),
@@ -228,7 +235,19 @@ export const modelTrustPolicySchema: Schema = obj(
           ),
         }),
         maxLineageDepth: int({ minimum: 1, maximum: 256, default: 16 }),
-        revocation: obj({ scaleToZero: bool({ default: false }) }),
+        revocation: obj({
+          scaleToZero: bool({ default: false }),
+          artifacts: arr(
+            obj({ digest: str({ pattern: DIGEST_PATTERN }), reason: str({ minLength: 1 }) }, [
+              "digest",
+              "reason",
+            ]),
+            {
+              maxItems: 1024,
+            },
+          ),
+          reinstatementKeys: arr(trustedKey, { maxItems: 64 }),
+        }),
       },
       ["trustedKeys"],
     ),

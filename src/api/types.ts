@@ -114,8 +114,16 @@ export interface ModelVersionSpec {
   reinstated?: Reinstatement;
 }
 
+/** The revocation in force, as the ledger recorded it. */
+export interface RevocationStatus {
+  ledgerIndex: number;
+  reason: string;
+  artifactDigest?: string;
+}
+
 export interface ModelVersionStatus {
   observedGeneration?: number;
+  revocation?: RevocationStatus;
   conditions?: Condition[];
   specDigest?: string;
   ledger?: LedgerReference;
@@ -233,7 +241,21 @@ export interface ModelTrustPolicySpec {
   mode?: EnforcementMode;
   namespaceSelector?: LabelSelector;
   maxLineageDepth?: number;
-  revocation?: { scaleToZero?: boolean };
+  revocation?: RevocationPolicy;
+}
+
+/** An artifact digest revoked for good: every ModelVersion with it, wherever the ledger is followed. */
+export interface RevokedArtifact {
+  digest: string;
+  reason: string;
+}
+
+export interface RevocationPolicy {
+  scaleToZero?: boolean;
+  /** Recorded as ArtifactRevoked; removing one from the list does not lift it. */
+  artifacts?: RevokedArtifact[];
+  /** Keys whose signed `modelchain reinstate` lifts a recorded revocation. */
+  reinstatementKeys?: TrustedKey[];
 }
 
 export interface ModelTrustPolicy {

@@ -22,7 +22,7 @@ import {
   type ModelDeploymentStatus,
   type ModelVersion,
 } from "../api/index.ts";
-import { keyOf, objectId, recording, RolloutLog } from "../trail/index.ts";
+import { objectId, recording, RolloutLog } from "../trail/index.ts";
 import { configMapData, type KubeWrites } from "./kube.ts";
 import { failureSummary, verdicts, verifiedUnderAll, type LineageContext } from "./lineage-context.ts";
 import {
@@ -178,12 +178,11 @@ export class ModelDeploymentReconciler implements Reconciler {
     return current.phase === "Started" ? requeueAfter(this.deps.progressPollMs ?? 10_000) : done();
   }
 
-  /** Whether the revocation of `revoked` (namespace/name) is in the ledger yet. */
-  private async revocationRecorded(revoked: string): Promise<boolean> {
+  /** Whether the revocation of `revoked` (namespace/name) is in the ledger yet (read by verdicts()). */
+  private revocationRecorded(revoked: string): boolean {
     const [namespace = "", name = ""] = revoked.split("/");
-    const object = this.deps.ctx.modelVersions.get(name, namespace);
-    if (object === undefined) return false;
-    return this.deps.recorder.recorded(keyOf("ModelVersionRevoked", { modelVersion: objectId(object) }));
+    const uid = this.deps.ctx.modelVersions.get(name, namespace)?.metadata?.uid;
+    return this.deps.ctx.trail.revocations.of(namespace, name, uid).state === "revoked";
   }
 
   /**
@@ -200,7 +199,7 @@ export class ModelDeploymentReconciler implements Reconciler {
     const namespace = md.metadata.namespace ?? "default";
     const deployment = this.deps.deployments.get(md.metadata.name, namespace);
     if (deployment === undefined) return "recorded";
-    if (!(await this.revocationRecorded(revoked))) return "waiting";
+    if (!this.revocationRecorded(revoked)) return "waiting";
     const data = {
       modelVersion: mv.metadata.name,
       revoked,

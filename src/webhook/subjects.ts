@@ -19,7 +19,7 @@ export interface Workload {
 
 export type Subject =
   | Workload
-  | { type: "modelversion"; resource: "modelversions"; object: unknown }
+  | { type: "modelversion"; resource: "modelversions"; object: unknown; oldObject: unknown }
   /** `unplaced`: the review does not say which namespace it is for, so no selector can be applied. */
   | { type: "invalid"; resource: string; problem: string; unplaced?: boolean }
   | { type: "ungated"; resource: string; why?: "unchanged" | "revocation" | "scale-down" };
@@ -153,6 +153,6 @@ export function subjectOf(request: AdmissionRequest): Subject {
   if (exemption !== undefined) return { type: "ungated", resource, why: exemption };
   const { object, oldObject } = placed.request;
   if (resource === "modeldeployments") return modelDeployment(object);
-  if (resource === "modelversions") return { type: "modelversion", resource, object };
+  if (resource === "modelversions") return { type: "modelversion", resource, object, oldObject };
   return deployment(object, request.operation === "UPDATE" ? oldObject : null);
 }

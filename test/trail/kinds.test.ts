@@ -33,6 +33,16 @@ const PINNED: {
     data: { specDigest: D, reason: "leaked", revokedAt: null },
     key: "ModelVersionRevoked/uid-m",
   },
+  ModelVersionReinstated: {
+    parts: { modelVersion: "uid-m", revocationIndex: 7 },
+    data: { specDigest: D, reason: "false alarm", revocationIndex: 7, signedBy: "k1", policy: "ml-models" },
+    key: "ModelVersionReinstated/uid-m/7",
+  },
+  ArtifactRevoked: {
+    parts: { digest: D },
+    data: { digest: D, reason: "poisoned", policy: "ml-models" },
+    key: `ArtifactRevoked/${D}`,
+  },
   RolloutStarted: {
     parts: rollout,
     data: {
@@ -106,6 +116,8 @@ const SHAPES: Record<EntryKind, string[]> = {
     "failedChecks",
   ],
   ModelVersionRevoked: ["specDigest", "reason", "revokedAt"],
+  ModelVersionReinstated: ["specDigest", "reason", "revocationIndex", "signedBy", "policy"],
+  ArtifactRevoked: ["digest", "reason", "policy"],
   RolloutStarted: ["revision", "modelVersion", "modelSpecDigest", "images", "configHash", "templateHash"],
   RolloutCompleted: ["revision", "templateHash", "images", "configHash"],
   RolloutFailed: ["revision", "templateHash", "images", "configHash"],
