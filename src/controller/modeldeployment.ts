@@ -34,7 +34,7 @@ import {
   templateHash,
 } from "./deployment-spec.ts";
 import { driftRecording, findDrift, type Drift } from "./drift.ts";
-import { rolloutConditions } from "./modeldeployment-status.ts";
+import { notAdmittedConditions, rolloutConditions } from "./modeldeployment-status.ts";
 import { MAX_STATUS_ROLLOUTS, SERVING_CONTAINER, statusRolloutStore, toStatus } from "./rollout-stores.ts";
 import { sameStatus } from "./modelversion.ts";
 import { done, requeueAfter, splitKey, type Reconciler, type ReconcileResult } from "./reconcile.ts";
@@ -110,14 +110,15 @@ export class ModelDeploymentReconciler implements Reconciler {
               revoked,
               results.some((r) => r.scaleToZero),
             );
-      await this.writeConditions(md, [
-        {
-          type: "Admitted",
-          status: "False",
-          reason: revoked ? "ModelRevoked" : "LineageNotVerified",
-          message: failureSummary(results),
-        },
-      ]);
+      const admitted = {
+        type: "Admitted",
+        status: "False" as const,
+        reason: revoked ? "ModelRevoked" : "LineageNotVerified",
+        message: failureSummary(results),
+      };
+      const drift = await this.recordDrift(md);
+      const deployment = this.deps.deployments.get(md.metadata.name, namespace);
+      await this.writeConditions(md, notAdmittedConditions(admitted, deployment, drift));
       // The revocation itself is recorded by the ModelVersion's reconciler; look again shortly.
       return inUse === "recorded" ? done() : requeueAfter(REVOCATION_WAIT_MS);
     }

@@ -153,6 +153,13 @@ describe("entry kinds", () => {
     expect(built.eventType).toBe(ENTRY_KINDS[kind].eventType);
   });
 
+  it("keys a revocation after a reinstatement by that reinstatement, and the first one as before", () => {
+    expect(ENTRY_KINDS.ModelVersionRevoked.key({ modelVersion: "uid-m" })).toBe("ModelVersionRevoked/uid-m");
+    expect(ENTRY_KINDS.ModelVersionRevoked.key({ modelVersion: "uid-m", after: 9 })).toBe(
+      "ModelVersionRevoked/uid-m/after-9",
+    );
+  });
+
   it("keys an admission denial by the SHA-256 of its parts, so a retried review repeats it and another does not", () => {
     const parts = PINNED.AdmissionDenied.parts;
     const key = ENTRY_KINDS.AdmissionDenied.key(parts);
