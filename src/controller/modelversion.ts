@@ -30,7 +30,7 @@ import {
   type LineageContext,
   type PolicyVerdict,
 } from "./lineage-context.ts";
-import { reinstatementKeys, revocationAct } from "./revocation-act.ts";
+import { recordedAgain, reinstatementKeys, revocationAct } from "./revocation-act.ts";
 import { done, splitKey, type Reconciler, type ReconcileResult } from "./reconcile.ts";
 import type { EventRecorder } from "./recorder.ts";
 
@@ -153,11 +153,11 @@ export class ModelVersionReconciler implements Reconciler {
       this.revocations().artifact(mv.spec.artifact.digest),
       reinstatementKeys(governingPolicies(this.deps.ctx, namespace)),
     );
-    if (act !== undefined) await this.deps.recorder.record(mv, act);
+    const acted = act === undefined ? undefined : await this.deps.recorder.record(mv, act);
     // Judged again from the ledger once it holds the new fact.
     const results = act === undefined ? judged : await verdicts(this.deps.ctx, mv);
     const revocation = recordedRevocation(this.deps.ctx, mv);
-    const latest = await this.latestReceipt(mv, registered);
+    const latest = acted ?? (await this.recordStanding(mv, registered));
     const status = modelVersionStatus(mv, results, latest, revocation, this.deps.clock());
     if (sameStatus(status, mv.status)) return done();
     await this.deps.writes.patchStatus(MODEL_VERSION.plural, namespace, name, status);
@@ -170,16 +170,21 @@ export class ModelVersionReconciler implements Reconciler {
     return this.deps.ctx.trail.revocations;
   }
 
-  /** The receipt of the object's latest revocation or reinstatement entry, else of its registration. */
-  private async latestReceipt(mv: ModelVersion, registered: Receipt): Promise<Receipt> {
+  /**
+   * Records the object's latest revocation or reinstatement entry again (a duplicate: nothing is
+   * appended), so that its Event is emitted even when the pass that appended it lost the
+   * acknowledgement; returns its receipt, or the registration's when there is none.
+   */
+  private async recordStanding(mv: ModelVersion, registered: Receipt): Promise<Receipt> {
     const standing = this.revocations().of(
       mv.metadata.namespace ?? "default",
       mv.metadata.name,
       mv.metadata.uid,
     );
     if (standing.state === "never") return registered;
-    const key = standing.state === "revoked" ? standing.revocation.key : standing.reinstatement.key;
-    return (await this.deps.ctx.ledger.lookup(key)) ?? registered;
+    const index = standing.state === "revoked" ? standing.revocation.index : standing.reinstatement.index;
+    const again = recordedAgain((await this.deps.ctx.ledger.get(index)).envelope.entry);
+    return again === undefined ? registered : this.deps.recorder.record(mv, again);
   }
 
   /** A malformed ModelVersion gets a condition that names the field; nothing is recorded. */

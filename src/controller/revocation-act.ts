@@ -3,13 +3,23 @@
 // proves. Nothing else changes the record: removing `spec.revoked` alone appends nothing.
 import { specDigest, type ModelTrustPolicy, type ModelVersion } from "../api/index.ts";
 import { verifyReinstatement, type ReinstatementKeys } from "../lineage/index.ts";
+import type { LedgerEntry } from "../ledger/index.ts";
 import {
+  ENTRY_KINDS,
   objectId,
   recording,
   type ArtifactRevocation,
   type Recording,
   type RevocationStanding,
 } from "../trail/index.ts";
+
+const revokedMessage = (reason: string, artifactDigest: string | undefined): string =>
+  artifactDigest === undefined
+    ? `revoked: ${reason}`
+    : `revoked with its artifact ${artifactDigest}: ${reason}`;
+
+const reinstatedMessage = (index: number, signedBy: string, policy: string, reason: string): string =>
+  `reinstated (lifts the revocation at ledger entry ${index}), signed by ${signedBy} under ModelTrustPolicy ${policy}: ${reason}`;
 
 export function reinstatementKeys(policies: readonly ModelTrustPolicy[]): ReinstatementKeys[] {
   return policies.map((p) => ({ policy: p.metadata.name, keys: p.spec.revocation?.reinstatementKeys ?? [] }));
@@ -32,9 +42,7 @@ function revoke(
       revokedAt,
       ...(artifactDigest === undefined ? {} : { artifactDigest }),
     },
-    artifactDigest === undefined
-      ? `revoked: ${reason}`
-      : `revoked with its artifact ${artifactDigest}: ${reason}`,
+    revokedMessage(reason, artifactDigest),
   );
 }
 
@@ -67,6 +75,42 @@ export function revocationAct(
       signedBy: verdict.signedBy,
       policy: verdict.policy,
     },
-    `reinstated (lifts the revocation at ledger entry ${revocationIndex}), signed by ${verdict.signedBy} under ModelTrustPolicy ${verdict.policy}: ${reason}`,
+    reinstatedMessage(revocationIndex, verdict.signedBy, verdict.policy, reason),
   );
+}
+
+const text = (v: unknown): string => (typeof v === "string" ? v : "");
+
+/**
+ * A revocation or reinstatement entry already in the ledger, as the recording that made it: the
+ * same key (appending it again adds nothing) and the same Event text.
+ */
+export function recordedAgain(entry: LedgerEntry): Recording | undefined {
+  const d = entry.data;
+  const reason = text(d["reason"]);
+  if (entry.kind === "ModelVersionRevoked") {
+    const artifactDigest = typeof d["artifactDigest"] === "string" ? d["artifactDigest"] : undefined;
+    const revokedAt = typeof d["revokedAt"] === "string" ? d["revokedAt"] : null;
+    return {
+      kind: "ModelVersionRevoked",
+      key: entry.key,
+      data: {
+        specDigest: text(d["specDigest"]),
+        reason,
+        revokedAt,
+        ...(artifactDigest === undefined ? {} : { artifactDigest }),
+      },
+      eventType: ENTRY_KINDS.ModelVersionRevoked.eventType,
+      message: revokedMessage(reason, artifactDigest),
+    };
+  }
+  if (entry.kind !== "ModelVersionReinstated" || typeof d["revocationIndex"] !== "number") return undefined;
+  const [index, signedBy, policy] = [d["revocationIndex"], text(d["signedBy"]), text(d["policy"])];
+  return {
+    kind: "ModelVersionReinstated",
+    key: entry.key,
+    data: { specDigest: text(d["specDigest"]), reason, revocationIndex: index, signedBy, policy },
+    eventType: ENTRY_KINDS.ModelVersionReinstated.eventType,
+    message: reinstatedMessage(index, signedBy, policy, reason),
+  };
 }

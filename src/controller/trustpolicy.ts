@@ -46,7 +46,8 @@ export class TrustPolicyReconciler implements Reconciler {
     const { ctx, recorder } = this.deps;
     await ctx.trail.follow(ctx.ledger);
     for (const { digest, reason } of policy.spec.revocation?.artifacts ?? []) {
-      if (ctx.trail.revocations.artifact(digest) !== undefined) continue;
+      // Recorded again when known (adding nothing), so a lost acknowledgement still gets its Event.
+      const known = ctx.trail.revocations.artifact(digest) !== undefined;
       await recorder.record(
         involved(policy),
         recording(
@@ -56,7 +57,7 @@ export class TrustPolicyReconciler implements Reconciler {
           `artifact ${digest} revoked: ${reason}`,
         ),
       );
-      this.deps.onArtifactRevoked(digest);
+      if (!known) this.deps.onArtifactRevoked(digest);
     }
     return done();
   }
