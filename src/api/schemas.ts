@@ -193,16 +193,18 @@ export const modelDeploymentSchema: Schema = obj(
   ["spec"],
 );
 
-const trustedKey = obj(
-  { keyId: str({ minLength: 1 }), publicKey: str({ pattern: "-----BEGIN PUBLIC KEY-----" }) },
-  ["keyId", "publicKey"],
-);
+// A function, not a shared object: a shared one would be written to the CRD YAML as an alias.
+const trustedKey = (): Schema =>
+  obj({ keyId: str({ minLength: 1 }), publicKey: str({ pattern: "-----BEGIN PUBLIC KEY-----" }) }, [
+    "keyId",
+    "publicKey",
+  ]);
 
 export const modelTrustPolicySchema: Schema = obj(
   {
     spec: obj(
       {
-        trustedKeys: arr(trustedKey, { minItems: 1 }),
+        trustedKeys: arr(trustedKey(), { minItems: 1 }),
         require: obj({
           signature: bool({ default: true }),
           datasetsPinned: bool({ default: true }),
@@ -246,7 +248,7 @@ export const modelTrustPolicySchema: Schema = obj(
               maxItems: 1024,
             },
           ),
-          reinstatementKeys: arr(trustedKey, { maxItems: 64 }),
+          reinstatementKeys: arr(trustedKey(), { maxItems: 64 }),
         }),
       },
       ["trustedKeys"],
