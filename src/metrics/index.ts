@@ -97,6 +97,12 @@ export const reconcileDuration = new Histogram({
   buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
   registers: [registry],
 });
+export const reconciles = new Counter({
+  name: "modelchain_reconciles_total",
+  help: "Reconciles by controller and result (success, requeue, retry after an error, terminal error).",
+  labelNames: ["controller", "result"] as const,
+  registers: [registry],
+});
 export const reconcileErrors = new Counter({
   name: "modelchain_reconcile_errors_total",
   help: "Reconciles that failed, by controller and error class.",
