@@ -58,6 +58,12 @@ export const admissionReviews = new Counter({
   labelNames: ["decision", "reason", "resource"] as const,
   registers: [registry],
 });
+export const admissionRefusals = new Counter({
+  name: "modelchain_admission_refusals_total",
+  help: "Requests to the webhook answered without a review (HTTP 400/413/429/500) or closed (tls: a failed or timed-out handshake), by status.",
+  labelNames: ["status"] as const,
+  registers: [registry],
+});
 export const admissionDuration = new Histogram({
   name: "modelchain_admission_duration_seconds",
   help: "Time to answer an AdmissionReview, from request end to response.",
