@@ -25,6 +25,7 @@ import type { Ledger } from "../ledger/index.ts";
 import { TrailIndex } from "../trail/index.ts";
 import { Controller } from "./controller.ts";
 import { watchResource, type Watched } from "./informers.ts";
+import { podForDrift } from "../kube/index.ts";
 import { kubeWrites } from "./kube.ts";
 import { LeaderElector } from "./leader.ts";
 import { ModelDeploymentReconciler } from "./modeldeployment.ts";
@@ -34,32 +35,7 @@ import { artifactRevocationFollower, TrustPolicyReconciler } from "./trustpolicy
 import { publishDeploymentGauges } from "./gauges.ts";
 import { PodIndex } from "./pod-index.ts";
 
-/** Labelled Deployments by namespace and model version, for waking them on Pod and model changes. */
-class KeysByModel {
-  private readonly byModel = new Map<string, Set<string>>();
-  private readonly modelOf = new Map<string, string>();
-
-  put(d: V1Deployment): void {
-    this.remove(d);
-    const key = keyOf(d);
-    const model = `${d.metadata?.namespace ?? ""}/${d.metadata?.labels?.[MODEL_VERSION_LABEL] ?? ""}`;
-    let keys = this.byModel.get(model);
-    if (keys === undefined) this.byModel.set(model, (keys = new Set()));
-    keys.add(key);
-    this.modelOf.set(key, model);
-  }
-
-  remove(d: V1Deployment): void {
-    const key = keyOf(d);
-    const model = this.modelOf.get(key);
-    if (model !== undefined) this.byModel.get(model)?.delete(key);
-    this.modelOf.delete(key);
-  }
-
-  keys(namespace: string, modelVersion: string): string[] {
-    return [...(this.byModel.get(`${namespace}/${modelVersion}`) ?? [])];
-  }
-}
+import { KeysByModel } from "./labelled-keys.ts";
 import { EventRecorder } from "./recorder.ts";
 import { DEPLOYMENT_LABEL, MANAGED_BY } from "./deployment-spec.ts";
 
@@ -125,6 +101,17 @@ interface Informers {
   labelled: Watched<V1Deployment>;
 }
 
+/** Label selectors of the Deployments we own, and of those that opted in with the label and are not ours. */
+function deploymentSelectors(): { managedBy: string; labelled: string } {
+  const managedBy = Object.entries(MANAGED_BY)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  const notOurs = Object.entries(MANAGED_BY)
+    .map(([k, v]) => `${k}!=${v}`)
+    .join(",");
+  return { managedBy, labelled: `${MODEL_VERSION_LABEL},${notOurs}` };
+}
+
 function startInformers(
   opts: OperatorOptions,
   on: {
@@ -154,13 +141,7 @@ function startInformers(
       onDelete: handler,
       log: opts.log,
     });
-  const managedBy = Object.entries(MANAGED_BY)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",");
-  // Deployments that opted in with the label and are not ours.
-  const labelled = `${MODEL_VERSION_LABEL},${Object.entries(MANAGED_BY)
-    .map(([k, v]) => `${k}!=${v}`)
-    .join(",")}`;
+  const { managedBy, labelled } = deploymentSelectors();
   return {
     mvs: crd(MODEL_VERSION.plural, on.mv),
     mtps: crd(MODEL_TRUST_POLICY.plural, on.policy),
@@ -174,13 +155,14 @@ function startInformers(
       onDelete: on.namespace,
       log: opts.log,
     }),
-    // Only what drift needs: Pods that carry a model-version label.
+    // Pods that carry a model-version label, trimmed to what drift and the reconcilers read.
     pods: watchResource<V1Pod>({
       name: "pods",
       kubeConfig: kc,
       path: "/api/v1/pods",
       list: () => core.listPodForAllNamespaces({ labelSelector: MODEL_VERSION_LABEL }),
       labelSelector: MODEL_VERSION_LABEL,
+      transform: podForDrift,
       onChange: on.pod,
       onDelete: on.podGone,
       log: opts.log,
