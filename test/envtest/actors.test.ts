@@ -261,11 +261,21 @@ describe.skipIf(skip)("actors and diffs through a real API server", () => {
   }, 120_000);
 
   it("records nothing for a dry run", async () => {
-    const before = (await entries()).length;
+    const before = (await changes("ModelDeployment")).length;
     await patchModelDeployment("tuner", { spec: { replicas: 5 } }, "All");
     await new Promise((r) => setTimeout(r, 3000));
-    expect((await entries()).slice(before).map((e) => e.kind)).toEqual([]);
+    const added = (await changes("ModelDeployment")).slice(before);
+    expect(added, JSON.stringify(added, null, 1)).toEqual([]);
+    expect(JSON.stringify(await entries())).not.toContain("/spec/replicas");
   }, 60_000);
+
+  it("records the operator's own writes to the Deployment it owns, as the operator", async () => {
+    const owned = await changes("Deployment");
+    expect(owned.length).toBeGreaterThan(0);
+    expect(new Set(owned.map((e) => (e.data["actor"] as { username: string }).username))).toEqual(
+      new Set(["admin"]),
+    );
+  }, 30_000);
 
   it("shows, run against the cluster, only the current object's uid by default", async () => {
     await operator?.stop();
