@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { MemoryLedger, type LedgerEntry } from "../../src/ledger/index.ts";
 import { VerifiedCache } from "../../src/webhook/cache.ts";
 import { DenialRecorder } from "../../src/webhook/denials.ts";
-import type { AdmissionRequest } from "../../src/webhook/review.ts";
+import { parseAdmissionReview, type AdmissionRequest } from "../../src/webhook/review.ts";
 import { createReviewer } from "../../src/webhook/reviewer.ts";
 import { deployment, modelDeployment, PINNED, request } from "./fixtures.ts";
 import { outboxOver, vocabulary } from "./vocabulary.ts";
@@ -172,5 +172,29 @@ describe("ChangeAdmitted entries", () => {
     await review(request("ModelDeployment", modelDeployment("ghost"), { userInfo: alice }));
     const [entry] = await entries();
     expect(entry).toMatchObject({ kind: "AdmissionDenied", data: { actor: { username: "alice" } } });
+  });
+});
+
+describe("request.userInfo", () => {
+  const body = (userInfo: unknown) => ({
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid: "u",
+      kind: { group: "", version: "v1", kind: "ConfigMap" },
+      operation: "CREATE",
+      userInfo,
+    },
+  });
+
+  it("is read from the review as the API server sent it", () => {
+    expect(parseAdmissionReview(body({ ...alice, extra: { scopes: ["x"] } })).userInfo).toEqual(alice);
+  });
+
+  it("refuses a malformed one, naming the field", () => {
+    expect(() => parseAdmissionReview(body({ username: "a", groups: [1] }))).toThrow(
+      /request\.userInfo\.groups must be a list of strings/,
+    );
+    expect(() => parseAdmissionReview(body("alice"))).toThrow(/request\.userInfo must be an object/);
   });
 });
