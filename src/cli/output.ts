@@ -1,4 +1,5 @@
 import { Option } from "commander";
+import { stringify } from "yaml";
 
 /** Exit codes shared by every command: 0 ok, 1 a check failed, 2 bad input. */
 export const EXIT_OK = 0;
@@ -21,13 +22,27 @@ export class CheckFailedError extends Error {
   }
 }
 
-export type OutputFormat = "json" | "table";
+export const OUTPUT_FORMATS = ["json", "yaml", "table"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
+/**
+ * `-o` of every command: JSON by default (what tools read and what the README's examples pipe),
+ * YAML, or a table for people.
+ */
 export const outputOption = (): Option =>
-  new Option("-o, --output <format>", "output format").choices(["json", "table"]).default("json");
+  new Option("-o, --output <format>", "output format").choices(OUTPUT_FORMATS).default("json");
 
-/** Writes a result: JSON (one document) or a two-column table of its top-level fields. */
+/** A result as one YAML document (aliases off: repeated values are written out, as JSON would). */
+export function yamlText(value: unknown): string {
+  return stringify(value, { aliasDuplicateObjects: false });
+}
+
+/** Writes a result: JSON or YAML (one document), or a two-column table of its top-level fields. */
 export function printResult(value: unknown, format: OutputFormat = "json"): void {
+  if (format === "yaml") {
+    process.stdout.write(yamlText(value));
+    return;
+  }
   if (format === "json" || typeof value !== "object" || value === null) {
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     return;

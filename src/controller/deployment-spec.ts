@@ -7,6 +7,7 @@ import {
   MODEL_VERSION_LABEL,
   type ModelDeployment,
 } from "../api/index.ts";
+import { redactData, redactDeep } from "../trail/index.ts";
 
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": "modelchain" } as const;
 export const DEPLOYMENT_LABEL = "modelchain.io/model-deployment";
@@ -36,6 +37,17 @@ export function servingConfig(
 /** The config hash covers the serving config and the content of every referenced ConfigMap. */
 export function configHash(config: ServingConfig): string {
   return canonicalDigest(config);
+}
+
+/**
+ * The serving config as the ledger keeps it: env values and ConfigMap data as digests, so that
+ * a later ConfigChanged can name the key that changed without recording any value.
+ */
+export function redactedConfig<C extends { configMaps: Record<string, Record<string, string>> }>(
+  config: C,
+): Record<string, unknown> {
+  const { configMaps, ...rest } = config;
+  return { ...(redactDeep(rest) as Record<string, unknown>), configMaps: redactData(configMaps) };
 }
 
 /** What a rollout is: the image, the config and the exact model spec it serves. */

@@ -8,7 +8,7 @@ import { canonicalDigest, MODEL_VERSION_LABEL, specDigest, validateModelVersion 
 import { objectId, RolloutLog, type Involved, type ObservedWorkload } from "../trail/index.ts";
 import { configMapData, type KubeWrites } from "./kube.ts";
 import type { LineageContext } from "./lineage-context.ts";
-import { rolloutOutcome, templateHash } from "./deployment-spec.ts";
+import { redactedConfig, rolloutOutcome, templateHash } from "./deployment-spec.ts";
 import { driftRecording, findDrift } from "./drift.ts";
 import { done, requeueAfter, splitKey, type Reconciler, type ReconcileResult } from "./reconcile.ts";
 import type { EventRecorder } from "./recorder.ts";
@@ -28,9 +28,9 @@ export interface LabelledDeps {
 }
 
 /** The serving config of a Deployment we do not own: what its containers run with. */
-function containerConfig(d: V1Deployment, configMaps: Record<string, Record<string, string>>): string {
+function containerConfig(d: V1Deployment, configMaps: Record<string, Record<string, string>>) {
   const containers = d.spec?.template?.spec?.containers ?? [];
-  return canonicalDigest({
+  return {
     containers: containers.map((c) => ({
       name: c.name,
       args: c.args ?? [],
@@ -39,7 +39,7 @@ function containerConfig(d: V1Deployment, configMaps: Record<string, Record<stri
       resources: c.resources ?? {},
     })),
     configMaps,
-  });
+  };
 }
 
 export class LabelledDeploymentReconciler implements Reconciler {
@@ -82,7 +82,8 @@ export class LabelledDeploymentReconciler implements Reconciler {
     };
     const containers = d.spec?.template?.spec?.containers ?? [];
     const images = Object.fromEntries(containers.map((c) => [c.name, c.image ?? ""]));
-    const config = containerConfig(d, await this.configMaps(d));
+    const serving = containerConfig(d, await this.configMaps(d));
+    const config = canonicalDigest(serving);
     const mvObject = this.deps.ctx.modelVersions.get(modelVersion, namespace);
     const mv = mvObject === undefined ? undefined : validateModelVersion(mvObject);
     const mvDigest = mv?.ok ? specDigest(mv.value.spec) : "unknown";
@@ -94,6 +95,8 @@ export class LabelledDeploymentReconciler implements Reconciler {
       templateHash: templateHash(JSON.stringify(images), config, mvDigest),
       images,
       configHash: config,
+      config: redactedConfig(serving),
+      ...(d.metadata?.generation === undefined ? {} : { generation: d.metadata.generation }),
     };
   }
 

@@ -29,6 +29,7 @@ import {
   configHash,
   DEPLOYMENT_LABEL,
   desiredDeployment,
+  redactedConfig,
   rolloutOutcome,
   servingConfig,
   templateHash,
@@ -137,7 +138,8 @@ export class ModelDeploymentReconciler implements Reconciler {
     admittedBecause: string,
   ): Promise<ReconcileResult> {
     const namespace = md.metadata.namespace ?? "default";
-    const config = configHash(servingConfig(md, await this.configMaps(md)));
+    const serving = servingConfig(md, await this.configMaps(md));
+    const config = configHash(serving);
     const mvDigest = specDigest(mv.spec);
     const hash = templateHash(md.spec.image, config, mvDigest);
     const log = new RolloutLog({
@@ -153,6 +155,8 @@ export class ModelDeploymentReconciler implements Reconciler {
       templateHash: hash,
       images: { [SERVING_CONTAINER]: md.spec.image },
       configHash: config,
+      config: redactedConfig(serving),
+      ...(md.metadata.generation === undefined ? {} : { generation: md.metadata.generation }),
     };
     const { current, records } = await log.pass(observed, async (decided) => {
       await this.deps.writes.applyDeployment(

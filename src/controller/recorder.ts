@@ -36,6 +36,11 @@ export class EventRecorder {
     return (await this.ledger.lookup(key)) !== undefined;
   }
 
+  async recordedData(key: string): Promise<Record<string, unknown> | undefined> {
+    const receipt = await this.ledger.lookup(key);
+    return receipt === undefined ? undefined : (await this.ledger.get(receipt.index)).envelope.entry.data;
+  }
+
   async record(object: Involved, recording: Recording): Promise<Receipt> {
     const now = this.clock();
     const [receipt] = await this.ledger.append([entryFor(object, recording, this.cluster, now)]);

@@ -1,5 +1,7 @@
 // The trail component's public face: what modelchain records in the ledger, and how.
 export * from "./kinds.ts";
+export { valueDigest, redactDeep, redactData, jsonPatch, changedPaths, type PatchOp } from "./changes.ts";
+export { actorOf } from "./actor.ts";
 export { entryFor, objectId, type Involved } from "./entry.ts";
 export { Registrations, type Registration, type RegistrationStanding } from "./registrations.ts";
 export {

@@ -4,6 +4,7 @@
 // `TRAIL_VERSION`, and test/trail/kinds.test.ts pins every one of them.
 import { createHash } from "node:crypto";
 import type { Training } from "../api/index.ts";
+import type { PatchOp } from "./changes.ts";
 
 /**
  * Version 2 unified the rollout kinds of ModelDeployments and labelled Deployments: both write
@@ -20,6 +21,21 @@ export type Images = Record<string, string>;
 
 export type ArtifactData = { uri: string; digest: string };
 export type DatasetData = { name: string; uri: string; digest: string | null };
+
+/**
+ * Who made a change, as the API server authenticated them (AdmissionReview `request.userInfo`):
+ * never read from the object, so no annotation or field can set it. `serviceAccount` is set when
+ * the user name is `system:serviceaccount:<namespace>:<name>`.
+ */
+export interface Actor {
+  username: string;
+  uid: string;
+  groups: string[];
+  serviceAccount: { namespace: string; name: string } | null;
+}
+
+/** The operator's entries name the generation of the object they acted on (the join to ChangeAdmitted). */
+type Generation = { generation?: number };
 
 /** The `data` of each entry kind. */
 export type EntryData = {
@@ -60,11 +76,21 @@ export type EntryData = {
     images: Images;
     configHash: string;
     templateHash: string;
-  };
+  } & Generation & {
+      /** The serving config this rollout runs, redacted (env values and ConfigMap data as digests). */
+      config?: Record<string, unknown>;
+    };
   RolloutCompleted: RolloutOutcomeData;
   RolloutFailed: RolloutOutcomeData;
-  ImageDigestChanged: { revision: number; modelVersion: string; from: Images; to: Images };
-  ConfigChanged: { revision: number; modelVersion: string; from: string; to: string };
+  ImageDigestChanged: { revision: number; modelVersion: string; from: Images; to: Images } & Generation;
+  ConfigChanged: {
+    revision: number;
+    modelVersion: string;
+    from: string;
+    to: string;
+    /** RFC 6902 from the previous rollout's redacted config; null where that was not recorded. */
+    diff?: PatchOp[] | null;
+  } & Generation;
   DriftDetected: { pod: string; container: string; admitted: string; running: string };
   RevokedModelInUse: { modelVersion: string; revoked: string; replicas: number | null; scaleToZero: boolean };
   ModelDeploymentDeleted: { modelVersion: string; image: string; lastRevision: number | null };
@@ -78,6 +104,21 @@ export type EntryData = {
     mode: string;
     enforced: boolean;
     ledgerTip: { size: number; root: string } | null;
+    actor?: Actor | null;
+  };
+  /**
+   * A create, update or delete the webhook let through (not a dry run). `generation` is the one
+   * the object will have once stored (the API server sets it before validating admission), so
+   * the operator's entries for that generation join to it. The API server may still fail the
+   * write after admission (a conflict, another webhook): the join is what says it took effect.
+   */
+  ChangeAdmitted: {
+    reviewUid: string;
+    operation: string;
+    actor: Actor | null;
+    generation: number | null;
+    /** RFC 6902 from the old to the new object's redacted labels and spec (ConfigMaps: data). */
+    diff: PatchOp[];
   };
 };
 
@@ -110,11 +151,13 @@ export type KeyParts = {
   ModelDeploymentDeleted: { workload: string };
   /** The review and the finding, in a fixed order (the API server retries with the same uid). */
   AdmissionDenied: { parts: readonly (string | null | undefined)[] };
+  /** The API server sends a review again with the same uid when it retries the call. */
+  ChangeAdmitted: { reviewUid: string };
 };
 
 /** The kinds of object an entry of this kind is recorded on. */
 export type SubjectKind =
-  "ModelVersion" | "ModelDeployment" | "Deployment" | "ModelTrustPolicy" | "reviewed object";
+  "ModelVersion" | "ModelDeployment" | "Deployment" | "ModelTrustPolicy" | "ConfigMap" | "reviewed object";
 
 export interface KindSpec<K extends EntryKind> {
   key(parts: KeyParts[K]): string;
@@ -178,6 +221,11 @@ export const ENTRY_KINDS: { readonly [K in EntryKind]: KindSpec<K> } = {
     key: (p) => `admission-denied:${createHash("sha256").update(JSON.stringify(p.parts)).digest("hex")}`,
     subjects: ["reviewed object"],
     eventType: "Warning",
+  },
+  ChangeAdmitted: {
+    key: (p) => `ChangeAdmitted/${p.reviewUid}`,
+    subjects: ["ModelVersion", "ModelDeployment", "Deployment", "ConfigMap"],
+    eventType: "Normal",
   },
 };
 

@@ -12,6 +12,7 @@
 import type { Receipt } from "../ledger/index.ts";
 import type { Involved } from "./entry.ts";
 import { keyOf, recording, type Images, type Recording, type RolloutId } from "./kinds.ts";
+import { configChangeMessage, configDiff, startFacts, type StartFacts } from "./rollout-changes.ts";
 
 export type RolloutPhase = "Started" | "Completed" | "Failed";
 export type RolloutOutcome = "progressing" | "completed" | "failed";
@@ -40,6 +41,8 @@ export interface RolloutStore {
 export interface TrailWriter {
   record(subject: Involved, recorded: Recording): Promise<Receipt>;
   recorded(key: string): Promise<boolean>;
+  /** The data of the entry recorded under `key`, or undefined when there is none. */
+  recordedData(key: string): Promise<Record<string, unknown> | undefined>;
 }
 
 /** The workload as observed now. */
@@ -52,6 +55,10 @@ export interface ObservedWorkload {
   templateHash: string;
   images: Images;
   configHash: string;
+  /** The serving config, redacted (env values and ConfigMap data as digests): what diffs are taken of. */
+  config?: Record<string, unknown>;
+  /** metadata.generation: joins the entries to the ChangeAdmitted of that generation. */
+  generation?: number;
 }
 
 export interface RolloutLogDeps {
@@ -146,7 +153,11 @@ export class RolloutLog {
     };
   }
 
-  /** The start first (it marks the rollout as having happened), then what changed since the one before. */
+  /**
+   * The start first (it marks the rollout as having happened), then what changed since the one
+   * before. The config and generation of both come from their RolloutStarted entries, so a start
+   * found in the ledger after a lost acknowledgement is compared as it was recorded.
+   */
   private async recordStart(
     w: ObservedWorkload,
     previous: RolloutRecord | undefined,
@@ -165,21 +176,34 @@ export class RolloutLog {
         images: next.images,
         configHash: next.configHash,
         templateHash: next.templateHash,
+        ...(w.generation === undefined ? {} : { generation: w.generation }),
+        ...(w.config === undefined ? {} : { config: w.config }),
       },
       `rollout ${revision} of ${modelVersion} with ${describeImages(next.images)}`,
     );
     const receipt = await this.deps.writer.record(w.subject, started);
-    if (previous !== undefined && !sameImages(previous.images, next.images)) {
-      const data = { revision, modelVersion, from: previous.images, to: next.images };
+    if (previous === undefined) return { ...next, recorded: true, ledgerIndex: receipt.index };
+    const facts = startFacts(
+      receipt.duplicate ? await this.deps.writer.recordedData(started.key) : started.data,
+    );
+    const generation = facts.generation === undefined ? {} : { generation: facts.generation };
+    if (!sameImages(previous.images, next.images)) {
+      const data = { revision, modelVersion, from: previous.images, to: next.images, ...generation };
       const message = `image ${describeImages(previous.images)} -> ${describeImages(next.images)}`;
       await this.deps.writer.record(w.subject, recording("ImageDigestChanged", id, data, message));
     }
-    if (previous !== undefined && previous.configHash !== next.configHash) {
-      const data = { revision, modelVersion, from: previous.configHash, to: next.configHash };
-      const message = `serving config ${previous.configHash} -> ${next.configHash}`;
+    if (previous.configHash !== next.configHash) {
+      const diff = configDiff(await this.previousFacts(w, previous), facts);
+      const { configHash: from } = previous;
+      const data = { revision, modelVersion, from, to: next.configHash, diff, ...generation };
+      const message = configChangeMessage(from, next.configHash, diff);
       await this.deps.writer.record(w.subject, recording("ConfigChanged", id, data, message));
     }
     return { ...next, recorded: true, ledgerIndex: receipt.index };
+  }
+
+  private async previousFacts(w: ObservedWorkload, previous: RolloutRecord): Promise<StartFacts> {
+    return startFacts(await this.deps.writer.recordedData(keyOf("RolloutStarted", idOf(w, previous))));
   }
 
   private async recordOutcome(

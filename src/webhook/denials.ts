@@ -1,9 +1,11 @@
-// Denials (and audit findings) become AdmissionDenied ledger entries, handed to an Outbox off
-// the response path: `record` only queues; a later tick enqueues the batch. The API server
-// retries reviews with the same uid, so the idempotency key is derived from uid + object +
-// reason, and recent keys are also dropped here before they reach the outbox.
+// Denials (and audit findings) become AdmissionDenied ledger entries, and admitted changes
+// ChangeAdmitted entries (changes.ts), handed to an Outbox off the response path: `record` only
+// queues; a later tick enqueues the batch. The API server retries reviews with the same uid, so
+// the idempotency keys are derived from the uid (+ object + reason for denials), and recent keys
+// are also dropped here before they reach the outbox.
 import type { LedgerEntry, Outbox } from "../ledger/index.ts";
-import { entryFor, keyOf, recording } from "../trail/index.ts";
+import { actorOf, entryFor, keyOf, recording } from "../trail/index.ts";
+import { changeEntry } from "./changes.ts";
 import type { AdmissionDecision, Finding } from "./decision.ts";
 import { isRecord, type AdmissionRequest } from "./review.ts";
 import type { LedgerTip } from "./state.ts";
@@ -87,6 +89,7 @@ export function denialEntry(
       mode: finding.mode,
       enforced: finding.mode === "enforce",
       ledgerTip: tip === undefined ? null : { size: tip.size, root: tip.root },
+      actor: request.userInfo === undefined ? null : actorOf(request.userInfo),
     },
     finding.message,
   );
@@ -104,11 +107,13 @@ export class DenialRecorder {
     this.options = options;
   }
 
-  /** Queues the decision's findings and returns at once. */
+  /** Queues the decision's findings, or the change it admitted, and returns at once. */
   record(request: AdmissionRequest, decision: AdmissionDecision): void {
     const at = (this.options.clock ?? (() => new Date()))();
-    for (const finding of decision.record) {
-      const entry = denialEntry(request, finding, this.options.tip(), this.options.cluster, at);
+    const { cluster } = this.options;
+    const entries = decision.record.map((f) => denialEntry(request, f, this.options.tip(), cluster, at));
+    const change = decision.allowed ? changeEntry(request, cluster, at) : undefined;
+    for (const entry of change === undefined ? entries : [...entries, change]) {
       if (this.remembered.has(entry.key)) continue;
       this.remember(entry.key);
       if (this.pending.length >= (this.options.maxPending ?? 10_000)) {

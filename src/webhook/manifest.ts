@@ -64,6 +64,38 @@ function webhook(
 }
 
 const OPERATIONS = ["CREATE", "UPDATE"];
+const labelled = () => ({ matchExpressions: [{ key: "modelchain.io/model-version", operator: "Exists" }] });
+
+/**
+ * Changes that are only recorded, never judged: deletes, and the ConfigMaps a serving config
+ * reads. They fail open (Ignore): modelchain being down must not block a delete or every
+ * ConfigMap write in the cluster, at the price of an unrecorded change while it is.
+ */
+function recordingWebhooks(o: WebhookManifestOptions): V1ValidatingWebhook[] {
+  const rule = (apiGroups: string[], apiVersions: string[], operations: string[], resources: string[]) => ({
+    apiGroups,
+    apiVersions,
+    operations,
+    resources,
+    scope: "Namespaced",
+  });
+  const changes = webhook(
+    "changes.webhook.modelchain.io",
+    [
+      rule(["modelchain.io"], ["v1alpha1"], ["DELETE"], ["modeldeployments", "modelversions"]),
+      rule([""], ["v1"], ["CREATE", "UPDATE", "DELETE"], ["configmaps"]),
+    ],
+    o,
+    { failurePolicy: "Ignore" },
+  );
+  const deletes = webhook(
+    "deployment-deletes.webhook.modelchain.io",
+    [rule(["apps"], ["v1"], ["DELETE"], ["deployments"])],
+    o,
+    { failurePolicy: "Ignore", objectSelector: labelled() },
+  );
+  return [changes, deletes];
+}
 
 export function validatingWebhookConfiguration(
   o: WebhookManifestOptions = {},
@@ -95,8 +127,9 @@ export function validatingWebhookConfiguration(
       },
     ],
     o,
-    { objectSelector: { matchExpressions: [{ key: "modelchain.io/model-version", operator: "Exists" }] } },
+    { objectSelector: labelled() },
   );
+  const recorded = recordingWebhooks(o);
   const labels = { "app.kubernetes.io/name": "modelchain", "app.kubernetes.io/component": "webhook" };
   // Without a CA bundle, cert-manager's CA injector fills it from the serving Certificate.
   const inject = {
@@ -107,6 +140,6 @@ export function validatingWebhookConfiguration(
     apiVersion: "admissionregistration.k8s.io/v1",
     kind: "ValidatingWebhookConfiguration",
     metadata: { name: o.name ?? "modelchain", labels, ...annotations },
-    webhooks: [models, deployments],
+    webhooks: [models, deployments, ...recorded],
   };
 }

@@ -22,6 +22,15 @@ export interface AdmissionRequest {
   object: unknown;
   oldObject: unknown;
   dryRun: boolean;
+  /** Who sent it, as the API server authenticated them; absent only in hand-made reviews. */
+  userInfo?: UserInfo | undefined;
+}
+
+/** `request.userInfo` (authentication.k8s.io UserInfo), less `extra`. */
+export interface UserInfo {
+  username: string;
+  uid: string;
+  groups: string[];
 }
 
 /** The review cannot be answered at all; `field` names what was wrong (HTTP 400). */
@@ -66,6 +75,19 @@ function parseOperation(value: unknown): Operation {
   return value;
 }
 
+function parseUserInfo(value: unknown): UserInfo | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isRecord(value)) throw new ReviewInputError("request.userInfo", "must be an object");
+  const groups = value["groups"] ?? [];
+  if (!Array.isArray(groups) || !groups.every((g) => typeof g === "string"))
+    throw new ReviewInputError("request.userInfo.groups", "must be a list of strings");
+  return {
+    username: stringField(value, "username", "request.userInfo.username", false),
+    uid: stringField(value, "uid", "request.userInfo.uid", false),
+    groups,
+  };
+}
+
 /** Checks the envelope of an AdmissionReview v1 and returns its request. */
 export function parseAdmissionReview(body: unknown): AdmissionRequest {
   if (!isRecord(body)) throw new ReviewInputError("body", "must be a JSON object");
@@ -92,6 +114,7 @@ export function parseAdmissionReview(body: unknown): AdmissionRequest {
     object: request["object"] ?? null,
     oldObject: request["oldObject"] ?? null,
     dryRun: dryRun === true,
+    userInfo: parseUserInfo(request["userInfo"]),
   };
 }
 

@@ -3,6 +3,7 @@
 import { admissionCacheLookups } from "../metrics/index.ts";
 import type { VerifiedCache } from "./cache.ts";
 import { admissionDecision, type AdmissionDecision } from "./decision.ts";
+import { recordsChange } from "./changes.ts";
 import { CacheLookupFailed, SingleFlight, withDeadline } from "./lookup.ts";
 import type { AdmissionRequest } from "./review.ts";
 import type { Reviewer } from "./server.ts";
@@ -14,7 +15,10 @@ export interface MissLookup {
   namespaceLabels(name: string): Promise<Readonly<Record<string, string>> | undefined>;
 }
 
-/** Receives every decision with findings to record; must return at once (see denials.ts). */
+/**
+ * Receives every decision with findings to record and every admitted change to record; must
+ * return at once (see denials.ts).
+ */
 export interface FindingSink {
   record(request: AdmissionRequest, decision: AdmissionDecision): void;
 }
@@ -40,6 +44,23 @@ function lookupFailed(request: AdmissionRequest, resource: string, e: CacheLooku
   };
 }
 
+/**
+ * Admitted changes worth a ledger entry: ModelVersions, ModelDeployments and labelled
+ * Deployments always; ConfigMaps only where a trust policy governs the namespace (they are
+ * sent to the webhook from every namespace, and most serve no model).
+ */
+function recorded<MV, P>(
+  request: AdmissionRequest,
+  state: ReturnType<VerifiedCache<MV, P>["state"]>,
+): boolean {
+  if (!recordsChange(request)) return false;
+  if (request.kind.kind !== "ConfigMap") return true;
+  const labels = state.namespaceLabels(request.namespace) ?? {
+    "kubernetes.io/metadata.name": request.namespace,
+  };
+  return state.policies.some((p) => p.selects(labels));
+}
+
 export function createReviewer<MV, P>(options: ReviewerOptions<MV, P>): Reviewer {
   const { cache, lookup, sink } = options;
   const deadline = options.lookupDeadlineMs ?? 2_000;
@@ -55,7 +76,7 @@ export function createReviewer<MV, P>(options: ReviewerOptions<MV, P>): Reviewer
   /** Looks up what the decision will need and the cache lacks; resolves once it is stored. */
   async function resolveMisses(request: AdmissionRequest): Promise<void> {
     const subject = subjectOf(request);
-    if (subject.type === "ungated") return;
+    if (subject.type === "ungated" && !recordsChange(request)) return;
     const ns = request.namespace;
     const pending: Promise<void>[] = [];
     if (ns !== "" && !cache.hasNamespace(ns) && lookup !== undefined) {
@@ -89,8 +110,10 @@ export function createReviewer<MV, P>(options: ReviewerOptions<MV, P>): Reviewer
       if (e instanceof CacheLookupFailed) return lookupFailed(request, resource, e);
       throw e;
     }
-    const decision = admissionDecision(request, cache.state());
-    if (decision.record.length > 0) sink?.record(request, decision);
+    const state = cache.state();
+    const decision = admissionDecision(request, state);
+    if (decision.record.length > 0 || (decision.allowed && recorded(request, state)))
+      sink?.record(request, decision);
     return decision;
   };
 }

@@ -39,7 +39,7 @@ writeFileSync(
 
 describe("modelchain check takes trust only from --source", { timeout: CLI_TIMEOUT_MS }, () => {
   it("a ModelTrustPolicy in the checked manifest neither replaces nor adds to the source's", () => {
-    const run = runCli(["check", "-f", wrongKeyWithPolicy, "--source", `dir:${SAMPLES}`]);
+    const run = runCli(["check", "-o", "table", "-f", wrongKeyWithPolicy, "--source", `dir:${SAMPLES}`]);
     expect(run.status, run.stdout + run.stderr).toBe(1);
     expect(run.stdout).toMatch(/DENIED {2}ModelDeployment ml\/chat-wrong-key \(.*\): .*signature failed/);
     expect(run.stdout).toMatch(/WARNED {2}ModelTrustPolicy \S*ml-models .*trust comes only from --source/);
@@ -63,7 +63,7 @@ describe("modelchain check takes trust only from --source", { timeout: CLI_TIMEO
       manifest,
       `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ml\n---\n${readFileSync(sample("bad", "unpinned-image.yaml"), "utf8")}`,
     );
-    const run = runCli(["check", "-f", manifest, "--source", `dir:${source}`]);
+    const run = runCli(["check", "-o", "table", "-f", manifest, "--source", `dir:${source}`]);
     expect(run.status, run.stdout + run.stderr).toBe(1);
     expect(run.stdout).toMatch(
       /DENIED {2}ModelDeployment ml\/chat-unpinned-image \(.*\): .*imagePinned failed/,

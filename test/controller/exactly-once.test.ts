@@ -18,6 +18,7 @@ import {
   type LedgerEntry,
   type Receipt,
 } from "../../src/ledger/index.ts";
+import { jsonPatch } from "../../src/trail/index.ts";
 import { createSampleChain } from "../api/samples.ts";
 import { tempDir } from "../ledger/fixtures.ts";
 
@@ -145,6 +146,13 @@ function checkRollouts(all: LedgerEntry[], subjectKind: string, images: Record<s
     expect(changes("ConfigChanged"), label).toEqual(
       same("configHash") ? [] : [[prev.data["configHash"], cur.data["configHash"]]],
     );
+    // The diff is the one between the configs the two RolloutStarted entries recorded.
+    const diffs = of("ConfigChanged")
+      .filter((e) => e.data["revision"] === revision)
+      .map((e) => e.data["diff"]);
+    const expected = jsonPatch(prev.data["config"], cur.data["config"]);
+    expect(diffs, label).toEqual(same("configHash") ? [] : [expected]);
+    if (!same("configHash")) expect(expected.length, label).toBeGreaterThan(0);
   }
   expect(starts.at(-1)?.data["images"], subjectKind).toEqual(images);
   expect(

@@ -22,7 +22,7 @@ k() { "$kubectl" --context "kind-$cluster" "$@"; }
 mc() { k -n "$ns" exec deploy/mc-operator -- modelchain "$@"; }
 fail() { echo "e2e FAILED: $*" >&2; exit 1; }
 entries() { mc verify --ledger /var/lib/modelchain/ledger | sed -n 's/^ok: \([0-9]*\) entries.*/\1/p'; }
-count() { mc history ml/support-chat --ledger /var/lib/modelchain/ledger --output json | node -e "const h=JSON.parse(require('fs').readFileSync(0,'utf8'));console.log(h.deploymentEvents.filter(e=>e.kind==='$1').length)"; }
+count() { mc history ml/support-chat --ledger /var/lib/modelchain/ledger --output json | node -e "const h=JSON.parse(require('fs').readFileSync(0,'utf8'));console.log(h.groups.flatMap(g=>g.events).filter(e=>e.kind==='$1').length)"; }
 wait_for() { # description, command...
   local what="$1"; shift
   for _ in $(seq 1 90); do "$@" >/dev/null 2>&1 && return 0; sleep 2; done
@@ -57,7 +57,7 @@ wait_for "ImageDigestChanged" sh -c "[ \"\$(count ImageDigestChanged)\" = 1 ]"
 echo "ledger grew from $before to $(entries) entries"
 
 mc verify --ledger /var/lib/modelchain/ledger
-mc history ml/support-chat --ledger /var/lib/modelchain/ledger
+mc history ml/support-chat --ledger /var/lib/modelchain/ledger -o table
 k -n "$ns" port-forward svc/mc-metrics 18080:8080 >/dev/null 2>&1 & pf=$!
 sleep 3
 metrics="$(curl -fsS http://127.0.0.1:18080/metrics)"; kill "$pf"

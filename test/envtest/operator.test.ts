@@ -18,7 +18,8 @@ import { tempDir } from "../ledger/fixtures.ts";
 import { auditFileLedger, auditLedger, FileLedger, type Ledger } from "../../src/ledger/index.ts";
 import { hostedCanister, skipHosted, skipReason } from "../ichost/hosted.ts";
 import { borrowedLedger, startOperator, type Operator } from "../../src/controller/index.ts";
-import { deploymentHistory, historyText } from "../../src/cli/history/chain.ts";
+import { historyItems, objectHistory } from "../../src/cli/history/chain.ts";
+import { historyText } from "../../src/cli/history/render.ts";
 
 const skip = skipWithoutAssets("operator against kube-apiserver + kube-controller-manager");
 const log = pino({ level: "silent" });
@@ -207,18 +208,24 @@ describe.skipIf(skip).each(backends)(
     });
 
     it("shows the deployment's whole chain in modelchain history, every proof verified", async () => {
-      const history = await deploymentHistory(ledger, "ml", "support-chat");
-      expect(history.datasets.map((d) => d.name).sort()).toEqual([
+      const history = await objectHistory(ledger, {
+        kind: "ModelDeployment",
+        namespace: "ml",
+        name: "support-chat",
+      });
+      expect(history.groups).toHaveLength(1);
+      const [group] = history.groups;
+      expect(group?.datasets.map((d) => d.name).sort()).toEqual([
         "safety-refusals-v3",
         "support-tickets-2025q3",
         "web-corpus-2025",
       ]);
-      expect(history.modelVersions.map((m) => m.subject)).toEqual([
-        "ml/mistral-7b-base",
-        "ml/mistral-7b-support-v2",
+      expect(group?.modelVersions.map((m) => m.subject)).toEqual([
+        "ModelVersion ml/mistral-7b-base",
+        "ModelVersion ml/mistral-7b-support-v2",
       ]);
-      expect(history.imageDigests).toHaveLength(2);
-      expect(history.deploymentEvents.map((e) => e.kind)).toEqual([
+      expect(group?.imageDigests).toHaveLength(2);
+      expect(group?.events.map((e) => e.kind)).toEqual([
         "RolloutStarted",
         "RolloutCompleted",
         "RolloutStarted",
@@ -226,10 +233,8 @@ describe.skipIf(skip).each(backends)(
         "RolloutStarted",
         "ConfigChanged",
       ]);
-      expect(history.deploymentEvents.every((e) => e.subject === "ml/support-chat")).toBe(true);
-      expect([...history.modelVersions, ...history.deploymentEvents].every((i) => i.proofVerified)).toBe(
-        true,
-      );
+      expect(group?.events.every((e) => e.subject === "ModelDeployment ml/support-chat")).toBe(true);
+      expect(historyItems(history).every((i) => i.proofVerified)).toBe(true);
       expect(historyText(history)).toMatch(
         /model versions:\n {2}\[\d+\] ModelVersionRegistered ml\/mistral-7b-base: mistral-7b 1\.0\.0/,
       );

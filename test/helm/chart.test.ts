@@ -4,6 +4,7 @@ import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { registry } from "../../src/metrics/index.ts";
 import { icOptions } from "../../src/ledger/open.ts";
+import { validatingWebhookConfiguration } from "../../src/webhook/manifest.ts";
 import { CHART, helm, render, type Rendered } from "./helm.ts";
 
 const byKind = (objects: Rendered, kind: string) => objects.filter((o) => o["kind"] === kind);
@@ -42,12 +43,13 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
   it("configures the webhook to fail closed within 5 s outside kube-system and its own namespace, trusting the CA that signed its serving certificate", () => {
     const [config] = byKind(objects, "ValidatingWebhookConfiguration");
     const webhooks = config?.["webhooks"] as Array<Record<string, any>>;
-    expect(webhooks).toHaveLength(2);
+    expect(webhooks).toHaveLength(4);
     const secret = byKind(objects, "Secret").find((s) => s["type"] === "kubernetes.io/tls");
     const cert = new X509Certificate(Buffer.from(secret?.["data"]["tls.crt"], "base64"));
-    for (const w of webhooks) {
+    for (const [i, w] of webhooks.entries()) {
       expect(w).toMatchObject({
-        failurePolicy: "Fail",
+        // The last two only record (deletes, ConfigMaps) and fail open.
+        failurePolicy: i < 2 ? "Fail" : "Ignore",
         timeoutSeconds: 5,
         sideEffects: "NoneOnDryRun",
         admissionReviewVersions: ["v1"],
@@ -64,6 +66,10 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
     expect(webhooks[1]?.["objectSelector"]).toEqual({
       matchExpressions: [{ key: "modelchain.io/model-version", operator: "Exists" }],
     });
+    const generated = validatingWebhookConfiguration().webhooks ?? [];
+    expect(webhooks.map((w) => [w["name"], w["rules"], w["objectSelector"]])).toEqual(
+      generated.map((w) => [w.name, w.rules, w.objectSelector]),
+    );
   });
 
   it("runs both Deployments non-root on a read-only root filesystem with probes", () => {

@@ -99,6 +99,22 @@ const PINNED: {
     },
     key: "admission-denied:fc0afcf574667f1753df16fe159afe6d322cbedbad8f37e8e3f9ebde836e6f43",
   },
+  ChangeAdmitted: {
+    parts: { reviewUid: "review-2" },
+    data: {
+      reviewUid: "review-2",
+      operation: "UPDATE",
+      actor: {
+        username: "system:serviceaccount:ml:deployer",
+        uid: "sa-uid",
+        groups: ["system:serviceaccounts"],
+        serviceAccount: { namespace: "ml", name: "deployer" },
+      },
+      generation: 4,
+      diff: [{ op: "replace", path: "/spec/serving/env/LOG_LEVEL/value", value: D }],
+    },
+    key: "ChangeAdmitted/review-2",
+  },
 };
 
 /** The field names of each kind's data, in order: the shape auditors' tools read. */
@@ -137,6 +153,7 @@ const SHAPES: Record<EntryKind, string[]> = {
     "enforced",
     "ledgerTip",
   ],
+  ChangeAdmitted: ["reviewUid", "operation", "actor", "generation", "diff"],
 };
 
 describe("entry kinds", () => {

@@ -27,19 +27,43 @@ const samples = join(import.meta.dirname, "..", "..", "samples");
 
 describe("modelchain check", () => {
   it("exits 0 for the signed sample chain's ModelDeployment", () => {
-    const run = runCli(["check", "-f", join(samples, "deployment.yaml"), "--source", `dir:${samples}`]);
+    const run = runCli([
+      "check",
+      "-o",
+      "table",
+      "-f",
+      join(samples, "deployment.yaml"),
+      "--source",
+      `dir:${samples}`,
+    ]);
     expect(run.status, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain("ALLOWED ModelDeployment ml/support-chat");
   });
 
   it("exits 1 for an unsigned sample, naming the failed check", () => {
-    const run = runCli(["check", "-f", join(samples, "bad", "unsigned.yaml"), "--source", `dir:${samples}`]);
+    const run = runCli([
+      "check",
+      "-o",
+      "table",
+      "-f",
+      join(samples, "bad", "unsigned.yaml"),
+      "--source",
+      `dir:${samples}`,
+    ]);
     expect(run.status).toBe(1);
     expect(run.stdout).toContain("signature failed");
   });
 
   it("exits 1 and names the unpinned image", () => {
-    const run = runCli(["check", "-f", join(dir, "tagged.yaml"), "--source", `dir:${emptyState}`]);
+    const run = runCli([
+      "check",
+      "-o",
+      "table",
+      "-f",
+      join(dir, "tagged.yaml"),
+      "--source",
+      `dir:${emptyState}`,
+    ]);
     expect(run.status, run.stderr).toBe(1);
     expect(run.stdout).toContain("DENIED  ModelDeployment ml/serve");
     expect(run.stdout).toContain("imagePinned failed");

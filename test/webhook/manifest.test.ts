@@ -12,10 +12,10 @@ describe("ValidatingWebhookConfiguration", () => {
   it("defaults to failurePolicy Fail, v1 reviews, NoneOnDryRun, and excludes kube-system and its own namespace", () => {
     const config = validatingWebhookConfiguration({ namespace: "mc" });
     const hooks = config.webhooks ?? [];
-    expect(hooks).toHaveLength(2);
-    for (const h of hooks) {
+    expect(hooks).toHaveLength(4);
+    for (const [i, h] of hooks.entries()) {
       expect(h).toMatchObject({
-        failurePolicy: "Fail",
+        failurePolicy: i < 2 ? "Fail" : "Ignore",
         sideEffects: "NoneOnDryRun",
         admissionReviewVersions: ["v1"],
         timeoutSeconds: 5,
@@ -26,6 +26,24 @@ describe("ValidatingWebhookConfiguration", () => {
         ],
       });
     }
+  });
+
+  it("sends deletes and ConfigMap changes to a recording-only webhook that fails open", () => {
+    const hooks = validatingWebhookConfiguration({ failurePolicy: "Fail" }).webhooks ?? [];
+    const recorded = hooks.filter((h) => h.failurePolicy === "Ignore");
+    expect(recorded.map((h) => h.name)).toEqual([
+      "changes.webhook.modelchain.io",
+      "deployment-deletes.webhook.modelchain.io",
+    ]);
+    const rules = recorded.flatMap((h) => h.rules ?? []);
+    expect(rules.map((r) => [r.resources, r.operations])).toEqual([
+      [["modeldeployments", "modelversions"], ["DELETE"]],
+      [["configmaps"], ["CREATE", "UPDATE", "DELETE"]],
+      [["deployments"], ["DELETE"]],
+    ]);
+    expect(recorded[1]?.objectSelector).toEqual({
+      matchExpressions: [{ key: "modelchain.io/model-version", operator: "Exists" }],
+    });
   });
 
   it("takes failurePolicy, timeout, URL and CA bundle", () => {

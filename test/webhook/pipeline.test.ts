@@ -1,66 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { MemoryLedger, type LedgerEntry, type Outbox } from "../../src/ledger/index.ts";
-import { VerifiedCache, type ModelVocabulary } from "../../src/webhook/cache.ts";
+import { MemoryLedger, type Outbox } from "../../src/ledger/index.ts";
+import { VerifiedCache } from "../../src/webhook/cache.ts";
 import { DenialRecorder, type DenialRecordFailed } from "../../src/webhook/denials.ts";
 import { SingleFlight, withDeadline } from "../../src/webhook/lookup.ts";
 import { createReviewer } from "../../src/webhook/reviewer.ts";
-import { modelDeployment, policy, request, type FakeMV } from "./fixtures.ts";
-
-/** A vocabulary over plain {namespace, name, revoked} objects, counting verifications. */
-function vocabulary(): ModelVocabulary<FakeMV, null> & { verifications: number } {
-  const v: ModelVocabulary<FakeMV, null> & { verifications: number } = {
-    verifications: 0,
-    modelVersion: (o: unknown) => {
-      if (
-        typeof o !== "object" ||
-        o === null ||
-        !("name" in o) ||
-        !("namespace" in o) ||
-        typeof o.name !== "string" ||
-        typeof o.namespace !== "string"
-      ) {
-        return { ok: false as const, problem: "metadata.name is required" };
-      }
-      const mv: FakeMV = {
-        namespace: o.namespace,
-        name: o.name,
-        revoked: "revoked" in o && o.revoked === true,
-      };
-      return {
-        ok: true as const,
-        object: mv,
-        view: {
-          namespace: mv.namespace,
-          name: mv.name,
-          revoked: mv.revoked ?? false,
-          revokedReason: "",
-          specDigest: "sha256:x",
-        },
-      };
-    },
-    policy: () => ({ ok: true as const, view: { ...policy("strict", "enforce"), policy: null } }),
-    unrevocation: () => undefined,
-    verify: () => {
-      v.verifications++;
-      return { verified: true, checks: [] };
-    },
-  };
-  return v;
-}
-
-function outboxOver(ledger: MemoryLedger): Outbox & { batches: LedgerEntry[][] } {
-  const batches: LedgerEntry[][] = [];
-  return {
-    batches,
-    enqueue: async (entries) => {
-      batches.push([...entries]);
-      await ledger.append(entries);
-    },
-    depth: () => 0,
-    flush: async () => undefined,
-    close: async () => undefined,
-  };
-}
+import { modelDeployment, request } from "./fixtures.ts";
+import { outboxOver, vocabulary } from "./vocabulary.ts";
 
 describe("bounded, single-flight lookups", () => {
   it("concurrent misses for one key share one call", async () => {

@@ -118,10 +118,12 @@ describe.skipIf(noOpenssl)("webhook service with --source dir", () => {
     const kinds = await Promise.all(
       Array.from({ length: await ledger.size() }, async (_, i) => (await ledger.get(i)).envelope.entry),
     );
-    const uids = kinds.map((e) => e.data["reviewUid"]);
-    expect(new Set(kinds.map((e) => e.kind))).toEqual(new Set(["AdmissionDenied"]));
-    expect(uids.filter((u) => u === "c")).toHaveLength(1);
-    expect(uids).toContain("b");
-    expect(uids).not.toContain("a"); // admitted: nothing recorded
+    const uids = (kind: string) => kinds.filter((e) => e.kind === kind).map((e) => e.data["reviewUid"]);
+    expect(new Set(kinds.map((e) => e.kind))).toEqual(new Set(["AdmissionDenied", "ChangeAdmitted"]));
+    expect(uids("AdmissionDenied").filter((u) => u === "c")).toHaveLength(1);
+    expect(uids("AdmissionDenied")).toContain("b");
+    expect(uids("AdmissionDenied")).not.toContain("a");
+    // The admitted one is recorded as a change, and only it.
+    expect(uids("ChangeAdmitted")).toEqual(["a"]);
   });
 });

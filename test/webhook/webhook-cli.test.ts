@@ -128,11 +128,13 @@ describe("modelchain webhook", () => {
     expect(await exit).toBe(0);
     expect(log()).toContain('"msg":"admission denied"');
     expect(log()).toContain('"reason":"image-not-pinned"');
-    // The denial waits, durably, in the outbox for a ledger writer to drain it.
+    // The admitted change and the denial wait, durably, in the outbox for a ledger writer to drain them.
     const pending = FileOutbox.open(outbox);
-    expect(pending.depth()).toBe(1);
+    expect(pending.depth()).toBe(2);
     await pending.close();
-    expect(readFileSync(join(outbox, "outbox.log"), "utf8")).toContain('"kind":"AdmissionDenied"');
+    const queued = readFileSync(join(outbox, "outbox.log"), "utf8");
+    expect(queued).toContain('"kind":"ChangeAdmitted"');
+    expect(queued).toContain('"kind":"AdmissionDenied"');
   });
 
   it("exits 2 naming the flag when --in-flight-body-bytes cannot hold one review", () => {

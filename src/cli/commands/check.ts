@@ -80,10 +80,10 @@ export function registerCheckCommand(program: Command): void {
     )
     .option("--ledger <url>", "ledger whose recorded spec digests the decision compares with")
     .option("-n, --namespace <ns>", "namespace for objects that name none", "default")
-    .addOption(outputOption().default("table"))
+    .addOption(outputOption())
     .action(async (opts: CheckOptions) => {
       const results = await run(opts).catch(asInputError);
-      if (opts.output === "json") printResult(results, "json");
+      if (opts.output !== "table") printResult(results, opts.output);
       else for (const r of results) process.stdout.write(`${line(r)}\n`);
       const denied = results.filter((r) => !r.allowed);
       if (denied.length > 0)

@@ -10,7 +10,8 @@ import { simulateRollouts, startDevCluster } from "../../devcluster/index.ts";
 import { openLedger, type Ledger } from "../../ledger/index.ts";
 import { readManifestFile } from "../../webhook/index.ts";
 import { auditUrl, verdict } from "./ledger-verify.ts";
-import { deploymentHistory, historyText } from "../history/chain.ts";
+import { objectHistory } from "../history/chain.ts";
+import { historyText } from "../history/render.ts";
 import { CheckFailedError } from "../output.ts";
 
 const SAMPLES = join(import.meta.dirname, "..", "..", "..", "samples");
@@ -94,8 +95,9 @@ export function registerDemoCommand(program: Command): void {
         say(
           `demo: the operator recorded ${added} new ledger entr${added === 1 ? "y" : "ies"} (${before} were there before)\n`,
         );
-        say(`$ modelchain history ml/support-chat --ledger ${url}`);
-        process.stdout.write(historyText(await deploymentHistory(ledger, "ml", "support-chat")));
+        say(`$ modelchain history ml/support-chat --ledger ${url} -o table`);
+        const query = { kind: "ModelDeployment", namespace: "ml", name: "support-chat" } as const;
+        process.stdout.write(historyText(await objectHistory(ledger, query)));
       } finally {
         await ledger.close();
       }

@@ -1,16 +1,40 @@
-// The auditor's view of one ModelDeployment: every ledger entry that explains what it ran,
-// oldest first — datasets → model versions (with parents) → image digests → rollouts and
-// config changes — each with its index and a verified inclusion proof.
-import { describeImages } from "../../trail/index.ts";
+// The auditor's view of one workload (a ModelDeployment or a labelled Deployment) or one
+// ModelVersion: every ledger entry that explains it, oldest first, grouped by cluster and object
+// uid (an object deleted and created again under the same name is another group) — datasets →
+// model versions (with parents) → image digests → admitted changes, denials, rollouts and config
+// changes — each with its index, its actor and a verified inclusion proof.
 import { hashFromHex, verifyInclusion, type Ledger, type LedgerEntry } from "../../ledger/index.ts";
+import { ChangeJoin, actorText, type Indexed } from "./joins.ts";
+import { imagesOf, summarize } from "./summary.ts";
+
+export type HistoryKind = "ModelDeployment" | "Deployment" | "ModelVersion";
+export const HISTORY_KINDS: readonly HistoryKind[] = ["ModelDeployment", "Deployment", "ModelVersion"];
+
+export interface HistoryQuery {
+  kind: HistoryKind;
+  namespace: string;
+  name: string;
+  /** Only entries of this cluster; all clusters when absent. */
+  cluster?: string;
+  /** Only this object uid; every uid recorded under the name when absent. */
+  uid?: string;
+}
 
 export interface ChainItem {
   index: number;
   kind: string;
+  cluster: string;
   subject: string;
+  uid: string | null;
+  observedAt: string;
   summary: string;
+  /** Who acted: the entry's own actor (webhook entries) or that of the change it follows from. */
+  actor: string | null;
+  /** Ledger indexes of the ChangeAdmitted entries this one follows from. */
+  causedBy: number[];
   leafHash: string;
   proofVerified: boolean;
+  data: Record<string, unknown>;
 }
 
 export interface DatasetItem {
@@ -21,64 +45,38 @@ export interface DatasetItem {
   index: number;
 }
 
-export interface History {
-  deployment: string;
-  size: number;
-  root: string;
+export interface HistoryGroup {
+  cluster: string;
+  uid: string | null;
   datasets: DatasetItem[];
   modelVersions: ChainItem[];
   imageDigests: string[];
-  deploymentEvents: ChainItem[];
+  events: ChainItem[];
 }
 
-const subjectOf = (e: LedgerEntry) => `${e.subject.namespace ?? ""}/${e.subject.name}`;
-const str = (v: unknown): string =>
-  typeof v === "string" ? v : v === undefined || v === null ? "" : JSON.stringify(v);
-
-function summarize(e: LedgerEntry): string {
-  const d = e.data;
-  switch (e.kind) {
-    case "ModelVersionRegistered":
-      return `${str(d["model"])} ${str(d["version"])} spec ${str(d["specDigest"])} parents [${(Array.isArray(d["parents"]) ? d["parents"] : []).join(", ")}] ${d["verified"] ? "verified" : "NOT verified"}`;
-    case "ModelVersionRevoked":
-      return `revoked: ${str(d["reason"])}`;
-    case "RolloutStarted":
-      return `revision ${str(d["revision"])} of ${str(d["modelVersion"])} with ${imagesOf(d).join(", ")}`;
-    case "RolloutCompleted":
-    case "RolloutFailed":
-      return `revision ${str(d["revision"])} ${e.kind === "RolloutCompleted" ? "completed" : "failed"} (template ${str(d["templateHash"])})`;
-    case "ImageDigestChanged":
-      return `${imageText(d["from"])} -> ${imageText(d["to"])}`;
-    case "ConfigChanged":
-      return `${str(d["from"])} -> ${str(d["to"])}`;
-    default:
-      return Object.entries(d)
-        .map(([k, v]) => `${k}=${str(v)}`)
-        .join(" ");
-  }
+export interface History {
+  target: string;
+  size: number;
+  root: string;
+  filters: { cluster: string | null; uid: string | null };
+  groups: HistoryGroup[];
 }
 
-/** The images a rollout entry names: v2 writes `images` (container -> image), v1 wrote `image`. */
-function imagesOf(data: Record<string, unknown>): string[] {
-  const images = data["images"];
-  if (typeof images === "object" && images !== null) return Object.values(images).map((v) => str(v));
-  return data["image"] === undefined ? [] : [str(data["image"])];
+interface Leaf extends Indexed {
+  leafHash: string;
 }
 
-/** An image change's side: one image string (v1) or a container -> image map (v2). */
-function imageText(side: unknown): string {
-  if (typeof side !== "object" || side === null) return str(side);
-  return describeImages(Object.fromEntries(Object.entries(side).map(([k, v]) => [k, str(v)])));
-}
+const nameOf = (e: LedgerEntry) => `${e.subject.namespace ?? ""}/${e.subject.name}`;
+const str = (v: unknown): string => (typeof v === "string" ? v : "");
 
-/** Model versions a deployment served, and their ancestors, from the recorded entries. */
+/** Model versions a workload served, and their ancestors, from the entries of one cluster. */
 function servedModels(
-  entries: Array<{ index: number; entry: LedgerEntry }>,
+  entries: readonly Leaf[],
   namespace: string,
-  deploymentEntries: LedgerEntry[],
+  events: readonly LedgerEntry[],
 ): Set<string> {
   const wanted = new Set(
-    deploymentEntries
+    events
       .map((e) => str(e.data["modelVersion"]))
       .filter((n) => n !== "")
       .map((n) => `${namespace}/${n}`),
@@ -86,7 +84,7 @@ function servedModels(
   for (let grew = true; grew;) {
     grew = false;
     for (const { entry } of entries) {
-      if (entry.kind !== "ModelVersionRegistered" || !wanted.has(subjectOf(entry))) continue;
+      if (entry.kind !== "ModelVersionRegistered" || !wanted.has(nameOf(entry))) continue;
       for (const parent of Array.isArray(entry.data["parents"]) ? entry.data["parents"] : []) {
         if (typeof parent === "string" && !wanted.has(parent)) {
           wanted.add(parent);
@@ -98,98 +96,130 @@ function servedModels(
   return wanted;
 }
 
-export async function deploymentHistory(ledger: Ledger, namespace: string, name: string): Promise<History> {
-  const size = await ledger.size();
-  const root = await ledger.root(size);
-  const entries: Array<{ index: number; entry: LedgerEntry; leafHash: string }> = [];
+async function readAll(ledger: Ledger, size: number): Promise<Leaf[]> {
+  const leaves: Leaf[] = [];
   for (let index = 0; index < size; index++) {
     const leaf = await ledger.get(index);
-    entries.push({ index, entry: leaf.envelope.entry, leafHash: leaf.leafHash });
+    leaves.push({ index, entry: leaf.envelope.entry, leafHash: leaf.leafHash });
   }
-  const isDeployment = (e: LedgerEntry) =>
-    e.subject.kind === "ModelDeployment" && e.subject.namespace === namespace && e.subject.name === name;
-  const deploymentEntries = entries.filter(({ entry }) => isDeployment(entry));
-  const models = servedModels(
-    entries,
-    namespace,
-    deploymentEntries.map((d) => d.entry),
-  );
-  const modelEntries = entries.filter(
-    ({ entry }) => entry.subject.kind === "ModelVersion" && models.has(subjectOf(entry)),
-  );
-  const prove = async ({
-    index,
-    entry,
-    leafHash,
-  }: {
-    index: number;
-    entry: LedgerEntry;
-    leafHash: string;
-  }): Promise<ChainItem> => {
+  return leaves;
+}
+
+interface Prover {
+  (leaf: Leaf): Promise<ChainItem>;
+}
+
+function prover(ledger: Ledger, size: number, root: string, join: ChangeJoin, byIndex: Leaf[]): Prover {
+  return async (leaf) => {
+    const { index, entry, leafHash } = leaf;
     const proof = await ledger.inclusionProof(index, size);
     let proofVerified = true;
     try {
-      verifyInclusion(
-        index,
-        size,
-        hashFromHex(leafHash),
-        proof.auditPath.map((h) => hashFromHex(h)),
-        hashFromHex(root),
-      );
+      const path = proof.auditPath.map((h) => hashFromHex(h));
+      verifyInclusion(index, size, hashFromHex(leafHash), path, hashFromHex(root));
     } catch {
       proofVerified = false;
     }
+    const causes = join.causes(leaf);
+    const own = actorText(entry.data["actor"]);
+    const caused = causes
+      .map((c) => actorText(byIndex[c.index]?.entry.data["actor"]))
+      .filter((a) => a !== null);
     return {
       index,
       kind: entry.kind,
-      subject: subjectOf(entry),
+      cluster: entry.cluster,
+      subject: `${entry.subject.kind} ${nameOf(entry)}`,
+      uid: entry.subject.uid ?? null,
+      observedAt: entry.observedAt,
       summary: summarize(entry),
+      actor: own ?? (caused.length > 0 ? [...new Set(caused)].join(", ") : null),
+      causedBy: causes.map((c) => c.index),
       leafHash,
       proofVerified,
+      data: entry.data,
     };
   };
-  const datasets = modelEntries.flatMap(({ index, entry }) =>
+}
+
+function isTarget(q: HistoryQuery, e: LedgerEntry): boolean {
+  return e.subject.kind === q.kind && e.subject.namespace === q.namespace && e.subject.name === q.name;
+}
+
+/** The group of one cluster and uid: its events, with the ConfigMap changes they follow from. */
+async function group(
+  cluster: string,
+  uid: string | null,
+  events: Leaf[],
+  all: readonly Leaf[],
+  ctx: { q: HistoryQuery; prove: Prover; join: ChangeJoin },
+): Promise<HistoryGroup> {
+  const ofCluster = all.filter((l) => l.entry.cluster === cluster);
+  const causes = events.flatMap((l) => ctx.join.causes(l)).map((c) => c.index);
+  const extra = ofCluster.filter((l) => causes.includes(l.index) && !events.includes(l));
+  const merged = [...events, ...extra].sort((a, b) => a.index - b.index);
+  const models =
+    ctx.q.kind === "ModelVersion"
+      ? new Set<string>()
+      : servedModels(
+          ofCluster,
+          ctx.q.namespace,
+          events.map((l) => l.entry),
+        );
+  const modelLeaves = ofCluster.filter(
+    (l) => l.entry.kind === "ModelVersionRegistered" && models.has(nameOf(l.entry)),
+  );
+  const datasets = modelLeaves.flatMap(({ index, entry }) =>
     (Array.isArray(entry.data["datasets"]) ? entry.data["datasets"] : []).map(
       (d: Record<string, unknown>) => ({
         name: str(d["name"]),
         uri: str(d["uri"]),
         digest: typeof d["digest"] === "string" ? d["digest"] : null,
-        usedBy: subjectOf(entry),
+        usedBy: nameOf(entry),
         index,
       }),
     ),
   );
-  const images = [
-    ...new Set(
-      deploymentEntries
-        .filter(({ entry }) => entry.kind === "RolloutStarted")
-        .flatMap(({ entry }) => imagesOf(entry.data)),
-    ),
-  ];
+  const images = events
+    .filter((l) => l.entry.kind === "RolloutStarted")
+    .flatMap((l) => imagesOf(l.entry.data));
   return {
-    deployment: `${namespace}/${name}`,
-    size,
-    root,
+    cluster,
+    uid,
     datasets,
-    modelVersions: await Promise.all(modelEntries.map(prove)),
-    imageDigests: images,
-    deploymentEvents: await Promise.all(deploymentEntries.map(prove)),
+    modelVersions: await Promise.all(modelLeaves.map(ctx.prove)),
+    imageDigests: [...new Set(images)],
+    events: await Promise.all(merged.map(ctx.prove)),
   };
 }
 
-export function historyText(h: History): string {
-  const mark = (i: ChainItem) => (i.proofVerified ? "proof ok" : "PROOF FAILED");
-  const lines = [
-    `history of ModelDeployment ${h.deployment} (ledger size ${h.size}, root ${h.root})`,
-    "",
-    "datasets:",
-  ];
-  for (const d of h.datasets)
-    lines.push(`  ${d.name}  ${d.digest ?? "NOT PINNED"}  ${d.uri}  (used by ${d.usedBy}, entry ${d.index})`);
-  lines.push("", "model versions:");
-  for (const m of h.modelVersions)
-    lines.push(`  [${m.index}] ${m.kind} ${m.subject}: ${m.summary}  (${mark(m)})`);
-  lines.push("", "image digests:", ...h.imageDigests.map((i) => `  ${i}`), "", "rollouts and changes:");
-  for (const e of h.deploymentEvents) lines.push(`  [${e.index}] ${e.kind}: ${e.summary}  (${mark(e)})`);
-  return `${lines.join("\n")}\n`;
+export async function objectHistory(ledger: Ledger, q: HistoryQuery): Promise<History> {
+  const size = await ledger.size();
+  const root = await ledger.root(size);
+  const all = await readAll(ledger, size);
+  const join = new ChangeJoin(all);
+  const ctx = { q, prove: prover(ledger, size, root, join, all), join };
+  const groups = new Map<string, { cluster: string; uid: string | null; events: Leaf[] }>();
+  for (const leaf of all) {
+    const { entry } = leaf;
+    if (!isTarget(q, entry)) continue;
+    if (q.cluster !== undefined && entry.cluster !== q.cluster) continue;
+    if (q.uid !== undefined && entry.subject.uid !== q.uid) continue;
+    const key = `${entry.cluster}\u0000${entry.subject.uid ?? ""}`;
+    const g = groups.get(key) ?? { cluster: entry.cluster, uid: entry.subject.uid ?? null, events: [] };
+    g.events.push(leaf);
+    groups.set(key, g);
+  }
+  return {
+    target: `${q.kind} ${q.namespace}/${q.name}`,
+    size,
+    root,
+    filters: { cluster: q.cluster ?? null, uid: q.uid ?? null },
+    groups: await Promise.all([...groups.values()].map((g) => group(g.cluster, g.uid, g.events, all, ctx))),
+  };
+}
+
+/** Every item of a history, for checking proofs. */
+export function historyItems(h: History): ChainItem[] {
+  return h.groups.flatMap((g) => [...g.modelVersions, ...g.events]);
 }
