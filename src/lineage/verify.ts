@@ -8,15 +8,17 @@ import {
   type ModelVersion,
   type ParentRef,
   type RequiredChecks,
+  type TrustRoot,
   type TrustedKey,
 } from "../api/index.ts";
+import type { Material } from "./oms-roots.ts";
+import { signatureCheck } from "./signers.ts";
 import {
   artifactDigestCheck,
   datasetsPinnedCheck,
   fail,
   notRevokedCheck,
   pass,
-  signatureCheck,
   subjectName,
   type CheckName,
   type CheckResult,
@@ -25,13 +27,25 @@ import {
 
 export interface LineagePolicy {
   trustedKeys: readonly TrustedKey[];
+  trustRoots: readonly TrustRoot[];
+  requiredSigners: number;
   require: Required<RequiredChecks>;
   maxDepth: number;
 }
 
+/** What verification reads besides the objects: ConfigMap/Secret values and the time. */
+export interface LineageEnvironment {
+  /** Values of the ConfigMap/Secret keys that OMS bundles and trusted roots are given in. */
+  material?: Material;
+  /** When certificates without a verified timestamp are judged; the time of the call by default. */
+  now?: Date;
+}
+
 export function lineagePolicy(spec: ModelTrustPolicySpec): LineagePolicy {
   return {
-    trustedKeys: spec.trustedKeys,
+    trustedKeys: spec.trustedKeys ?? [],
+    trustRoots: spec.trustRoots ?? [],
+    requiredSigners: spec.requiredSigners ?? 1,
     require: requiredChecksOf(spec),
     maxDepth: spec.maxLineageDepth ?? DEFAULT_MAX_LINEAGE_DEPTH,
   };
@@ -94,11 +108,18 @@ class LineageWalk {
   private readonly resolve: Resolve;
   private readonly policy: LineagePolicy;
   private readonly recorded: RecordedDigest | undefined;
+  private readonly env: Required<LineageEnvironment>;
 
-  constructor(resolve: Resolve, policy: LineagePolicy, recorded: RecordedDigest | undefined) {
+  constructor(
+    resolve: Resolve,
+    policy: LineagePolicy,
+    recorded: RecordedDigest | undefined,
+    env: LineageEnvironment,
+  ) {
     this.resolve = resolve;
     this.policy = policy;
     this.recorded = recorded;
+    this.env = { material: env.material ?? (() => undefined), now: env.now ?? new Date() };
   }
 
   verdict(mv: ModelVersion, path: readonly string[]): LineageVerdict {
@@ -108,7 +129,7 @@ class LineageWalk {
     const parents = this.parentResults(mv, [...path, key]);
     const depth = 1 + Math.max(0, ...parents.depths);
     const results: CheckResult[] = [
-      signatureCheck(mv, this.policy.trustedKeys),
+      signatureCheck(mv, this.policy, this.env),
       artifactDigestCheck(mv),
       datasetsPinnedCheck(mv),
       notRevokedCheck(mv),
@@ -233,6 +254,7 @@ export function verifyLineage(
   resolve: Resolve,
   policy: LineagePolicy,
   recorded?: RecordedDigest,
+  env: LineageEnvironment = {},
 ): LineageVerdict {
-  return new LineageWalk(resolve, policy, recorded).verdict(mv, []);
+  return new LineageWalk(resolve, policy, recorded, env).verdict(mv, []);
 }

@@ -32,7 +32,7 @@ function trustedKeys(opts: LineageCheckOptions, checked: readonly ManifestObject
       `lineage-check: ignoring ModelTrustPolicy ${String(name)} in ${o.file}: trust comes only from --policy and --trust-key\n`,
     );
   }
-  const fromPolicies = policiesIn(readObjects(opts.policy)).flatMap((p) => p.spec.trustedKeys);
+  const fromPolicies = policiesIn(readObjects(opts.policy)).flatMap((p) => p.spec.trustedKeys ?? []);
   return [...opts.trustKey.map(trustedKey), ...fromPolicies];
 }
 
