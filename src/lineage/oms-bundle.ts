@@ -1,7 +1,8 @@
 // Reading an OpenSSF Model Signing bundle: a Sigstore bundle (@sigstore/bundle checks its
 // structure) whose DSSE envelope carries an in-toto statement; the statement's predicate lists
 // every file of the model with its SHA-256, and its one subject is the directory's digest.
-import { bundleFromJSON, ValidationError, type Bundle } from "@sigstore/bundle";
+import { assertBundle, bundleFromJSON, ValidationError, type Bundle } from "@sigstore/bundle";
+import { Bundle as BundleMessage } from "@sigstore/protobuf-specs";
 import type { FileDigest } from "../artifact/manifest.ts";
 
 /** A bundle or its statement is not what model-signing writes; the message names the field. */
@@ -108,6 +109,37 @@ export function omsStatement(payload: Buffer): OmsStatement {
   };
 }
 
+const CHAIN_FIELD = "verificationMaterial.content.$case";
+
+/**
+ * model-signing 1.1.1 writes v0.3 bundles with an x509CertificateChain, which v0.3 forbids
+ * (a single certificate); @sigstore/bundle refuses exactly that field. Such a bundle is read
+ * under the rules of the earlier versions; its first certificate is the signer's, and the
+ * intermediates it carries are never trusted (trust roots list them).
+ */
+function invalid(e: unknown): OmsBundleInvalid {
+  if (e instanceof ValidationError)
+    return new OmsBundleInvalid(e.fields.join(", ") || "(bundle)", e.message, { cause: e });
+  const problem = `is not a Sigstore bundle (${e instanceof Error ? e.message : String(e)})`;
+  return new OmsBundleInvalid("(bundle)", problem, { cause: e });
+}
+
+function sigstoreBundle(parsed: unknown): Bundle {
+  try {
+    return bundleFromJSON(parsed);
+  } catch (e: unknown) {
+    if (!(e instanceof ValidationError && e.fields.length === 1 && e.fields[0] === CHAIN_FIELD))
+      throw invalid(e);
+  }
+  try {
+    const bundle = BundleMessage.fromJSON(parsed);
+    assertBundle(bundle);
+    return bundle as Bundle;
+  } catch (e: unknown) {
+    throw invalid(e);
+  }
+}
+
 /** Parses bundle JSON text: structure by @sigstore/bundle, then the DSSE statement. */
 export function readOmsBundle(json: string): OmsBundle {
   let parsed: unknown;
@@ -118,20 +150,7 @@ export function readOmsBundle(json: string): OmsBundle {
       cause: e,
     });
   }
-  let bundle: Bundle;
-  try {
-    bundle = bundleFromJSON(parsed);
-  } catch (e: unknown) {
-    if (e instanceof ValidationError)
-      throw new OmsBundleInvalid(e.fields.join(", ") || "(bundle)", e.message, { cause: e });
-    throw new OmsBundleInvalid(
-      "(bundle)",
-      `is not a Sigstore bundle (${e instanceof Error ? e.message : String(e)})`,
-      {
-        cause: e,
-      },
-    );
-  }
+  const bundle = sigstoreBundle(parsed);
   if (bundle.content.$case !== "dsseEnvelope")
     throw new OmsBundleInvalid(
       "dsseEnvelope",
