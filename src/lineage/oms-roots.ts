@@ -7,8 +7,12 @@ import { TrustedRoot } from "@sigstore/protobuf-specs";
 import { toTrustMaterial, VerificationError, type TrustMaterial } from "@sigstore/verify";
 import type { KeylessIdentity, TrustRoot } from "../api/index.ts";
 
-/** A ConfigMap or Secret key; `kind` says which. */
+/**
+ * A ConfigMap or Secret key; `kind` says which. `purpose` lets a caller answer only from
+ * sources it trusts for trust configuration: a bundle is verified, a trusted root is believed.
+ */
 export interface MaterialRef {
+  purpose: "bundle" | "trustedRoot";
   kind: "ConfigMap" | "Secret";
   namespace: string;
   name: string;
@@ -66,7 +70,7 @@ function certificates(pemText: string): X509Certificate[] {
 function keylessRoot(root: TrustRoot, material: Material): CompiledRoot {
   const ref = root.keyless?.trustedRoot.configMapKeyRef;
   if (ref === undefined) return { name: root.name, type: "unusable", problem: "has no keyless trusted root" };
-  const where: MaterialRef = { kind: "ConfigMap", ...ref };
+  const where: MaterialRef = { purpose: "trustedRoot", kind: "ConfigMap", ...ref };
   const json = material(where);
   if (json === undefined)
     return { name: root.name, type: "unusable", problem: `trusted root ${describeRef(where)} is not known` };
@@ -119,7 +123,7 @@ export function compiledRoot(
   material: Material,
 ): { root: CompiledRoot; fingerprint: string } {
   const ref = root.keyless?.trustedRoot.configMapKeyRef;
-  const json = ref === undefined ? "" : (material({ kind: "ConfigMap", ...ref }) ?? "\u0000missing");
+  const json = ref === undefined ? "" : (material({ purpose: "trustedRoot", kind: "ConfigMap", ...ref }) ?? "\u0000missing");
   const fingerprint = createHash("sha256")
     .update(JSON.stringify(root))
     .update("\u0000")

@@ -11,13 +11,28 @@ import { Registrations } from "../trail/index.ts";
 
 type Lookup<T> = (namespace: string, name: string) => T | undefined;
 
+/** A ConfigMap or Secret key that signature material (OMS bundles, trusted roots) is read from. */
+export interface MaterialKey {
+  kind: "ConfigMap" | "Secret";
+  namespace: string;
+  name: string;
+  key: string;
+}
+export type MaterialLookup = (ref: MaterialKey) => string | undefined;
+
 /** How the webhook reads api objects and asks the lineage component; see vocabulary.ts. */
 export interface ModelVocabulary<MV, P> {
   modelVersion(
     object: unknown,
   ): { ok: true; view: ModelVersionView; object: MV } | { ok: false; problem: string };
   policy(object: unknown): { ok: true; view: TrustPolicyView<P> } | { ok: false; problem: string };
-  verify(mv: MV, resolve: Lookup<MV>, policy: TrustPolicyView<P>, recorded: Lookup<string>): LineageVerdict;
+  verify(
+    mv: MV,
+    resolve: Lookup<MV>,
+    policy: TrustPolicyView<P>,
+    recorded: Lookup<string>,
+    material: MaterialLookup,
+  ): LineageVerdict;
 }
 
 export interface LedgerFacts {
@@ -33,6 +48,10 @@ export class VerifiedCache<MV, P> {
   private readonly modelVersions = new Map<string, MV>();
   private readonly policies = new Map<string, TrustPolicyView<P>>();
   private readonly namespaces = new Map<string, Readonly<Record<string, string>>>();
+  /** Data of the labelled ConfigMaps and Secrets, by kind/namespace/name (Secret values decoded). */
+  private readonly material = new Map<string, Readonly<Record<string, string>>>();
+  private readonly materialLookup: MaterialLookup = (ref) =>
+    this.material.get(`${ref.kind}/${key(ref.namespace, ref.name)}`)?.[ref.key];
   private readonly verdicts = new Map<string, LineageVerdict>();
   /** Reads of stored objects, so a warm review never re-validates a ModelVersion. */
   private readonly reads = new WeakMap<object, ReturnType<ModelVocabulary<MV, P>["modelVersion"]>>();
@@ -93,6 +112,21 @@ export class VerifiedCache<MV, P> {
     this.namespaces.delete(name);
   }
 
+  /** A ConfigMap's or Secret's data (Secret values already decoded); verdicts may change with it. */
+  putMaterial(
+    kind: MaterialKey["kind"],
+    namespace: string,
+    name: string,
+    data: Readonly<Record<string, string>>,
+  ): void {
+    this.material.set(`${kind}/${key(namespace, name)}`, data);
+    this.changed();
+  }
+
+  deleteMaterial(kind: MaterialKey["kind"], namespace: string, name: string): void {
+    if (this.material.delete(`${kind}/${key(namespace, name)}`)) this.changed();
+  }
+
   setLedgerFacts(facts: LedgerFacts): void {
     this.ledger = facts;
     this.changed();
@@ -123,12 +157,12 @@ export class VerifiedCache<MV, P> {
       const read = stored === undefined ? undefined : this.read(stored);
       return this.recordedDigest(namespace, name, read?.ok ? read.view.uid : undefined);
     };
-    if (!read.ok) return this.vocabulary.verify(mv, resolve, policy, recorded);
+    if (!read.ok) return this.vocabulary.verify(mv, resolve, policy, recorded, this.materialLookup);
     const cached = this.modelVersions.get(key(read.view.namespace, read.view.name)) === mv;
     const memo = `${policy.name}\u0000${key(read.view.namespace, read.view.name)}`;
     const hit = cached ? this.verdicts.get(memo) : undefined;
     if (hit !== undefined) return hit;
-    const fresh = this.vocabulary.verify(mv, resolve, policy, recorded);
+    const fresh = this.vocabulary.verify(mv, resolve, policy, recorded, this.materialLookup);
     if (cached) this.verdicts.set(memo, fresh);
     return fresh;
   }

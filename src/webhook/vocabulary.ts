@@ -56,5 +56,6 @@ export const modelchainVocabulary: ModelVocabulary<ModelVersion, CompiledPolicy>
       ? { ok: true, view: policyView(checked.value) }
       : { ok: false, problem: describeErrors(checked.errors) };
   },
-  verify: (mv, resolve, policy, recorded) => verifyLineage(mv, resolve, policy.policy.lineage, recorded),
+  verify: (mv, resolve, policy, recorded, material) =>
+    verifyLineage(mv, resolve, policy.policy.lineage, recorded, { material }),
 };
