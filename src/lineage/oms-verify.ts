@@ -10,7 +10,8 @@
 // full Verifier, with one tlog entry / SCT required whenever the trusted root lists such logs.
 import { X509Certificate as NodeX509 } from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import type { X509Certificate } from "@sigstore/core";
+import { crypto as sigstoreCrypto, dsse, type X509Certificate } from "@sigstore/core";
+import type { Envelope } from "@sigstore/bundle";
 import { PolicyError, Verifier, VerificationError, toSignedEntity } from "@sigstore/verify";
 import type { SignedEntity, TrustMaterial, VerifierOptions } from "@sigstore/verify";
 import { CertificateChainVerifier } from "@sigstore/verify/dist/key/certificate.js";
@@ -47,8 +48,27 @@ function withKey(key: KeyObject): TrustMaterial {
   };
 }
 
+/** The bundle as sigstore-js verifies it, with the envelope for the digests it does not pick. */
+type Signed = SignedEntity & { envelope: Envelope };
+
+/**
+ * sigstore-js verifies a DSSE signature with the key type's default digest, SHA-256; model-signing
+ * (like Sigstore's key details) hashes with SHA-384 for P-384 and SHA-512 for P-521 keys, so
+ * for those the PAE is verified with @sigstore/core under the curve's digest.
+ */
+const CURVE_DIGEST: Readonly<Record<string, string>> = { secp384r1: "sha384", secp521r1: "sha512" };
+
 /** The DSSE signature (over the PAE of the payload), checked by sigstore-js with a trusted key. */
-function signatureVerifies(entity: SignedEntity, key: KeyObject): boolean {
+function signatureVerifies(entity: Signed, key: KeyObject): boolean {
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  const digest = key.asymmetricKeyType === "ec" && curve !== undefined ? CURVE_DIGEST[curve] : undefined;
+  if (digest !== undefined) {
+    const { payloadType, payload, signatures } = entity.envelope;
+    const sig = signatures[0]?.sig;
+    return (
+      sig !== undefined && sigstoreCrypto.verify(dsse.preAuthEncoding(payloadType, payload), key, sig, digest)
+    );
+  }
   try {
     new Verifier(withKey(key), NO_LOGS).verify({ ...entity, key: { $case: "public-key", hint: "" } });
     return true;
@@ -58,7 +78,7 @@ function signatureVerifies(entity: SignedEntity, key: KeyObject): boolean {
   }
 }
 
-function byKey(entity: SignedEntity, hint: string, roots: readonly CompiledRoot[]): SignerCheck {
+function byKey(entity: Signed, hint: string, roots: readonly CompiledRoot[]): SignerCheck {
   const keys = roots.flatMap((r) => (r.type === "publicKey" ? [r] : []));
   if (keys.length === 0)
     return {
@@ -144,7 +164,7 @@ function identityOk(
 }
 
 function keyless(
-  entity: SignedEntity,
+  entity: Signed,
   leaf: X509Certificate,
   root: Extract<CompiledRoot, { type: "keyless" }>,
   now: Date,
@@ -203,7 +223,7 @@ function leafKey(leaf: X509Certificate): KeyObject {
 }
 
 function byCertificateAuthority(
-  entity: SignedEntity,
+  entity: Signed,
   leaf: X509Certificate,
   root: Extract<CompiledRoot, { type: "certificateAuthority" }>,
   now: Date,
@@ -225,7 +245,7 @@ function byCertificateAuthority(
 }
 
 function byCertificate(
-  entity: SignedEntity,
+  entity: Signed,
   leaf: X509Certificate,
   roots: readonly CompiledRoot[],
   now: Date,
@@ -258,9 +278,10 @@ function byCertificate(
 
 /** Which signer (trust root, and identity under it) the bundle's signature verifies for, if any. */
 export function omsSigner(oms: OmsBundle, roots: readonly CompiledRoot[], now: Date): SignerCheck {
-  let entity: SignedEntity;
+  let entity: Signed;
+  if (oms.bundle.content.$case !== "dsseEnvelope") return { ok: false, reasons: ["holds no DSSE envelope"] };
   try {
-    entity = toSignedEntity(oms.bundle);
+    entity = { ...toSignedEntity(oms.bundle), envelope: oms.bundle.content.dsseEnvelope };
   } catch (e: unknown) {
     return { ok: false, reasons: [`verification material cannot be read (${message(e)})`] };
   }

@@ -85,6 +85,15 @@ describe.skipIf(skip)("OMS bundles signed with a key (model_signing sign key)", 
     expect(check.passed).toBe(true);
   });
 
+  it("accepts a bundle signed with a P-384 key (model-signing hashes it with SHA-384)", () => {
+    const p384 = ecKey(work, "p384", "P-384");
+    const check = signature(modelVersion(digest, [oms(signWithKey(model, p384))]), {
+      trustRoots: [{ name: "p384", publicKey: p384.publicKeyPem }],
+    });
+    expect(check.reason).toContain("signed by trust root p384 (public key)");
+    expect(check.passed).toBe(true);
+  }, 60_000);
+
   it("returns the verified per-file manifest", () => {
     const files = verifiedOmsManifest(bundle, roots, digest, { material: () => undefined, now: new Date() });
     expect([...files.keys()].sort()).toEqual(["config.json", "model.safetensors", "tokenizer/vocab.txt"]);
