@@ -11,6 +11,7 @@ import {
 import { lineagePolicy, verifyLineage, type LineageVerdict } from "../lineage/index.ts";
 import type { Ledger } from "../ledger/index.ts";
 import type { Registrations } from "../trail/index.ts";
+import { prefetchMaterial, type MaterialReader } from "./material.ts";
 
 export interface LineageContext {
   modelVersions: ObjectCache<KubernetesObject>;
@@ -19,6 +20,8 @@ export interface LineageContext {
   ledger: Ledger;
   /** Followed from `ledger` before each verdict. */
   registrations: Registrations;
+  /** Reads the ConfigMaps/Secrets OMS bundles and trusted roots are in; none are read without it. */
+  readMaterial?: MaterialReader;
 }
 
 export interface PolicyVerdict {
@@ -66,11 +69,12 @@ export async function verdicts(ctx: LineageContext, mv: ModelVersion): Promise<P
   await ctx.registrations.follow(ctx.ledger);
   const recorded = (ns: string, name: string): string | undefined => recordedDigest(ctx, ns, name);
   const resolve = (ns: string, name: string) => modelVersionAt(ctx, ns, name);
+  const material = await prefetchMaterial(ctx.readMaterial, mv, policies, resolve);
   return policies.map((p) => ({
     policy: p.metadata.name,
     mode: p.spec.mode ?? "enforce",
     scaleToZero: p.spec.revocation?.scaleToZero ?? false,
-    verdict: verifyLineage(mv, resolve, lineagePolicy(p.spec), recorded),
+    verdict: verifyLineage(mv, resolve, lineagePolicy(p.spec), recorded, { material }),
   }));
 }
 

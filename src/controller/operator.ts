@@ -25,6 +25,7 @@ import type { Ledger } from "../ledger/index.ts";
 import { Registrations } from "../trail/index.ts";
 import { Controller } from "./controller.ts";
 import { watchResource, type Watched } from "./informers.ts";
+import { kubeMaterialReader } from "./material.ts";
 import { kubeWrites } from "./kube.ts";
 import { LeaderElector } from "./leader.ts";
 import { ModelDeploymentReconciler } from "./modeldeployment.ts";
@@ -306,6 +307,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       namespaces: informers.namespaces.cache,
       ledger,
       registrations: new Registrations(),
+      readMaterial: kubeMaterialReader(opts.kubeConfig),
     };
     const recorder = new EventRecorder(opts.kubeConfig, ledger, opts.cluster, log, clock);
     mvController = new Controller(

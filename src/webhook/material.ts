@@ -2,9 +2,10 @@
 // the Sigstore trusted roots a trust policy names. Only those labelled TRUST_MATERIAL_LABEL are
 // watched, so the webhook neither lists every Secret of the cluster nor keeps them in memory.
 import type { MaterialKey } from "./cache.ts";
+import { TRUST_MATERIAL_LABEL } from "../api/index.ts";
 import { isRecord } from "./review.ts";
 
-export const TRUST_MATERIAL_LABEL = "modelchain.io/trust-material";
+export { TRUST_MATERIAL_LABEL };
 
 export interface MaterialObject {
   kind: MaterialKey["kind"];

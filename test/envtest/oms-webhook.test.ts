@@ -5,7 +5,9 @@
 import { join } from "node:path";
 import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ModelVersion } from "../../src/api/index.ts";
+import type { ModelTrustPolicy, ModelVersion } from "../../src/api/index.ts";
+import { kubeMaterialReader, prefetchMaterial } from "../../src/controller/material.ts";
+import { lineagePolicy, verifyLineage } from "../../src/lineage/index.ts";
 import {
   startWebhookService,
   validatingWebhookConfiguration,
@@ -51,6 +53,9 @@ describe.skipIf(skip)("OMS-signed ModelVersions admitted through a real API serv
   let cp: ControlPlane;
   let service: WebhookService<ModelVersion, CompiledPolicy> | undefined;
   let custom: CustomObjectsApi;
+  let core: CoreV1Api;
+  let policy: ModelTrustPolicy;
+  let signed: ModelVersion;
 
   const modelVersion = (name: string, digest: string, signature: Record<string, unknown>) => ({
     apiVersion: "modelchain.io/v1alpha1",
@@ -88,18 +93,15 @@ describe.skipIf(skip)("OMS-signed ModelVersions admitted through a real API serv
 
     cp = await startControlPlane({ crds: true });
     custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
-    const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+    core = cp.kubeConfig.makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: "ml" } } });
-    await custom.createClusterCustomObject({
-      ...GROUP,
-      plural: "modeltrustpolicies",
-      body: {
-        apiVersion: "modelchain.io/v1alpha1",
-        kind: "ModelTrustPolicy",
-        metadata: { name: "producers" },
-        spec: { trustRoots: [{ name: "producer", publicKey: key.publicKeyPem }] },
-      },
-    });
+    policy = {
+      apiVersion: "modelchain.io/v1alpha1",
+      kind: "ModelTrustPolicy",
+      metadata: { name: "producers" },
+      spec: { trustRoots: [{ name: "producer", publicKey: key.publicKeyPem }] },
+    };
+    await custom.createClusterCustomObject({ ...GROUP, plural: "modeltrustpolicies", body: policy });
     await core.createNamespacedConfigMap({
       namespace: "ml",
       body: {
@@ -107,9 +109,14 @@ describe.skipIf(skip)("OMS-signed ModelVersions admitted through a real API serv
         data: { "model.sig": bundle },
       },
     });
+    await core.createNamespacedConfigMap({
+      namespace: "ml",
+      body: { metadata: { name: "resnet-sig-unlabelled", namespace: "ml" }, data: { "model.sig": bundle } },
+    });
     const ref = { type: "oms", configMapKeyRef: { name: "resnet-sig", key: "model.sig" } };
+    signed = modelVersion("resnet", digest, ref) as ModelVersion;
     for (const mv of [
-      modelVersion("resnet", digest, ref),
+      signed,
       modelVersion("resnet-tampered", digest, { type: "oms", bundle: tamper(bundle) }),
     ])
       await custom.createNamespacedCustomObject({
@@ -181,5 +188,27 @@ describe.skipIf(skip)("OMS-signed ModelVersions admitted through a real API serv
     expect(answer).toContain(
       "signature does not verify over the DSSE payload with trust root producer's key",
     );
+  });
+
+  it("gives the operator's verdict the labelled ConfigMap's bundle, and never an unlabelled one's", async () => {
+    const read = kubeMaterialReader(cp.kubeConfig);
+    expect(await read("ConfigMap", "ml", "resnet-sig-unlabelled")).toBeUndefined();
+    expect(await read("Secret", "ml", "absent")).toBeUndefined();
+    const material = await prefetchMaterial(read, signed, [policy], () => undefined);
+    const verdict = verifyLineage(signed, () => undefined, lineagePolicy(policy.spec), undefined, {
+      material,
+    });
+    expect(verdict.checks.find((c) => c.name === "signature")?.reason).toContain(
+      "signed by trust root producer",
+    );
+    const unlabelled: ModelVersion = structuredClone(signed);
+    unlabelled.spec.signatures = [
+      { type: "oms", configMapKeyRef: { name: "resnet-sig-unlabelled", key: "model.sig" } },
+    ];
+    const none = await prefetchMaterial(read, unlabelled, [policy], () => undefined);
+    const refused = verifyLineage(unlabelled, () => undefined, lineagePolicy(policy.spec), undefined, {
+      material: none,
+    });
+    expect(refused.checks.find((c) => c.name === "signature")?.reason).toContain("is not known");
   });
 });
