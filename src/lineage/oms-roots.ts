@@ -123,7 +123,10 @@ export function compiledRoot(
   material: Material,
 ): { root: CompiledRoot; fingerprint: string } {
   const ref = root.keyless?.trustedRoot.configMapKeyRef;
-  const json = ref === undefined ? "" : (material({ purpose: "trustedRoot", kind: "ConfigMap", ...ref }) ?? "\u0000missing");
+  const json =
+    ref === undefined
+      ? ""
+      : (material({ purpose: "trustedRoot", kind: "ConfigMap", ...ref }) ?? "\u0000missing");
   const fingerprint = createHash("sha256")
     .update(JSON.stringify(root))
     .update("\u0000")

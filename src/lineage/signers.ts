@@ -53,8 +53,10 @@ function ed25519Tally(
 
 function bundleRef(mv: ModelVersion, s: Signature): MaterialRef | undefined {
   const namespace = mv.metadata.namespace ?? "default";
-  if (s.configMapKeyRef !== undefined) return { purpose: "bundle", kind: "ConfigMap", namespace, ...s.configMapKeyRef };
-  if (s.secretKeyRef !== undefined) return { purpose: "bundle", kind: "Secret", namespace, ...s.secretKeyRef };
+  if (s.configMapKeyRef !== undefined)
+    return { purpose: "bundle", kind: "ConfigMap", namespace, ...s.configMapKeyRef };
+  if (s.secretKeyRef !== undefined)
+    return { purpose: "bundle", kind: "Secret", namespace, ...s.secretKeyRef };
   return undefined;
 }
 
