@@ -168,6 +168,16 @@ describe.skipIf(skip)("OMS bundles through the CLI", { timeout: CLI_TIMEOUT_MS }
         policy,
         modelVersion("resnet", digest, { type: "oms", bundle }),
         modelVersion("resnet-bad", digest, { type: "oms", bundle: JSON.stringify(b) }),
+        modelVersion("resnet-ref", digest, {
+          type: "oms",
+          secretKeyRef: { name: "resnet-sig", key: "model.sig" },
+        }),
+        {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: "resnet-sig", namespace: "ml" },
+          data: { "model.sig": Buffer.from(bundle).toString("base64") },
+        },
       ),
     );
     const deployment = (name: string, mv: string) => ({
@@ -177,10 +187,14 @@ describe.skipIf(skip)("OMS bundles through the CLI", { timeout: CLI_TIMEOUT_MS }
       spec: { modelVersion: mv, image: `registry.example/serve@sha256:${"a".repeat(64)}` },
     });
     const manifest = join(work, "deployments.yaml");
-    writeFileSync(manifest, yaml(deployment("good", "resnet"), deployment("bad", "resnet-bad")));
+    writeFileSync(
+      manifest,
+      yaml(deployment("good", "resnet"), deployment("bad", "resnet-bad"), deployment("ref", "resnet-ref")),
+    );
     const run = runCli(["check", "-f", manifest, "--source", `dir:${source}`]);
     expect(run.status, run.stdout + run.stderr).toBe(1);
     expect(run.stdout).toMatch(/ALLOWED ModelDeployment ml\/good/);
+    expect(run.stdout).toMatch(/ALLOWED ModelDeployment ml\/ref/);
     expect(run.stdout).toMatch(
       /DENIED {2}ModelDeployment ml\/bad .*signature failed: .*signature does not verify over the DSSE payload with trust root producer's key/,
     );
