@@ -30,6 +30,8 @@ export interface CheckResult {
   name: CheckName;
   passed: boolean;
   reason: string;
+  /** A pass that holds only until then (a certificate checked at verification time). */
+  validUntil?: Date;
 }
 export const pass = (name: CheckName, reason: string): CheckResult => ({ name, passed: true, reason });
 export const fail = (name: CheckName, reason: string): CheckResult => ({ name, passed: false, reason });

@@ -38,6 +38,8 @@ export interface OmsVerified {
   modelName: string;
   digest: string;
   files: readonly FileDigest[];
+  /** The verdict rests on a certificate judged at verification time, valid until then. */
+  validUntil?: Date;
 }
 
 export interface OmsContext {
@@ -98,7 +100,8 @@ function verifyUncached(
     digest: statement.subjectDigest,
     files: statement.files,
   };
-  return signer.validUntil === undefined ? { result } : { result, validUntil: signer.validUntil };
+  if (signer.validUntil === undefined) return { result };
+  return { result: { ...result, validUntil: signer.validUntil }, validUntil: signer.validUntil };
 }
 
 /**

@@ -20,6 +20,7 @@ export interface SigningPolicy {
 }
 
 interface Tally {
+  validUntil?: Date;
   signers: Set<string>;
   notes: string[];
   problems: string[];
@@ -83,6 +84,11 @@ function omsTally(
   try {
     const verified = verifyOmsBundle(json, policy.trustRoots, mv.spec.artifact.digest, ctx);
     tally.signers.add(verified.signer);
+    if (
+      verified.validUntil !== undefined &&
+      (tally.validUntil === undefined || verified.validUntil < tally.validUntil)
+    )
+      tally.validUntil = verified.validUntil;
     tally.notes.push(`OMS bundle for model ${JSON.stringify(verified.modelName)} over ${verified.digest}`);
   } catch (e: unknown) {
     if (!(e instanceof Error)) throw e;
@@ -109,8 +115,10 @@ export function signatureCheck(mv: ModelVersion, policy: SigningPolicy, ctx: Oms
   });
   const signers = [...tally.signers];
   const need = policy.requiredSigners;
-  if (signers.length >= need)
-    return pass("signature", [`signed by ${signers.join(", ")}`, ...tally.notes].join("; "));
+  if (signers.length >= need) {
+    const passed = pass("signature", [`signed by ${signers.join(", ")}`, ...tally.notes].join("; "));
+    return tally.validUntil === undefined ? passed : { ...passed, validUntil: tally.validUntil };
+  }
   if (signers.length === 0) return fail("signature", tally.problems.join("; "));
   return fail(
     "signature",

@@ -66,6 +66,8 @@ export interface LineageVerdict {
   revoked?: string;
   /** The cycle this model is on, as a path a -> b -> a. */
   cycle?: string[];
+  /** The verdict rests on certificates checked at verification time: judge again after this. */
+  validUntil?: Date;
 }
 
 const REQUIRED_BY_POLICY: Partial<Record<CheckName, keyof RequiredChecks>> = {
@@ -147,6 +149,8 @@ class LineageWalk {
       mv.spec.revoked === undefined ? parents.revokedName : key,
       parents.cycle,
     );
+    const until = [...results.map((r) => r.validUntil), ...parents.validUntil].filter((d) => d !== undefined);
+    if (until.length > 0) verdict.validUntil = new Date(Math.min(...until.map((d) => d.getTime())));
     // A verdict computed on a cycle depends on where the walk entered it: do not reuse it.
     if (parents.cycle === undefined) this.memo.set(key, verdict);
     return verdict;
@@ -201,6 +205,7 @@ class LineageWalk {
   private parentResults(mv: ModelVersion, path: readonly string[]) {
     const problems: string[] = [];
     const depths: number[] = [];
+    const validUntil: Date[] = [];
     let revokedName: string | undefined;
     let cycle: string[] | undefined;
     for (const [index, ref] of (mv.spec.parents ?? []).entries()) {
@@ -219,6 +224,7 @@ class LineageWalk {
       if (binding !== undefined) problems.push(binding);
       const verdict = this.verdict(parent, path);
       depths.push(verdict.depth);
+      if (verdict.validUntil !== undefined) validUntil.push(verdict.validUntil);
       cycle ??= verdict.cycle;
       revokedName ??= verdict.revoked;
       if (!verdict.verified)
@@ -226,6 +232,7 @@ class LineageWalk {
     }
     return {
       depths,
+      validUntil,
       revokedName,
       cycle,
       verified:

@@ -161,7 +161,8 @@ export class VerifiedCache<MV, P> {
     const cached = this.modelVersions.get(key(read.view.namespace, read.view.name)) === mv;
     const memo = `${policy.name}\u0000${key(read.view.namespace, read.view.name)}`;
     const hit = cached ? this.verdicts.get(memo) : undefined;
-    if (hit !== undefined) return hit;
+    if (hit !== undefined && (hit.validUntil === undefined || Date.now() <= hit.validUntil.getTime()))
+      return hit;
     const fresh = this.vocabulary.verify(mv, resolve, policy, recorded, this.materialLookup);
     if (cached) this.verdicts.set(memo, fresh);
     return fresh;

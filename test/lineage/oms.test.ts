@@ -1,6 +1,7 @@
 // OMS (OpenSSF Model Signing) bundles written by the real model-signing tool, verified by the
 // lineage component: each kind of trust root accepts what it should and refuses, naming why,
 // what it should not.
+import { X509Certificate } from "node:crypto";
 import { appendFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -238,6 +239,22 @@ describe.skipIf(skip)("OMS bundles signed with a certificate (model_signing sign
     const check = signature(modelVersion(digest, [oms(bundle)]), { trustRoots: [ca(["root", "inter"])] });
     expect(check.reason).toContain("signed by trust root corp-ca: CN=leaf");
     expect(check.passed).toBe(true);
+  }, 60_000);
+
+  it("says until when a certificate-based verdict holds, and that a key-based one needs no date", () => {
+    const policy = lineagePolicy({ trustRoots: [ca(["root", "inter"])] });
+    const verdict = verifyLineage(modelVersion(digest, [oms(leafBundle)]), () => undefined, policy);
+    const notAfter = new X509Certificate(pem(pki, "leaf")).validToDate;
+    expect(verdict.validUntil?.toISOString()).toBe(notAfter.toISOString());
+    const key = ecKey(work, "no-expiry");
+    const keyPolicy = lineagePolicy({ trustRoots: [{ name: "k", publicKey: key.publicKeyPem }] });
+    const keyVerdict = verifyLineage(
+      modelVersion(digest, [oms(signWithKey(model, key))]),
+      () => undefined,
+      keyPolicy,
+    );
+    expect(keyVerdict.checks.find((c) => c.name === "signature")?.passed).toBe(true);
+    expect(keyVerdict.validUntil).toBeUndefined();
   }, 60_000);
 
   it("refuses a chain to an untrusted CA", () => {
