@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ModelVersion, ModelTrustPolicy } from "../src/api/index.ts";
 import { signSpec } from "../src/lineage/index.ts";
-import { Registrations } from "../src/trail/index.ts";
+import { Registrations, Revocations } from "../src/trail/index.ts";
 import { admissionDecision, modelchainVocabulary, requestFor, VerifiedCache } from "../src/webhook/index.ts";
 import { directoryDigest, ecKey, signWithKey, workDir, writeModel } from "../test/pytools/model-signing.ts";
 
@@ -104,7 +104,7 @@ function main(): void {
     const d = admissionDecision(request, cache.state());
     if (!d.allowed) throw new Error(`bench review denied: ${d.message}`);
   };
-  const facts = { tip: undefined, registrations: new Registrations() };
+  const facts = { tip: undefined, registrations: new Registrations(), revocations: new Revocations() };
   const clear = (): void => cache.setLedgerFacts(facts);
   for (let i = 0; i < 500; i++) {
     clear();

@@ -6,6 +6,7 @@ export {
   type LineageVerdict,
   type Resolve,
   type RecordedDigest,
+  type RecordedRevocation,
   type LineageEnvironment,
 } from "./verify.ts";
 export {
@@ -17,5 +18,14 @@ export {
 } from "./oms.ts";
 export { OmsBundleInvalid, readOmsBundle } from "./oms-bundle.ts";
 export type { Material, MaterialRef } from "./oms-roots.ts";
-export { CHECK_NAMES, type CheckName, type LineageCheck } from "./checks.ts";
+export { CHECK_NAMES, type CheckName, type LedgerRevocation, type LineageCheck } from "./checks.ts";
 export { keyIdOf, signSpec, signatureVerifies, publicKeyFromPem } from "./keys.ts";
+export {
+  reinstatementPayload,
+  reinstatementSubject,
+  signReinstatement,
+  verifyReinstatement,
+  type ReinstatementKeys,
+  type ReinstatementSubject,
+  type ReinstatementVerdict,
+} from "./reinstatement.ts";

@@ -22,6 +22,7 @@ import {
   subjectName,
   type CheckName,
   type CheckResult,
+  type LedgerRevocation,
   type LineageCheck,
 } from "./checks.ts";
 
@@ -54,6 +55,8 @@ export function lineagePolicy(spec: ModelTrustPolicySpec): LineagePolicy {
 export type Resolve = (namespace: string, name: string) => ModelVersion | undefined;
 /** The spec digest the ledger recorded for a ModelVersion, if any. */
 export type RecordedDigest = (namespace: string, name: string) => string | undefined;
+/** The revocation the ledger holds for a ModelVersion, if any. */
+export type RecordedRevocation = (mv: ModelVersion) => LedgerRevocation | undefined;
 
 export interface LineageVerdict {
   verified: boolean;
@@ -110,17 +113,20 @@ class LineageWalk {
   private readonly resolve: Resolve;
   private readonly policy: LineagePolicy;
   private readonly recorded: RecordedDigest | undefined;
+  private readonly revocation: RecordedRevocation | undefined;
   private readonly env: Required<LineageEnvironment>;
 
   constructor(
     resolve: Resolve,
     policy: LineagePolicy,
     recorded: RecordedDigest | undefined,
+    revocation: RecordedRevocation | undefined,
     env: LineageEnvironment,
   ) {
     this.resolve = resolve;
     this.policy = policy;
     this.recorded = recorded;
+    this.revocation = revocation;
     this.env = { material: env.material ?? (() => undefined), now: env.now ?? new Date() };
   }
 
@@ -130,11 +136,12 @@ class LineageWalk {
     if (known !== undefined) return known;
     const parents = this.parentResults(mv, [...path, key]);
     const depth = 1 + Math.max(0, ...parents.depths);
+    const revoked = notRevokedCheck(mv, this.revocation?.(mv));
     const results: CheckResult[] = [
       signatureCheck(mv, this.policy, this.env),
       artifactDigestCheck(mv),
       datasetsPinnedCheck(mv),
-      notRevokedCheck(mv),
+      revoked,
       parents.verified,
       parents.revoked,
       parents.acyclic,
@@ -143,12 +150,7 @@ class LineageWalk {
         : fail("depth", `lineage: ${key} has depth ${depth}, over the limit ${this.policy.maxDepth}`),
       ...this.recordedChecks(mv),
     ];
-    const verdict = this.toVerdict(
-      results,
-      depth,
-      mv.spec.revoked === undefined ? parents.revokedName : key,
-      parents.cycle,
-    );
+    const verdict = this.toVerdict(results, depth, revoked.passed ? parents.revokedName : key, parents.cycle);
     const until = [...results.map((r) => r.validUntil), ...parents.validUntil].filter((d) => d !== undefined);
     if (until.length > 0) verdict.validUntil = new Date(Math.min(...until.map((d) => d.getTime())));
     // A verdict computed on a cycle depends on where the walk entered it: do not reuse it.
@@ -256,12 +258,15 @@ class LineageWalk {
  * pinned, parents existing, verified and not revoked (recursively), no cycle, depth within
  * the limit and, where required, the ledger's recorded spec digest equal to the current one.
  */
+// Positional lookups keep the existing callers as they are; `env` is optional and last.
+// eslint-disable-next-line max-params -- folding these into one options object is a wider change
 export function verifyLineage(
   mv: ModelVersion,
   resolve: Resolve,
   policy: LineagePolicy,
   recorded?: RecordedDigest,
+  revocation?: RecordedRevocation,
   env: LineageEnvironment = {},
 ): LineageVerdict {
-  return new LineageWalk(resolve, policy, recorded, env).verdict(mv, []);
+  return new LineageWalk(resolve, policy, recorded, revocation, env).verdict(mv, []);
 }

@@ -56,9 +56,11 @@ const fullMvSpec: Full<ModelVersionSpec> = {
     },
   ],
   revoked: { reason: "r", revokedAt: now },
+  reinstated: { reason: "r", revocationIndex: 1, keyId: "k", signature: "c2ln" },
 };
 const mvStatus: Full<ModelVersionStatus> = {
   observedGeneration: 1,
+  revocation: { ledgerIndex: 3, reason: "r", artifactDigest: digest },
   conditions: [condition],
   specDigest: digest,
   ledger: { index: 1, leafHash: "b".repeat(64) },
@@ -131,7 +133,13 @@ const fullMtpSpec: Full<ModelTrustPolicySpec> = {
     matchExpressions: [{ key: "k", operator: "In", values: ["v"] }],
   },
   maxLineageDepth: 4,
-  revocation: { scaleToZero: true },
+  revocation: {
+    scaleToZero: true,
+    artifacts: [{ digest, reason: "r" }],
+    reinstatementKeys: [
+      { keyId: "k", publicKey: "-----BEGIN PUBLIC KEY-----\nMC=\n-----END PUBLIC KEY-----" },
+    ],
+  },
 };
 
 /** Paths of every field in a value, arrays as "[]" and string maps as "{}". */

@@ -19,7 +19,7 @@ import { skipWithoutPythonTool } from "../pytools/tools.ts";
 import { skipWithoutAssets } from "./assets.ts";
 import { startControlPlane, type ControlPlane } from "./controlplane.ts";
 import { freePort, waitFor } from "./processes.ts";
-import { servingCertificate } from "./serving-cert.ts";
+import { servingCertificate } from "./webhook-tls.ts";
 
 const skip =
   skipWithoutAssets("OMS admission") || skipWithoutPythonTool("OMS admission", "signing", "model_signing");
@@ -195,7 +195,7 @@ describe.skipIf(skip)("OMS-signed ModelVersions admitted through a real API serv
     expect(await read("ConfigMap", "ml", "resnet-sig-unlabelled")).toBeUndefined();
     expect(await read("Secret", "ml", "absent")).toBeUndefined();
     const material = await prefetchMaterial(read, signed, [policy], () => undefined);
-    const verdict = verifyLineage(signed, () => undefined, lineagePolicy(policy.spec), undefined, {
+    const verdict = verifyLineage(signed, () => undefined, lineagePolicy(policy.spec), undefined, undefined, {
       material,
     });
     expect(verdict.checks.find((c) => c.name === "signature")?.reason).toContain(
@@ -206,9 +206,16 @@ describe.skipIf(skip)("OMS-signed ModelVersions admitted through a real API serv
       { type: "oms", configMapKeyRef: { name: "resnet-sig-unlabelled", key: "model.sig" } },
     ];
     const none = await prefetchMaterial(read, unlabelled, [policy], () => undefined);
-    const refused = verifyLineage(unlabelled, () => undefined, lineagePolicy(policy.spec), undefined, {
-      material: none,
-    });
+    const refused = verifyLineage(
+      unlabelled,
+      () => undefined,
+      lineagePolicy(policy.spec),
+      undefined,
+      undefined,
+      {
+        material: none,
+      },
+    );
     expect(refused.checks.find((c) => c.name === "signature")?.reason).toContain("is not known");
   });
 });

@@ -20,7 +20,7 @@ import { modelchainVocabulary, type CompiledPolicy } from "../../src/webhook/voc
 import { skipWithoutAssets } from "./assets.ts";
 import { startControlPlane, type ControlPlane } from "./controlplane.ts";
 import { freePort, waitFor } from "./processes.ts";
-import { servingCertificate } from "./serving-cert.ts";
+import { servingCertificate } from "./webhook-tls.ts";
 
 const skip = skipWithoutAssets("webhook admission");
 const SAMPLES = join(import.meta.dirname, "..", "..", "samples");

@@ -40,7 +40,7 @@ function signature(
   material: Material = () => undefined,
   now?: Date,
 ) {
-  const verdict = verifyLineage(mv, () => undefined, lineagePolicy({ ...spec }), undefined, {
+  const verdict = verifyLineage(mv, () => undefined, lineagePolicy({ ...spec }), undefined, undefined, {
     material,
     ...(now === undefined ? {} : { now }),
   });

@@ -83,9 +83,16 @@ function verifyAll(mvs: readonly ModelVersion[], spec: ModelTrustPolicySpec, mat
   const policy = lineagePolicy(spec);
   const byName = new Map(mvs.map((mv) => [qualifiedName(mv), mv]));
   return mvs.map((mv) => {
-    const verdict = verifyLineage(mv, (ns, name) => byName.get(`${ns}/${name}`), policy, undefined, {
-      material,
-    });
+    const verdict = verifyLineage(
+      mv,
+      (ns, name) => byName.get(`${ns}/${name}`),
+      policy,
+      undefined,
+      undefined,
+      {
+        material,
+      },
+    );
     return {
       name: qualifiedName(mv),
       verified: verdict.verified,

@@ -1,5 +1,5 @@
-// A CA and a serving certificate for the webhook on loopback, made with openssl: what the API
-// server's caBundle trusts in the envtest admission suites.
+// TLS for a webhook the real API server calls on loopback: a CA (the caBundle of the
+// ValidatingWebhookConfiguration) and a serving certificate for 127.0.0.1 signed by it.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
