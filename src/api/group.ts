@@ -5,6 +5,8 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 
 /** Existing Deployments opt in to gating and recording with this label. */
 export const MODEL_VERSION_LABEL = "modelchain.io/model-version";
+/** ConfigMaps/Secrets holding OMS bundles or Sigstore trusted roots; only these are read. */
+export const TRUST_MATERIAL_LABEL = "modelchain.io/trust-material";
 /** Annotations the operator writes on the Deployments it owns or watches. */
 export const ANNOTATIONS = {
   modelVersion: "modelchain.io/model-version",

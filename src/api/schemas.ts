@@ -8,21 +8,28 @@ import {
   MODEL_VERSION,
   type ResourceNames,
 } from "./group.ts";
+import {
+  ARTIFACT_URI_PATTERN,
+  DIGEST_PATTERN,
+  DNS_LABEL_PATTERN,
+  arr,
+  bool,
+  int,
+  obj,
+  str,
+  stringMap,
+  type Schema,
+} from "./schema-dsl.ts";
+import {
+  signatureSchema,
+  trustRootsSchema,
+  requiredSignersSchema,
+  trustedKeysRule,
+} from "./schemas-signing.ts";
 
-export type Schema = Record<string, unknown>;
+export type { Schema } from "./schema-dsl.ts";
 
-export const DIGEST_PATTERN = "^sha256:[a-f0-9]{64}$";
-export const ARTIFACT_URI_PATTERN = "^(oci|s3|gs|hf|pvc)://.+";
-export const DNS_LABEL_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
-
-const str = (extra: Schema = {}): Schema => ({ type: "string", ...extra });
-const int = (extra: Schema = {}): Schema => ({ type: "integer", ...extra });
-const bool = (extra: Schema = {}): Schema => ({ type: "boolean", ...extra });
-const arr = (items: Schema, extra: Schema = {}): Schema => ({ type: "array", items, ...extra });
-const stringMap = (): Schema => ({ type: "object", additionalProperties: { type: "string" } });
-function obj(properties: Record<string, Schema>, required: string[] = [], extra: Schema = {}): Schema {
-  return { type: "object", properties, ...(required.length > 0 ? { required } : {}), ...extra };
-}
+export { DIGEST_PATTERN, ARTIFACT_URI_PATTERN, DNS_LABEL_PATTERN } from "./schema-dsl.ts";
 
 const condition = obj(
   {
@@ -93,13 +100,7 @@ export const modelVersionSchema: Schema = obj(
           startedAt: str({ format: "date-time" }),
           finishedAt: str({ format: "date-time" }),
         }),
-        signatures: arr(
-          obj({ keyId: str({ minLength: 1 }), signature: str({ pattern: "^[A-Za-z0-9+/]+={0,2}$" }) }, [
-            "keyId",
-            "signature",
-          ]),
-          { maxItems: 16 },
-        ),
+        signatures: arr(signatureSchema, { maxItems: 16 }),
         revoked: obj({ reason: str({ minLength: 1 }), revokedAt: str({ format: "date-time" }) }, ["reason"]),
         reinstated: obj(
           {
@@ -204,7 +205,12 @@ export const modelTrustPolicySchema: Schema = obj(
   {
     spec: obj(
       {
-        trustedKeys: arr(trustedKey(), { minItems: 1 }),
+        trustedKeys: arr(trustedKey(), {
+          minItems: 1,
+          description: "ed25519 keys whose `modelchain sign` signatures are trusted.",
+        }),
+        trustRoots: trustRootsSchema,
+        requiredSigners: requiredSignersSchema,
         require: obj({
           signature: bool({ default: true }),
           datasetsPinned: bool({ default: true }),
@@ -251,7 +257,8 @@ export const modelTrustPolicySchema: Schema = obj(
           reinstatementKeys: arr(trustedKey(), { maxItems: 64 }),
         }),
       },
-      ["trustedKeys"],
+      [],
+      { "x-kubernetes-validations": [trustedKeysRule] },
     ),
     status: obj({ observedGeneration: int({ minimum: 0 }), conditions }),
   },

@@ -77,9 +77,31 @@ export interface Training {
   finishedAt?: string;
 }
 
+/** A key of a ConfigMap or Secret in the ModelVersion's namespace. */
+export interface ObjectKeyRef {
+  name: string;
+  key: string;
+}
+
+/**
+ * One signature of a ModelVersion. `ed25519` (the default type): modelchain's own, with keyId
+ * and signature. `oms`: an OpenSSF Model Signing bundle over the artifact, given by exactly one
+ * of bundle, configMapKeyRef, secretKeyRef (schemas-signing.ts states the shape rule).
+ */
 export interface Signature {
-  keyId: string;
+  type?: "ed25519" | "oms";
+  keyId?: string;
   /** base64 ed25519 signature over the canonical JSON of the spec without `signatures`. */
+  signature?: string;
+  /** The bundle JSON inline. */
+  bundle?: string;
+  configMapKeyRef?: ObjectKeyRef;
+  secretKeyRef?: ObjectKeyRef;
+}
+
+/** What `modelchain sign` writes. */
+export interface Ed25519Signature {
+  keyId: string;
   signature: string;
 }
 
@@ -215,6 +237,32 @@ export interface TrustedKey {
   publicKey: string;
 }
 
+/** A key of a ConfigMap in a given namespace (trust policies are cluster-scoped). */
+export interface NamespacedKeyRef {
+  namespace: string;
+  name: string;
+  key: string;
+}
+
+/** One signer a keyless root trusts: exactly one issuer field and one subject field. */
+export interface KeylessIdentity {
+  issuer?: string;
+  issuerRegExp?: string;
+  /** The certificate's subject alternative name (email or URI). */
+  subject?: string;
+  subjectRegExp?: string;
+}
+
+/** A root that verifies OMS bundles: exactly one of publicKey, certificateAuthority, keyless. */
+export interface TrustRoot {
+  name: string;
+  /** PEM (SPKI): ECDSA P-256/P-384, ed25519 or RSA. */
+  publicKey?: string;
+  /** PEM CA certificates: the root and its intermediates. */
+  certificateAuthority?: { certificates: string };
+  keyless?: { trustedRoot: { configMapKeyRef: NamespacedKeyRef }; identities: KeylessIdentity[] };
+}
+
 export interface RequiredChecks {
   signature?: boolean;
   datasetsPinned?: boolean;
@@ -236,7 +284,10 @@ export interface LabelSelector {
 export type EnforcementMode = "enforce" | "warn" | "audit";
 
 export interface ModelTrustPolicySpec {
-  trustedKeys: TrustedKey[];
+  trustedKeys?: TrustedKey[];
+  trustRoots?: TrustRoot[];
+  /** Distinct signers a ModelVersion needs (default 1). */
+  requiredSigners?: number;
   require?: RequiredChecks;
   mode?: EnforcementMode;
   namespaceSelector?: LabelSelector;

@@ -5,6 +5,7 @@ import addFormatsModule from "ajv-formats";
 import { API_VERSION } from "./group.ts";
 import { selectorProblems } from "./selector.ts";
 import { unsignableValues } from "./signable.ts";
+import { signatureProblems, trustProblems } from "./signing-shape.ts";
 import { modelDeploymentSchema, modelTrustPolicySchema, modelVersionSchema, type Schema } from "./schemas.ts";
 import type { ModelDeployment, ModelTrustPolicy, ModelVersion } from "./types.ts";
 
@@ -123,8 +124,11 @@ function validateWith<T>(validate: ValidateFunction, value: unknown): Validation
 export function validateModelVersion(value: unknown): Validation<ModelVersion> {
   const checked = validateWith<ModelVersion>(validators.ModelVersion, value);
   if (!checked.ok) return checked;
-  const unsignable = unsignableValues(checked.value.spec, "spec");
-  return unsignable.length === 0 ? checked : { ok: false, errors: unsignable };
+  const problems = [
+    ...signatureProblems(checked.value.spec.signatures),
+    ...unsignableValues(checked.value.spec, "spec"),
+  ];
+  return problems.length === 0 ? checked : { ok: false, errors: problems };
 }
 
 export function validateModelDeployment(value: unknown): Validation<ModelDeployment> {
@@ -134,7 +138,10 @@ export function validateModelDeployment(value: unknown): Validation<ModelDeploym
 export function validateModelTrustPolicy(value: unknown): Validation<ModelTrustPolicy> {
   const checked = validateWith<ModelTrustPolicy>(validators.ModelTrustPolicy, value);
   if (!checked.ok) return checked;
-  const problems = selectorProblems(checked.value.spec.namespaceSelector, "spec.namespaceSelector");
+  const problems = [
+    ...selectorProblems(checked.value.spec.namespaceSelector, "spec.namespaceSelector"),
+    ...trustProblems(checked.value.spec),
+  ];
   return problems.length === 0 ? checked : { ok: false, errors: problems };
 }
 

@@ -11,6 +11,7 @@ import {
 import { lineagePolicy, verifyLineage, type LineageVerdict } from "../lineage/index.ts";
 import type { Ledger } from "../ledger/index.ts";
 import type { RecordedRevocation, TrailIndex } from "../trail/index.ts";
+import { prefetchMaterial, type MaterialReader } from "./material.ts";
 
 export interface LineageContext {
   modelVersions: ObjectCache<KubernetesObject>;
@@ -19,6 +20,8 @@ export interface LineageContext {
   ledger: Ledger;
   /** Registrations and revocations, followed from `ledger` before each verdict. */
   trail: TrailIndex;
+  /** Reads the ConfigMaps/Secrets OMS bundles and trusted roots are in; none are read without it. */
+  readMaterial?: MaterialReader;
 }
 
 export interface PolicyVerdict {
@@ -78,11 +81,14 @@ export async function verdicts(ctx: LineageContext, mv: ModelVersion): Promise<P
   if (policies.length === 0) return [];
   const recorded = (ns: string, name: string): string | undefined => recordedDigest(ctx, ns, name);
   const resolve = (ns: string, name: string) => modelVersionAt(ctx, ns, name);
+  const material = await prefetchMaterial(ctx.readMaterial, mv, policies, resolve);
   return policies.map((p) => ({
     policy: p.metadata.name,
     mode: p.spec.mode ?? "enforce",
     scaleToZero: p.spec.revocation?.scaleToZero ?? false,
-    verdict: verifyLineage(mv, resolve, lineagePolicy(p.spec), recorded, (m) => recordedRevocation(ctx, m)),
+    verdict: verifyLineage(mv, resolve, lineagePolicy(p.spec), recorded, (m) => recordedRevocation(ctx, m), {
+      material,
+    }),
   }));
 }
 

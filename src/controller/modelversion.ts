@@ -55,7 +55,7 @@ function registrationData(mv: ModelVersion, results: PolicyVerdict[]): EntryData
     ),
     datasets: (mv.spec.datasets ?? []).map((d) => ({ name: d.name, uri: d.uri, digest: d.digest ?? null })),
     training: mv.spec.training ?? {},
-    signedBy: (mv.spec.signatures ?? []).map((s) => s.keyId),
+    signedBy: (mv.spec.signatures ?? []).map((s, i) => s.keyId ?? `oms bundle spec.signatures[${i}]`),
     verified: verifiedUnderAll(results),
     failedChecks: results.flatMap((r) => r.verdict.failed),
   };

@@ -25,6 +25,7 @@ import type { Ledger } from "../ledger/index.ts";
 import { TrailIndex } from "../trail/index.ts";
 import { Controller } from "./controller.ts";
 import { watchResource, type Watched } from "./informers.ts";
+import { kubeMaterialReader } from "./material.ts";
 import { podForDrift } from "../kube/index.ts";
 import { kubeWrites } from "./kube.ts";
 import { LeaderElector } from "./leader.ts";
@@ -299,6 +300,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       namespaces: informers.namespaces.cache,
       ledger,
       trail: new TrailIndex(),
+      readMaterial: kubeMaterialReader(opts.kubeConfig),
     };
     const recorder = new EventRecorder(opts.kubeConfig, ledger, opts.cluster, log, clock);
     mvController = new Controller(

@@ -7,7 +7,17 @@ export {
   type Resolve,
   type RecordedDigest,
   type RecordedRevocation,
+  type LineageEnvironment,
 } from "./verify.ts";
+export {
+  verifyOmsBundle,
+  verifiedOmsManifest,
+  OmsSignatureUntrusted,
+  OmsDigestMismatch,
+  type OmsVerified,
+} from "./oms.ts";
+export { OmsBundleInvalid, readOmsBundle } from "./oms-bundle.ts";
+export type { Material, MaterialRef } from "./oms-roots.ts";
 export { CHECK_NAMES, type CheckName, type LedgerRevocation, type LineageCheck } from "./checks.ts";
 export { keyIdOf, signSpec, signatureVerifies, publicKeyFromPem } from "./keys.ts";
 export {

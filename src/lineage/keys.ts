@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import { signedPayload } from "../api/index.ts";
-import type { ModelVersionSpec, Signature } from "../api/index.ts";
+import type { Ed25519Signature, ModelVersionSpec, Signature } from "../api/index.ts";
 
 /** Key id of an ed25519 public key: hex of the first 16 bytes of SHA-256 over its raw 32 bytes. */
 export function keyIdOf(publicKey: KeyObject): string {
@@ -10,7 +10,7 @@ export function keyIdOf(publicKey: KeyObject): string {
 }
 
 /** Signs the spec's canonical payload; the caller appends the result to spec.signatures. */
-export function signSpec(spec: ModelVersionSpec, privateKey: KeyObject): Signature {
+export function signSpec(spec: ModelVersionSpec, privateKey: KeyObject): Ed25519Signature {
   const keyId = keyIdOf(createPublicKey(privateKey));
   return { keyId, signature: sign(null, signedPayload(spec), privateKey).toString("base64") };
 }
@@ -33,6 +33,7 @@ export function publicKeyFromPem(pem: string): KeyObject | Error {
 
 export function signatureVerifies(spec: ModelVersionSpec, signature: Signature, key: KeyObject): boolean {
   try {
+    if (signature.signature === undefined) return false;
     return verify(null, signedPayload(spec), key, Buffer.from(signature.signature, "base64"));
   } catch {
     // A malformed signature is simply one that does not verify.

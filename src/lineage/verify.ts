@@ -8,15 +8,17 @@ import {
   type ModelVersion,
   type ParentRef,
   type RequiredChecks,
+  type TrustRoot,
   type TrustedKey,
 } from "../api/index.ts";
+import type { Material } from "./oms-roots.ts";
+import { signatureCheck } from "./signers.ts";
 import {
   artifactDigestCheck,
   datasetsPinnedCheck,
   fail,
   notRevokedCheck,
   pass,
-  signatureCheck,
   subjectName,
   type CheckName,
   type CheckResult,
@@ -26,13 +28,25 @@ import {
 
 export interface LineagePolicy {
   trustedKeys: readonly TrustedKey[];
+  trustRoots: readonly TrustRoot[];
+  requiredSigners: number;
   require: Required<RequiredChecks>;
   maxDepth: number;
 }
 
+/** What verification reads besides the objects: ConfigMap/Secret values and the time. */
+export interface LineageEnvironment {
+  /** Values of the ConfigMap/Secret keys that OMS bundles and trusted roots are given in. */
+  material?: Material;
+  /** When certificates without a verified timestamp are judged; the time of the call by default. */
+  now?: Date;
+}
+
 export function lineagePolicy(spec: ModelTrustPolicySpec): LineagePolicy {
   return {
-    trustedKeys: spec.trustedKeys,
+    trustedKeys: spec.trustedKeys ?? [],
+    trustRoots: spec.trustRoots ?? [],
+    requiredSigners: spec.requiredSigners ?? 1,
     require: requiredChecksOf(spec),
     maxDepth: spec.maxLineageDepth ?? DEFAULT_MAX_LINEAGE_DEPTH,
   };
@@ -55,6 +69,8 @@ export interface LineageVerdict {
   revoked?: string;
   /** The cycle this model is on, as a path a -> b -> a. */
   cycle?: string[];
+  /** The verdict rests on certificates checked at verification time: judge again after this. */
+  validUntil?: Date;
 }
 
 const REQUIRED_BY_POLICY: Partial<Record<CheckName, keyof RequiredChecks>> = {
@@ -98,17 +114,20 @@ class LineageWalk {
   private readonly policy: LineagePolicy;
   private readonly recorded: RecordedDigest | undefined;
   private readonly revocation: RecordedRevocation | undefined;
+  private readonly env: Required<LineageEnvironment>;
 
   constructor(
     resolve: Resolve,
     policy: LineagePolicy,
     recorded: RecordedDigest | undefined,
     revocation: RecordedRevocation | undefined,
+    env: LineageEnvironment,
   ) {
     this.resolve = resolve;
     this.policy = policy;
     this.recorded = recorded;
     this.revocation = revocation;
+    this.env = { material: env.material ?? (() => undefined), now: env.now ?? new Date() };
   }
 
   verdict(mv: ModelVersion, path: readonly string[]): LineageVerdict {
@@ -119,7 +138,7 @@ class LineageWalk {
     const depth = 1 + Math.max(0, ...parents.depths);
     const revoked = notRevokedCheck(mv, this.revocation?.(mv));
     const results: CheckResult[] = [
-      signatureCheck(mv, this.policy.trustedKeys),
+      signatureCheck(mv, this.policy, this.env),
       artifactDigestCheck(mv),
       datasetsPinnedCheck(mv),
       revoked,
@@ -132,6 +151,8 @@ class LineageWalk {
       ...this.recordedChecks(mv),
     ];
     const verdict = this.toVerdict(results, depth, revoked.passed ? parents.revokedName : key, parents.cycle);
+    const until = [...results.map((r) => r.validUntil), ...parents.validUntil].filter((d) => d !== undefined);
+    if (until.length > 0) verdict.validUntil = new Date(Math.min(...until.map((d) => d.getTime())));
     // A verdict computed on a cycle depends on where the walk entered it: do not reuse it.
     if (parents.cycle === undefined) this.memo.set(key, verdict);
     return verdict;
@@ -186,6 +207,7 @@ class LineageWalk {
   private parentResults(mv: ModelVersion, path: readonly string[]) {
     const problems: string[] = [];
     const depths: number[] = [];
+    const validUntil: Date[] = [];
     let revokedName: string | undefined;
     let cycle: string[] | undefined;
     for (const [index, ref] of (mv.spec.parents ?? []).entries()) {
@@ -204,6 +226,7 @@ class LineageWalk {
       if (binding !== undefined) problems.push(binding);
       const verdict = this.verdict(parent, path);
       depths.push(verdict.depth);
+      if (verdict.validUntil !== undefined) validUntil.push(verdict.validUntil);
       cycle ??= verdict.cycle;
       revokedName ??= verdict.revoked;
       if (!verdict.verified)
@@ -211,6 +234,7 @@ class LineageWalk {
     }
     return {
       depths,
+      validUntil,
       revokedName,
       cycle,
       verified:
@@ -234,12 +258,15 @@ class LineageWalk {
  * pinned, parents existing, verified and not revoked (recursively), no cycle, depth within
  * the limit and, where required, the ledger's recorded spec digest equal to the current one.
  */
+// Positional lookups keep the existing callers as they are; `env` is optional and last.
+// eslint-disable-next-line max-params -- folding these into one options object is a wider change
 export function verifyLineage(
   mv: ModelVersion,
   resolve: Resolve,
   policy: LineagePolicy,
   recorded?: RecordedDigest,
   revocation?: RecordedRevocation,
+  env: LineageEnvironment = {},
 ): LineageVerdict {
-  return new LineageWalk(resolve, policy, recorded, revocation).verdict(mv, []);
+  return new LineageWalk(resolve, policy, recorded, revocation, env).verdict(mv, []);
 }

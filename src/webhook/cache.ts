@@ -12,6 +12,15 @@ import { Registrations, Revocations } from "../trail/index.ts";
 
 type Lookup<T> = (namespace: string, name: string) => T | undefined;
 
+/** A ConfigMap or Secret key that signature material (OMS bundles, trusted roots) is read from. */
+export interface MaterialKey {
+  kind: "ConfigMap" | "Secret";
+  namespace: string;
+  name: string;
+  key: string;
+}
+export type MaterialLookup = (ref: MaterialKey) => string | undefined;
+
 /** How the webhook reads api objects and asks the lineage component; see vocabulary.ts. */
 export interface ModelVocabulary<MV, P> {
   modelVersion(
@@ -24,6 +33,7 @@ export interface ModelVocabulary<MV, P> {
     policy: TrustPolicyView<P>,
     recorded: Lookup<string>,
     revocation: (mv: MV) => RevocationView | undefined,
+    material: MaterialLookup,
   ): LineageVerdict;
   /** See AdmissionState.unrevocation; `revocation` is what the ledger holds for `mv`. */
   unrevocation(
@@ -49,6 +59,10 @@ export class VerifiedCache<MV, P> {
   private readonly modelVersions = new Map<string, MV>();
   private readonly policies = new Map<string, TrustPolicyView<P>>();
   private readonly namespaces = new Map<string, Readonly<Record<string, string>>>();
+  /** Data of the labelled ConfigMaps and Secrets, by kind/namespace/name (Secret values decoded). */
+  private readonly material = new Map<string, Readonly<Record<string, string>>>();
+  private readonly materialLookup: MaterialLookup = (ref) =>
+    this.material.get(`${ref.kind}/${key(ref.namespace, ref.name)}`)?.[ref.key];
   private readonly verdicts = new Map<string, LineageVerdict>();
   /** Reads of stored objects, so a warm review never re-validates a ModelVersion. */
   private readonly reads = new WeakMap<object, ReturnType<ModelVocabulary<MV, P>["modelVersion"]>>();
@@ -113,6 +127,21 @@ export class VerifiedCache<MV, P> {
     this.namespaces.delete(name);
   }
 
+  /** A ConfigMap's or Secret's data (Secret values already decoded); verdicts may change with it. */
+  putMaterial(
+    kind: MaterialKey["kind"],
+    namespace: string,
+    name: string,
+    data: Readonly<Record<string, string>>,
+  ): void {
+    this.material.set(`${kind}/${key(namespace, name)}`, data);
+    this.changed();
+  }
+
+  deleteMaterial(kind: MaterialKey["kind"], namespace: string, name: string): void {
+    if (this.material.delete(`${kind}/${key(namespace, name)}`)) this.changed();
+  }
+
   setLedgerFacts(facts: LedgerFacts): void {
     this.ledger = facts;
     this.changed();
@@ -144,12 +173,14 @@ export class VerifiedCache<MV, P> {
       return this.recordedDigest(namespace, name, read?.ok ? read.view.uid : undefined);
     };
     const revocation = (m: MV): RevocationView | undefined => this.revocationOf(m);
-    if (!read.ok) return this.vocabulary.verify(mv, resolve, policy, recorded, revocation);
+    if (!read.ok)
+      return this.vocabulary.verify(mv, resolve, policy, recorded, revocation, this.materialLookup);
     const cached = this.modelVersions.get(key(read.view.namespace, read.view.name)) === mv;
     const memo = `${policy.name}\u0000${key(read.view.namespace, read.view.name)}`;
     const hit = cached ? this.verdicts.get(memo) : undefined;
-    if (hit !== undefined) return hit;
-    const fresh = this.vocabulary.verify(mv, resolve, policy, recorded, revocation);
+    if (hit !== undefined && (hit.validUntil === undefined || Date.now() <= hit.validUntil.getTime()))
+      return hit;
+    const fresh = this.vocabulary.verify(mv, resolve, policy, recorded, revocation, this.materialLookup);
     if (cached) this.verdicts.set(memo, fresh);
     return fresh;
   }

@@ -36,7 +36,14 @@ export {
   type WebhookServerOptions,
 } from "./server.ts";
 export { loadTls, watchTls, TlsLoadFailed } from "./tls.ts";
-export { VerifiedCache, type ModelVocabulary, type LedgerFacts } from "./cache.ts";
+export {
+  VerifiedCache,
+  type ModelVocabulary,
+  type LedgerFacts,
+  type MaterialKey,
+  type MaterialLookup,
+} from "./cache.ts";
+export { materialObject, TRUST_MATERIAL_LABEL, type MaterialObject } from "./material.ts";
 export { CacheLookupFailed, SingleFlight, withDeadline } from "./lookup.ts";
 export { createReviewer, type MissLookup, type FindingSink, type ReviewerOptions } from "./reviewer.ts";
 export { DenialRecorder, DenialRecordFailed, denialEntry, denialKey } from "./denials.ts";

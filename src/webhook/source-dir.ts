@@ -6,6 +6,7 @@ import { extname, join } from "node:path";
 import type { Ledger } from "../ledger/index.ts";
 import type { LedgerFacts, VerifiedCache } from "./cache.ts";
 import { TrailIndex } from "../trail/index.ts";
+import { materialObject } from "./material.ts";
 import { isRecord } from "./review.ts";
 import { readYamlDocuments, yamlLimits, YamlInputRefused, type YamlLimits } from "./yaml-input.ts";
 
@@ -92,8 +93,8 @@ export function loadModelVersions<MV, P>(
 }
 
 /**
- * Feeds the cache from a policy source: ModelVersions, trust policies and Namespaces (whose
- * labels decide which policies apply). Returns one problem line per object that was not usable.
+ * Feeds the cache from a policy source: ModelVersions, trust policies, Namespaces (whose
+ * labels decide which policies apply) and ConfigMaps/Secrets (OMS bundles, trusted roots). Returns one problem line per object that was not usable.
  */
 export function loadManifests<MV, P>(
   cache: VerifiedCache<MV, P>,
@@ -105,6 +106,9 @@ export function loadManifests<MV, P>(
     if (object["kind"] === "ModelTrustPolicy") {
       const problem = cache.putPolicy(object);
       if (problem !== undefined) problems.push(`${where}: ModelTrustPolicy ${problem}`);
+    } else if (object["kind"] === "ConfigMap" || object["kind"] === "Secret") {
+      const m = materialObject(object);
+      if (m !== undefined) cache.putMaterial(m.kind, m.namespace, m.name, m.data);
     } else if (object["kind"] === "Namespace") {
       const { name, labels } = metadataOf(object);
       cache.putNamespace(name, { ...labels, "kubernetes.io/metadata.name": name });

@@ -1,5 +1,5 @@
 // `--source kube`: the verified cache fed by informers (ModelVersions, ModelTrustPolicies,
-// Namespaces), and GETs with a deadline for what the informers have not shown yet.
+// Namespaces, and the ConfigMaps/Secrets labelled as trust material), and GETs with a deadline for what the informers have not shown yet.
 import {
   ApiException,
   CoreV1Api,
@@ -10,6 +10,7 @@ import {
 import type { BackoffPolicy } from "../backoff/index.ts";
 import { listOf, watchResource, type Watched } from "../kube/index.ts";
 import type { VerifiedCache } from "./cache.ts";
+import { materialObject, TRUST_MATERIAL_LABEL } from "./material.ts";
 import type { MissLookup } from "./reviewer.ts";
 
 const GROUP = "modelchain.io";
@@ -40,6 +41,7 @@ export interface KubeSource {
 interface Feed {
   resource: string;
   path: string;
+  labelSelector?: string;
   list(): Promise<unknown>;
   put(o: KubernetesObject): void;
   remove(o: KubernetesObject): void;
@@ -67,12 +69,40 @@ function feeds<MV, P>(kc: KubeConfig, cache: VerifiedCache<MV, P>, report: (e: E
       put: (o) => complain(`ModelTrustPolicy ${metaOf(o).name}`)(cache.putPolicy(o)),
       remove: (o) => cache.deletePolicy(metaOf(o).name),
     },
+    ...materialFeeds(core, cache),
     {
       resource: "namespaces",
       path: "/api/v1/namespaces",
       list: () => core.listNamespace(),
       put: (o) => cache.putNamespace(metaOf(o).name, metaOf(o).labels),
       remove: (o) => cache.deleteNamespace(metaOf(o).name),
+    },
+  ];
+}
+
+function materialFeeds<MV, P>(core: CoreV1Api, cache: VerifiedCache<MV, P>): Feed[] {
+  const put = (o: KubernetesObject): void => {
+    const m = materialObject(o);
+    if (m !== undefined) cache.putMaterial(m.kind, m.namespace, m.name, m.data);
+  };
+  const labelSelector = TRUST_MATERIAL_LABEL;
+  return [
+    {
+      resource: "configmaps",
+      path: "/api/v1/configmaps",
+      labelSelector,
+      list: () => core.listConfigMapForAllNamespaces({ labelSelector }),
+      // Informer objects lack kind; name it so materialObject reads the right fields.
+      put: (o) => put({ ...o, kind: "ConfigMap" }),
+      remove: (o) => cache.deleteMaterial("ConfigMap", metaOf(o).namespace, metaOf(o).name),
+    },
+    {
+      resource: "secrets",
+      path: "/api/v1/secrets",
+      labelSelector,
+      list: () => core.listSecretForAllNamespaces({ labelSelector }),
+      put: (o) => put({ ...o, kind: "Secret" }),
+      remove: (o) => cache.deleteMaterial("Secret", metaOf(o).namespace, metaOf(o).name),
     },
   ];
 }
@@ -86,6 +116,7 @@ function watch<MV, P>(
     resource: feed.resource,
     kubeConfig: kc,
     path: feed.path,
+    ...(feed.labelSelector === undefined ? {} : { labelSelector: feed.labelSelector }),
     list: async () => listOf(await feed.list(), feed.resource),
     onChange: feed.put,
     onDelete: feed.remove,
@@ -128,7 +159,7 @@ function missLookup(kc: KubeConfig): MissLookup {
   };
 }
 
-/** Starts the three informers; resolves once each has listed (the cache is then marked synced). */
+/** Starts the informers; resolves once each has listed (the cache is then marked synced). */
 export async function startKubeSource<MV, P>(options: KubeSourceOptions<MV, P>): Promise<KubeSource> {
   const { kubeConfig: kc, cache, onError } = options;
   const informers = feeds(kc, cache, onError).map((f) => watch(kc, f, options));

@@ -13,6 +13,8 @@ export interface LineageCheck {
 export interface LineageVerdict {
   verified: boolean;
   checks: readonly LineageCheck[];
+  /** When the verdict must be computed again (it rests on a certificate's validity period). */
+  validUntil?: Date;
 }
 
 export type EnforcementMode = "enforce" | "warn" | "audit";

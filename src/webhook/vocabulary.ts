@@ -58,8 +58,10 @@ export const modelchainVocabulary: ModelVocabulary<ModelVersion, CompiledPolicy>
       ? { ok: true, view: policyView(checked.value) }
       : { ok: false, problem: describeErrors(checked.errors) };
   },
-  verify: (mv, resolve, policy, recorded, revocation) =>
-    verifyLineage(mv, resolve, policy.policy.lineage, recorded, revocation),
+  // The interface's lookups, positional as ModelVocabulary declares them.
+  // eslint-disable-next-line max-params -- one per lookup the cache hands in
+  verify: (mv, resolve, policy, recorded, revocation, material) =>
+    verifyLineage(mv, resolve, policy.policy.lineage, recorded, revocation, { material }),
   unrevocation,
 };
 

@@ -30,7 +30,7 @@ const condition = {
   observedGeneration: 1,
   lastTransitionTime: now,
 };
-const mvSpec: Full<ModelVersionSpec> = {
+const fullMvSpec: Full<ModelVersionSpec> = {
   model: "m",
   version: "1",
   artifact: { uri: "oci://r/m:1", digest, format: "f", sizeBytes: 1 },
@@ -45,7 +45,16 @@ const mvSpec: Full<ModelVersionSpec> = {
     startedAt: now,
     finishedAt: now,
   },
-  signatures: [{ keyId: "k", signature: "c2ln" }],
+  signatures: [
+    {
+      type: "oms",
+      keyId: "k",
+      signature: "c2ln",
+      bundle: "{}",
+      configMapKeyRef: { name: "c", key: "k" },
+      secretKeyRef: { name: "s", key: "k" },
+    },
+  ],
   revoked: { reason: "r", revokedAt: now },
   reinstated: { reason: "r", revocationIndex: 1, keyId: "k", signature: "c2ln" },
 };
@@ -97,7 +106,7 @@ const mdStatus: Full<ModelDeploymentStatus> = {
   ],
   ledger: { index: 1, leafHash: "b".repeat(64) },
 };
-const mtpSpec: Full<ModelTrustPolicySpec> = {
+const fullMtpSpec: Full<ModelTrustPolicySpec> = {
   trustedKeys: [
     {
       keyId: "k",
@@ -105,6 +114,18 @@ const mtpSpec: Full<ModelTrustPolicySpec> = {
         "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAcYg7NuGCVje75u7Dpu/VyA7VOeLAusCwSVnKAs3uGmo=\n-----END PUBLIC KEY-----\n",
     },
   ],
+  trustRoots: [
+    {
+      name: "r",
+      publicKey: "-----BEGIN PUBLIC KEY-----\n",
+      certificateAuthority: { certificates: "-----BEGIN CERTIFICATE-----\n" },
+      keyless: {
+        trustedRoot: { configMapKeyRef: { namespace: "ns", name: "c", key: "trusted_root.json" } },
+        identities: [{ issuer: "i", issuerRegExp: "i", subject: "s", subjectRegExp: "s" }],
+      },
+    },
+  ],
+  requiredSigners: 1,
   require: { signature: true, datasetsPinned: true, parentsVerified: true, recordedInLedger: true },
   mode: "enforce",
   namespaceSelector: {
@@ -144,12 +165,12 @@ function schemaPaths(schema: Schema, prefix: string, maps: Set<string>): string[
 
 describe("TypeScript types and CRD schemas", () => {
   const cases: Array<[string, Schema, Record<string, unknown>]> = [
-    ["ModelVersion", CRD_SOURCES[0]?.schema ?? {}, { spec: mvSpec, status: mvStatus }],
+    ["ModelVersion", CRD_SOURCES[0]?.schema ?? {}, { spec: fullMvSpec, status: mvStatus }],
     ["ModelDeployment", CRD_SOURCES[1]?.schema ?? {}, { spec: mdSpec, status: mdStatus }],
     [
       "ModelTrustPolicy",
       CRD_SOURCES[2]?.schema ?? {},
-      { spec: mtpSpec, status: { observedGeneration: 1, conditions: [condition] } },
+      { spec: fullMtpSpec, status: { observedGeneration: 1, conditions: [condition] } },
     ],
   ];
   it.each(cases)(
@@ -162,8 +183,14 @@ describe("TypeScript types and CRD schemas", () => {
     },
   );
 
-  it("accepts the full objects under the schema validators", () => {
+  it("accepts the full objects under the schema validators (one-of fields chosen once each)", () => {
     const meta = { name: "x", namespace: "ns" };
+    const oneOf = { type: "oms" as const, bundle: "{}" };
+    const mvSpec = { ...fullMvSpec, signatures: [{ keyId: "k", signature: "c2ln" }, oneOf] };
+    const root = fullMtpSpec.trustRoots[0];
+    const identity = { issuer: "i", subjectRegExp: "s" };
+    const keyless = { name: "k", keyless: { ...root.keyless, identities: [identity] } };
+    const mtpSpec = { ...fullMtpSpec, trustRoots: [{ name: "p", publicKey: root.publicKey }, keyless] };
     const api = "modelchain.io/v1alpha1";
     expect(
       validateModelVersion({

@@ -21,6 +21,9 @@ const COLLECTIONS = [
   "/apis/modelchain.io/v1alpha1/modelversions",
   "/apis/modelchain.io/v1alpha1/modeltrustpolicies",
   "/api/v1/namespaces",
+  // Signature material (listed with a label selector, which this fake does not filter by).
+  "/api/v1/configmaps",
+  "/api/v1/secrets",
 ];
 
 export async function startFakeApiServer(initial: Record<string, Obj[]>): Promise<FakeApiServer> {
