@@ -25,6 +25,7 @@ if alive kube-apiserver && alive kubelet; then
   k delete pods --all -A --grace-period=2 --wait=true --timeout=45s >/dev/null 2>&1
   for _ in $(seq 1 30); do [ -z "$(ctr tasks ls -q 2>/dev/null)" ] && break; sleep 1; done
 fi
+say "pods deleted"
 stop kube-proxy; stop kubelet
 if alive containerd; then
   for t in $(ctr tasks ls -q 2>/dev/null); do ctr tasks kill -s SIGKILL "$t" >/dev/null 2>&1; done
@@ -38,6 +39,7 @@ for proc in /proc/[0-9]*; do
   tr '\0' ' ' < "$proc/cmdline" 2>/dev/null | grep -qF -- "-address $run_dir/containerd/containerd.sock " &&
     kill -KILL "${proc#/proc/}" 2>/dev/null && echo "cluster: killed a leftover shim ${proc#/proc/}" >&2
 done
+say "processes stopped"
 "$cluster_dir/docker.sh" stop
 
 before="$run_dir/host-before"

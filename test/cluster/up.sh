@@ -77,6 +77,9 @@ start containerd env PATH=/usr/bin:/usr/sbin:/bin:/sbin /usr/bin/containerd --co
 ctr() { /usr/bin/ctr --address "$run_dir/containerd/containerd.sock" -n k8s.io "$@"; }
 wait_for containerd 30 ctr version
 for tar in "$@"; do ctr images import "$tar" >/dev/null; done
+# A Pod that names an image by digest finds it only under that name (as a pull would record it).
+ctr images ls | awk 'NR > 1 && $1 !~ /^sha256:/ && $1 !~ /@/ {n = $1; sub(/:[^:/]*$/, "", n); print n "@" $3, $1}' |
+  while read -r by_digest ref _; do ctr images tag --force "$ref" "$by_digest" >/dev/null; done
 ctr images label "$pause_image" io.cri-containerd.pinned=pinned >/dev/null
 say "containerd $(/usr/bin/containerd --version | awk '{print $3}') up, images: $(ctr images ls -q | grep -v '^sha256:' | tr '\n' ' ')"
 start kubelet "$node/kubelet" --config="$run_dir/cfg/kubelet.yaml" --kubeconfig="$run_dir/cfg/kubelet.kubeconfig" \
