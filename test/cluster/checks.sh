@@ -108,8 +108,11 @@ metrics="$(scrape)"
 for kind in RolloutStarted RolloutCompleted ConfigChanged; do
   [ "$(echo "$metrics" | metric "modelchain_ledger_entries_appended_total{kind=\"$kind\"")" -ge 1 ] || fail "/metrics counts no $kind"
 done
-[ "$(echo "$metrics" | metric 'modelchain_admission_reviews_total{decision="deny"')" -ge 4 ] || fail "/metrics counts fewer than 4 denials"
-step "/metrics: $before entries, $(echo "$metrics" | metric 'modelchain_admission_reviews_total{decision="deny"') denials"
+denied="$(echo "$metrics" | metric 'modelchain_admission_reviews_total{decision="denied"')"
+recorded="$(echo "$metrics" | metric 'modelchain_ledger_entries_appended_total{kind="AdmissionDenied"')"
+[ "$denied" -ge 4 ] && [ "$recorded" -ge 4 ] ||
+  fail "/metrics: $denied reviews denied and $recorded AdmissionDenied entries, want at least 4: $(echo "$metrics" | grep -E '^modelchain_(admission_reviews|ledger_entries_appended)_total')"
+step "/metrics: $before entries, $denied reviews denied, $recorded AdmissionDenied entries appended"
 
 # --- the image change, with the operator Pod killed right after it: nothing is lost
 k -n ml patch md support-chat --type merge -p "{\"spec\":{\"image\":\"localhost/e2e-serving@$rev2\"}}" >/dev/null

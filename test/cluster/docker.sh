@@ -34,7 +34,7 @@ stop() {
     kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid"; echo "docker: killed dockerd $pid" >&2; }
   fi
   # dockerd leaves its view of the host's netns bind-mounted in its exec root.
-  grep -F " $d/" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount "$m"; done
+  { grep -F " $d/" /proc/self/mountinfo || true; } | awk '{print $5}' | sort -r | while read -r m; do umount "$m"; done
   for c in /sys/fs/cgroup/*/docker /sys/fs/cgroup/docker; do
     [ -d "$c" ] && ! grep -qx "$c" "$d/present-before" && find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null
   done
