@@ -1,5 +1,6 @@
 // ModelVersion reconciler: verify lineage, record registration (once per spec digest) and
 // revocation, and report both in status. Revocation propagates: dependants are enqueued.
+import { isDeepStrictEqual } from "node:util";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import {
   describeErrors,
@@ -119,8 +120,14 @@ export function modelVersionStatus(
   };
 }
 
+/**
+ * Equal as JSON values, whatever the key order: the API server returns custom resources with
+ * their keys sorted, so comparing serialisations called every status "changed" and a no-op
+ * patch woke the dependants again (a parent cycle reconciled in a loop).
+ */
 export function sameStatus(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+  const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v ?? {})) as unknown;
+  return isDeepStrictEqual(plain(a), plain(b));
 }
 
 export class ModelVersionReconciler implements Reconciler {

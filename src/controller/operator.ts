@@ -25,6 +25,7 @@ import type { Ledger } from "../ledger/index.ts";
 import { Registrations } from "../trail/index.ts";
 import { Controller } from "./controller.ts";
 import { watchResource, type Watched } from "./informers.ts";
+import { podForDrift } from "../kube/index.ts";
 import { kubeWrites } from "./kube.ts";
 import { LeaderElector } from "./leader.ts";
 import { ModelDeploymentReconciler } from "./modeldeployment.ts";
@@ -122,6 +123,17 @@ interface Informers {
   labelled: Watched<V1Deployment>;
 }
 
+/** Label selectors of the Deployments we own, and of those that opted in with the label and are not ours. */
+function deploymentSelectors(): { managedBy: string; labelled: string } {
+  const managedBy = Object.entries(MANAGED_BY)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  const notOurs = Object.entries(MANAGED_BY)
+    .map(([k, v]) => `${k}!=${v}`)
+    .join(",");
+  return { managedBy, labelled: `${MODEL_VERSION_LABEL},${notOurs}` };
+}
+
 function startInformers(
   opts: OperatorOptions,
   on: {
@@ -151,13 +163,7 @@ function startInformers(
       onDelete: handler,
       log: opts.log,
     });
-  const managedBy = Object.entries(MANAGED_BY)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",");
-  // Deployments that opted in with the label and are not ours.
-  const labelled = `${MODEL_VERSION_LABEL},${Object.entries(MANAGED_BY)
-    .map(([k, v]) => `${k}!=${v}`)
-    .join(",")}`;
+  const { managedBy, labelled } = deploymentSelectors();
   return {
     mvs: crd(MODEL_VERSION.plural, on.mv),
     mtps: crd(MODEL_TRUST_POLICY.plural, () => on.policy()),
@@ -171,13 +177,14 @@ function startInformers(
       onDelete: on.namespace,
       log: opts.log,
     }),
-    // Only what drift needs: Pods that carry a model-version label.
+    // Pods that carry a model-version label, trimmed to what drift and the reconcilers read.
     pods: watchResource<V1Pod>({
       name: "pods",
       kubeConfig: kc,
       path: "/api/v1/pods",
       list: () => core.listPodForAllNamespaces({ labelSelector: MODEL_VERSION_LABEL }),
       labelSelector: MODEL_VERSION_LABEL,
+      transform: podForDrift,
       onChange: on.pod,
       onDelete: on.podGone,
       log: opts.log,
