@@ -36,7 +36,7 @@ fi
 for name in kube-scheduler kube-controller-manager kube-apiserver containerd etcd; do stop "$name"; done
 # Shims outlive containerd; each names our socket on its command line.
 for proc in /proc/[0-9]*; do
-  tr '\0' ' ' < "$proc/cmdline" 2>/dev/null | grep -qF -- "-address $run_dir/containerd/containerd.sock " &&
+  { tr '\0' ' ' < "$proc/cmdline"; } 2>/dev/null | grep -qF -- "-address $run_dir/containerd/containerd.sock " &&
     kill -KILL "${proc#/proc/}" 2>/dev/null && echo "cluster: killed a leftover shim ${proc#/proc/}" >&2
 done
 say "processes stopped"

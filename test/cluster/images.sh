@@ -46,4 +46,6 @@ dk save "$pause_image" -o "$out/pause.tar"
 dk save localhost/e2e-serving:1 localhost/e2e-serving:2 -o "$out/serving.tar"
 dk save "$image" -o "$out/modelchain.tar"
 rm -rf "$work"
+# The dockerd is the harness's own: what rebuilding left untagged can go.
+dk image prune --force >/dev/null
 say "images saved in $out"
