@@ -19,6 +19,8 @@ teardown() {
   exit "$rc"
 }
 trap teardown EXIT
+# A signal ends the run through the EXIT trap too, so what was started is always stopped.
+trap 'exit 130' INT TERM HUP
 snapshot_host
 mkdir -p "$run_dir/images"
 t=$SECONDS; "$root/test/envtest/assets/build.sh" >/dev/null; "$cluster_dir/assets/build.sh" >/dev/null
