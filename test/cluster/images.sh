@@ -12,6 +12,8 @@ out="${1:?usage: images.sh <output dir>}"
 image="${IMAGE:-modelchain:e2e}"
 node="$("$cluster_dir/assets/build.sh")"
 mkdir -p "$out"
+# Build containers a killed run left behind (the dockerd is the harness's own).
+dk container prune --force >/dev/null
 "$cluster_dir/base-image.sh"
 t=$SECONDS
 DOCKER_HOST="unix://$docker_sock" nice -n 10 make -C "$root" --no-print-directory image IMAGE="$image" \
