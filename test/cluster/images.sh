@@ -15,6 +15,7 @@ mkdir -p "$out"
 # Build containers a killed run left behind (the dockerd is the harness's own).
 dk container prune --force >/dev/null
 "$cluster_dir/base-image.sh"
+previous="$(dk images -q "$image")"
 t=$SECONDS
 DOCKER_HOST="unix://$docker_sock" nice -n 10 make -C "$root" --no-print-directory image IMAGE="$image" \
   DOCKER="$docker_bin" DOCKER_BUILD_FLAGS="--network=host" >"$run_dir/logs-image-build.log" 2>&1 ||
@@ -48,6 +49,7 @@ dk save "$pause_image" -o "$out/pause.tar"
 dk save localhost/e2e-serving:1 localhost/e2e-serving:2 -o "$out/serving.tar"
 dk save "$image" -o "$out/modelchain.tar"
 rm -rf "$work"
-# The dockerd is the harness's own: what rebuilding left untagged can go.
-dk image prune --force >/dev/null
+# The image this build replaced (its layers shared with the new one stay: they are its parents);
+# the build stages' images stay too, as the layer cache of the next build.
+[ -z "$previous" ] || [ "$previous" = "$(dk images -q "$image")" ] || dk rmi "$previous" >/dev/null 2>&1 || true
 say "images saved in $out"

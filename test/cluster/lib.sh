@@ -48,7 +48,9 @@ host_state() { # (each probe may find nothing: never fails)
   echo "## routes"; ip route show table all | sort
   echo "## netns"; { ip netns list; ls -a /run/netns; } 2>/dev/null | sort || true
   echo "## mounts"; awk '{print $5, $4}' /proc/self/mountinfo | sort
-  echo "## cgroups"; find /sys/fs/cgroup -maxdepth 3 -type d 2>/dev/null | sort || true
+  # Hierarchies and their top level only: kubepods and docker appear there; deeper, other
+  # sandboxes on the machine come and go.
+  echo "## cgroups"; find /sys/fs/cgroup -maxdepth 2 -type d 2>/dev/null | sort || true
   echo "## sysctl"; cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || true
   echo "## run"; ls -d /run/containerd /run/docker /run/docker.sock /var/lib/docker /etc/docker/key.json 2>/dev/null || true
 }
