@@ -22,6 +22,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY crds ./crds
+# `modelchain demo` applies the samples to its in-memory cluster.
+COPY samples ./samples
 RUN printf '#!/bin/sh\nexec node /app/dist/cli/bin.js "$@"\n' > /usr/local/bin/modelchain && chmod 0755 /usr/local/bin/modelchain
 ENV NODE_ENV=production
 # Non-root; writes go only to the ledger volume and an emptyDir at /tmp, so the root

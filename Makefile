@@ -89,13 +89,17 @@ crds: deps
 bench: deps
 	node bench/run.ts
 
-# Container image and the kind end-to-end suite (need docker, and kind); not part of `make test`.
+# Container image, kind, and the end-to-end suite; not part of `make test`.
 IMAGE ?= modelchain:dev
 KIND_CLUSTER ?= modelchain
 
+DOCKER ?= docker
+# e.g. --network=host where the engine has no bridge (test/cluster/images.sh).
+DOCKER_BUILD_FLAGS ?=
+
 image:
-	@command -v docker >/dev/null || { echo "make image: docker is not installed"; exit 1; }
-	docker build -t $(IMAGE) .
+	@command -v $(DOCKER) >/dev/null || { echo "make image: docker is not installed"; exit 1; }
+	$(DOCKER) build $(DOCKER_BUILD_FLAGS) -t $(IMAGE) .
 
 kind-up:
 	@command -v kind >/dev/null || { echo "make kind-up: kind is not installed (and needs docker)"; exit 1; }
@@ -105,8 +109,13 @@ kind-down:
 	@command -v kind >/dev/null || { echo "make kind-down: kind is not installed"; exit 0; }
 	kind delete cluster --name "$(KIND_CLUSTER)"
 
+# End to end: by default on a real single-node cluster in a network namespace of its own
+# (test/cluster/e2e.sh: needs root, Go and Debian's docker.io, containerd, runc, debootstrap);
+# E2E_CLUSTER=kind runs test/e2e/run.sh on kind instead, where docker and kind exist.
+E2E_CLUSTER ?= netns
+
 e2e: deps
-	test/e2e/run.sh
+	@if [ "$(E2E_CLUSTER)" = kind ]; then test/e2e/run.sh; else test/cluster/e2e.sh; fi
 
 clean:
 	rm -rf dist .state

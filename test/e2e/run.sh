@@ -23,7 +23,8 @@ mc() { k -n "$ns" exec deploy/mc-operator -- modelchain "$@"; }
 fail() { echo "e2e FAILED: $*" >&2; exit 1; }
 entries() { mc verify --ledger /var/lib/modelchain/ledger | sed -n 's/^ok: \([0-9]*\) entries.*/\1/p'; }
 count() { mc history ml/support-chat --ledger /var/lib/modelchain/ledger --output json | node -e "const h=JSON.parse(require('fs').readFileSync(0,'utf8'));console.log(h.groups.flatMap(g=>g.events).filter(e=>e.kind==='$1').length)"; }
-wait_for() { # description, command...
+count_is() { [ "$(count "$1" 2>/dev/null)" = "$2" ]; }
+wait_for() { # description, command... (a shell function of this script, not `sh -c`: they are not exported)
   local what="$1"; shift
   for _ in $(seq 1 90); do "$@" >/dev/null 2>&1 && return 0; sleep 2; done
   fail "timed out waiting for $what"
@@ -40,7 +41,7 @@ k apply -f "$root/samples/namespace.yaml" -f "$root/samples/trust-policy.yaml" -
 wait_for "ModelVersions verified" sh -c "'$kubectl' --context kind-$cluster -n ml get mv mistral-7b-support-v2 -o jsonpath='{.status.conditions[?(@.type==\"Verified\")].status}' | grep -q True"
 k apply -f "$root/samples/deployment.yaml"
 wait_for "the owned Deployment" k -n ml get deploy support-chat
-wait_for "RolloutStarted in the ledger" sh -c "[ \"\$(count RolloutStarted 2>/dev/null)\" = 1 ]"
+wait_for "RolloutStarted in the ledger" count_is RolloutStarted 1
 
 for bad in unsigned tampered revoked-ancestor unpinned-image; do
   if out="$(k apply -f "$root/samples/bad/$bad.yaml" 2>&1)"; then fail "samples/bad/$bad.yaml was admitted: $out"; fi
@@ -50,9 +51,9 @@ done
 
 before="$(entries)"
 k -n ml patch md support-chat --type merge -p '{"spec":{"serving":{"args":["--max-model-len","4096"]}}}'
-wait_for "ConfigChanged" sh -c "[ \"\$(count ConfigChanged)\" = 1 ]"
+wait_for "ConfigChanged" count_is ConfigChanged 1
 k -n ml patch md support-chat --type merge -p "{\"spec\":{\"image\":\"registry.example.com/serving/vllm@sha256:$(printf 'e%.0s' $(seq 64))\"}}"
-wait_for "ImageDigestChanged" sh -c "[ \"\$(count ImageDigestChanged)\" = 1 ]"
+wait_for "ImageDigestChanged" count_is ImageDigestChanged 1
 [ "$(count ConfigChanged)" = 1 ] && [ "$(count ImageDigestChanged)" = 1 ] || fail "a change was recorded more than once"
 echo "ledger grew from $before to $(entries) entries"
 
