@@ -63,6 +63,15 @@ export type EntryData = {
     enforced: boolean;
     ledgerTip: { size: number; root: string } | null;
   };
+  /** A file ledger's published checkpoint, anchored in another ledger (the canister). */
+  AnchoredCheckpoint: {
+    /** The checkpoint's origin line: "modelchain.io/ledger/<key id>". */
+    origin: string;
+    size: number;
+    root: string;
+    /** The C2SP checkpoint note exactly as published, with the ledger's signature. */
+    checkpoint: string;
+  };
 };
 
 export type RolloutOutcomeData = {
@@ -91,10 +100,11 @@ export type KeyParts = {
   ModelDeploymentDeleted: { workload: string };
   /** The review and the finding, in a fixed order (the API server retries with the same uid). */
   AdmissionDenied: { parts: readonly (string | null | undefined)[] };
+  AnchoredCheckpoint: { origin: string; size: number };
 };
 
 /** The kinds of object an entry of this kind is recorded on. */
-export type SubjectKind = "ModelVersion" | "ModelDeployment" | "Deployment" | "reviewed object";
+export type SubjectKind = "ModelVersion" | "ModelDeployment" | "Deployment" | "reviewed object" | "Ledger";
 
 export interface KindSpec<K extends EntryKind> {
   key(parts: KeyParts[K]): string;
@@ -145,6 +155,11 @@ export const ENTRY_KINDS: { readonly [K in EntryKind]: KindSpec<K> } = {
     key: (p) => `admission-denied:${createHash("sha256").update(JSON.stringify(p.parts)).digest("hex")}`,
     subjects: ["reviewed object"],
     eventType: "Warning",
+  },
+  AnchoredCheckpoint: {
+    key: (p) => `AnchoredCheckpoint/${p.origin}/${p.size}`,
+    subjects: ["Ledger"],
+    eventType: "Normal",
   },
 };
 

@@ -89,6 +89,16 @@ const PINNED: {
     },
     key: "admission-denied:fc0afcf574667f1753df16fe159afe6d322cbedbad8f37e8e3f9ebde836e6f43",
   },
+  AnchoredCheckpoint: {
+    parts: { origin: `modelchain.io/ledger/${"a".repeat(32)}`, size: 42 },
+    data: {
+      origin: `modelchain.io/ledger/${"a".repeat(32)}`,
+      size: 42,
+      root: "b".repeat(64),
+      checkpoint: "modelchain.io/ledger/…\n42\n…\n\n— …\n",
+    },
+    key: `AnchoredCheckpoint/modelchain.io/ledger/${"a".repeat(32)}/42`,
+  },
 };
 
 /** The field names of each kind's data, in order: the shape auditors' tools read. */
@@ -125,6 +135,7 @@ const SHAPES: Record<EntryKind, string[]> = {
     "enforced",
     "ledgerTip",
   ],
+  AnchoredCheckpoint: ["origin", "size", "root", "checkpoint"],
 };
 
 describe("entry kinds", () => {
