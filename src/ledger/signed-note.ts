@@ -72,9 +72,10 @@ export function vkeyOf(v: NoteVerifier): string {
 }
 
 export function parseVkey(vkey: string): NoteVerifier {
-  const parts = vkey.trim().split("+");
-  const [name, keyHash, material] = parts;
-  if (parts.length !== 3 || name === undefined || keyHash === undefined || material === undefined)
+  // Names and key hashes hold no "+"; the base64 of the key may.
+  const match = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(vkey.trim());
+  const [, name, keyHash, material] = match ?? [];
+  if (name === undefined || keyHash === undefined || material === undefined)
     throw new SignedNoteError(`vkey ${JSON.stringify(vkey)} is not <name>+<key hash>+<key>`);
   const bytes = Buffer.from(material, "base64");
   const type = bytes[0];

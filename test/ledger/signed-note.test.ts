@@ -60,6 +60,14 @@ describe("signed notes (c2sp.org/signed-note)", () => {
     expect(formatNote({ body: PETER_TEXT, signatures: [signed] })).toBe(PETER_NOTE);
   });
 
+  it("reads a vkey whose key's base64 holds a '+' (transparency-dev/formats' test key)", () => {
+    expect(parseVkey("TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6")).toMatchObject({
+      name: "TEST",
+      keyHash: "7997405c",
+      type: ED25519,
+    });
+  });
+
   it("refuses a vkey whose hash, type or length is wrong", () => {
     expect(() => parseVkey(PETER_VKEY.replace("c74f20a3", "c74f20a4"))).toThrow(/key hash c74f20a4 is not/);
     expect(() => parseVkey("PeterNeumann+c74f20a3")).toThrow(SignedNoteError);

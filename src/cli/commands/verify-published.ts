@@ -85,6 +85,30 @@ function cosigners(signed: SignedCheckpoint, verifiers: NoteVerifier[], file: st
   });
 }
 
+interface Cosigned {
+  signed: SignedCheckpoint;
+  by: Set<string>;
+}
+
+/** The co-signed files grouped by checkpoint: one witness's file and another's count together. */
+async function gatherCosigned(
+  local: FileLedger,
+  log: NoteVerifier,
+  verifiers: NoteVerifier[],
+  files: string[],
+): Promise<Cosigned[]> {
+  const byBody = new Map<string, Cosigned>();
+  for (const file of files) {
+    const signed = openNote(readFileSync(file, "utf8"), log, file);
+    const by = cosigners(signed, verifiers, file);
+    if (by.length > 0) await extendedByLocal(local, signed.head, `${file} (co-signed by ${by.join(", ")})`);
+    const seen = byBody.get(signed.note.body) ?? { signed, by: new Set<string>() };
+    for (const name of by) seen.by.add(name);
+    byBody.set(signed.note.body, seen);
+  }
+  return [...byBody.values()];
+}
+
 /** The largest checkpoint that M of the N witnesses co-signed, which the ledger must extend. */
 export async function checkWitnessQuorum(
   local: FileLedger,
@@ -92,27 +116,21 @@ export async function checkWitnessQuorum(
   policy: WitnessPolicy,
 ): Promise<string> {
   const { verifiers, quorum } = witnessVerifiers(policy);
-  let trusted: { signed: SignedCheckpoint; by: string[] } | undefined;
-  let best: { signed: SignedCheckpoint; by: string[] } | undefined;
-  for (const file of policy.cosigned) {
-    const signed = openNote(readFileSync(file, "utf8"), log, file);
-    const by = cosigners(signed, verifiers, file);
-    if (by.length > 0) await extendedByLocal(local, signed.head, `${file} (co-signed by ${by.join(", ")})`);
-    if (best === undefined || by.length > best.by.length) best = { signed, by };
-    if (by.length >= quorum && (trusted === undefined || signed.head.size > trusted.signed.head.size))
-      trusted = { signed, by };
-  }
+  const all = await gatherCosigned(local, log, verifiers, policy.cosigned);
+  const bySize = (a: Cosigned, b: Cosigned): number => b.signed.head.size - a.signed.head.size;
+  const [trusted] = all.filter((c) => c.by.size >= quorum).sort(bySize);
   if (trusted === undefined) {
+    const [best] = [...all].sort((a, b) => b.by.size - a.by.size || bySize(a, b));
     const seen =
       best === undefined
         ? "none"
-        : `size ${best.signed.head.size} root ${best.signed.head.root} co-signed by ${best.by.length === 0 ? "nobody" : best.by.join(", ")}`;
+        : `size ${best.signed.head.size} root ${best.signed.head.root} co-signed by ${best.by.size === 0 ? "nobody" : [...best.by].join(", ")}`;
     throw new CheckFailedError(
       `witness quorum not met: want ${quorum} of ${verifiers.length} co-signatures on one checkpoint; the most: ${seen}`,
     );
   }
   const { head } = trusted.signed;
-  return `size ${head.size} root ${head.root} co-signed by ${trusted.by.length} of ${verifiers.length} witnesses (${trusted.by.join(", ")}; quorum ${quorum})`;
+  return `size ${head.size} root ${head.root} co-signed by ${trusted.by.size} of ${verifiers.length} witnesses (${[...trusted.by].join(", ")}; quorum ${quorum})`;
 }
 
 export interface BeyondFlags {
