@@ -79,7 +79,7 @@ describe("published checkpoints, witnesses and forks through the CLI", { timeout
     remove();
   });
 
-  it("a reader gets the published checkpoint while the writer holds the lock, from the directory and over HTTP", async () => {
+  it("a reader gets the published checkpoint while the writer holds the lock, from the directory, over HTTP and in history", async () => {
     await writer!.append(entries(5, 3));
     const fromDir = ok(await runCliAsync(["checkpoint", "--ledger", ledgerDir]));
     expect(JSON.parse(fromDir.stdout)).toMatchObject({ size: 5, root: honestRoot5, origin: "file" });
@@ -95,6 +95,8 @@ describe("published checkpoints, witnesses and forks through the CLI", { timeout
     );
     expect(JSON.parse(overHttp.stdout)).toMatchObject({ size: 5, root: honestRoot5, note: published.stdout });
     expect(readFileSync(kept, "utf8")).toBe(published.stdout);
+    const history = ok(await runCliAsync(["history", "ml/md-2", "--ledger", ledgerDir]));
+    expect(history.stdout).toContain(`signed checkpoint: size 5, root ${honestRoot5}, key `);
     const signLocked = await runCliAsync(["checkpoint", "--ledger", ledgerDir, "--sign"]);
     expect(signLocked.status).toBe(1);
     expect(signLocked.stderr).toMatch(/locked for writing by pid/);

@@ -39,7 +39,7 @@ interface CheckpointFlags {
 }
 
 /** The latest JSON checkpoint of the directory, checked against its ledger.json and its own note. */
-function latestPublished(dir: string, log: NoteVerifier): Checkpoint | undefined {
+export function latestPublished(dir: string, log: NoteVerifier): Checkpoint | undefined {
   const latest = readLatestCheckpoint(dir);
   if (latest?.note === undefined) return undefined;
   try {

@@ -1,7 +1,24 @@
 import { Option, type Command } from "commander";
-import { openLedger } from "../../ledger/index.ts";
-import { deploymentHistory, historyText } from "../history/chain.ts";
+import { openLedger, parseLedgerUrl, type Ledger } from "../../ledger/index.ts";
+import { deploymentHistory, historyText, type History } from "../history/chain.ts";
+import { latestPublished } from "./checkpoint.ts";
+import { checkpointSource } from "./checkpoint-source.ts";
 import { CheckFailedError, CliInputError } from "../output.ts";
+
+/** A file ledger's latest published checkpoint, verified, that the ledger read extends. */
+async function publishedCheckpoint(url: string, ledger: Ledger): Promise<History["checkpoint"]> {
+  const location = parseLedgerUrl(url);
+  if (location.backend !== "file") return undefined;
+  const log = checkpointSource(location.dir).logKey();
+  const c = log === undefined ? undefined : latestPublished(location.dir, log);
+  if (c === undefined || c.size > (await ledger.size())) return undefined;
+  const root = await ledger.root(c.size);
+  if (root !== c.root)
+    throw new CheckFailedError(
+      `the published checkpoint at size ${c.size} signs root ${c.root}; the ledger's root there is ${root}`,
+    );
+  return { size: c.size, root: c.root, keyId: c.keyId, timestamp: c.timestamp };
+}
 
 export function registerHistoryCommand(program: Command): void {
   program
@@ -25,6 +42,8 @@ export function registerHistoryCommand(program: Command): void {
       const ledger = await openLedger(opts.ledger, { readOnly: true });
       try {
         const history = await deploymentHistory(ledger, namespace, name);
+        const checkpoint = await publishedCheckpoint(opts.ledger, ledger);
+        if (checkpoint !== undefined) history.checkpoint = checkpoint;
         if (history.deploymentEvents.length === 0)
           throw new CheckFailedError(`no ledger entry for ModelDeployment ${target}`);
         process.stdout.write(

@@ -29,6 +29,8 @@ export interface History {
   modelVersions: ChainItem[];
   imageDigests: string[];
   deploymentEvents: ChainItem[];
+  /** A file ledger's latest published checkpoint, signed by its key, which the ledger extends. */
+  checkpoint?: { size: number; root: string; keyId: string; timestamp: string };
 }
 
 const subjectOf = (e: LedgerEntry) => `${e.subject.namespace ?? ""}/${e.subject.name}`;
@@ -181,6 +183,11 @@ export function historyText(h: History): string {
   const mark = (i: ChainItem) => (i.proofVerified ? "proof ok" : "PROOF FAILED");
   const lines = [
     `history of ModelDeployment ${h.deployment} (ledger size ${h.size}, root ${h.root})`,
+    ...(h.checkpoint === undefined
+      ? []
+      : [
+          `signed checkpoint: size ${h.checkpoint.size}, root ${h.checkpoint.root}, key ${h.checkpoint.keyId}, published ${h.checkpoint.timestamp}`,
+        ]),
     "",
     "datasets:",
   ];
