@@ -9,6 +9,8 @@ import {
 } from "./output.ts";
 import { MAX_INPUT_BYTES_FLAG, setInputLimit } from "./input.ts";
 import { registerLedgerCommands } from "./commands/ledger.ts";
+import { registerCheckpointCommand } from "./commands/checkpoint.ts";
+import { registerWitnessCommand } from "./commands/witness.ts";
 import { registerVerifyCommands } from "./commands/ledger-verify.ts";
 import { registerKeyCommands } from "./commands/keys.ts";
 import { registerLineageCheck } from "./commands/lineage-check.ts";
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
     )
     .hook("preAction", (root) => setInputLimit(root.opts<{ maxInputBytes: number }>().maxInputBytes));
   registerLedgerCommands(program);
+  registerCheckpointCommand(program);
+  registerWitnessCommand(program);
   registerVerifyCommands(program);
   registerKeyCommands(program);
   registerLineageCheck(program);

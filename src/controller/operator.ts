@@ -21,7 +21,7 @@ import {
   MODEL_VERSION_LABEL,
   VERSION,
 } from "../api/index.ts";
-import type { Ledger } from "../ledger/index.ts";
+import { CheckpointPublisher, type Ledger, type PublisherOptions } from "../ledger/index.ts";
 import { TrailIndex } from "../trail/index.ts";
 import { Controller } from "./controller.ts";
 import { watchResource, type Watched } from "./informers.ts";
@@ -70,6 +70,8 @@ export interface OperatorOptions {
   progressPollMs?: number;
   /** How often the ledger is read for artifact revocations recorded by other clusters. */
   ledgerFollowMs?: number;
+  /** A file ledger's checkpoint schedule while leading, and where each one goes besides its directory. */
+  checkpoints?: Omit<PublisherOptions, "onError">;
 }
 
 export interface Operator {
@@ -77,6 +79,8 @@ export interface Operator {
   synced: Promise<void>;
   healthUrl: string | undefined;
   isLeader(): boolean;
+  /** The ledger this instance writes to while it leads. */
+  ledger(): Ledger | undefined;
   stop(): Promise<void>;
 }
 
@@ -222,6 +226,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const clock = () => new Date();
   const writes = kubeWrites(opts.kubeConfig);
   let ledger: Ledger | undefined;
+  let publisher: CheckpointPublisher | undefined;
   const pods = new PodIndex();
   const labelledByModel = new KeysByModel();
   /** A Pod's change wakes the workload it belongs to (by label; no scan of all Deployments). */
@@ -294,6 +299,15 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     await synced;
     ledger = await opts.ledger.open();
     await opts.outbox?.attach(ledger);
+    if (opts.checkpoints !== undefined && ledger.origin.backend === "file")
+      publisher = CheckpointPublisher.start(ledger, {
+        ...opts.checkpoints,
+        onError: (what, e) =>
+          log.warn(
+            { err: e instanceof Error ? e.message : String(e), sink: what },
+            "checkpoint not published",
+          ),
+      });
     const ctx = {
       modelVersions: informers.mvs.cache,
       policies: informers.mtps.cache,
@@ -348,6 +362,8 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     followArtifacts = undefined;
     await Promise.all(running.map((c) => c?.stop()));
     await opts.outbox?.attach(undefined);
+    await publisher?.stop();
+    publisher = undefined;
     const held = ledger;
     ledger = undefined;
     if (held !== undefined) await opts.ledger.close(held);
@@ -384,6 +400,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     synced,
     healthUrl: health?.url,
     isLeader: () => elector?.isLeader ?? true,
+    ledger: () => ledger,
     stop: async () => {
       clearInterval(resync);
       clearInterval(follow);

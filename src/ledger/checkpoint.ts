@@ -162,5 +162,6 @@ export function parseCheckpoint(value: unknown): Checkpoint {
   };
   if (typeof c["origin"] === "string") checkpoint.origin = c["origin"];
   if (typeof c["publicKey"] === "string") checkpoint.publicKey = c["publicKey"];
+  if (typeof c["note"] === "string") checkpoint.note = c["note"];
   return checkpoint;
 }

@@ -67,3 +67,42 @@ export {
 export { identityFromPem, IdentityPemError } from "./ic/identity.ts";
 export { verifyCertifiedTip, certifiedTipData, CertificateRejected } from "./ic/certificate.ts";
 export { OutboxLedger, LedgerUnavailableError, type OutboxLedgerOptions } from "./outbox-ledger.ts";
+export {
+  CheckpointPublisher,
+  DEFAULT_CHECKPOINT_EVERY_ENTRIES,
+  DEFAULT_CHECKPOINT_EVERY_SECONDS,
+  type CheckpointSink,
+  type PublisherOptions,
+} from "./publisher.ts";
+export { checkpointRoutes, parseFrom, type HttpAnswer } from "./published-routes.ts";
+export {
+  originOf,
+  logVerifier,
+  checkpointBody,
+  parseCheckpointBody,
+  signCheckpointNote,
+  openCheckpointNote,
+  checkExtends,
+  ForkDetectedError,
+  type TreeHead,
+  type SignedCheckpoint,
+} from "./checkpoint-note.ts";
+export {
+  parseNote,
+  formatNote,
+  addSignature,
+  cosignNote,
+  signNote,
+  verifiedSignature,
+  noteVerifier,
+  parseVkey,
+  vkeyOf,
+  ed25519PrivateKey,
+  SignedNoteError,
+  ED25519,
+  COSIGNATURE_V1,
+  type Note,
+  type NoteSignature,
+  type NoteVerifier,
+} from "./signed-note.ts";
+export { readPublishedNote, readPublishedNoteAt, publishedSizes } from "./file/published.ts";

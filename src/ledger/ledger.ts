@@ -52,6 +52,8 @@ export interface Checkpoint {
   origin?: string;
   /** The signer's public key (PEM), for convenience; auditors should pin it by `keyId`. */
   publicKey?: string;
+  /** A file ledger's: the same head as a C2SP signed-note checkpoint (checkpoint-note.ts). */
+  note?: string;
 }
 
 /** Who speaks for a ledger: the key its checkpoints are signed by, fixed when it was created. */

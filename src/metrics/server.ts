@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { collectProcessMetrics, registry } from "./index.ts";
 
 export interface MetricsServer {
@@ -6,10 +6,39 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves the registry at /metrics in the Prometheus text format, on its own port. */
-export async function startMetricsServer(port: number, host = "0.0.0.0"): Promise<MetricsServer> {
+/** Further read-only paths served beside /metrics; undefined for a path it does not serve. */
+export type ExtraRoutes = (
+  url: URL,
+) => Promise<{ status: number; contentType: string; body: string } | undefined>;
+
+function serveExtra(routes: ExtraRoutes, req: IncomingMessage, res: ServerResponse): void {
+  routes(new URL(req.url ?? "/", "http://localhost")).then(
+    (answer) => {
+      if (answer === undefined) res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      else res.writeHead(answer.status, { "content-type": answer.contentType }).end(answer.body);
+    },
+    (e: unknown) =>
+      res
+        .writeHead(500, { "content-type": "text/plain" })
+        .end(`${e instanceof Error ? e.message : String(e)}\n`),
+  );
+}
+
+/**
+ * Serves the registry at /metrics in the Prometheus text format, on its own port, and the
+ * `routes` given (the published checkpoint), GET only.
+ */
+export async function startMetricsServer(
+  port: number,
+  host = "0.0.0.0",
+  routes?: ExtraRoutes,
+): Promise<MetricsServer> {
   collectProcessMetrics();
   const server: Server = createServer((req, res) => {
+    if (req.method === "GET" && req.url !== "/metrics" && routes !== undefined) {
+      serveExtra(routes, req, res);
+      return;
+    }
     if (req.method !== "GET" || req.url !== "/metrics") {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
       return;

@@ -23,3 +23,4 @@ export {
   type ObservedWorkload,
   type RolloutPass,
 } from "./rollout-log.ts";
+export { anchoredCheckpointEntry, anchoredCheckpointOf, type AnchoredCheckpointData } from "./anchor.ts";

@@ -120,6 +120,15 @@ export type EntryData = {
     /** RFC 6902 from the old to the new object's redacted labels and spec (ConfigMaps: data). */
     diff: PatchOp[];
   };
+  /** A file ledger's published checkpoint, anchored in another ledger (the canister). */
+  AnchoredCheckpoint: {
+    /** The checkpoint's origin line: "modelchain.io/ledger/<key id>". */
+    origin: string;
+    size: number;
+    root: string;
+    /** The C2SP checkpoint note exactly as published, with the ledger's signature. */
+    checkpoint: string;
+  };
 };
 
 export type RolloutOutcomeData = {
@@ -153,11 +162,18 @@ export type KeyParts = {
   AdmissionDenied: { parts: readonly (string | null | undefined)[] };
   /** The API server sends a review again with the same uid when it retries the call. */
   ChangeAdmitted: { reviewUid: string };
+  AnchoredCheckpoint: { origin: string; size: number };
 };
 
 /** The kinds of object an entry of this kind is recorded on. */
 export type SubjectKind =
-  "ModelVersion" | "ModelDeployment" | "Deployment" | "ModelTrustPolicy" | "ConfigMap" | "reviewed object";
+  | "ModelVersion"
+  | "ModelDeployment"
+  | "Deployment"
+  | "ModelTrustPolicy"
+  | "ConfigMap"
+  | "reviewed object"
+  | "Ledger";
 
 export interface KindSpec<K extends EntryKind> {
   key(parts: KeyParts[K]): string;
@@ -225,6 +241,11 @@ export const ENTRY_KINDS: { readonly [K in EntryKind]: KindSpec<K> } = {
   ChangeAdmitted: {
     key: (p) => `ChangeAdmitted/${p.reviewUid}`,
     subjects: ["ModelVersion", "ModelDeployment", "Deployment", "ConfigMap"],
+    eventType: "Normal",
+  },
+  AnchoredCheckpoint: {
+    key: (p) => `AnchoredCheckpoint/${p.origin}/${p.size}`,
+    subjects: ["Ledger"],
     eventType: "Normal",
   },
 };

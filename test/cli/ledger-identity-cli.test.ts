@@ -38,7 +38,7 @@ describe("the ledger's key through the CLI", () => {
     const ok = runCli(["verify", "--ledger", ledger]);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toBe(
-      `ok: 40 entries, root ${JSON.parse(readFileSync(join(dir, "cp.json"), "utf8")).root}, key ${keyId}, 1 checkpoint(s) consistent\n`,
+      `ok: 40 entries, root ${JSON.parse(readFileSync(join(dir, "cp.json"), "utf8")).root}, key ${keyId}, 1 checkpoint(s) consistent\nok: 1 published checkpoint(s) extended\n`,
     );
     const pinned = runCli(["verify", "--ledger", ledger, "--key-id", keyId]);
     expect(pinned.status, pinned.stderr).toBe(0);

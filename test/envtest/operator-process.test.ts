@@ -14,7 +14,18 @@ import { skipWithoutAssets } from "./assets.ts";
 import { freePort, waitFor } from "./processes.ts";
 import { sampleObjects } from "../api/samples.ts";
 import { tempDir } from "../ledger/fixtures.ts";
-import { auditFileLedger, FileLedger } from "../../src/ledger/index.ts";
+import {
+  auditFileLedger,
+  FileLedger,
+  hashFromHex,
+  parseCheckpointBody,
+  parseNote,
+  publishedSizes,
+  readPublishedNoteAt,
+  verifyExtends,
+} from "../../src/ledger/index.ts";
+import { CoreV1Api } from "@kubernetes/client-node";
+import { runCliAsync } from "../cli/run-cli.ts";
 
 const skip = skipWithoutAssets("operator processes and leader election against kube-apiserver");
 const bin = fileURLToPath(new URL("../../src/cli/bin.ts", import.meta.url));
@@ -196,6 +207,122 @@ describe.skipIf(skip)("modelchain operator as a process", () => {
       expect(await c.exited).toBe(0);
       await admission.deleteValidatingWebhookConfiguration({ name: "modelchain" });
       rmSync(tls.dir, { recursive: true, force: true });
+    },
+  );
+
+  it(
+    "publishes signed checkpoints on schedule while appending: in the directory, on the metrics port and in a ConfigMap; a reader gets one without the lock",
+    { timeout: 300_000 },
+    async () => {
+      const metricsPort = await freePort();
+      const d = operator([
+        "--metrics-port",
+        String(metricsPort),
+        "--checkpoint-every-seconds",
+        "1",
+        "--checkpoint-every-entries",
+        "1000",
+        "--checkpoint-configmap",
+        "default/modelchain-checkpoint",
+      ]);
+      await waitFor("operator leading", async () => d.output().includes("became leader"), 60_000, d.output);
+      const base = `http://127.0.0.1:${metricsPort}`;
+      const note = async (): Promise<string | undefined> => {
+        const r = await fetch(`${base}/checkpoint`).catch(() => undefined);
+        return r?.status === 200 ? r.text() : undefined;
+      };
+      const sizeOf = (text: string) => parseCheckpointBody(parseNote(text).body);
+      let first: string | undefined;
+      await waitFor(
+        "a published checkpoint",
+        async () => (first = await note()) !== undefined,
+        30_000,
+        d.output,
+      );
+      const firstHead = sizeOf(first!);
+      const objects = KubernetesObjectApi.makeApiClient(cp.kubeConfig);
+      // The namespace the first test made, when this one runs alone.
+      for (const o of sampleObjects("namespace.yaml"))
+        await objects.create(o as KubernetesObject).catch((e: unknown) => {
+          if ((e as { code?: number }).code !== 409) throw e;
+        });
+      const unsigned = sampleObjects("bad/unsigned.yaml").find((o) => o["kind"] === "ModelVersion")!;
+      for (const round of [1, 2]) {
+        const before = sizeOf((await note())!).size;
+        for (const i of [1, 2]) {
+          const name = `published-${round}-${i}`;
+          await objects.create({
+            ...unsigned,
+            metadata: { ...(unsigned["metadata"] as Record<string, unknown>), name },
+          } as KubernetesObject);
+        }
+        // Two new registrations, and within the period a checkpoint that covers them.
+        await waitFor(
+          `checkpoint after round ${round}`,
+          async () => sizeOf((await note()) ?? first!).size >= before + 2,
+          30_000,
+          d.output,
+        );
+      }
+      const latest = (await note())!;
+      const head = sizeOf(latest);
+      expect(head.size).toBeGreaterThanOrEqual(firstHead.size + 4);
+      expect(publishedSizes(`${state.dir}/ledger`).length).toBeGreaterThanOrEqual(3);
+
+      const reader = await runCliAsync([
+        "checkpoint",
+        "--ledger",
+        `${state.dir}/ledger`,
+        "--published",
+        "--note",
+      ]);
+      expect(reader.status, reader.stderr).toBe(0);
+      expect(sizeOf(reader.stdout).size).toBeGreaterThanOrEqual(head.size);
+      // From the first published checkpoint that is not the empty tree's.
+      const ledgerDir = `${state.dir}/ledger`;
+      const older = sizeOf(
+        readPublishedNoteAt(
+          ledgerDir,
+          publishedSizes(ledgerDir).find((n) => n > 0)!,
+        )!,
+      );
+      const proofResponse = await fetch(`${base}/checkpoint/consistency?from=${older.size}`);
+      expect(proofResponse.status).toBe(200);
+      const proof = (await proofResponse.json()) as { to: number; toRoot: string; proof: string[] };
+      const now = sizeOf((await note())!);
+      expect(proof).toMatchObject({ to: now.size, toRoot: now.root });
+      verifyExtends(
+        older.size,
+        now.size,
+        proof.proof.map((h) => hashFromHex(h)),
+        hashFromHex(older.root),
+        hashFromHex(now.root),
+      );
+      const bad = await fetch(`${base}/checkpoint/consistency?from=${now.size + 1}`);
+      expect(bad.status).toBe(400);
+      expect(await bad.text()).toContain(`beyond the published checkpoint's size ${now.size}`);
+
+      const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+      await waitFor(
+        "the ConfigMap mirror",
+        async () => {
+          const cm = await core.readNamespacedConfigMap({
+            name: "modelchain-checkpoint",
+            namespace: "default",
+          });
+          return cm.data?.["checkpoint"] === (await note()) && cm.data?.["size"] === String(now.size);
+        },
+        30_000,
+        d.output,
+      );
+      expect(d.output()).not.toContain("checkpoint not published");
+
+      d.proc.kill("SIGTERM");
+      expect(await d.exited).toBe(0);
+      const ledger = await FileLedger.open(`${state.dir}/ledger`, { readOnly: true });
+      const size = await ledger.size();
+      await ledger.close();
+      expect(publishedSizes(`${state.dir}/ledger`).at(-1)).toBe(size);
     },
   );
 });

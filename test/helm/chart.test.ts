@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync, readdirSync } from "node:fs";
-import { X509Certificate } from "node:crypto";
+import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { registry } from "../../src/metrics/index.ts";
 import { icOptions } from "../../src/ledger/open.ts";
@@ -175,6 +175,66 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
         {},
       ),
     ).not.toThrow();
+  });
+
+  it("publishes file-ledger checkpoints on a schedule, mirrors them to one ConfigMap it alone may patch, and anchors them when asked", () => {
+    const args = (o: Rendered) =>
+      byKind(o, "Deployment").find((d) => d["metadata"]["name"] === "mc-operator")?.["spec"]["template"][
+        "spec"
+      ]["containers"][0]["args"] as string[];
+    expect(args(objects)).toEqual(
+      expect.arrayContaining([
+        "--checkpoint-every-entries=1000",
+        "--checkpoint-every-seconds=60",
+        "--checkpoint-configmap=modelchain-system/mc-checkpoint",
+      ]),
+    );
+    expect(args(objects).some((a) => a.startsWith("--anchor"))).toBe(false);
+    const role = byKind(objects, "Role").find((r) => r["metadata"]["name"] === "mc-checkpoint");
+    expect(role?.["rules"]).toEqual([
+      { apiGroups: [""], resources: ["configmaps"], resourceNames: ["mc-checkpoint"], verbs: ["patch"] },
+      { apiGroups: [""], resources: ["configmaps"], verbs: ["create"] },
+    ]);
+    const binding = byKind(objects, "RoleBinding").find((r) => r["metadata"]["name"] === "mc-checkpoint");
+    expect(binding?.["subjects"]).toEqual([
+      { kind: "ServiceAccount", name: "mc-operator", namespace: "modelchain-system" },
+    ]);
+    const anchored = render({
+      "ledger.checkpoints.everySeconds": "30",
+      "ledger.checkpoints.configMap": "false",
+      "ledger.checkpoints.anchor.canisterId": "uxrrr-q7777-77774-qaaaq-cai",
+      "ledger.checkpoints.anchor.identitySecret": "mc-anchor",
+    });
+    const anchor =
+      args(anchored)
+        .find((a) => a.startsWith("--anchor="))
+        ?.slice("--anchor=".length) ?? "";
+    expect(args(anchored)).toContain("--checkpoint-every-seconds=30");
+    expect(args(anchored).some((a) => a.startsWith("--checkpoint-configmap"))).toBe(false);
+    expect(byKind(anchored, "Role").some((r) => r["metadata"]["name"] === "mc-checkpoint")).toBe(false);
+    expect(anchor).toBe(
+      "ic://uxrrr-q7777-77774-qaaaq-cai?host=https://icp-api.io&identity=/var/run/modelchain/anchor-identity/identity.pem&outbox=/var/lib/modelchain/anchor-outbox",
+    );
+    // The URL the chart builds is one the operator accepts (the PEM stands in for the mounted file).
+    const identityPem = generateKeyPairSync("ed25519")
+      .privateKey.export({ type: "pkcs8", format: "pem" })
+      .toString();
+    expect(() =>
+      icOptions(anchor, "uxrrr-q7777-77774-qaaaq-cai", new URL(anchor).searchParams, { identityPem }),
+    ).not.toThrow();
+    const pod = byKind(anchored, "Deployment").find((d) => d["metadata"]["name"] === "mc-operator")?.["spec"][
+      "template"
+    ]["spec"];
+    expect(pod["volumes"]).toContainEqual({ name: "anchor-identity", secret: { secretName: "mc-anchor" } });
+    const ic = render({
+      "ledger.backend": "ic",
+      "ledger.ic.canisterId": "uxrrr-q7777-77774-qaaaq-cai",
+      "ledger.ic.identitySecret": "mc-ic-identity",
+    });
+    expect(args(ic).some((a) => a.startsWith("--checkpoint"))).toBe(false);
+    expect(byKind(ic, "Role").some((r) => r["metadata"]["name"] === "mc-checkpoint")).toBe(false);
+    const noSecret = helm(["template", "mc", CHART, "--set", "ledger.checkpoints.anchor.canisterId=x"]);
+    expect(noSecret.stderr).toMatch(/ledger.checkpoints.anchor.identitySecret is required/);
   });
 
   it("refuses values the schema forbids, naming them", () => {

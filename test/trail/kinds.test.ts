@@ -115,6 +115,16 @@ const PINNED: {
     },
     key: "ChangeAdmitted/review-2",
   },
+  AnchoredCheckpoint: {
+    parts: { origin: `modelchain.io/ledger/${"a".repeat(32)}`, size: 42 },
+    data: {
+      origin: `modelchain.io/ledger/${"a".repeat(32)}`,
+      size: 42,
+      root: "b".repeat(64),
+      checkpoint: "modelchain.io/ledger/…\n42\n…\n\n— …\n",
+    },
+    key: `AnchoredCheckpoint/modelchain.io/ledger/${"a".repeat(32)}/42`,
+  },
 };
 
 /** The field names of each kind's data, in order: the shape auditors' tools read. */
@@ -154,6 +164,7 @@ const SHAPES: Record<EntryKind, string[]> = {
     "ledgerTip",
   ],
   ChangeAdmitted: ["reviewUid", "operation", "actor", "generation", "diff"],
+  AnchoredCheckpoint: ["origin", "size", "root", "checkpoint"],
 };
 
 describe("entry kinds", () => {

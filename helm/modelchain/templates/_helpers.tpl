@@ -13,3 +13,9 @@ helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
 {{- define "modelchain.ledgerUrl" -}}
 {{- if eq .Values.ledger.backend "ic" -}}ic://{{ .Values.ledger.ic.canisterId }}?host={{ .Values.ledger.ic.host }}&outbox=/var/lib/modelchain/outbox{{ with .Values.ledger.ic.rootKey }}&rootKey={{ . }}{{ end }}{{- else -}}/var/lib/modelchain/ledger{{- end -}}
 {{- end -}}
+
+{{/* The canister file-ledger checkpoints are anchored on; its outbox sits on the ledger volume. */}}
+{{- define "modelchain.anchorUrl" -}}
+{{- $a := .Values.ledger.checkpoints.anchor -}}
+ic://{{ $a.canisterId }}?host={{ $a.host }}&identity=/var/run/modelchain/anchor-identity/identity.pem&outbox=/var/lib/modelchain/anchor-outbox{{ with $a.rootKey }}&rootKey={{ . }}{{ end }}
+{{- end -}}

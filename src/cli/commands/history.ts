@@ -3,6 +3,7 @@ import { Option, type Command } from "commander";
 import { openLedger } from "../../ledger/index.ts";
 import { HISTORY_KINDS, historyItems, objectHistory, type HistoryKind } from "../history/chain.ts";
 import { historyText } from "../history/render.ts";
+import { publishedCheckpoint } from "./history-checkpoint.ts";
 import { CheckFailedError, CliInputError, outputOption, yamlText, type OutputFormat } from "../output.ts";
 
 interface HistoryOptions {
@@ -98,6 +99,8 @@ export function registerHistoryCommand(program: Command): void {
           ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
           ...(uid === undefined ? {} : { uid }),
         });
+        const checkpoint = await publishedCheckpoint(opts.ledger, ledger);
+        if (checkpoint !== undefined) history.checkpoint = checkpoint;
         if (history.groups.length === 0)
           throw new CheckFailedError(`no ledger entry for ${history.target} (${describeFilters(opts, uid)})`);
         const text =

@@ -20,8 +20,9 @@ import {
   type CheckpointTrust,
 } from "../../ledger/index.ts";
 import { readInput, readJson } from "../input.ts";
-import { CheckFailedError, CliInputError } from "../output.ts";
+import { CheckFailedError, CliInputError, parseIndex } from "../output.ts";
 import { withLedger } from "./ledger.ts";
+import { verifyBeyondFiles, type BeyondFlags } from "./verify-published.ts";
 
 interface TrustFlags {
   keyId?: string;
@@ -133,12 +134,31 @@ function registerVerify(program: Command): void {
         .env("MODELCHAIN_LEDGER")
         .makeOptionMandatory(),
     )
-    .option("--checkpoint <file...>", "checkpoints kept earlier: the ledger must still extend each");
+    .option("--checkpoint <file...>", "checkpoints kept earlier: the ledger must still extend each")
+    .option(
+      "--anchor <url>",
+      "file ledger: the canister its checkpoints were anchored on (ic://…): the ledger must extend every anchored root",
+    )
+    .option(
+      "--witness-key <vkey...>",
+      "file ledger: a witness's cosigner key (modelchain witness --print-vkey)",
+    )
+    .option(
+      "--witness-quorum <m>",
+      "how many of the --witness-key witnesses must have co-signed (default: all)",
+      parseIndex("--witness-quorum"),
+    )
+    .option("--cosigned <file...>", "checkpoints co-signed by the witnesses (what modelchain witness wrote)");
   for (const option of trustOptions()) command.addOption(option);
-  command.action(async (opts: TrustFlags & { ledger: string; checkpoint?: string[] }) => {
+  command.action(async (opts: TrustFlags & BeyondFlags & { ledger: string; checkpoint?: string[] }) => {
     const trust = parseTrust(opts);
+    const location = parseLedgerUrl(opts.ledger);
+    if (location.backend !== "file" && (opts.anchor !== undefined || opts.witnessKey !== undefined))
+      throw new CliInputError("--anchor and --witness-key check a file ledger; this ledger is ic://");
     const result = await auditUrl(opts.ledger, (opts.checkpoint ?? []).map(loadCheckpoint), trust);
-    process.stdout.write(verdict(result, trust));
+    const line = verdict(result, trust);
+    const more = location.backend === "file" ? await verifyBeyondFiles(location.dir, opts) : [];
+    process.stdout.write([line, ...more.map((m) => `${m}\n`)].join(""));
   });
 }
 

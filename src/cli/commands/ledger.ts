@@ -107,20 +107,8 @@ function registerRootAndProofs(program: Command): void {
     });
 }
 
-function registerCheckpoint(program: Command): void {
-  program
-    .command("checkpoint")
-    .description("sign and print the current tree head")
-    .addOption(ledgerOption())
-    .addOption(outputOption())
-    .action(async (opts: { ledger: string; output: OutputFormat }) => {
-      printResult(await withLedger(opts.ledger, false, (l) => l.checkpoint()), opts.output);
-    });
-}
-
 export function registerLedgerCommands(program: Command): void {
   registerAppend(program);
   registerShow(program);
   registerRootAndProofs(program);
-  registerCheckpoint(program);
 }

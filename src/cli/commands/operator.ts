@@ -5,13 +5,14 @@ import { KubeConfig } from "@kubernetes/client-node";
 import type { Command } from "commander";
 import pino from "pino";
 import { installCrds, probeCluster, startOperator } from "../../controller/index.ts";
-import { FileOutbox, openLedger } from "../../ledger/index.ts";
+import { checkpointRoutes, FileOutbox, openLedger, parseLedgerUrl } from "../../ledger/index.ts";
 import { modelchainVocabulary, startWebhookService } from "../../webhook/index.ts";
 import { startMetricsServer } from "../../metrics/index.ts";
 import { CheckFailedError, CliInputError, parseIndex, printResult } from "../output.ts";
 import { handshakeTimeoutFlag, inFlightBodyBytesFlag } from "./webhook.ts";
+import { addCheckpointOptions, checkpointSchedule, type CheckpointFlags } from "./operator-checkpoints.ts";
 
-interface OperatorFlags {
+interface OperatorFlags extends CheckpointFlags {
   kubeconfig?: string;
   context?: string;
   ledger?: string;
@@ -87,7 +88,7 @@ export function registerClusterInfoCommand(program: Command): void {
 }
 
 export function registerOperatorCommand(program: Command): void {
-  program
+  const command = program
     .command("operator")
     .description("run the controllers that record model registrations, rollouts, image and config changes")
     .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
@@ -122,8 +123,8 @@ export function registerOperatorCommand(program: Command): void {
     )
     .option(...handshakeTimeoutFlag("--webhook-tls-handshake-timeout-ms"))
     .option(...inFlightBodyBytesFlag("--webhook-in-flight-body-bytes"))
-    .option("--install-crds", "server-side apply the modelchain CRDs before starting", false)
-    .action(runOperator);
+    .option("--install-crds", "server-side apply the modelchain CRDs before starting", false);
+  addCheckpointOptions(command).action(runOperator);
 }
 
 /** Runs the operator (and the in-process webhook) until SIGTERM or SIGINT. */
@@ -143,6 +144,7 @@ async function runOperator(flags: OperatorFlags): Promise<void> {
     flags.webhookPort === undefined
       ? undefined
       : await startInProcessWebhook(flags, kubeConfig, ledgerUrl, outbox, log);
+  const checkpoints = checkpointSchedule(flags, ledgerUrl, kubeConfig, flags.cluster);
   const operator = await startOperator({
     kubeConfig,
     ledger: { open: () => openLedger(ledgerUrl, { warn: (m) => log.warn(m) }), close: (l) => l.close() },
@@ -151,6 +153,7 @@ async function runOperator(flags: OperatorFlags): Promise<void> {
     log,
     workers: flags.workers,
     healthPort: flags.healthPort,
+    ...(checkpoints === undefined ? {} : { checkpoints }),
     ...(flags.leaderElect
       ? {
           leaderElection: {
@@ -161,7 +164,12 @@ async function runOperator(flags: OperatorFlags): Promise<void> {
         }
       : {}),
   });
-  const metrics = await startMetricsServer(flags.metricsPort);
+  const location = parseLedgerUrl(ledgerUrl);
+  const metrics = await startMetricsServer(
+    flags.metricsPort,
+    "0.0.0.0",
+    location.backend === "file" ? checkpointRoutes(location.dir, () => operator.ledger()) : undefined,
+  );
   log.info({ health: operator.healthUrl, metrics: metrics.url }, "operator started");
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);

@@ -60,6 +60,8 @@ export interface History {
   root: string;
   filters: { cluster: string | null; uid: string | null };
   groups: HistoryGroup[];
+  /** A file ledger's latest published checkpoint, signed by its key, which the ledger extends. */
+  checkpoint?: { size: number; root: string; keyId: string; timestamp: string };
 }
 
 interface Leaf extends Indexed {

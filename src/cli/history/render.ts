@@ -31,6 +31,10 @@ function groupLines(g: HistoryGroup): string[] {
 export function historyText(h: History): string {
   const filters = `cluster ${h.filters.cluster ?? "all"}, uid ${h.filters.uid ?? "all"}`;
   const lines = [`history of ${h.target} (ledger size ${h.size}, root ${h.root}; ${filters})`];
+  if (h.checkpoint !== undefined)
+    lines.push(
+      `signed checkpoint: size ${h.checkpoint.size}, root ${h.checkpoint.root}, key ${h.checkpoint.keyId}, published ${h.checkpoint.timestamp}`,
+    );
   if (h.groups.length > 1) lines.push(`${h.groups.length} objects recorded under this name, oldest first`);
   for (const g of h.groups) lines.push("", ...groupLines(g));
   return `${lines.join("\n")}\n`;

@@ -7,6 +7,8 @@ import { envelopeBytes, nowNanos } from "../envelope.ts";
 import { consistencyPath, hashLeaf, inclusionPath, ProofInputError } from "../merkle.ts";
 import { toHex, type Hash } from "../hash.ts";
 import { signCheckpoint } from "../checkpoint.ts";
+import { originOf, signCheckpointNote } from "../checkpoint-note.ts";
+import { publishCheckpointNote } from "./published.ts";
 import type {
   Checkpoint,
   ConsistencyProof,
@@ -352,12 +354,12 @@ export class FileLedger implements Ledger {
       throw new LedgerAppendFailed("a read-only ledger cannot sign checkpoints");
     await this.committing;
     await this.syncDerived();
+    const { privateKey, keyId } = this.signingKey;
+    const head = { size: this.count, root: toHex(this.tree.currentRoot()) };
+    const note = signCheckpointNote({ origin: originOf(keyId), ...head }, privateKey);
+    publishCheckpointNote(this.dir, head.size, note, () => this.lock?.check());
+    const checkpoint = { ...signCheckpoint(head, privateKey, new Date(this.clock())), note };
     this.lock?.check();
-    const checkpoint = signCheckpoint(
-      { size: this.count, root: toHex(this.tree.currentRoot()) },
-      this.signingKey.privateKey,
-      new Date(this.clock()),
-    );
     writeLatestCheckpoint(this.dir, checkpoint);
     return checkpoint;
   }
