@@ -2,6 +2,7 @@
 // fetch or verify init container) and the fetcher both start from this one parse.
 
 export type ArtifactLocation =
+  /** `repository` as named, a tag included: `registry/models/name[:tag]`. */
   | { scheme: "oci"; repository: string }
   | { scheme: "s3" | "gs"; bucket: string; key: string }
   | { scheme: "https"; url: string }
@@ -53,9 +54,9 @@ export function parseArtifactUri(uri: string): ArtifactLocation {
   const [, scheme, rest = ""] = match;
   switch (scheme) {
     case "oci":
-      // A colon in the last component is a tag (one before a slash is a registry port).
-      if (rest.includes("@") || (rest.split("/").pop() ?? "").includes(":"))
-        throw new ArtifactUriError(uri, "name the repository only; the digest is spec.artifact.digest");
+      // A tag may stay (the digest is what is pulled); a digest belongs in spec.artifact.digest.
+      if (rest.includes("@"))
+        throw new ArtifactUriError(uri, "name no digest here; it is spec.artifact.digest");
       return { scheme, repository: rest };
     case "s3":
     case "gs":

@@ -34,6 +34,8 @@ import {
   templateHash,
 } from "./deployment-spec.ts";
 import { driftRecording, findDrift, type Drift } from "./drift.ts";
+import { delivery } from "./delivery.ts";
+import type { ArtifactPod } from "./artifact-pod.ts";
 import { rolloutConditions } from "./modeldeployment-status.ts";
 import { MAX_STATUS_ROLLOUTS, SERVING_CONTAINER, statusRolloutStore, toStatus } from "./rollout-stores.ts";
 import { sameStatus } from "./modelversion.ts";
@@ -52,6 +54,8 @@ export interface ModelDeploymentDeps {
   clock: () => Date;
   /** How often a rollout in progress is looked at again, besides Deployment events. */
   progressPollMs?: number;
+  /** The modelchain image (pinned by digest) that fetch and verify init containers run. */
+  artifactImage?: string;
 }
 
 export class ModelDeploymentReconciler implements Reconciler {
@@ -114,9 +118,15 @@ export class ModelDeploymentReconciler implements Reconciler {
         },
       ]);
     }
+    const planned = delivery(md, mv, this.deps.artifactImage);
+    if (!planned.ok) {
+      await this.deps.recorder.warn(md, planned.refusal.reason, planned.refusal.message);
+      return this.writeConditions(md, [planned.refusal]);
+    }
     return this.rollout(
       md,
       mv,
+      planned.pod,
       verifiedUnderAll(results)
         ? "lineage verified"
         : `admitted by a non-enforcing policy: ${failureSummary(results)}`,
@@ -126,12 +136,13 @@ export class ModelDeploymentReconciler implements Reconciler {
   private async rollout(
     md: ModelDeployment,
     mv: ModelVersion,
+    artifact: ArtifactPod,
     admittedBecause: string,
   ): Promise<ReconcileResult> {
     const namespace = md.metadata.namespace ?? "default";
     const config = configHash(servingConfig(md, await this.configMaps(md)));
     const mvDigest = specDigest(mv.spec);
-    const hash = templateHash(md.spec.image, config, mvDigest);
+    const hash = templateHash(md.spec.image, config, mvDigest, artifact.initContainers[0]?.image);
     const log = new RolloutLog({
       store: statusRolloutStore(md, this.deps.writes),
       writer: this.deps.recorder,
@@ -154,6 +165,7 @@ export class ModelDeploymentReconciler implements Reconciler {
           configHash: config,
           templateHash: hash,
           ledgerIndex: decided.ledgerIndex ?? 0,
+          artifact,
         }),
       );
       return rolloutOutcome(this.deps.deployments.get(md.metadata.name, namespace), hash);

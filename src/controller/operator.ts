@@ -90,6 +90,8 @@ export interface OperatorOptions {
   outbox?: { attach(ledger: Ledger | undefined): Promise<void> };
   resyncMs?: number;
   progressPollMs?: number;
+  /** The modelchain image (pinned by digest) that artifact fetch/verify init containers run. */
+  artifactImage?: string;
 }
 
 export interface Operator {
@@ -323,6 +325,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
         kubeConfig: opts.kubeConfig,
         clock,
         ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }),
+        ...(opts.artifactImage === undefined ? {} : { artifactImage: opts.artifactImage }),
       }),
       log,
     );

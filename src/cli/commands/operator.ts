@@ -29,6 +29,7 @@ interface OperatorFlags {
   webhookTimeoutSeconds: number;
   webhookTlsHandshakeTimeoutMs: number;
   webhookInFlightBodyBytes: number;
+  artifactImage?: string;
 }
 
 function loadKubeConfig(flags: Pick<OperatorFlags, "kubeconfig" | "context">): KubeConfig {
@@ -123,6 +124,11 @@ export function registerOperatorCommand(program: Command): void {
     .option(...handshakeTimeoutFlag("--webhook-tls-handshake-timeout-ms"))
     .option(...inFlightBodyBytesFlag("--webhook-in-flight-body-bytes"))
     .option("--install-crds", "server-side apply the modelchain CRDs before starting", false)
+    .option(
+      "--artifact-image <ref>",
+      "modelchain image (pinned by digest) the artifact fetch/verify init containers run",
+      process.env["MODELCHAIN_ARTIFACT_IMAGE"],
+    )
     .action(runOperator);
 }
 
@@ -151,6 +157,7 @@ async function runOperator(flags: OperatorFlags): Promise<void> {
     log,
     workers: flags.workers,
     healthPort: flags.healthPort,
+    ...(flags.artifactImage === undefined ? {} : { artifactImage: flags.artifactImage }),
     ...(flags.leaderElect
       ? {
           leaderElection: {
