@@ -7,6 +7,7 @@ import {
   type KubernetesObject,
   type ObjectCache,
   type V1Deployment,
+  type V1Pod,
 } from "@kubernetes/client-node";
 import type { PodIndex } from "./pod-index.ts";
 import {
@@ -36,6 +37,7 @@ import {
 import { driftRecording, findDrift, type Drift } from "./drift.ts";
 import { delivery } from "./delivery.ts";
 import type { ArtifactPod } from "./artifact-pod.ts";
+import { recordArtifactOutcomes } from "./artifact-trail.ts";
 import { rolloutConditions } from "./modeldeployment-status.ts";
 import { MAX_STATUS_ROLLOUTS, SERVING_CONTAINER, statusRolloutStore, toStatus } from "./rollout-stores.ts";
 import { sameStatus } from "./modelversion.ts";
@@ -171,8 +173,14 @@ export class ModelDeploymentReconciler implements Reconciler {
       return rolloutOutcome(this.deps.deployments.get(md.metadata.name, namespace), hash);
     });
     const drift = await this.recordDrift(md);
+    const artifactChecked = await recordArtifactOutcomes(this.deps.recorder, md, {
+      artifact: mv.spec.artifact,
+      rollout: current,
+      pods: this.podsOf(md),
+      byInitContainer: artifact.initContainers.length > 0,
+    });
     const deployment = this.deps.deployments.get(md.metadata.name, namespace);
-    const conditions = rolloutConditions(admittedBecause, current, deployment, drift);
+    const conditions = [...rolloutConditions(admittedBecause, current, deployment, drift), artifactChecked];
     const status: ModelDeploymentStatus = {
       currentRevision: current.revision,
       specDigest: mvDigest,
@@ -208,13 +216,15 @@ export class ModelDeploymentReconciler implements Reconciler {
       await this.deps.writes.scaleDeployment(namespace, md.metadata.name, 0);
   }
 
-  /** Records each Pod running a digest other than the admitted one, once per pod and digest. */
-  private async recordDrift(md: ModelDeployment): Promise<Drift[]> {
-    const namespace = md.metadata.namespace ?? "default";
-    const pods = this.deps.pods.select(namespace, md.spec.modelVersion, {
+  private podsOf(md: ModelDeployment): V1Pod[] {
+    return this.deps.pods.select(md.metadata.namespace ?? "default", md.spec.modelVersion, {
       [DEPLOYMENT_LABEL]: md.metadata.name,
     });
-    const drift = findDrift(pods);
+  }
+
+  /** Records each Pod running a digest other than the admitted one, once per pod and digest. */
+  private async recordDrift(md: ModelDeployment): Promise<Drift[]> {
+    const drift = findDrift(this.podsOf(md));
     for (const d of drift) await this.deps.recorder.record(md, driftRecording(d));
     return drift;
   }
