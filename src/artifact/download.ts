@@ -17,6 +17,8 @@ export interface RetryOptions {
   onRetry?: (path: string, attempt: number, error: Error) => void;
 }
 
+const WRITE_BATCH = 1024 * 1024;
+
 export const DEFAULT_RETRY: RetryOptions = { attempts: 6, policy: { baseMs: 200, maxMs: 10_000 } };
 
 interface Progress {
@@ -54,10 +56,26 @@ async function onePass(
   }
   p.total ??= range.total;
   p.validator ??= range.validator;
-  for await (const chunk of range.body) {
-    await file.write(chunk, 0, chunk.length, p.written);
-    p.hash.update(chunk);
-    p.written += chunk.length;
+  // Network chunks are small (a TLS record or so): written in batches, hashed as they come.
+  let batch: Uint8Array[] = [];
+  let batched = 0;
+  const flush = async (): Promise<void> => {
+    if (batched === 0) return;
+    await file.writev(batch, p.written);
+    p.written += batched;
+    batch = [];
+    batched = 0;
+  };
+  try {
+    for await (const chunk of range.body) {
+      p.hash.update(chunk);
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched >= WRITE_BATCH) await flush();
+    }
+  } finally {
+    // What arrived before a failure is kept (and hashed): the resumed range starts after it.
+    await flush();
   }
   if (p.total !== undefined && p.written !== p.total)
     throw new ArtifactFetchFailed(

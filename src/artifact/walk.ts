@@ -2,8 +2,7 @@
 // symbolic links refused (model-signing's default `allow_symlinks=False`), its default ignored
 // paths left out. Each file is streamed through SHA-256, never read whole into memory.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { lstat, readdir } from "node:fs/promises";
+import { lstat, open, readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { DEFAULT_IGNORED_PATHS, type FileDigest } from "./manifest.ts";
 
@@ -19,11 +18,19 @@ export class ArtifactWalkFailed extends Error {
 
 const READ_CHUNK = 1024 * 1024;
 
-/** SHA-256 of a file's bytes, 64 lowercase hex. */
+/** SHA-256 of a file's bytes, 64 lowercase hex; one reused buffer, so memory stays flat. */
 export async function fileSha256(path: string): Promise<string> {
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK }))
-    hash.update(chunk as Buffer);
+  const buffer = Buffer.allocUnsafe(READ_CHUNK);
+  const file = await open(path, "r");
+  try {
+    for (let n = (await file.read(buffer, 0, READ_CHUNK)).bytesRead; n > 0;) {
+      hash.update(buffer.subarray(0, n));
+      n = (await file.read(buffer, 0, READ_CHUNK)).bytesRead;
+    }
+  } finally {
+    await file.close();
+  }
   return hash.digest("hex");
 }
 
