@@ -164,7 +164,8 @@ function registerFetch(artifact: Command): void {
     .option("--manifest <file>", "expected per-file digests (JSON), to name the first differing file")
     .option(
       "--s3-endpoint <url>",
-      "S3-compatible endpoint (s3://, gs://); default AWS, or storage.googleapis.com for gs://",
+      "S3-compatible endpoint (s3://, gs://); default $AWS_ENDPOINT_URL_S3, else AWS, or storage.googleapis.com for gs://",
+      process.env["AWS_ENDPOINT_URL_S3"] ?? process.env["AWS_ENDPOINT_URL"],
     )
     .option("--hf-endpoint <url>", "Hugging Face Hub endpoint for hf:// URIs", process.env["HF_ENDPOINT"])
     .option(
