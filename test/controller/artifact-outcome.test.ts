@@ -145,6 +145,36 @@ describe("artifact outcomes read from the init container", () => {
   }, 60_000);
 });
 
+/** A Deployment we do not own whose image volume names the model's repository at another digest. */
+function labelledWithImageVolume(): KubernetesObject {
+  const labels = { app: "chat-own", "modelchain.io/model-version": "mistral-7b-support-v2" };
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "chat-own", namespace: "ml", labels },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: "chat-own" } },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [
+            { name: "server", image: `registry.example.com/serving/vllm@sha256:${"5".repeat(64)}` },
+          ],
+          volumes: [
+            {
+              name: "weights",
+              image: {
+                reference: `registry.example.com/models/mistral-7b-support:2.0.0@sha256:${"0".repeat(64)}`,
+              },
+            },
+          ],
+        },
+      },
+    },
+  } as KubernetesObject;
+}
+
 describe("the operator and the artifact", () => {
   const condition = async (name: string, type: string): Promise<Condition | undefined> => {
     const custom = cluster?.kubeConfig.makeApiClient(CustomObjectsApi);
@@ -161,7 +191,7 @@ describe("the operator and the artifact", () => {
     for (let i = 0; i < 200 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
   };
 
-  it("records an image-volume rollout as verified by the kubelet, and refuses an image named by tag", async () => {
+  it("records an image-volume rollout as verified by the kubelet, refuses an image named by tag, warns of a labelled image volume at another digest", async () => {
     cluster = await startDevCluster({ uidSeed: "artifact-operator" });
     const stop = simulateRollouts(cluster.store);
     const ledger = new MemoryLedger();
@@ -183,6 +213,7 @@ describe("the operator and the artifact", () => {
       await KubernetesObjectApi.makeApiClient(cluster.kubeConfig).create(
         tagged as unknown as KubernetesObject,
       );
+      await KubernetesObjectApi.makeApiClient(cluster.kubeConfig).create(labelledWithImageVolume());
       await eventually(async () => (await condition("support-chat", "ArtifactVerified"))?.status === "True");
       await eventually(
         async () => (await condition("support-chat-tag", "Admitted"))?.reason === "ImageNotPinned",
@@ -209,6 +240,17 @@ describe("the operator and the artifact", () => {
       });
       expect(cluster.store.get("apps/v1/deployments", "ml", "support-chat-tag")).toBeUndefined();
       expect(cluster.store.list("/v1/events").some((e) => e["reason"] === "ImageNotPinned")).toBe(true);
+      await eventually(
+        async () =>
+          cluster?.store.list("/v1/events").some((e) => e["reason"] === "ArtifactImageVolumeNotPinned") ??
+          false,
+      );
+      const warned = cluster.store
+        .list("/v1/events")
+        .filter((e) => e["reason"] === "ArtifactImageVolumeNotPinned");
+      expect(warned.map((e) => String(e["message"]))).toEqual([
+        expect.stringContaining("is not the ModelVersion's artifact digest"),
+      ]);
     } finally {
       stop();
       await operator.stop();

@@ -1,7 +1,7 @@
 // The Pod shape that delivers each kind of artifact, and what the operator refuses to write.
 import { describe, expect, it } from "vitest";
 import type { ModelDeployment, ModelVersion } from "../../src/api/index.ts";
-import { artifactPlan, type ArtifactPod } from "../../src/controller/artifact-pod.ts";
+import { artifactPlan, imageVolumeProblems, type ArtifactPod } from "../../src/controller/artifact-pod.ts";
 import { delivery } from "../../src/controller/delivery.ts";
 import { desiredDeployment } from "../../src/controller/index.ts";
 
@@ -173,5 +173,37 @@ describe("what the operator refuses to roll out", () => {
     });
     expect(refusal(md, `oci://r/m@${D}`, FETCHER)).toMatchObject({ reason: "ArtifactUriUnsupported" });
     expect(refusal(md, "pvc://Not_A_Claim/x", FETCHER)).toMatchObject({ reason: "ArtifactUriUnsupported" });
+  });
+});
+
+describe("image volumes of a labelled Deployment", () => {
+  const artifact = { uri: "oci://registry.example.com:5000/models/chat:2", digest: D };
+  const volume = (reference: string) => ({ name: "weights", image: { reference } });
+  it("must be pinned, and pinned to the ModelVersion's digest when they name its repository", () => {
+    expect(imageVolumeProblems([volume(`registry.example.com:5000/models/chat@${D}`)], artifact)).toEqual([]);
+    expect(imageVolumeProblems([volume(`registry.example.com:5000/models/chat:2@${D}`)], artifact)).toEqual(
+      [],
+    );
+    expect(
+      imageVolumeProblems(
+        [volume(`registry.example.com:5000/models/chat@sha256:${"0".repeat(64)}`)],
+        artifact,
+      ),
+    ).toEqual([expect.stringContaining(`is not the ModelVersion's artifact digest ${D}`)]);
+    expect(imageVolumeProblems([volume("registry.example.com:5000/models/chat:2")], artifact)).toEqual([
+      expect.stringContaining("is not pinned by digest"),
+    ]);
+    expect(
+      imageVolumeProblems(
+        [volume(`other/tools@sha256:${"1".repeat(64)}`), { name: "cfg", configMap: { name: "c" } }],
+        artifact,
+      ),
+    ).toEqual([]);
+    expect(
+      imageVolumeProblems([volume("registry.example.com:5000/models/chat:2")], {
+        uri: "s3://b/k",
+        digest: D,
+      }),
+    ).toEqual([]);
   });
 });
