@@ -8,7 +8,6 @@ import { parseArtifactUri } from "../api/index.ts";
 import { downloadObject, DEFAULT_RETRY, type RetryOptions } from "./download.ts";
 import { hubFileUrl, httpsSource } from "./https-source.ts";
 import type { FileDigest } from "./manifest.ts";
-import { s3Source } from "./s3-source.ts";
 import { ArtifactFetchFailed, type ArtifactSource } from "./source.ts";
 import { checkFiles, verifyDirectory, type VerifiedArtifact } from "./verify.ts";
 
@@ -37,13 +36,14 @@ export class ArtifactDestinationExists extends Error {
   override readonly name = "ArtifactDestinationExists";
 }
 
-export function sourceFor(options: FetchOptions): ArtifactSource {
+/** The store of `options.uri`; the S3 SDK is loaded only for s3:// and gs:// (it is most of the process's memory). */
+export async function sourceFor(options: FetchOptions): Promise<ArtifactSource> {
   const where = parseArtifactUri(options.uri);
   const token = options.bearerToken === undefined ? {} : { bearerToken: options.bearerToken };
   switch (where.scheme) {
     case "s3":
     case "gs":
-      return s3Source({
+      return (await import("./s3-source.ts")).s3Source({
         ...where,
         ...(options.s3Endpoint === undefined ? {} : { endpoint: options.s3Endpoint }),
       });
@@ -96,7 +96,7 @@ async function downloadAll(
 
 export async function fetchArtifact(options: FetchOptions): Promise<FetchResult> {
   const { dest, digest } = options;
-  const source = sourceFor(options);
+  const source = await sourceFor(options);
   if (await exists(dest)) {
     const present = await verifyDirectory(dest, digest, options.expectedFiles).catch((e: unknown) => {
       throw new ArtifactDestinationExists(

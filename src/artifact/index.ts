@@ -27,4 +27,3 @@ export {
 } from "./fetch.ts";
 export { DEFAULT_RETRY, type RetryOptions } from "./download.ts";
 export { ArtifactFetchFailed } from "./source.ts";
-export { GCS_XML_ENDPOINT } from "./s3-source.ts";
