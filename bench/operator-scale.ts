@@ -6,11 +6,13 @@ import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const deployments = Number(process.env["BENCH_DEPLOYMENTS"] ?? 10_000);
+// "real": copies of objects captured from the real kube-apiserver (bench/fixtures/); "minimal".
+const shape = process.env["BENCH_SHAPE"] ?? "real";
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
 const server = spawn(
   process.execPath,
-  ["--max-old-space-size=4096", here("./_scale-cluster.ts"), String(deployments)],
+  ["--max-old-space-size=8192", here("./_scale-cluster.ts"), String(deployments), shape],
   { stdio: ["ignore", "pipe", "inherit"] },
 );
 const url = await new Promise<string>((resolve) =>
@@ -32,7 +34,7 @@ try {
   const operator = client("operator");
   const f = (n: number | undefined, d = 0) => (n ?? NaN).toFixed(d);
   console.log(
-    `operator scale: ${deployments} labelled Deployments, ${deployments * 5} Pods (in-memory API server)`,
+    `operator scale: ${deployments} labelled Deployments, ${deployments * 5} Pods (in-memory API server, ${shape} objects)`,
   );
   console.log(
     `first full sync: operator ${f(operator["syncMs"])} ms, bare informers ${f(bare["syncMs"])} ms, ratio ${f((operator["syncMs"] ?? 0) / (bare["syncMs"] ?? 1), 2)}x`,

@@ -101,11 +101,28 @@ export const modelVersionSchema: Schema = obj(
           { maxItems: 16 },
         ),
         revoked: obj({ reason: str({ minLength: 1 }), revokedAt: str({ format: "date-time" }) }, ["reason"]),
+        reinstated: obj(
+          {
+            reason: str({ minLength: 1 }),
+            revocationIndex: int({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+            keyId: str({ minLength: 1 }),
+            signature: str({ pattern: "^[A-Za-z0-9+/]+={0,2}$" }),
+          },
+          ["reason", "revocationIndex", "keyId", "signature"],
+        ),
       },
       ["model", "version", "artifact"],
     ),
     status: obj({
       observedGeneration: int({ minimum: 0 }),
+      revocation: obj(
+        {
+          ledgerIndex: int({ minimum: 0 }),
+          reason: str(),
+          artifactDigest: str({ pattern: DIGEST_PATTERN }),
+        },
+        ["ledgerIndex", "reason"],
+      ),
       conditions,
       specDigest: str({ pattern: DIGEST_PATTERN }),
       ledger: ledgerReference,
@@ -178,17 +195,18 @@ export const modelDeploymentSchema: Schema = obj(
   ["spec"],
 );
 
+// A function, not a shared object: a shared one would be written to the CRD YAML as an alias.
+const trustedKey = (): Schema =>
+  obj({ keyId: str({ minLength: 1 }), publicKey: str({ pattern: "-----BEGIN PUBLIC KEY-----" }) }, [
+    "keyId",
+    "publicKey",
+  ]);
+
 export const modelTrustPolicySchema: Schema = obj(
   {
     spec: obj(
       {
-        trustedKeys: arr(
-          obj({ keyId: str({ minLength: 1 }), publicKey: str({ pattern: "-----BEGIN PUBLIC KEY-----" }) }, [
-            "keyId",
-            "publicKey",
-          ]),
-          { minItems: 1 },
-        ),
+        trustedKeys: arr(trustedKey(), { minItems: 1 }),
         require: obj({
           signature: bool({ default: true }),
           datasetsPinned: bool({ default: true }),
@@ -221,7 +239,19 @@ export const modelTrustPolicySchema: Schema = obj(
           ),
         }),
         maxLineageDepth: int({ minimum: 1, maximum: 256, default: 16 }),
-        revocation: obj({ scaleToZero: bool({ default: false }) }),
+        revocation: obj({
+          scaleToZero: bool({ default: false }),
+          artifacts: arr(
+            obj({ digest: str({ pattern: DIGEST_PATTERN }), reason: str({ minLength: 1 }) }, [
+              "digest",
+              "reason",
+            ]),
+            {
+              maxItems: 1024,
+            },
+          ),
+          reinstatementKeys: arr(trustedKey(), { maxItems: 64 }),
+        }),
       },
       ["trustedKeys"],
     ),

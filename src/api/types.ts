@@ -88,6 +88,20 @@ export interface Revocation {
   revokedAt?: string;
 }
 
+/**
+ * The signed act that lifts a recorded revocation (`modelchain reinstate`): an ed25519 signature,
+ * by a key a ModelTrustPolicy trusts for reinstatement, over reinstatementPayload() (the
+ * ModelVersion's namespace, name and spec digest, the ledger index of the revocation it lifts,
+ * and the reason). Bound to that one revocation, it cannot lift a later one.
+ */
+export interface Reinstatement {
+  reason: string;
+  /** Ledger index of the ModelVersionRevoked entry this lifts (status.revocation.ledgerIndex). */
+  revocationIndex: number;
+  keyId: string;
+  signature: string;
+}
+
 export interface ModelVersionSpec {
   model: string;
   version: string;
@@ -97,10 +111,19 @@ export interface ModelVersionSpec {
   training?: Training;
   signatures?: Signature[];
   revoked?: Revocation;
+  reinstated?: Reinstatement;
+}
+
+/** The revocation in force, as the ledger recorded it. */
+export interface RevocationStatus {
+  ledgerIndex: number;
+  reason: string;
+  artifactDigest?: string;
 }
 
 export interface ModelVersionStatus {
   observedGeneration?: number;
+  revocation?: RevocationStatus;
   conditions?: Condition[];
   specDigest?: string;
   ledger?: LedgerReference;
@@ -231,7 +254,21 @@ export interface ModelTrustPolicySpec {
   mode?: EnforcementMode;
   namespaceSelector?: LabelSelector;
   maxLineageDepth?: number;
-  revocation?: { scaleToZero?: boolean };
+  revocation?: RevocationPolicy;
+}
+
+/** An artifact digest revoked for good: every ModelVersion with it, wherever the ledger is followed. */
+export interface RevokedArtifact {
+  digest: string;
+  reason: string;
+}
+
+export interface RevocationPolicy {
+  scaleToZero?: boolean;
+  /** Recorded as ArtifactRevoked; removing one from the list does not lift it. */
+  artifacts?: RevokedArtifact[];
+  /** Keys whose signed `modelchain reinstate` lifts a recorded revocation. */
+  reinstatementKeys?: TrustedKey[];
 }
 
 export interface ModelTrustPolicy {

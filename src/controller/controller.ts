@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { reconcileDuration, reconcileErrors } from "../metrics/index.ts";
+import { reconcileDuration, reconcileErrors, reconciles } from "../metrics/index.ts";
 import type { BackoffPolicy } from "../backoff/index.ts";
 import { WorkQueue } from "./queue.ts";
 import { TerminalError, type Reconciler } from "./reconcile.ts";
@@ -46,6 +46,8 @@ export class Controller {
     try {
       const result = await this.reconciler.reconcile(key);
       this.queue.forget(key);
+      const requeue = result.requeueAfter !== undefined;
+      reconciles.inc({ controller: this.reconciler.name, result: requeue ? "requeue" : "success" });
       if (result.requeueAfter !== undefined) this.queue.addAfter(key, result.requeueAfter);
     } catch (e: unknown) {
       this.errorPolicy(key, e);
@@ -57,6 +59,8 @@ export class Controller {
   private errorPolicy(key: string, e: unknown): void {
     const error = e instanceof Error ? e : new Error(String(e));
     reconcileErrors.inc({ controller: this.reconciler.name, error: error.name });
+    const terminal = error instanceof TerminalError;
+    reconciles.inc({ controller: this.reconciler.name, result: terminal ? "terminal" : "retry" });
     const [namespace, name] = key.includes("/") ? key.split("/", 2) : ["", key];
     if (error instanceof TerminalError) {
       this.queue.forget(key);

@@ -3,7 +3,12 @@
 import type { KubernetesObject, KubeConfig, ListPromise } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { BackoffPolicy } from "../backoff/index.ts";
-import { watchResource as watchKube, type Watched } from "../kube/index.ts";
+import {
+  watchResource as watchKube,
+  withoutManagedFields,
+  type Transform,
+  type Watched,
+} from "../kube/index.ts";
 
 export type { Watched } from "../kube/index.ts";
 
@@ -13,6 +18,8 @@ export interface WatchOptions<T extends KubernetesObject> {
   path: string;
   list: ListPromise<T>;
   labelSelector?: string;
+  /** What the cache keeps of each object; by default everything but `managedFields`. */
+  transform?: Transform<T>;
   onChange(object: T): void;
   onDelete(object: T): void;
   log: Logger;
@@ -24,6 +31,7 @@ export function watchResource<T extends KubernetesObject>(opts: WatchOptions<T>)
   const logger = log.child({ informer: name });
   return watchKube({
     ...rest,
+    transform: opts.transform ?? withoutManagedFields,
     resource: name,
     onError: (error, restartInMs) =>
       logger.warn({ err: error.message, restartInMs }, "informer stopped; restarting"),

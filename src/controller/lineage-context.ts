@@ -10,15 +10,15 @@ import {
 } from "../api/index.ts";
 import { lineagePolicy, verifyLineage, type LineageVerdict } from "../lineage/index.ts";
 import type { Ledger } from "../ledger/index.ts";
-import type { Registrations } from "../trail/index.ts";
+import type { RecordedRevocation, TrailIndex } from "../trail/index.ts";
 
 export interface LineageContext {
   modelVersions: ObjectCache<KubernetesObject>;
   policies: ObjectCache<KubernetesObject>;
   namespaces: ObjectCache<KubernetesObject>;
   ledger: Ledger;
-  /** Followed from `ledger` before each verdict. */
-  registrations: Registrations;
+  /** Registrations and revocations, followed from `ledger` before each verdict. */
+  trail: TrailIndex;
 }
 
 export interface PolicyVerdict {
@@ -56,21 +56,33 @@ export function governingPolicies(ctx: LineageContext, namespace: string): Model
 /** The spec digest of a ModelVersion's registration, as the trail defines it (first of its uid). */
 function recordedDigest(ctx: LineageContext, namespace: string, name: string): string | undefined {
   const mv = modelVersionAt(ctx, namespace, name);
-  return mv === undefined ? undefined : ctx.registrations.of(namespace, name, mv.metadata.uid)?.specDigest;
+  return mv === undefined
+    ? undefined
+    : ctx.trail.registrations.of(namespace, name, mv.metadata.uid)?.specDigest;
+}
+
+/** The revocation the ledger holds for a ModelVersion (its own, or its artifact digest's). */
+export function recordedRevocation(ctx: LineageContext, mv: ModelVersion): RecordedRevocation | undefined {
+  return ctx.trail.revocations.revocationOf(
+    mv.metadata.namespace ?? "default",
+    mv.metadata.name,
+    mv.metadata.uid,
+    mv.spec.artifact.digest,
+  );
 }
 
 /** The lineage verdict under every governing policy (empty when none selects the namespace). */
 export async function verdicts(ctx: LineageContext, mv: ModelVersion): Promise<PolicyVerdict[]> {
+  await ctx.trail.follow(ctx.ledger);
   const policies = governingPolicies(ctx, mv.metadata.namespace ?? "default");
   if (policies.length === 0) return [];
-  await ctx.registrations.follow(ctx.ledger);
   const recorded = (ns: string, name: string): string | undefined => recordedDigest(ctx, ns, name);
   const resolve = (ns: string, name: string) => modelVersionAt(ctx, ns, name);
   return policies.map((p) => ({
     policy: p.metadata.name,
     mode: p.spec.mode ?? "enforce",
     scaleToZero: p.spec.revocation?.scaleToZero ?? false,
-    verdict: verifyLineage(mv, resolve, lineagePolicy(p.spec), recorded),
+    verdict: verifyLineage(mv, resolve, lineagePolicy(p.spec), recorded, (m) => recordedRevocation(ctx, m)),
   }));
 }
 

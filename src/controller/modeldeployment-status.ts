@@ -15,13 +15,58 @@ function driftCondition(drift: readonly Drift[]): ConditionUpdate {
   return { type: "Drifted", status: "True", reason: "ImageDigestDrift", message };
 }
 
+/**
+ * Whether the model is being served, from the Deployment as observed: Kubernetes keeps a
+ * Deployment scaled to zero `Available` (its minimum of zero is met), but nothing serves.
+ */
+export function availableCondition(deployment: V1Deployment | undefined): ConditionUpdate {
+  if (deployment === undefined)
+    return { type: "Available", status: "False", reason: "DeploymentMissing", message: "" };
+  const wanted = deployment.spec?.replicas ?? 1;
+  const ready = deployment.status?.availableReplicas ?? 0;
+  if (wanted === 0 || ready === 0) {
+    const reason = wanted === 0 ? "ScaledToZero" : "NoReplicaAvailable";
+    return {
+      type: "Available",
+      status: "False",
+      reason,
+      message: `${ready} of ${wanted} replicas available`,
+    };
+  }
+  const available = deployment.status?.conditions?.find((c) => c.type === "Available");
+  return {
+    type: "Available",
+    status: available?.status === "True" ? "True" : "False",
+    reason: available?.reason ?? "DeploymentPending",
+    message: available?.message ?? "",
+  };
+}
+
+/** A deployment of a model that is not (or no longer) admitted: what is observed, no rollout. */
+export function notAdmittedConditions(
+  admitted: ConditionUpdate,
+  deployment: V1Deployment | undefined,
+  drift: readonly Drift[],
+): ConditionUpdate[] {
+  return [
+    admitted,
+    {
+      type: "Progressing",
+      status: "False",
+      reason: admitted.reason,
+      message: "no rollout while not admitted",
+    },
+    availableCondition(deployment),
+    driftCondition(drift),
+  ];
+}
+
 export function rolloutConditions(
   admittedBecause: string,
   current: RolloutRecord,
   deployment: V1Deployment | undefined,
   drift: readonly Drift[],
 ): ConditionUpdate[] {
-  const available = deployment?.status?.conditions?.find((c) => c.type === "Available");
   return [
     { type: "Admitted", status: "True", reason: "LineageVerified", message: admittedBecause },
     {
@@ -30,12 +75,7 @@ export function rolloutConditions(
       reason: `Rollout${current.phase}`,
       message: `revision ${current.revision} (${current.templateHash})`,
     },
-    {
-      type: "Available",
-      status: available?.status === "True" ? "True" : "False",
-      reason: available?.reason ?? "DeploymentPending",
-      message: available?.message ?? "",
-    },
+    availableCondition(deployment),
     {
       type: "Recorded",
       status: "True",

@@ -38,11 +38,14 @@ import { driftRecording, findDrift, type Drift } from "./drift.ts";
 import { delivery } from "./delivery.ts";
 import type { ArtifactPod } from "./artifact-pod.ts";
 import { recordArtifactOutcomes } from "./artifact-trail.ts";
-import { rolloutConditions } from "./modeldeployment-status.ts";
+import { notAdmittedConditions, rolloutConditions } from "./modeldeployment-status.ts";
 import { MAX_STATUS_ROLLOUTS, SERVING_CONTAINER, statusRolloutStore, toStatus } from "./rollout-stores.ts";
 import { sameStatus } from "./modelversion.ts";
 import { done, requeueAfter, splitKey, type Reconciler, type ReconcileResult } from "./reconcile.ts";
 import type { EventRecorder } from "./recorder.ts";
+
+/** How soon a deployment of a revoked model looks again for the revocation's ledger entry. */
+const REVOCATION_WAIT_MS = 500;
 
 export interface ModelDeploymentDeps {
   ctx: LineageContext;
@@ -103,22 +106,27 @@ export class ModelDeploymentReconciler implements Reconciler {
     const results = await verdicts(this.deps.ctx, mv);
     const enforced = results.some((r) => r.mode === "enforce" && !r.verdict.verified) || results.length === 0;
     if (enforced) {
-      const revoked = results.find((r) => r.verdict.revoked !== undefined);
-      if (revoked !== undefined)
-        await this.revokedInUse(
-          md,
-          mv,
-          revoked.verdict.revoked ?? "",
-          results.some((r) => r.scaleToZero),
-        );
-      return this.writeConditions(md, [
-        {
-          type: "Admitted",
-          status: "False",
-          reason: revoked ? "ModelRevoked" : "LineageNotVerified",
-          message: failureSummary(results),
-        },
-      ]);
+      const revoked = results.find((r) => r.verdict.revoked !== undefined)?.verdict.revoked;
+      const inUse =
+        revoked === undefined
+          ? "recorded"
+          : await this.revokedInUse(
+              md,
+              mv,
+              revoked,
+              results.some((r) => r.scaleToZero),
+            );
+      const admitted = {
+        type: "Admitted",
+        status: "False" as const,
+        reason: revoked ? "ModelRevoked" : "LineageNotVerified",
+        message: failureSummary(results),
+      };
+      const drift = await this.recordDrift(md);
+      const deployment = this.deps.deployments.get(md.metadata.name, namespace);
+      await this.writeConditions(md, notAdmittedConditions(admitted, deployment, drift));
+      // The revocation itself is recorded by the ModelVersion's reconciler; look again shortly.
+      return inUse === "recorded" ? done() : requeueAfter(REVOCATION_WAIT_MS);
     }
     const planned = delivery(md, mv, this.deps.artifactImage);
     if (!planned.ok) {
@@ -191,16 +199,28 @@ export class ModelDeploymentReconciler implements Reconciler {
     return current.phase === "Started" ? requeueAfter(this.deps.progressPollMs ?? 10_000) : done();
   }
 
-  /** A deployment still serving a revoked model (or one with a revoked ancestor): say so, record it, maybe scale to zero. */
+  /** Whether the revocation of `revoked` (namespace/name) is in the ledger yet (read by verdicts()). */
+  private revocationRecorded(revoked: string): boolean {
+    const [namespace = "", name = ""] = revoked.split("/");
+    const uid = this.deps.ctx.modelVersions.get(name, namespace)?.metadata?.uid;
+    return this.deps.ctx.trail.revocations.of(namespace, name, uid).state === "revoked";
+  }
+
+  /**
+   * A deployment still serving a revoked model (or one with a revoked ancestor): say so, record
+   * it, maybe scale to zero. Only once the revocation is in the ledger, so an auditor reads the
+   * revocation first and then what served the model.
+   */
   private async revokedInUse(
     md: ModelDeployment,
     mv: ModelVersion,
     revoked: string,
     scaleToZero: boolean,
-  ): Promise<void> {
+  ): Promise<"recorded" | "waiting"> {
     const namespace = md.metadata.namespace ?? "default";
     const deployment = this.deps.deployments.get(md.metadata.name, namespace);
-    if (deployment === undefined) return;
+    if (deployment === undefined) return "recorded";
+    if (!this.revocationRecorded(revoked)) return "waiting";
     const data = {
       modelVersion: mv.metadata.name,
       revoked,
@@ -214,6 +234,7 @@ export class ModelDeploymentReconciler implements Reconciler {
     );
     if (scaleToZero && (deployment.spec?.replicas ?? 0) > 0)
       await this.deps.writes.scaleDeployment(namespace, md.metadata.name, 0);
+    return "recorded";
   }
 
   private podsOf(md: ModelDeployment): V1Pod[] {

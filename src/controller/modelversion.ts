@@ -1,5 +1,6 @@
 // ModelVersion reconciler: verify lineage, record registration (once per spec digest) and
 // revocation, and report both in status. Revocation propagates: dependants are enqueued.
+import { isDeepStrictEqual } from "node:util";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import {
   describeErrors,
@@ -10,17 +11,27 @@ import {
   type Condition,
   type ModelVersion,
   type ModelVersionStatus,
+  type RevocationStatus,
 } from "../api/index.ts";
 import type { Receipt } from "../ledger/index.ts";
 import type { KubeWrites } from "./kube.ts";
-import { objectId, recording, type EntryData, type Recording } from "../trail/index.ts";
+import {
+  objectId,
+  recording,
+  type EntryData,
+  type RecordedRevocation,
+  type Recording,
+} from "../trail/index.ts";
 import {
   failureSummary,
+  governingPolicies,
+  recordedRevocation,
   verdicts,
   verifiedUnderAll,
   type LineageContext,
   type PolicyVerdict,
 } from "./lineage-context.ts";
+import { recordedAgain, reinstatementKeys, revocationAct } from "./revocation-act.ts";
 import { done, splitKey, type Reconciler, type ReconcileResult } from "./reconcile.ts";
 import type { EventRecorder } from "./recorder.ts";
 
@@ -63,24 +74,12 @@ function registration(mv: ModelVersion, results: PolicyVerdict[]): Recording<"Mo
   );
 }
 
-function revocation(
-  mv: ModelVersion,
-  reason: string,
-  revokedAt: string | undefined,
-): Recording<"ModelVersionRevoked"> {
-  return recording(
-    "ModelVersionRevoked",
-    { modelVersion: objectId(mv) },
-    { specDigest: specDigest(mv.spec), reason, revokedAt: revokedAt ?? null },
-    `revoked: ${reason}`,
-  );
-}
-
 /** Status as observed now (pure): what the reconciler writes when it differs from the object's. */
 export function modelVersionStatus(
   mv: ModelVersion,
   results: PolicyVerdict[],
   latest: Receipt,
+  revocation: RecordedRevocation | undefined,
   now: Date,
 ): ModelVersionStatus {
   const verified = verifiedUnderAll(results);
@@ -103,7 +102,7 @@ export function modelVersionStatus(
     {
       type: "Recorded",
       status: "True",
-      reason: mv.spec.revoked ? "RevocationRecorded" : "RegistrationRecorded",
+      reason: revocation === undefined ? "RegistrationRecorded" : "RevocationRecorded",
       message: `ledger entry ${latest.index}`,
       ...(generation === undefined ? {} : { observedGeneration: generation }),
     },
@@ -112,6 +111,7 @@ export function modelVersionStatus(
   const depth = results[0]?.verdict.depth;
   return {
     ...(generation === undefined ? {} : { observedGeneration: generation }),
+    ...(revocation === undefined ? {} : { revocation: revocationStatus(revocation) }),
     conditions,
     specDigest: specDigest(mv.spec),
     ledger: { index: latest.index, leafHash: latest.leafHash },
@@ -119,8 +119,22 @@ export function modelVersionStatus(
   };
 }
 
+function revocationStatus(r: RecordedRevocation): RevocationStatus {
+  return {
+    ledgerIndex: r.index,
+    reason: r.reason,
+    ...(r.artifactDigest === undefined ? {} : { artifactDigest: r.artifactDigest }),
+  };
+}
+
+/**
+ * Equal as JSON values, whatever the key order: the API server returns custom resources with
+ * their keys sorted, so comparing serialisations called every status "changed" and a no-op
+ * patch woke the dependants again (a parent cycle reconciled in a loop).
+ */
 export function sameStatus(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+  const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v ?? {})) as unknown;
+  return isDeepStrictEqual(plain(a), plain(b));
 }
 
 export class ModelVersionReconciler implements Reconciler {
@@ -138,18 +152,46 @@ export class ModelVersionReconciler implements Reconciler {
     const checked = validateModelVersion(object);
     if (!checked.ok) return this.reportInvalid(object, namespace, name, describeErrors(checked.errors));
     const mv = checked.value;
-    const results = await verdicts(this.deps.ctx, mv);
-    let latest = await this.deps.recorder.record(mv, registration(mv, results));
-    if (mv.spec.revoked) {
-      const { reason, revokedAt } = mv.spec.revoked;
-      latest = await this.deps.recorder.record(mv, revocation(mv, reason, revokedAt));
-    }
-    const status = modelVersionStatus(mv, results, latest, this.deps.clock());
+    const judged = await verdicts(this.deps.ctx, mv);
+    const registered = await this.deps.recorder.record(mv, registration(mv, judged));
+    const act = revocationAct(
+      mv,
+      this.revocations().of(namespace, name, mv.metadata.uid),
+      this.revocations().artifact(mv.spec.artifact.digest),
+      reinstatementKeys(governingPolicies(this.deps.ctx, namespace)),
+    );
+    const acted = act === undefined ? undefined : await this.deps.recorder.record(mv, act);
+    // Judged again from the ledger once it holds the new fact.
+    const results = act === undefined ? judged : await verdicts(this.deps.ctx, mv);
+    const revocation = recordedRevocation(this.deps.ctx, mv);
+    const latest = acted ?? (await this.recordStanding(mv, registered));
+    const status = modelVersionStatus(mv, results, latest, revocation, this.deps.clock());
     if (sameStatus(status, mv.status)) return done();
     await this.deps.writes.patchStatus(MODEL_VERSION.plural, namespace, name, status);
     // Only a changed status wakes dependants, so a cycle of parents settles instead of looping.
     this.deps.onVerdict(namespace, name);
     return done();
+  }
+
+  private revocations() {
+    return this.deps.ctx.trail.revocations;
+  }
+
+  /**
+   * Records the object's latest revocation or reinstatement entry again (a duplicate: nothing is
+   * appended), so that its Event is emitted even when the pass that appended it lost the
+   * acknowledgement; returns its receipt, or the registration's when there is none.
+   */
+  private async recordStanding(mv: ModelVersion, registered: Receipt): Promise<Receipt> {
+    const standing = this.revocations().of(
+      mv.metadata.namespace ?? "default",
+      mv.metadata.name,
+      mv.metadata.uid,
+    );
+    if (standing.state === "never") return registered;
+    const index = standing.state === "revoked" ? standing.revocation.index : standing.reinstatement.index;
+    const again = recordedAgain((await this.deps.ctx.ledger.get(index)).envelope.entry);
+    return again === undefined ? registered : this.deps.recorder.record(mv, again);
   }
 
   /** A malformed ModelVersion gets a condition that names the field; nothing is recorded. */

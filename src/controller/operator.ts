@@ -22,43 +22,20 @@ import {
   VERSION,
 } from "../api/index.ts";
 import type { Ledger } from "../ledger/index.ts";
-import { Registrations } from "../trail/index.ts";
+import { TrailIndex } from "../trail/index.ts";
 import { Controller } from "./controller.ts";
 import { watchResource, type Watched } from "./informers.ts";
+import { podForDrift } from "../kube/index.ts";
 import { kubeWrites } from "./kube.ts";
 import { LeaderElector } from "./leader.ts";
 import { ModelDeploymentReconciler } from "./modeldeployment.ts";
 import { ModelVersionReconciler } from "./modelversion.ts";
 import { LabelledDeploymentReconciler } from "./labelled.ts";
+import { artifactRevocationFollower, TrustPolicyReconciler } from "./trustpolicy.ts";
 import { publishDeploymentGauges } from "./gauges.ts";
 import { PodIndex } from "./pod-index.ts";
 
-/** Labelled Deployments by namespace and model version, for waking them on Pod and model changes. */
-class KeysByModel {
-  private readonly byModel = new Map<string, Set<string>>();
-  private readonly modelOf = new Map<string, string>();
-
-  put(d: V1Deployment): void {
-    this.remove(d);
-    const key = keyOf(d);
-    const model = `${d.metadata?.namespace ?? ""}/${d.metadata?.labels?.[MODEL_VERSION_LABEL] ?? ""}`;
-    let keys = this.byModel.get(model);
-    if (keys === undefined) this.byModel.set(model, (keys = new Set()));
-    keys.add(key);
-    this.modelOf.set(key, model);
-  }
-
-  remove(d: V1Deployment): void {
-    const key = keyOf(d);
-    const model = this.modelOf.get(key);
-    if (model !== undefined) this.byModel.get(model)?.delete(key);
-    this.modelOf.delete(key);
-  }
-
-  keys(namespace: string, modelVersion: string): string[] {
-    return [...(this.byModel.get(`${namespace}/${modelVersion}`) ?? [])];
-  }
-}
+import { KeysByModel } from "./labelled-keys.ts";
 import { EventRecorder } from "./recorder.ts";
 import { DEPLOYMENT_LABEL, MANAGED_BY } from "./deployment-spec.ts";
 
@@ -92,6 +69,8 @@ export interface OperatorOptions {
   progressPollMs?: number;
   /** The modelchain image (pinned by digest) that artifact fetch/verify init containers run. */
   artifactImage?: string;
+  /** How often the ledger is read for artifact revocations recorded by other clusters. */
+  ledgerFollowMs?: number;
 }
 
 export interface Operator {
@@ -124,11 +103,22 @@ interface Informers {
   labelled: Watched<V1Deployment>;
 }
 
+/** Label selectors of the Deployments we own, and of those that opted in with the label and are not ours. */
+function deploymentSelectors(): { managedBy: string; labelled: string } {
+  const managedBy = Object.entries(MANAGED_BY)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  const notOurs = Object.entries(MANAGED_BY)
+    .map(([k, v]) => `${k}!=${v}`)
+    .join(",");
+  return { managedBy, labelled: `${MODEL_VERSION_LABEL},${notOurs}` };
+}
+
 function startInformers(
   opts: OperatorOptions,
   on: {
     mv(o: KubernetesObject): void;
-    policy(): void;
+    policy(o: KubernetesObject): void;
     md(o: KubernetesObject): void;
     namespace(o: KubernetesObject): void;
     deployment(o: V1Deployment): void;
@@ -153,16 +143,10 @@ function startInformers(
       onDelete: handler,
       log: opts.log,
     });
-  const managedBy = Object.entries(MANAGED_BY)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",");
-  // Deployments that opted in with the label and are not ours.
-  const labelled = `${MODEL_VERSION_LABEL},${Object.entries(MANAGED_BY)
-    .map(([k, v]) => `${k}!=${v}`)
-    .join(",")}`;
+  const { managedBy, labelled } = deploymentSelectors();
   return {
     mvs: crd(MODEL_VERSION.plural, on.mv),
-    mtps: crd(MODEL_TRUST_POLICY.plural, () => on.policy()),
+    mtps: crd(MODEL_TRUST_POLICY.plural, on.policy),
     mds: crd(MODEL_DEPLOYMENT.plural, on.md),
     namespaces: watchResource({
       name: "namespaces",
@@ -173,13 +157,14 @@ function startInformers(
       onDelete: on.namespace,
       log: opts.log,
     }),
-    // Only what drift needs: Pods that carry a model-version label.
+    // Pods that carry a model-version label, trimmed to what drift and the reconcilers read.
     pods: watchResource<V1Pod>({
       name: "pods",
       kubeConfig: kc,
       path: "/api/v1/pods",
       list: () => core.listPodForAllNamespaces({ labelSelector: MODEL_VERSION_LABEL }),
       labelSelector: MODEL_VERSION_LABEL,
+      transform: podForDrift,
       onChange: on.pod,
       onDelete: on.podGone,
       log: opts.log,
@@ -252,7 +237,10 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   let mvController: Controller | undefined;
   let mdController: Controller | undefined;
   let labelledController: Controller | undefined;
+  let policyController: Controller | undefined;
+  let followArtifacts: (() => Promise<void>) | undefined;
   const enqueueAll = () => {
+    for (const o of informers.mtps.cache.list()) policyController?.queue.add(keyOf(o));
     for (const o of informers.mvs.cache.list()) mvController?.queue.add(keyOf(o));
     for (const o of informers.mds.cache.list()) mdController?.queue.add(keyOf(o));
     for (const o of informers.labelled.cache.list()) labelledController?.queue.add(keyOf(o));
@@ -287,6 +275,11 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       if (owner !== undefined) mdController?.queue.add(`${d.metadata?.namespace ?? ""}/${owner.name}`);
     },
   });
+  const onArtifactRevoked = (digest: string) => {
+    for (const o of informers.mvs.cache.list())
+      if ((o as { spec?: { artifact?: { digest?: unknown } } }).spec?.artifact?.digest === digest)
+        mvController?.queue.add(keyOf(o));
+  };
   const onVerdict = (namespace: string, name: string) => {
     const d = dependants(informers.mds.cache, informers.mvs.cache, namespace, name);
     d.mds.forEach((k) => mdController?.queue.add(k));
@@ -307,7 +300,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       policies: informers.mtps.cache,
       namespaces: informers.namespaces.cache,
       ledger,
-      registrations: new Registrations(),
+      trail: new TrailIndex(),
     };
     const recorder = new EventRecorder(opts.kubeConfig, ledger, opts.cluster, log, clock);
     mvController = new Controller(
@@ -342,14 +335,18 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       }),
       log,
     );
+    policyController = new Controller(new TrustPolicyReconciler({ ctx, recorder, onArtifactRevoked }), log);
+    followArtifacts = artifactRevocationFollower(ctx, onArtifactRevoked);
+    policyController.start(1);
     mvController.start(opts.workers ?? 2);
     mdController.start(opts.workers ?? 2);
     labelledController.start(opts.workers ?? 2);
     enqueueAll();
   };
   const stopControllers = async () => {
-    const running = [mvController, mdController, labelledController];
-    mvController = mdController = labelledController = undefined;
+    const running = [policyController, mvController, mdController, labelledController];
+    policyController = mvController = mdController = labelledController = undefined;
+    followArtifacts = undefined;
     await Promise.all(running.map((c) => c?.stop()));
     await opts.outbox?.attach(undefined);
     const held = ledger;
@@ -366,6 +363,15 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     });
   const resync = setInterval(enqueueAll, opts.resyncMs ?? 300_000);
   resync.unref();
+  const follow = setInterval(() => {
+    followArtifacts?.().catch((e: unknown) =>
+      log.warn(
+        { kind: "ArtifactRevoked", err: e instanceof Error ? e.message : String(e) },
+        "ledger not followed",
+      ),
+    );
+  }, opts.ledgerFollowMs ?? 5_000);
+  follow.unref();
   const gauges = setInterval(() => publishDeploymentGauges(informers.mds.cache.list()), 15_000);
   gauges.unref();
   const elector: LeaderElector | undefined = opts.leaderElection
@@ -381,6 +387,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     isLeader: () => elector?.isLeader ?? true,
     stop: async () => {
       clearInterval(resync);
+      clearInterval(follow);
       clearInterval(gauges);
       await stopControllers();
       await elector?.release();

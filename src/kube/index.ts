@@ -8,3 +8,4 @@ export {
   type WatchOptions,
 } from "./informer.ts";
 export { listOf, ListResponseInvalid } from "./list.ts";
+export { podForDrift, withoutManagedFields, type Transform } from "./transform.ts";

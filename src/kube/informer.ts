@@ -2,7 +2,8 @@
 // error stops it, and restarting it is the caller's job (client-node documents it so). This is
 // that caller, once, for the controller and the webhook alike.
 import {
-  makeInformer,
+  ListWatch,
+  Watch,
   type Informer,
   type KubeConfig,
   type KubernetesObject,
@@ -10,6 +11,7 @@ import {
   type ObjectCache,
 } from "@kubernetes/client-node";
 import { Backoff, type BackoffPolicy, type RandomSource } from "../backoff/index.ts";
+import type { Transform } from "./transform.ts";
 
 /** An informer stopped with an error other than 410 Gone; it is restarted after a backoff delay. */
 export class InformerFailed extends Error {
@@ -43,6 +45,8 @@ export interface WatchOptions<T extends KubernetesObject> {
   onDelete(object: T): void;
   /** Told of each stop by an error, with the delay before the restart. */
   onError(error: InformerFailed, restartInMs: number): void;
+  /** What is kept of each object, applied to listed and watched objects before they are cached. */
+  transform?: Transform<T>;
   /** Restart delays, per consecutive failure; reset by a start that lists and watches. */
   backoff?: BackoffPolicy;
   random?: RandomSource;
@@ -103,14 +107,51 @@ class Restarting<T extends KubernetesObject> {
   }
 }
 
+/**
+ * client-node's Watch with each object event transformed before the informer sees it. ERROR
+ * (a Status carrying 410 Gone) and BOOKMARK events pass untouched: the informer reads the
+ * code and the resourceVersion from them.
+ */
+class TransformingWatch<T extends KubernetesObject> extends Watch {
+  private readonly transform: Transform<T>;
+  constructor(kubeConfig: KubeConfig, transform: Transform<T>) {
+    super(kubeConfig);
+    this.transform = transform;
+  }
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    const objectEvent = (phase: string) => phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED";
+    return super.watch(
+      path,
+      queryParams,
+      (phase, apiObj, watchObj) =>
+        callback(phase, objectEvent(phase) ? this.transform(apiObj as T) : apiObj, watchObj),
+      done,
+    );
+  }
+}
+
+/** The list-then-watch informer, with `transform` applied to what it lists and watches. */
+function informerFor<T extends KubernetesObject>(opts: WatchOptions<T>): Informer<T> & ObjectCache<T> {
+  const { transform } = opts;
+  if (transform === undefined)
+    return new ListWatch(opts.path, new Watch(opts.kubeConfig), opts.list, false, opts.labelSelector);
+  const list: ListPromise<T> = async () => {
+    const listed = await opts.list();
+    listed.items = listed.items.map(transform);
+    return listed;
+  };
+  const watch = new TransformingWatch(opts.kubeConfig, transform);
+  return new ListWatch(opts.path, watch, list, false, opts.labelSelector);
+}
+
 /** Starts an informer on `path`; it restarts itself after errors until `stop()`. */
 export function watchResource<T extends KubernetesObject>(opts: WatchOptions<T>): Watched<T> {
-  const informer: Informer<T> & ObjectCache<T> = makeInformer(
-    opts.kubeConfig,
-    opts.path,
-    opts.list,
-    opts.labelSelector,
-  );
+  const informer = informerFor(opts);
   informer.on("add", opts.onChange);
   informer.on("update", opts.onChange);
   informer.on("delete", opts.onDelete);

@@ -87,7 +87,22 @@ export function datasetsPinnedCheck(mv: ModelVersion): CheckResult {
   );
 }
 
-export function notRevokedCheck(mv: ModelVersion): CheckResult {
+/** A revocation the ledger holds for a ModelVersion (see src/trail/revocations.ts). */
+export interface LedgerRevocation {
+  index: number;
+  reason: string;
+  artifactDigest?: string;
+}
+
+/** Revoked when its spec asks for it, or when the ledger recorded it, whatever the spec says now. */
+export function notRevokedCheck(mv: ModelVersion, recorded: LedgerRevocation | undefined): CheckResult {
+  if (recorded !== undefined) {
+    const by = recorded.artifactDigest === undefined ? "" : ` (artifact ${recorded.artifactDigest} revoked)`;
+    return fail(
+      "notRevoked",
+      `lineage: ${subjectName(mv)} is revoked${by}: ${recorded.reason} (ledger entry ${recorded.index})`,
+    );
+  }
   const revoked = mv.spec.revoked;
   return revoked === undefined
     ? pass("notRevoked", "not revoked")

@@ -20,6 +20,7 @@ import {
   subjectName,
   type CheckName,
   type CheckResult,
+  type LedgerRevocation,
   type LineageCheck,
 } from "./checks.ts";
 
@@ -40,6 +41,8 @@ export function lineagePolicy(spec: ModelTrustPolicySpec): LineagePolicy {
 export type Resolve = (namespace: string, name: string) => ModelVersion | undefined;
 /** The spec digest the ledger recorded for a ModelVersion, if any. */
 export type RecordedDigest = (namespace: string, name: string) => string | undefined;
+/** The revocation the ledger holds for a ModelVersion, if any. */
+export type RecordedRevocation = (mv: ModelVersion) => LedgerRevocation | undefined;
 
 export interface LineageVerdict {
   verified: boolean;
@@ -94,11 +97,18 @@ class LineageWalk {
   private readonly resolve: Resolve;
   private readonly policy: LineagePolicy;
   private readonly recorded: RecordedDigest | undefined;
+  private readonly revocation: RecordedRevocation | undefined;
 
-  constructor(resolve: Resolve, policy: LineagePolicy, recorded: RecordedDigest | undefined) {
+  constructor(
+    resolve: Resolve,
+    policy: LineagePolicy,
+    recorded: RecordedDigest | undefined,
+    revocation: RecordedRevocation | undefined,
+  ) {
     this.resolve = resolve;
     this.policy = policy;
     this.recorded = recorded;
+    this.revocation = revocation;
   }
 
   verdict(mv: ModelVersion, path: readonly string[]): LineageVerdict {
@@ -107,11 +117,12 @@ class LineageWalk {
     if (known !== undefined) return known;
     const parents = this.parentResults(mv, [...path, key]);
     const depth = 1 + Math.max(0, ...parents.depths);
+    const revoked = notRevokedCheck(mv, this.revocation?.(mv));
     const results: CheckResult[] = [
       signatureCheck(mv, this.policy.trustedKeys),
       artifactDigestCheck(mv),
       datasetsPinnedCheck(mv),
-      notRevokedCheck(mv),
+      revoked,
       parents.verified,
       parents.revoked,
       parents.acyclic,
@@ -120,12 +131,7 @@ class LineageWalk {
         : fail("depth", `lineage: ${key} has depth ${depth}, over the limit ${this.policy.maxDepth}`),
       ...this.recordedChecks(mv),
     ];
-    const verdict = this.toVerdict(
-      results,
-      depth,
-      mv.spec.revoked === undefined ? parents.revokedName : key,
-      parents.cycle,
-    );
+    const verdict = this.toVerdict(results, depth, revoked.passed ? parents.revokedName : key, parents.cycle);
     // A verdict computed on a cycle depends on where the walk entered it: do not reuse it.
     if (parents.cycle === undefined) this.memo.set(key, verdict);
     return verdict;
@@ -233,6 +239,7 @@ export function verifyLineage(
   resolve: Resolve,
   policy: LineagePolicy,
   recorded?: RecordedDigest,
+  revocation?: RecordedRevocation,
 ): LineageVerdict {
-  return new LineageWalk(resolve, policy, recorded).verdict(mv, []);
+  return new LineageWalk(resolve, policy, recorded, revocation).verdict(mv, []);
 }

@@ -58,6 +58,12 @@ export const admissionReviews = new Counter({
   labelNames: ["decision", "reason", "resource"] as const,
   registers: [registry],
 });
+export const admissionRefusals = new Counter({
+  name: "modelchain_admission_refusals_total",
+  help: "Requests to the webhook answered without a review (HTTP 400/413/429/500) or closed (tls: a failed or timed-out handshake), by status.",
+  labelNames: ["status"] as const,
+  registers: [registry],
+});
 export const admissionDuration = new Histogram({
   name: "modelchain_admission_duration_seconds",
   help: "Time to answer an AdmissionReview, from request end to response.",
@@ -95,6 +101,12 @@ export const reconcileDuration = new Histogram({
   help: "Time spent in one reconcile, by controller.",
   labelNames: ["controller"] as const,
   buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  registers: [registry],
+});
+export const reconciles = new Counter({
+  name: "modelchain_reconciles_total",
+  help: "Reconciles by controller and result (success, requeue, retry after an error, terminal error).",
+  labelNames: ["controller", "result"] as const,
   registers: [registry],
 });
 export const reconcileErrors = new Counter({

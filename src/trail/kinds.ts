@@ -36,7 +36,23 @@ export type EntryData = {
     verified: boolean;
     failedChecks: string[];
   };
-  ModelVersionRevoked: { specDigest: string; reason: string; revokedAt: string | null };
+  /** `artifactDigest` (optional, since v2): the revocation came from that artifact digest's. */
+  ModelVersionRevoked: {
+    specDigest: string;
+    reason: string;
+    revokedAt: string | null;
+    artifactDigest?: string;
+  };
+  /** A signed act lifted the revocation recorded at `revocationIndex`; `signedBy` is its key id. */
+  ModelVersionReinstated: {
+    specDigest: string;
+    reason: string;
+    revocationIndex: number;
+    signedBy: string;
+    policy: string;
+  };
+  /** Every ModelVersion with this artifact digest is revoked, wherever the ledger is followed. */
+  ArtifactRevoked: { digest: string; reason: string; policy: string };
   RolloutStarted: {
     revision: number;
     modelVersion: string;
@@ -97,7 +113,10 @@ export type RolloutId = { workload: string; revision: number; templateHash: stri
 /** What each kind's idempotency key is derived from. */
 export type KeyParts = {
   ModelVersionRegistered: { modelVersion: string; specDigest: string };
-  ModelVersionRevoked: { modelVersion: string };
+  /** `after`: the ledger index of the reinstatement this revocation follows (none for the first). */
+  ModelVersionRevoked: { modelVersion: string; after?: number };
+  ModelVersionReinstated: { modelVersion: string; revocationIndex: number };
+  ArtifactRevoked: { digest: string };
   RolloutStarted: RolloutId;
   RolloutCompleted: RolloutId;
   RolloutFailed: RolloutId;
@@ -113,7 +132,8 @@ export type KeyParts = {
 };
 
 /** The kinds of object an entry of this kind is recorded on. */
-export type SubjectKind = "ModelVersion" | "ModelDeployment" | "Deployment" | "reviewed object";
+export type SubjectKind =
+  "ModelVersion" | "ModelDeployment" | "Deployment" | "ModelTrustPolicy" | "reviewed object";
 
 export interface KindSpec<K extends EntryKind> {
   key(parts: KeyParts[K]): string;
@@ -136,8 +156,21 @@ export const ENTRY_KINDS: { readonly [K in EntryKind]: KindSpec<K> } = {
     eventType: "Normal",
   },
   ModelVersionRevoked: {
-    key: (p) => `ModelVersionRevoked/${p.modelVersion}`,
+    key: (p) =>
+      p.after === undefined
+        ? `ModelVersionRevoked/${p.modelVersion}`
+        : `ModelVersionRevoked/${p.modelVersion}/after-${p.after}`,
     subjects: ["ModelVersion"],
+    eventType: "Warning",
+  },
+  ModelVersionReinstated: {
+    key: (p) => `ModelVersionReinstated/${p.modelVersion}/${p.revocationIndex}`,
+    subjects: ["ModelVersion"],
+    eventType: "Normal",
+  },
+  ArtifactRevoked: {
+    key: (p) => `ArtifactRevoked/${p.digest}`,
+    subjects: ["ModelTrustPolicy"],
     eventType: "Warning",
   },
   RolloutStarted: { key: rolloutKey("RolloutStarted"), subjects: WORKLOADS, eventType: "Normal" },

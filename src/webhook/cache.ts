@@ -5,9 +5,10 @@ import type {
   LedgerTip,
   LineageVerdict,
   ModelVersionView,
+  RevocationView,
   TrustPolicyView,
 } from "./state.ts";
-import { Registrations } from "../trail/index.ts";
+import { Registrations, Revocations } from "../trail/index.ts";
 
 type Lookup<T> = (namespace: string, name: string) => T | undefined;
 
@@ -17,13 +18,28 @@ export interface ModelVocabulary<MV, P> {
     object: unknown,
   ): { ok: true; view: ModelVersionView; object: MV } | { ok: false; problem: string };
   policy(object: unknown): { ok: true; view: TrustPolicyView<P> } | { ok: false; problem: string };
-  verify(mv: MV, resolve: Lookup<MV>, policy: TrustPolicyView<P>, recorded: Lookup<string>): LineageVerdict;
+  verify(
+    mv: MV,
+    resolve: Lookup<MV>,
+    policy: TrustPolicyView<P>,
+    recorded: Lookup<string>,
+    revocation: (mv: MV) => RevocationView | undefined,
+  ): LineageVerdict;
+  /** See AdmissionState.unrevocation; `revocation` is what the ledger holds for `mv`. */
+  unrevocation(
+    mv: MV,
+    oldObject: unknown,
+    revocation: RevocationView | undefined,
+    policies: readonly TrustPolicyView<P>[],
+  ): string | undefined;
 }
 
 export interface LedgerFacts {
   tip: LedgerTip | undefined;
   /** The first registration of every ModelVersion uid (the trail's one meaning of "recorded"). */
   registrations: Registrations;
+  /** Revocations and reinstatements recorded, of ModelVersions and artifact digests. */
+  revocations: Revocations;
 }
 
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
@@ -37,7 +53,11 @@ export class VerifiedCache<MV, P> {
   /** Reads of stored objects, so a warm review never re-validates a ModelVersion. */
   private readonly reads = new WeakMap<object, ReturnType<ModelVocabulary<MV, P>["modelVersion"]>>();
   private policyList: TrustPolicyView<P>[] | undefined;
-  private ledger: LedgerFacts = { tip: undefined, registrations: new Registrations() };
+  private ledger: LedgerFacts = {
+    tip: undefined,
+    registrations: new Registrations(),
+    revocations: new Revocations(),
+  };
   private isSynced = false;
 
   constructor(vocabulary: ModelVocabulary<MV, P>) {
@@ -123,14 +143,23 @@ export class VerifiedCache<MV, P> {
       const read = stored === undefined ? undefined : this.read(stored);
       return this.recordedDigest(namespace, name, read?.ok ? read.view.uid : undefined);
     };
-    if (!read.ok) return this.vocabulary.verify(mv, resolve, policy, recorded);
+    const revocation = (m: MV): RevocationView | undefined => this.revocationOf(m);
+    if (!read.ok) return this.vocabulary.verify(mv, resolve, policy, recorded, revocation);
     const cached = this.modelVersions.get(key(read.view.namespace, read.view.name)) === mv;
     const memo = `${policy.name}\u0000${key(read.view.namespace, read.view.name)}`;
     const hit = cached ? this.verdicts.get(memo) : undefined;
     if (hit !== undefined) return hit;
-    const fresh = this.vocabulary.verify(mv, resolve, policy, recorded);
+    const fresh = this.vocabulary.verify(mv, resolve, policy, recorded, revocation);
     if (cached) this.verdicts.set(memo, fresh);
     return fresh;
+  }
+
+  /** What the ledger holds against this ModelVersion: its own revocation or its artifact's. */
+  private revocationOf(mv: MV): RevocationView | undefined {
+    const read = this.read(mv);
+    if (!read.ok) return undefined;
+    const { namespace, name, uid, artifactDigest } = read.view;
+    return this.ledger.revocations.revocationOf(namespace, name, uid, artifactDigest ?? "");
   }
 
   /** The spec digest of the object's registration (of its uid, when it has one). */
@@ -147,6 +176,8 @@ export class VerifiedCache<MV, P> {
       modelVersion: (namespace, name) => this.modelVersions.get(key(namespace, name)),
       viewModelVersion: (object) => this.read(object),
       verdict: (mv, policy) => this.verdict(mv, policy),
+      unrevocation: (mv, oldObject, policies) =>
+        this.vocabulary.unrevocation(mv, oldObject, this.revocationOf(mv), policies),
     };
   }
 }

@@ -133,28 +133,35 @@ function workloadFailures<MV, P>(
 }
 
 function modelVersionFailures<MV, P>(
-  object: unknown,
+  subject: Extract<Subject, { type: "modelversion" }>,
   policy: TrustPolicyView<P>,
+  policies: readonly TrustPolicyView<P>[],
   state: AdmissionState<MV, P>,
 ): Failure[] {
-  const viewed = state.viewModelVersion(object);
+  const viewed = state.viewModelVersion(subject.object);
   if (!viewed.ok) return [fail("invalid-object", "schema", `ModelVersion: ${viewed.problem}`)];
-  const subject = `ModelVersion ${viewed.view.namespace}/${viewed.view.name}`;
+  const name = `ModelVersion ${viewed.view.namespace}/${viewed.view.name}`;
   // At create/update only the object's own signature is judged; parents may arrive later.
   const signature = state
     .verdict(viewed.object, policy)
-    .checks.filter((c) => c.name === "signature" && !c.passed && c.required !== false);
-  return signature.map((c) => fail("signature-invalid", c.name, `${subject}: ${c.reason}`));
+    .checks.filter((c) => c.name === "signature" && !c.passed && c.required !== false)
+    .map((c) => fail("signature-invalid", c.name, `${name}: ${c.reason}`));
+  // Reinstatement keys of every policy that selects the namespace count, as in the operator.
+  const unrevoked = state.unrevocation(viewed.object, subject.oldObject, policies);
+  return unrevoked === undefined
+    ? signature
+    : [fail("model-version-revoked", "notRevoked", `${name}: ${unrevoked}`), ...signature];
 }
 
 function failuresOf<MV, P>(
   subject: Exclude<Subject, { type: "ungated" }>,
   ns: string,
   policy: TrustPolicyView<P>,
+  policies: readonly TrustPolicyView<P>[],
   state: AdmissionState<MV, P>,
 ): Failure[] {
   if (subject.type === "invalid") return [fail("invalid-object", "schema", subject.problem)];
-  if (subject.type === "modelversion") return modelVersionFailures(subject.object, policy, state);
+  if (subject.type === "modelversion") return modelVersionFailures(subject, policy, policies, state);
   const failures = workloadFailures(subject, ns, policy, state);
   const { transition } = subject;
   return transition === undefined
@@ -209,7 +216,7 @@ export function admissionDecision<MV, P>(
   const policies = unplaced ? state.policies : state.policies.filter((p) => p.selects(labels));
   if (policies.length === 0) return allowed("namespace-not-selected", subject.resource);
   const findings = policies.flatMap((policy) =>
-    failuresOf(subject, request.namespace, policy, state).map((f) => ({
+    failuresOf(subject, request.namespace, policy, policies, state).map((f) => ({
       ...f,
       policy: policy.name,
       mode: policy.mode,

@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { admissionDuration, admissionReviews } from "../metrics/index.ts";
+import { admissionDuration, admissionRefusals, admissionReviews } from "../metrics/index.ts";
 import { BodyBudget, declaredLength, HttpRefusal, readBody, type BodyProgress } from "./body.ts";
 import type { AdmissionDecision } from "./decision.ts";
 import { limitsOf, type Limits } from "./limits.ts";
@@ -182,6 +182,9 @@ function handle(req: IncomingMessage, res: ServerResponse, served: Served): void
     if (served.inFlight.get(socket)?.res === res) served.inFlight.delete(socket);
   });
   const refuse = (e: unknown): void => {
+    // A request the client cut short may already have had its answer from `clientError`.
+    if (!served.answered.has(socket))
+      admissionRefusals.inc({ status: e instanceof HttpRefusal ? String(e.status) : "500" });
     if (e instanceof HttpRefusal && abandonsBody(e))
       return answerAndClose(
         socket,
@@ -214,10 +217,12 @@ function isHttpError(error: unknown): boolean {
 function answerClientError(served: Served, error: unknown, socket: Duplex): void {
   const current = served.inFlight.get(socket);
   if (!isHttpError(error) || current?.res.headersSent === true) {
+    if (!isHttpError(error)) admissionRefusals.inc({ status: "tls" });
     socket.destroy();
     return;
   }
   const reply = clientErrorReply(error, { ...served.limits, progress: current?.progress });
+  if (!served.answered.has(socket)) admissionRefusals.inc({ status: String(reply.status) });
   answerAndClose(socket, reply, served.answered);
 }
 

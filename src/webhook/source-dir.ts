@@ -5,7 +5,7 @@ import { readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import type { Ledger } from "../ledger/index.ts";
 import type { LedgerFacts, VerifiedCache } from "./cache.ts";
-import { Registrations } from "../trail/index.ts";
+import { TrailIndex } from "../trail/index.ts";
 import { isRecord } from "./review.ts";
 import { readYamlDocuments, yamlLimits, YamlInputRefused, type YamlLimits } from "./yaml-input.ts";
 
@@ -114,14 +114,15 @@ export function loadManifests<MV, P>(
 }
 
 /**
- * The tip of a ledger and the registrations in it (see src/trail/registrations.ts). With
+ * The tip of a ledger and the registrations and revocations in it (see src/trail/registrations.ts). With
  * `previous`, only the entries appended since are read (the ledger is append-only); the same
  * facts come back when nothing was appended, so the cache keeps its verdicts.
  */
 export async function readLedgerFacts(ledger: Ledger, previous?: LedgerFacts): Promise<LedgerFacts> {
   const size = await ledger.size();
   if (previous !== undefined && size === previous.tip?.size) return previous;
-  const registrations = previous?.registrations ?? new Registrations();
-  await registrations.follow(ledger);
-  return { tip: { size: registrations.size, root: await ledger.root(registrations.size) }, registrations };
+  const trail = new TrailIndex(previous?.registrations, previous?.revocations);
+  await trail.follow(ledger);
+  const { registrations, revocations } = trail;
+  return { tip: { size: trail.size, root: await ledger.root(trail.size) }, registrations, revocations };
 }

@@ -33,6 +33,13 @@ export interface LedgerTip {
   root: string;
 }
 
+/** A revocation the ledger holds for a ModelVersion (its own, or its artifact digest's). */
+export interface RevocationView {
+  index: number;
+  reason: string;
+  artifactDigest?: string;
+}
+
 /** The ModelVersion fields a decision reads, narrowed from the object. */
 export interface ModelVersionView {
   namespace: string;
@@ -41,6 +48,8 @@ export interface ModelVersionView {
   revokedReason: string;
   /** Canonical digest of the spec as it is now. */
   specDigest: string;
+  /** The artifact's digest, by which a whole artifact may be revoked. */
+  artifactDigest?: string;
   /** metadata.uid when the object has one (from the API server; not in files). */
   uid?: string;
 }
@@ -61,4 +70,13 @@ export interface AdmissionState<MV = unknown, P = unknown> {
   ): { ok: true; view: ModelVersionView; object: MV } | { ok: false; problem: string };
   /** Lineage verdict of a ModelVersion under a policy (memoised by the cache). */
   verdict(modelVersion: MV, policy: TrustPolicyView<P>): LineageVerdict;
+  /**
+   * Why this ModelVersion, without `spec.revoked`, is still revoked although it was (by the
+   * ledger, or `oldObject`): no valid signed reinstatement under `policies`. Undefined otherwise.
+   */
+  unrevocation(
+    modelVersion: MV,
+    oldObject: unknown,
+    policies: readonly TrustPolicyView<P>[],
+  ): string | undefined;
 }

@@ -19,7 +19,7 @@ export interface Workload {
 
 export type Subject =
   | Workload
-  | { type: "modelversion"; resource: "modelversions"; object: unknown }
+  | { type: "modelversion"; resource: "modelversions"; object: unknown; oldObject: unknown }
   /** `unplaced`: the review does not say which namespace it is for, so no selector can be applied. */
   | { type: "invalid"; resource: string; problem: string; unplaced?: boolean }
   | { type: "ungated"; resource: string; why?: "unchanged" | "revocation" | "scale-down" };
@@ -112,13 +112,11 @@ function replicasOf(object: unknown): number {
   return typeof replicas === "number" ? replicas : 1;
 }
 
-/** Revoking must always be possible, even without the signing key: the signature covers
- * `revoked`, so a revocation by an operator on call would otherwise fail the signature check. */
+/** Revoking must always be possible, by anyone allowed to update the object: only `revoked`
+ * changes (the signature does not cover it), and it is set. */
 function onlyRevokes(object: unknown, oldObject: unknown): boolean {
   const spec = isRecord(object) ? object["spec"] : undefined;
-  return (
-    isRecord(spec) && isRecord(spec["revoked"]) && samePart(object, oldObject, ["revoked", "signatures"])
-  );
+  return isRecord(spec) && isRecord(spec["revoked"]) && samePart(object, oldObject, ["revoked"]);
 }
 
 /**
@@ -155,6 +153,6 @@ export function subjectOf(request: AdmissionRequest): Subject {
   if (exemption !== undefined) return { type: "ungated", resource, why: exemption };
   const { object, oldObject } = placed.request;
   if (resource === "modeldeployments") return modelDeployment(object);
-  if (resource === "modelversions") return { type: "modelversion", resource, object };
+  if (resource === "modelversions") return { type: "modelversion", resource, object, oldObject };
   return deployment(object, request.operation === "UPDATE" ? oldObject : null);
 }

@@ -12,9 +12,10 @@ import {
   type ModelTrustPolicy,
   type ModelVersion,
 } from "../api/index.ts";
-import { lineagePolicy, verifyLineage, type LineagePolicy } from "../lineage/index.ts";
+import { lineagePolicy, verifyLineage, verifyReinstatement, type LineagePolicy } from "../lineage/index.ts";
 import type { ModelVocabulary } from "./cache.ts";
-import type { TrustPolicyView } from "./state.ts";
+import { isRecord } from "./review.ts";
+import type { RevocationView, TrustPolicyView } from "./state.ts";
 
 /** A trust policy with its lineage form computed once. */
 export interface CompiledPolicy {
@@ -46,6 +47,7 @@ export const modelchainVocabulary: ModelVocabulary<ModelVersion, CompiledPolicy>
       revoked: mv.spec.revoked !== undefined,
       revokedReason: mv.spec.revoked?.reason ?? "",
       specDigest: specDigest(mv.spec),
+      artifactDigest: mv.spec.artifact.digest,
       ...(mv.metadata.uid === undefined ? {} : { uid: mv.metadata.uid }),
     };
     return { ok: true, view, object: mv };
@@ -56,5 +58,33 @@ export const modelchainVocabulary: ModelVocabulary<ModelVersion, CompiledPolicy>
       ? { ok: true, view: policyView(checked.value) }
       : { ok: false, problem: describeErrors(checked.errors) };
   },
-  verify: (mv, resolve, policy, recorded) => verifyLineage(mv, resolve, policy.policy.lineage, recorded),
+  verify: (mv, resolve, policy, recorded, revocation) =>
+    verifyLineage(mv, resolve, policy.policy.lineage, recorded, revocation),
+  unrevocation,
 };
+
+function wasRevoked(oldObject: unknown): boolean {
+  const spec = isRecord(oldObject) ? oldObject["spec"] : undefined;
+  return isRecord(spec) && spec["revoked"] !== undefined;
+}
+
+/** Taking `spec.revoked` away lifts nothing; only a signed reinstatement of the recorded revocation does. */
+function unrevocation(
+  mv: ModelVersion,
+  oldObject: unknown,
+  revocation: RevocationView | undefined,
+  policies: readonly TrustPolicyView<CompiledPolicy>[],
+): string | undefined {
+  if (mv.spec.revoked !== undefined) return undefined;
+  if (revocation === undefined) {
+    return wasRevoked(oldObject)
+      ? "spec.revoked cannot be removed: its revocation is not in the ledger yet; once it is (status.revocation.ledgerIndex), reinstate with modelchain reinstate"
+      : undefined;
+  }
+  const trusted = policies.map((p) => ({
+    policy: p.name,
+    keys: p.policy.object.spec.revocation?.reinstatementKeys ?? [],
+  }));
+  const verdict = verifyReinstatement(mv, revocation, trusted);
+  return verdict.ok ? undefined : verdict.problem;
+}

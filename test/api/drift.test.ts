@@ -47,9 +47,11 @@ const mvSpec: Full<ModelVersionSpec> = {
   },
   signatures: [{ keyId: "k", signature: "c2ln" }],
   revoked: { reason: "r", revokedAt: now },
+  reinstated: { reason: "r", revocationIndex: 1, keyId: "k", signature: "c2ln" },
 };
 const mvStatus: Full<ModelVersionStatus> = {
   observedGeneration: 1,
+  revocation: { ledgerIndex: 3, reason: "r", artifactDigest: digest },
   conditions: [condition],
   specDigest: digest,
   ledger: { index: 1, leafHash: "b".repeat(64) },
@@ -112,7 +114,13 @@ const mtpSpec: Full<ModelTrustPolicySpec> = {
     matchExpressions: [{ key: "k", operator: "In", values: ["v"] }],
   },
   maxLineageDepth: 4,
-  revocation: { scaleToZero: true },
+  revocation: {
+    scaleToZero: true,
+    artifacts: [{ digest, reason: "r" }],
+    reinstatementKeys: [
+      { keyId: "k", publicKey: "-----BEGIN PUBLIC KEY-----\nMC=\n-----END PUBLIC KEY-----" },
+    ],
+  },
 };
 
 /** Paths of every field in a value, arrays as "[]" and string maps as "{}". */

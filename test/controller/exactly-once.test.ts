@@ -153,6 +153,63 @@ function checkRollouts(all: LedgerEntry[], subjectKind: string, images: Record<s
   ).toBe(true);
 }
 
+async function patchBase(cluster: DevCluster, body: object, strategy: PatchStrategy): Promise<void> {
+  await cluster.kubeConfig.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject(
+    {
+      group: "modelchain.io",
+      version: "v1alpha1",
+      namespace: "ml",
+      plural: "modelversions",
+      name: "mistral-7b-base",
+      body,
+    },
+    setHeaderOptions("Content-Type", strategy),
+  );
+}
+
+/**
+ * Revokes the base model, then takes spec.revoked away again (no webhook here), each under a
+ * faulty ledger and an operator that stops at a random moment; then a sound operator settles.
+ * Returns the entries appended meanwhile.
+ */
+async function revokeThroughFaults(
+  cluster: DevCluster,
+  ledger: Ledger,
+  faulty: () => Promise<{ stop(): Promise<void> }>,
+): Promise<LedgerEntry[]> {
+  const from = await ledger.size();
+  const steps: Array<() => Promise<void>> = [
+    () => patchBase(cluster, { spec: { revoked: { reason: "weights leaked" } } }, PatchStrategy.MergePatch),
+    async () => undefined,
+    () => patchBase(cluster, [{ op: "remove", path: "/spec/revoked" }], PatchStrategy.JsonPatch),
+    async () => undefined,
+  ];
+  for (const step of steps) {
+    const operator = await faulty();
+    await step();
+    await new Promise((r) => setTimeout(r, 300));
+    await operator.stop();
+  }
+  const sound = await startOperator({
+    kubeConfig: cluster.kubeConfig,
+    ledger: borrowedLedger(ledger),
+    cluster: "test",
+    log: pino({ level: "silent" }),
+    progressPollMs: 50,
+  });
+  const inUse = async () => {
+    for (let i = from; i < (await ledger.size()); i++)
+      if ((await ledger.get(i)).envelope.entry.kind === "RevokedModelInUse") return true;
+    return false;
+  };
+  for (let i = 0; i < 200 && !(await inUse()); i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 500));
+  await sound.stop();
+  const added: LedgerEntry[] = [];
+  for (let i = from; i < (await ledger.size()); i++) added.push((await ledger.get(i)).envelope.entry);
+  return added;
+}
+
 const state = tempDir("modelchain-exactly-once-");
 afterAll(() => state.remove());
 
@@ -164,7 +221,7 @@ async function applySamples(cluster: DevCluster): Promise<void> {
 
 describe("exactly once, nothing lost, for both rollout stores", () => {
   it.each([42, 7, 2026])(
-    "records every rollout, image and config change once across injected ledger faults and operator restarts, in ModelDeployment status and in a labelled Deployment's annotation (seed %i)",
+    "records every rollout, image and config change once across injected ledger faults and operator restarts, in ModelDeployment status and in a labelled Deployment's annotation, and a revocation once, before its use, not undone by removing the field (seed %i)",
     async (seed) => {
       const cluster = await startDevCluster({ uidSeed: `exactly-once-${seed}` });
       const stopSimulation = simulateRollouts(cluster.store);
@@ -218,6 +275,16 @@ describe("exactly once, nothing lost, for both rollout stores", () => {
         checkRollouts(all, "ModelDeployment", images["ModelDeployment"] ?? {});
         checkRollouts(all, "Deployment", images["Deployment"] ?? {});
         expect(all.filter((e) => e.kind === "ModelVersionRegistered")).toHaveLength(2);
+        all.push(...(await revokeThroughFaults(cluster, ledger, () => operatorWith(flaky(ledger, random)))));
+        const once = (kind: string) => all.filter((e) => e.kind === kind);
+        expect(once("ModelVersionRevoked"), "revoked once, not undone by removing spec.revoked").toHaveLength(
+          1,
+        );
+        expect(once("RevokedModelInUse")).toHaveLength(1);
+        expect(once("ModelVersionReinstated")).toHaveLength(0);
+        expect(all.indexOf(once("ModelVersionRevoked")[0] as LedgerEntry)).toBeLessThan(
+          all.indexOf(once("RevokedModelInUse")[0] as LedgerEntry),
+        );
         // Every entry also became a Kubernetes Event, even one whose acknowledgement was lost
         // (its retry comes back as a duplicate).
         const messages = cluster.store.list("/v1/events").map((e) => String(e["message"]));

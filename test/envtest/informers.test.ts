@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
+import {
+  CoreV1Api,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+  type V1Pod,
+} from "@kubernetes/client-node";
 import pino from "pino";
 import { startControlPlane, type ControlPlane } from "./controlplane.ts";
 import { skipWithoutAssets } from "./assets.ts";
@@ -7,6 +14,7 @@ import { waitFor } from "./processes.ts";
 import { sampleObjects } from "../api/samples.ts";
 import { MemoryLedger } from "../../src/ledger/index.ts";
 import { borrowedLedger, startOperator, type Operator } from "../../src/controller/index.ts";
+import { podForDrift, watchResource } from "../../src/kube/index.ts";
 
 const skip = skipWithoutAssets("informer recovery against kube-apiserver + etcd");
 
@@ -69,5 +77,84 @@ describe.skipIf(skip)("informers across a broken watch", () => {
       async () => (await registered()) === 2,
       90_000,
     );
+  });
+
+  it("caches Pods trimmed to what drift reads, from the list and from watch events alike", async () => {
+    const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+    const pod = (name: string): V1Pod => ({
+      metadata: { name, namespace: "default", labels: { "modelchain.io/model-version": "m" } },
+      spec: {
+        containers: [
+          {
+            name: "server",
+            image: "registry.example/s@sha256:" + "a".repeat(64),
+            env: [{ name: "K", value: "v" }],
+          },
+        ],
+        initContainers: [{ name: "fetch", image: "registry.example/f@sha256:" + "b".repeat(64) }],
+      },
+    });
+    await core.createNamespacedPod({ namespace: "default", body: pod("listed") });
+    const events: V1Pod[] = [];
+    const watched = watchResource<V1Pod>({
+      resource: "pods",
+      kubeConfig: cp.kubeConfig,
+      path: "/api/v1/pods",
+      list: () => core.listPodForAllNamespaces({ labelSelector: "modelchain.io/model-version" }),
+      labelSelector: "modelchain.io/model-version",
+      transform: podForDrift,
+      onChange: (p) => events.push(p),
+      onDelete: () => undefined,
+      onError: () => undefined,
+    });
+    try {
+      await watched.synced;
+      await core.createNamespacedPod({ namespace: "default", body: pod("watched") });
+      const imageID = "registry.example/s@sha256:" + "c".repeat(64);
+      await core.patchNamespacedPodStatus(
+        {
+          namespace: "default",
+          name: "watched",
+          body: {
+            status: {
+              containerStatuses: [{ name: "server", image: "s", imageID, ready: true, restartCount: 0 }],
+              initContainerStatuses: [
+                {
+                  name: "fetch",
+                  image: "f",
+                  imageID: "f",
+                  ready: false,
+                  restartCount: 0,
+                  state: { terminated: { exitCode: 3, message: "digest mismatch" } },
+                },
+              ],
+            },
+          },
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+      await waitFor(
+        "the status update through the watch",
+        async () =>
+          watched.cache.get("watched", "default")?.status?.containerStatuses?.[0]?.imageID === imageID,
+        30_000,
+      );
+      for (const name of ["listed", "watched"]) {
+        const cached = watched.cache.get(name, "default");
+        expect(cached?.metadata?.managedFields, name).toBeUndefined();
+        expect(cached?.metadata?.resourceVersion, name).toMatch(/^\d+$/);
+        expect(cached?.metadata?.uid, name).toBeDefined();
+        expect(cached?.spec?.containers, name).toEqual([
+          { name: "server", image: pod(name).spec?.containers[0]?.image },
+        ]);
+        expect(cached?.spec?.initContainers?.[0]?.name, name).toBe("fetch");
+        expect(Object.keys(cached?.spec ?? {}).sort(), name).toEqual(["containers", "initContainers"]);
+      }
+      const init = watched.cache.get("watched", "default")?.status?.initContainerStatuses?.[0];
+      expect(init?.state?.terminated).toMatchObject({ exitCode: 3, message: "digest mismatch" });
+      expect(events.every((e) => e.metadata?.managedFields === undefined)).toBe(true);
+    } finally {
+      await watched.stop();
+    }
   });
 });

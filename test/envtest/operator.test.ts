@@ -12,6 +12,7 @@ import pino from "pino";
 import { startControlPlane, type ControlPlane } from "./controlplane.ts";
 import { skipWithoutAssets } from "./assets.ts";
 import { waitFor } from "./processes.ts";
+import { markPodsReady as podsReady } from "./pods.ts";
 import { sampleObjects } from "../api/samples.ts";
 import { tempDir } from "../ledger/fixtures.ts";
 import { auditFileLedger, auditLedger, FileLedger, type Ledger } from "../../src/ledger/index.ts";
@@ -76,41 +77,7 @@ describe.skipIf(skip).each(backends)(
       type: string,
     ) => status.conditions?.find((c) => c.type === type);
 
-    /** Marks the Deployment's Pods ready, as a kubelet would (no kubelet runs here). */
-    async function markPodsReady(selector: string): Promise<number> {
-      const pods = await core.listNamespacedPod({ namespace: "ml", labelSelector: selector });
-      const now = new Date();
-      for (const pod of pods.items) {
-        if (pod.status?.phase === "Running") continue;
-        const containers = pod.spec?.containers ?? [];
-        await core.patchNamespacedPodStatus(
-          {
-            namespace: "ml",
-            name: pod.metadata?.name ?? "",
-            body: {
-              status: {
-                phase: "Running",
-                conditions: [
-                  { type: "Ready", status: "True", lastTransitionTime: now },
-                  { type: "ContainersReady", status: "True", lastTransitionTime: now },
-                ],
-                containerStatuses: containers.map((c) => ({
-                  name: c.name,
-                  image: c.image ?? "",
-                  imageID: c.image ?? "",
-                  ready: true,
-                  started: true,
-                  restartCount: 0,
-                  state: { running: { startedAt: now } },
-                })),
-              },
-            },
-          },
-          merge,
-        );
-      }
-      return pods.items.length;
-    }
+    const markPodsReady = (selector: string): Promise<number> => podsReady(core, "ml", selector);
 
     async function apply(file: string): Promise<void> {
       for (const o of sampleObjects(file)) await objects.create(o as KubernetesObject);

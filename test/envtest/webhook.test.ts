@@ -2,9 +2,7 @@
 // caBundle trusts modelchain's HTTPS webhook on loopback (fed by informers, --source kube).
 // Unverifiable ModelDeployments are denied with modelchain's message, a verified one is
 // admitted, and with the webhook down failurePolicy Fail denies while Ignore admits.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { createPrivateKey } from "node:crypto";
@@ -22,73 +20,13 @@ import { modelchainVocabulary, type CompiledPolicy } from "../../src/webhook/voc
 import { skipWithoutAssets } from "./assets.ts";
 import { startControlPlane, type ControlPlane } from "./controlplane.ts";
 import { freePort, waitFor } from "./processes.ts";
+import { servingCertificate } from "./webhook-tls.ts";
 
 const skip = skipWithoutAssets("webhook admission");
 const SAMPLES = join(import.meta.dirname, "..", "..", "samples");
 const GROUP = { group: "modelchain.io", version: "v1alpha1" };
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const demoKey = createPrivateKey(readFileSync(join(SAMPLES, "keys", "demo-signing.pem")));
-
-/** A CA and a serving certificate for 127.0.0.1 signed by it (the API server verifies the chain). */
-function servingCertificate(): { dir: string; certFile: string; keyFile: string; caPem: string } {
-  const dir = mkdtempSync(join(tmpdir(), "mc-envtest-webhook-tls-"));
-  const f = (name: string) => join(dir, name);
-  const run = (args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
-  run([
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=modelchain-test-ca",
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign",
-    "-keyout",
-    f("ca.key"),
-    "-out",
-    f("ca.pem"),
-  ]);
-  run([
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-subj",
-    "/CN=127.0.0.1",
-    "-keyout",
-    f("key.pem"),
-    "-out",
-    f("req.csr"),
-  ]);
-  writeFileSync(f("ext.cnf"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-  run([
-    "x509",
-    "-req",
-    "-in",
-    f("req.csr"),
-    "-CA",
-    f("ca.pem"),
-    "-CAkey",
-    f("ca.key"),
-    "-CAcreateserial",
-    "-days",
-    "1",
-    "-extfile",
-    f("ext.cnf"),
-    "-out",
-    f("cert.pem"),
-  ]);
-  return { dir, certFile: f("cert.pem"), keyFile: f("key.pem"), caPem: readFileSync(f("ca.pem"), "utf8") };
-}
 
 function objectsOf(file: string, kind: string): Array<Record<string, unknown>> {
   return readManifestFile(join(SAMPLES, file))

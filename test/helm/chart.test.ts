@@ -179,6 +179,35 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
     expect(typo.stderr).toMatch(/failurePolicy/);
   });
 
+  it("ships alerts (off by default) on a reconcile storm, webhook errors and latency, drift and revoked models in use, over exported metrics only", async () => {
+    expect(byKind(objects, "PrometheusRule")).toHaveLength(0);
+    const variant = render({
+      "metrics.prometheusRule.enabled": "true",
+      "metrics.prometheusRule.labels.release": "kube-prometheus",
+      "metrics.prometheusRule.reconcileStormPerSecond": "7",
+      "webhook.timeoutSeconds": "8",
+    });
+    const [rule] = byKind(variant, "PrometheusRule");
+    expect(rule?.["metadata"]["labels"]["release"]).toBe("kube-prometheus");
+    const rules = (
+      rule?.["spec"]["groups"] as Array<{ rules: Array<{ alert: string; expr: string }> }>
+    ).flatMap((g) => g.rules);
+    expect(rules.map((r) => r.alert).sort()).toEqual([
+      "ModelchainDeploymentDrifted",
+      "ModelchainReconcileStorm",
+      "ModelchainRevokedModelInUse",
+      "ModelchainWebhookErrors",
+      "ModelchainWebhookSlow",
+    ]);
+    const expr = (alert: string) => rules.find((r) => r.alert === alert)?.expr ?? "";
+    expect(expr("ModelchainReconcileStorm")).toMatch(/> 7$/);
+    expect(expr("ModelchainWebhookSlow")).toMatch(/> 4$/);
+    const exported = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
+    for (const r of rules)
+      for (const name of r.expr.match(/modelchain_[a-z_]+/g) ?? [])
+        expect(exported, `${r.alert}: ${name}`).toContain(name.replace(/_(bucket|count|sum)$/, ""));
+  });
+
   it("ships a Grafana dashboard whose queries use only metrics modelchain exports", async () => {
     const dashboard = byKind(objects, "ConfigMap").find(
       (c) => c["metadata"]["labels"]?.["grafana_dashboard"] === "1",
@@ -195,6 +224,7 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
       "append latency",
       "Drifted",
       "revoked",
+      "Reconciles by controller and result",
     ])
       expect(titles).toContain(needed);
     for (const panel of json.panels) {

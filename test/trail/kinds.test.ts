@@ -33,6 +33,16 @@ const PINNED: {
     data: { specDigest: D, reason: "leaked", revokedAt: null },
     key: "ModelVersionRevoked/uid-m",
   },
+  ModelVersionReinstated: {
+    parts: { modelVersion: "uid-m", revocationIndex: 7 },
+    data: { specDigest: D, reason: "false alarm", revocationIndex: 7, signedBy: "k1", policy: "ml-models" },
+    key: "ModelVersionReinstated/uid-m/7",
+  },
+  ArtifactRevoked: {
+    parts: { digest: D },
+    data: { digest: D, reason: "poisoned", policy: "ml-models" },
+    key: `ArtifactRevoked/${D}`,
+  },
   RolloutStarted: {
     parts: rollout,
     data: {
@@ -124,6 +134,8 @@ const SHAPES: Record<EntryKind, string[]> = {
     "failedChecks",
   ],
   ModelVersionRevoked: ["specDigest", "reason", "revokedAt"],
+  ModelVersionReinstated: ["specDigest", "reason", "revocationIndex", "signedBy", "policy"],
+  ArtifactRevoked: ["digest", "reason", "policy"],
   RolloutStarted: ["revision", "modelVersion", "modelSpecDigest", "images", "configHash", "templateHash"],
   RolloutCompleted: ["revision", "templateHash", "images", "configHash"],
   RolloutFailed: ["revision", "templateHash", "images", "configHash"],
@@ -159,6 +171,13 @@ describe("entry kinds", () => {
     expect(built.key).toBe(pin.key);
     expect(Object.keys(built.data as object)).toEqual(SHAPES[kind]);
     expect(built.eventType).toBe(ENTRY_KINDS[kind].eventType);
+  });
+
+  it("keys a revocation after a reinstatement by that reinstatement, and the first one as before", () => {
+    expect(ENTRY_KINDS.ModelVersionRevoked.key({ modelVersion: "uid-m" })).toBe("ModelVersionRevoked/uid-m");
+    expect(ENTRY_KINDS.ModelVersionRevoked.key({ modelVersion: "uid-m", after: 9 })).toBe(
+      "ModelVersionRevoked/uid-m/after-9",
+    );
   });
 
   it("keys an admission denial by the SHA-256 of its parts, so a retried review repeats it and another does not", () => {

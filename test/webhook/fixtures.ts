@@ -55,6 +55,7 @@ export function fakeState(mvs: FakeMV[], policies: TrustPolicyView[]): Admission
         ? { ok: true, view: view(o), object: o }
         : { ok: false, problem: "metadata.name is required" },
     verdict: (m) => m.verdict ?? PASS,
+    unrevocation: () => undefined,
   };
 }
 

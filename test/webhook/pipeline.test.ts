@@ -39,6 +39,7 @@ function vocabulary(): ModelVocabulary<FakeMV, null> & { verifications: number }
       };
     },
     policy: () => ({ ok: true as const, view: { ...policy("strict", "enforce"), policy: null } }),
+    unrevocation: () => undefined,
     verify: () => {
       v.verifications++;
       return { verified: true, checks: [] };

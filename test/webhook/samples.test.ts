@@ -8,7 +8,7 @@ import { loadDirCache } from "../../src/webhook/service.ts";
 import { loadModelVersions, readManifestFile } from "../../src/webhook/source-dir.ts";
 import { modelchainVocabulary } from "../../src/webhook/vocabulary.ts";
 import { request } from "./fixtures.ts";
-import { Registrations } from "../../src/trail/index.ts";
+import { Registrations, Revocations } from "../../src/trail/index.ts";
 
 const SAMPLES = join(import.meta.dirname, "..", "..", "samples");
 
@@ -34,6 +34,8 @@ function registered(objects: [namespace: string, name: string, uid: string | und
   );
   return registrations;
 }
+
+const revokedNone = (): Revocations => new Revocations();
 
 async function judge(file: string): Promise<Array<[string, string, boolean, string]>> {
   const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
@@ -130,6 +132,7 @@ describe("decisions over samples/", () => {
     cache.setLedgerFacts({
       tip: { size: 1, root: "00".repeat(32) },
       registrations: registered([["ml", "mistral-7b-support-v2", undefined]]),
+      revocations: revokedNone(),
     });
     const md = readManifestFile(join(SAMPLES, "deployment.yaml"))[0];
     const d = admissionDecision(request("ModelDeployment", md?.object), cache.state());
@@ -145,6 +148,7 @@ describe("decisions over samples/", () => {
     cache.setLedgerFacts({
       tip: undefined,
       registrations: registered([["ml", "mistral-7b-support-v2", "uid-a"]]),
+      revocations: revokedNone(),
     });
     const mv = readManifestFile(join(SAMPLES, "fine-tuned.yaml"))[0]?.object ?? {};
     const md = readManifestFile(join(SAMPLES, "deployment.yaml"))[0]?.object;

@@ -3,6 +3,7 @@
 import { connect as connectTcp } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWebhookServer, type WebhookServer } from "../../src/webhook/server.ts";
+import { admissionRefusals } from "../../src/metrics/index.ts";
 import { post, pumpChunked, rawExchange } from "./https-client.ts";
 import { certDir, hasOpenssl } from "./tls-fixture.ts";
 
@@ -89,9 +90,14 @@ describe.skipIf(noOpenssl)("webhook HTTPS server, malformed input", () => {
       says: ["not complete within 600 ms", "1 of 100 body bytes"],
     },
   ];
+  const refusals = async (status: string): Promise<number> =>
+    (await admissionRefusals.get()).values.find((v) => v.labels["status"] === status)?.value ?? 0;
+
   for (const m of malformed) {
     it(`answers ${m.name} with ${m.status} and a body that says why`, async () => {
+      const before = await refusals(String(m.status));
       const reply = await rawExchange(server.port, m.bytes, { end: m.end });
+      expect(await refusals(String(m.status)), "modelchain_admission_refusals_total").toBe(before + 1);
       expect(reply.closedByServer).toBe(true);
       expect(statusOf(reply.text), reply.text).toBe(m.status);
       expect(reply.text.toLowerCase()).toContain("connection: close");
@@ -114,6 +120,7 @@ describe.skipIf(noOpenssl)("webhook HTTPS server, malformed input", () => {
 
   it("closes connections that never finish the TLS handshake after the handshake timeout", async () => {
     // Node's default is 120 s; the test waits at most 10 s per socket, then destroys it itself.
+    const before = await refusals("tls");
     const closedByServer = await Promise.all(
       Array.from(
         { length: 20 },
@@ -136,6 +143,7 @@ describe.skipIf(noOpenssl)("webhook HTTPS server, malformed input", () => {
       ),
     );
     expect(closedByServer.filter((c) => !c)).toHaveLength(0);
+    expect(await refusals("tls"), "handshakes counted as tls refusals").toBe(before + 20);
     expect((await post(server.port, "{not json")).status).toBe(400);
   });
 });

@@ -36,6 +36,7 @@ const vocabulary: ModelVocabulary<Plain, null> = {
     };
   },
   policy: () => ({ ok: true, view: { ...policy("p", "enforce"), policy: null } }),
+  unrevocation: () => undefined,
   verify: () => ({ verified: true, checks: [] }),
 };
 

@@ -45,6 +45,7 @@ const vocabulary: ModelVocabulary<Plain, null> = {
         : "enforce";
     return { ok: true, view: { ...policy("p", mode), policy: null } };
   },
+  unrevocation: () => undefined,
   verify: (mv) => ({
     verified: mv.name !== "unsigned",
     checks: [{ name: "signature", passed: mv.name !== "unsigned", reason: "no trusted signature" }],

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { keyIdOf } from "../../lineage/index.ts";
 import { CliInputError, printResult } from "../output.ts";
+import { registerReinstate } from "./reinstate.ts";
 import { registerSign } from "./sign.ts";
 
 function registerKeygen(program: Command): void {
@@ -32,4 +33,5 @@ function registerKeygen(program: Command): void {
 export function registerKeyCommands(program: Command): void {
   registerKeygen(program);
   registerSign(program);
+  registerReinstate(program);
 }

@@ -18,7 +18,7 @@ import { inputLimits, readInput } from "../input.ts";
 import { modelVersionsIn, parentName, qualifiedName, readObjects } from "../manifests.ts";
 import { CliInputError } from "../output.ts";
 
-function loadPrivateKey(path: string): KeyObject {
+export function loadPrivateKey(path: string): KeyObject {
   try {
     const key = createPrivateKey(readInput(path));
     if (key.asymmetricKeyType !== "ed25519")
