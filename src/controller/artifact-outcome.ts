@@ -53,9 +53,7 @@ function readMessage(t: V1ContainerStateTerminated): {
 }
 
 function serverStarted(pod: V1Pod): boolean {
-  return (pod.status?.containerStatuses ?? []).some(
-    (c) => c.state?.running !== undefined || c.state?.terminated !== undefined,
-  );
+  return (pod.status?.containerStatuses ?? []).some((c) => c.started === true || c.ready);
 }
 
 /** Outcomes among the Pods of the rollout with template hash `hash`. */
