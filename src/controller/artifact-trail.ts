@@ -4,10 +4,27 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Artifact, ModelDeployment } from "../api/index.ts";
 import { artifactVerifications } from "../metrics/index.ts";
-import { objectId, recording, type RolloutRecord } from "../trail/index.ts";
+import type { Receipt } from "../ledger/index.ts";
+import { objectId, recording, type Recording, type RolloutRecord } from "../trail/index.ts";
 import { artifactCondition, artifactOutcomes } from "./artifact-outcome.ts";
 import type { ConditionUpdate } from "./modeldeployment-status.ts";
 import type { EventRecorder } from "./recorder.ts";
+
+/**
+ * A Pod's outcome may be gone by the next pass (a new rollout replaces the Pods), so an entry
+ * whose append landed but whose acknowledgement was lost would never get its Event from a later
+ * retry: while the key is found in the ledger, the append is repeated now (a duplicate, which
+ * emits the Event).
+ */
+async function recordSurely(recorder: EventRecorder, md: ModelDeployment, r: Recording): Promise<Receipt> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await recorder.record(md, r);
+    } catch (e: unknown) {
+      if (attempt >= 3 || !(await recorder.recorded(r.key))) throw e;
+    }
+  }
+}
 
 export interface ArtifactObservation {
   artifact: Artifact;
@@ -28,7 +45,8 @@ export async function recordArtifactOutcomes(
   const base = { revision: rollout.revision, uri: artifact.uri };
   if (outcomes.verified !== undefined) {
     const { pod, verifiedBy } = outcomes.verified;
-    const receipt = await recorder.record(
+    const receipt = await recordSurely(
+      recorder,
       md,
       recording(
         "ArtifactVerified",
@@ -40,7 +58,8 @@ export async function recordArtifactOutcomes(
     if (!receipt.duplicate) artifactVerifications.inc({ outcome: "verified" });
   }
   for (const f of outcomes.failed) {
-    const receipt = await recorder.record(
+    const receipt = await recordSurely(
+      recorder,
       md,
       recording(
         "ArtifactVerificationFailed",
