@@ -20,4 +20,3 @@ export function isPinnedByDigest(image: string): boolean {
   const match = PINNED.exec(image);
   return match !== null && (match[1] ?? "").length <= NAME_MAX_LENGTH;
 }
-
