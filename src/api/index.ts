@@ -23,3 +23,5 @@ export { namespaceMatches } from "./selector.ts";
 export { setCondition, findCondition } from "./conditions.ts";
 export { requiredChecksOf, policyMode, DEFAULT_MAX_LINEAGE_DEPTH } from "./defaults.ts";
 export { crdFiles } from "./crd-yaml.ts";
+export { parseArtifactUri, ArtifactUriError, type ArtifactLocation } from "./artifact-uri.ts";
+export { isPinnedByDigest } from "./image-reference.ts";

@@ -2,7 +2,7 @@
 export type Schema = Record<string, unknown>;
 
 export const DIGEST_PATTERN = "^sha256:[a-f0-9]{64}$";
-export const ARTIFACT_URI_PATTERN = "^(oci|s3|gs|hf|pvc)://.+";
+export const ARTIFACT_URI_PATTERN = "^(oci|s3|gs|https|hf|pvc)://.+";
 export const DNS_LABEL_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 
 export const str = (extra: Schema = {}): Schema => ({ type: "string", ...extra });

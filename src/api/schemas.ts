@@ -154,7 +154,9 @@ export const modelDeploymentSchema: Schema = obj(
           resources: obj({ requests: quantityMap, limits: quantityMap }),
           configMapRefs: arr(obj({ name: dnsName }, ["name"])),
           port: int({ minimum: 1, maximum: 65535 }),
+          modelPath: str({ pattern: "^/([^/]+(/[^/]+)*)?$", maxLength: 1024 }),
         }),
+        artifact: obj({ credentialsSecret: dnsName }),
         podTemplate: obj({
           labels: stringMap(),
           annotations: stringMap(),

@@ -39,7 +39,7 @@ export interface LedgerReference {
 }
 
 export interface Artifact {
-  /** oci://, s3://, gs://, hf:// or pvc:// */
+  /** oci://, s3://, gs://, https://, hf:// or pvc:// */
   uri: string;
   /** sha256:<64 hex> of the artifact bytes. */
   digest: string;
@@ -180,6 +180,18 @@ export interface Serving {
   resources?: ResourceRequirements;
   configMapRefs?: ConfigMapRef[];
   port?: number;
+  /** Where the model is mounted in the server container (and MODEL_PATH); /models unless set. */
+  modelPath?: string;
+}
+
+/** How the Pod gets the ModelVersion's artifact. */
+export interface ArtifactDelivery {
+  /**
+   * A Secret in the namespace whose keys become the fetch init container's environment
+   * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL_S3, HF_TOKEN,
+   * MODELCHAIN_ARTIFACT_TOKEN): only that container sees them.
+   */
+  credentialsSecret?: string;
 }
 
 export interface PodTemplateOverrides {
@@ -197,6 +209,7 @@ export interface ModelDeploymentSpec {
   replicas?: number;
   serving?: Serving;
   podTemplate?: PodTemplateOverrides;
+  artifact?: ArtifactDelivery;
   /** Seconds before a rollout that makes no progress is recorded as failed. */
   progressDeadlineSeconds?: number;
 }

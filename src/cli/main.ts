@@ -19,6 +19,7 @@ import { registerHistoryCommand } from "./commands/history.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerWebhookCommand } from "./commands/webhook.ts";
 import { registerCheckCommand } from "./commands/check.ts";
+import { registerArtifactCommands } from "./commands/artifact.ts";
 import { EntryValidationError, HexDecodeError, LedgerUrlError, ProofInputError } from "../ledger/index.ts";
 import { LedgerOpenFailed } from "../ledger/file/index.ts";
 import { DEFAULT_YAML_MAX_BYTES, YamlInputRefused } from "../webhook/index.ts";
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerWebhookCommand(program);
   registerCheckCommand(program);
+  registerArtifactCommands(program);
   return program;
 }
 

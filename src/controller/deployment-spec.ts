@@ -1,5 +1,6 @@
 // The inference Deployment a ModelDeployment owns, computed from observed state (pure).
-import type { V1Deployment } from "@kubernetes/client-node";
+import type { V1Deployment, V1PodSpec } from "@kubernetes/client-node";
+import type { ArtifactPod } from "./artifact-pod.ts";
 import {
   ANNOTATIONS,
   API_VERSION,
@@ -18,8 +19,11 @@ export interface ServingConfig {
   resources: unknown;
   port: number | null;
   configMaps: Record<string, Record<string, string>>;
+  modelPath?: string;
+  credentialsSecret?: string;
 }
 
+/** Fields added after the first release are hashed only when set, so existing hashes stay. */
 export function servingConfig(
   md: ModelDeployment,
   configMaps: Record<string, Record<string, string>>,
@@ -31,6 +35,10 @@ export function servingConfig(
     resources: serving.resources ?? {},
     port: serving.port ?? null,
     configMaps,
+    ...(serving.modelPath === undefined ? {} : { modelPath: serving.modelPath }),
+    ...(md.spec.artifact?.credentialsSecret === undefined
+      ? {}
+      : { credentialsSecret: md.spec.artifact.credentialsSecret }),
   };
 }
 
@@ -50,9 +58,22 @@ export function redactedConfig<C extends { configMaps: Record<string, Record<str
   return { ...(redactDeep(rest) as Record<string, unknown>), configMaps: redactData(configMaps) };
 }
 
-/** What a rollout is: the image, the config and the exact model spec it serves. */
-export function templateHash(image: string, config: string, modelSpecDigest: string): string {
-  return canonicalDigest({ image, config, modelSpecDigest }).slice("sha256:".length, "sha256:".length + 16);
+/**
+ * What a rollout is: the image, the config and the exact model spec it serves; and the image of
+ * the init container that fetches or verifies the artifact, where there is one.
+ */
+export function templateHash(
+  image: string,
+  config: string,
+  modelSpecDigest: string,
+  artifactImage?: string,
+): string {
+  return canonicalDigest({
+    image,
+    config,
+    modelSpecDigest,
+    ...(artifactImage === undefined ? {} : { artifactImage }),
+  }).slice("sha256:".length, "sha256:".length + 16);
 }
 
 export interface DeploymentInputs {
@@ -61,18 +82,14 @@ export interface DeploymentInputs {
   configHash: string;
   templateHash: string;
   ledgerIndex: number;
+  artifact: ArtifactPod;
 }
 
 export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
   const { md } = inputs;
   const name = md.metadata.name;
   const namespace = md.metadata.namespace ?? "default";
-  const serving = md.spec.serving ?? {};
   const selector = { [DEPLOYMENT_LABEL]: name };
-  const volumes = (serving.configMapRefs ?? []).map((ref) => ({
-    name: `config-${ref.name}`,
-    configMap: { name: ref.name },
-  }));
   const overrides = md.spec.podTemplate ?? {};
   return {
     apiVersion: "apps/v1",
@@ -110,35 +127,47 @@ export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
             "modelchain.io/template-hash": inputs.templateHash,
           },
         },
-        spec: {
-          containers: [
-            {
-              name: "server",
-              image: md.spec.image,
-              args: serving.args ?? [],
-              env: serving.env ?? [],
-              ...(serving.resources === undefined ? {} : { resources: serving.resources }),
-              ...(serving.port === undefined
-                ? {}
-                : { ports: [{ name: "http", containerPort: serving.port }] }),
-              volumeMounts: volumes.map((v) => ({
-                name: v.name,
-                mountPath: `/etc/modelchain/${v.name.slice("config-".length)}`,
-                readOnly: true,
-              })),
-            },
-          ],
-          volumes,
-          ...(overrides.nodeSelector === undefined ? {} : { nodeSelector: overrides.nodeSelector }),
-          ...(overrides.serviceAccountName === undefined
-            ? {}
-            : { serviceAccountName: overrides.serviceAccountName }),
-          ...(overrides.priorityClassName === undefined
-            ? {}
-            : { priorityClassName: overrides.priorityClassName }),
-        },
+        spec: podSpec(inputs),
       },
     },
+  };
+}
+
+/** The Pod: the server container with the model mounted, the artifact's init container, volumes. */
+function podSpec(inputs: DeploymentInputs): V1PodSpec {
+  const { md, artifact } = inputs;
+  const serving = md.spec.serving ?? {};
+  const overrides = md.spec.podTemplate ?? {};
+  const configVolumes = (serving.configMapRefs ?? []).map((ref) => ({
+    name: `config-${ref.name}`,
+    configMap: { name: ref.name },
+  }));
+  return {
+    containers: [
+      {
+        name: "server",
+        image: md.spec.image,
+        args: serving.args ?? [],
+        env: [...(serving.env ?? []).filter((e) => e.name !== artifact.env.name), artifact.env],
+        ...(serving.resources === undefined ? {} : { resources: serving.resources }),
+        ...(serving.port === undefined ? {} : { ports: [{ name: "http", containerPort: serving.port }] }),
+        volumeMounts: [
+          ...configVolumes.map((v) => ({
+            name: v.name,
+            mountPath: `/etc/modelchain/${v.name.slice("config-".length)}`,
+            readOnly: true,
+          })),
+          artifact.mount,
+        ],
+      },
+    ],
+    ...(artifact.initContainers.length === 0 ? {} : { initContainers: artifact.initContainers }),
+    volumes: [...configVolumes, artifact.volume],
+    ...(overrides.nodeSelector === undefined ? {} : { nodeSelector: overrides.nodeSelector }),
+    ...(overrides.serviceAccountName === undefined
+      ? {}
+      : { serviceAccountName: overrides.serviceAccountName }),
+    ...(overrides.priorityClassName === undefined ? {} : { priorityClassName: overrides.priorityClassName }),
   };
 }
 

@@ -10,6 +10,7 @@ import { configMapData, type KubeWrites } from "./kube.ts";
 import type { LineageContext } from "./lineage-context.ts";
 import { redactedConfig, rolloutOutcome, templateHash } from "./deployment-spec.ts";
 import { driftRecording, findDrift } from "./drift.ts";
+import { imageVolumeProblems } from "./artifact-pod.ts";
 import { done, requeueAfter, splitKey, type Reconciler, type ReconcileResult } from "./reconcile.ts";
 import type { EventRecorder } from "./recorder.ts";
 import { annotationRolloutStore, formatLastRecorded, LAST_RECORDED } from "./rollout-stores.ts";
@@ -64,6 +65,7 @@ export class LabelledDeploymentReconciler implements Reconciler {
       clock: this.deps.clock,
     });
     const { current, records } = await log.pass(observed, () => Promise.resolve(rolloutOutcome(d)));
+    await this.checkImageVolumes(observed.subject, d, modelVersion);
     await this.recordDrift(observed.subject, d, modelVersion);
     const annotation = formatLastRecorded(records);
     if (annotation !== d.metadata?.annotations?.[LAST_RECORDED])
@@ -98,6 +100,16 @@ export class LabelledDeploymentReconciler implements Reconciler {
       config: redactedConfig(serving),
       ...(d.metadata?.generation === undefined ? {} : { generation: d.metadata.generation }),
     };
+  }
+
+  /** Image volumes must hold the signed artifact: a Warning Event for each one that may not. */
+  private async checkImageVolumes(subject: Involved, d: V1Deployment, modelVersion: string): Promise<void> {
+    const mvObject = this.deps.ctx.modelVersions.get(modelVersion, d.metadata?.namespace ?? "default");
+    const mv = mvObject === undefined ? undefined : validateModelVersion(mvObject);
+    if (mv === undefined || !mv.ok) return;
+    const volumes = d.spec?.template?.spec?.volumes ?? [];
+    for (const problem of imageVolumeProblems(volumes, mv.value.spec.artifact))
+      await this.deps.recorder.warn(subject, "ArtifactImageVolumeNotPinned", problem);
   }
 
   private async recordDrift(subject: Involved, d: V1Deployment, modelVersion: string): Promise<void> {

@@ -7,6 +7,7 @@ import {
   type KubernetesObject,
   type ObjectCache,
   type V1Deployment,
+  type V1Pod,
 } from "@kubernetes/client-node";
 import type { PodIndex } from "./pod-index.ts";
 import {
@@ -35,6 +36,9 @@ import {
   templateHash,
 } from "./deployment-spec.ts";
 import { driftRecording, findDrift, type Drift } from "./drift.ts";
+import { delivery } from "./delivery.ts";
+import type { ArtifactPod } from "./artifact-pod.ts";
+import { recordArtifactOutcomes } from "./artifact-trail.ts";
 import { notAdmittedConditions, rolloutConditions } from "./modeldeployment-status.ts";
 import { MAX_STATUS_ROLLOUTS, SERVING_CONTAINER, statusRolloutStore, toStatus } from "./rollout-stores.ts";
 import { sameStatus } from "./modelversion.ts";
@@ -56,6 +60,8 @@ export interface ModelDeploymentDeps {
   clock: () => Date;
   /** How often a rollout in progress is looked at again, besides Deployment events. */
   progressPollMs?: number;
+  /** The modelchain image (pinned by digest) that fetch and verify init containers run. */
+  artifactImage?: string;
 }
 
 export class ModelDeploymentReconciler implements Reconciler {
@@ -123,9 +129,15 @@ export class ModelDeploymentReconciler implements Reconciler {
       // The revocation itself is recorded by the ModelVersion's reconciler; look again shortly.
       return inUse === "recorded" ? done() : requeueAfter(REVOCATION_WAIT_MS);
     }
+    const planned = delivery(md, mv, this.deps.artifactImage);
+    if (!planned.ok) {
+      await this.deps.recorder.warn(md, planned.refusal.reason, planned.refusal.message);
+      return this.writeConditions(md, [planned.refusal]);
+    }
     return this.rollout(
       md,
       mv,
+      planned.pod,
       verifiedUnderAll(results)
         ? "lineage verified"
         : `admitted by a non-enforcing policy: ${failureSummary(results)}`,
@@ -135,13 +147,14 @@ export class ModelDeploymentReconciler implements Reconciler {
   private async rollout(
     md: ModelDeployment,
     mv: ModelVersion,
+    artifact: ArtifactPod,
     admittedBecause: string,
   ): Promise<ReconcileResult> {
     const namespace = md.metadata.namespace ?? "default";
     const serving = servingConfig(md, await this.configMaps(md));
     const config = configHash(serving);
     const mvDigest = specDigest(mv.spec);
-    const hash = templateHash(md.spec.image, config, mvDigest);
+    const hash = templateHash(md.spec.image, config, mvDigest, artifact.initContainers[0]?.image);
     const log = new RolloutLog({
       store: statusRolloutStore(md, this.deps.writes),
       writer: this.deps.recorder,
@@ -166,13 +179,20 @@ export class ModelDeploymentReconciler implements Reconciler {
           configHash: config,
           templateHash: hash,
           ledgerIndex: decided.ledgerIndex ?? 0,
+          artifact,
         }),
       );
       return rolloutOutcome(this.deps.deployments.get(md.metadata.name, namespace), hash);
     });
     const drift = await this.recordDrift(md);
+    const artifactChecked = await recordArtifactOutcomes(this.deps.recorder, md, {
+      artifact: mv.spec.artifact,
+      rollout: current,
+      pods: this.podsOf(md),
+      byInitContainer: artifact.initContainers.length > 0,
+    });
     const deployment = this.deps.deployments.get(md.metadata.name, namespace);
-    const conditions = rolloutConditions(admittedBecause, current, deployment, drift);
+    const conditions = [...rolloutConditions(admittedBecause, current, deployment, drift), artifactChecked];
     const status: ModelDeploymentStatus = {
       currentRevision: current.revision,
       specDigest: mvDigest,
@@ -221,13 +241,15 @@ export class ModelDeploymentReconciler implements Reconciler {
     return "recorded";
   }
 
-  /** Records each Pod running a digest other than the admitted one, once per pod and digest. */
-  private async recordDrift(md: ModelDeployment): Promise<Drift[]> {
-    const namespace = md.metadata.namespace ?? "default";
-    const pods = this.deps.pods.select(namespace, md.spec.modelVersion, {
+  private podsOf(md: ModelDeployment): V1Pod[] {
+    return this.deps.pods.select(md.metadata.namespace ?? "default", md.spec.modelVersion, {
       [DEPLOYMENT_LABEL]: md.metadata.name,
     });
-    const drift = findDrift(pods);
+  }
+
+  /** Records each Pod running a digest other than the admitted one, once per pod and digest. */
+  private async recordDrift(md: ModelDeployment): Promise<Drift[]> {
+    const drift = findDrift(this.podsOf(md));
     for (const d of drift) await this.deps.recorder.record(md, driftRecording(d));
     return drift;
   }

@@ -68,6 +68,8 @@ export interface OperatorOptions {
   outbox?: { attach(ledger: Ledger | undefined): Promise<void> };
   resyncMs?: number;
   progressPollMs?: number;
+  /** The modelchain image (pinned by digest) that artifact fetch/verify init containers run. */
+  artifactImage?: string;
   /** How often the ledger is read for artifact revocations recorded by other clusters. */
   ledgerFollowMs?: number;
   /** A file ledger's checkpoint schedule while leading, and where each one goes besides its directory. */
@@ -332,6 +334,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
         kubeConfig: opts.kubeConfig,
         clock,
         ...(opts.progressPollMs === undefined ? {} : { progressPollMs: opts.progressPollMs }),
+        ...(opts.artifactImage === undefined ? {} : { artifactImage: opts.artifactImage }),
       }),
       log,
     );

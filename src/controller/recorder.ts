@@ -63,15 +63,33 @@ export class EventRecorder {
     return receipt;
   }
 
-  private async emitEvent(
+  private emitEvent(object: Involved, recording: Recording, receipt: Receipt, now: Date): Promise<void> {
+    const message = `${recording.message} (ledger entry ${receipt.index})`;
+    return this.emit(
+      object,
+      { key: recording.key, reason: recording.kind, message, type: recording.eventType },
+      now,
+    );
+  }
+
+  /**
+   * A Warning Event that is not a ledger entry: a refusal the operator decided on its own (the
+   * object's condition says the same). Named after the reason and message, so the same refusal
+   * on every pass is one Event.
+   */
+  warn(object: Involved, reason: string, message: string): Promise<void> {
+    return this.emit(object, { key: `${reason}/${message}`, reason, message, type: "Warning" }, this.clock());
+  }
+
+  private async emit(
     object: Involved,
-    recording: Recording,
-    receipt: Receipt,
+    event: { key: string; reason: string; message: string; type: string },
     now: Date,
   ): Promise<void> {
+    const { key, reason, message, type } = event;
     const meta = object.metadata ?? {};
     const namespace = meta.namespace ?? "default";
-    const suffix = createHash("sha256").update(recording.key).digest("hex").slice(0, 16);
+    const suffix = createHash("sha256").update(key).digest("hex").slice(0, 16);
     try {
       await this.core.createNamespacedEvent({
         namespace,
@@ -84,9 +102,9 @@ export class EventRecorder {
             namespace: meta.namespace,
             uid: meta.uid,
           },
-          reason: recording.kind,
-          message: `${recording.message} (ledger entry ${receipt.index})`,
-          type: recording.eventType,
+          reason,
+          message,
+          type,
           source: { component: "modelchain-operator" },
           reportingComponent: "modelchain.io/operator",
           firstTimestamp: now,
@@ -97,7 +115,7 @@ export class EventRecorder {
     } catch (e: unknown) {
       if (e instanceof ApiException && e.code === 409) return;
       this.log.warn(
-        { kind: recording.kind, namespace, name: meta.name, err: e instanceof Error ? e.message : String(e) },
+        { kind: reason, namespace, name: meta.name, err: e instanceof Error ? e.message : String(e) },
         "could not emit Kubernetes Event",
       );
     }

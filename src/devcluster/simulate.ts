@@ -38,6 +38,10 @@ function podsFor(store: Store, d: KubeObject, hash: string, now: string): void {
           namespace,
           uid: store.uidFor("Pod", namespace, name),
           labels: { ...(template.metadata?.labels ?? {}), "pod-template-hash": hash },
+          // As the ReplicaSet controller does: a Pod carries its template's annotations.
+          ...(template.metadata?.annotations === undefined
+            ? {}
+            : { annotations: template.metadata.annotations }),
           creationTimestamp: now,
         },
         spec: template.spec ?? {},

@@ -3,6 +3,8 @@
 // kubelet's and controller-manager's managedFields, holds about 15 times what drift reads.
 import type { KubernetesObject, V1Container, V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
 
+const TEMPLATE_HASH = "modelchain.io/template-hash";
+
 /** Applied to every listed or watched object before it is cached or handed on. */
 export type Transform<T extends KubernetesObject> = (object: T) => T;
 
@@ -24,6 +26,8 @@ function containerStatus(s: V1ContainerStatus, withState: boolean): V1ContainerS
     imageID: s.imageID,
     ready: s.ready,
     restartCount: s.restartCount,
+    // Started: the kubelet created the container, so its image volumes were pulled and mounted.
+    ...(s.started === undefined ? {} : { started: s.started }),
     // Init containers report their verdict (exit code, termination message) in their state.
     ...(withState && s.state !== undefined ? { state: s.state } : {}),
     ...(withState && s.lastState !== undefined ? { lastState: s.lastState } : {}),
@@ -47,6 +51,10 @@ export function podForDrift(pod: V1Pod): V1Pod {
       uid: m.uid,
       resourceVersion: m.resourceVersion,
       ...(m.labels === undefined ? {} : { labels: m.labels }),
+      // Which rollout of an owned Deployment the Pod belongs to (its artifact outcome is that rollout's).
+      ...(m.annotations?.[TEMPLATE_HASH] === undefined
+        ? {}
+        : { annotations: { [TEMPLATE_HASH]: m.annotations[TEMPLATE_HASH] } }),
       ...(m.ownerReferences === undefined ? {} : { ownerReferences: m.ownerReferences }),
       ...(m.deletionTimestamp === undefined ? {} : { deletionTimestamp: m.deletionTimestamp }),
     },

@@ -122,3 +122,11 @@ export const workQueueDepth = new Gauge({
   registers: [registry],
 });
 export { startMetricsServer, type MetricsServer } from "./server.ts";
+
+// Artifacts
+export const artifactVerifications = new Counter({
+  name: "modelchain_artifact_verifications_total",
+  help: "Artifact checks recorded from serving Pods, by outcome (verified or failed); once per rollout and digest, or per Pod for a failure.",
+  labelNames: ["outcome"] as const,
+  registers: [registry],
+});

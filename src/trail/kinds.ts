@@ -94,6 +94,23 @@ export type EntryData = {
   DriftDetected: { pod: string; container: string; admitted: string; running: string };
   RevokedModelInUse: { modelVersion: string; revoked: string; replicas: number | null; scaleToZero: boolean };
   ModelDeploymentDeleted: { modelVersion: string; image: string; lastRevision: number | null };
+  /**
+   * The bytes a Pod of this rollout received have the signed digest: checked by the artifact
+   * init container (`init-container`), or pulled by digest into an image volume (`kubelet`).
+   */
+  ArtifactVerified: { revision: number; uri: string; digest: string; pod: string; verifiedBy: string };
+  /** An artifact init container found other bytes than the signed ones (or could not get them). */
+  ArtifactVerificationFailed: {
+    revision: number;
+    uri: string;
+    expected: string;
+    /** The digest of what arrived; null when nothing complete arrived (a fetch that failed). */
+    actual: string | null;
+    /** The first file that differs, when the signed per-file manifest was given. */
+    file: string | null;
+    pod: string;
+    message: string;
+  };
   AdmissionDenied: {
     reviewUid: string;
     operation: string;
@@ -158,6 +175,8 @@ export type KeyParts = {
   DriftDetected: { podUid: string; running: string };
   RevokedModelInUse: { workload: string; revoked: string };
   ModelDeploymentDeleted: { workload: string };
+  ArtifactVerified: RolloutId & { digest: string };
+  ArtifactVerificationFailed: { podUid: string; expected: string };
   /** The review and the finding, in a fixed order (the API server retries with the same uid). */
   AdmissionDenied: { parts: readonly (string | null | undefined)[] };
   /** The API server sends a review again with the same uid when it retries the call. */
@@ -232,6 +251,16 @@ export const ENTRY_KINDS: { readonly [K in EntryKind]: KindSpec<K> } = {
     key: (p) => `ModelDeploymentDeleted/${p.workload}`,
     subjects: ["ModelDeployment"],
     eventType: "Normal",
+  },
+  ArtifactVerified: {
+    key: (p) => `ArtifactVerified/${p.workload}/${p.revision}-${p.templateHash}/${p.digest}`,
+    subjects: ["ModelDeployment"],
+    eventType: "Normal",
+  },
+  ArtifactVerificationFailed: {
+    key: (p) => `ArtifactVerificationFailed/${p.podUid}/${p.expected}`,
+    subjects: ["ModelDeployment"],
+    eventType: "Warning",
   },
   AdmissionDenied: {
     key: (p) => `admission-denied:${createHash("sha256").update(JSON.stringify(p.parts)).digest("hex")}`,

@@ -76,7 +76,9 @@ const mdSpec: Full<ModelDeploymentSpec> = {
     resources: { requests: { cpu: "1" }, limits: { memory: "1Gi" } },
     configMapRefs: [{ name: "c" }],
     port: 8000,
+    modelPath: "/models",
   },
+  artifact: { credentialsSecret: "s" },
   podTemplate: {
     labels: { a: "b" },
     annotations: { a: "b" },

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { firstDifference, manifestDigest, type FileDigest } from "../../src/artifact/manifest.ts";
+import { modelFiles } from "../../src/artifact/walk.ts";
 import { pythonTool, skipWithoutPythonTool } from "../pytools/tools.ts";
 
 const skip = skipWithoutPythonTool("directory digest vectors", "signing", "model_signing");
@@ -55,15 +56,43 @@ describe.skipIf(skip)("directory digest = model-signing's subject digest", () =>
   for (const [shape, files] of Object.entries(shapes)) {
     it(
       shape,
-      () => {
+      async () => {
         const work = mkdtempSync(join(tmpdir(), "mc-dirdigest-"));
         const model = join(work, "model");
         const digests = writeModel(model, files);
-        expect(manifestDigest(digests)).toBe(signedSubject(model, work));
+        const subject = signedSubject(model, work);
+        expect(manifestDigest(digests)).toBe(subject);
+        expect(manifestDigest(await modelFiles(model))).toBe(subject);
       },
       60_000,
     );
   }
+
+  it("a directory with model-signing's ignored paths and an empty folder: the walker leaves out what it does", async () => {
+    const work = mkdtempSync(join(tmpdir(), "mc-dirdigest-"));
+    const model = join(work, "model");
+    writeModel(model, {
+      "weights.bin": randomBytes(1000),
+      ".git/HEAD": Buffer.from("ref: main"),
+      ".gitattributes": Buffer.from("*.bin lfs"),
+      "sub/.gitignore": Buffer.from("x"),
+    });
+    mkdirSync(join(model, "empty"));
+    expect(manifestDigest(await modelFiles(model))).toBe(signedSubject(model, work));
+  }, 60_000);
+
+  // One rule for a single object too: model-signing over one file signs the manifest digest of
+  // its one entry, SHA-256(SHA-256(bytes)), not the file's plain SHA-256.
+  it("a single file: the manifest digest of one entry", async () => {
+    const work = mkdtempSync(join(tmpdir(), "mc-dirdigest-"));
+    const file = join(work, "model.gguf");
+    const bytes = randomBytes(50_000);
+    writeFileSync(file, bytes);
+    const plain = createHash("sha256").update(bytes).digest();
+    const subject = signedSubject(file, work);
+    expect(manifestDigest(await modelFiles(file))).toBe(subject);
+    expect(subject).toBe(`sha256:${createHash("sha256").update(plain).digest("hex")}`);
+  }, 60_000);
 });
 
 describe("firstDifference", () => {

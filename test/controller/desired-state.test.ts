@@ -12,12 +12,23 @@ import {
   templateHash,
 } from "../../src/controller/index.ts";
 import type { ModelDeployment } from "../../src/api/index.ts";
+import { artifactPlan, type ArtifactPod } from "../../src/controller/artifact-pod.ts";
 import { sampleObjects } from "../api/samples.ts";
 
 const md = {
   ...(sampleObjects("deployment.yaml")[0] as unknown as ModelDeployment),
   metadata: { name: "support-chat", namespace: "ml", uid: "uid-1" },
 };
+
+function ociArtifact(): ArtifactPod {
+  const plan = artifactPlan(
+    md,
+    { uri: "oci://registry.example.com/models/m:1", digest: `sha256:${"b".repeat(64)}` },
+    undefined,
+  );
+  if (!plan.ok) throw new Error(plan.message);
+  return plan.pod;
+}
 
 describe("the owned Deployment", () => {
   it("is owned by the ModelDeployment, selects its Pods and carries the model's identity", () => {
@@ -27,6 +38,7 @@ describe("the owned Deployment", () => {
       configHash: "sha256:def",
       templateHash: "0123456789abcdef",
       ledgerIndex: 7,
+      artifact: ociArtifact(),
     });
     expect(d.metadata?.ownerReferences).toEqual([
       {
@@ -55,6 +67,13 @@ describe("the owned Deployment", () => {
     });
     expect(d.spec?.template.spec?.volumes).toEqual([
       { name: "config-support-chat-prompts", configMap: { name: "support-chat-prompts" } },
+      {
+        name: "model",
+        image: {
+          reference: `registry.example.com/models/m:1@sha256:${"b".repeat(64)}`,
+          pullPolicy: "IfNotPresent",
+        },
+      },
     ]);
   });
 

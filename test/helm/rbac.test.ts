@@ -41,6 +41,11 @@ const OPERATOR: Calls = {
   patchNamespacedDeployment: [r("patch", "apps", "deployments")],
   patchNamespacedDeploymentScale: [r("patch", "apps", "deployments/scale")],
   readNamespacedConfigMap: [r("get", "", "configmaps")],
+  // OMS bundles in labelled Secrets, read before the verdict.
+  readNamespacedSecret: [r("get", "", "secrets")],
+  // The webhook served from the operator watches the labelled trust material.
+  listConfigMapForAllNamespaces: listWatch("", "configmaps"),
+  listSecretForAllNamespaces: listWatch("", "secrets"),
   createNamespacedEvent: [r("create", "", "events")],
   // The webhook served from the operator (the chart's default mode) looks up cache misses.
   getNamespacedCustomObject: [crd("get", "modelversions")],
@@ -59,6 +64,8 @@ const WEBHOOK: Calls = {
   listNamespace: listWatch("", "namespaces"),
   getNamespacedCustomObject: [crd("get", "modelversions")],
   readNamespace: [r("get", "", "namespaces")],
+  listConfigMapForAllNamespaces: listWatch("", "configmaps"),
+  listSecretForAllNamespaces: listWatch("", "secrets"),
 };
 // Calls of the operator process that the chart's operator never makes: --install-crds (the chart
 // installs the CRDs itself) and the start-up version probe (/version is public to every user).

@@ -82,6 +82,24 @@ const PINNED: {
     data: { modelVersion: "mistral", image: IMG, lastRevision: 3 },
     key: "ModelDeploymentDeleted/uid-w",
   },
+  ArtifactVerified: {
+    parts: { ...rollout, digest: D },
+    data: { revision: 3, uri: "s3://b/m/", digest: D, pod: "chat-7d9f-abcde", verifiedBy: "init-container" },
+    key: `ArtifactVerified/uid-w/3-0123456789abcdef/${D}`,
+  },
+  ArtifactVerificationFailed: {
+    parts: { podUid: "uid-p", expected: D },
+    data: {
+      revision: 3,
+      uri: "s3://b/m/",
+      expected: D,
+      actual: "sha256:0",
+      file: "config.json",
+      pod: "chat-7d9f-abcde",
+      message: "artifact s3://b/m/: digest sha256:0, expected …",
+    },
+    key: `ArtifactVerificationFailed/uid-p/${D}`,
+  },
   AdmissionDenied: {
     parts: {
       parts: ["review-1", "apps", "Deployment", "ml", "web", "image-not-pinned", "imagePinned", "strict"],
@@ -152,6 +170,8 @@ const SHAPES: Record<EntryKind, string[]> = {
   DriftDetected: ["pod", "container", "admitted", "running"],
   RevokedModelInUse: ["modelVersion", "revoked", "replicas", "scaleToZero"],
   ModelDeploymentDeleted: ["modelVersion", "image", "lastRevision"],
+  ArtifactVerified: ["revision", "uri", "digest", "pod", "verifiedBy"],
+  ArtifactVerificationFailed: ["revision", "uri", "expected", "actual", "file", "pod", "message"],
   AdmissionDenied: [
     "reviewUid",
     "operation",

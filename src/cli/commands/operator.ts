@@ -30,6 +30,7 @@ interface OperatorFlags extends CheckpointFlags {
   webhookTimeoutSeconds: number;
   webhookTlsHandshakeTimeoutMs: number;
   webhookInFlightBodyBytes: number;
+  artifactImage?: string;
 }
 
 function loadKubeConfig(flags: Pick<OperatorFlags, "kubeconfig" | "context">): KubeConfig {
@@ -123,7 +124,12 @@ export function registerOperatorCommand(program: Command): void {
     )
     .option(...handshakeTimeoutFlag("--webhook-tls-handshake-timeout-ms"))
     .option(...inFlightBodyBytesFlag("--webhook-in-flight-body-bytes"))
-    .option("--install-crds", "server-side apply the modelchain CRDs before starting", false);
+    .option("--install-crds", "server-side apply the modelchain CRDs before starting", false)
+    .option(
+      "--artifact-image <ref>",
+      "modelchain image (pinned by digest) the artifact fetch/verify init containers run",
+      process.env["MODELCHAIN_ARTIFACT_IMAGE"],
+    );
   addCheckpointOptions(command).action(runOperator);
 }
 
@@ -154,6 +160,7 @@ async function runOperator(flags: OperatorFlags): Promise<void> {
     workers: flags.workers,
     healthPort: flags.healthPort,
     ...(checkpoints === undefined ? {} : { checkpoints }),
+    ...(flags.artifactImage === undefined ? {} : { artifactImage: flags.artifactImage }),
     ...(flags.leaderElect
       ? {
           leaderElection: {

@@ -1,0 +1,76 @@
+// Where a ModelVersion's artifact lives, read from its URI (pure). The Pod shape (image volume,
+// fetch or verify init container) and the fetcher both start from this one parse.
+
+export type ArtifactLocation =
+  /** `repository` as named, a tag included: `registry/models/name[:tag]`. */
+  | { scheme: "oci"; repository: string }
+  | { scheme: "s3" | "gs"; bucket: string; key: string }
+  | { scheme: "https"; url: string }
+  | { scheme: "hf"; repo: string; revision: string; path: string }
+  | { scheme: "pvc"; claim: string; path: string };
+
+export class ArtifactUriError extends Error {
+  override readonly name = "ArtifactUriError";
+  constructor(uri: string, problem: string) {
+    super(`artifact uri ${JSON.stringify(uri)}: ${problem}`);
+  }
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function bucketObject(uri: string, scheme: "s3" | "gs", rest: string): ArtifactLocation {
+  const slash = rest.indexOf("/");
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  const key = slash < 0 ? "" : rest.slice(slash + 1);
+  if (bucket === "") throw new ArtifactUriError(uri, "no bucket");
+  return { scheme, bucket, key };
+}
+
+/** hf://<owner>/<repo>@<revision>/<path>: the Hub's `resolve` URL names the same three parts. */
+function hubFile(uri: string, rest: string): ArtifactLocation {
+  const at = rest.indexOf("@");
+  if (at <= 0) throw new ArtifactUriError(uri, "expected hf://<repo>@<revision>/<path>");
+  const repo = rest.slice(0, at);
+  const after = rest.slice(at + 1);
+  const slash = after.indexOf("/");
+  if (slash <= 0 || slash === after.length - 1)
+    throw new ArtifactUriError(uri, "expected hf://<repo>@<revision>/<path> with a revision and a file path");
+  return { scheme: "hf", repo, revision: after.slice(0, slash), path: after.slice(slash + 1) };
+}
+
+function claimPath(uri: string, rest: string): ArtifactLocation {
+  const slash = rest.indexOf("/");
+  const claim = slash < 0 ? rest : rest.slice(0, slash);
+  if (!DNS_LABEL.test(claim)) throw new ArtifactUriError(uri, `claim ${JSON.stringify(claim)} is not a name`);
+  const path = slash < 0 ? "" : rest.slice(slash + 1).replace(/\/+$/, "");
+  if (path.split("/").some((p) => p === ".."))
+    throw new ArtifactUriError(uri, "path must stay inside the claim");
+  return { scheme: "pvc", claim, path };
+}
+
+export function parseArtifactUri(uri: string): ArtifactLocation {
+  const match = /^([a-z0-9]+):\/\/(.+)$/.exec(uri);
+  if (match === null) throw new ArtifactUriError(uri, "expected <scheme>://…");
+  const [, scheme, rest = ""] = match;
+  switch (scheme) {
+    case "oci":
+      // A tag may stay (the digest is what is pulled); a digest belongs in spec.artifact.digest.
+      if (rest.includes("@"))
+        throw new ArtifactUriError(uri, "name no digest here; it is spec.artifact.digest");
+      return { scheme, repository: rest };
+    case "s3":
+    case "gs":
+      return bucketObject(uri, scheme, rest);
+    case "https":
+      return { scheme, url: uri };
+    case "hf":
+      return hubFile(uri, rest);
+    case "pvc":
+      return claimPath(uri, rest);
+    default:
+      throw new ArtifactUriError(
+        uri,
+        `scheme ${JSON.stringify(scheme)} is not one of oci, s3, gs, https, hf, pvc`,
+      );
+  }
+}

@@ -1,0 +1,121 @@
+// `artifact fetch`: the objects of an artifact streamed into a temporary directory beside the
+// destination while they are hashed, and renamed to the destination in one step only when the
+// manifest digest is the expected one. On any failure the temporary directory is removed, so
+// the destination either holds the verified artifact or does not exist.
+import { mkdir, mkdtemp, readdir, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { parseArtifactUri } from "../api/index.ts";
+import { downloadObject, DEFAULT_RETRY, type RetryOptions } from "./download.ts";
+import { hubFileUrl, httpsSource } from "./https-source.ts";
+import type { FileDigest } from "./manifest.ts";
+import { ArtifactFetchFailed, type ArtifactSource } from "./source.ts";
+import { checkFiles, verifyDirectory, type VerifiedArtifact } from "./verify.ts";
+
+export const HUB_ENDPOINT = "https://huggingface.co";
+
+export interface FetchOptions {
+  uri: string;
+  digest: string;
+  dest: string;
+  expectedFiles?: readonly FileDigest[];
+  /** S3-compatible store (or GCS XML API) endpoint. */
+  s3Endpoint?: string;
+  hfEndpoint?: string;
+  /** Bearer token for https:// and hf:// (HF_TOKEN for the Hub); never logged. */
+  bearerToken?: string;
+  retry?: RetryOptions;
+}
+
+export interface FetchResult extends VerifiedArtifact {
+  /** False when the destination already held the verified artifact (an init container rerun). */
+  fetched: boolean;
+  bytes: number;
+}
+
+export class ArtifactDestinationExists extends Error {
+  override readonly name = "ArtifactDestinationExists";
+}
+
+/** The store of `options.uri`; the S3 SDK is loaded only for s3:// and gs:// (it is most of the process's memory). */
+export async function sourceFor(options: FetchOptions): Promise<ArtifactSource> {
+  const where = parseArtifactUri(options.uri);
+  const token = options.bearerToken === undefined ? {} : { bearerToken: options.bearerToken };
+  switch (where.scheme) {
+    case "s3":
+    case "gs":
+      return (await import("./s3-source.ts")).s3Source({
+        ...where,
+        ...(options.s3Endpoint === undefined ? {} : { endpoint: options.s3Endpoint }),
+      });
+    case "https":
+      return httpsSource({ url: where.url, ...token });
+    case "hf":
+      return httpsSource({
+        url: hubFileUrl(options.hfEndpoint ?? HUB_ENDPOINT, where.repo, where.revision, where.path),
+        path: where.path,
+        ...token,
+      });
+    default:
+      throw new ArtifactFetchFailed(
+        `${options.uri}: ${where.scheme}:// artifacts are not fetched (the Pod mounts them)`,
+        false,
+      );
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    (e: unknown) => {
+      if (e instanceof Error && "code" in e && e.code === "ENOENT") return false;
+      throw e;
+    },
+  );
+}
+
+/** Leftovers of a fetch that was killed (an init container's OOM kill or eviction). */
+async function removeStalePartials(parent: string, stem: string): Promise<void> {
+  for (const name of await readdir(parent))
+    if (name.startsWith(`${stem}.partial-`)) await rm(join(parent, name), { recursive: true, force: true });
+}
+
+async function downloadAll(
+  source: ArtifactSource,
+  work: string,
+  retry: RetryOptions,
+): Promise<{ files: FileDigest[]; bytes: number }> {
+  const files: FileDigest[] = [];
+  let bytes = 0;
+  for (const object of await source.list()) {
+    const got = await downloadObject(source, object, join(work, object.path), retry);
+    files.push({ path: object.path, sha256: got.sha256 });
+    bytes += got.bytes;
+  }
+  return { files, bytes };
+}
+
+export async function fetchArtifact(options: FetchOptions): Promise<FetchResult> {
+  const { dest, digest } = options;
+  const source = await sourceFor(options);
+  if (await exists(dest)) {
+    const present = await verifyDirectory(dest, digest, options.expectedFiles).catch((e: unknown) => {
+      throw new ArtifactDestinationExists(
+        `artifact fetch: ${JSON.stringify(dest)} exists and is not the expected artifact (${e instanceof Error ? e.message : String(e)}); refusing to overwrite it`,
+      );
+    });
+    return { ...present, fetched: false, bytes: 0 };
+  }
+  const parent = dirname(dest);
+  const stem = `.${basename(dest)}`;
+  await mkdir(parent, { recursive: true });
+  await removeStalePartials(parent, stem);
+  const work = await mkdtemp(join(parent, `${stem}.partial-`));
+  try {
+    const { files, bytes } = await downloadAll(source, work, options.retry ?? DEFAULT_RETRY);
+    const verified = checkFiles(options.uri, files, digest, options.expectedFiles);
+    await rename(work, dest);
+    return { ...verified, fetched: true, bytes };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

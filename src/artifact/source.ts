@@ -1,0 +1,44 @@
+// What a fetcher needs from a store: the objects that make up the artifact, and each object's
+// bytes from an offset on (a range request), with a validator (an ETag) so that a resumed range
+// is known to come from the same object version.
+
+/** One object of an artifact: its path inside the model directory and how the store names it. */
+export interface RemoteObject {
+  /** Relative POSIX path below the destination. */
+  path: string;
+  /** The store's name for it: an object key or a URL. */
+  locator: string;
+}
+
+export interface OpenedRange {
+  body: AsyncIterable<Uint8Array>;
+  /** The offset the body starts at: 0 when the store ignored the range and sent everything. */
+  start: number;
+  /** The object's full size, when the store said. */
+  total?: number;
+  /** ETag (or similar) of the object version served. */
+  validator?: string;
+}
+
+export interface ArtifactSource {
+  list(): Promise<RemoteObject[]>;
+  /** `validator` from an earlier range: the store must refuse or restart if the object changed. */
+  open(object: RemoteObject, offset: number, validator: string | undefined): Promise<OpenedRange>;
+}
+
+/** A store refused or failed a request; `transient` says whether trying again may help. */
+export class ArtifactFetchFailed extends Error {
+  override readonly name = "ArtifactFetchFailed";
+  readonly transient: boolean;
+  readonly status: number | undefined;
+  constructor(message: string, transient: boolean, status?: number, options?: ErrorOptions) {
+    super(message, options);
+    this.transient = transient;
+    this.status = status;
+  }
+}
+
+/** HTTP statuses worth a retry: the server or something in between was briefly unable. */
+export function isTransientStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
