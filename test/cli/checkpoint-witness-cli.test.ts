@@ -95,7 +95,7 @@ describe("published checkpoints, witnesses and forks through the CLI", { timeout
     );
     expect(JSON.parse(overHttp.stdout)).toMatchObject({ size: 5, root: honestRoot5, note: published.stdout });
     expect(readFileSync(kept, "utf8")).toBe(published.stdout);
-    const history = ok(await runCliAsync(["history", "ml/md-2", "--ledger", ledgerDir]));
+    const history = ok(await runCliAsync(["history", "ml/md-2", "--ledger", ledgerDir, "-o", "table"]));
     expect(history.stdout).toContain(`signed checkpoint: size 5, root ${honestRoot5}, key `);
     const signLocked = await runCliAsync(["checkpoint", "--ledger", ledgerDir, "--sign"]);
     expect(signLocked.status).toBe(1);

@@ -191,7 +191,7 @@ describe.skipIf(skip)("OMS bundles through the CLI", { timeout: CLI_TIMEOUT_MS }
       manifest,
       yaml(deployment("good", "resnet"), deployment("bad", "resnet-bad"), deployment("ref", "resnet-ref")),
     );
-    const run = runCli(["check", "-f", manifest, "--source", `dir:${source}`]);
+    const run = runCli(["check", "-f", manifest, "--source", `dir:${source}`, "-o", "table"]);
     expect(run.status, run.stdout + run.stderr).toBe(1);
     expect(run.stdout).toMatch(/ALLOWED ModelDeployment ml\/good/);
     expect(run.stdout).toMatch(/ALLOWED ModelDeployment ml\/ref/);

@@ -225,9 +225,12 @@ describe.skipIf(skip).each(backends)(
         "ModelVersion ml/mistral-7b-support-v2",
       ]);
       expect(group?.imageDigests).toHaveLength(2);
+      // ArtifactVerified once: the oci:// model is an image volume, verified by the kubelet when
+      // revision 1's Pods started (the later revisions' Pods are never marked started here).
       expect(group?.events.map((e) => e.kind)).toEqual([
         "RolloutStarted",
         "RolloutCompleted",
+        "ArtifactVerified",
         "RolloutStarted",
         "ImageDigestChanged",
         "RolloutStarted",

@@ -65,6 +65,22 @@ export function summarize(e: LedgerEntry): string {
     case "AdmissionDenied":
       return `${str(d["operation"])} ${d["enforced"] === true ? "denied" : `found (${str(d["mode"])})`}: ${str(d["message"])}`;
     default:
+      return summarizeMore(e.kind, d);
+  }
+}
+
+/** The kinds recorded about artifacts and reinstatements; anything else as its fields. */
+function summarizeMore(kind: string, d: Record<string, unknown>): string {
+  switch (kind) {
+    case "ArtifactVerified":
+      return `revision ${str(d["revision"])}: artifact ${str(d["digest"])} verified by the ${str(d["verifiedBy"])} in pod ${str(d["pod"])}`;
+    case "ArtifactVerificationFailed":
+      return `revision ${str(d["revision"])}: artifact in pod ${str(d["pod"])} is ${str(d["actual"])}, expected ${str(d["expected"])}${d["file"] === null || d["file"] === undefined ? "" : ` (first differing file ${str(d["file"])})`}`;
+    case "ModelVersionReinstated":
+      return `reinstated (revocation at entry ${str(d["revocationIndex"])} lifted), signed by ${str(d["signedBy"])}: ${str(d["reason"])}`;
+    case "ArtifactRevoked":
+      return `artifact ${str(d["digest"])} revoked by policy ${str(d["policy"])}: ${str(d["reason"])}`;
+    default:
       return Object.entries(d)
         .map(([k, v]) => `${k}=${str(v)}`)
         .join(" ");
