@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The end-to-end checks on the cluster up.sh started (sourced functions run from e2e.sh): the chart
 # installed with its own RBAC, samples/ applied, admission through the webhook's Service, the
-# ledger on its PersistentVolume, /metrics, an operator killed mid-rollout, upgrade and uninstall.
+# ledger on its PersistentVolume, /metrics, an operator killed mid-rollout, upgrade, an https://
+# artifact fetched and verified in the Pod (artifact-checks.sh) and uninstall.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ns=modelchain-system
@@ -128,10 +129,18 @@ mc verify --ledger "$ledger" >/dev/null || fail "modelchain verify failed in the
 mc history ml/support-chat --ledger "$ledger" -o table | tail -4 >&2
 step "operator killed mid-rollout: ledger $before -> $after entries, verify and history ok"
 
-# --- helm upgrade keeps the ledger; helm uninstall leaves the claim, the volume and its entries
-h upgrade mc "$root/helm/modelchain" --namespace "$ns" "${chart_sets[@]}" --set operator.workers=3 --wait --timeout 5m >/dev/null
+# --- helm upgrade keeps the ledger; pinned by digest, the chart gives the operator its own image
+# as --artifact-image, and an https:// artifact is fetched and verified in the serving Pod
+mc_digest="$(image_digest docker.io/library/modelchain:e2e)"
+[[ "$mc_digest" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "no digest for docker.io/library/modelchain:e2e: $mc_digest"
+h upgrade mc "$root/helm/modelchain" --namespace "$ns" "${chart_sets[@]}" --set image.digest="$mc_digest" \
+  --set operator.workers=3 --wait --timeout 5m >/dev/null
 wait_for "the upgraded operator" operator_ready
 [ "$(entries)" -ge "$after" ] || fail "helm upgrade lost entries"
+k -n "$ns" get deploy mc-operator -o jsonpath='{.spec.template.spec.containers[0].args}' |
+  grep -qF -- "--artifact-image=modelchain@$mc_digest" || fail "the upgraded operator has no --artifact-image pinned by digest"
+source "$cluster_dir/artifact-checks.sh"
+after="$(entries)"
 h uninstall mc --namespace "$ns" --wait >/dev/null
 [ "$(k -n "$ns" get pvc mc-ledger -o jsonpath='{.status.phase}')" = Bound ] || fail "helm uninstall removed the ledger claim"
 host_verify="$("$root/node_modules/.bin/node" "$root/src/cli/bin.ts" verify --ledger "$pv_dir/ledger")" ||
