@@ -57,7 +57,7 @@ fine_tune_from_store() { # version name -> samples/fine-tuned.yaml with the stor
   grep -qF "uri: $uri" "$store/mv-$1.yaml" && grep -qF "digest: $digest" "$store/mv-$1.yaml" ||
     fail "samples/fine-tuned.yaml no longer has the fields this suite adapts"
   cli sign -f "$store/mv-$1.yaml" --key "$root/samples/keys/demo-signing.pem" --parent "$root/samples/base-model.yaml" \
-    -o "$store/mv-$1.signed.yaml" >/dev/null || fail "modelchain sign of the adapted fine-tune $2"
+    -o "$store/mv-$1.signed.yaml" >/dev/null 2>"$store/sign.log" || fail "modelchain sign of the adapted fine-tune $2: $(cat "$store/sign.log")"
   cat "$store/mv-$1.signed.yaml"
 }
 
