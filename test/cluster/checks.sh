@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The end-to-end checks on the cluster up.sh started (sourced functions run from e2e.sh): the chart
 # installed with its own RBAC, samples/ applied, admission through the webhook's Service, the
-# ledger on its PersistentVolume, /metrics, an operator killed mid-rollout, upgrade and uninstall.
+# ledger on its PersistentVolume, /metrics, an operator killed mid-rollout, upgrade, an https://
+# artifact fetched and verified in the Pod (artifact-checks.sh) and uninstall.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ns=modelchain-system
@@ -60,26 +61,40 @@ spec:
   claimRef: {namespace: $ns, name: mc-ledger}
   hostPath: {path: "$pv_dir", type: Directory}
 YAML
-chart_sets=(--set image.repository=modelchain --set image.tag=e2e --set image.pullPolicy=Never --set clusterName=e2e)
+# Pinned by the digest containerd has for it, the chart gives the operator its own image as
+# --artifact-image: the init containers that fetch https:// artifacts run it.
+mc_digest="$(image_digest docker.io/library/modelchain:e2e)"
+[[ "$mc_digest" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "no digest for docker.io/library/modelchain:e2e: $mc_digest"
+chart_sets=(--set image.repository=modelchain --set image.tag=e2e --set image.digest="$mc_digest"
+  --set image.pullPolicy=Never --set clusterName=e2e)
 h install mc "$root/helm/modelchain" --namespace "$ns" --create-namespace "${chart_sets[@]}" --wait --timeout 5m >/dev/null
 step "helm install --wait: $(k -n "$ns" get pods -o name | wc -l) pod(s), PVC $(k -n "$ns" get pvc mc-ledger -o jsonpath='{.status.phase}')"
 [ "$(k get clusterrolebinding -o name | grep -c 'mc-')" = 2 ] || fail "expected only the chart's two ClusterRoleBindings"
 [ "$(k auth can-i create deployments.apps -n ml --as="system:serviceaccount:$ns:mc-operator")" = yes ] ||
   fail "the chart's operator role cannot create Deployments"
+k -n "$ns" get deploy mc-operator -o jsonpath='{.spec.template.spec.containers[0].args}' |
+  grep -qF -- "--artifact-image=modelchain@$mc_digest" || fail "the operator has no --artifact-image pinned by digest"
 
 # --- samples/: the signed chain verifies; the ModelDeployment rolls out on real Pods. The sample's
-# vLLM image and 16 GiB requests cannot run here: the same ModelDeployment serves a local image,
-# pinned by the digest containerd has for it, with small requests.
-k apply -f "$root/samples/namespace.yaml" -f "$root/samples/trust-policy.yaml" \
-  -f "$root/samples/base-model.yaml" -f "$root/samples/fine-tuned.yaml" >/dev/null
+# vLLM image, 16 GiB requests and registry-held model cannot be had here: the same
+# ModelDeployment serves a local image, pinned by the digest containerd has for it, with small
+# requests, and the fine-tune (signed again) names a model file the HTTPS store of
+# artifact-checks.sh serves from inside the namespace.
+source "$cluster_dir/artifact-checks.sh"
+k apply -f "$root/samples/namespace.yaml" -f "$root/samples/trust-policy.yaml" -f "$root/samples/base-model.yaml" >/dev/null
+artifact_store
+fine_tune_from_store 2.0.0 mistral-7b-support-v2 > "$run_dir/fine-tuned.yaml"
+k apply -f "$run_dir/fine-tuned.yaml" >/dev/null
 wait_for "the ModelVersions Verified" verified
 rev1="$(image_digest localhost/e2e-serving:1)"; rev2="$(image_digest localhost/e2e-serving:2)"
 [ -n "$rev1" ] && [ -n "$rev2" ] && [ "$rev1" != "$rev2" ] || fail "no digests for the serving images"
 sed -e "s|image: registry.example.com/serving/vllm@sha256:[0-9a-f]*|image: localhost/e2e-serving@$rev1|" \
   -e 's|args: \["--max-model-len", "8192"\]|args: ["httpd", "-f", "-p", "8000"]|' \
   -e 's|requests: { cpu: "2", memory: 16Gi }|requests: { cpu: 10m, memory: 16Mi }|' \
-  -e 's|limits: { memory: 24Gi }|limits: { memory: 64Mi }|' "$root/samples/deployment.yaml" > "$run_dir/deployment.yaml"
-grep -q "e2e-serving@$rev1" "$run_dir/deployment.yaml" && grep -q '"httpd"' "$run_dir/deployment.yaml" ||
+  -e 's|limits: { memory: 24Gi }|limits: { memory: 64Mi }|' \
+  -e 's|^  replicas: 2$|  replicas: 2\n  artifact: { credentialsSecret: e2e-artifact-trust }|' "$root/samples/deployment.yaml" > "$run_dir/deployment.yaml"
+grep -q "e2e-serving@$rev1" "$run_dir/deployment.yaml" && grep -q '"httpd"' "$run_dir/deployment.yaml" &&
+  grep -q "credentialsSecret: e2e-artifact-trust" "$run_dir/deployment.yaml" ||
   fail "samples/deployment.yaml no longer has the fields this suite adapts"
 k apply -f "$run_dir/deployment.yaml" >/dev/null
 wait_for "support-chat rolled out on revision 1" rolled_out "$rev1"
@@ -128,10 +143,13 @@ mc verify --ledger "$ledger" >/dev/null || fail "modelchain verify failed in the
 mc history ml/support-chat --ledger "$ledger" -o table | tail -4 >&2
 step "operator killed mid-rollout: ledger $before -> $after entries, verify and history ok"
 
-# --- helm upgrade keeps the ledger; helm uninstall leaves the claim, the volume and its entries
+# --- helm upgrade keeps the ledger; an https:// artifact verified in the Pod, a tampered one
+# refused; helm uninstall leaves the claim, the volume and its entries
 h upgrade mc "$root/helm/modelchain" --namespace "$ns" "${chart_sets[@]}" --set operator.workers=3 --wait --timeout 5m >/dev/null
 wait_for "the upgraded operator" operator_ready
 [ "$(entries)" -ge "$after" ] || fail "helm upgrade lost entries"
+artifact_checks
+after="$(entries)"
 h uninstall mc --namespace "$ns" --wait >/dev/null
 [ "$(k -n "$ns" get pvc mc-ledger -o jsonpath='{.status.phase}')" = Bound ] || fail "helm uninstall removed the ledger claim"
 host_verify="$("$root/node_modules/.bin/node" "$root/src/cli/bin.ts" verify --ledger "$pv_dir/ledger")" ||

@@ -27,6 +27,7 @@ if alive kube-apiserver && alive kubelet; then
 fi
 say "pods deleted"
 stop kube-proxy; stop kubelet
+stop artifact-store
 if alive containerd; then
   for t in $(ctr tasks ls -q 2>/dev/null); do ctr tasks kill -s SIGKILL "$t" >/dev/null 2>&1; done
   sleep 1
