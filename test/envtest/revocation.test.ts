@@ -383,9 +383,16 @@ describe.skipIf(skip)("revocation as a recorded fact, through a real API server"
       ["ml", "poisoned-a"],
       ["team-b", "poisoned-b"],
     ] as const) {
-      const status = await mvStatus(name, ns);
-      expect(condition(status, "Verified")?.message).toContain(`artifact ${POISONED} revoked`);
-      expect(status.revocation).toMatchObject({ ledgerIndex: artifact });
+      // The status follows the entry: the reconcile patches it after the append is acknowledged.
+      await waitFor(
+        `${ns}/${name} status names the artifact revocation`,
+        async () =>
+          condition(await mvStatus(name, ns), "Verified")?.message?.includes(
+            `artifact ${POISONED} revoked`,
+          ) === true,
+        30_000,
+      );
+      expect((await mvStatus(name, ns)).revocation).toMatchObject({ ledgerIndex: artifact });
     }
     // The webhook judges by the same fact: a deployment of either is denied.
     let tries = 0;
