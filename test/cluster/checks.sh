@@ -81,7 +81,14 @@ k -n "$ns" get deploy mc-operator -o jsonpath='{.spec.template.spec.containers[0
 # requests, and the fine-tune (signed again) names a model file the HTTPS store of
 # artifact-checks.sh serves from inside the namespace.
 source "$cluster_dir/artifact-checks.sh"
-k apply -f "$root/samples/namespace.yaml" -f "$root/samples/trust-policy.yaml" -f "$root/samples/base-model.yaml" >/dev/null
+k apply -f "$root/samples/namespace.yaml" -f "$root/samples/trust-policy.yaml" >/dev/null
+# helm's --wait sees the operator Ready before kube-proxy has programmed the webhook Service
+# (seen once: "connect: connection refused" on its ClusterIP): wait until a server-side dry run
+# of a ModelVersion, which the API server sends to the webhook, is answered.
+webhook_answers() { k apply --dry-run=server -f "$root/samples/base-model.yaml" >/dev/null; }
+wait_for "the webhook answering through its Service" webhook_answers
+step "the webhook answers through its Service"
+k apply -f "$root/samples/base-model.yaml" >/dev/null
 artifact_store
 fine_tune_from_store 2.0.0 mistral-7b-support-v2 > "$run_dir/fine-tuned.yaml"
 k apply -f "$run_dir/fine-tuned.yaml" >/dev/null
