@@ -3,6 +3,7 @@
 import type { Ledger } from "../ledger/index.ts";
 import { Registrations } from "./registrations.ts";
 import { Revocations } from "./revocations.ts";
+import { EntryFollower } from "./follow.ts";
 
 /** The indexes do not agree on how far they have read; they must be fed together. */
 export class TrailIndexMismatch extends Error {
@@ -15,7 +16,13 @@ export class TrailIndexMismatch extends Error {
 export class TrailIndex {
   readonly registrations: Registrations;
   readonly revocations: Revocations;
-  private reading: Promise<void> | undefined;
+  private readonly follower = new EntryFollower(
+    () => this.size,
+    (index, entry) => {
+      this.registrations.add(index, entry);
+      this.revocations.add(index, entry);
+    },
+  );
 
   constructor(registrations = new Registrations(), revocations = new Revocations()) {
     if (registrations.size !== revocations.size)
@@ -29,18 +36,7 @@ export class TrailIndex {
   }
 
   /** Reads the entries appended since the last call, in order; concurrent callers take turns. */
-  async follow(ledger: Ledger): Promise<void> {
-    while (this.reading !== undefined) await this.reading;
-    this.reading = this.readNew(ledger).finally(() => (this.reading = undefined));
-    await this.reading;
-  }
-
-  private async readNew(ledger: Ledger): Promise<void> {
-    const size = await ledger.size();
-    for (let i = this.size; i < size; i++) {
-      const entry = (await ledger.get(i)).envelope.entry;
-      this.registrations.add(i, entry);
-      this.revocations.add(i, entry);
-    }
+  follow(ledger: Ledger): Promise<void> {
+    return this.follower.follow(ledger);
   }
 }

@@ -4,6 +4,7 @@
 // registered; the first one is the reference, and a later, different spec is a change after
 // registration. An object deleted and created again has a new uid and starts over.
 import type { Ledger, LedgerEntry } from "../ledger/index.ts";
+import { EntryFollower } from "./follow.ts";
 
 export interface Registration {
   /** Ledger index of the first registration. */
@@ -25,7 +26,10 @@ const nameKey = (namespace: string, name: string): string => `${namespace}/${nam
 /** The first registration of every uid in a ledger, followed as the ledger grows. */
 export class Registrations {
   private read = 0;
-  private reading: Promise<void> | undefined;
+  private readonly follower = new EntryFollower(
+    () => this.read,
+    (index, entry) => this.add(index, entry),
+  );
   private readonly byUid = new Map<string, Registration>();
   /** By namespace/name: the first registration of the uid most recently registered under it. */
   private readonly byName = new Map<string, Registration>();
@@ -39,15 +43,8 @@ export class Registrations {
    * Reads the entries appended since the last call (the ledger is append-only). Concurrent
    * callers take turns, so each entry is read once and in order.
    */
-  async follow(ledger: Ledger): Promise<void> {
-    while (this.reading !== undefined) await this.reading;
-    this.reading = this.readNew(ledger).finally(() => (this.reading = undefined));
-    await this.reading;
-  }
-
-  private async readNew(ledger: Ledger): Promise<void> {
-    const size = await ledger.size();
-    for (let i = this.read; i < size; i++) this.add(i, (await ledger.get(i)).envelope.entry);
+  follow(ledger: Ledger): Promise<void> {
+    return this.follower.follow(ledger);
   }
 
   /** Takes in the entry at `index`; entries must come in ledger order. */

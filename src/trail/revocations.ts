@@ -4,6 +4,7 @@
 // every ModelVersion whose artifact has that digest, in every namespace and every cluster that
 // follows the ledger. The controller and the webhook read the same entries the same way.
 import type { Ledger, LedgerEntry } from "../ledger/index.ts";
+import { EntryFollower } from "./follow.ts";
 
 /** A revocation as the ledger recorded it. */
 export interface RecordedRevocation {
@@ -41,7 +42,10 @@ const str = (v: unknown): string | undefined => (typeof v === "string" ? v : und
 
 export class Revocations {
   private read = 0;
-  private reading: Promise<void> | undefined;
+  private readonly follower = new EntryFollower(
+    () => this.read,
+    (index, entry) => this.add(index, entry),
+  );
   private readonly byUid = new Map<string, RevocationStanding>();
   /** For objects without a uid (manifests checked from files): the last standing by name. */
   private readonly byName = new Map<string, RevocationStanding>();
@@ -53,15 +57,8 @@ export class Revocations {
   }
 
   /** Reads the entries appended since the last call; concurrent callers take turns. */
-  async follow(ledger: Ledger): Promise<void> {
-    while (this.reading !== undefined) await this.reading;
-    this.reading = this.readNew(ledger).finally(() => (this.reading = undefined));
-    await this.reading;
-  }
-
-  private async readNew(ledger: Ledger): Promise<void> {
-    const size = await ledger.size();
-    for (let i = this.read; i < size; i++) this.add(i, (await ledger.get(i)).envelope.entry);
+  follow(ledger: Ledger): Promise<void> {
+    return this.follower.follow(ledger);
   }
 
   /** Takes in the entry at `index`; entries must come in ledger order. */
