@@ -25,26 +25,62 @@ start() {
   die "dockerd did not answer on $docker_sock"
 }
 
+# Every pid in a cgroup tree (v1 hierarchies and the unified one).
+pids_in() { find "$@" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u; }
+
+# Removes a cgroup tree, deepest first, retrying while the kernel is still releasing its tasks.
+remove_cgroup() {
+  local c=$1
+  for _ in $(seq 1 20); do
+    [ -d "$c" ] || return 0
+    find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    [ -d "$c" ] || return 0
+    sleep 0.5
+  done
+  echo "docker: could not remove $c (tasks: $(pids_in "$c" | tr '\n' ' '))" >&2
+}
+
+# Each step of the cleanup runs whatever the one before it met (no errexit here): a directory
+# vanishing under find, or a busy cgroup, must not leave the rest of the host unrestored.
 stop() {
   [ -f "$d/pid" ] || return 0
+  set +e
   local pid; pid="$(cat "$d/pid")"
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid"
     for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
     kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid"; echo "docker: killed dockerd $pid" >&2; }
   fi
-  # dockerd leaves its view of the host's netns bind-mounted in its exec root.
-  { grep -F " $d/" /proc/self/mountinfo || true; } | awk '{print $5}' | sort -r | while read -r m; do umount "$m"; done
-  for c in /sys/fs/cgroup/*/docker /sys/fs/cgroup/docker; do
-    [ -d "$c" ] && ! grep -qx "$c" "$d/present-before" && find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null
+  # The managed containerd and its shims name the exec root on their command lines; build
+  # containers that outlived them are found by their cgroups.
+  local proc cmd left
+  for proc in /proc/[0-9]*; do
+    cmd="$({ tr '\0' ' ' < "$proc/cmdline"; } 2>/dev/null)"
+    case "$cmd" in *"$d/exec/"*) kill -KILL "${proc#/proc/}" 2>/dev/null &&
+      echo "docker: killed a leftover ${proc#/proc/} (${cmd:0:80})" >&2 ;; esac
   done
+  local ours=()
+  for c in /sys/fs/cgroup/*/docker /sys/fs/cgroup/docker; do
+    [ -d "$c" ] && ! grep -qx "$c" "$d/present-before" && ours+=("$c")
+  done
+  if [ ${#ours[@]} -gt 0 ]; then
+    left="$(pids_in "${ours[@]}")"
+    [ -z "$left" ] || { echo "docker: killing tasks left in its cgroups: $(echo $left)" >&2; kill -KILL $left 2>/dev/null; sleep 1; }
+  fi
+  # dockerd leaves its view of the host's netns bind-mounted in its exec root.
+  local where=(-e " $d/")
+  grep -qx /run/docker "$d/present-before" || where+=(-e " /run/docker/")
+  grep -F "${where[@]}" /proc/self/mountinfo | awk '{print $5}' | sort -ru |
+    while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
+  for c in "${ours[@]}"; do remove_cgroup "$c"; done
   grep -qx /etc/docker/key.json "$d/present-before" || rm -f /etc/docker/key.json
-  # The managed containerd puts shim sockets in /run/containerd/s whatever its root.
-  grep -qx /run/containerd "$d/present-before" || rmdir /run/containerd/s /run/containerd/fifo /run/containerd 2>/dev/null || true
-  # dockerd's plugin and netns folders under /run/docker, whatever its exec root.
-  grep -qx /run/docker "$d/present-before" || find /run/docker -depth -type d -empty -delete 2>/dev/null || true
+  # The managed containerd puts shim sockets in /run/containerd/s whatever its root; dockerd its
+  # plugin and netns folders under /run/docker whatever its exec root. Absent before: ours alone.
+  grep -qx /run/containerd "$d/present-before" || rm -rf /run/containerd
+  grep -qx /run/docker "$d/present-before" || rm -rf /run/docker
   rm -f "$d/pid"
   say "dockerd stopped"
+  set -e
 }
 
 case "${1:-}" in
