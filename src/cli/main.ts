@@ -8,23 +8,76 @@ import {
   parseAtLeast,
 } from "./output.ts";
 import { MAX_INPUT_BYTES_FLAG, setInputLimit } from "./input.ts";
-import { registerLedgerCommands } from "./commands/ledger.ts";
-import { registerCheckpointCommand } from "./commands/checkpoint.ts";
-import { registerWitnessCommand } from "./commands/witness.ts";
-import { registerVerifyCommands } from "./commands/ledger-verify.ts";
-import { registerKeyCommands } from "./commands/keys.ts";
-import { registerLineageCheck } from "./commands/lineage-check.ts";
-import { registerClusterInfoCommand, registerOperatorCommand } from "./commands/operator.ts";
-import { registerHistoryCommand } from "./commands/history.ts";
-import { registerDemoCommand } from "./commands/demo.ts";
-import { registerWebhookCommand } from "./commands/webhook.ts";
-import { registerCheckCommand } from "./commands/check.ts";
-import { registerArtifactCommands } from "./commands/artifact.ts";
-import { EntryValidationError, HexDecodeError, LedgerUrlError, ProofInputError } from "../ledger/index.ts";
-import { LedgerOpenFailed } from "../ledger/file/index.ts";
-import { DEFAULT_YAML_MAX_BYTES, YamlInputRefused } from "../webhook/index.ts";
+import { EntryValidationError } from "../ledger/entry.ts";
+import { HexDecodeError } from "../ledger/hash.ts";
+import { ProofInputError } from "../ledger/merkle.ts";
+import { LedgerUrlError } from "../ledger/errors.ts";
+import { LedgerOpenFailed } from "../ledger/file/errors.ts";
+import { DEFAULT_YAML_MAX_BYTES, YamlInputRefused } from "../webhook/yaml-input.ts";
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Each command module, by the top-level commands it registers, in help order. Only the module of
+ * the command asked for is loaded (a cold start of every module, the Kubernetes client among
+ * them, costs seconds); help, an unknown or a missing command load them all.
+ */
+const COMMAND_MODULES: ReadonlyArray<{ names: readonly string[]; load: () => Promise<Register> }> = [
+  {
+    names: ["append", "show", "root", "proof", "consistency"],
+    load: async () => (await import("./commands/ledger.ts")).registerLedgerCommands,
+  },
+  {
+    names: ["checkpoint"],
+    load: async () => (await import("./commands/checkpoint.ts")).registerCheckpointCommand,
+  },
+  { names: ["witness"], load: async () => (await import("./commands/witness.ts")).registerWitnessCommand },
+  {
+    names: ["verify", "verify-proof", "verify-consistency"],
+    load: async () => (await import("./commands/ledger-verify.ts")).registerVerifyCommands,
+  },
+  {
+    names: ["keygen", "sign", "reinstate"],
+    load: async () => (await import("./commands/keys.ts")).registerKeyCommands,
+  },
+  {
+    names: ["lineage-check"],
+    load: async () => (await import("./commands/lineage-check.ts")).registerLineageCheck,
+  },
+  {
+    names: ["operator", "cluster-info"],
+    load: async () => {
+      const m = await import("./commands/operator.ts");
+      return (program) => {
+        m.registerOperatorCommand(program);
+        m.registerClusterInfoCommand(program);
+      };
+    },
+  },
+  { names: ["history"], load: async () => (await import("./commands/history.ts")).registerHistoryCommand },
+  { names: ["demo"], load: async () => (await import("./commands/demo.ts")).registerDemoCommand },
+  { names: ["webhook"], load: async () => (await import("./commands/webhook.ts")).registerWebhookCommand },
+  { names: ["check"], load: async () => (await import("./commands/check.ts")).registerCheckCommand },
+  {
+    names: ["artifact"],
+    load: async () => (await import("./commands/artifact.ts")).registerArtifactCommands,
+  },
+];
+
+/** The top-level command argv names, past the program's own options; undefined when there is none. */
+export function commandName(argv: readonly string[]): string | undefined {
+  let valueNext = false;
+  for (const [i, arg] of argv.entries()) {
+    if (valueNext) valueNext = false;
+    else if (arg === "--") return argv[i + 1];
+    else if (arg === MAX_INPUT_BYTES_FLAG) valueNext = true;
+    else if (!arg.startsWith("-")) return arg;
+  }
+  return undefined;
+}
+
+/** The program with the commands argv needs (every command when argv names none of them). */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command("modelchain")
     .description("Verifiable model lineage and rollout ledger for Kubernetes")
     .version("0.1.0")
@@ -37,25 +90,17 @@ export function buildProgram(): Command {
       DEFAULT_YAML_MAX_BYTES,
     )
     .hook("preAction", (root) => setInputLimit(root.opts<{ maxInputBytes: number }>().maxInputBytes));
-  registerLedgerCommands(program);
-  registerCheckpointCommand(program);
-  registerWitnessCommand(program);
-  registerVerifyCommands(program);
-  registerKeyCommands(program);
-  registerLineageCheck(program);
-  registerOperatorCommand(program);
-  registerClusterInfoCommand(program);
-  registerHistoryCommand(program);
-  registerDemoCommand(program);
-  registerWebhookCommand(program);
-  registerCheckCommand(program);
-  registerArtifactCommands(program);
+  const name = commandName(argv);
+  const asked = COMMAND_MODULES.find((m) => name !== undefined && m.names.includes(name));
+  const registers = await Promise.all((asked === undefined ? COMMAND_MODULES : [asked]).map((m) => m.load()));
+  for (const register of registers) register(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv, { from: "user" });
+    const program = await buildProgram(argv);
+    await program.parseAsync(argv, { from: "user" });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (e: unknown) {
     return reportFailure(e);

@@ -13,7 +13,7 @@ import {
   readManifestFile,
   ManifestReadFailed,
   type ManifestObject,
-} from "../webhook/index.ts";
+} from "../webhook/source-dir.ts";
 import { inputLimits } from "./input.ts";
 import { CliInputError } from "./output.ts";
 

@@ -21,3 +21,11 @@ export class LedgerError extends Error {
     this.permanent = options?.permanent ?? false;
   }
 }
+
+/** A ledger URL (a directory, file:// or ic://) that names no ledger this build can open. */
+export class LedgerUrlError extends LedgerError {
+  constructor(url: string, problem: string) {
+    super(`ledger ${JSON.stringify(url)}: ${problem}`, { permanent: true });
+    this.name = "LedgerUrlError";
+  }
+}

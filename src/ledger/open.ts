@@ -11,7 +11,7 @@
 //                             canister is unreachable; they are replayed in order
 import { readFileSync } from "node:fs";
 import { AnonymousIdentity } from "@dfinity/agent";
-import { LedgerError } from "./errors.ts";
+import { LedgerUrlError } from "./errors.ts";
 import { FileLedger } from "./file/index.ts";
 import { IcLedger, type IcLedgerOptions } from "./ic/ledger.ts";
 import { identityFromPem } from "./ic/identity.ts";
@@ -123,15 +123,10 @@ export function icOptions(
   };
 }
 
+export { LedgerUrlError };
+
 export type LedgerLocation =
   { backend: "file"; dir: string } | { backend: "ic"; canisterId: string; params: URLSearchParams };
-
-export class LedgerUrlError extends LedgerError {
-  constructor(url: string, problem: string) {
-    super(`ledger ${JSON.stringify(url)}: ${problem}`, { permanent: true });
-    this.name = "LedgerUrlError";
-  }
-}
 
 export function parseLedgerUrl(url: string): LedgerLocation {
   if (url.length === 0)

@@ -13,7 +13,6 @@ import {
   type WebhookServerOptions,
 } from "./server.ts";
 import { loadManifests, manifestFiles, readLedgerFacts, readManifestFile } from "./source-dir.ts";
-import { startKubeSource } from "./source-kube.ts";
 import type { TlsLoadFailed } from "./tls.ts";
 import type { YamlLimits } from "./yaml-input.ts";
 
@@ -106,6 +105,8 @@ async function feedCache<MV, P>(
   if (o.kubeConfig === undefined) throw new SourceSpecError("kube (no kubeconfig found)");
   const cache = new VerifiedCache(o.vocabulary);
   if (facts !== undefined) cache.setLedgerFacts(facts);
+  // Loaded here: the Kubernetes client is a large module graph that directory sources never need.
+  const { startKubeSource } = await import("./source-kube.ts");
   const kube = await startKubeSource({
     kubeConfig: o.kubeConfig,
     cache,

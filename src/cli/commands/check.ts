@@ -3,20 +3,15 @@
 // reason, 2 on bad input.
 import type { Command } from "commander";
 import { openLedger, type Ledger } from "../../ledger/index.ts";
+import { checkManifests, CheckInputError, type CheckResult } from "../../webhook/check.ts";
+import { DirSourceInvalid, loadDirCache, parseSource, SourceSpecError } from "../../webhook/service.ts";
 import {
-  checkManifests,
-  CheckInputError,
-  DirSourceInvalid,
-  loadDirCache,
   loadModelVersions,
   ManifestReadFailed,
-  modelchainVocabulary,
-  parseSource,
   readManifestFile,
-  SourceSpecError,
-  type CheckResult,
   type ManifestObject,
-} from "../../webhook/index.ts";
+} from "../../webhook/source-dir.ts";
+import { modelchainVocabulary } from "../../webhook/vocabulary.ts";
 import { inputLimits } from "../input.ts";
 import { CheckFailedError, CliInputError, outputOption, printResult, type OutputFormat } from "../output.ts";
 

@@ -8,7 +8,7 @@ import pino from "pino";
 import { borrowedLedger, installCrds, startOperator } from "../../controller/index.ts";
 import { simulateRollouts, startDevCluster } from "../../devcluster/index.ts";
 import { openLedger, type Ledger } from "../../ledger/index.ts";
-import { readManifestFile } from "../../webhook/index.ts";
+import { readManifestFile } from "../../webhook/source-dir.ts";
 import { auditUrl, verdict } from "./ledger-verify.ts";
 import { objectHistory } from "../history/chain.ts";
 import { historyText } from "../history/render.ts";

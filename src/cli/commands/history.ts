@@ -1,4 +1,4 @@
-import { ApiException, KubeConfig, KubernetesObjectApi } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { Option, type Command } from "commander";
 import { openLedger } from "../../ledger/index.ts";
 import { HISTORY_KINDS, historyItems, objectHistory, type HistoryKind } from "../history/chain.ts";
@@ -22,10 +22,14 @@ const API_VERSIONS: Record<HistoryKind, string> = {
   Deployment: "apps/v1",
 };
 
-/** A kubeconfig when one was named (flag or $KUBECONFIG): history then runs "against a cluster". */
-function clusterConfig(opts: HistoryOptions): KubeConfig | undefined {
+/**
+ * A kubeconfig when one was named (flag or $KUBECONFIG): history then runs "against a cluster".
+ * The client is loaded only then (it is most of a cold start otherwise).
+ */
+async function clusterConfig(opts: HistoryOptions): Promise<KubeConfig | undefined> {
   if (opts.kubeconfig === undefined && opts.context === undefined && !process.env["KUBECONFIG"])
     return undefined;
+  const { KubeConfig } = await import("@kubernetes/client-node");
   const kc = new KubeConfig();
   if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
   else kc.loadFromDefault();
@@ -35,6 +39,7 @@ function clusterConfig(opts: HistoryOptions): KubeConfig | undefined {
 
 /** The uid the object has in the cluster now, or undefined when it does not exist there. */
 async function currentUid(kc: KubeConfig, kind: HistoryKind, namespace: string, name: string) {
+  const { ApiException, KubernetesObjectApi } = await import("@kubernetes/client-node");
   try {
     const found = await KubernetesObjectApi.makeApiClient(kc).read({
       apiVersion: API_VERSIONS[kind],
@@ -54,7 +59,7 @@ async function currentUid(kc: KubeConfig, kind: HistoryKind, namespace: string, 
 async function uidFilter(opts: HistoryOptions, namespace: string, name: string): Promise<string | undefined> {
   if (opts.uid === "all") return undefined;
   if (opts.uid !== undefined) return opts.uid;
-  const kc = clusterConfig(opts);
+  const kc = await clusterConfig(opts);
   if (kc === undefined) return undefined;
   const uid = await currentUid(kc, opts.kind, namespace, name);
   if (uid === undefined)

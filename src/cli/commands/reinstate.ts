@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { describeErrors, validateModelVersion } from "../../api/index.ts";
 import { keyIdOf, reinstatementSubject, signReinstatement } from "../../lineage/index.ts";
-import { readYamlDocuments } from "../../webhook/index.ts";
+import { readYamlDocuments } from "../../webhook/yaml-input.ts";
 import { inputLimits } from "../input.ts";
 import { qualifiedName } from "../manifests.ts";
 import { CliInputError, parseIndex } from "../output.ts";

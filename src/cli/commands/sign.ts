@@ -13,7 +13,7 @@ import {
   type Signature,
 } from "../../api/index.ts";
 import { keyIdOf, signSpec } from "../../lineage/index.ts";
-import { readYamlDocuments, type YamlDocument } from "../../webhook/index.ts";
+import { readYamlDocuments, type YamlDocument } from "../../webhook/yaml-input.ts";
 import { inputLimits, readInput } from "../input.ts";
 import { modelVersionsIn, parentName, qualifiedName, readObjects } from "../manifests.ts";
 import { CliInputError } from "../output.ts";

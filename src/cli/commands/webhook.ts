@@ -4,17 +4,10 @@ import { Option, type Command } from "commander";
 import { pino } from "pino";
 import { stringify } from "yaml";
 import { FileOutbox, openLedger, parseLedgerUrl, type Ledger } from "../../ledger/index.ts";
-import {
-  modelchainVocabulary,
-  parseSource,
-  SourceSpecError,
-  startWebhookService,
-  validatingWebhookConfiguration,
-  MAX_REVIEW_BYTES,
-  WEBHOOK_LIMITS,
-  type FailurePolicy,
-  type Source,
-} from "../../webhook/index.ts";
+import { modelchainVocabulary } from "../../webhook/vocabulary.ts";
+import { parseSource, SourceSpecError, startWebhookService, type Source } from "../../webhook/service.ts";
+import { validatingWebhookConfiguration, type FailurePolicy } from "../../webhook/manifest.ts";
+import { MAX_REVIEW_BYTES, WEBHOOK_LIMITS } from "../../webhook/server.ts";
 import { inputLimits } from "../input.ts";
 import { CliInputError, parseAtLeast, parseIndex } from "../output.ts";
 
