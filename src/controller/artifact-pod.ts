@@ -4,7 +4,11 @@
 //   only when the digest matches;
 // - pvc://  the claim read-only, hashed by an init container (`modelchain artifact verify`).
 // The model is mounted at one path (spec.serving.modelPath), also given to the server as MODEL_PATH.
+// When a verified OMS bundle lists the artifact's files, the init container gets that list too
+// (a Pod-template annotation, read through the downward API), so a mismatch names the first file
+// that differs; the list must add up to the signed digest, so an edited annotation cannot pass.
 import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type { FileDigest } from "../artifact/manifest.ts";
 import {
   isPinnedByDigest,
   parseArtifactUri,
@@ -21,6 +25,16 @@ export const TERMINATION_LOG = "/dev/termination-log";
 /** Where the init container sees the model volume; the fetch lands in its `model` folder. */
 const WORK = "/artifact";
 const FETCHED = "model";
+/** The Pod-template annotation holding the verified per-file digests, and its volume. */
+export const ARTIFACT_FILES_ANNOTATION = "modelchain.io/artifact-files";
+export const ARTIFACT_FILES_VOLUME = "artifact-files";
+const FILES_DIR = "/artifact-files";
+const FILES_NAME = "files.json";
+/**
+ * Above this the list is left out (a Pod's annotations may total 256 KiB): the check still
+ * covers every byte, a mismatch then names the two digests only. About 1,500 files.
+ */
+export const MAX_FILES_ANNOTATION_BYTES = 128 * 1024;
 
 export interface ArtifactPod {
   volume: V1Volume;
@@ -28,6 +42,11 @@ export interface ArtifactPod {
   mount: V1VolumeMount;
   env: V1EnvVar;
   initContainers: V1Container[];
+  /** The per-file list's downward-API volume and its Pod-template annotation, when given. */
+  filesVolume?: V1Volume;
+  templateAnnotations?: Record<string, string>;
+  /** Why a verified per-file list was not given to the init container. */
+  filesOmitted?: string;
 }
 
 export type ArtifactPlan = { ok: true; pod: ArtifactPod } | { ok: false; reason: string; message: string };
@@ -104,11 +123,55 @@ function shape(
   };
 }
 
-/** The Pod parts that deliver `artifact`, or why it cannot be delivered (then nothing is written). */
+/** The init container also checks each file against `files` (the verified bundle's list). */
+function withFiles(pod: ArtifactPod, files: readonly FileDigest[]): ArtifactPod {
+  const [init] = pod.initContainers;
+  if (init === undefined) return pod;
+  const text = JSON.stringify({ files: files.map((f) => ({ path: f.path, sha256: f.sha256 })) });
+  if (Buffer.byteLength(text) > MAX_FILES_ANNOTATION_BYTES)
+    return {
+      ...pod,
+      filesOmitted: `the signed list of ${files.length} files is ${Buffer.byteLength(text)} bytes, over the ${MAX_FILES_ANNOTATION_BYTES} a Pod annotation may take; a mismatch will name the digests only`,
+    };
+  const args = init.args ?? [];
+  const at = args.indexOf("--termination-message-path");
+  const manifest = ["--manifest", `${FILES_DIR}/${FILES_NAME}`];
+  return {
+    ...pod,
+    initContainers: [
+      {
+        ...init,
+        args: at < 0 ? [...args, ...manifest] : [...args.slice(0, at), ...manifest, ...args.slice(at)],
+        volumeMounts: [
+          ...(init.volumeMounts ?? []),
+          { name: ARTIFACT_FILES_VOLUME, mountPath: FILES_DIR, readOnly: true },
+        ],
+      },
+    ],
+    filesVolume: {
+      name: ARTIFACT_FILES_VOLUME,
+      downwardAPI: {
+        items: [
+          {
+            path: FILES_NAME,
+            fieldRef: { fieldPath: `metadata.annotations['${ARTIFACT_FILES_ANNOTATION}']` },
+          },
+        ],
+      },
+    },
+    templateAnnotations: { [ARTIFACT_FILES_ANNOTATION]: text },
+  };
+}
+
+/**
+ * The Pod parts that deliver `artifact`, or why it cannot be delivered (then nothing is written);
+ * `files`, a verified signature's per-file digests, make the init container name a differing file.
+ */
 export function artifactPlan(
   md: ModelDeployment,
   artifact: Artifact,
   fetcherImage: string | undefined,
+  files?: readonly FileDigest[],
 ): ArtifactPlan {
   let where: ArtifactLocation;
   try {
@@ -128,9 +191,8 @@ export function artifactPlan(
     };
   const modelPath = md.spec.serving?.modelPath ?? DEFAULT_MODEL_PATH;
   const pod = shape(where, artifact, modelPath, fetcherImage ?? "", md.spec.artifact?.credentialsSecret);
-  return typeof pod === "string"
-    ? { ok: false, reason: "ArtifactUriUnsupported", message: pod }
-    : { ok: true, pod };
+  if (typeof pod === "string") return { ok: false, reason: "ArtifactUriUnsupported", message: pod };
+  return { ok: true, pod: files === undefined || files.length === 0 ? pod : withFiles(pod, files) };
 }
 
 /** `registry/repo[:tag]@sha256:…` → `registry/repo` (a port's colon stays). */
