@@ -195,36 +195,4 @@ export function artifactPlan(
   return { ok: true, pod: files === undefined || files.length === 0 ? pod : withFiles(pod, files) };
 }
 
-/** `registry/repo[:tag]@sha256:…` → `registry/repo` (a port's colon stays). */
-function repositoryOf(reference: string): string {
-  const name = reference.split("@")[0] ?? "";
-  const slash = name.lastIndexOf("/");
-  const colon = name.lastIndexOf(":");
-  return colon > slash ? name.slice(0, colon) : name;
-}
-
-/**
- * A Deployment we do not own that mounts image volumes, serving an oci:// artifact: every image
- * volume not pinned by digest, or naming the artifact's repository at another digest, is a
- * problem (the kubelet would mount bytes the ModelVersion did not sign).
- */
-export function imageVolumeProblems(volumes: readonly V1Volume[], artifact: Artifact): string[] {
-  let where: ArtifactLocation;
-  try {
-    where = parseArtifactUri(artifact.uri);
-  } catch {
-    return [];
-  }
-  if (where.scheme !== "oci") return [];
-  const repository = repositoryOf(where.repository);
-  return volumes.flatMap((v) => {
-    const reference = v.image?.reference;
-    if (reference === undefined) return [];
-    if (!isPinnedByDigest(reference)) return [`image volume ${v.name}: ${reference} is not pinned by digest`];
-    if (repositoryOf(reference) === repository && !reference.endsWith(`@${artifact.digest}`))
-      return [
-        `image volume ${v.name}: ${reference} is not the ModelVersion's artifact digest ${artifact.digest}`,
-      ];
-    return [];
-  });
-}
+export { imageVolumeProblems } from "../api/image-volumes.ts";
