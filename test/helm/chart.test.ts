@@ -46,6 +46,13 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
     expect(byKind(render({ "crds.enabled": "false" }), "CustomResourceDefinition")).toEqual([]);
     for (const crd of byKind(render({ "crds.keep": "false" }), "CustomResourceDefinition"))
       expect(crd["metadata"]["annotations"]).toBeUndefined();
+    // What Argo CD, which ignores helm.sh/resource-policy, needs to keep them when an Application goes.
+    const argo = { "argocd.argoproj.io/sync-options": "Delete=false" };
+    for (const crd of byKind(
+      render({ "crds.keep": "false", "crds.annotations": argo }),
+      "CustomResourceDefinition",
+    ))
+      expect(crd["metadata"]["annotations"]).toEqual(argo);
   });
 
   it("prints a `{{` in a CRD description literally instead of running it", () => {

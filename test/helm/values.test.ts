@@ -4,44 +4,14 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { isMap, parseDocument, type Node, type YAMLMap } from "yaml";
+import { chartValues, valuesTable, withValuesTable, type SchemaNode } from "../../scripts/chart-values.ts";
 import { CHART, helm, render } from "./helm.ts";
 
-interface SchemaNode {
-  description?: string;
-  properties?: Record<string, SchemaNode>;
-}
-
-const schema = JSON.parse(readFileSync(join(CHART, "values.schema.json"), "utf8")) as SchemaNode;
-const valuesText = readFileSync(join(CHART, "values.yaml"), "utf8");
-
-interface Leaf {
-  path: string;
-  comment: string;
-  schema: SchemaNode | undefined;
-}
-
-/**
- * The values a user sets: keys down to where the schema stops describing properties (a free-form
- * object such as resources or affinity is one value). Each with the comment above it (the first key
- * of a block carries it on the block) or on its line.
- */
-function leaves(map: YAMLMap, node: SchemaNode | undefined, prefix = ""): Leaf[] {
-  return map.items.flatMap((pair, i) => {
-    const key = String((pair.key as { value?: unknown }).value);
-    const value = pair.value as Node | null;
-    const child = node?.properties?.[key];
-    const path = prefix + key;
-    if (isMap(value) && value.items.length > 0 && child?.properties !== undefined)
-      return leaves(value, child, `${path}.`);
-    const before = (pair.key as Node).commentBefore ?? (i === 0 ? map.commentBefore : undefined);
-    return [{ path, comment: `${before ?? ""}${value?.comment ?? ""}`.trim(), schema: child }];
-  });
-}
+const read = (f: string) => readFileSync(join(CHART, f), "utf8");
+const schema = JSON.parse(read("values.schema.json")) as SchemaNode;
 
 describe("the chart's values", () => {
-  const root = parseDocument(valuesText).contents;
-  const all = isMap(root) ? leaves(root, schema) : [];
+  const all = chartValues(read("values.yaml"), schema);
 
   it("walks every value of values.yaml", () => {
     expect(all.length).toBeGreaterThan(70);
@@ -62,6 +32,12 @@ describe("the chart's values", () => {
   it("describes every value of values.yaml in values.schema.json", () => {
     expect(all.filter((l) => l.schema === undefined).map((l) => l.path)).toEqual([]);
     expect(all.filter((l) => (l.schema?.description ?? "").length < 10).map((l) => l.path)).toEqual([]);
+  });
+
+  it("lists every value in the chart's README, as `make chart-readme` writes it", () => {
+    const readme = read("README.md");
+    expect(readme, "run make chart-readme").toBe(withValuesTable(readme, valuesTable(all)));
+    expect(readme).toContain('| `webhook.tls.existingSecret` | `""` |');
   });
 
   it("refuses operator.replicas above 1 with the file ledger, in helm template and helm lint, naming the value", () => {
