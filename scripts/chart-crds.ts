@@ -49,7 +49,7 @@ export function chartCrdTemplate(file: string, text: string): string {
     "    {{- end }}",
     "    {{- with .Values.crds.annotations }}{{ toYaml . | nindent 4 }}{{ end }}",
     "  {{- end }}",
-    literal(stringify({ spec: crd.spec }, { lineWidth: 0 })).trimEnd(),
+    literal(stringify({ spec: crd.spec }, { lineWidth: 0, aliasDuplicateObjects: false })).trimEnd(),
     "{{- end }}",
     "",
   ].join("\n");
