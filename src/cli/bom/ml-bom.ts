@@ -215,7 +215,7 @@ function deploymentComponent(input: BomInput, rollouts: readonly ChainItem[]): M
   return c;
 }
 
-/** What a rollout served: the model of the spec digest it names, else (older entries) every spec of the name. */
+/** What a rollout served: the model of the spec digest it names, else every spec of the name. */
 function served(rollout: ChainItem, namespace: string, models: Map<ChainItem, MlComponent>): MlComponent[] {
   const name = `${namespace}/${str(rollout.data["modelVersion"])}`;
   const ofName = [...models].filter(([m]) => subjectName(m) === name);
