@@ -90,6 +90,7 @@ async function provenEntry(c: BomComponent, head: { size: number; root: string }
   return leaf.envelope.entry;
 }
 
+const entryIndex = (c: BomComponent): number => Number(value(c.properties, "modelchain:ledger:entryIndex"));
 const nameOf = (e: LedgerEntry) => `${e.subject.namespace ?? ""}/${e.subject.name}`;
 const datasetsOf = (e: LedgerEntry) =>
   (e.data["datasets"] ?? []) as Array<{ name: string; digest: string | null }>;
@@ -115,9 +116,14 @@ function checkModel(bom: Bom, c: BomComponent, e: LedgerEntry): void {
   const training = (e.data["training"] ?? {}) as { parameters?: Record<string, string> };
   for (const [k, v] of Object.entries(training.parameters ?? {}))
     expect(value(c.modelCard?.properties, `modelchain:training:parameter:${k}`)).toBe(v);
-  const parents = bom.components.filter((x) =>
-    d.parents.includes(values(x.properties, "modelchain:modelVersion")[0] ?? ""),
-  );
+  // A parent is linked by its first registration (the lowest entry index of that name).
+  const registrations = bom.components
+    .filter((x) => x.type === "machine-learning-model")
+    .sort((a, b) => entryIndex(a) - entryIndex(b));
+  const parents = d.parents.flatMap((name) => {
+    const first = registrations.find((x) => values(x.properties, "modelchain:modelVersion")[0] === name);
+    return first === undefined ? [] : [first];
+  });
   expect(dependsOn(bom, c["bom-ref"])).toEqual(
     [...parents.map((p) => p["bom-ref"]), ...cardDatasets.map((x) => x["bom-ref"])].sort(),
   );
@@ -132,8 +138,13 @@ function checkComponent(bom: Bom, c: BomComponent, e: LedgerEntry): void {
   }
   expect(c.type).toBe("container");
   expect(e.kind).toBe("RolloutStarted");
-  expect(Object.values(e.data["images"] as Record<string, string>)).toContain(c["bom-ref"]);
-  expect(c["bom-ref"].endsWith(`@${sha256(c)}`)).toBe(true);
+  // Version 2 entries name `images` by container, version 1 a single `image`.
+  const v2 = e.data["images"];
+  const images = typeof v2 === "object" && v2 !== null ? Object.values(v2) : [e.data["image"]];
+  expect(images).toContain(c["bom-ref"]);
+  const digest = sha256(c);
+  if (digest === undefined) expect(value(c.properties, "modelchain:image:pinnedByDigest")).toBe("false");
+  else expect(c["bom-ref"].endsWith(`@${digest}`)).toBe(true);
 }
 
 export interface SignedHeadTrust {

@@ -1,6 +1,7 @@
 // CycloneDX parts built from what the ledger records: properties, SHA-256 hashes from
 // `sha256:<hex>` digests, and container components from image references.
-import { Enums, Models } from "@cyclonedx/cyclonedx-library";
+import * as Enums from "@cyclonedx/cyclonedx-library/Enums";
+import * as Models from "@cyclonedx/cyclonedx-library/Models";
 import { PackageURL } from "packageurl-js";
 
 export const props = (pairs: ReadonlyArray<readonly [string, string]>): Models.Property[] =>

@@ -2,7 +2,7 @@
 // RFC 6962 inclusion proof (audit path, leaf to root) to the proven tree head; in the metadata,
 // that head and the signed head it is tied to. Property values are strings (CycloneDX): hashes in
 // hex, audit and consistency paths as comma-separated hex in RFC 6962 order.
-import type { Models } from "@cyclonedx/cyclonedx-library";
+import type * as Models from "@cyclonedx/cyclonedx-library/Models";
 import type { ChainItem } from "../history/chain.ts";
 import { props } from "./component-parts.ts";
 

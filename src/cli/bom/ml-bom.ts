@@ -3,7 +3,8 @@
 // their ancestors as machine-learning-model components with a model card, their datasets as data
 // components; parents and datasets as dependencies. Every component names the ledger entry that
 // recorded it with the RFC 6962 inclusion proof to the tree head in the BOM's metadata.
-import { Enums, Models } from "@cyclonedx/cyclonedx-library";
+import * as Enums from "@cyclonedx/cyclonedx-library/Enums";
+import * as Models from "@cyclonedx/cyclonedx-library/Models";
 import { subjectName, type ChainItem, type HistoryGroup } from "../history/chain.ts";
 import { ModelCard, MlComponent } from "./ml-components.ts";
 import { containerImage, digestHash, props } from "./component-parts.ts";
@@ -30,9 +31,16 @@ function addAll<T>(set: { add(value: T): unknown }, values: Iterable<T>): void {
   for (const v of values) set.add(v);
 }
 
+/** A dataset is one whatever model names it: the same name, URI and digest. */
 type DatasetKey = string;
-const datasetKey = (d: Record<string, unknown>): DatasetKey =>
-  JSON.stringify([str(d["name"]), str(d["uri"]), typeof d["digest"] === "string" ? d["digest"] : null]);
+const datasetKey = (name: string, uri: string, digest: string | null): DatasetKey =>
+  JSON.stringify([name, uri, digest]);
+
+/** The key of a dataset as a ModelVersionRegistered entry records it. */
+function recordedDatasetKey(recorded: unknown): DatasetKey {
+  const d = record(recorded);
+  return datasetKey(str(d["name"]), str(d["uri"]), typeof d["digest"] === "string" ? d["digest"] : null);
+}
 
 /** One data component per distinct dataset, proven by the first registration that names it. */
 function datasetComponents(
@@ -41,7 +49,7 @@ function datasetComponents(
 ): Map<DatasetKey, MlComponent> {
   const components = new Map<DatasetKey, MlComponent>();
   for (const d of group.datasets) {
-    const key = datasetKey({ ...d });
+    const key = datasetKey(d.name, d.uri, d.digest);
     const known = components.get(key);
     if (known !== undefined) {
       addAll(known.properties, props([["modelchain:dataset:usedBy", d.usedBy]]));
@@ -85,7 +93,7 @@ function trainingProperties(training: Record<string, unknown>): Models.Property[
 function modelCard(item: ChainItem, datasets: Map<DatasetKey, MlComponent>): ModelCard {
   const card = new ModelCard();
   for (const d of Array.isArray(item.data["datasets"]) ? item.data["datasets"] : []) {
-    const c = datasets.get(datasetKey(record(d)));
+    const c = datasets.get(recordedDatasetKey(d));
     if (c !== undefined) card.datasets.add(c.bomRef);
   }
   addAll(card.properties, trainingProperties(record(item.data["training"])));
@@ -171,13 +179,9 @@ function imageComponents(rollouts: readonly ChainItem[]): Map<string, Models.Com
     for (const [container, image] of Object.entries(rolloutImages(r.data))) {
       const known = images.get(image);
       const c = known ?? containerImage(image);
-      addAll(
-        c.properties,
-        props([
-          ["modelchain:container", container],
-          ["modelchain:rollout:revision", str(r.data["revision"])],
-        ]),
-      );
+      const named = [...c.properties].some((p) => p.name === "modelchain:container" && p.value === container);
+      if (!named) c.properties.add(new Models.Property("modelchain:container", container));
+      c.properties.add(new Models.Property("modelchain:rollout:revision", str(r.data["revision"])));
       if (known === undefined) {
         addAll(c.properties, ledgerProperties(r));
         images.set(image, c);

@@ -4,7 +4,8 @@
 // with the two fields, and a JSON normalizer factory whose component normalizer adds them to what the
 // library normalizes. Everything else in the BOM is the library's models and normalizers; the
 // tests validate the result against the library's CycloneDX JSON schema.
-import { Models, Serialize } from "@cyclonedx/cyclonedx-library";
+import * as Models from "@cyclonedx/cyclonedx-library/Models";
+import * as Serialize from "@cyclonedx/cyclonedx-library/Serialize";
 
 /** A CycloneDX version as the library describes it (`Spec.Spec1dot6`, …). */
 export type CycloneDxSpec = ConstructorParameters<typeof Serialize.JSON.Normalize.Factory>[0];

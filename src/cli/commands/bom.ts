@@ -6,9 +6,9 @@ import { randomUUID } from "node:crypto";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { Spec } from "@cyclonedx/cyclonedx-library";
+import * as Spec from "@cyclonedx/cyclonedx-library/Spec";
 import { Option, type Command } from "commander";
-import { openLedger, type CheckpointTrust } from "../../ledger/index.ts";
+import { openLedger, parseLedgerUrl, type CheckpointTrust } from "../../ledger/index.ts";
 import { historyItems, objectHistory, type HistoryGroup } from "../history/chain.ts";
 import { mlBom } from "../bom/ml-bom.ts";
 import type { ProvenHead, SignedHead } from "../bom/ledger-properties.ts";
@@ -54,8 +54,7 @@ async function auditedHead(url: string, trust: CheckpointTrust): Promise<ProvenH
         ? `the ledger does not verify: ${problem.message}`
         : `the ledger does not verify at entry ${problem.index}: ${problem.message}`,
     );
-  const backend = url.startsWith("ic://") ? "ic" : "file";
-  return { backend, size: audit.size, root: audit.root, keyId: audit.keyId };
+  return { backend: parseLedgerUrl(url).backend, size: audit.size, root: audit.root, keyId: audit.keyId };
 }
 
 /** The one recorded object the BOM is about: a name may have several (clusters, uids). */
