@@ -25,3 +25,9 @@ export { requiredChecksOf, policyMode, DEFAULT_MAX_LINEAGE_DEPTH } from "./defau
 export { crdFiles } from "./crd-yaml.ts";
 export { parseArtifactUri, ArtifactUriError, type ArtifactLocation } from "./artifact-uri.ts";
 export { isPinnedByDigest } from "./image-reference.ts";
+export {
+  DEFAULT_MODEL_PATH,
+  MODEL_VOLUME,
+  CONFIG_VOLUME_PREFIX,
+  CONFIG_MOUNT_ROOT,
+} from "./serving-names.ts";

@@ -6,15 +6,15 @@
 // The model is mounted at one path (spec.serving.modelPath), also given to the server as MODEL_PATH.
 import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import {
+  DEFAULT_MODEL_PATH,
   isPinnedByDigest,
+  MODEL_VOLUME,
   parseArtifactUri,
   type Artifact,
   type ArtifactLocation,
   type ModelDeployment,
 } from "../api/index.ts";
 
-export const DEFAULT_MODEL_PATH = "/models";
-export const MODEL_VOLUME = "model";
 /** The init container that fetches or verifies the artifact; the operator reads its status. */
 export const ARTIFACT_CONTAINER = "artifact";
 export const TERMINATION_LOG = "/dev/termination-log";
