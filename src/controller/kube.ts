@@ -12,6 +12,7 @@ import {
   type KubernetesObject,
   type V1Deployment,
   type V1Service,
+  type V1ServicePort,
 } from "@kubernetes/client-node";
 import { GROUP, VERSION } from "../api/index.ts";
 
@@ -101,6 +102,8 @@ export interface KubeWrites {
   /** A server-side dry run of the apply: throws ObjectInvalid when the API server would refuse it. */
   dryRunDeployment(deployment: V1Deployment): Promise<void>;
   applyService(service: V1Service): Promise<void>;
+  /** A merge patch of spec.ports: the list as given, whoever added the entries it replaces. */
+  replaceServicePorts(namespace: string, name: string, ports: V1ServicePort[]): Promise<void>;
   /** Deletes the Service only if it is still the object with this uid (a precondition). */
   deleteService(namespace: string, name: string, uid: string): Promise<void>;
   scaleDeployment(namespace: string, name: string, replicas: number): Promise<void>;
@@ -116,15 +119,12 @@ export interface KubeWrites {
   ): Promise<void>;
 }
 
-export function kubeWrites(kc: KubeConfig): KubeWrites {
-  const custom = kc.makeApiClient(CustomObjectsApi);
+type Apply = (object: KubernetesObject, kind: string, dryRun?: "All") => Promise<void>;
+
+/** Server-side apply as the operator's field manager, taking over fields others changed. */
+function applier(kc: KubeConfig): Apply {
   const objects = KubernetesObjectApi.makeApiClient(kc);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
-  const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
-  const core = kc.makeApiClient(CoreV1Api);
-  /** Server-side apply as the operator's field manager, taking over fields others changed. */
-  const apply = async (object: KubernetesObject, kind: string, dryRun?: "All"): Promise<void> => {
+  return async (object, kind, dryRun) => {
     const what = `${kind} ${object.metadata?.namespace}/${object.metadata?.name}`;
     try {
       await objects.patch(object, undefined, dryRun, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
@@ -134,7 +134,46 @@ export function kubeWrites(kc: KubeConfig): KubeWrites {
       throw new ApplyFailed(what, e);
     }
   };
+}
+
+/** The owned Service's writes. */
+function serviceWrites(
+  kc: KubeConfig,
+  apply: Apply,
+): Pick<KubeWrites, "applyService" | "replaceServicePorts" | "deleteService"> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
   return {
+    async applyService(service) {
+      await apply(service, "Service");
+    },
+    async replaceServicePorts(namespace, name, ports) {
+      try {
+        await core.patchNamespacedService({ namespace, name, body: { spec: { ports } } }, merge);
+      } catch (e: unknown) {
+        throw new ApplyFailed(`ports of Service ${namespace}/${name}`, e);
+      }
+    },
+    async deleteService(namespace, name, uid) {
+      try {
+        await core.deleteNamespacedService({ namespace, name, body: { preconditions: { uid } } });
+      } catch (e: unknown) {
+        // Gone already, or another object by now (409 on the uid precondition): not ours to delete.
+        if (e instanceof ApiException && (e.code === 404 || e.code === 409)) return;
+        throw new ApplyFailed(`delete of Service ${namespace}/${name}`, e);
+      }
+    },
+  };
+}
+
+export function kubeWrites(kc: KubeConfig): KubeWrites {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+  const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
+  const apply = applier(kc);
+  return {
+    ...serviceWrites(kc, apply),
     async patchStatus(plural, namespace, name, status) {
       try {
         await custom.patchNamespacedCustomObjectStatus(
@@ -150,18 +189,6 @@ export function kubeWrites(kc: KubeConfig): KubeWrites {
     },
     async dryRunDeployment(deployment) {
       await apply(deployment, "Deployment", "All");
-    },
-    async applyService(service) {
-      await apply(service, "Service");
-    },
-    async deleteService(namespace, name, uid) {
-      try {
-        await core.deleteNamespacedService({ namespace, name, body: { preconditions: { uid } } });
-      } catch (e: unknown) {
-        // Gone already, or another object by now (409 on the uid precondition): not ours to delete.
-        if (e instanceof ApiException && (e.code === 404 || e.code === 409)) return;
-        throw new ApplyFailed(`delete of Service ${namespace}/${name}`, e);
-      }
     },
     async scaleDeployment(namespace, name, replicas) {
       try {

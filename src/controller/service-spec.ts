@@ -1,6 +1,6 @@
 // The Service a ModelDeployment asks for with spec.service (pure): named like it, selecting its
 // Pods, owned by it so that it is garbage-collected with it.
-import type { ObjectCache, V1Service } from "@kubernetes/client-node";
+import type { ObjectCache, V1Service, V1ServicePort } from "@kubernetes/client-node";
 import type { ModelDeployment } from "../api/index.ts";
 import { controllerReference, DEPLOYMENT_LABEL, MANAGED_BY } from "./deployment-spec.ts";
 import type { KubeWrites } from "./kube.ts";
@@ -38,19 +38,39 @@ export function ownedBy(service: V1Service, md: ModelDeployment): boolean {
   );
 }
 
+/** The fields of a port we set, compared by value (the API server adds nodePort, maybe appProtocol). */
+const portKey = (p: V1ServicePort): string =>
+  JSON.stringify([p.name ?? "", p.port, String(p.targetPort ?? p.port), p.protocol ?? "TCP"]);
+
+/**
+ * Whether the Service's ports are other than ours. Server-side apply merges the ports list by
+ * port and protocol, so a port someone else added or changed stays beside ours (and two named
+ * `http` make the apply itself invalid): those are replaced, not merged.
+ */
+export function portsDrifted(observed: V1Service, desired: V1Service): boolean {
+  const have = (observed.spec?.ports ?? []).map(portKey);
+  const want = (desired.spec?.ports ?? []).map(portKey);
+  return have.length !== want.length || have.some((k, i) => k !== want[i]);
+}
+
 /**
  * Brings the owned Service to what spec.service says: applied when asked for (which also puts it
- * back after an edit or a deletion), deleted when no longer asked for and still ours.
+ * back after a deletion; edited ports are replaced first), deleted when no longer asked for and
+ * still ours.
  */
 export async function reconcileService(
   md: ModelDeployment,
   services: ObjectCache<V1Service>,
-  writes: Pick<KubeWrites, "applyService" | "deleteService">,
+  writes: Pick<KubeWrites, "applyService" | "deleteService" | "replaceServicePorts">,
 ): Promise<void> {
-  const desired = desiredService(md);
-  if (desired !== undefined) return writes.applyService(desired);
   const namespace = md.metadata.namespace ?? "default";
   const existing = services.get(md.metadata.name, namespace);
+  const desired = desiredService(md);
+  if (desired !== undefined) {
+    if (existing !== undefined && ownedBy(existing, md) && portsDrifted(existing, desired))
+      await writes.replaceServicePorts(namespace, md.metadata.name, desired.spec?.ports ?? []);
+    return writes.applyService(desired);
+  }
   const uid = existing?.metadata?.uid;
   if (existing !== undefined && uid !== undefined && ownedBy(existing, md))
     await writes.deleteService(namespace, md.metadata.name, uid);
