@@ -1,6 +1,7 @@
 // What the CRD schema cannot say about a ModelDeployment's serving Pod, checked in code (pure):
 // its own volumes and mounts stay off the operator's names and paths (the model artifact, the
-// ConfigMaps), every mount names a volume, and the Service's targetPort is a port. The API server
+// ConfigMaps), an image volume is pinned by digest, every mount names a volume, and the Service's
+// targetPort is a port. The API server
 // checks the names with CEL too; this is the same rule for callers that validate with ajv.
 import {
   CONFIG_MOUNT_ROOT,
@@ -8,6 +9,7 @@ import {
   DEFAULT_MODEL_PATH,
   MODEL_VOLUME,
 } from "./serving-names.ts";
+import { isPinnedByDigest } from "./image-reference.ts";
 import type { ModelDeploymentSpec } from "./types.ts";
 import type { FieldError } from "./validate.ts";
 
@@ -22,16 +24,25 @@ function within(path: string, root: string): boolean {
 }
 
 function volumeProblems(spec: ModelDeploymentSpec): FieldError[] {
-  return (spec.podTemplate?.volumes ?? []).flatMap((v, i) =>
-    reserved(v.name)
-      ? [
-          {
-            field: `spec.podTemplate.volumes[${i}].name`,
-            message: `"${v.name}" is the operator's (volume "${MODEL_VOLUME}" delivers the model artifact, "${CONFIG_VOLUME_PREFIX}<name>" the ConfigMaps); choose another name`,
-          },
-        ]
-      : [],
-  );
+  return (spec.podTemplate?.volumes ?? []).flatMap((v, i) => {
+    if (reserved(v.name))
+      return [
+        {
+          field: `spec.podTemplate.volumes[${i}].name`,
+          message: `"${v.name}" is the operator's (volume "${MODEL_VOLUME}" delivers the model artifact, "${CONFIG_VOLUME_PREFIX}<name>" the ConfigMaps); choose another name`,
+        },
+      ];
+    // An image volume mounts an image's bytes into the server: pinned, as the serving image must be.
+    const reference = v.image?.reference;
+    if (reference !== undefined && !isPinnedByDigest(reference))
+      return [
+        {
+          field: `spec.podTemplate.volumes[${i}].image.reference`,
+          message: `${JSON.stringify(reference)} is not pinned by digest (name@sha256:<64 hex>)`,
+        },
+      ];
+    return [];
+  });
 }
 
 function mountProblems(spec: ModelDeploymentSpec): FieldError[] {

@@ -24,6 +24,15 @@ describe("a ModelDeployment's serving Pod", () => {
       "spec.podTemplate.volumes[2].name:",
     ],
     [
+      "an image volume not pinned by digest",
+      (md: ModelDeployment) =>
+        podTemplate(md).volumes?.push({
+          name: "adapters",
+          image: { reference: "registry.example.com/lora:v1" },
+        }),
+      'spec.podTemplate.volumes[2].image.reference: "registry.example.com/lora:v1" is not pinned by digest',
+    ],
+    [
       "a mount of the artifact's volume",
       (md: ModelDeployment) => serving(md).volumeMounts?.push({ name: "model", mountPath: "/elsewhere" }),
       'spec.serving.volumeMounts[2].name: "model" is the operator\'s volume; the model is mounted at spec.serving.modelPath (/models)',
