@@ -84,7 +84,11 @@ walkthrough: deps
 
 # CRDs are generated from src/api/schemas.ts into crds/, and from those into the chart's
 # templates/crds/ (behind crds.enabled); test/api and test/helm check both are up to date.
+# src/api/kube-schemas.json (the Pod and container shapes a ModelDeployment embeds) comes from the
+# OpenAPI document of the Kubernetes release test/envtest pins, through Go's module cache.
 crds: deps
+	@if command -v go >/dev/null 2>&1; then node scripts/gen-kube-schemas.ts; \
+	else echo "make crds: Go is not installed; keeping the committed src/api/kube-schemas.json"; fi
 	node scripts/gen-crds.ts
 
 # The values table of helm/modelchain/README.md, from values.yaml and values.schema.json.

@@ -26,3 +26,10 @@ export { crdFiles } from "./crd-yaml.ts";
 export { parseArtifactUri, ArtifactUriError, type ArtifactLocation } from "./artifact-uri.ts";
 export { isPinnedByDigest } from "./image-reference.ts";
 export { imageVolumeProblems, type ImageVolumeLike } from "./image-volumes.ts";
+export {
+  DEFAULT_MODEL_PATH,
+  MODEL_VOLUME,
+  CONFIG_VOLUME_PREFIX,
+  CONFIG_MOUNT_ROOT,
+  ARTIFACT_FILES_VOLUME,
+} from "./serving-names.ts";

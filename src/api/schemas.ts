@@ -26,6 +26,7 @@ import {
   requiredSignersSchema,
   trustedKeysRule,
 } from "./schemas-signing.ts";
+import { podTemplateSchema, serviceSchema, servingSchema } from "./schemas-serving.ts";
 
 export type { Schema } from "./schema-dsl.ts";
 
@@ -133,14 +134,6 @@ export const modelVersionSchema: Schema = obj(
   ["spec"],
 );
 
-const quantityMap: Schema = {
-  type: "object",
-  additionalProperties: {
-    "x-kubernetes-int-or-string": true,
-    anyOf: [{ type: "integer" }, { type: "string" }],
-  },
-};
-
 export const modelDeploymentSchema: Schema = obj(
   {
     spec: obj(
@@ -148,22 +141,10 @@ export const modelDeploymentSchema: Schema = obj(
         modelVersion: dnsName,
         image: str({ minLength: 1, maxLength: 1024 }),
         replicas: int({ minimum: 0, default: 1 }),
-        serving: obj({
-          args: arr(str()),
-          env: arr(obj({ name: str({ minLength: 1 }), value: str() }, ["name"])),
-          resources: obj({ requests: quantityMap, limits: quantityMap }),
-          configMapRefs: arr(obj({ name: dnsName }, ["name"])),
-          port: int({ minimum: 1, maximum: 65535 }),
-          modelPath: str({ pattern: "^/([^/]+(/[^/]+)*)?$", maxLength: 1024 }),
-        }),
+        serving: servingSchema,
         artifact: obj({ credentialsSecret: dnsName }),
-        podTemplate: obj({
-          labels: stringMap(),
-          annotations: stringMap(),
-          nodeSelector: stringMap(),
-          serviceAccountName: str(),
-          priorityClassName: str(),
-        }),
+        podTemplate: podTemplateSchema,
+        service: serviceSchema,
         progressDeadlineSeconds: int({ minimum: 1, default: 600 }),
       },
       ["modelVersion", "image"],

@@ -1,5 +1,17 @@
 // TypeScript types of the modelchain.io/v1alpha1 resources. The CRD schemas (schemas.ts) are
 // the other half; test/api/drift.test.ts proves the two name exactly the same fields.
+import type {
+  V1Affinity as Affinity,
+  V1EnvVar as EnvVar,
+  V1PodSecurityContext as PodSecurityContext,
+  V1Probe as Probe,
+  V1ResourceRequirements as ResourceRequirements,
+  V1SecurityContext as SecurityContext,
+  V1Toleration as Toleration,
+  V1TopologySpreadConstraint as TopologySpreadConstraint,
+  V1Volume as Volume,
+  V1VolumeMount as VolumeMount,
+} from "@kubernetes/client-node";
 
 export interface ObjectMeta {
   name: string;
@@ -160,28 +172,40 @@ export interface ModelVersion {
   status?: ModelVersionStatus;
 }
 
-export interface EnvVar {
-  name: string;
-  value?: string;
-}
+/** The upstream Kubernetes shapes a ModelDeployment embeds (their CRD schemas: kube-fields.ts). */
+export type {
+  V1Affinity as Affinity,
+  V1EnvVar as EnvVar,
+  V1PodSecurityContext as PodSecurityContext,
+  V1Probe as Probe,
+  V1ResourceRequirements as ResourceRequirements,
+  V1SecurityContext as SecurityContext,
+  V1Toleration as Toleration,
+  V1TopologySpreadConstraint as TopologySpreadConstraint,
+  V1Volume as Volume,
+  V1VolumeMount as VolumeMount,
+} from "@kubernetes/client-node";
 
 export interface ConfigMapRef {
   name: string;
 }
 
-export interface ResourceRequirements {
-  requests?: Record<string, string>;
-  limits?: Record<string, string>;
-}
-
+/** The inference server container. */
 export interface Serving {
   args?: string[];
+  /** valueFrom references are recorded as references; a literal value as its SHA-256. */
   env?: EnvVar[];
   resources?: ResourceRequirements;
   configMapRefs?: ConfigMapRef[];
   port?: number;
   /** Where the model is mounted in the server container (and MODEL_PATH); /models unless set. */
   modelPath?: string;
+  /** Mounts of podTemplate.volumes; not of the operator's volumes, not at or under modelPath. */
+  volumeMounts?: VolumeMount[];
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  startupProbe?: Probe;
+  securityContext?: SecurityContext;
 }
 
 /** How the Pod gets the ModelVersion's artifact. */
@@ -200,6 +224,21 @@ export interface PodTemplateOverrides {
   nodeSelector?: Record<string, string>;
   serviceAccountName?: string;
   priorityClassName?: string;
+  tolerations?: Toleration[];
+  affinity?: Affinity;
+  topologySpreadConstraints?: TopologySpreadConstraint[];
+  runtimeClassName?: string;
+  securityContext?: PodSecurityContext;
+  /** Besides the model and ConfigMap volumes; "model" and "config-*" are the operator's names. */
+  volumes?: Volume[];
+}
+
+/** The Service in front of the serving Pods, owned by the ModelDeployment. */
+export interface ServiceSpec {
+  port: number;
+  /** The container port `http` when serving.port is set, else `port`. */
+  targetPort?: number | string;
+  type?: "ClusterIP" | "NodePort" | "LoadBalancer";
 }
 
 export interface ModelDeploymentSpec {
@@ -210,6 +249,7 @@ export interface ModelDeploymentSpec {
   serving?: Serving;
   podTemplate?: PodTemplateOverrides;
   artifact?: ArtifactDelivery;
+  service?: ServiceSpec;
   /** Seconds before a rollout that makes no progress is recorded as failed. */
   progressDeadlineSeconds?: number;
 }

@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { API_VERSION } from "./group.ts";
 import { selectorProblems } from "./selector.ts";
+import { servingProblems } from "./serving-shape.ts";
 import { unsignableValues } from "./signable.ts";
 import { signatureProblems, trustProblems } from "./signing-shape.ts";
 import { modelDeploymentSchema, modelTrustPolicySchema, modelVersionSchema, type Schema } from "./schemas.ts";
@@ -132,7 +133,10 @@ export function validateModelVersion(value: unknown): Validation<ModelVersion> {
 }
 
 export function validateModelDeployment(value: unknown): Validation<ModelDeployment> {
-  return validateWith(validators.ModelDeployment, value);
+  const checked = validateWith<ModelDeployment>(validators.ModelDeployment, value);
+  if (!checked.ok) return checked;
+  const problems = servingProblems(checked.value.spec);
+  return problems.length === 0 ? checked : { ok: false, errors: problems };
 }
 
 export function validateModelTrustPolicy(value: unknown): Validation<ModelTrustPolicy> {

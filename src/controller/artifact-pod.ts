@@ -10,15 +10,16 @@
 import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { FileDigest } from "../artifact/manifest.ts";
 import {
+  DEFAULT_MODEL_PATH,
   isPinnedByDigest,
+  MODEL_VOLUME,
+  ARTIFACT_FILES_VOLUME,
   parseArtifactUri,
   type Artifact,
   type ArtifactLocation,
   type ModelDeployment,
 } from "../api/index.ts";
 
-export const DEFAULT_MODEL_PATH = "/models";
-export const MODEL_VOLUME = "model";
 /** The init container that fetches or verifies the artifact; the operator reads its status. */
 export const ARTIFACT_CONTAINER = "artifact";
 export const TERMINATION_LOG = "/dev/termination-log";
@@ -27,7 +28,6 @@ const WORK = "/artifact";
 const FETCHED = "model";
 /** The Pod-template annotation holding the verified per-file digests, and its volume. */
 export const ARTIFACT_FILES_ANNOTATION = "modelchain.io/artifact-files";
-export const ARTIFACT_FILES_VOLUME = "artifact-files";
 const FILES_DIR = "/artifact-files";
 const FILES_NAME = "files.json";
 /**
@@ -196,3 +196,4 @@ export function artifactPlan(
 }
 
 export { imageVolumeProblems } from "../api/image-volumes.ts";
+export { ARTIFACT_FILES_VOLUME };

@@ -1,44 +1,68 @@
 // The inference Deployment a ModelDeployment owns, computed from observed state (pure).
-import type { V1Deployment, V1PodSpec } from "@kubernetes/client-node";
+import type { V1Deployment, V1OwnerReference } from "@kubernetes/client-node";
 import type { ArtifactPod } from "./artifact-pod.ts";
 import {
   ANNOTATIONS,
   API_VERSION,
   canonicalDigest,
   MODEL_VERSION_LABEL,
+  type EnvVar,
   type ModelDeployment,
+  type PodTemplateOverrides,
+  type Probe,
+  type SecurityContext,
+  type VolumeMount,
 } from "../api/index.ts";
 import { redactData, redactDeep } from "../trail/index.ts";
+import { defined, podSpec } from "./pod-spec.ts";
 
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": "modelchain" } as const;
 export const DEPLOYMENT_LABEL = "modelchain.io/model-deployment";
 
 export interface ServingConfig {
   args: string[];
-  env: Array<{ name: string; value?: string }>;
+  env: EnvVar[];
   resources: unknown;
   port: number | null;
   configMaps: Record<string, Record<string, string>>;
   modelPath?: string;
   credentialsSecret?: string;
+  volumeMounts?: VolumeMount[];
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  startupProbe?: Probe;
+  securityContext?: SecurityContext;
+  /** Everything of spec.podTemplate: each of its fields changes the Pod. */
+  podTemplate?: PodTemplateOverrides;
 }
 
-/** Fields added after the first release are hashed only when set, so existing hashes stay. */
+/**
+ * Everything the ModelDeployment puts into the Pod, as written in its spec (the API server keeps a
+ * custom resource as written: no defaults are filled in, so equal specs give equal hashes). Fields
+ * added after the first release are hashed only when set, so existing hashes stay.
+ */
 export function servingConfig(
   md: ModelDeployment,
   configMaps: Record<string, Record<string, string>>,
 ): ServingConfig {
   const serving = md.spec.serving ?? {};
+  const podTemplate = md.spec.podTemplate ?? {};
   return {
     args: serving.args ?? [],
     env: serving.env ?? [],
     resources: serving.resources ?? {},
     port: serving.port ?? null,
     configMaps,
-    ...(serving.modelPath === undefined ? {} : { modelPath: serving.modelPath }),
-    ...(md.spec.artifact?.credentialsSecret === undefined
-      ? {}
-      : { credentialsSecret: md.spec.artifact.credentialsSecret }),
+    ...defined({
+      modelPath: serving.modelPath,
+      credentialsSecret: md.spec.artifact?.credentialsSecret,
+      volumeMounts: serving.volumeMounts,
+      livenessProbe: serving.livenessProbe,
+      readinessProbe: serving.readinessProbe,
+      startupProbe: serving.startupProbe,
+      securityContext: serving.securityContext,
+    }),
+    ...(Object.keys(podTemplate).length === 0 ? {} : { podTemplate }),
   };
 }
 
@@ -85,6 +109,18 @@ export interface DeploymentInputs {
   artifact: ArtifactPod;
 }
 
+/** The ModelDeployment as the controller of what it owns (garbage-collected with it). */
+export function controllerReference(md: ModelDeployment): V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: "ModelDeployment",
+    name: md.metadata.name,
+    uid: md.metadata.uid ?? "",
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
 export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
   const { md } = inputs;
   const name = md.metadata.name;
@@ -104,16 +140,7 @@ export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
         [ANNOTATIONS.ledgerIndex]: String(inputs.ledgerIndex),
         [ANNOTATIONS.configHash]: inputs.configHash,
       },
-      ownerReferences: [
-        {
-          apiVersion: API_VERSION,
-          kind: "ModelDeployment",
-          name,
-          uid: md.metadata.uid ?? "",
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [controllerReference(md)],
     },
     spec: {
       replicas: md.spec.replicas ?? 1,
@@ -128,51 +155,9 @@ export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
             "modelchain.io/template-hash": inputs.templateHash,
           },
         },
-        spec: podSpec(inputs),
+        spec: podSpec(md, inputs.artifact),
       },
     },
-  };
-}
-
-/** The Pod: the server container with the model mounted, the artifact's init container, volumes. */
-function podSpec(inputs: DeploymentInputs): V1PodSpec {
-  const { md, artifact } = inputs;
-  const serving = md.spec.serving ?? {};
-  const overrides = md.spec.podTemplate ?? {};
-  const configVolumes = (serving.configMapRefs ?? []).map((ref) => ({
-    name: `config-${ref.name}`,
-    configMap: { name: ref.name },
-  }));
-  return {
-    containers: [
-      {
-        name: "server",
-        image: md.spec.image,
-        args: serving.args ?? [],
-        env: [...(serving.env ?? []).filter((e) => e.name !== artifact.env.name), artifact.env],
-        ...(serving.resources === undefined ? {} : { resources: serving.resources }),
-        ...(serving.port === undefined ? {} : { ports: [{ name: "http", containerPort: serving.port }] }),
-        volumeMounts: [
-          ...configVolumes.map((v) => ({
-            name: v.name,
-            mountPath: `/etc/modelchain/${v.name.slice("config-".length)}`,
-            readOnly: true,
-          })),
-          artifact.mount,
-        ],
-      },
-    ],
-    ...(artifact.initContainers.length === 0 ? {} : { initContainers: artifact.initContainers }),
-    volumes: [
-      ...configVolumes,
-      artifact.volume,
-      ...(artifact.filesVolume === undefined ? [] : [artifact.filesVolume]),
-    ],
-    ...(overrides.nodeSelector === undefined ? {} : { nodeSelector: overrides.nodeSelector }),
-    ...(overrides.serviceAccountName === undefined
-      ? {}
-      : { serviceAccountName: overrides.serviceAccountName }),
-    ...(overrides.priorityClassName === undefined ? {} : { priorityClassName: overrides.priorityClassName }),
   };
 }
 

@@ -85,3 +85,32 @@ export function rolloutConditions(
     driftCondition(drift),
   ];
 }
+
+/** API server paths in the owned Deployment → the ModelDeployment fields they come from. */
+const FIELD_ORIGINS: Array<[string, string]> = [
+  ["spec.template.spec.containers[0].", "spec.serving."],
+  ["spec.template.spec.", "spec.podTemplate."],
+];
+
+function fieldOrigin(field: string): string {
+  const origin = FIELD_ORIGINS.find(([from]) => field.startsWith(from));
+  return origin === undefined ? field : origin[1] + field.slice(origin[0].length);
+}
+
+/**
+ * The API server refused the Deployment this spec makes (a dry run): a verdict on the spec, shown
+ * with the ModelDeployment's own field paths where they map (its volumes, mounts and env come
+ * first in the Pod, so their indexes are the same).
+ */
+export function invalidPodTemplateCondition(
+  causes: ReadonlyArray<{ field: string; message: string }>,
+): ConditionUpdate {
+  return {
+    type: "Admitted",
+    status: "False",
+    reason: "InvalidPodTemplate",
+    message: `the Deployment this spec makes is refused by the API server: ${causes
+      .map((c) => `${fieldOrigin(c.field)}: ${c.message}`)
+      .join("; ")}`,
+  };
+}

@@ -8,6 +8,7 @@ import {
   type ObjectCache,
   type V1Deployment,
   type V1Pod,
+  type V1Service,
 } from "@kubernetes/client-node";
 import type { PodIndex } from "./pod-index.ts";
 import {
@@ -24,7 +25,8 @@ import {
   type ModelVersion,
 } from "../api/index.ts";
 import { objectId, recording, RolloutLog } from "../trail/index.ts";
-import { configMapData, type KubeWrites } from "./kube.ts";
+import { configMapData, ObjectInvalid, type KubeWrites } from "./kube.ts";
+import { reconcileService } from "./service-spec.ts";
 import { failureSummary, verdicts, verifiedUnderAll, type LineageContext } from "./lineage-context.ts";
 import {
   configHash,
@@ -39,7 +41,12 @@ import { driftRecording, findDrift, type Drift } from "./drift.ts";
 import { delivery } from "./delivery.ts";
 import type { ArtifactPod } from "./artifact-pod.ts";
 import { recordArtifactOutcomes } from "./artifact-trail.ts";
-import { notAdmittedConditions, rolloutConditions } from "./modeldeployment-status.ts";
+import {
+  invalidPodTemplateCondition,
+  notAdmittedConditions,
+  rolloutConditions,
+  type ConditionUpdate,
+} from "./modeldeployment-status.ts";
 import { MAX_STATUS_ROLLOUTS, SERVING_CONTAINER, statusRolloutStore, toStatus } from "./rollout-stores.ts";
 import { sameStatus } from "./modelversion.ts";
 import { done, requeueAfter, splitKey, type Reconciler, type ReconcileResult } from "./reconcile.ts";
@@ -52,6 +59,8 @@ export interface ModelDeploymentDeps {
   ctx: LineageContext;
   modelDeployments: ObjectCache<KubernetesObject>;
   deployments: ObjectCache<V1Deployment>;
+  /** The Services we own (labelled managed-by modelchain). */
+  services: ObjectCache<V1Service>;
   /** Pods labelled with a model version (ours and labelled workloads'), for drift. */
   pods: PodIndex;
   recorder: EventRecorder;
@@ -158,6 +167,24 @@ export class ModelDeploymentReconciler implements Reconciler {
     const config = configHash(serving);
     const mvDigest = specDigest(mv.spec);
     const hash = templateHash(md.spec.image, config, mvDigest, artifact.initContainers[0]?.image);
+    const desired = (ledgerIndex: number) =>
+      desiredDeployment({
+        md,
+        modelSpecDigest: mvDigest,
+        configHash: config,
+        templateHash: hash,
+        ledgerIndex,
+        artifact,
+      });
+    // A new template is tried on the API server before a rollout of it is decided and recorded:
+    // one it refuses (a toleration's operator, a probe with no handler) is a verdict, not a retry.
+    if (md.status?.rollouts?.at(-1)?.templateHash !== hash) {
+      const refused = await this.refusedTemplate(desired(0));
+      if (refused !== undefined) {
+        await this.deps.recorder.warn(md, refused.reason, refused.message);
+        return this.writeConditions(md, [refused]);
+      }
+    }
     const log = new RolloutLog({
       store: statusRolloutStore(md, this.deps.writes),
       writer: this.deps.recorder,
@@ -175,18 +202,10 @@ export class ModelDeploymentReconciler implements Reconciler {
       ...(md.metadata.generation === undefined ? {} : { generation: md.metadata.generation }),
     };
     const { current, records } = await log.pass(observed, async (decided) => {
-      await this.deps.writes.applyDeployment(
-        desiredDeployment({
-          md,
-          modelSpecDigest: mvDigest,
-          configHash: config,
-          templateHash: hash,
-          ledgerIndex: decided.ledgerIndex ?? 0,
-          artifact,
-        }),
-      );
+      await this.deps.writes.applyDeployment(desired(decided.ledgerIndex ?? 0));
       return rolloutOutcome(this.deps.deployments.get(md.metadata.name, namespace), hash);
     });
+    await reconcileService(md, this.deps.services, this.deps.writes);
     const drift = await this.recordDrift(md);
     const artifactChecked = await recordArtifactOutcomes(this.deps.recorder, md, {
       artifact: mv.spec.artifact,
@@ -204,6 +223,16 @@ export class ModelDeploymentReconciler implements Reconciler {
     };
     await this.writeConditions(md, conditions, status);
     return current.phase === "Started" ? requeueAfter(this.deps.progressPollMs ?? 10_000) : done();
+  }
+
+  private async refusedTemplate(deployment: V1Deployment): Promise<ConditionUpdate | undefined> {
+    try {
+      await this.deps.writes.dryRunDeployment(deployment);
+      return undefined;
+    } catch (e: unknown) {
+      if (e instanceof ObjectInvalid) return invalidPodTemplateCondition(e.causes);
+      throw e;
+    }
   }
 
   /** Whether the revocation of `revoked` (namespace/name) is in the ledger yet (read by verdicts()). */

@@ -1,32 +1,15 @@
 // `modelchain operator`: informers → work queues → reconcilers, behind leader election, with
 // /healthz and /readyz. Each part gets only what it needs; nothing here decides anything.
 import { createServer, type Server } from "node:http";
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type ObjectCache,
-  type V1Deployment,
-  type V1Pod,
-} from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesObject, ObjectCache, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import {
-  GROUP,
-  MODEL_DEPLOYMENT,
-  MODEL_TRUST_POLICY,
-  MODEL_VERSION,
-  MODEL_VERSION_LABEL,
-  VERSION,
-} from "../api/index.ts";
+import { MODEL_DEPLOYMENT, MODEL_VERSION_LABEL } from "../api/index.ts";
 import { CheckpointPublisher, type Ledger, type PublisherOptions } from "../ledger/index.ts";
 import { TrailIndex } from "../trail/index.ts";
 import { Controller } from "./controller.ts";
-import { watchResource, type Watched } from "./informers.ts";
+import type { Watched } from "./informers.ts";
+import { startInformers, type Informers } from "./operator-informers.ts";
 import { kubeMaterialReader } from "./material.ts";
-import { podForDrift } from "../kube/index.ts";
 import { kubeWrites } from "./kube.ts";
 import { LeaderElector } from "./leader.ts";
 import { ModelDeploymentReconciler } from "./modeldeployment.ts";
@@ -38,7 +21,7 @@ import { PodIndex } from "./pod-index.ts";
 
 import { KeysByModel } from "./labelled-keys.ts";
 import { EventRecorder } from "./recorder.ts";
-import { DEPLOYMENT_LABEL, MANAGED_BY } from "./deployment-spec.ts";
+import { DEPLOYMENT_LABEL } from "./deployment-spec.ts";
 
 /**
  * How the operator gets its ledger: opened when this instance starts leading and closed when
@@ -87,115 +70,6 @@ export interface Operator {
 }
 
 const keyOf = (o: KubernetesObject): string => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
-
-function asList(value: unknown): KubernetesListObject<KubernetesObject> {
-  if (typeof value !== "object" || value === null || !("items" in value) || !Array.isArray(value.items))
-    throw new Error("list response has no items");
-  const metadata =
-    "metadata" in value && typeof value.metadata === "object" && value.metadata !== null
-      ? value.metadata
-      : {};
-  return { apiVersion: "v1", kind: "List", metadata, items: value.items as KubernetesObject[] };
-}
-
-interface Informers {
-  mvs: Watched<KubernetesObject>;
-  mtps: Watched<KubernetesObject>;
-  mds: Watched<KubernetesObject>;
-  namespaces: Watched<KubernetesObject>;
-  deployments: Watched<V1Deployment>;
-  pods: Watched<V1Pod>;
-  labelled: Watched<V1Deployment>;
-}
-
-/** Label selectors of the Deployments we own, and of those that opted in with the label and are not ours. */
-function deploymentSelectors(): { managedBy: string; labelled: string } {
-  const managedBy = Object.entries(MANAGED_BY)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",");
-  const notOurs = Object.entries(MANAGED_BY)
-    .map(([k, v]) => `${k}!=${v}`)
-    .join(",");
-  return { managedBy, labelled: `${MODEL_VERSION_LABEL},${notOurs}` };
-}
-
-function startInformers(
-  opts: OperatorOptions,
-  on: {
-    mv(o: KubernetesObject): void;
-    policy(o: KubernetesObject): void;
-    md(o: KubernetesObject): void;
-    namespace(o: KubernetesObject): void;
-    deployment(o: V1Deployment): void;
-    pod(o: V1Pod): void;
-    podGone(o: V1Pod): void;
-    labelled(o: V1Deployment): void;
-    labelledGone(o: V1Deployment): void;
-  },
-): Informers {
-  const kc = opts.kubeConfig;
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const crd = (plural: string, handler: (o: KubernetesObject) => void) =>
-    watchResource({
-      name: plural,
-      kubeConfig: kc,
-      path: `/apis/${GROUP}/${VERSION}/${plural}`,
-      list: async () =>
-        asList(await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })),
-      onChange: handler,
-      onDelete: handler,
-      log: opts.log,
-    });
-  const { managedBy, labelled } = deploymentSelectors();
-  return {
-    mvs: crd(MODEL_VERSION.plural, on.mv),
-    mtps: crd(MODEL_TRUST_POLICY.plural, on.policy),
-    mds: crd(MODEL_DEPLOYMENT.plural, on.md),
-    namespaces: watchResource({
-      name: "namespaces",
-      kubeConfig: kc,
-      path: "/api/v1/namespaces",
-      list: () => core.listNamespace(),
-      onChange: on.namespace,
-      onDelete: on.namespace,
-      log: opts.log,
-    }),
-    // Pods that carry a model-version label, trimmed to what drift and the reconcilers read.
-    pods: watchResource<V1Pod>({
-      name: "pods",
-      kubeConfig: kc,
-      path: "/api/v1/pods",
-      list: () => core.listPodForAllNamespaces({ labelSelector: MODEL_VERSION_LABEL }),
-      labelSelector: MODEL_VERSION_LABEL,
-      transform: podForDrift,
-      onChange: on.pod,
-      onDelete: on.podGone,
-      log: opts.log,
-    }),
-    labelled: watchResource<V1Deployment>({
-      name: "labelled-deployments",
-      kubeConfig: kc,
-      path: "/apis/apps/v1/deployments",
-      list: () => apps.listDeploymentForAllNamespaces({ labelSelector: labelled }),
-      labelSelector: labelled,
-      onChange: on.labelled,
-      onDelete: on.labelledGone,
-      log: opts.log,
-    }),
-    deployments: watchResource<V1Deployment>({
-      name: "deployments",
-      kubeConfig: kc,
-      path: "/apis/apps/v1/deployments",
-      list: () => apps.listDeploymentForAllNamespaces({ labelSelector: managedBy }),
-      labelSelector: managedBy,
-      onChange: on.deployment,
-      onDelete: on.deployment,
-      log: opts.log,
-    }),
-  };
-}
 
 function dependants(
   mds: ObjectCache<KubernetesObject>,
@@ -280,6 +154,13 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       );
       if (owner !== undefined) mdController?.queue.add(`${d.metadata?.namespace ?? ""}/${owner.name}`);
     },
+    // By label too: an edit that dropped the owner reference must still wake the owner to restore it.
+    service: (s) => {
+      const owner =
+        s.metadata?.ownerReferences?.find((r) => r.kind === MODEL_DEPLOYMENT.kind && r.controller)?.name ??
+        s.metadata?.labels?.[DEPLOYMENT_LABEL];
+      if (owner !== undefined) mdController?.queue.add(`${s.metadata?.namespace ?? ""}/${owner}`);
+    },
   });
   const onArtifactRevoked = (digest: string) => {
     for (const o of informers.mvs.cache.list())
@@ -328,6 +209,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
         ctx,
         modelDeployments: informers.mds.cache,
         deployments: informers.deployments.cache,
+        services: informers.services.cache,
         pods,
         recorder,
         writes,

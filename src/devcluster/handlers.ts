@@ -23,6 +23,8 @@ export interface Handlers {
   create(t: Target, body: KubeObject): KubeObject;
   update(t: Target, body: KubeObject): KubeObject;
   patch(t: Target, contentType: string, body: unknown, fieldManager: string | undefined): KubeObject;
+  /** `?dryRun=All`: the object the patch would make, stored nowhere (this server validates nothing). */
+  dryRunPatch(t: Target, contentType: string, body: unknown): KubeObject;
   remove(t: Target): KubeObject;
 }
 
@@ -174,6 +176,10 @@ export function makeHandlers(
         },
         old,
       );
+    },
+    dryRunPatch(t, contentType, body) {
+      const old = t.name === undefined ? undefined : store.get(id(t.resource), t.namespace, t.name);
+      return applyPatchBody(contentType, old, body);
     },
     remove(t) {
       const old = current(t);

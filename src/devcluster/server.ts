@@ -193,6 +193,8 @@ function write(handlers: Handlers, t: Target, req: IncomingMessage, url: URL, bo
     case "PUT":
       return handlers.update(t, body as KubeObject);
     case "PATCH":
+      if (url.searchParams.get("dryRun") === "All")
+        return handlers.dryRunPatch(t, req.headers["content-type"] ?? "", body);
       return handlers.patch(
         t,
         req.headers["content-type"] ?? "",

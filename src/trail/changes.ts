@@ -1,6 +1,8 @@
 // What changed, in a form the ledger may keep for ever: a field-level JSON Patch (RFC 6902)
-// between two redacted documents. Values of `env` entries and of ConfigMap data may be secrets,
-// so they are replaced by their SHA-256 before anything is compared; names stay in clear.
+// between two redacted documents. Values of `env` entries, of probes' `httpHeaders` (an
+// Authorization header) and of ConfigMap data may be secrets, so they are replaced by their
+// SHA-256 before anything is compared; names stay in clear, and so do `valueFrom` references
+// (a Secret's name and key, never its value, which the operator never reads).
 // `env` lists become objects keyed by variable name, so a patch path names the variable
 // (`/serving/env/LOG_LEVEL/value`) instead of its position in the list. Pure.
 import { createHash } from "node:crypto";
@@ -32,12 +34,15 @@ function redactEnv(env: unknown): unknown {
   return Object.fromEntries(entries);
 }
 
-/** Every `env` list anywhere in the document, redacted; everything else as it is. */
+/** The lists of `{name, value}` whose values may be secrets. */
+const NAMED_VALUES = new Set(["env", "httpHeaders"]);
+
+/** Every `env` and `httpHeaders` list anywhere in the document, redacted; everything else as it is. */
 export function redactDeep(doc: unknown): unknown {
   if (Array.isArray(doc)) return doc.map(redactDeep);
   if (!isObject(doc)) return doc;
   return Object.fromEntries(
-    Object.entries(doc).map(([k, v]) => [k, k === "env" ? redactEnv(v) : redactDeep(v)]),
+    Object.entries(doc).map(([k, v]) => [k, NAMED_VALUES.has(k) ? redactEnv(v) : redactDeep(v)]),
   );
 }
 

@@ -14,12 +14,33 @@ import {
   type ModelVersionStatus,
   type Schema,
 } from "../../src/api/index.ts";
+import { isUpstreamShape } from "../../src/api/kube-fields.ts";
 import { sampleFiles, sampleObjects } from "./samples.ts";
 
 // Every field of every type, present: the compiler refuses these objects if a type gains or
 // loses a field, and the test below refuses them if the schema does not list exactly these.
+// The fields in upstream Kubernetes shapes (kube-fields.ts) are leaves here: their insides are
+// Kubernetes' own types and schemas, generated from one OpenAPI document.
+type UpstreamField =
+  | "env"
+  | "resources"
+  | "volumeMounts"
+  | "livenessProbe"
+  | "readinessProbe"
+  | "startupProbe"
+  | "securityContext"
+  | "nodeSelector"
+  | "tolerations"
+  | "affinity"
+  | "topologySpreadConstraints"
+  | "runtimeClassName"
+  | "volumes";
 type Full<T> =
-  T extends Array<infer U> ? [Full<U>] : T extends object ? { [K in keyof T]-?: Full<NonNullable<T[K]>> } : T;
+  T extends Array<infer U>
+    ? [Full<U>]
+    : T extends object
+      ? { [K in keyof T]-?: K extends UpstreamField ? NonNullable<T[K]> : Full<NonNullable<T[K]>> }
+      : T;
 const digest = `sha256:${"a".repeat(64)}`;
 const now = "2026-01-01T00:00:00Z";
 const condition = {
@@ -77,6 +98,11 @@ const mdSpec: Full<ModelDeploymentSpec> = {
     configMapRefs: [{ name: "c" }],
     port: 8000,
     modelPath: "/models",
+    volumeMounts: [{ name: "cache", mountPath: "/cache" }],
+    livenessProbe: { httpGet: { path: "/health", port: "http" } },
+    readinessProbe: { httpGet: { path: "/health", port: "http" } },
+    startupProbe: { httpGet: { path: "/health", port: "http" }, failureThreshold: 60 },
+    securityContext: { allowPrivilegeEscalation: false },
   },
   artifact: { credentialsSecret: "s" },
   podTemplate: {
@@ -85,7 +111,14 @@ const mdSpec: Full<ModelDeploymentSpec> = {
     nodeSelector: { a: "b" },
     serviceAccountName: "s",
     priorityClassName: "p",
+    tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }],
+    affinity: { nodeAffinity: {} },
+    topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "zone", whenUnsatisfiable: "ScheduleAnyway" }],
+    runtimeClassName: "nvidia",
+    securityContext: { runAsNonRoot: true },
+    volumes: [{ name: "cache", emptyDir: {} }],
   },
+  service: { port: 80, targetPort: "http", type: "ClusterIP" },
   progressDeadlineSeconds: 60,
 };
 const mdStatus: Full<ModelDeploymentStatus> = {
@@ -144,8 +177,9 @@ const fullMtpSpec: Full<ModelTrustPolicySpec> = {
   },
 };
 
-/** Paths of every field in a value, arrays as "[]" and string maps as "{}". */
+/** Paths of every field in a value, arrays as "[]" and string maps as "{}"; upstream shapes are leaves. */
 function valuePaths(value: unknown, prefix: string, maps: Set<string>): string[] {
+  if (maps.has(`${prefix}<kube>`)) return [`${prefix}<kube>`];
   if (Array.isArray(value)) return valuePaths(value[0], `${prefix}[]`, maps);
   if (typeof value !== "object" || value === null) return [prefix];
   if (maps.has(prefix)) return [`${prefix}{}`];
@@ -153,6 +187,10 @@ function valuePaths(value: unknown, prefix: string, maps: Set<string>): string[]
 }
 
 function schemaPaths(schema: Schema, prefix: string, maps: Set<string>): string[] {
+  if (isUpstreamShape(schema)) {
+    maps.add(`${prefix}<kube>`);
+    return [`${prefix}<kube>`];
+  }
   if (schema["type"] === "array") return schemaPaths(schema["items"] as Schema, `${prefix}[]`, maps);
   const props = schema["properties"] as Record<string, Schema> | undefined;
   if (props === undefined) {

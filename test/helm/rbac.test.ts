@@ -36,8 +36,17 @@ const OPERATOR: Calls = {
   ],
   // Finalizers of ModelDeployments, a JSON Patch of the object itself.
   patchNamespacedCustomObject: [crd("patch", "modeldeployments")],
-  // Server-side apply of the owned Deployment: create when it is new, patch after.
-  "objects.patch": [r("create", "apps", "deployments"), r("patch", "apps", "deployments")],
+  // Server-side apply of the owned Deployment and Service: create when new, patch after.
+  "objects.patch": [
+    r("create", "apps", "deployments"),
+    r("patch", "apps", "deployments"),
+    r("create", "", "services"),
+    r("patch", "", "services"),
+  ],
+  listServiceForAllNamespaces: listWatch("", "services"),
+  deleteNamespacedService: [r("delete", "", "services")],
+  // Ports someone else changed on the owned Service, replaced as a list.
+  patchNamespacedService: [r("patch", "", "services")],
   patchNamespacedDeployment: [r("patch", "apps", "deployments")],
   patchNamespacedDeploymentScale: [r("patch", "apps", "deployments/scale")],
   readNamespacedConfigMap: [r("get", "", "configmaps")],

@@ -39,6 +39,29 @@ describe("redacted diffs", () => {
     expect(JSON.stringify(redactDeep(spec))).not.toContain('"1"');
   });
 
+  it("digests the values of probes' HTTP headers (an Authorization header is a secret)", () => {
+    const probe = {
+      httpGet: {
+        path: "/health",
+        port: 8000,
+        httpHeaders: [{ name: "Authorization", value: "Bearer t0ken" }],
+      },
+    };
+    const redacted = redactDeep({ serving: { livenessProbe: probe } });
+    expect(redacted).toEqual({
+      serving: {
+        livenessProbe: {
+          httpGet: {
+            path: "/health",
+            port: 8000,
+            httpHeaders: { Authorization: { value: sha("Bearer t0ken") } },
+          },
+        },
+      },
+    });
+    expect(JSON.stringify(redacted)).not.toContain("t0ken");
+  });
+
   it("names the changed env variable in the patch path and records only digests", () => {
     const before = redactDeep({
       spec: {
