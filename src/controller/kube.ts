@@ -58,6 +58,8 @@ export class FinalizerFailed extends OperationFailed {
 
 export interface KubeWrites {
   patchStatus(plural: string, namespace: string, name: string, status: unknown): Promise<void>;
+  /** The status of a cluster-scoped object (ModelTrustPolicy). */
+  patchClusterStatus(plural: string, name: string, status: unknown): Promise<void>;
   applyDeployment(deployment: V1Deployment): Promise<void>;
   scaleDeployment(namespace: string, name: string, replicas: number): Promise<void>;
   /** Merge-patches annotations onto a Deployment we do not own (metadata only; no rollout). */
@@ -87,6 +89,16 @@ export function kubeWrites(kc: KubeConfig): KubeWrites {
         );
       } catch (e: unknown) {
         throw new UpdateStatusFailed(`status of ${plural} ${namespace}/${name}`, e);
+      }
+    },
+    async patchClusterStatus(plural, name, status) {
+      try {
+        await custom.patchClusterCustomObjectStatus(
+          { group: GROUP, version: VERSION, plural, name, body: { status } },
+          merge,
+        );
+      } catch (e: unknown) {
+        throw new UpdateStatusFailed(`status of ${plural} ${name}`, e);
       }
     },
     async applyDeployment(deployment) {

@@ -18,6 +18,7 @@ import {
   specDigest,
   validateModelDeployment,
   validateModelVersion,
+  withSummary,
   type Condition,
   type ModelDeployment,
   type ModelDeploymentStatus,
@@ -39,7 +40,11 @@ import { driftRecording, findDrift, type Drift } from "./drift.ts";
 import { delivery } from "./delivery.ts";
 import type { ArtifactPod } from "./artifact-pod.ts";
 import { recordArtifactOutcomes } from "./artifact-trail.ts";
-import { notAdmittedConditions, rolloutConditions } from "./modeldeployment-status.ts";
+import {
+  MODEL_DEPLOYMENT_GATES,
+  notAdmittedConditions,
+  rolloutConditions,
+} from "./modeldeployment-status.ts";
 import { MAX_STATUS_ROLLOUTS, SERVING_CONTAINER, statusRolloutStore, toStatus } from "./rollout-stores.ts";
 import { sameStatus } from "./modelversion.ts";
 import { done, requeueAfter, splitKey, type Reconciler, type ReconcileResult } from "./reconcile.ts";
@@ -306,7 +311,7 @@ export class ModelDeploymentReconciler implements Reconciler {
     const status: ModelDeploymentStatus = {
       ...md.status,
       ...extra,
-      conditions: merged,
+      conditions: withSummary(merged, MODEL_DEPLOYMENT_GATES, "Serving", now, generation),
       ...(generation === undefined ? {} : { observedGeneration: generation }),
     };
     if (!sameStatus(status, md.status))

@@ -319,10 +319,8 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       readMaterial: kubeMaterialReader(opts.kubeConfig),
     };
     const recorder = new EventRecorder(opts.kubeConfig, ledger, opts.cluster, log, clock);
-    mvController = new Controller(
-      new ModelVersionReconciler({ ctx, recorder, writes, clock, onVerdict }),
-      log,
-    );
+    const shared = { ctx, recorder, writes, clock };
+    mvController = new Controller(new ModelVersionReconciler({ ...shared, onVerdict }), log);
     mdController = new Controller(
       new ModelDeploymentReconciler({
         ctx,
@@ -351,7 +349,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       }),
       log,
     );
-    policyController = new Controller(new TrustPolicyReconciler({ ctx, recorder, onArtifactRevoked }), log);
+    policyController = new Controller(new TrustPolicyReconciler({ ...shared, onArtifactRevoked }), log);
     followArtifacts = artifactRevocationFollower(ctx, onArtifactRevoked);
     policyController.start(1);
     mvController.start(opts.workers ?? 2);
