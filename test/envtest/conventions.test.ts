@@ -26,6 +26,7 @@ import { FileLedger, type Ledger } from "../../src/ledger/index.ts";
 import { borrowedLedger, startOperator, type Operator } from "../../src/controller/index.ts";
 import { CRD_SOURCES, specDigest, type ModelVersionSpec, type Schema } from "../../src/api/index.ts";
 import { yaml11Reading } from "../../src/cli/yaml-readings.ts";
+import { argoHealth, HEALTH_LUA } from "../argocd/health.ts";
 
 const skip = skipWithoutAssets("API conventions through kubectl");
 const log = pino({ level: "silent" });
@@ -276,7 +277,23 @@ describe.skipIf(skip)("API conventions through the real kubectl and kube-apiserv
         await ok(["apply", "-f", join(SAMPLES, file)]);
       await ok(["wait", "--for=condition=Ready", "modeltrustpolicy/ml-models", "--timeout=60s"]);
       await ok(["wait", "--for=condition=Ready", "-n", "ml", "modelversion", "--all", "--timeout=60s"]);
-      // No kubelet here: mark the Pods running and ready while kubectl waits.
+      // Its Pods are not ready yet (no kubelet): the rollout is in progress, which kstatus reads
+      // from Reconciling and Argo CD from the health check.
+      await ok([
+        "wait",
+        "--for=condition=Reconciling",
+        "-n",
+        "ml",
+        "modeldeployment/support-chat",
+        "--timeout=60s",
+      ]);
+      const rolling = await get("modeldeployments", "support-chat", "ml");
+      expect(conditionOf(rolling, "Progressing")).toMatchObject({
+        status: "True",
+        reason: "ReplicaSetUpdated",
+      });
+      expect(argoHealth(HEALTH_LUA, rolling).status).toBe("Progressing");
+      // Mark the Pods running and ready, as a kubelet would, while kubectl waits.
       let waiting = true;
       const kubelet = (async () => {
         while (waiting) {
@@ -328,6 +345,7 @@ describe.skipIf(skip)("API conventions through the real kubectl and kube-apiserv
           );
         expect(types(o), o.kind).not.toContain("Reconciling");
         expect(types(o), o.kind).not.toContain("Stalled");
+        expect(argoHealth(HEALTH_LUA, o).status, `${o.kind} in Argo CD`).toBe("Healthy");
       }
     });
 
@@ -364,6 +382,7 @@ describe.skipIf(skip)("API conventions through the real kubectl and kube-apiserv
       ]);
       const mv = await get("modelversions", "support-unsigned", "ml");
       expect(conditionOf(mv, "Ready")).toMatchObject({ status: "False", reason: "LineageCheckFailed" });
+      expect(argoHealth(HEALTH_LUA, mv)).toMatchObject({ status: "Degraded" });
       // The CRD accepts a regular expression it cannot compile; the operator does not.
       const policy = {
         apiVersion: "modelchain.io/v1alpha1",
@@ -388,6 +407,7 @@ describe.skipIf(skip)("API conventions through the real kubectl and kube-apiserv
       await ok(["wait", "--for=condition=Stalled", "modeltrustpolicy/bad-regexp", "--timeout=60s"]);
       const bad = await get("modeltrustpolicies", "bad-regexp");
       expect(conditionOf(bad, "Accepted")).toMatchObject({ status: "False", reason: "InvalidSpec" });
+      expect(argoHealth(HEALTH_LUA, bad)).toMatchObject({ status: "Degraded" });
       expect((bad.status?.conditions ?? []).find((c) => c.type === "Ready")).toMatchObject({
         status: "False",
         reason: "InvalidSpec",
