@@ -35,7 +35,7 @@ import { LabelledDeploymentReconciler } from "./labelled.ts";
 import { artifactRevocationFollower, TrustPolicyReconciler } from "./trustpolicy.ts";
 import { publishDeploymentGauges } from "./gauges.ts";
 import { PodIndex } from "./pod-index.ts";
-
+import { SpecChanges } from "./spec-changes.ts";
 import { KeysByModel } from "./labelled-keys.ts";
 import { EventRecorder } from "./recorder.ts";
 import { DEPLOYMENT_LABEL, MANAGED_BY } from "./deployment-spec.ts";
@@ -230,6 +230,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   let ledger: Ledger | undefined;
   let publisher: CheckpointPublisher | undefined;
   const pods = new PodIndex();
+  const policies = new SpecChanges(() => informers.mtps.cache);
   const labelledByModel = new KeysByModel();
   /** A Pod's change wakes the workload it belongs to (by label; no scan of all Deployments). */
   const podChanged = (p: V1Pod) => {
@@ -253,7 +254,8 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   };
   const informers: Informers = startInformers(opts, {
     mv: (o) => mvController?.queue.add(keyOf(o)),
-    policy: () => enqueueAll(),
+    // A policy's own status write wakes only the policy: it changes no verdict.
+    policy: (o) => (policies.changed(o) ? enqueueAll() : policyController?.queue.add(keyOf(o))),
     md: (o) => mdController?.queue.add(keyOf(o)),
     namespace: (o) => {
       for (const mv of informers.mvs.cache.list(o.metadata?.name ?? "")) mvController?.queue.add(keyOf(mv));
