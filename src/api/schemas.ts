@@ -183,6 +183,7 @@ export const CRD_SOURCES: CrdSource[] = [
     printerColumns: [
       { name: "Model", type: "string", jsonPath: ".spec.model" },
       { name: "Version", type: "string", jsonPath: ".spec.version" },
+      { name: "Ready", type: "string", jsonPath: condition_("Ready") },
       { name: "Verified", type: "string", jsonPath: condition_("Verified") },
       { name: "Recorded", type: "string", jsonPath: condition_("Recorded") },
       { name: "Ledger", type: "integer", jsonPath: ".status.ledger.index", priority: 1 },
@@ -196,6 +197,7 @@ export const CRD_SOURCES: CrdSource[] = [
     schema: modelDeploymentSchema,
     printerColumns: [
       { name: "Model Version", type: "string", jsonPath: ".spec.modelVersion" },
+      { name: "Ready", type: "string", jsonPath: condition_("Ready") },
       { name: "Admitted", type: "string", jsonPath: condition_("Admitted") },
       { name: "Available", type: "string", jsonPath: condition_("Available") },
       { name: "Recorded", type: "string", jsonPath: condition_("Recorded") },
@@ -212,6 +214,7 @@ export const CRD_SOURCES: CrdSource[] = [
     schema: modelTrustPolicySchema,
     printerColumns: [
       { name: "Mode", type: "string", jsonPath: ".spec.mode" },
+      { name: "Ready", type: "string", jsonPath: condition_("Ready") },
       { name: "Max Depth", type: "integer", jsonPath: ".spec.maxLineageDepth" },
       age,
     ],

@@ -156,7 +156,7 @@ describe.skipIf(skip)("CRDs against a real kube-apiserver", () => {
       "application/json;as=Table;v=v1;g=meta.k8s.io",
     );
     const columns = (table.body["columnDefinitions"] as Array<{ name: string }>).map((c) => c.name);
-    expect(columns).toEqual(["Name", "Model", "Version", "Verified", "Recorded", "Ledger", "Age"]);
+    expect(columns).toEqual(["Name", "Model", "Version", "Ready", "Verified", "Recorded", "Ledger", "Age"]);
     const rows = table.body["rows"] as Array<{ cells: unknown[] }>;
     expect(rows.find((r) => r.cells[0] === "mistral-7b-support-v2")?.cells.slice(1, 3)).toEqual([
       "mistral-7b-support",
