@@ -7,7 +7,8 @@ export function crdFiles(): Map<string, string> {
   return new Map(
     CRD_SOURCES.map((source) => [
       `${source.names.plural}.yaml`,
-      header + stringify(customResourceDefinition(source), { lineWidth: 0 }),
+      // No anchors and aliases: a schema shared by two fields is written out at each.
+      header + stringify(customResourceDefinition(source), { lineWidth: 0, aliasDuplicateObjects: false }),
     ]),
   );
 }

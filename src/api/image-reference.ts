@@ -9,8 +9,12 @@ const DOMAIN = `${HOST}(?::[0-9]+)?`;
 const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
 const NAME = `(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
 const TAG = "[\\w][\\w.-]{0,127}";
-/** A tag may precede the digest, but the digest is what runs. */
-const PINNED = new RegExp(`^(${NAME})(?::${TAG})?@sha256:[0-9a-f]{64}$`);
+/**
+ * A tag may precede the digest, but the digest is what runs. RE2 syntax as well, so the CRD's
+ * CEL rule on spec.image (schemas.ts) matches with this very pattern.
+ */
+export const PINNED_IMAGE_PATTERN = `^(${NAME})(?::${TAG})?@sha256:[0-9a-f]{64}$`;
+const PINNED = new RegExp(PINNED_IMAGE_PATTERN);
 const NAME_MAX_LENGTH = 255;
 /** Name, tag and digest at their longest; checked first so the pattern never sees megabytes. */
 const REFERENCE_MAX_LENGTH = NAME_MAX_LENGTH + 1 + 128 + 1 + 71;

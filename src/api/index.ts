@@ -21,6 +21,17 @@ export { specDigest, signedPayload, unsignedSpec, canonicalDigest } from "./dige
 export { unsignableValues } from "./signable.ts";
 export { namespaceMatches } from "./selector.ts";
 export { setCondition, findCondition } from "./conditions.ts";
+export {
+  summaryConditions,
+  withSummary,
+  wants,
+  READY,
+  RECONCILING,
+  STALLED,
+  type ConditionUpdate,
+  type Gate,
+  type Standing,
+} from "./readiness.ts";
 export { requiredChecksOf, policyMode, DEFAULT_MAX_LINEAGE_DEPTH } from "./defaults.ts";
 export { crdFiles } from "./crd-yaml.ts";
 export { parseArtifactUri, ArtifactUriError, type ArtifactLocation } from "./artifact-uri.ts";

@@ -3,11 +3,13 @@
 import { DNS_LABEL_PATTERN, arr, exactlyOne, int, obj, str, type Schema } from "./schema-dsl.ts";
 
 /** A Kubernetes key name (ConfigMap/Secret data key). */
-const dataKey = str({ minLength: 1, maxLength: 253, pattern: "^[-._a-zA-Z0-9]+$" });
-const objectName = str({ minLength: 1, maxLength: 253 });
+const dataKey = (what: string): Schema =>
+  str({ minLength: 1, maxLength: 253, pattern: "^[-._a-zA-Z0-9]+$", description: `The key of the ${what}.` });
+const objectName = (what: string): Schema =>
+  str({ minLength: 1, maxLength: 253, description: `The ${what}'s name.` });
 
 const keyRef = (what: string): Schema =>
-  obj({ name: objectName, key: dataKey }, ["name", "key"], {
+  obj({ name: objectName(what), key: dataKey(what) }, ["name", "key"], {
     description: `A key of a ${what} in the ModelVersion's namespace whose value is the bundle JSON (model-signing's model.sig). The ${what} must carry the label modelchain.io/trust-material for the webhook to see it.`,
   });
 
@@ -79,11 +81,12 @@ const keyless = obj(
       {
         configMapKeyRef: obj(
           {
-            namespace: str({ pattern: DNS_LABEL_PATTERN }),
-            name: objectName,
-            key: dataKey,
+            namespace: str({ pattern: DNS_LABEL_PATTERN, description: "The ConfigMap's namespace." }),
+            name: objectName("ConfigMap"),
+            key: dataKey("ConfigMap"),
           },
           ["namespace", "name", "key"],
+          { description: "The ConfigMap key that holds trusted_root.json." },
         ),
       },
       ["configMapKeyRef"],
@@ -99,6 +102,10 @@ const keyless = obj(
     }),
   },
   ["trustedRoot", "identities"],
+  {
+    description:
+      "Sigstore keyless signing: signing certificates issued by a certificate authority of the trusted root to one of the identities.",
+  },
 );
 
 const trustRoot = obj(
@@ -123,6 +130,7 @@ const trustRoot = obj(
         }),
       },
       ["certificates"],
+      { description: "A private CA whose certificates sign bundles (`model_signing sign certificate`)." },
     ),
     keyless,
   },

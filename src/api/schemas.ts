@@ -8,242 +8,101 @@ import {
   MODEL_VERSION,
   type ResourceNames,
 } from "./group.ts";
-import {
-  ARTIFACT_URI_PATTERN,
-  DIGEST_PATTERN,
-  DNS_LABEL_PATTERN,
-  arr,
-  bool,
-  int,
-  obj,
-  str,
-  stringMap,
-  type Schema,
-} from "./schema-dsl.ts";
-import {
-  signatureSchema,
-  trustRootsSchema,
-  requiredSignersSchema,
-  trustedKeysRule,
-} from "./schemas-signing.ts";
+import { DIGEST_PATTERN, arr, int, obj, str, type Schema } from "./schema-dsl.ts";
+import { PINNED_IMAGE_PATTERN } from "./image-reference.ts";
+import { conditions, dnsName, ledgerReference, observedGeneration } from "./schemas-common.ts";
+import { modelVersionSchema } from "./schemas-modelversion.ts";
+import { modelTrustPolicySchema } from "./schemas-trustpolicy.ts";
 import { podTemplateSchema, serviceSchema, servingSchema } from "./schemas-serving.ts";
 
 export type { Schema } from "./schema-dsl.ts";
 
 export { DIGEST_PATTERN, ARTIFACT_URI_PATTERN, DNS_LABEL_PATTERN } from "./schema-dsl.ts";
+export { modelVersionSchema } from "./schemas-modelversion.ts";
+export { modelTrustPolicySchema } from "./schemas-trustpolicy.ts";
 
-const condition = obj(
-  {
-    type: str({ maxLength: 316 }),
-    status: str({ enum: ["True", "False", "Unknown"] }),
-    reason: str({ maxLength: 1024 }),
-    message: str({ maxLength: 32768 }),
-    observedGeneration: int({ minimum: 0 }),
-    lastTransitionTime: str({ format: "date-time" }),
-  },
-  ["type", "status", "reason", "message", "lastTransitionTime"],
-);
-const conditions = arr(condition, {
-  "x-kubernetes-list-type": "map",
-  "x-kubernetes-list-map-keys": ["type"],
-});
-const ledgerReference = obj({ index: int({ minimum: 0 }), leafHash: str({ pattern: "^[a-f0-9]{64}$" }) }, [
-  "index",
-  "leafHash",
-]);
-const dnsName = str({ minLength: 1, maxLength: 253 });
+// Every property has a description: `kubectl explain` reads them from the CRD (and
+// test/api/descriptions.test.ts refuses a property without one).
 
-export const modelVersionSchema: Schema = obj(
-  {
-    spec: obj(
-      {
-        model: str({ minLength: 1, maxLength: 253 }),
-        version: str({ minLength: 1, maxLength: 128 }),
-        artifact: obj(
-          {
-            uri: str({ pattern: ARTIFACT_URI_PATTERN }),
-            digest: str({ pattern: DIGEST_PATTERN }),
-            format: str(),
-            // JSON numbers beyond 2^53 are read as another value by JavaScript parsers.
-            sizeBytes: int({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
-          },
-          ["uri", "digest"],
-        ),
-        parents: arr(
-          obj(
-            {
-              name: dnsName,
-              namespace: str({ pattern: DNS_LABEL_PATTERN }),
-              specDigest: str({ pattern: DIGEST_PATTERN }),
-            },
-            ["name"],
-          ),
-          { maxItems: 64 },
-        ),
-        datasets: arr(
-          obj(
-            {
-              name: str({ minLength: 1 }),
-              uri: str({ minLength: 1 }),
-              digest: str({ pattern: DIGEST_PATTERN }),
-              license: str(),
-            },
-            ["name", "uri"],
-          ),
-          { maxItems: 256 },
-        ),
-        training: obj({
-          runId: str(),
-          codeRepository: str(),
-          codeCommit: str({ pattern: "^[a-f0-9]{7,64}$" }),
-          framework: str(),
-          parameters: stringMap(),
-          startedAt: str({ format: "date-time" }),
-          finishedAt: str({ format: "date-time" }),
-        }),
-        signatures: arr(signatureSchema, { maxItems: 16 }),
-        revoked: obj({ reason: str({ minLength: 1 }), revokedAt: str({ format: "date-time" }) }, ["reason"]),
-        reinstated: obj(
-          {
-            reason: str({ minLength: 1 }),
-            revocationIndex: int({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
-            keyId: str({ minLength: 1 }),
-            signature: str({ pattern: "^[A-Za-z0-9+/]+={0,2}$" }),
-          },
-          ["reason", "revocationIndex", "keyId", "signature"],
-        ),
-      },
-      ["model", "version", "artifact"],
-    ),
-    status: obj({
-      observedGeneration: int({ minimum: 0 }),
-      revocation: obj(
-        {
-          ledgerIndex: int({ minimum: 0 }),
-          reason: str(),
-          artifactDigest: str({ pattern: DIGEST_PATTERN }),
-        },
-        ["ledgerIndex", "reason"],
-      ),
-      conditions,
-      specDigest: str({ pattern: DIGEST_PATTERN }),
-      ledger: ledgerReference,
-      lineageDepth: int({ minimum: 0 }),
-    }),
-  },
-  ["spec"],
-);
+/** CEL: the serving image is pinned by digest, with the grammar the webhook applies (image-reference.ts). */
+const PINNED_IMAGE_RULE = {
+  rule: `self.matches(r'${PINNED_IMAGE_PATTERN}')`,
+  message:
+    "must be pinned by digest, name[:tag]@sha256:<64 hex>: a tag can be moved to other bytes, so modelchain admits only a digest",
+};
 
 export const modelDeploymentSchema: Schema = obj(
   {
     spec: obj(
       {
-        modelVersion: dnsName,
-        image: str({ minLength: 1, maxLength: 1024 }),
-        replicas: int({ minimum: 0, default: 1 }),
+        modelVersion: dnsName("The ModelVersion (same namespace) to serve; it must verify to be admitted."),
+        image: str({
+          minLength: 1,
+          maxLength: 1024,
+          description:
+            "The serving image, pinned by digest: registry/name[:tag]@sha256:<64 hex>. The API server refuses a tag alone, with or without the webhook.",
+          "x-kubernetes-validations": [PINNED_IMAGE_RULE],
+        }),
+        replicas: int({ minimum: 0, default: 1, description: "Replicas of the owned Deployment." }),
         serving: servingSchema,
-        artifact: obj({ credentialsSecret: dnsName }),
+        artifact: obj(
+          {
+            credentialsSecret: dnsName(
+              "A Secret in this namespace whose keys become the fetch init container's environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL_S3, HF_TOKEN, MODELCHAIN_ARTIFACT_TOKEN); only that container sees them.",
+            ),
+          },
+          [],
+          { description: "How the Pod gets the ModelVersion's artifact." },
+        ),
         podTemplate: podTemplateSchema,
         service: serviceSchema,
-        progressDeadlineSeconds: int({ minimum: 1, default: 600 }),
+        progressDeadlineSeconds: int({
+          minimum: 1,
+          default: 600,
+          description: "Seconds a rollout may make no progress before it is recorded as RolloutFailed.",
+        }),
       },
       ["modelVersion", "image"],
+      { description: "Which ModelVersion to serve, with which image and serving configuration." },
     ),
-    status: obj({
-      observedGeneration: int({ minimum: 0 }),
-      conditions,
-      currentRevision: int({ minimum: 0 }),
-      specDigest: str({ pattern: DIGEST_PATTERN }),
-      configHash: str(),
-      rollouts: arr(
-        obj(
-          {
-            revision: int({ minimum: 0 }),
-            templateHash: str(),
-            image: str(),
-            configHash: str(),
-            phase: str({ enum: ["Started", "Completed", "Failed"] }),
-            ledgerIndex: int({ minimum: 0 }),
-            startedAt: str({ format: "date-time" }),
-            finishedAt: str({ format: "date-time" }),
-          },
-          ["revision", "templateHash", "image", "configHash", "phase", "startedAt"],
-        ),
-        { maxItems: 20 },
-      ),
-      ledger: ledgerReference,
-    }),
-  },
-  ["spec"],
-);
-
-// A function, not a shared object: a shared one would be written to the CRD YAML as an alias.
-const trustedKey = (): Schema =>
-  obj({ keyId: str({ minLength: 1 }), publicKey: str({ pattern: "-----BEGIN PUBLIC KEY-----" }) }, [
-    "keyId",
-    "publicKey",
-  ]);
-
-export const modelTrustPolicySchema: Schema = obj(
-  {
-    spec: obj(
+    status: obj(
       {
-        trustedKeys: arr(trustedKey(), {
-          minItems: 1,
-          description: "ed25519 keys whose `modelchain sign` signatures are trusted.",
+        observedGeneration: observedGeneration(),
+        conditions,
+        currentRevision: int({ minimum: 0, description: "The revision rolled out last." }),
+        specDigest: str({ pattern: DIGEST_PATTERN, description: "The served ModelVersion's spec digest." }),
+        configHash: str({
+          description: "sha256 of the serving configuration (incl. referenced ConfigMaps).",
         }),
-        trustRoots: trustRootsSchema,
-        requiredSigners: requiredSignersSchema,
-        require: obj({
-          signature: bool({ default: true }),
-          datasetsPinned: bool({ default: true }),
-          parentsVerified: bool({ default: true }),
-          recordedInLedger: bool({ default: false }),
-        }),
-        mode: str({ enum: ["enforce", "warn", "audit"], default: "enforce" }),
-        namespaceSelector: obj({
-          matchLabels: stringMap(),
-          matchExpressions: arr(
-            obj(
-              {
-                key: str({ minLength: 1 }),
-                operator: str({ enum: ["In", "NotIn", "Exists", "DoesNotExist"] }),
-                values: arr(str(), { maxItems: 256 }),
-              },
-              ["key", "operator"],
-              {
-                // As metav1.LabelSelector: `In: []` would otherwise select no namespace at all.
-                "x-kubernetes-validations": [
-                  {
-                    rule: "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",
-                    message:
-                      "values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist",
-                  },
-                ],
-              },
-            ),
-            { maxItems: 64 },
-          ),
-        }),
-        maxLineageDepth: int({ minimum: 1, maximum: 256, default: 16 }),
-        revocation: obj({
-          scaleToZero: bool({ default: false }),
-          artifacts: arr(
-            obj({ digest: str({ pattern: DIGEST_PATTERN }), reason: str({ minLength: 1 }) }, [
-              "digest",
-              "reason",
-            ]),
+        rollouts: arr(
+          obj(
             {
-              maxItems: 1024,
+              revision: int({ minimum: 0, description: "The rollout's revision, from 1." }),
+              templateHash: str({
+                description: "Identity of what was rolled out: image, config hash and model spec digest.",
+              }),
+              image: str({ description: "The image rolled out." }),
+              configHash: str({ description: "The config hash rolled out." }),
+              phase: str({
+                enum: ["Started", "Completed", "Failed"],
+                description: "Started, Completed or Failed.",
+              }),
+              ledgerIndex: int({
+                minimum: 0,
+                description: "Ledger index of the entry that recorded the phase.",
+              }),
+              startedAt: str({ format: "date-time", description: "When the rollout started." }),
+              finishedAt: str({ format: "date-time", description: "When it completed or failed." }),
             },
+            ["revision", "templateHash", "image", "configHash", "phase", "startedAt"],
           ),
-          reinstatementKeys: arr(trustedKey(), { maxItems: 64 }),
-        }),
+          { maxItems: 20, description: "The latest rollouts, oldest first." },
+        ),
+        ledger: ledgerReference,
       },
       [],
-      { "x-kubernetes-validations": [trustedKeysRule] },
+      { description: "What the operator observed: admission, rollouts and the ledger entries." },
     ),
-    status: obj({ observedGeneration: int({ minimum: 0 }), conditions }),
   },
   ["spec"],
 );
@@ -253,6 +112,8 @@ const age = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp"
 
 export interface CrdSource {
   names: ResourceNames;
+  /** What `kubectl explain <kind>` says first. */
+  description: string;
   schema: Schema;
   printerColumns: Array<{ name: string; type: string; jsonPath: string; priority?: number }>;
 }
@@ -260,10 +121,13 @@ export interface CrdSource {
 export const CRD_SOURCES: CrdSource[] = [
   {
     names: MODEL_VERSION,
+    description:
+      "A version of a model: its artifact and digest, parents, datasets and training run, signed by its producer. The operator verifies its lineage and records it in the ledger; Ready once verified and recorded.",
     schema: modelVersionSchema,
     printerColumns: [
       { name: "Model", type: "string", jsonPath: ".spec.model" },
       { name: "Version", type: "string", jsonPath: ".spec.version" },
+      { name: "Ready", type: "string", jsonPath: condition_("Ready") },
       { name: "Verified", type: "string", jsonPath: condition_("Verified") },
       { name: "Recorded", type: "string", jsonPath: condition_("Recorded") },
       { name: "Ledger", type: "integer", jsonPath: ".status.ledger.index", priority: 1 },
@@ -272,9 +136,12 @@ export const CRD_SOURCES: CrdSource[] = [
   },
   {
     names: MODEL_DEPLOYMENT,
+    description:
+      "Serves a ModelVersion: the operator creates and owns a Deployment once the model's lineage verifies, and records every rollout, image digest and config change in the ledger. Ready once admitted, rolled out, verified and available.",
     schema: modelDeploymentSchema,
     printerColumns: [
       { name: "Model Version", type: "string", jsonPath: ".spec.modelVersion" },
+      { name: "Ready", type: "string", jsonPath: condition_("Ready") },
       { name: "Admitted", type: "string", jsonPath: condition_("Admitted") },
       { name: "Available", type: "string", jsonPath: condition_("Available") },
       { name: "Recorded", type: "string", jsonPath: condition_("Recorded") },
@@ -286,9 +153,12 @@ export const CRD_SOURCES: CrdSource[] = [
   },
   {
     names: MODEL_TRUST_POLICY,
+    description:
+      "Which signers are trusted for which namespaces, which lineage checks are enforced, and which artifacts are revoked. Ready once the operator accepted it.",
     schema: modelTrustPolicySchema,
     printerColumns: [
       { name: "Mode", type: "string", jsonPath: ".spec.mode" },
+      { name: "Ready", type: "string", jsonPath: condition_("Ready") },
       { name: "Max Depth", type: "integer", jsonPath: ".spec.maxLineageDepth" },
       age,
     ],
@@ -323,9 +193,13 @@ export function customResourceDefinition(source: CrdSource): Record<string, unkn
           schema: {
             openAPIV3Schema: {
               type: "object",
+              description: source.description,
               properties: {
-                apiVersion: str(),
-                kind: str(),
+                apiVersion: str({
+                  description: "The versioned schema of this representation: modelchain.io/v1alpha1.",
+                }),
+                kind: str({ description: `The REST resource this object represents: ${names.kind}.` }),
+                // The API server documents metadata (ObjectMeta) itself and refuses a description here.
                 metadata: { type: "object" },
                 ...(source.schema["properties"] as Schema),
               },

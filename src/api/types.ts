@@ -79,12 +79,15 @@ export interface Dataset {
   license?: string;
 }
 
+export type TrainingParameter = string | number | boolean;
+
 export interface Training {
   runId?: string;
   codeRepository?: string;
   codeCommit?: string;
   framework?: string;
-  parameters?: Record<string, string>;
+  /** Hyperparameters as written: strings, numbers and booleans (src/api/parameters.ts). */
+  parameters?: Record<string, TrainingParameter>;
   startedAt?: string;
   finishedAt?: string;
 }
@@ -362,10 +365,15 @@ export interface RevocationPolicy {
   reinstatementKeys?: TrustedKey[];
 }
 
+export interface ModelTrustPolicyStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
 export interface ModelTrustPolicy {
   apiVersion: string;
   kind: "ModelTrustPolicy";
   metadata: ObjectMeta;
   spec: ModelTrustPolicySpec;
-  status?: { observedGeneration?: number; conditions?: Condition[] };
+  status?: ModelTrustPolicyStatus;
 }

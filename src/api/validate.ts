@@ -3,6 +3,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { API_VERSION } from "./group.ts";
+import { parameterProblems } from "./parameters.ts";
 import { selectorProblems } from "./selector.ts";
 import { servingProblems } from "./serving-shape.ts";
 import { unsignableValues } from "./signable.ts";
@@ -123,6 +124,9 @@ function validateWith<T>(validate: ValidateFunction, value: unknown): Validation
 
 /** Schema-valid, and every value of the spec (what signatures cover) one a signature can pin down. */
 export function validateModelVersion(value: unknown): Validation<ModelVersion> {
+  // Said in words first: the schema refuses a list or an object in its own terms (too many items).
+  const parameters = parameterProblems(parametersOf(value));
+  if (parameters.length > 0) return { ok: false, errors: parameters };
   const checked = validateWith<ModelVersion>(validators.ModelVersion, value);
   if (!checked.ok) return checked;
   const problems = [
@@ -147,6 +151,19 @@ export function validateModelTrustPolicy(value: unknown): Validation<ModelTrustP
     ...trustProblems(checked.value.spec),
   ];
   return problems.length === 0 ? checked : { ok: false, errors: problems };
+}
+
+const field = (value: unknown, key: string): unknown =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+
+/** spec.training.parameters when it is a map, as read (before the schema has passed). */
+function parametersOf(value: unknown): Record<string, unknown> | undefined {
+  const parameters = field(field(field(value, "spec"), "training"), "parameters");
+  return typeof parameters === "object" && parameters !== null && !Array.isArray(parameters)
+    ? (parameters as Record<string, unknown>)
+    : undefined;
 }
 
 /**

@@ -98,6 +98,8 @@ function safeJson(text: string): unknown {
 
 export interface KubeWrites {
   patchStatus(plural: string, namespace: string, name: string, status: unknown): Promise<void>;
+  /** The status of a cluster-scoped object (ModelTrustPolicy). */
+  patchClusterStatus(plural: string, name: string, status: unknown): Promise<void>;
   applyDeployment(deployment: V1Deployment): Promise<void>;
   /** A server-side dry run of the apply: throws ObjectInvalid when the API server would refuse it. */
   dryRunDeployment(deployment: V1Deployment): Promise<void>;
@@ -182,6 +184,16 @@ export function kubeWrites(kc: KubeConfig): KubeWrites {
         );
       } catch (e: unknown) {
         throw new UpdateStatusFailed(`status of ${plural} ${namespace}/${name}`, e);
+      }
+    },
+    async patchClusterStatus(plural, name, status) {
+      try {
+        await custom.patchClusterCustomObjectStatus(
+          { group: GROUP, version: VERSION, plural, name, body: { status } },
+          merge,
+        );
+      } catch (e: unknown) {
+        throw new UpdateStatusFailed(`status of ${plural} ${name}`, e);
       }
     },
     async applyDeployment(deployment) {

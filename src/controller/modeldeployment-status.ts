@@ -1,10 +1,13 @@
 // The conditions a ModelDeployment shows after a rollout pass (pure).
 import type { V1Deployment } from "@kubernetes/client-node";
-import type { Condition } from "../api/index.ts";
+import { wants, type ConditionUpdate, type Gate } from "../api/index.ts";
 import type { RolloutRecord } from "../trail/index.ts";
 import type { Drift } from "./drift.ts";
 
-export type ConditionUpdate = Omit<Condition, "lastTransitionTime">;
+export type { ConditionUpdate } from "../api/index.ts";
+
+/** The reason a Deployment's Progressing condition has once its new ReplicaSet is available. */
+export const ROLLOUT_COMPLETE = "NewReplicaSetAvailable";
 
 function driftCondition(drift: readonly Drift[]): ConditionUpdate {
   if (drift.length === 0)
@@ -61,6 +64,69 @@ export function notAdmittedConditions(
   ];
 }
 
+/**
+ * Progressing as a Deployment states it: True while the rollout goes on (ReplicaSetUpdated) and
+ * still True once it completed (NewReplicaSetAvailable); False only when it failed
+ * (ProgressDeadlineExceeded), which is when the deployment controller sets it False too.
+ */
+function progressingCondition(current: RolloutRecord): ConditionUpdate {
+  const revision = `revision ${current.revision} (${current.templateHash})`;
+  switch (current.phase) {
+    case "Started":
+      return {
+        type: "Progressing",
+        status: "True",
+        reason: "ReplicaSetUpdated",
+        message: `${revision} is rolling out`,
+      };
+    case "Completed":
+      return {
+        type: "Progressing",
+        status: "True",
+        reason: ROLLOUT_COMPLETE,
+        message: `${revision} is available`,
+      };
+    case "Failed":
+      return {
+        type: "Progressing",
+        status: "False",
+        reason: "ProgressDeadlineExceeded",
+        message: `${revision} did not progress within spec.progressDeadlineSeconds`,
+      };
+  }
+}
+
+/**
+ * What a ModelDeployment needs to be Ready, in the order its reason is taken from: admitted, the
+ * current revision rolled out, its artifact checked, serving, running the admitted digests, recorded.
+ */
+export const MODEL_DEPLOYMENT_GATES: readonly Gate[] = [
+  wants("Admitted", "True"),
+  {
+    type: "Progressing",
+    judge: (c) =>
+      c === undefined || c.status === "Unknown"
+        ? "Reconciling"
+        : c.status === "False"
+          ? "Stalled"
+          : c.reason === ROLLOUT_COMPLETE
+            ? "holds"
+            : "Reconciling",
+  },
+  {
+    type: "ArtifactVerified",
+    judge: (c) => (c?.status === "True" ? "holds" : c?.status === "False" ? "Stalled" : "Reconciling"),
+  },
+  {
+    // Scaled to zero on purpose: nothing serves, and nothing is left to do either.
+    type: "Available",
+    judge: (c) =>
+      c?.status === "True" ? "holds" : c?.reason === "ScaledToZero" ? "NotReady" : "Reconciling",
+  },
+  wants("Drifted", "False"),
+  wants("Recorded", "True", "Reconciling"),
+];
+
 export function rolloutConditions(
   admittedBecause: string,
   current: RolloutRecord,
@@ -69,12 +135,7 @@ export function rolloutConditions(
 ): ConditionUpdate[] {
   return [
     { type: "Admitted", status: "True", reason: "LineageVerified", message: admittedBecause },
-    {
-      type: "Progressing",
-      status: current.phase === "Started" ? "True" : "False",
-      reason: `Rollout${current.phase}`,
-      message: `revision ${current.revision} (${current.templateHash})`,
-    },
+    progressingCondition(current),
     availableCondition(deployment),
     {
       type: "Recorded",

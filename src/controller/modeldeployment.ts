@@ -19,6 +19,7 @@ import {
   specDigest,
   validateModelDeployment,
   validateModelVersion,
+  withSummary,
   type Condition,
   type ModelDeployment,
   type ModelDeploymentStatus,
@@ -43,6 +44,7 @@ import type { ArtifactPod } from "./artifact-pod.ts";
 import { recordArtifactOutcomes } from "./artifact-trail.ts";
 import {
   invalidPodTemplateCondition,
+  MODEL_DEPLOYMENT_GATES,
   notAdmittedConditions,
   rolloutConditions,
   type ConditionUpdate,
@@ -338,7 +340,7 @@ export class ModelDeploymentReconciler implements Reconciler {
     const status: ModelDeploymentStatus = {
       ...md.status,
       ...extra,
-      conditions: merged,
+      conditions: withSummary(merged, MODEL_DEPLOYMENT_GATES, "Serving", now, generation),
       ...(generation === undefined ? {} : { observedGeneration: generation }),
     };
     if (!sameStatus(status, md.status))

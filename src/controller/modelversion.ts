@@ -7,8 +7,11 @@ import {
   setCondition,
   specDigest,
   validateModelVersion,
+  wants,
+  withSummary,
   MODEL_VERSION,
   type Condition,
+  type Gate,
   type ModelVersion,
   type ModelVersionStatus,
   type RevocationStatus,
@@ -74,6 +77,12 @@ function registration(mv: ModelVersion, results: PolicyVerdict[]): Recording<"Mo
   );
 }
 
+/** A ModelVersion is Ready once its lineage verified and the ledger recorded it. */
+export const MODEL_VERSION_GATES: readonly Gate[] = [
+  wants("Verified", "True"),
+  wants("Recorded", "True", "Reconciling"),
+];
+
 /** Status as observed now (pure): what the reconciler writes when it differs from the object's. */
 export function modelVersionStatus(
   mv: ModelVersion,
@@ -112,7 +121,7 @@ export function modelVersionStatus(
   return {
     ...(generation === undefined ? {} : { observedGeneration: generation }),
     ...(revocation === undefined ? {} : { revocation: revocationStatus(revocation) }),
-    conditions,
+    conditions: withSummary(conditions, MODEL_VERSION_GATES, "VerifiedAndRecorded", now, generation),
     specDigest: specDigest(mv.spec),
     ledger: { index: latest.index, leafHash: latest.leafHash },
     ...(depth === undefined ? {} : { lineageDepth: depth }),
@@ -202,12 +211,19 @@ export class ModelVersionReconciler implements Reconciler {
     problem: string,
   ): Promise<ReconcileResult> {
     const current = (object as { status?: ModelVersionStatus }).status;
+    const generation = object.metadata?.generation;
+    const stamp = generation === undefined ? {} : { observedGeneration: generation };
+    const now = this.deps.clock();
     const conditions = setCondition(
       current?.conditions,
-      { type: "Verified", status: "False", reason: "InvalidSpec", message: problem },
-      this.deps.clock(),
+      { type: "Verified", status: "False", reason: "InvalidSpec", message: problem, ...stamp },
+      now,
     );
-    const status = { ...current, conditions };
+    const status = {
+      ...current,
+      ...stamp,
+      conditions: withSummary(conditions, MODEL_VERSION_GATES, "VerifiedAndRecorded", now, generation),
+    };
     if (!sameStatus(status, current))
       await this.deps.writes.patchStatus(MODEL_VERSION.plural, namespace, name, status);
     return done();

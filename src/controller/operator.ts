@@ -18,7 +18,7 @@ import { LabelledDeploymentReconciler } from "./labelled.ts";
 import { artifactRevocationFollower, TrustPolicyReconciler } from "./trustpolicy.ts";
 import { publishDeploymentGauges } from "./gauges.ts";
 import { PodIndex } from "./pod-index.ts";
-
+import { SpecChanges } from "./spec-changes.ts";
 import { KeysByModel } from "./labelled-keys.ts";
 import { EventRecorder } from "./recorder.ts";
 import { DEPLOYMENT_LABEL } from "./deployment-spec.ts";
@@ -104,6 +104,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   let ledger: Ledger | undefined;
   let publisher: CheckpointPublisher | undefined;
   const pods = new PodIndex();
+  const policies = new SpecChanges(() => informers.mtps.cache);
   const labelledByModel = new KeysByModel();
   /** A Pod's change wakes the workload it belongs to (by label; no scan of all Deployments). */
   const podChanged = (p: V1Pod) => {
@@ -127,7 +128,8 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   };
   const informers: Informers = startInformers(opts, {
     mv: (o) => mvController?.queue.add(keyOf(o)),
-    policy: () => enqueueAll(),
+    // A policy's own status write wakes only the policy: it changes no verdict.
+    policy: (o) => (policies.changed(o) ? enqueueAll() : policyController?.queue.add(keyOf(o))),
     md: (o) => mdController?.queue.add(keyOf(o)),
     namespace: (o) => {
       for (const mv of informers.mvs.cache.list(o.metadata?.name ?? "")) mvController?.queue.add(keyOf(mv));
@@ -200,10 +202,8 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       readMaterial: kubeMaterialReader(opts.kubeConfig),
     };
     const recorder = new EventRecorder(opts.kubeConfig, ledger, opts.cluster, log, clock);
-    mvController = new Controller(
-      new ModelVersionReconciler({ ctx, recorder, writes, clock, onVerdict }),
-      log,
-    );
+    const shared = { ctx, recorder, writes, clock };
+    mvController = new Controller(new ModelVersionReconciler({ ...shared, onVerdict }), log);
     mdController = new Controller(
       new ModelDeploymentReconciler({
         ctx,
@@ -233,7 +233,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       }),
       log,
     );
-    policyController = new Controller(new TrustPolicyReconciler({ ctx, recorder, onArtifactRevoked }), log);
+    policyController = new Controller(new TrustPolicyReconciler({ ...shared, onArtifactRevoked }), log);
     followArtifacts = artifactRevocationFollower(ctx, onArtifactRevoked);
     policyController.start(1);
     mvController.start(opts.workers ?? 2);

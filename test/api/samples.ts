@@ -17,6 +17,14 @@ export function sampleFiles(dir = ""): string[] {
     .map((f) => join(dir, f));
 }
 
+/**
+ * Bad samples the API server refuses by the CRD schema alone, with what it says: they reach the
+ * webhook and the operator only when sent to them directly (an AdmissionReview, a file).
+ */
+export const REFUSED_BY_SCHEMA: ReadonlyMap<string, RegExp> = new Map([
+  ["bad/unpinned-image.yaml", /spec\.image: Invalid value: .*: must be pinned by digest/],
+]);
+
 /** The sample chain a user applies first: namespace, trust policy, base and fine-tuned model, deployment. */
 export const SAMPLE_CHAIN = [
   "namespace.yaml",

@@ -1,7 +1,12 @@
 // A ModelDeployment's conditions come from what is observed now, not from the last rollout pass.
 import type { V1Deployment } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { availableCondition, notAdmittedConditions } from "../../src/controller/modeldeployment-status.ts";
+import {
+  availableCondition,
+  notAdmittedConditions,
+  rolloutConditions,
+} from "../../src/controller/modeldeployment-status.ts";
+import type { RolloutRecord } from "../../src/trail/index.ts";
 
 /** As Kubernetes reports a Deployment: still `Available` at zero replicas (its minimum of zero is met). */
 const deployment = (replicas: number, availableReplicas: number): V1Deployment => ({
@@ -40,5 +45,25 @@ describe("ModelDeployment conditions from observed state", () => {
       ["Available", "False", "ScaledToZero"],
       ["Drifted", "False", "RunningAdmittedDigest"],
     ]);
+  });
+
+  it.each<[RolloutRecord["phase"], string, string]>([
+    ["Started", "True", "ReplicaSetUpdated"],
+    ["Completed", "True", "NewReplicaSetAvailable"],
+    ["Failed", "False", "ProgressDeadlineExceeded"],
+  ])("states Progressing of a %s rollout as a Deployment does: %s, %s", (phase, status, reason) => {
+    const current: RolloutRecord = {
+      revision: 2,
+      templateHash: "h",
+      images: {},
+      configHash: "c",
+      phase,
+      recorded: true,
+    };
+    const progressing = rolloutConditions("lineage verified", current, deployment(2, 2), []).find(
+      (c) => c.type === "Progressing",
+    );
+    expect(progressing).toMatchObject({ status, reason });
+    expect(progressing?.message).toMatch(/^revision 2 \(h\)/);
   });
 });

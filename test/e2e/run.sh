@@ -45,6 +45,7 @@ wait_for "RolloutStarted in the ledger" count_is RolloutStarted 1
 
 for bad in unsigned tampered revoked-ancestor unpinned-image; do
   if out="$(k apply -f "$root/samples/bad/$bad.yaml" 2>&1)"; then fail "samples/bad/$bad.yaml was admitted: $out"; fi
+  # unpinned-image is refused by the CRD's own rule, whose message names modelchain too.
   echo "$out" | grep -q "modelchain" || fail "samples/bad/$bad.yaml denied without modelchain's message: $out"
   echo "denied as expected: $bad: $(echo "$out" | grep -o 'modelchain: [^(]*' | head -1)"
 done

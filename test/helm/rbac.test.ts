@@ -34,6 +34,7 @@ const OPERATOR: Calls = {
     crd("patch", "modelversions/status"),
     crd("patch", "modeldeployments/status"),
   ],
+  patchClusterCustomObjectStatus: [crd("patch", "modeltrustpolicies/status")],
   // Finalizers of ModelDeployments, a JSON Patch of the object itself.
   patchNamespacedCustomObject: [crd("patch", "modeldeployments")],
   // Server-side apply of the owned Deployment and Service: create when new, patch after.

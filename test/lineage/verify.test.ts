@@ -203,7 +203,7 @@ describe("verifyLineage on the samples", () => {
     big.spec.artifact.sizeBytes = 2 ** 53;
     big.spec.signatures = [signSpec(big.spec, demoKey)];
     expect(verifyLineage(big, world([big]), policy).failed.join()).toMatch(
-      /spec.artifact.sizeBytes 9007199254740992 is not an integer within/,
+      /spec.artifact.sizeBytes 9007199254740992 is an integer outside/,
     );
   });
 

@@ -17,6 +17,7 @@ import { readYamlDocuments, type YamlDocument } from "../../webhook/yaml-input.t
 import { inputLimits, readInput } from "../input.ts";
 import { modelVersionsIn, parentName, qualifiedName, readObjects } from "../manifests.ts";
 import { CliInputError } from "../output.ts";
+import { describeReading, differentReadings } from "../yaml-readings.ts";
 
 export function loadPrivateKey(path: string): KeyObject {
   try {
@@ -47,6 +48,9 @@ function signingOf({ document: doc, value, index }: YamlDocument, file: string):
     return undefined;
   const checked = validateModelVersion(value);
   if (!checked.ok) throw new CliInputError(`${file}: document ${index}: ${describeErrors(checked.errors)}`);
+  const readings = differentReadings(doc);
+  if (readings.length > 0)
+    throw new CliInputError(`${file}: document ${index}: ${readings.map(describeReading).join("; ")}`);
   return { name: qualifiedName(checked.value), doc, mv: checked.value, bound: false };
 }
 
