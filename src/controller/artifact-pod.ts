@@ -2,7 +2,8 @@
 // - oci://  an image volume pinned by digest: the kubelet pulls by digest and refuses other content;
 // - s3, gs, https, hf  an init container (`modelchain artifact fetch`) fills an emptyDir, in place
 //   only when the digest matches;
-// - pvc://  the claim read-only, hashed by an init container (`modelchain artifact verify`).
+// - pvc://  the claim read-only, hashed by an init container (`modelchain artifact verify`);
+// - models:/, runs:/  (MLflow) not delivered: the operator does not talk to MLflow.
 // The model is mounted at one path (spec.serving.modelPath), also given to the server as MODEL_PATH.
 import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import {
@@ -104,6 +105,14 @@ function shape(
   };
 }
 
+/**
+ * The operator does not talk to MLflow (no tracking URI, no MLflow credentials in the cluster): a
+ * models:/ or runs:/ ModelVersion verifies and is recorded, but its bytes reach no Pod.
+ */
+function mlflowUndeliverable(uri: string): string {
+  return `${uri} names an MLflow registry entry, which the operator does not fetch: copy the artifact to an oci://, s3://, gs://, https://, hf:// or pvc:// location (\`modelchain import mlflow\` writes the store's URI when MLflow keeps it in S3 or GCS) and name that`;
+}
+
 /** The Pod parts that deliver `artifact`, or why it cannot be delivered (then nothing is written). */
 export function artifactPlan(
   md: ModelDeployment,
@@ -120,6 +129,8 @@ export function artifactPlan(
       message: e instanceof Error ? e.message : String(e),
     };
   }
+  if (where.scheme === "models" || where.scheme === "runs")
+    return { ok: false, reason: "ArtifactUriUnsupported", message: mlflowUndeliverable(artifact.uri) };
   if (where.scheme !== "oci" && (fetcherImage === undefined || !isPinnedByDigest(fetcherImage)))
     return {
       ok: false,
