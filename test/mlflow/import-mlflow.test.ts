@@ -4,6 +4,7 @@
 // a real kube-apiserver. A version whose artifact changed after registration is caught.
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CustomObjectsApi, CoreV1Api } from "@kubernetes/client-node";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,11 +19,14 @@ import { startControlPlane, type ControlPlane } from "../envtest/controlplane.ts
 import { waitFor } from "../envtest/processes.ts";
 import { tempDir } from "../ledger/fixtures.ts";
 import { directoryDigest, workDir, writeModel } from "../pytools/model-signing.ts";
-import { skipWithoutPythonTool } from "../pytools/tools.ts";
+import { pythonTool, skipWithoutPythonTool } from "../pytools/tools.ts";
+import { startMoto } from "../artifact/moto.ts";
 import { runPython, startMlflowServer, type MlflowServer } from "./server.ts";
 
 const skip = skipWithoutPythonTool("import mlflow against a real MLflow server", "mlflow", "mlflow");
 const skipCluster = skip || skipWithoutAssets("imported ModelVersions on kube-apiserver");
+const skipS3 =
+  skip || skipWithoutPythonTool("import mlflow of a version kept in S3 (moto)", "s3", "moto_server");
 
 const sha = (c: string): string => `sha256:${c.repeat(64)}`;
 const DATASETS = { transactions: sha("1"), labels: sha("2"), chargebacks: sha("3") };
@@ -279,6 +283,58 @@ describe.skipIf(skip)(
       ]);
       expect(verify.status).toBe(1);
       expect(verify.stderr).toContain(`expected ${signed?.spec.artifact.digest}`);
+    });
+
+    it.skipIf(skipS3)("reads a version kept in S3 from the bucket and names the bucket's URI", async () => {
+      const tool = pythonTool("s3", "moto_server");
+      if ("missing" in tool) throw new Error(tool.missing);
+      const moto = await startMoto(tool.bin);
+      try {
+        const credentials = { accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey };
+        const s3 = new S3Client({
+          endpoint: moto.endpoint,
+          forcePathStyle: true,
+          region: "us-east-1",
+          credentials,
+        });
+        await s3.send(new CreateBucketCommand({ Bucket: "models" }));
+        const dir = join(work, "models", "scorer");
+        writeModel(dir);
+        for (const path of ["model.safetensors", "config.json", "tokenizer/vocab.txt"])
+          await s3.send(
+            new PutObjectCommand({
+              Bucket: "models",
+              Key: `scorer/3/${path}`,
+              Body: readFileSync(join(dir, path)),
+            }),
+          );
+        const registered = runPython(
+          "register_source.py",
+          { tracking_uri: server.url, name: "scorer", source: "s3://models/scorer/3" },
+          server.credentials,
+          work,
+        );
+        expect(registered).toEqual({ version: "1", source: "s3://models/scorer/3" });
+        const run = await cli(["models:/scorer/1"], {
+          ...server.credentials,
+          AWS_ACCESS_KEY_ID: moto.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: moto.secretAccessKey,
+          AWS_REGION: "us-east-1",
+          AWS_EC2_METADATA_DISABLED: "true",
+          MLFLOW_S3_ENDPOINT_URL: moto.endpoint,
+        });
+        expect(run.status, run.stderr).toBe(0);
+        const [scorer] = modelVersions(run.stdout);
+        expect(scorer?.spec.artifact).toEqual({
+          uri: "s3://models/scorer/3/",
+          digest: directoryDigest(dir),
+          sizeBytes: expect.any(Number) as unknown,
+        });
+        expect(run.stderr).toContain("spec.training: models:/scorer/1 names no source run");
+        expect(run.stderr).not.toContain("spec.artifact.uri");
+      } finally {
+        await moto.stop();
+      }
     });
 
     describe.skipIf(skipCluster)("applied to a real kube-apiserver", () => {
