@@ -49,6 +49,11 @@ function requestsOf(uris: readonly string[], opts: MlflowImportOptions): ImportR
   const named = opts.model !== undefined || opts.version !== undefined;
   if (named && (opts.model === undefined || opts.version === undefined))
     throw new CliInputError("--model and --version go together");
+  const registry = uris.every((u) => !u.startsWith("runs:/"));
+  if (registry && opts.version !== undefined && !/^[1-9][0-9]*$/.test(opts.version))
+    throw new CliInputError(
+      `--version ${JSON.stringify(opts.version)}: MLflow versions are numbers (1, 2, …)`,
+    );
   const locations = uris.map((uri) => {
     const where = (() => {
       try {
@@ -92,7 +97,11 @@ function registryOf(opts: MlflowImportOptions): MlflowRegistry {
       throw new CliInputError("--from reads an export offline: give no --tracking-uri");
     if (opts.save !== undefined)
       throw new CliInputError("--save writes an export while reading a tracking server, not --from");
-    return exportDirectory(opts.from);
+    try {
+      return exportDirectory(opts.from);
+    } catch (e: unknown) {
+      throw asInputError(e);
+    }
   }
   if (trackingUri === undefined || trackingUri === "")
     throw new CliInputError("give --tracking-uri (or MLFLOW_TRACKING_URI), or --from an export directory");
