@@ -11,7 +11,7 @@ export PATH := $(NODE_BIN):$(PATH)
 STATE_DIR ?= $(CURDIR)/.state
 LEDGER_DIR ?= $(STATE_DIR)/ledger
 
-.PHONY: pytools help deps build typecheck format format-check lint test run walkthrough bench clean crds envtest-assets image kind-up kind-down e2e
+.PHONY: pytools help deps build typecheck format format-check lint test run walkthrough bench clean crds chart-readme envtest-assets image kind-up kind-down e2e
 
 help:
 	@echo "make run    set up and run modelchain (operator, or the offline demo when no cluster)"
@@ -82,9 +82,14 @@ run: deps
 walkthrough: deps
 	scripts/ledger-walkthrough.sh "$(LEDGER_DIR)"
 
-# CRDs are generated from src/api/schemas.ts; test/api checks they are up to date.
+# CRDs are generated from src/api/schemas.ts into crds/, and from those into the chart's
+# templates/crds/ (behind crds.enabled); test/api and test/helm check both are up to date.
 crds: deps
 	node scripts/gen-crds.ts
+
+# The values table of helm/modelchain/README.md, from values.yaml and values.schema.json.
+chart-readme: deps
+	node scripts/gen-chart-readme.ts
 
 bench: deps
 	node bench/run.ts

@@ -25,3 +25,4 @@ export { requiredChecksOf, policyMode, DEFAULT_MAX_LINEAGE_DEPTH } from "./defau
 export { crdFiles } from "./crd-yaml.ts";
 export { parseArtifactUri, ArtifactUriError, type ArtifactLocation } from "./artifact-uri.ts";
 export { isPinnedByDigest } from "./image-reference.ts";
+export { imageVolumeProblems, type ImageVolumeLike } from "./image-volumes.ts";

@@ -55,6 +55,7 @@ const COMMAND_MODULES: ReadonlyArray<{ names: readonly string[]; load: () => Pro
     },
   },
   { names: ["history"], load: async () => (await import("./commands/history.ts")).registerHistoryCommand },
+  { names: ["bom"], load: async () => (await import("./commands/bom.ts")).registerBomCommand },
   { names: ["demo"], load: async () => (await import("./commands/demo.ts")).registerDemoCommand },
   { names: ["webhook"], load: async () => (await import("./commands/webhook.ts")).registerWebhookCommand },
   { names: ["check"], load: async () => (await import("./commands/check.ts")).registerCheckCommand },

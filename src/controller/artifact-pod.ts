@@ -5,7 +5,11 @@
 // - pvc://  the claim read-only, hashed by an init container (`modelchain artifact verify`);
 // - models:/, runs:/  (MLflow) not delivered: the operator does not talk to MLflow.
 // The model is mounted at one path (spec.serving.modelPath), also given to the server as MODEL_PATH.
+// When a verified OMS bundle lists the artifact's files, the init container gets that list too
+// (a Pod-template annotation, read through the downward API), so a mismatch names the first file
+// that differs; the list must add up to the signed digest, so an edited annotation cannot pass.
 import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type { FileDigest } from "../artifact/manifest.ts";
 import {
   isPinnedByDigest,
   parseArtifactUri,
@@ -22,6 +26,16 @@ export const TERMINATION_LOG = "/dev/termination-log";
 /** Where the init container sees the model volume; the fetch lands in its `model` folder. */
 const WORK = "/artifact";
 const FETCHED = "model";
+/** The Pod-template annotation holding the verified per-file digests, and its volume. */
+export const ARTIFACT_FILES_ANNOTATION = "modelchain.io/artifact-files";
+export const ARTIFACT_FILES_VOLUME = "artifact-files";
+const FILES_DIR = "/artifact-files";
+const FILES_NAME = "files.json";
+/**
+ * Above this the list is left out (a Pod's annotations may total 256 KiB): the check still
+ * covers every byte, a mismatch then names the two digests only. About 1,500 files.
+ */
+export const MAX_FILES_ANNOTATION_BYTES = 128 * 1024;
 
 export interface ArtifactPod {
   volume: V1Volume;
@@ -29,6 +43,11 @@ export interface ArtifactPod {
   mount: V1VolumeMount;
   env: V1EnvVar;
   initContainers: V1Container[];
+  /** The per-file list's downward-API volume and its Pod-template annotation, when given. */
+  filesVolume?: V1Volume;
+  templateAnnotations?: Record<string, string>;
+  /** Why a verified per-file list was not given to the init container. */
+  filesOmitted?: string;
 }
 
 export type ArtifactPlan = { ok: true; pod: ArtifactPod } | { ok: false; reason: string; message: string };
@@ -113,11 +132,55 @@ function mlflowUndeliverable(uri: string): string {
   return `${uri} names an MLflow registry entry, which the operator does not fetch: copy the artifact to an oci://, s3://, gs://, https://, hf:// or pvc:// location (\`modelchain import mlflow\` writes the store's URI when MLflow keeps it in S3 or GCS) and name that`;
 }
 
-/** The Pod parts that deliver `artifact`, or why it cannot be delivered (then nothing is written). */
+/** The init container also checks each file against `files` (the verified bundle's list). */
+function withFiles(pod: ArtifactPod, files: readonly FileDigest[]): ArtifactPod {
+  const [init] = pod.initContainers;
+  if (init === undefined) return pod;
+  const text = JSON.stringify({ files: files.map((f) => ({ path: f.path, sha256: f.sha256 })) });
+  if (Buffer.byteLength(text) > MAX_FILES_ANNOTATION_BYTES)
+    return {
+      ...pod,
+      filesOmitted: `the signed list of ${files.length} files is ${Buffer.byteLength(text)} bytes, over the ${MAX_FILES_ANNOTATION_BYTES} a Pod annotation may take; a mismatch will name the digests only`,
+    };
+  const args = init.args ?? [];
+  const at = args.indexOf("--termination-message-path");
+  const manifest = ["--manifest", `${FILES_DIR}/${FILES_NAME}`];
+  return {
+    ...pod,
+    initContainers: [
+      {
+        ...init,
+        args: at < 0 ? [...args, ...manifest] : [...args.slice(0, at), ...manifest, ...args.slice(at)],
+        volumeMounts: [
+          ...(init.volumeMounts ?? []),
+          { name: ARTIFACT_FILES_VOLUME, mountPath: FILES_DIR, readOnly: true },
+        ],
+      },
+    ],
+    filesVolume: {
+      name: ARTIFACT_FILES_VOLUME,
+      downwardAPI: {
+        items: [
+          {
+            path: FILES_NAME,
+            fieldRef: { fieldPath: `metadata.annotations['${ARTIFACT_FILES_ANNOTATION}']` },
+          },
+        ],
+      },
+    },
+    templateAnnotations: { [ARTIFACT_FILES_ANNOTATION]: text },
+  };
+}
+
+/**
+ * The Pod parts that deliver `artifact`, or why it cannot be delivered (then nothing is written);
+ * `files`, a verified signature's per-file digests, make the init container name a differing file.
+ */
 export function artifactPlan(
   md: ModelDeployment,
   artifact: Artifact,
   fetcherImage: string | undefined,
+  files?: readonly FileDigest[],
 ): ArtifactPlan {
   let where: ArtifactLocation;
   try {
@@ -139,41 +202,8 @@ export function artifactPlan(
     };
   const modelPath = md.spec.serving?.modelPath ?? DEFAULT_MODEL_PATH;
   const pod = shape(where, artifact, modelPath, fetcherImage ?? "", md.spec.artifact?.credentialsSecret);
-  return typeof pod === "string"
-    ? { ok: false, reason: "ArtifactUriUnsupported", message: pod }
-    : { ok: true, pod };
+  if (typeof pod === "string") return { ok: false, reason: "ArtifactUriUnsupported", message: pod };
+  return { ok: true, pod: files === undefined || files.length === 0 ? pod : withFiles(pod, files) };
 }
 
-/** `registry/repo[:tag]@sha256:…` → `registry/repo` (a port's colon stays). */
-function repositoryOf(reference: string): string {
-  const name = reference.split("@")[0] ?? "";
-  const slash = name.lastIndexOf("/");
-  const colon = name.lastIndexOf(":");
-  return colon > slash ? name.slice(0, colon) : name;
-}
-
-/**
- * A Deployment we do not own that mounts image volumes, serving an oci:// artifact: every image
- * volume not pinned by digest, or naming the artifact's repository at another digest, is a
- * problem (the kubelet would mount bytes the ModelVersion did not sign).
- */
-export function imageVolumeProblems(volumes: readonly V1Volume[], artifact: Artifact): string[] {
-  let where: ArtifactLocation;
-  try {
-    where = parseArtifactUri(artifact.uri);
-  } catch {
-    return [];
-  }
-  if (where.scheme !== "oci") return [];
-  const repository = repositoryOf(where.repository);
-  return volumes.flatMap((v) => {
-    const reference = v.image?.reference;
-    if (reference === undefined) return [];
-    if (!isPinnedByDigest(reference)) return [`image volume ${v.name}: ${reference} is not pinned by digest`];
-    if (repositoryOf(reference) === repository && !reference.endsWith(`@${artifact.digest}`))
-      return [
-        `image volume ${v.name}: ${reference} is not the ModelVersion's artifact digest ${artifact.digest}`,
-      ];
-    return [];
-  });
-}
+export { imageVolumeProblems } from "../api/image-volumes.ts";

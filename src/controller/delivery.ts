@@ -2,12 +2,18 @@
 // not pinned by digest (defence in depth: the webhook denies it too, but it may be absent), and
 // an artifact the Pod cannot be given with its digest checked.
 import { isPinnedByDigest, type ModelDeployment, type ModelVersion } from "../api/index.ts";
+import type { FileDigest } from "../artifact/manifest.ts";
 import { artifactPlan, type ArtifactPod } from "./artifact-pod.ts";
 import type { ConditionUpdate } from "./modeldeployment-status.ts";
 
 export type Delivery = { ok: true; pod: ArtifactPod } | { ok: false; refusal: ConditionUpdate };
 
-export function delivery(md: ModelDeployment, mv: ModelVersion, artifactImage: string | undefined): Delivery {
+export function delivery(
+  md: ModelDeployment,
+  mv: ModelVersion,
+  artifactImage: string | undefined,
+  files?: readonly FileDigest[],
+): Delivery {
   if (!isPinnedByDigest(md.spec.image))
     return {
       ok: false,
@@ -18,7 +24,7 @@ export function delivery(md: ModelDeployment, mv: ModelVersion, artifactImage: s
         message: `spec.image ${JSON.stringify(md.spec.image)} is not pinned by digest (name@sha256:<64 hex>)`,
       },
     };
-  const plan = artifactPlan(md, mv.spec.artifact, artifactImage);
+  const plan = artifactPlan(md, mv.spec.artifact, artifactImage, files);
   if (!plan.ok)
     return {
       ok: false,

@@ -124,6 +124,7 @@ export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
           labels: { ...(overrides.labels ?? {}), ...selector, [MODEL_VERSION_LABEL]: md.spec.modelVersion },
           annotations: {
             ...(overrides.annotations ?? {}),
+            ...(inputs.artifact.templateAnnotations ?? {}),
             "modelchain.io/template-hash": inputs.templateHash,
           },
         },
@@ -162,7 +163,11 @@ function podSpec(inputs: DeploymentInputs): V1PodSpec {
       },
     ],
     ...(artifact.initContainers.length === 0 ? {} : { initContainers: artifact.initContainers }),
-    volumes: [...configVolumes, artifact.volume],
+    volumes: [
+      ...configVolumes,
+      artifact.volume,
+      ...(artifact.filesVolume === undefined ? [] : [artifact.filesVolume]),
+    ],
     ...(overrides.nodeSelector === undefined ? {} : { nodeSelector: overrides.nodeSelector }),
     ...(overrides.serviceAccountName === undefined
       ? {}

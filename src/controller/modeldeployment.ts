@@ -129,11 +129,14 @@ export class ModelDeploymentReconciler implements Reconciler {
       // The revocation itself is recorded by the ModelVersion's reconciler; look again shortly.
       return inUse === "recorded" ? done() : requeueAfter(REVOCATION_WAIT_MS);
     }
-    const planned = delivery(md, mv, this.deps.artifactImage);
+    const files = results.find((r) => r.verdict.artifactFiles !== undefined)?.verdict.artifactFiles;
+    const planned = delivery(md, mv, this.deps.artifactImage, files);
     if (!planned.ok) {
       await this.deps.recorder.warn(md, planned.refusal.reason, planned.refusal.message);
       return this.writeConditions(md, [planned.refusal]);
     }
+    if (planned.pod.filesOmitted !== undefined)
+      await this.deps.recorder.warn(md, "ArtifactFileListOmitted", planned.pod.filesOmitted);
     return this.rollout(
       md,
       mv,

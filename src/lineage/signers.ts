@@ -8,6 +8,7 @@ import {
   type TrustRoot,
   type TrustedKey,
 } from "../api/index.ts";
+import type { FileDigest } from "../artifact/manifest.ts";
 import { fail, pass, subjectName, type CheckResult } from "./checks.ts";
 import { publicKeyFromPem, signatureVerifies } from "./keys.ts";
 import { verifyOmsBundle, type OmsContext } from "./oms.ts";
@@ -21,6 +22,8 @@ export interface SigningPolicy {
 
 interface Tally {
   validUntil?: Date;
+  /** The per-file digests of the first OMS bundle that verified (what delivery checks files by). */
+  files?: readonly FileDigest[];
   signers: Set<string>;
   notes: string[];
   problems: string[];
@@ -84,6 +87,7 @@ function omsTally(
   try {
     const verified = verifyOmsBundle(json, policy.trustRoots, mv.spec.artifact.digest, ctx);
     tally.signers.add(verified.signer);
+    tally.files ??= verified.files;
     if (
       verified.validUntil !== undefined &&
       (tally.validUntil === undefined || verified.validUntil < tally.validUntil)
@@ -96,13 +100,22 @@ function omsTally(
   }
 }
 
-export function signatureCheck(mv: ModelVersion, policy: SigningPolicy, ctx: OmsContext): CheckResult {
+/** The signature check, and the artifact's per-file digests when a verified OMS bundle lists them. */
+export interface SignatureOutcome {
+  check: CheckResult;
+  files?: readonly FileDigest[];
+}
+
+export function signatureCheck(mv: ModelVersion, policy: SigningPolicy, ctx: OmsContext): SignatureOutcome {
   const signatures = mv.spec.signatures ?? [];
-  if (signatures.length === 0) return fail("signature", `lineage: ${subjectName(mv)} is not signed`);
+  if (signatures.length === 0)
+    return { check: fail("signature", `lineage: ${subjectName(mv)} is not signed`) };
   // Validated objects never get here with one; callers handing in raw objects must not verify.
   const unsignable = unsignableValues(mv.spec, "spec")[0];
   if (unsignable !== undefined)
-    return fail("signature", `lineage: ${subjectName(mv)} ${unsignable.field} ${unsignable.message}`);
+    return {
+      check: fail("signature", `lineage: ${subjectName(mv)} ${unsignable.field} ${unsignable.message}`),
+    };
   const tally: Tally = { signers: new Set(), notes: [], problems: [] };
   ed25519Tally(
     mv,
@@ -113,6 +126,11 @@ export function signatureCheck(mv: ModelVersion, policy: SigningPolicy, ctx: Oms
   signatures.forEach((s, i) => {
     if (s.type === "oms") omsTally(mv, [s, i], policy, ctx, tally);
   });
+  const check = tallied(mv, policy, tally);
+  return check.passed && tally.files !== undefined ? { check, files: tally.files } : { check };
+}
+
+function tallied(mv: ModelVersion, policy: SigningPolicy, tally: Tally): CheckResult {
   const signers = [...tally.signers];
   const need = policy.requiredSigners;
   if (signers.length >= need) {

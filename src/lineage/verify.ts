@@ -11,6 +11,7 @@ import {
   type TrustRoot,
   type TrustedKey,
 } from "../api/index.ts";
+import type { FileDigest } from "../artifact/manifest.ts";
 import type { Material } from "./oms-roots.ts";
 import { signatureCheck } from "./signers.ts";
 import {
@@ -71,6 +72,11 @@ export interface LineageVerdict {
   cycle?: string[];
   /** The verdict rests on certificates checked at verification time: judge again after this. */
   validUntil?: Date;
+  /**
+   * The artifact's per-file digests, from a verified OMS bundle of this model's own signatures:
+   * what the Pod's init container checks each delivered file against, to name the one that differs.
+   */
+  artifactFiles?: readonly FileDigest[];
 }
 
 const REQUIRED_BY_POLICY: Partial<Record<CheckName, keyof RequiredChecks>> = {
@@ -137,8 +143,9 @@ class LineageWalk {
     const parents = this.parentResults(mv, [...path, key]);
     const depth = 1 + Math.max(0, ...parents.depths);
     const revoked = notRevokedCheck(mv, this.revocation?.(mv));
+    const signature = signatureCheck(mv, this.policy, this.env);
     const results: CheckResult[] = [
-      signatureCheck(mv, this.policy, this.env),
+      signature.check,
       artifactDigestCheck(mv),
       datasetsPinnedCheck(mv),
       revoked,
@@ -151,6 +158,7 @@ class LineageWalk {
       ...this.recordedChecks(mv),
     ];
     const verdict = this.toVerdict(results, depth, revoked.passed ? parents.revokedName : key, parents.cycle);
+    if (signature.files !== undefined) verdict.artifactFiles = signature.files;
     const until = [...results.map((r) => r.validUntil), ...parents.validUntil].filter((d) => d !== undefined);
     if (until.length > 0) verdict.validUntil = new Date(Math.min(...until.map((d) => d.getTime())));
     // A verdict computed on a cycle depends on where the walk entered it: do not reuse it.

@@ -1,5 +1,6 @@
 // The admission decision: a pure function of the review and a snapshot of what is known.
 // The HTTPS server, `modelchain check` and the tests all call this one function.
+import { imageVolumeProblems } from "../api/image-volumes.ts";
 import { firstUnpinned } from "./images.ts";
 import type { AdmissionRequest } from "./review.ts";
 import type {
@@ -7,6 +8,7 @@ import type {
   EnforcementMode,
   LineageCheck,
   LineageVerdict,
+  ModelVersionView,
   TrustPolicyView,
 } from "./state.ts";
 import { subjectOf, type Subject, type Workload } from "./subjects.ts";
@@ -21,6 +23,7 @@ export const DECISION_REASONS = [
   "namespace-not-selected",
   "invalid-object",
   "image-not-pinned",
+  "artifact-volume-mismatch",
   "model-version-missing",
   "model-version-revoked",
   "revoked-ancestor",
@@ -129,7 +132,30 @@ function workloadFailures<MV, P>(
       ),
     ];
   }
-  return [...pinning, ...verdictFailures(state.verdict(mv, policy), subject)];
+  return [
+    ...pinning,
+    ...volumeFailures(w, view, subject),
+    ...verdictFailures(state.verdict(mv, policy), subject),
+  ];
+}
+
+/** Image volumes must hold the signed artifact: pinned, and at its digest when in its repository. */
+function volumeFailures(w: Workload, view: ModelVersionView, subject: string): Failure[] {
+  const volumes = w.imageVolumes ?? [];
+  if (volumes.length === 0 || view.artifactUri === undefined || view.artifactDigest === undefined) return [];
+  const unreadable = volumes
+    .filter((v) => typeof v.reference !== "string")
+    .map(
+      (v) =>
+        `image volume ${v.name}: reference ${JSON.stringify(v.reference ?? null)} is not an image reference`,
+    );
+  const readable = volumes.flatMap((v) =>
+    typeof v.reference === "string" ? [{ name: v.name, image: { reference: v.reference } }] : [],
+  );
+  return [
+    ...unreadable,
+    ...imageVolumeProblems(readable, { uri: view.artifactUri, digest: view.artifactDigest }),
+  ].map((problem) => fail("artifact-volume-mismatch", "artifactVolumePinned", `${subject}: ${problem}`));
 }
 
 function modelVersionFailures<MV, P>(

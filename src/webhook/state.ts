@@ -52,6 +52,8 @@ export interface ModelVersionView {
   specDigest: string;
   /** The artifact's digest, by which a whole artifact may be revoked. */
   artifactDigest?: string;
+  /** The artifact's URI: an oci:// one names the repository a Pod's image volume may mount. */
+  artifactUri?: string;
   /** metadata.uid when the object has one (from the API server; not in files). */
   uid?: string;
 }

@@ -13,6 +13,8 @@ export interface Workload {
   resource: "modeldeployments" | "deployments";
   modelVersion: string;
   images: ImageRef[];
+  /** The Pod template's image volumes (volumes[].image), each with where it was read. */
+  imageVolumes?: ImageVolumeRef[];
   /** Why a workload is judged that no longer says it is one (an UPDATE that removed its label). */
   transition?: string;
 }
@@ -23,6 +25,23 @@ export type Subject =
   /** `unplaced`: the review does not say which namespace it is for, so no selector can be applied. */
   | { type: "invalid"; resource: string; problem: string; unplaced?: boolean }
   | { type: "ungated"; resource: string; why?: "unchanged" | "revocation" | "scale-down" };
+
+export interface ImageVolumeRef {
+  name: string;
+  /** As written: a string when well-formed (the API server's schema sees to that). */
+  reference: unknown;
+}
+
+/** The image volumes of a Pod spec, as written. */
+function imageVolumesOf(podSpec: Record<string, unknown>): ImageVolumeRef[] {
+  const volumes = podSpec["volumes"];
+  if (!Array.isArray(volumes)) return [];
+  return volumes.flatMap((v: unknown, i) => {
+    if (!isRecord(v) || !isRecord(v["image"])) return [];
+    const name = typeof v["name"] === "string" ? v["name"] : `volumes[${i}]`;
+    return [{ name, reference: v["image"]["reference"] }];
+  });
+}
 
 /** The metric label for a request's resource: a fixed set, never a name. */
 export type ResourceLabel = Subject["resource"];
@@ -80,7 +99,14 @@ function deployment(object: unknown, oldObject: unknown): Subject {
   if (!isRecord(podSpec))
     return { type: "invalid", resource, problem: "spec.template.spec must be an object" };
   const images = podSpecImages(podSpec, "spec.template.spec");
-  const workload: Workload = { type: "workload", resource, modelVersion: judged, images };
+  const imageVolumes = imageVolumesOf(podSpec);
+  const workload: Workload = {
+    type: "workload",
+    resource,
+    modelVersion: judged,
+    images,
+    ...(imageVolumes.length === 0 ? {} : { imageVolumes }),
+  };
   if (label === undefined)
     workload.transition = `label ${MODEL_VERSION_LABEL} (was ${JSON.stringify(judged)}) removed`;
   return workload;

@@ -48,6 +48,7 @@ export const modelchainVocabulary: ModelVocabulary<ModelVersion, CompiledPolicy>
       revokedReason: mv.spec.revoked?.reason ?? "",
       specDigest: specDigest(mv.spec),
       artifactDigest: mv.spec.artifact.digest,
+      artifactUri: mv.spec.artifact.uri,
       ...(mv.metadata.uid === undefined ? {} : { uid: mv.metadata.uid }),
     };
     return { ok: true, view, object: mv };

@@ -16,6 +16,8 @@ start() {
   for c in /sys/fs/cgroup/*/docker /sys/fs/cgroup/docker /run/containerd /run/docker /etc/docker/key.json; do
     [ -e "$c" ] && echo "$c"
   done > "$d/present-before" || true
+  # Mounts under the data root now (none, unless a killed run left a container's rootfs mounted).
+  { grep -F " $cache_home/docker/" /proc/self/mountinfo || true; } | awk '{print $5}' > "$d/mounts-before"
   nohup "$dockerd_bin" --data-root "$cache_home/docker" --exec-root "$d/exec" --pidfile "$d/dockerd.pid" \
     --host "unix://$docker_sock" --bridge none --iptables=false --ip6tables=false --ip-masq=false \
     --ip-forward=false --userland-proxy=false --log-level warn >"$d/dockerd.log" 2>&1 &
@@ -68,6 +70,9 @@ stop() {
     [ -z "$left" ] || { echo "docker: killing tasks left in its cgroups: $(echo $left)" >&2; kill -KILL $left 2>/dev/null; sleep 1; }
   fi
   # dockerd leaves its view of the host's netns bind-mounted in its exec root.
+  # Container rootfs mounts under the data root that this engine made and a kill left behind.
+  grep -F " $cache_home/docker/" /proc/self/mountinfo | awk '{print $5}' | sort -ru |
+    while read -r m; do grep -qxF "$m" "$d/mounts-before" 2>/dev/null || umount "$m" 2>/dev/null || umount -l "$m"; done
   local where=(-e " $d/")
   grep -qx /run/docker "$d/present-before" || where+=(-e " /run/docker/")
   grep -F "${where[@]}" /proc/self/mountinfo | awk '{print $5}' | sort -ru |

@@ -21,6 +21,8 @@ teardown() {
 trap teardown EXIT
 # A signal ends the run through the EXIT trap too, so what was started is always stopped.
 trap 'exit 130' INT TERM HUP
+# A failed run keeps its folder (logs) and the host snapshot in it; this run takes its own.
+rm -f "$run_dir/host-before"
 snapshot_host
 mkdir -p "$run_dir/images"
 t=$SECONDS; "$root/test/envtest/assets/build.sh" >/dev/null; "$cluster_dir/assets/build.sh" >/dev/null

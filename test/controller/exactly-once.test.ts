@@ -186,16 +186,30 @@ async function revokeThroughFaults(
   faulty: () => Promise<{ stop(): Promise<void> }>,
 ): Promise<LedgerEntry[]> {
   const from = await ledger.size();
-  const steps: Array<() => Promise<void>> = [
-    () => patchBase(cluster, { spec: { revoked: { reason: "weights leaked" } } }, PatchStrategy.MergePatch),
-    async () => undefined,
-    () => patchBase(cluster, [{ op: "remove", path: "/spec/revoked" }], PatchStrategy.JsonPatch),
-    async () => undefined,
+  const since = async (kind: string) => {
+    for (let i = from; i < (await ledger.size()); i++)
+      if ((await ledger.get(i)).envelope.entry.kind === kind) return true;
+    return false;
+  };
+  // The field is removed only once some operator has seen it (a revocation no operator ever saw
+  // cannot be in the ledger); until then the faulty operator keeps running, however slow.
+  const steps: Array<[() => Promise<void>, () => Promise<boolean>]> = [
+    [
+      () => patchBase(cluster, { spec: { revoked: { reason: "weights leaked" } } }, PatchStrategy.MergePatch),
+      () => since("ModelVersionRevoked"),
+    ],
+    [async () => undefined, async () => true],
+    [
+      () => patchBase(cluster, [{ op: "remove", path: "/spec/revoked" }], PatchStrategy.JsonPatch),
+      async () => true,
+    ],
+    [async () => undefined, async () => true],
   ];
-  for (const step of steps) {
+  for (const [step, seen] of steps) {
     const operator = await faulty();
     await step();
     await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 300 && !(await seen()); i++) await new Promise((r) => setTimeout(r, 50));
     await operator.stop();
   }
   const sound = await startOperator({
@@ -205,13 +219,20 @@ async function revokeThroughFaults(
     log: pino({ level: "silent" }),
     progressPollMs: 50,
   });
-  const inUse = async () => {
-    for (let i = from; i < (await ledger.size()); i++)
-      if ((await ledger.get(i)).envelope.entry.kind === "RevokedModelInUse") return true;
-    return false;
+  for (let i = 0; i < 200 && !(await since("RevokedModelInUse")); i++)
+    await new Promise((r) => setTimeout(r, 50));
+  // Then until the ledger is quiet and each entry's Event is out (Events follow their appends).
+  const evented = async () => {
+    const messages = cluster.store.list("/v1/events").map((e) => String(e["message"]));
+    const size = await ledger.size();
+    for (let i = 0; i < size; i++) if (!messages.some((m) => m.endsWith(`(ledger entry ${i})`))) return false;
+    return true;
   };
-  for (let i = 0; i < 200 && !(await inUse()); i++) await new Promise((r) => setTimeout(r, 50));
-  await new Promise((r) => setTimeout(r, 500));
+  let size = -1;
+  for (let i = 0; i < 100 && (size !== (await ledger.size()) || !(await evented())); i++) {
+    size = await ledger.size();
+    await new Promise((r) => setTimeout(r, 500));
+  }
   await sound.stop();
   const added: LedgerEntry[] = [];
   for (let i = from; i < (await ledger.size()); i++) added.push((await ledger.get(i)).envelope.entry);

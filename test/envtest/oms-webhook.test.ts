@@ -1,12 +1,19 @@
 // OMS signatures through a real kube-apiserver: the CRDs' CEL rules accept OMS signature
 // entries and trust roots, the webhook (--source kube) reads a bundle from a ConfigMap labelled
 // modelchain.io/trust-material, admits a ModelDeployment of the OMS-signed ModelVersion, and
-// denies one whose bundle was tampered with, naming why.
+// denies one whose bundle was tampered with, naming why; the operator gives the owned Deployment's
+// init container the bundle's verified per-file digests.
 import { join } from "node:path";
-import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ModelTrustPolicy, ModelVersion } from "../../src/api/index.ts";
+import { modelFiles } from "../../src/artifact/walk.ts";
+import { ARTIFACT_FILES_ANNOTATION } from "../../src/controller/artifact-pod.ts";
+import { borrowedLedger, startOperator, type Operator } from "../../src/controller/index.ts";
 import { kubeMaterialReader, prefetchMaterial } from "../../src/controller/material.ts";
+import { FileLedger } from "../../src/ledger/index.ts";
+import { tempDir } from "../ledger/fixtures.ts";
 import { lineagePolicy, verifyLineage } from "../../src/lineage/index.ts";
 import {
   startWebhookService,
@@ -56,6 +63,10 @@ describe.skipIf(skip)("OMS-signed ModelVersions admitted through a real API serv
   let core: CoreV1Api;
   let policy: ModelTrustPolicy;
   let signed: ModelVersion;
+  let model: string;
+  let operator: Operator | undefined;
+  let ledger: FileLedger | undefined;
+  const state = tempDir("oms-operator-");
 
   const modelVersion = (name: string, digest: string, signature: Record<string, unknown>) => ({
     apiVersion: "modelchain.io/v1alpha1",
@@ -85,7 +96,7 @@ describe.skipIf(skip)("OMS-signed ModelVersions admitted through a real API serv
 
   beforeAll(async () => {
     const work = workDir("oms-envtest");
-    const model = join(work, "resnet");
+    model = join(work, "resnet");
     writeModel(model);
     const key = ecKey(work, "producer");
     const bundle = signWithKey(model, key);
@@ -157,8 +168,11 @@ describe.skipIf(skip)("OMS-signed ModelVersions admitted through a real API serv
   }, 180_000);
 
   afterAll(async () => {
+    await operator?.stop();
+    await ledger?.close();
     await service?.close();
     await cp?.stop();
+    state.remove();
   });
 
   it("refuses, at the API server, an OMS signature entry of the wrong shape (CEL)", async () => {
@@ -217,5 +231,33 @@ describe.skipIf(skip)("OMS-signed ModelVersions admitted through a real API serv
       },
     );
     expect(refused.checks.find((c) => c.name === "signature")?.reason).toContain("is not known");
+  });
+
+  it("has the operator hand the bundle's verified per-file digests to the init container", async () => {
+    ledger = await FileLedger.open(state.dir);
+    operator = await startOperator({
+      kubeConfig: cp.kubeConfig,
+      ledger: borrowedLedger(ledger),
+      cluster: "envtest",
+      log: pino({ level: "silent" }),
+      artifactImage: `registry.example/modelchain@sha256:${"f".repeat(64)}`,
+    });
+    await operator.synced;
+    const apps = cp.kubeConfig.makeApiClient(AppsV1Api);
+    let annotation: string | undefined;
+    await waitFor(
+      "the owned Deployment of resnet",
+      async () => {
+        const d = await apps.readNamespacedDeployment({ name: "resnet", namespace: "ml" });
+        annotation = d.spec?.template.metadata?.annotations?.[ARTIFACT_FILES_ANNOTATION];
+        return annotation !== undefined;
+      },
+      30_000,
+    );
+    expect(JSON.parse(annotation ?? "null")).toEqual({ files: await modelFiles(model) });
+    const d = await apps.readNamespacedDeployment({ name: "resnet", namespace: "ml" });
+    const args = d.spec?.template.spec?.initContainers?.[0]?.args ?? [];
+    expect(args.slice(0, 2)).toEqual(["artifact", "fetch"]);
+    expect(args[args.indexOf("--manifest") + 1]).toBe("/artifact-files/files.json");
   });
 });

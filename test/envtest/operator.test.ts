@@ -1,3 +1,4 @@
+import { createPublicKey } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AppsV1Api,
@@ -15,8 +16,20 @@ import { waitFor } from "./processes.ts";
 import { markPodsReady as podsReady } from "./pods.ts";
 import { sampleObjects } from "../api/samples.ts";
 import { tempDir } from "../ledger/fixtures.ts";
-import { auditFileLedger, auditLedger, FileLedger, type Ledger } from "../../src/ledger/index.ts";
-import { hostedCanister, skipHosted, skipReason } from "../ichost/hosted.ts";
+import {
+  auditFileLedger,
+  auditLedger,
+  FileLedger,
+  logVerifier,
+  originOf,
+  toHex,
+  type Ledger,
+} from "../../src/ledger/index.ts";
+import { readIdentity } from "../../src/ledger/file/identity.ts";
+import { CANISTER_ID, hostedCanister, skipHosted, skipReason, type Hosted } from "../ichost/hosted.ts";
+import { serveGateway } from "../ichost/serve.ts";
+import { checkBom, inventory, type SignedHeadTrust } from "../cli/bom-checks.ts";
+import { runCliAsync } from "../cli/run-cli.ts";
 import { borrowedLedger, startOperator, type Operator } from "../../src/controller/index.ts";
 import { historyItems, objectHistory } from "../../src/cli/history/chain.ts";
 import { historyText } from "../../src/cli/history/render.ts";
@@ -27,14 +40,57 @@ const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
 if (skipHosted) console.log(`SKIP operator on a real control plane with the ic ledger: ${skipReason}`);
 
+/** The ledger as `modelchain bom --ledger` names it, with what checks its signed head. */
+interface LedgerUrl {
+  url: string;
+  trust: SignedHeadTrust;
+  close(): Promise<void>;
+}
+
+function fileLedgerUrl(dir: string): LedgerUrl {
+  const identity = readIdentity(dir);
+  const logKey =
+    identity === undefined
+      ? undefined
+      : logVerifier(originOf(identity.keyId), createPublicKey(identity.publicKey));
+  return { url: dir, trust: logKey === undefined ? {} : { logKey }, close: async () => {} };
+}
+
+let hosted: Hosted | undefined;
+
+/** The hosted canister behind a real HTTP port, for the CLI in a child process. */
+async function icLedgerUrl(): Promise<LedgerUrl> {
+  if (hosted === undefined) throw new Error("the canister is not hosted");
+  const server = await serveGateway(hosted.gateway);
+  return {
+    url: `ic://${CANISTER_ID}?host=${encodeURIComponent(server.url)}&rootKey=${toHex(hosted.key.der)}`,
+    trust: { icRootKey: hosted.key.der },
+    close: () => server.close(),
+  };
+}
+
 // The same suite with each ledger backend: the file ledger, and the ic backend talking to the
 // compiled canister on the IC host through @dfinity/agent.
-const backends: Array<{ name: string; skip: boolean; open: (dir: string) => Promise<Ledger> }> = [
-  { name: "file ledger", skip: false, open: (dir) => FileLedger.open(dir, { warn: () => {} }) },
+const backends: Array<{
+  name: string;
+  skip: boolean;
+  open: (dir: string) => Promise<Ledger>;
+  url: (dir: string) => Promise<LedgerUrl>;
+}> = [
+  {
+    name: "file ledger",
+    skip: false,
+    open: (dir) => FileLedger.open(dir, { warn: () => {} }),
+    url: async (dir) => fileLedgerUrl(dir),
+  },
   {
     name: "ic ledger (hosted canister)",
     skip: skipHosted,
-    open: async () => (await hostedCanister()).ledger(),
+    open: async () => {
+      hosted = await hostedCanister();
+      return hosted.ledger();
+    },
+    url: () => icLedgerUrl(),
   },
 ];
 
@@ -244,6 +300,32 @@ describe.skipIf(skip).each(backends)(
       expect(historyText(history)).toMatch(
         /model versions:\n {2}\[\d+\] ModelVersionRegistered ml\/mistral-7b-base: mistral-7b 1\.0\.0/,
       );
+    });
+
+    it("exports the deployment's history as a schema-valid CycloneDX ML-BOM, every component proven (modelchain bom)", async () => {
+      const ledgerUrl = await backend.url(state.dir);
+      try {
+        const run = await runCliAsync(["bom", "ml/support-chat", "--ledger", ledgerUrl.url]);
+        expect(run.status, run.stderr).toBe(0);
+        const { bom, signed } = await checkBom(run.stdout, ledger, ledgerUrl.trust);
+        const images = [
+          "5d7f9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e",
+          "e".repeat(64),
+        ].map((hex) => `registry.example.com/serving/vllm@sha256:${hex}`);
+        expect(inventory(bom)).toEqual({
+          images,
+          models: ["ModelVersion/ml/mistral-7b-base", "ModelVersion/ml/mistral-7b-support-v2"],
+          datasets: [
+            "dataset/safety-refusals-v3",
+            "dataset/support-tickets-2025q3",
+            "dataset/web-corpus-2025",
+          ],
+          deploymentDependsOn: ["ModelVersion/ml/mistral-7b-support-v2", ...images],
+        });
+        if (backend.name.startsWith("ic")) expect(signed?.via).toBe("certificate");
+      } finally {
+        await ledgerUrl.close();
+      }
     });
 
     it("flags a Pod running another digest than the admitted one as drift, once", async () => {

@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { readFileSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { generateKeyPairSync, X509Certificate } from "node:crypto";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { CHART_CRD_DIR, chartCrdTemplate, chartCrdTemplates } from "../../scripts/chart-crds.ts";
 import { registry } from "../../src/metrics/index.ts";
 import { icOptions } from "../../src/ledger/open.ts";
 import { validatingWebhookConfiguration } from "../../src/webhook/manifest.ts";
-import { CHART, helm, render, type Rendered } from "./helm.ts";
+import { CHART, helm, parseObjects, render, setArgs, type Rendered } from "./helm.ts";
 
 const byKind = (objects: Rendered, kind: string) => objects.filter((o) => o["kind"] === kind);
 
@@ -18,14 +21,56 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
     expect(lint.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 
-  it("ships exactly the CRDs in crds/", () => {
+  it("ships every CRD of crds/ as a template behind crds.enabled, kept on uninstall, equal to the generated file", () => {
     const root = join(CHART, "..", "..");
-    for (const file of readdirSync(join(root, "crds"))) {
-      expect(readFileSync(join(CHART, "crds", file), "utf8"), file).toBe(
-        readFileSync(join(root, "crds", file), "utf8"),
-      );
+    const files = new Map(
+      readdirSync(join(root, "crds")).map((f) => [f, readFileSync(join(root, "crds", f), "utf8")]),
+    );
+    // Helm installs a chart's crds/ folder once and never upgrades it: the chart must not have one.
+    expect(existsSync(join(CHART, "crds"))).toBe(false);
+    // The templates are what `make crds` writes from crds/ ...
+    const dir = join(root, CHART_CRD_DIR);
+    expect(readdirSync(dir).sort()).toEqual([...files.keys()].sort());
+    for (const [file, text] of chartCrdTemplates(files))
+      expect(readFileSync(join(dir, file), "utf8"), `${file}: run make crds`).toBe(text);
+    // ... and what helm renders from them is crds/, object for object.
+    const rendered = byKind(objects, "CustomResourceDefinition");
+    expect(rendered).toHaveLength(files.size);
+    for (const [file, text] of files) {
+      const want = parse(text) as Record<string, any>;
+      const got = rendered.find((c) => c["metadata"]["name"] === want["metadata"]["name"]);
+      expect(got?.["spec"], file).toEqual(want["spec"]);
+      expect(got?.["metadata"]["annotations"]).toEqual({ "helm.sh/resource-policy": "keep" });
+      expect(got?.["metadata"]["labels"]["app.kubernetes.io/managed-by"]).toBe("Helm");
     }
-    expect(readdirSync(join(CHART, "crds")).sort()).toEqual(readdirSync(join(root, "crds")).sort());
+    expect(byKind(render({ "crds.enabled": "false" }), "CustomResourceDefinition")).toEqual([]);
+    for (const crd of byKind(render({ "crds.keep": "false" }), "CustomResourceDefinition"))
+      expect(crd["metadata"]["annotations"]).toBeUndefined();
+    // What Argo CD, which ignores helm.sh/resource-policy, needs to keep them when an Application goes.
+    const argo = { "argocd.argoproj.io/sync-options": "Delete=false" };
+    for (const crd of byKind(
+      render({ "crds.keep": "false", "crds.annotations": argo }),
+      "CustomResourceDefinition",
+    ))
+      expect(crd["metadata"]["annotations"]).toEqual(argo);
+  });
+
+  it("prints a `{{` in a CRD description literally instead of running it", () => {
+    const file = "modelversions.yaml";
+    const text = readFileSync(join(CHART, "..", "..", "crds", file), "utf8");
+    const crd = parse(text) as Record<string, any>;
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["description"] = "say {{ .Release.Name }} }}";
+    const dir = mkdtempSync(join(tmpdir(), "mc-chart-"));
+    cpSync(CHART, dir, { recursive: true });
+    writeFileSync(join(dir, "templates", "crds", file), chartCrdTemplate(file, stringify(crd)));
+    const run = helm(["template", "mc", dir, "--show-only", `templates/crds/${file}`]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(parse(run.stdout)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["description"]).toBe(
+      "say {{ .Release.Name }} }}",
+    );
+    expect(() => chartCrdTemplate("x.yaml", "kind: ConfigMap\napiVersion: v1\n")).toThrow(
+      /x.yaml: expected a CustomResourceDefinition, got kind ConfigMap/,
+    );
   });
 
   it("grants least privilege: no wildcard verb, resource or group", () => {
@@ -140,7 +185,7 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
       "webhook.failurePolicy": "Ignore",
       "metrics.serviceMonitor.enabled": "true",
     });
-    expect(byKind(variant, "Certificate")).toHaveLength(1);
+    expect(byKind(variant, "Secret")).toEqual([]);
     const config = byKind(variant, "ValidatingWebhookConfiguration")[0];
     expect(config?.["metadata"]["annotations"]).toEqual({
       "cert-manager.io/inject-ca-from": "modelchain-system/mc-webhook",
@@ -175,6 +220,63 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
         {},
       ),
     ).not.toThrow();
+  });
+
+  it("has cert-manager issue the serving certificate from a CA of the chart's own, so renewals keep the injected caBundle, or from the issuer named", () => {
+    const variant = render({ "certManager.enabled": "true" });
+    const named = (kind: string) =>
+      Object.fromEntries(byKind(variant, kind).map((o) => [o["metadata"]["name"], o["spec"]]));
+    expect(named("Issuer")).toEqual({
+      "mc-selfsigned": { selfSigned: {} },
+      "mc-webhook-ca": { ca: { secretName: "mc-webhook-ca" } },
+    });
+    const certificates = named("Certificate");
+    expect(certificates["mc-webhook-ca"]).toMatchObject({
+      isCA: true,
+      secretName: "mc-webhook-ca",
+      issuerRef: { name: "mc-selfsigned", kind: "Issuer" },
+    });
+    expect(certificates["mc-webhook"]).toMatchObject({
+      secretName: "mc-webhook-tls",
+      issuerRef: { name: "mc-webhook-ca", kind: "Issuer", group: "cert-manager.io" },
+    });
+    expect(certificates["mc-webhook"]["dnsNames"]).toContain("mc-webhook.modelchain-system.svc");
+    // cainjector reads the CA from the serving Certificate named in the annotation: it must exist.
+    const [config] = byKind(variant, "ValidatingWebhookConfiguration");
+    const [ns, name] = String(config?.["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]).split(
+      "/",
+    );
+    expect([ns, certificates[name ?? ""]?.["secretName"]]).toEqual(["modelchain-system", "mc-webhook-tls"]);
+    const corp = render({
+      "certManager.enabled": "true",
+      "certManager.issuerRef": { name: "corp-ca", kind: "ClusterIssuer", group: "cert-manager.io" },
+    });
+    expect(byKind(corp, "Issuer")).toEqual([]);
+    expect(byKind(corp, "Certificate").map((c) => c["spec"]["issuerRef"])).toEqual([
+      { name: "corp-ca", kind: "ClusterIssuer", group: "cert-manager.io" },
+    ]);
+  });
+
+  it("serves with a Secret you manage (webhook.tls.existingSecret) and its caBundle: no Secret rendered, the same bytes on every render", () => {
+    const caBundle = byKind(objects, "Secret").find((x) => x["type"] === "kubernetes.io/tls")?.["data"][
+      "ca.crt"
+    ];
+    const sets = { "webhook.tls.existingSecret": "corp-webhook-tls", "webhook.tls.caBundle": caBundle };
+    const run = () => helm(["template", "mc", CHART, "-n", "modelchain-system", ...setArgs(sets)]).stdout;
+    const first = run();
+    // What a renderer without cluster access (helm template, Argo CD) compares: nothing generated.
+    expect(run()).toBe(first);
+    const variant = parseObjects(first);
+    expect(byKind(variant, "Secret")).toEqual([]);
+    const webhooks: Array<Record<string, any>> = byKind(variant, "ValidatingWebhookConfiguration")[0]?.[
+      "webhooks"
+    ];
+    expect(webhooks.map((w) => w["clientConfig"]["caBundle"])).toEqual(webhooks.map(() => caBundle));
+    const pod = byKind(variant, "Deployment")[0]?.["spec"]["template"]["spec"];
+    expect(pod["volumes"]).toContainEqual({ name: "tls", secret: { secretName: "corp-webhook-tls" } });
+    const noCa = helm(["template", "mc", CHART, "--set", "webhook.tls.existingSecret=corp-webhook-tls"]);
+    expect(noCa.status).not.toBe(0);
+    expect(noCa.stderr).toContain("/webhook/tls/caBundle");
   });
 
   it("publishes file-ledger checkpoints on a schedule, mirrors them to one ConfigMap it alone may patch, and anchors them when asked", () => {

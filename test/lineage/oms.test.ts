@@ -6,6 +6,7 @@ import { appendFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ModelTrustPolicySpec, ModelVersion, Signature, TrustRoot } from "../../src/api/index.ts";
+import { modelFiles } from "../../src/artifact/walk.ts";
 import { lineagePolicy, verifiedOmsManifest, verifyLineage, type Material } from "../../src/lineage/index.ts";
 import {
   directoryDigest,
@@ -98,6 +99,27 @@ describe.skipIf(skip)("OMS bundles signed with a key (model_signing sign key)", 
   it("returns the verified per-file manifest", () => {
     const files = verifiedOmsManifest(bundle, roots, digest, { material: () => undefined, now: new Date() });
     expect([...files.keys()].sort()).toEqual(["config.json", "model.safetensors", "tokenizer/vocab.txt"]);
+  });
+
+  it("hands the verified per-file digests to delivery in the verdict, as modelchain computes them", async () => {
+    const verdict = verifyLineage(
+      modelVersion(digest, [oms(bundle)]),
+      () => undefined,
+      lineagePolicy({ trustRoots: roots }),
+      undefined,
+      undefined,
+      { material: () => undefined },
+    );
+    expect(verdict.artifactFiles).toEqual(await modelFiles(model));
+    const refused = verifyLineage(
+      modelVersion(`sha256:${"0".repeat(64)}`, [oms(bundle)]),
+      () => undefined,
+      lineagePolicy({ trustRoots: roots }),
+      undefined,
+      undefined,
+      { material: () => undefined },
+    );
+    expect(refused.artifactFiles).toBeUndefined();
   });
 
   it.each([

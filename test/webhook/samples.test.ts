@@ -7,7 +7,7 @@ import { admissionDecision } from "../../src/webhook/decision.ts";
 import { loadDirCache } from "../../src/webhook/service.ts";
 import { loadModelVersions, readManifestFile } from "../../src/webhook/source-dir.ts";
 import { modelchainVocabulary } from "../../src/webhook/vocabulary.ts";
-import { request } from "./fixtures.ts";
+import { deployment, PINNED, request } from "./fixtures.ts";
 import { Registrations, Revocations } from "../../src/trail/index.ts";
 
 const SAMPLES = join(import.meta.dirname, "..", "..", "samples");
@@ -189,5 +189,55 @@ describe("decisions over samples/", () => {
       cache.state(),
     );
     expect(d).toMatchObject({ allowed: true, reason: "namespace-not-selected" });
+  });
+});
+
+describe("image volumes of a labelled Deployment serving the sample chain's oci:// model", () => {
+  const ARTIFACT = "registry.example.com/models/mistral-7b-support";
+  const SIGNED = "sha256:c4e1a9f3b7d2e8c6a0f5b3d9e7c1a4f8b2d6e0c3a7f1b5d9e3c7a2f6b0d4e8c1";
+  const labelled = (volumes: unknown[]) => ({
+    ...(deployment("mistral-7b-support-v2", [PINNED]) as Record<string, unknown>),
+    spec: { template: { spec: { containers: [{ name: "server", image: PINNED }], volumes } } },
+  });
+  const decide = async (volumes: unknown[]) => {
+    const cache = await loadDirCache(modelchainVocabulary, SAMPLES);
+    const mv = readManifestFile(join(SAMPLES, "fine-tuned.yaml"));
+    expect(mv.map((o) => o.object).some((o) => JSON.stringify(o).includes(SIGNED))).toBe(true);
+    return admissionDecision(request("Deployment", labelled(volumes)), cache.state());
+  };
+
+  it("admits the artifact mounted by its signed digest, beside other pinned image volumes", async () => {
+    const d = await decide([
+      { name: "model", image: { reference: `${ARTIFACT}@${SIGNED}` } },
+      {
+        name: "tokenizer",
+        image: { reference: `registry.example.com/tokenizers/t@sha256:${"1".repeat(64)}` },
+      },
+      { name: "scratch", emptyDir: {} },
+    ]);
+    expect(d).toMatchObject({ allowed: true, reason: "verified" });
+  });
+
+  it.each([
+    [
+      "the artifact's repository at another digest",
+      { name: "model", image: { reference: `${ARTIFACT}@sha256:${"9".repeat(64)}` } },
+      `image volume model: ${ARTIFACT}@sha256:${"9".repeat(64)} is not the ModelVersion's artifact digest ${SIGNED}`,
+    ],
+    [
+      "a tag",
+      { name: "model", image: { reference: `${ARTIFACT}:2.0.0` } },
+      `image volume model: ${ARTIFACT}:2.0.0 is not pinned by digest`,
+    ],
+    [
+      "no reference",
+      { name: "model", image: {} },
+      "image volume model: reference null is not an image reference",
+    ],
+  ])("denies %s, naming the volume", async (_what, volume, says) => {
+    const d = await decide([volume]);
+    expect(d).toMatchObject({ allowed: false, reason: "artifact-volume-mismatch" });
+    expect(d.message).toContain(says);
+    expect(d.message).toContain("artifactVolumePinned failed");
   });
 });

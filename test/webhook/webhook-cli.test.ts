@@ -137,6 +137,36 @@ describe("modelchain webhook", () => {
     expect(queued).toContain('"kind":"AdmissionDenied"');
   });
 
+  it.skipIf(noOpenssl)(
+    "serves /metrics with --metrics-port, counting its admission decisions (what the chart's ServiceMonitor scrapes)",
+    async () => {
+      const tls = certDir();
+      const { proc, port, log } = await startWebhookProcess(tls, [
+        "--source",
+        `dir:${SAMPLES}`,
+        "--metrics-port",
+        "0",
+      ]);
+      try {
+        let url: string | undefined;
+        for (let i = 0; i < 100 && url === undefined; i++) {
+          url = /"metrics":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(log())?.[1];
+          if (url === undefined) await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(url, log()).toBeDefined();
+        await post(port, review("no", "bad/unpinned-image.yaml"));
+        const body = await (await fetch(url ?? "")).text();
+        expect(body).toMatch(
+          /^modelchain_admission_reviews_total\{decision="denied",reason="image-not-pinned"[^}]*\} 1$/m,
+        );
+        expect(body).toContain("modelchain_admission_duration_seconds_bucket");
+        expect(body).toContain("modelchain_process_resident_memory_bytes");
+      } finally {
+        proc.kill("SIGTERM");
+      }
+    },
+  );
+
   it("exits 2 naming the flag when --in-flight-body-bytes cannot hold one review", () => {
     const run = runCli(["webhook", "--tls-cert", "c", "--tls-key", "k", "--in-flight-body-bytes", "1000"]);
     expect(run.status).toBe(2);

@@ -8,6 +8,7 @@ import { modelchainVocabulary } from "../../webhook/vocabulary.ts";
 import { parseSource, SourceSpecError, startWebhookService, type Source } from "../../webhook/service.ts";
 import { validatingWebhookConfiguration, type FailurePolicy } from "../../webhook/manifest.ts";
 import { MAX_REVIEW_BYTES, WEBHOOK_LIMITS } from "../../webhook/server.ts";
+import { startMetricsServer } from "../../metrics/index.ts";
 import { inputLimits } from "../input.ts";
 import { CliInputError, parseAtLeast, parseIndex } from "../output.ts";
 
@@ -16,6 +17,7 @@ interface WebhookOptions {
   tlsKey?: string;
   port: number;
   host: string;
+  metricsPort?: number;
   source: string;
   ledger?: string;
   outbox?: string;
@@ -122,12 +124,17 @@ async function serve(opts: WebhookOptions): Promise<void> {
     yamlLimits: inputLimits(),
     log,
   });
+  // The admission counters and latencies live in this process when it runs apart from the operator.
+  const metrics =
+    opts.metricsPort === undefined ? undefined : await startMetricsServer(opts.metricsPort, opts.host);
+  if (metrics !== undefined) log.info({ kind: "webhook", metrics: metrics.url }, "serving /metrics");
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
   });
   log.info({ kind: "webhook" }, "shutting down");
   await service.close();
+  await metrics?.close();
   await denials?.close();
   await ledger?.close();
 }
@@ -159,6 +166,11 @@ export function registerWebhookCommand(program: Command): void {
     .option("--tls-key <file>", "serving key (PEM); reloaded when the file changes")
     .option("--port <port>", "HTTPS port", parseIndex("--port"), 9443)
     .option("--host <addr>", "address to listen on", "0.0.0.0")
+    .option(
+      "--metrics-port <port>",
+      "also serve Prometheus /metrics on this port (same --host); unset: not served",
+      parseIndex("--metrics-port"),
+    )
     .option("--source <source>", "kube (informers) or dir:PATH (manifests on disk)", "kube")
     .option("--ledger <url>", "ledger to read recorded spec digests and the tip from (read-only)")
     .option(

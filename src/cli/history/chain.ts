@@ -18,6 +18,8 @@ export interface HistoryQuery {
   cluster?: string;
   /** Only this object uid; every uid recorded under the name when absent. */
   uid?: string;
+  /** The tree size to read and prove against (default: the ledger's size now). */
+  size?: number;
 }
 
 export interface ChainItem {
@@ -33,6 +35,8 @@ export interface ChainItem {
   /** Ledger indexes of the ChangeAdmitted entries this one follows from. */
   causedBy: number[];
   leafHash: string;
+  /** RFC 6962 audit path (hex, leaf to root) to the history's root at its size. */
+  auditPath: string[];
   proofVerified: boolean;
   data: Record<string, unknown>;
 }
@@ -138,6 +142,7 @@ function prover(ledger: Ledger, size: number, root: string, join: ChangeJoin, by
       actor: own ?? (caused.length > 0 ? [...new Set(caused)].join(", ") : null),
       causedBy: causes.map((c) => c.index),
       leafHash,
+      auditPath: proof.auditPath,
       proofVerified,
       data: entry.data,
     };
@@ -196,7 +201,7 @@ async function group(
 }
 
 export async function objectHistory(ledger: Ledger, q: HistoryQuery): Promise<History> {
-  const size = await ledger.size();
+  const size = q.size ?? (await ledger.size());
   const root = await ledger.root(size);
   const all = await readAll(ledger, size);
   const join = new ChangeJoin(all);
@@ -220,6 +225,9 @@ export async function objectHistory(ledger: Ledger, q: HistoryQuery): Promise<Hi
     groups: await Promise.all([...groups.values()].map((g) => group(g.cluster, g.uid, g.events, all, ctx))),
   };
 }
+
+/** The `namespace/name` an item's subject names. */
+export const subjectName = (item: ChainItem): string => item.subject.slice(item.subject.indexOf(" ") + 1);
 
 /** Every item of a history, for checking proofs. */
 export function historyItems(h: History): ChainItem[] {
