@@ -7,7 +7,11 @@ export type ArtifactLocation =
   | { scheme: "s3" | "gs"; bucket: string; key: string }
   | { scheme: "https"; url: string }
   | { scheme: "hf"; repo: string; revision: string; path: string }
-  | { scheme: "pvc"; claim: string; path: string };
+  | { scheme: "pvc"; claim: string; path: string }
+  /** An MLflow registered model version (`models:/NAME/VERSION`), resolved by `modelchain import mlflow`. */
+  | { scheme: "models"; name: string; version: string }
+  /** An MLflow run's artifact (`runs:/RUN_ID/PATH`, PATH "" for the run's whole artifact root). */
+  | { scheme: "runs"; runId: string; path: string };
 
 export class ArtifactUriError extends Error {
   override readonly name = "ArtifactUriError";
@@ -48,7 +52,33 @@ function claimPath(uri: string, rest: string): ArtifactLocation {
   return { scheme: "pvc", claim, path };
 }
 
+/**
+ * MLflow's URIs, as its clients write them: one slash after the scheme, a registered model's name
+ * (no "/" or ":", which MLflow refuses in names) and a version number; a stage or an alias
+ * (`models:/NAME@champion`) can move to other bytes, so a signed spec names the version.
+ */
+function mlflowLocation(uri: string): ArtifactLocation | undefined {
+  const model = /^models:\/([^/:]+)\/([1-9][0-9]*)$/.exec(uri);
+  if (model !== null) return { scheme: "models", name: model[1] ?? "", version: model[2] ?? "" };
+  if (uri.startsWith("models:/"))
+    throw new ArtifactUriError(
+      uri,
+      "expected models:/<name>/<version number> (a stage, an alias or a logged model id is not pinned to one registered version)",
+    );
+  const run = /^runs:\/([^/]+)(?:\/(.*))?$/.exec(uri);
+  if (run !== null) {
+    const [, runId = "", path = ""] = run;
+    if (path.split("/").some((p) => p === ".."))
+      throw new ArtifactUriError(uri, "path must stay inside the run's artifacts");
+    return { scheme: "runs", runId, path: path.replace(/\/+$/, "") };
+  }
+  if (uri.startsWith("runs:/")) throw new ArtifactUriError(uri, "expected runs:/<run id>/<path>");
+  return undefined;
+}
+
 export function parseArtifactUri(uri: string): ArtifactLocation {
+  const mlflow = mlflowLocation(uri);
+  if (mlflow !== undefined) return mlflow;
   const match = /^([a-z0-9]+):\/\/(.+)$/.exec(uri);
   if (match === null) throw new ArtifactUriError(uri, "expected <scheme>://…");
   const [, scheme, rest = ""] = match;
@@ -70,7 +100,7 @@ export function parseArtifactUri(uri: string): ArtifactLocation {
     default:
       throw new ArtifactUriError(
         uri,
-        `scheme ${JSON.stringify(scheme)} is not one of oci, s3, gs, https, hf, pvc`,
+        `scheme ${JSON.stringify(scheme)} is not one of oci, s3, gs, https, hf, pvc (or MLflow's models:/, runs:/)`,
       );
   }
 }

@@ -2,7 +2,10 @@
 export type Schema = Record<string, unknown>;
 
 export const DIGEST_PATTERN = "^sha256:[a-f0-9]{64}$";
-export const ARTIFACT_URI_PATTERN = "^(oci|s3|gs|https|hf|pvc)://.+";
+// models:/NAME/VERSION and runs:/RUN/PATH are MLflow's own URIs (one slash): a registered model
+// version, a run's artifact. MLflow names hold neither "/" nor ":"; a version is a number.
+export const ARTIFACT_URI_PATTERN =
+  "^((oci|s3|gs|https|hf|pvc)://.+|models:/[^/:]+/[1-9][0-9]*|runs:/[^/]+(/.*)?)$";
 export const DNS_LABEL_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 
 export const str = (extra: Schema = {}): Schema => ({ type: "string", ...extra });

@@ -51,7 +51,7 @@ export interface LedgerReference {
 }
 
 export interface Artifact {
-  /** oci://, s3://, gs://, https://, hf:// or pvc:// */
+  /** oci://, s3://, gs://, https://, hf:// or pvc://; MLflow's models:/NAME/VERSION or runs:/ID/PATH (never delivered) */
   uri: string;
   /** sha256:<64 hex> of the artifact bytes. */
   digest: string;

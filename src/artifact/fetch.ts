@@ -37,7 +37,9 @@ export class ArtifactDestinationExists extends Error {
 }
 
 /** The store of `options.uri`; the S3 SDK is loaded only for s3:// and gs:// (it is most of the process's memory). */
-export async function sourceFor(options: FetchOptions): Promise<ArtifactSource> {
+export async function sourceFor(
+  options: Pick<FetchOptions, "uri" | "s3Endpoint" | "hfEndpoint" | "bearerToken">,
+): Promise<ArtifactSource> {
   const where = parseArtifactUri(options.uri);
   const token = options.bearerToken === undefined ? {} : { bearerToken: options.bearerToken };
   switch (where.scheme) {

@@ -25,5 +25,11 @@ export {
   type FetchOptions,
   type FetchResult,
 } from "./fetch.ts";
-export { DEFAULT_RETRY, type RetryOptions } from "./download.ts";
-export { ArtifactFetchFailed } from "./source.ts";
+export { DEFAULT_RETRY, downloadObject, type RetryOptions } from "./download.ts";
+export {
+  ArtifactFetchFailed,
+  isTransientStatus,
+  type ArtifactSource,
+  type OpenedRange,
+  type RemoteObject,
+} from "./source.ts";

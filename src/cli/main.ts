@@ -63,6 +63,7 @@ const COMMAND_MODULES: ReadonlyArray<{ names: readonly string[]; load: () => Pro
     names: ["artifact"],
     load: async () => (await import("./commands/artifact.ts")).registerArtifactCommands,
   },
+  { names: ["import"], load: async () => (await import("./commands/import.ts")).registerImportCommand },
 ];
 
 /** The top-level command argv names, past the program's own options; undefined when there is none. */
@@ -82,6 +83,9 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
   const program = new Command("modelchain")
     .description("Verifiable model lineage and rollout ledger for Kubernetes")
     .version("0.1.0")
+    // Program options only before the command (as commandName reads them), so that a command's
+    // own --version (`import mlflow --model M --version 3`) is not the program's.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride()
     .option(

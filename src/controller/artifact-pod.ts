@@ -2,7 +2,8 @@
 // - oci://  an image volume pinned by digest: the kubelet pulls by digest and refuses other content;
 // - s3, gs, https, hf  an init container (`modelchain artifact fetch`) fills an emptyDir, in place
 //   only when the digest matches;
-// - pvc://  the claim read-only, hashed by an init container (`modelchain artifact verify`).
+// - pvc://  the claim read-only, hashed by an init container (`modelchain artifact verify`);
+// - models:/, runs:/  (MLflow) not delivered: the operator does not talk to MLflow.
 // The model is mounted at one path (spec.serving.modelPath), also given to the server as MODEL_PATH.
 // When a verified OMS bundle lists the artifact's files, the init container gets that list too
 // (a Pod-template annotation, read through the downward API), so a mismatch names the first file
@@ -123,6 +124,14 @@ function shape(
   };
 }
 
+/**
+ * The operator does not talk to MLflow (no tracking URI, no MLflow credentials in the cluster): a
+ * models:/ or runs:/ ModelVersion verifies and is recorded, but its bytes reach no Pod.
+ */
+function mlflowUndeliverable(uri: string): string {
+  return `${uri} names an MLflow registry entry, which the operator does not fetch: copy the artifact to an oci://, s3://, gs://, https://, hf:// or pvc:// location (\`modelchain import mlflow\` writes the store's URI when MLflow keeps it in S3 or GCS) and name that`;
+}
+
 /** The init container also checks each file against `files` (the verified bundle's list). */
 function withFiles(pod: ArtifactPod, files: readonly FileDigest[]): ArtifactPod {
   const [init] = pod.initContainers;
@@ -183,6 +192,8 @@ export function artifactPlan(
       message: e instanceof Error ? e.message : String(e),
     };
   }
+  if (where.scheme === "models" || where.scheme === "runs")
+    return { ok: false, reason: "ArtifactUriUnsupported", message: mlflowUndeliverable(artifact.uri) };
   if (where.scheme !== "oci" && (fetcherImage === undefined || !isPinnedByDigest(fetcherImage)))
     return {
       ok: false,

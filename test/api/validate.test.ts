@@ -28,7 +28,7 @@ describe("schema validation", () => {
     [
       "an unknown artifact scheme",
       (mv: ModelVersion) => (mv.spec.artifact.uri = "ftp://x/y"),
-      "spec.artifact.uri: must match ^(oci|s3|gs|https|hf|pvc)://.+",
+      "spec.artifact.uri: must match ^((oci|s3|gs|https|hf|pvc)://.+|models:/",
     ],
     [
       "a misspelt field",

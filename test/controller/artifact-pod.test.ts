@@ -174,6 +174,17 @@ describe("what the operator refuses to roll out", () => {
     expect(refusal(md, `oci://r/m@${D}`, FETCHER)).toMatchObject({ reason: "ArtifactUriUnsupported" });
     expect(refusal(md, "pvc://Not_A_Claim/x", FETCHER)).toMatchObject({ reason: "ArtifactUriUnsupported" });
   });
+
+  it.each(["models:/Fraud Detector/3", "runs:/0a1b2c/model"])(
+    "an MLflow URI %s, which the operator does not fetch, whatever the fetcher image",
+    (uri) => {
+      for (const fetcher of [FETCHER, undefined])
+        expect(refusal(md, uri, fetcher)).toMatchObject({
+          reason: "ArtifactUriUnsupported",
+          message: expect.stringContaining("does not fetch") as unknown,
+        });
+    },
+  );
 });
 
 describe("image volumes of a labelled Deployment", () => {

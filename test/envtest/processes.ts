@@ -33,9 +33,14 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /** Starts a binary in its own process group, logging to a file; stopped by its own pid. */
-export function startProcess(binary: string, args: string[], logFile: string): ChildProcess {
+export function startProcess(
+  binary: string,
+  args: string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ChildProcess {
   const log = openSync(logFile, "a");
-  const child = spawn(binary, args, { detached: true, stdio: ["ignore", log, log] });
+  const child = spawn(binary, args, { detached: true, stdio: ["ignore", log, log], env });
   running.add(child);
   child.once("exit", () => running.delete(child));
   return child;

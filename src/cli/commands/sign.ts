@@ -113,22 +113,55 @@ interface SignOptions {
   out?: string;
 }
 
-function run(opts: SignOptions): void {
-  const key = loadPrivateKey(opts.key);
-  const docs = [...readYamlDocuments(opts.file, inputLimits())];
-  const signing = docs.flatMap((doc) => signingOf(doc, opts.file) ?? []);
-  if (signing.length === 0) throw new CliInputError(`${opts.file}: no ModelVersion to sign`);
-  const given = new Map(modelVersionsIn(readObjects(opts.parent)).map((mv) => [qualifiedName(mv), mv]));
-  const binder = new ParentBinder(opts.file, new Map(signing.map((s) => [s.name, s])), given);
+/** What signing a YAML stream did: the stream rewritten, and what to tell the user. */
+export interface SignedYaml {
+  text: string;
+  bindings: string[];
+  signed: string[];
+  keyId: string;
+}
+
+/**
+ * Signs every ModelVersion of a parsed YAML stream (named `file` in messages), parents bound
+ * from the stream itself or from the manifests at `parentPaths`; the rest is kept as written.
+ */
+export function signYamlDocuments(
+  docs: readonly YamlDocument[],
+  file: string,
+  key: KeyObject,
+  parentPaths: readonly string[],
+): SignedYaml {
+  const signing = docs.flatMap((doc) => signingOf(doc, file) ?? []);
+  if (signing.length === 0) throw new CliInputError(`${file}: no ModelVersion to sign`);
+  const given = new Map(modelVersionsIn(readObjects(parentPaths)).map((mv) => [qualifiedName(mv), mv]));
+  const binder = new ParentBinder(file, new Map(signing.map((s) => [s.name, s])), given);
   for (const s of signing) binder.bind(s, []);
   for (const s of signing) sign(s, key);
-  const text = docs.map((d) => d.document.toString({ lineWidth: 0 })).join("");
-  if (opts.out === undefined || opts.out === "-") process.stdout.write(text);
-  else writeFileSync(opts.out, text);
-  for (const b of binder.bindings) process.stderr.write(`bound parent ${b}\n`);
-  process.stderr.write(
-    `signed ${signing.map((s) => s.name).join(", ")} with key ${keyIdOf(createPublicKey(key))}\n`,
+  return {
+    text: docs.map((d) => d.document.toString({ lineWidth: 0 })).join(""),
+    bindings: binder.bindings,
+    signed: signing.map((s) => s.name),
+    keyId: keyIdOf(createPublicKey(key)),
+  };
+}
+
+/** The lines `sign` tells the user on standard error. */
+export function reportSigned(result: SignedYaml): void {
+  for (const b of result.bindings) process.stderr.write(`bound parent ${b}\n`);
+  process.stderr.write(`signed ${result.signed.join(", ")} with key ${result.keyId}\n`);
+}
+
+function run(opts: SignOptions): void {
+  const key = loadPrivateKey(opts.key);
+  const result = signYamlDocuments(
+    [...readYamlDocuments(opts.file, inputLimits())],
+    opts.file,
+    key,
+    opts.parent,
   );
+  if (opts.out === undefined || opts.out === "-") process.stdout.write(result.text);
+  else writeFileSync(opts.out, result.text);
+  reportSigned(result);
 }
 
 export function registerSign(program: Command): void {
