@@ -357,7 +357,15 @@ describe.skipIf(skip)("API conventions through the real kubectl and kube-apiserv
           get("modelversions", "numeric-params", "ml"),
           get("modeltrustpolicies", "ml-models"),
         ]).then((all) => all.map((o) => o.metadata?.resourceVersion));
-      const before = await versions();
+      // A last write may still be landing when Ready is first seen (a Pod's update): let it settle,
+      // then nothing may change for 3 s. A storm never settles and fails either wait.
+      let before = await versions();
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        const now = await versions();
+        if (JSON.stringify(now) === JSON.stringify(before)) break;
+        before = now;
+      }
       await new Promise((r) => setTimeout(r, 3000));
       expect(await versions()).toEqual(before);
     });
