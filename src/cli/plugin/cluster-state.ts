@@ -35,11 +35,17 @@ export async function clusterState(
     );
   }
   if (ledgerUrl !== undefined) {
-    const ledger = await openLedger(ledgerUrl, { readOnly: true });
     try {
-      cache.setLedgerFacts(await readLedgerFacts(ledger));
-    } finally {
-      await ledger.close();
+      const ledger = await openLedger(ledgerUrl, { readOnly: true });
+      try {
+        cache.setLedgerFacts(await readLedgerFacts(ledger));
+      } finally {
+        await ledger.close();
+      }
+    } catch (e: unknown) {
+      // The informers' watches would keep the process alive after the error is reported.
+      await source.stop();
+      throw e;
     }
   }
   return { cache, source, close: () => source.stop() };

@@ -126,7 +126,11 @@ function checkCommand(program: Command): void {
       )
       .requiredOption("-f, --file <file>", "manifest (several documents allowed); repeatable", collect),
   )
-    .option("--ledger <url>", "ledger whose recorded spec digests and revocations the decision uses")
+    .option(
+      "--ledger <url>",
+      "ledger whose recorded spec digests and revocations the decision uses (default: $MODELCHAIN_LEDGER)",
+      process.env["MODELCHAIN_LEDGER"] || undefined,
+    )
     .addOption(humanOutput())
     .action(async (flags: ClusterFlags & { file: string[] }) => {
       const { kc, namespace } = await contextOf(flags);
@@ -168,8 +172,8 @@ function explainCommand(program: Command): void {
     .option("-f, --file <file>", "judge the objects of this manifest instead; repeatable", collect)
     .option(
       "--ledger <url>",
-      "ledger to read the last recorded denial (and recorded digests) from",
-      process.env["MODELCHAIN_LEDGER"],
+      "ledger to read the last recorded denial (and recorded digests) from (default: $MODELCHAIN_LEDGER)",
+      process.env["MODELCHAIN_LEDGER"] || undefined,
     )
     .addOption(humanOutput())
     .action(async (text: string | undefined, flags: ClusterFlags & { file?: string[] }) => {
