@@ -35,6 +35,15 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   503: "Service Unavailable",
 };
 
+/** A cause's line: a connection error's code with its message, else what describeKubeError says. */
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error && !(cause instanceof ApiException) && isRecord(cause)) {
+    const code = cause["code"];
+    if (typeof code === "string" && !cause.message.includes(code)) return `${code} ${cause.message}`;
+  }
+  return describeKubeError(cause);
+}
+
 /** The HTTP status of an API error, when the error is one. */
 export function kubeErrorStatus(e: unknown): number | undefined {
   if (e instanceof ApiException) return typeof e.code === "number" ? e.code : undefined;
@@ -58,12 +67,11 @@ export function describeKubeError(e: unknown): string {
   if (e instanceof Error) {
     const status = kubeErrorStatus(e);
     if (status !== undefined && !e.message.startsWith(String(status))) return `${status} ${e.message}`;
-    const cause = e.cause instanceof Error ? e.cause : undefined;
-    const first = (e.message.split("\n")[0] ?? "").trim();
-    const code = isRecord(cause) && typeof cause["code"] === "string" ? cause["code"] : undefined;
-    if (cause !== undefined && !first.includes(cause.message))
-      return `${first}: ${code !== undefined && !cause.message.includes(code) ? `${code} ` : ""}${cause.message}`;
-    return first;
+    // A wrapper that pasted an ApiException's message into its own keeps only its first line.
+    const first = (e.message.split("\n")[0] ?? "").replace(/:?\s*HTTP-Code: \d+\s*$/, "").trim();
+    if (e.cause === undefined || e.cause === null) return first;
+    const cause = describeCause(e.cause);
+    return first.includes(cause) ? first : `${first}: ${cause}`;
   }
   return String(e).split("\n")[0] ?? "";
 }
