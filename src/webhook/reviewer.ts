@@ -30,9 +30,9 @@ export interface ReviewerOptions<MV, P> {
   lookupDeadlineMs?: number;
   sink?: FindingSink;
   /**
-   * Why the cache cannot be trusted right now (an informer not listed, or failing), or
-   * undefined. While it says why, gated reviews are denied with that reason rather than
-   * judged on a cache that may be missing what the API server already holds.
+   * Why the cache cannot be trusted yet (an informer not listed), or undefined. While it says
+   * why, gated reviews are denied with that reason rather than judged on a cache that may be
+   * missing what the API server already holds.
    */
   notReady?: () => string | undefined;
 }

@@ -261,10 +261,16 @@ export async function startWebhookService<MV, P>(
         });
   // Half the API server's timeout: a slow lookup still leaves time to answer with a reason.
   const lookupDeadlineMs = ((o.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000) / 2;
+  // Reviews wait only for the first sync. An informer failing later makes /readyz say so (and
+  // takes the Pod out of its Service) but does not deny a review by itself: a watch restarting
+  // for a second is routine, what the cache lacks is read through, and a lookup that fails then
+  // denies with its reason.
+  let everSynced = false;
+  void fed.synced.then(() => (everSynced = true));
   const decide = createReviewer({
     cache,
     lookupDeadlineMs,
-    notReady: fed.problem,
+    notReady: () => (everSynced ? undefined : (fed.problem() ?? "cache not synced yet")),
     ...(fed.lookup ? { lookup: fed.lookup } : {}),
     ...(recorder ? { sink: recorder } : {}),
   });

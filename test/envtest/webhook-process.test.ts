@@ -418,7 +418,24 @@ describe.skipIf(skip)("modelchain webhook and operator as processes", () => {
   }, 120_000);
 
   it("binds every port of the operator and the webhook to 127.0.0.1 unless told otherwise, as logged", async () => {
-    const w = await webhook(cp.kubeconfigPath, ["--metrics-port", "0"]);
+    // A kubeconfig whose current context leads nowhere: --context picks the one that works.
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.kubeconfigPath);
+    kc.loadFromOptions({
+      clusters: [...kc.clusters, { name: "nowhere", server: "https://127.0.0.1:9", skipTLSVerify: true }],
+      users: kc.users,
+      contexts: [...kc.contexts, { name: "nowhere", cluster: "nowhere", user: kc.users[0]?.name ?? "" }],
+      currentContext: "nowhere",
+    });
+    const twoContexts = join(state.dir, "two-contexts.kubeconfig");
+    writeFileSync(twoContexts, kc.exportConfig());
+    const w = await webhook(twoContexts, ["--context", "envtest", "--metrics-port", "0"]);
+    await waitFor(
+      "ready through --context",
+      async () => (await probe(`${w.url}/readyz`, tls.caPem)).status === 200,
+      30_000,
+      w.output,
+    );
     await waitFor("metrics logged", async () => w.output().includes("/metrics"), 30_000, w.output);
     const metrics = /serving (http:\/\/[^\s"]+)/.exec(w.output())?.[1] ?? "";
     const op = modelchain([
