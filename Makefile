@@ -88,9 +88,12 @@ test: deps typecheck format-check lint canister-check pytools
 run: deps
 	scripts/run.sh
 
-# The ledger walkthrough: append sample entries to a file ledger, prove and verify them.
+# The ledger walkthrough: append sample entries to a file ledger, prove and verify them. It has a
+# ledger of its own: its made-up entries must never land in the one `make run`'s operator writes.
+WALKTHROUGH_LEDGER ?= $(STATE_DIR)/walkthrough/ledger
+
 walkthrough: deps
-	scripts/ledger-walkthrough.sh "$(LEDGER_DIR)"
+	scripts/ledger-walkthrough.sh "$(WALKTHROUGH_LEDGER)"
 
 # CRDs are generated from src/api/schemas.ts into crds/, and from those into the chart's
 # templates/crds/ (behind crds.enabled); test/api and test/helm check both are up to date.

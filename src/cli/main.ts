@@ -125,7 +125,7 @@ function isBadInput(e: unknown): boolean {
   ].some((type) => e instanceof type);
 }
 
-function reportFailure(e: unknown): number {
+export function reportFailure(e: unknown): number {
   if (e instanceof CommanderError) {
     // --help and --version end through here with exit code 0.
     return e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;

@@ -3,6 +3,7 @@ import { reconcileDuration, reconcileErrors, reconciles } from "../metrics/index
 import type { BackoffPolicy } from "../backoff/index.ts";
 import { WorkQueue } from "./queue.ts";
 import { TerminalError, type Reconciler } from "./reconcile.ts";
+import { describeKubeError } from "../kube/index.ts";
 
 /**
  * Runs a reconciler over a work queue with N workers. Retry timing lives here, in one
@@ -65,12 +66,15 @@ export class Controller {
     if (error instanceof TerminalError) {
       this.queue.forget(key);
       this.log.warn(
-        { namespace, name, err: error.message },
+        { namespace, name, err: describeKubeError(error) },
         "reconcile failed; waiting for the object to change",
       );
       return;
     }
     const delay = this.queue.addRateLimited(key);
-    this.log.warn({ namespace, name, err: error.message, retryInMs: delay }, "reconcile failed; retrying");
+    this.log.warn(
+      { namespace, name, err: describeKubeError(error), retryInMs: delay },
+      "reconcile failed; retrying",
+    );
   }
 }

@@ -8,6 +8,7 @@ import {
   type V1Lease,
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { describeKubeError } from "../kube/index.ts";
 
 export interface LeaderElectionOptions {
   kubeConfig: KubeConfig;
@@ -81,10 +82,7 @@ export class LeaderElector {
         body: lease,
       });
     } catch (e: unknown) {
-      this.opts.log.warn(
-        { err: e instanceof Error ? e.message : String(e) },
-        "could not release the leader lease",
-      );
+      this.opts.log.warn({ err: describeKubeError(e) }, "could not release the leader lease");
     }
   }
 
@@ -99,7 +97,7 @@ export class LeaderElector {
       )
         this.setLeading(ok);
     } catch (e: unknown) {
-      this.opts.log.warn({ err: e instanceof Error ? e.message : String(e) }, "leader election round failed");
+      this.opts.log.warn({ err: describeKubeError(e) }, "leader election round failed");
       if (this.leading && now.getTime() - this.lastRenew > this.opts.leaseDurationSeconds * 1000)
         this.setLeading(false);
     }

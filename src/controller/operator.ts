@@ -1,6 +1,5 @@
 // `modelchain operator`: informers → work queues → reconcilers, behind leader election, with
 // /healthz and /readyz. Each part gets only what it needs; nothing here decides anything.
-import { createServer, type Server } from "node:http";
 import type { KubeConfig, KubernetesObject, ObjectCache, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { MODEL_DEPLOYMENT, MODEL_VERSION_LABEL } from "../api/index.ts";
@@ -21,6 +20,7 @@ import { PodIndex } from "./pod-index.ts";
 import { SpecChanges } from "./spec-changes.ts";
 import { KeysByModel } from "./labelled-keys.ts";
 import { EventRecorder } from "./recorder.ts";
+import { serveHealth } from "./health.ts";
 import { DEPLOYMENT_LABEL } from "./deployment-spec.ts";
 
 /**
@@ -47,6 +47,10 @@ export interface OperatorOptions {
   /** Lease for leader election; omit to lead unconditionally (a single instance). */
   leaderElection?: { namespace: string; name: string; identity: string; leaseDurationSeconds?: number };
   healthPort?: number;
+  /** Where /healthz and /readyz listen (default 127.0.0.1; in a Pod, 0.0.0.0). */
+  healthHost?: string;
+  /** A further readiness condition (the in-process webhook's): undefined when ready, else why not. */
+  notReady?: () => string | undefined;
   /** An outbox (the in-process webhook's denials) delivered into the ledger while leading. */
   outbox?: { attach(ledger: Ledger | undefined): Promise<void> };
   resyncMs?: number;
@@ -280,7 +284,15 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   if (elector)
     elector.start({ onStartedLeading: () => void lead(), onStoppedLeading: () => void stopControllers() });
   else await startControllers();
-  const health = opts.healthPort === undefined ? undefined : await serveHealth(opts.healthPort, synced);
+  const notReady = (): string | undefined => {
+    const problems = Object.values(informers).flatMap((i: Watched<KubernetesObject>) => i.problem() ?? []);
+    const extra = opts.notReady?.();
+    return [...problems, ...(extra === undefined ? [] : [extra])].join("; ") || undefined;
+  };
+  const health =
+    opts.healthPort === undefined
+      ? undefined
+      : await serveHealth(opts.healthPort, opts.healthHost ?? "127.0.0.1", notReady);
   return {
     synced,
     healthUrl: health?.url,
@@ -295,23 +307,5 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       await Promise.all(Object.values(informers).map((i: Watched<KubernetesObject>) => i.stop()));
       await new Promise<void>((resolve) => (health ? health.server.close(() => resolve()) : resolve()));
     },
-  };
-}
-
-async function serveHealth(port: number, synced: Promise<void>): Promise<{ server: Server; url: string }> {
-  let ready = false;
-  void synced.then(() => (ready = true));
-  const server = createServer((req, res) => {
-    const ok = req.url === "/healthz" || (req.url === "/readyz" && ready);
-    res.writeHead(req.url === "/healthz" || req.url === "/readyz" ? (ok ? 200 : 503) : 404, {
-      "content-type": "text/plain",
-    });
-    res.end(ok ? "ok\n" : "not ready\n");
-  });
-  await new Promise<void>((resolve) => server.listen(port, "0.0.0.0", resolve));
-  const address = server.address();
-  return {
-    server,
-    url: `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : port}`,
   };
 }

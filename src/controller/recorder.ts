@@ -3,6 +3,7 @@ import { ApiException, CoreV1Api, type KubeConfig } from "@kubernetes/client-nod
 import type { Logger } from "pino";
 import type { Ledger, Receipt } from "../ledger/index.ts";
 import { entryFor, type Involved, type Recording } from "../trail/index.ts";
+import { describeKubeError } from "../kube/index.ts";
 
 /**
  * Records an event in the ledger, then as a Kubernetes Event on the object. The ledger
@@ -115,7 +116,7 @@ export class EventRecorder {
     } catch (e: unknown) {
       if (e instanceof ApiException && e.code === 409) return;
       this.log.warn(
-        { kind: reason, namespace, name: meta.name, err: e instanceof Error ? e.message : String(e) },
+        { kind: reason, namespace, name: meta.name, err: describeKubeError(e) },
         "could not emit Kubernetes Event",
       );
     }

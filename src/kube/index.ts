@@ -9,3 +9,4 @@ export {
 } from "./informer.ts";
 export { listOf, ListResponseInvalid } from "./list.ts";
 export { podForDrift, withoutManagedFields, type Transform } from "./transform.ts";
+export { describeKubeError, kubeErrorStatus } from "./errors.ts";

@@ -12,13 +12,13 @@ import {
 } from "@kubernetes/client-node";
 import { Backoff, type BackoffPolicy, type RandomSource } from "../backoff/index.ts";
 import type { Transform } from "./transform.ts";
+import { describeKubeError } from "./errors.ts";
 
 /** An informer stopped with an error other than 410 Gone; it is restarted after a backoff delay. */
 export class InformerFailed extends Error {
   readonly resource: string;
   constructor(resource: string, options: ErrorOptions) {
-    const cause = options.cause instanceof Error ? options.cause.message : String(options.cause);
-    super(`informer for ${resource} failed: ${cause}`, options);
+    super(`informer for ${resource} failed: ${describeKubeError(options.cause)}`, options);
     this.name = "InformerFailed";
     this.resource = resource;
   }
@@ -31,6 +31,11 @@ export const INFORMER_BACKOFF: BackoffPolicy = { baseMs: 800, maxMs: 30_000 };
 export interface Watched<T extends KubernetesObject> {
   cache: ObjectCache<T>;
   synced: Promise<void>;
+  /**
+   * Undefined while the informer has listed and is watching; otherwise why not (not listed
+   * yet, or the failure it is restarting after), so readiness can follow it both ways.
+   */
+  problem(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -58,6 +63,8 @@ class Restarting<T extends KubernetesObject> {
   private markSynced: () => void = () => {};
   private stopped = false;
   private failedSinceStart = false;
+  /** See Watched.problem. */
+  problem: string | undefined;
   private restart: NodeJS.Timeout | undefined;
   private readonly informer: Informer<T>;
   private readonly restarts: Backoff;
@@ -66,6 +73,7 @@ class Restarting<T extends KubernetesObject> {
   constructor(informer: Informer<T>, opts: WatchOptions<T>) {
     this.informer = informer;
     this.opts = opts;
+    this.problem = `informer for ${opts.resource} has not listed yet`;
     this.restarts = new Backoff(opts.backoff ?? INFORMER_BACKOFF, opts.random);
     this.synced = new Promise<void>((resolve) => (this.markSynced = resolve));
     informer.on("error", (cause: unknown) => this.failed(cause));
@@ -83,6 +91,7 @@ class Restarting<T extends KubernetesObject> {
     // A failed list or watch request is reported through "error" while start() still
     // resolves, so only a start without an error in between has listed and is watching.
     if (this.failedSinceStart || this.stopped) return;
+    this.problem = undefined;
     this.restarts.reset();
     this.markSynced();
   }
@@ -98,7 +107,9 @@ class Restarting<T extends KubernetesObject> {
     this.failedSinceStart = true;
     if (this.stopped || this.restart !== undefined) return;
     const delay = this.restarts.next();
-    this.opts.onError(new InformerFailed(this.opts.resource, { cause }), delay);
+    const error = new InformerFailed(this.opts.resource, { cause });
+    this.problem = error.message;
+    this.opts.onError(error, delay);
     this.restart = setTimeout(() => {
       this.restart = undefined;
       void this.attempt();
@@ -157,5 +168,10 @@ export function watchResource<T extends KubernetesObject>(opts: WatchOptions<T>)
   informer.on("delete", opts.onDelete);
   const running = new Restarting(informer, opts);
   void running.attempt();
-  return { cache: informer, synced: running.synced, stop: () => running.stop() };
+  return {
+    cache: informer,
+    synced: running.synced,
+    problem: () => running.problem,
+    stop: () => running.stop(),
+  };
 }

@@ -25,12 +25,12 @@ function serveExtra(routes: ExtraRoutes, req: IncomingMessage, res: ServerRespon
 }
 
 /**
- * Serves the registry at /metrics in the Prometheus text format, on its own port, and the
+ * Serves the registry at /metrics (on 127.0.0.1 unless `host` says otherwise) in the Prometheus text format, on its own port, and the
  * `routes` given (the published checkpoint), GET only.
  */
 export async function startMetricsServer(
   port: number,
-  host = "0.0.0.0",
+  host = "127.0.0.1",
   routes?: ExtraRoutes,
 ): Promise<MetricsServer> {
   collectProcessMetrics();
@@ -51,11 +51,20 @@ export async function startMetricsServer(
           .end(`${e instanceof Error ? e.message : String(e)}\n`),
     );
   });
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
-  const address = server.address();
-  const actual = typeof address === "object" && address !== null ? address.port : port;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
+  const a = server.address();
+  // The address as bound, so a log line naming it says where it really listens.
+  const bound =
+    typeof a !== "object" || a === null
+      ? `${host}:${port}`
+      : a.family === "IPv6"
+        ? `[${a.address}]:${a.port}`
+        : `${a.address}:${a.port}`;
   return {
-    url: `http://127.0.0.1:${actual}/metrics`,
+    url: `http://${bound}/metrics`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

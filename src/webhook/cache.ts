@@ -151,6 +151,13 @@ export class VerifiedCache<MV, P> {
     return this.modelVersions.has(key(namespace, name));
   }
 
+  /** The parents a stored ModelVersion names; undefined when it is not stored or not valid. */
+  parentsOf(namespace: string, name: string): ReadonlyArray<{ namespace: string; name: string }> | undefined {
+    const stored = this.modelVersions.get(key(namespace, name));
+    const read = stored === undefined ? undefined : this.read(stored);
+    return read?.ok ? (read.view.parents ?? []) : undefined;
+  }
+
   hasNamespace(name: string): boolean {
     return this.namespaces.has(name);
   }

@@ -32,6 +32,7 @@ export const DECISION_REASONS = [
   "policy-check-failed",
   "model-version-unverified",
   "lookup-failed",
+  "webhook-not-ready",
   "internal-error",
 ] as const;
 export type DecisionReason = (typeof DECISION_REASONS)[number];

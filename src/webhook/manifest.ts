@@ -64,6 +64,20 @@ function webhook(
 }
 
 const OPERATIONS = ["CREATE", "UPDATE"];
+
+/**
+ * The gating webhooks are not called for an update of an object that is being deleted and whose
+ * spec stays as it was: what is left of such an object's life is finalizer bookkeeping, and with
+ * failurePolicy Fail a webhook that is down would otherwise keep every finalizer in place (the
+ * operator's own, or the one a person removes by hand) and the object stuck in Terminating. A
+ * terminating Deployment is not rolled out by its controller, nor a terminating ModelDeployment
+ * by the operator, so a spec change there would serve nothing; it is judged all the same.
+ */
+export const FINALIZING_UPDATES_SKIPPED = {
+  name: "skip-finalizing-updates",
+  expression:
+    "!(request.operation == 'UPDATE' && has(object.metadata.deletionTimestamp) && has(object.spec) && has(oldObject.spec) && object.spec == oldObject.spec)",
+};
 const labelled = () => ({ matchExpressions: [{ key: "modelchain.io/model-version", operator: "Exists" }] });
 
 /**
@@ -112,7 +126,7 @@ export function validatingWebhookConfiguration(
       },
     ],
     o,
-    {},
+    { matchConditions: [FINALIZING_UPDATES_SKIPPED] },
   );
   // Only Deployments that opted in by label are sent: the rest of the cluster never waits on us.
   const deployments = webhook(
@@ -127,7 +141,7 @@ export function validatingWebhookConfiguration(
       },
     ],
     o,
-    { objectSelector: labelled() },
+    { objectSelector: labelled(), matchConditions: [FINALIZING_UPDATES_SKIPPED] },
   );
   const recorded = recordingWebhooks(o);
   const labels = { "app.kubernetes.io/name": "modelchain", "app.kubernetes.io/component": "webhook" };

@@ -29,6 +29,27 @@ export interface ReviewerOptions<MV, P> {
   /** Below the ValidatingWebhookConfiguration's timeoutSeconds, so a slow lookup still answers. */
   lookupDeadlineMs?: number;
   sink?: FindingSink;
+  /**
+   * Why the cache cannot be trusted yet (an informer not listed), or undefined. While it says
+   * why, gated reviews are denied with that reason rather than judged on a cache that may be
+   * missing what the API server already holds.
+   */
+  notReady?: () => string | undefined;
+}
+
+/** Ancestors looked up per review at most: a lineage deeper than this is refused by lineage anyway. */
+const MAX_ANCESTOR_LOOKUPS = 64;
+
+function notReadyDenial(request: AdmissionRequest, resource: string, why: string): AdmissionDecision {
+  return {
+    allowed: false,
+    message: `modelchain: webhook not ready, cannot decide ${request.kind.kind} ${request.namespace}/${request.name}: ${why}`,
+    warnings: [],
+    reason: "webhook-not-ready",
+    checkFailed: undefined,
+    resource,
+    record: [],
+  };
 }
 
 function lookupFailed(request: AdmissionRequest, resource: string, e: CacheLookupFailed): AdmissionDecision {
@@ -62,7 +83,8 @@ function recorded<MV, P>(
 }
 
 export function createReviewer<MV, P>(options: ReviewerOptions<MV, P>): Reviewer {
-  const { cache, lookup, sink } = options;
+  const { cache, sink } = options;
+  const { lookup } = options;
   const deadline = options.lookupDeadlineMs ?? 2_000;
   const flights = new SingleFlight<void>();
 
@@ -90,20 +112,46 @@ export function createReviewer<MV, P>(options: ReviewerOptions<MV, P>): Reviewer
     if (subject.type === "workload") {
       const hit = cache.hasModelVersion(ns, subject.modelVersion);
       admissionCacheLookups.inc({ result: hit ? "hit" : "miss" });
-      if (!hit && lookup !== undefined) {
-        pending.push(
-          fill(`ModelVersion ${ns}/${subject.modelVersion}`, async () => {
-            const found = await lookup.modelVersion(ns, subject.modelVersion);
-            if (found !== undefined) cache.putModelVersion(found);
-          }),
-        );
-      }
+      if (lookup !== undefined)
+        pending.push(resolveLineage(lookup, { namespace: ns, name: subject.modelVersion }));
     }
     await Promise.all(pending);
   }
 
+  const fillModelVersion = (lookup: MissLookup, ref: { namespace: string; name: string }): Promise<void> =>
+    fill(`ModelVersion ${ref.namespace}/${ref.name}`, async () => {
+      const found = await lookup.modelVersion(ref.namespace, ref.name);
+      if (found !== undefined) cache.putModelVersion(found);
+    });
+
+  /**
+   * The ModelVersion and every ancestor the cache lacks, read from the API server, generation by
+   * generation: a parent created by the same `kubectl apply` just before may not have reached
+   * the informer yet, and judging without it would deny what the API server already holds.
+   */
+  async function resolveLineage(
+    lookup: MissLookup,
+    start: { namespace: string; name: string },
+  ): Promise<void> {
+    const seen = new Set<string>();
+    let generation = [start];
+    while (generation.length > 0 && seen.size < MAX_ANCESTOR_LOOKUPS) {
+      const fresh = generation.filter((r) => !seen.has(`${r.namespace}/${r.name}`));
+      for (const r of fresh) seen.add(`${r.namespace}/${r.name}`);
+      await Promise.all(
+        fresh
+          .filter((r) => !cache.hasModelVersion(r.namespace, r.name))
+          .map((r) => fillModelVersion(lookup, r)),
+      );
+      generation = fresh.flatMap((r) => cache.parentsOf(r.namespace, r.name) ?? []);
+    }
+  }
+
   return async (request) => {
-    const resource = subjectOf(request).resource;
+    const subject = subjectOf(request);
+    const resource = subject.resource;
+    const unready = subject.type === "ungated" ? undefined : options.notReady?.();
+    if (unready !== undefined) return notReadyDenial(request, resource, unready);
     try {
       await resolveMisses(request);
     } catch (e: unknown) {

@@ -28,8 +28,10 @@ export interface WebhookServerOptions {
   port: number;
   host?: string;
   review: Reviewer;
-  /** /readyz answers 200 only once this is true (the cache has synced). */
+  /** /readyz answers 200 only while this is true (the cache has synced and its informers run). */
   ready(): boolean;
+  /** The body of a 503 from /readyz: why it is not ready (default "cache not synced"). */
+  unreadyReason?(): string | undefined;
   /** Slow clients: all headers within this time, the whole request within `requestTimeoutMs`. */
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
@@ -48,6 +50,8 @@ export interface WebhookServerOptions {
 
 export interface WebhookServer {
   port: number;
+  /** host:port as bound ([::1]:9443 for IPv6): what a log line should name. */
+  address: string;
   server: Server;
   /** Bytes of request bodies buffered right now and the budget they are held to. */
   bodyBudget: Readonly<BodyBudget>;
@@ -144,7 +148,8 @@ async function validate(req: IncomingMessage, res: ServerResponse, served: Serve
     throw e;
   }
   const d = await decide(request, options);
-  const code = d.reason === "internal-error" || d.reason === "lookup-failed" ? 500 : 403;
+  const failed: readonly string[] = ["internal-error", "lookup-failed", "webhook-not-ready"];
+  const code = failed.includes(d.reason) ? 500 : 403;
   const review = admissionResponse(request.uid, {
     allowed: d.allowed,
     message: d.message,
@@ -166,7 +171,9 @@ function route(req: IncomingMessage, res: ServerResponse, served: Served): Promi
   if (path === "/validate") return validate(req, res, served);
   if (path === "/healthz") return send(res, 200, "ok\n");
   if (path === "/readyz")
-    return options.ready() ? send(res, 200, "ok\n") : send(res, 503, "cache not synced\n");
+    return options.ready()
+      ? send(res, 200, "ok\n")
+      : send(res, 503, `${options.unreadyReason?.() ?? "cache not synced"}\n`);
   send(res, 404, `no handler for ${JSON.stringify(path)}; POST AdmissionReviews to /validate\n`);
 }
 
@@ -264,13 +271,15 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port, options.host ?? "0.0.0.0", () => resolve());
+    server.listen(options.port, options.host ?? "127.0.0.1", () => resolve());
   });
-  const port = (server.address() as AddressInfo).port; // listen() on TCP always yields AddressInfo
+  const bound = server.address() as AddressInfo; // listen() on TCP always yields AddressInfo
+  const { port } = bound;
+  const address = bound.family === "IPv6" ? `[${bound.address}]:${port}` : `${bound.address}:${port}`;
   const close = (): Promise<void> => {
     stopWatch();
     server.closeAllConnections();
     return new Promise((resolve) => server.close(() => resolve()));
   };
-  return { port, server, bodyBudget: served.budget, close };
+  return { port, address, server, bodyBudget: served.budget, close };
 }

@@ -18,6 +18,9 @@ import type { YamlLimits } from "./yaml-input.ts";
 
 export type Source = { type: "kube" } | { type: "dir"; path: string };
 
+/** Out of cluster nothing should listen beyond this machine unless told to. */
+export const DEFAULT_HOST = "127.0.0.1";
+
 /** The --source flag is neither `kube` nor `dir:PATH`. */
 export class SourceSpecError extends Error {
   constructor(text: string) {
@@ -72,7 +75,13 @@ export interface WebhookServiceOptions<MV, P> {
   certFile: string;
   keyFile: string;
   port: number;
+  /** Where the HTTPS server listens (default 127.0.0.1: in a Pod, pass 0.0.0.0). */
   host?: string;
+  /**
+   * Resolve only once the cache has synced (default true). The server listens first either
+   * way, so /healthz answers and /readyz says why it is not ready meanwhile.
+   */
+  awaitSync?: boolean;
   timeoutSeconds?: number;
   ledgerRefreshMs?: number;
   /** Limits on the manifests of `--source dir:` (default: yamlLimits()). */
@@ -89,30 +98,44 @@ export interface WebhookServiceOptions<MV, P> {
 export interface WebhookService<MV, P> {
   server: WebhookServer;
   cache: VerifiedCache<MV, P>;
+  /** Resolves once the cache has synced. */
+  synced: Promise<void>;
+  /** Undefined while ready; else why not (what /readyz answers with its 503). */
+  problem(): string | undefined;
   recorder: DenialRecorder | undefined;
   close(): Promise<void>;
+}
+
+interface FedCache<MV, P> {
+  cache: VerifiedCache<MV, P>;
+  lookup?: MissLookup;
+  /** Resolves once the source has filled the cache. */
+  synced: Promise<void>;
+  /** Undefined while the cache can be trusted; else why not (see KubeSource.problem). */
+  problem(): string | undefined;
+  stop(): Promise<void>;
 }
 
 async function feedCache<MV, P>(
   o: WebhookServiceOptions<MV, P>,
   facts: LedgerFacts | undefined,
-): Promise<{ cache: VerifiedCache<MV, P>; lookup?: MissLookup; stop(): Promise<void> }> {
+): Promise<FedCache<MV, P>> {
   if (o.source.type === "dir") {
     const cache = await loadDirCache(o.vocabulary, o.source.path, undefined, o.yamlLimits);
     if (facts !== undefined) cache.setLedgerFacts(facts);
-    return { cache, stop: async () => undefined };
+    return { cache, synced: Promise.resolve(), problem: () => undefined, stop: async () => undefined };
   }
   if (o.kubeConfig === undefined) throw new SourceSpecError("kube (no kubeconfig found)");
   const cache = new VerifiedCache(o.vocabulary);
   if (facts !== undefined) cache.setLedgerFacts(facts);
   // Loaded here: the Kubernetes client is a large module graph that directory sources never need.
-  const { startKubeSource } = await import("./source-kube.ts");
-  const kube = await startKubeSource({
+  const { watchKubeSource } = await import("./source-kube.ts");
+  const kube = watchKubeSource({
     kubeConfig: o.kubeConfig,
     cache,
     onError: (e) => o.log.warn({ kind: "informer", err: e.message }, "webhook source error"),
   });
-  return { cache, lookup: kube.lookup, stop: kube.stop };
+  return { cache, lookup: kube.lookup, synced: kube.synced, problem: kube.problem, stop: kube.stop };
 }
 
 /** Reads the ledger's facts (from `previous` on), through a fresh reader when one is configured. */
@@ -164,16 +187,17 @@ function followLedger<MV, P>(
 function serveReviews<MV, P>(
   o: WebhookServiceOptions<MV, P>,
   review: Reviewer,
-  ready: () => boolean,
+  problem: () => string | undefined,
 ): Promise<WebhookServer> {
   return startWebhookServer({
     certFile: o.certFile,
     keyFile: o.keyFile,
     port: o.port,
-    host: o.host ?? "0.0.0.0",
+    host: o.host ?? DEFAULT_HOST,
     ...o.limits,
     review,
-    ready,
+    ready: () => problem() === undefined,
+    unreadyReason: problem,
     onTlsError: (e: TlsLoadFailed) =>
       o.log.warn(
         { kind: "tls", file: e.file, err: e.message },
@@ -237,18 +261,33 @@ export async function startWebhookService<MV, P>(
         });
   // Half the API server's timeout: a slow lookup still leaves time to answer with a reason.
   const lookupDeadlineMs = ((o.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000) / 2;
+  // Reviews wait only for the first sync. An informer failing later makes /readyz say so (and
+  // takes the Pod out of its Service) but does not deny a review by itself: a watch restarting
+  // for a second is routine, what the cache lacks is read through, and a lookup that fails then
+  // denies with its reason.
+  let everSynced = false;
+  void fed.synced.then(() => (everSynced = true));
   const decide = createReviewer({
     cache,
     lookupDeadlineMs,
+    notReady: () => (everSynced ? undefined : (fed.problem() ?? "cache not synced yet")),
     ...(fed.lookup ? { lookup: fed.lookup } : {}),
     ...(recorder ? { sink: recorder } : {}),
   });
   const review = loggingDenials(decide, o.log);
-  const server = await serveReviews(o, review, () => cache.synced());
-  o.log.info({ kind: "webhook", port: server.port, source: o.source.type }, "webhook serving");
+  const server = await serveReviews(o, review, fed.problem);
+  const { address } = server;
+  o.log.info(
+    { kind: "webhook", address, port: server.port, source: o.source.type },
+    `webhook listening on https://${address}`,
+  );
+  void fed.synced.then(() => o.log.info({ kind: "webhook", address }, "webhook cache synced; ready"));
+  if (o.awaitSync ?? true) await fed.synced;
   return {
     server,
     cache,
+    synced: fed.synced,
+    problem: fed.problem,
     recorder,
     close: async () => {
       stopFollowing();

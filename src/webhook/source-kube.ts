@@ -35,6 +35,10 @@ export interface KubeSourceOptions<MV, P> {
 
 export interface KubeSource {
   lookup: MissLookup;
+  /** Resolves once every informer has listed; the cache is then marked synced. */
+  synced: Promise<void>;
+  /** Undefined while every informer has listed and is watching; else each one's problem, joined. */
+  problem(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -159,16 +163,27 @@ function missLookup(kc: KubeConfig): MissLookup {
   };
 }
 
-/** Starts the informers; resolves once each has listed (the cache is then marked synced). */
-export async function startKubeSource<MV, P>(options: KubeSourceOptions<MV, P>): Promise<KubeSource> {
+/** Starts the informers and returns at once; `synced` says when each has listed. */
+export function watchKubeSource<MV, P>(options: KubeSourceOptions<MV, P>): KubeSource {
   const { kubeConfig: kc, cache, onError } = options;
   const informers = feeds(kc, cache, onError).map((f) => watch(kc, f, options));
-  await Promise.all(informers.map((i) => i.synced));
-  cache.markSynced();
+  const synced = Promise.all(informers.map((i) => i.synced)).then(() => cache.markSynced());
   return {
     lookup: missLookup(kc),
+    synced,
+    problem: () => {
+      const problems = informers.flatMap((i) => i.problem() ?? []);
+      return problems.length === 0 ? undefined : problems.join("; ");
+    },
     stop: async () => {
       await Promise.all(informers.map((i) => i.stop()));
     },
   };
+}
+
+/** Starts the informers; resolves once each has listed (the cache is then marked synced). */
+export async function startKubeSource<MV, P>(options: KubeSourceOptions<MV, P>): Promise<KubeSource> {
+  const source = watchKubeSource(options);
+  await source.synced;
+  return source;
 }

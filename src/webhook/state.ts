@@ -56,6 +56,8 @@ export interface ModelVersionView {
   artifactUri?: string;
   /** metadata.uid when the object has one (from the API server; not in files). */
   uid?: string;
+  /** The parents it names, namespace filled in (the child's when the ref has none). */
+  parents?: ReadonlyArray<{ namespace: string; name: string }>;
 }
 
 /**

@@ -41,8 +41,9 @@ export const modelchainVocabulary: ModelVocabulary<ModelVersion, CompiledPolicy>
     const checked = validateModelVersion(object);
     if (!checked.ok) return { ok: false, problem: describeErrors(checked.errors) };
     const mv = checked.value;
+    const namespace = mv.metadata.namespace ?? "default";
     const view = {
-      namespace: mv.metadata.namespace ?? "default",
+      namespace,
       name: mv.metadata.name,
       revoked: mv.spec.revoked !== undefined,
       revokedReason: mv.spec.revoked?.reason ?? "",
@@ -50,6 +51,7 @@ export const modelchainVocabulary: ModelVocabulary<ModelVersion, CompiledPolicy>
       artifactDigest: mv.spec.artifact.digest,
       artifactUri: mv.spec.artifact.uri,
       ...(mv.metadata.uid === undefined ? {} : { uid: mv.metadata.uid }),
+      parents: (mv.spec.parents ?? []).map((p) => ({ namespace: p.namespace ?? namespace, name: p.name })),
     };
     return { ok: true, view, object: mv };
   },

@@ -112,8 +112,8 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
       matchExpressions: [{ key: "modelchain.io/model-version", operator: "Exists" }],
     });
     const generated = validatingWebhookConfiguration().webhooks ?? [];
-    expect(webhooks.map((w) => [w["name"], w["rules"], w["objectSelector"]])).toEqual(
-      generated.map((w) => [w.name, w.rules, w.objectSelector]),
+    expect(webhooks.map((w) => [w["name"], w["rules"], w["objectSelector"], w["matchConditions"]])).toEqual(
+      generated.map((w) => [w.name, w.rules, w.objectSelector, w.matchConditions]),
     );
   });
 

@@ -1,22 +1,23 @@
 // `modelchain operator`: the controllers, out of cluster (kubeconfig) or in cluster.
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import type { Command } from "commander";
-import pino from "pino";
+import type { Logger } from "pino";
 import { installCrds, probeCluster, startOperator } from "../../controller/index.ts";
 import { checkpointRoutes, FileOutbox, openLedger, parseLedgerUrl } from "../../ledger/index.ts";
 import { modelchainVocabulary } from "../../webhook/vocabulary.ts";
 import { startWebhookService } from "../../webhook/service.ts";
 import { startMetricsServer } from "../../metrics/index.ts";
 import { CheckFailedError, CliInputError, parseIndex, printResult } from "../output.ts";
+import { loadKubeConfig, NoKubeconfig, type KubeconfigFlags } from "../kubeconfig.ts";
+import { processLogger } from "../log.ts";
 import { handshakeTimeoutFlag, inFlightBodyBytesFlag } from "./webhook.ts";
 import { addCheckpointOptions, checkpointSchedule, type CheckpointFlags } from "./operator-checkpoints.ts";
 
-interface OperatorFlags extends CheckpointFlags {
-  kubeconfig?: string;
-  context?: string;
+interface OperatorFlags extends CheckpointFlags, KubeconfigFlags {
   ledger?: string;
+  host: string;
   stateDir: string;
   cluster: string;
   leaderElect: boolean;
@@ -34,12 +35,14 @@ interface OperatorFlags extends CheckpointFlags {
   artifactImage?: string;
 }
 
-function loadKubeConfig(flags: Pick<OperatorFlags, "kubeconfig" | "context">): KubeConfig {
-  const kc = new KubeConfig();
-  if (flags.kubeconfig !== undefined) kc.loadFromFile(flags.kubeconfig);
-  else kc.loadFromDefault();
-  if (flags.context !== undefined) kc.setCurrentContext(flags.context);
-  return kc;
+/** The kubeconfig, or a CheckFailedError (exit 1) saying in one line why there is none. */
+function kubeConfigOrFail(flags: KubeconfigFlags): KubeConfig {
+  try {
+    return loadKubeConfig(flags);
+  } catch (e: unknown) {
+    if (e instanceof NoKubeconfig) throw new CheckFailedError(e.message, { cause: e });
+    throw e;
+  }
 }
 
 async function startInProcessWebhook(
@@ -47,7 +50,7 @@ async function startInProcessWebhook(
   kubeConfig: KubeConfig,
   ledgerUrl: string,
   outbox: FileOutbox | undefined,
-  log: pino.Logger,
+  log: Logger,
 ) {
   if (flags.tlsCert === undefined || flags.tlsKey === undefined)
     throw new CliInputError("--webhook-port needs --tls-cert and --tls-key");
@@ -61,6 +64,9 @@ async function startInProcessWebhook(
     certFile: flags.tlsCert,
     keyFile: flags.tlsKey,
     port: flags.webhookPort ?? 9443,
+    host: flags.host,
+    // The operator starts beside it; /readyz waits for both.
+    awaitSync: false,
     timeoutSeconds: flags.webhookTimeoutSeconds,
     limits: {
       handshakeTimeoutMs: flags.webhookTlsHandshakeTimeoutMs,
@@ -73,19 +79,35 @@ async function startInProcessWebhook(
 export function registerClusterInfoCommand(program: Command): void {
   program
     .command("cluster-info")
-    .description("say whether the current kubeconfig context reaches a cluster (exit 1 if not)")
+    .description(
+      "say whether the current kubeconfig context reaches a cluster that accepts its credentials (exit 1 if not)",
+    )
     .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
     .option("--context <name>", "kubeconfig context (default: current)")
-    .action(async (flags: Pick<OperatorFlags, "kubeconfig" | "context">) => {
+    .action(async (flags: KubeconfigFlags) => {
       let kc: KubeConfig;
       try {
         kc = loadKubeConfig(flags);
       } catch (e: unknown) {
-        throw new CheckFailedError(`no usable kubeconfig: ${e instanceof Error ? e.message : String(e)}`);
+        if (!(e instanceof NoKubeconfig)) throw e;
+        printResult({ reachable: false, reason: "no-kubeconfig", problem: e.message });
+        throw new CheckFailedError(e.message);
       }
       const probe = await probeCluster(kc);
-      if (!probe.ok) throw new CheckFailedError(`no Kubernetes cluster reachable: ${probe.problem}`);
-      printResult({ server: probe.server, version: probe.version });
+      if (!probe.ok) {
+        printResult({ reachable: false, reason: probe.reason, problem: probe.problem });
+        throw new CheckFailedError(
+          probe.reason === "credentials-refused"
+            ? probe.problem
+            : `no Kubernetes cluster reachable: ${probe.problem}`,
+        );
+      }
+      printResult({
+        reachable: true,
+        server: probe.server,
+        version: probe.version,
+        context: kc.getCurrentContext(),
+      });
     });
 }
 
@@ -106,6 +128,11 @@ export function registerOperatorCommand(program: Command): void {
       "--leader-election-namespace <ns>",
       "namespace of the Lease",
       process.env["POD_NAMESPACE"] ?? "default",
+    )
+    .option(
+      "--host <addr>",
+      "address the health, metrics and webhook ports listen on (in a Pod: 0.0.0.0)",
+      "127.0.0.1",
     )
     .option("--health-port <port>", "port for /healthz and /readyz", parseIndex("--health-port"), 8081)
     .option("--workers <n>", "reconcile workers per controller", parseIndex("--workers"), 2)
@@ -136,10 +163,15 @@ export function registerOperatorCommand(program: Command): void {
 
 /** Runs the operator (and the in-process webhook) until SIGTERM or SIGINT. */
 async function runOperator(flags: OperatorFlags): Promise<void> {
-  const log = pino({ name: "modelchain-operator" });
-  const kubeConfig = loadKubeConfig(flags);
+  const log = processLogger("modelchain-operator");
+  const kubeConfig = kubeConfigOrFail(flags);
   const probe = await probeCluster(kubeConfig);
-  if (!probe.ok) throw new CheckFailedError(`no Kubernetes cluster reachable: ${probe.problem}`);
+  if (!probe.ok)
+    throw new CheckFailedError(
+      probe.reason === "credentials-refused"
+        ? probe.problem
+        : `no Kubernetes cluster reachable: ${probe.problem}`,
+    );
   log.info({ server: probe.server, version: probe.version }, "connected");
   if (flags.installCrds) log.info({ crds: await installCrds(kubeConfig) }, "CRDs installed");
   const ledgerUrl = flags.ledger ?? join(flags.stateDir, "ledger");
@@ -160,6 +192,8 @@ async function runOperator(flags: OperatorFlags): Promise<void> {
     log,
     workers: flags.workers,
     healthPort: flags.healthPort,
+    healthHost: flags.host,
+    ...(webhook === undefined ? {} : { notReady: webhook.problem }),
     ...(checkpoints === undefined ? {} : { checkpoints }),
     ...(flags.artifactImage === undefined ? {} : { artifactImage: flags.artifactImage }),
     ...(flags.leaderElect
@@ -175,10 +209,18 @@ async function runOperator(flags: OperatorFlags): Promise<void> {
   const location = parseLedgerUrl(ledgerUrl);
   const metrics = await startMetricsServer(
     flags.metricsPort,
-    "0.0.0.0",
+    flags.host,
     location.backend === "file" ? checkpointRoutes(location.dir, () => operator.ledger()) : undefined,
   );
-  log.info({ health: operator.healthUrl, metrics: metrics.url }, "operator started");
+  const webhookUrl = webhook === undefined ? undefined : `https://${webhook.server.address}/validate`;
+  log.info(
+    {
+      health: operator.healthUrl,
+      metrics: metrics.url,
+      ...(webhookUrl === undefined ? {} : { webhook: webhookUrl }),
+    },
+    `operator started: health ${operator.healthUrl ?? "off"}, metrics ${metrics.url}${webhookUrl === undefined ? "" : `, webhook ${webhookUrl}`}`,
+  );
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);

@@ -1,7 +1,7 @@
 // `modelchain webhook`: the validating admission webhook over HTTPS.
-import { KubeConfig } from "@kubernetes/client-node";
+import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
-import { pino } from "pino";
+import type { Logger } from "pino";
 import { stringify } from "yaml";
 import { FileOutbox, openLedger, parseLedgerUrl, type Ledger } from "../../ledger/index.ts";
 import { modelchainVocabulary } from "../../webhook/vocabulary.ts";
@@ -11,8 +11,10 @@ import { MAX_REVIEW_BYTES, WEBHOOK_LIMITS } from "../../webhook/server.ts";
 import { startMetricsServer } from "../../metrics/index.ts";
 import { inputLimits } from "../input.ts";
 import { CliInputError, parseAtLeast, parseIndex } from "../output.ts";
+import { processLogger } from "../log.ts";
+import type { KubeconfigFlags } from "../kubeconfig.ts";
 
-interface WebhookOptions {
+interface WebhookOptions extends KubeconfigFlags {
   tlsCert?: string;
   tlsKey?: string;
   port: number;
@@ -29,6 +31,22 @@ interface WebhookOptions {
   failurePolicy: FailurePolicy;
   namespace: string;
   url?: string;
+  caBundle?: string;
+}
+
+/** The CA certificate(s) of --ca-bundle, base64 as caBundle takes them; refused unless PEM. */
+function caBundleOf(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e: unknown) {
+    throw new CliInputError(`--ca-bundle ${file}: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
+  }
+  if (!/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(text))
+    throw new CliInputError(`--ca-bundle ${file}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it`);
+  return Buffer.from(text).toString("base64");
 }
 
 function printConfig(opts: WebhookOptions): void {
@@ -37,14 +55,22 @@ function printConfig(opts: WebhookOptions): void {
     timeoutSeconds: opts.timeoutSeconds,
     namespace: opts.namespace,
     ...(opts.url === undefined ? {} : { url: opts.url }),
+    ...(opts.caBundle === undefined ? {} : { caBundle: caBundleOf(opts.caBundle) }),
   });
-  process.stdout.write(stringify(config));
+  // The webhooks share equal objects (selectors, rules): written out in full, never as &anchors
+  // and *aliases, which kubectl reads but many GitOps tools and reviewers do not.
+  process.stdout.write(stringify(config, { aliasDuplicateObjects: false, lineWidth: 0 }));
 }
 
-function kubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return kc;
+/** Loaded on demand: the Kubernetes client is a large module graph that dir sources never need. */
+async function kubeConfig(flags: KubeconfigFlags) {
+  const { loadKubeConfig, NoKubeconfig } = await import("../kubeconfig.ts");
+  try {
+    return loadKubeConfig(flags);
+  } catch (e: unknown) {
+    if (e instanceof NoKubeconfig) throw new CliInputError(e.message, { cause: e });
+    throw e;
+  }
 }
 
 /** A file ledger opened read-only is a snapshot, so it is reopened per refresh; ic reads are live. */
@@ -69,7 +95,7 @@ async function ledgerReader(url: string): Promise<{
 async function denialOutbox(
   dir: string,
   ledgerUrl: string | undefined,
-  log: pino.Logger,
+  log: Logger,
 ): Promise<{ outbox: FileOutbox; close(): Promise<void> }> {
   const warn = (m: string) => log.warn({ kind: "outbox" }, m);
   if (ledgerUrl === undefined || parseLedgerUrl(ledgerUrl).backend === "file") {
@@ -105,13 +131,13 @@ async function serve(opts: WebhookOptions): Promise<void> {
   if (opts.tlsCert === undefined || opts.tlsKey === undefined)
     throw new CliInputError("--tls-cert and --tls-key are required to serve");
   const source = sourceOf(opts.source);
-  const log = pino({ name: "modelchain-webhook" }, pino.destination(2));
+  const log = processLogger("modelchain-webhook", 2);
   const ledger = opts.ledger === undefined ? undefined : await ledgerReader(opts.ledger);
   const denials = opts.outbox === undefined ? undefined : await denialOutbox(opts.outbox, opts.ledger, log);
   const service = await startWebhookService({
     vocabulary: modelchainVocabulary,
     source,
-    ...(source.type === "kube" ? { kubeConfig: kubeConfig() } : {}),
+    ...(source.type === "kube" ? { kubeConfig: await kubeConfig(opts) } : {}),
     ...ledger?.options,
     ...(denials === undefined ? {} : { outbox: denials.outbox }),
     cluster: opts.cluster,
@@ -127,7 +153,7 @@ async function serve(opts: WebhookOptions): Promise<void> {
   // The admission counters and latencies live in this process when it runs apart from the operator.
   const metrics =
     opts.metricsPort === undefined ? undefined : await startMetricsServer(opts.metricsPort, opts.host);
-  if (metrics !== undefined) log.info({ kind: "webhook", metrics: metrics.url }, "serving /metrics");
+  if (metrics !== undefined) log.info({ kind: "webhook", metrics: metrics.url }, `serving ${metrics.url}`);
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
@@ -165,13 +191,18 @@ export function registerWebhookCommand(program: Command): void {
     .option("--tls-cert <file>", "serving certificate (PEM); reloaded when the file changes")
     .option("--tls-key <file>", "serving key (PEM); reloaded when the file changes")
     .option("--port <port>", "HTTPS port", parseIndex("--port"), 9443)
-    .option("--host <addr>", "address to listen on", "0.0.0.0")
+    .option("--host <addr>", "address the HTTPS and metrics ports listen on (in a Pod: 0.0.0.0)", "127.0.0.1")
     .option(
       "--metrics-port <port>",
       "also serve Prometheus /metrics on this port (same --host); unset: not served",
       parseIndex("--metrics-port"),
     )
     .option("--source <source>", "kube (informers) or dir:PATH (manifests on disk)", "kube")
+    .option(
+      "--kubeconfig <file>",
+      "kubeconfig for --source kube (default: $KUBECONFIG, ~/.kube/config, or in-cluster)",
+    )
+    .option("--context <name>", "kubeconfig context (default: current)")
     .option("--ledger <url>", "ledger to read recorded spec digests and the tip from (read-only)")
     .option(
       "--outbox <dir>",
@@ -198,6 +229,10 @@ export function registerWebhookCommand(program: Command): void {
       "modelchain-system",
     )
     .option("--url <url>", "for --print-config: call this URL instead of the in-cluster Service")
+    .option(
+      "--ca-bundle <file>",
+      "for --print-config: PEM CA certificate(s) that signed the serving certificate, written as caBundle",
+    )
     .action(async (opts: WebhookOptions) => {
       if (opts.printConfig) return printConfig(opts);
       await serve(opts);
