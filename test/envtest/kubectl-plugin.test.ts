@@ -113,19 +113,27 @@ describe.skipIf(skip)("kubectl modelchain (the kubectl plugin)", () => {
     "explains a stored object's failed check and its fix, and a manifest's",
     { timeout: 90_000 },
     async () => {
-      const unpinned = sampleObjects("bad/unpinned-image.yaml").find((o) => o["kind"] === "ModelDeployment");
-      const file = join(work.dir, "unpinned.yaml");
-      writeFileSync(file, JSON.stringify(unpinned));
-      // Stored without a webhook in the way, as an object admitted before a policy existed would be.
+      // The CRD itself now refuses an unpinned image, so the stored object names a ModelVersion
+      // that does not exist: stored without a webhook in the way, as one admitted before a
+      // policy existed would be.
+      const orphan = structuredClone(
+        sampleObjects("deployment.yaml").find((o) => o["kind"] === "ModelDeployment") ?? {},
+      ) as { metadata: { name: string }; spec: { modelVersion: string } };
+      orphan.metadata.name = "chat-without-model";
+      orphan.spec.modelVersion = "never-registered";
+      const file = join(work.dir, "orphan.yaml");
+      writeFileSync(file, JSON.stringify(orphan));
       expect((await kubectl(["apply", "-f", file])).status).toBe(0);
-      const name = String((unpinned?.["metadata"] as { name: string }).name);
+      const name = orphan.metadata.name;
       const stored = await kubectl(["modelchain", "explain-denial", `md/${name}`]);
       expect(stored.status).toBe(1);
-      expect(stored.stdout).toContain(`ModelDeployment ml/${name}: would be denied now (image-not-pinned)`);
-      expect(stored.stdout).toMatch(
-        /✗ imagePinned \(ModelTrustPolicy ml-models, mode enforce\): image .* is not pinned by digest/,
+      expect(stored.stdout).toContain(
+        `ModelDeployment ml/${name}: would be denied now (model-version-missing)`,
       );
-      expect(stored.stdout).toMatch(/fix: pin every container image by digest/);
+      expect(stored.stdout).toMatch(
+        /✗ modelVersionExists \(ModelTrustPolicy ml-models, mode enforce\): ModelVersion ml\/never-registered does not exist/,
+      );
+      expect(stored.stdout).toMatch(/fix: apply the ModelVersion first/);
       const json = await kubectl([
         "modelchain",
         "explain-denial",
