@@ -177,17 +177,17 @@ export interface ModelVersion {
 
 /** The upstream Kubernetes shapes a ModelDeployment embeds (their CRD schemas: kube-fields.ts). */
 export type {
-  V1Affinity as Affinity,
-  V1EnvVar as EnvVar,
-  V1PodSecurityContext as PodSecurityContext,
-  V1Probe as Probe,
-  V1ResourceRequirements as ResourceRequirements,
-  V1SecurityContext as SecurityContext,
-  V1Toleration as Toleration,
-  V1TopologySpreadConstraint as TopologySpreadConstraint,
-  V1Volume as Volume,
-  V1VolumeMount as VolumeMount,
-} from "@kubernetes/client-node";
+  Affinity,
+  EnvVar,
+  PodSecurityContext,
+  Probe,
+  ResourceRequirements,
+  SecurityContext,
+  Toleration,
+  TopologySpreadConstraint,
+  Volume,
+  VolumeMount,
+};
 
 export interface ConfigMapRef {
   name: string;

@@ -8,18 +8,15 @@ import {
   KubernetesObjectApi,
   type KubernetesObject,
 } from "@kubernetes/client-node";
-import pino from "pino";
-import { startControlPlane, type ControlPlane } from "./controlplane.ts";
+import type { ControlPlane } from "./controlplane.ts";
+import { startOperatorEnv, type OperatorEnv } from "./operator-env.ts";
 import { skipWithoutAssets } from "./assets.ts";
 import { waitFor } from "./processes.ts";
 import { REFUSED_BY_SCHEMA, sampleFiles, sampleObjects } from "../api/samples.ts";
-import { tempDir } from "../ledger/fixtures.ts";
-import { FileLedger, type Ledger } from "../../src/ledger/index.ts";
-import { borrowedLedger, startOperator, type Operator } from "../../src/controller/index.ts";
+import type { Ledger } from "../../src/ledger/index.ts";
 import { reconciles } from "../../src/metrics/index.ts";
 
 const skip = skipWithoutAssets("bad samples against kube-apiserver");
-const log = pino({ level: "silent" });
 const QUIET_MS = 4000;
 /** Samples whose only fault is one the webhook alone checks (none: the operator refuses image tags too). */
 const webhookOnly = new Set<string>([]);
@@ -41,10 +38,9 @@ async function reconcileCount(controller: string): Promise<number> {
 describe.skipIf(skip)("bad samples on a real control plane (operator only, no webhook)", () => {
   let cp: ControlPlane;
   let ledger: Ledger;
-  let operator: Operator;
   let custom: CustomObjectsApi;
   let core: CoreV1Api;
-  const state = tempDir("modelchain-bad-samples-");
+  let env: OperatorEnv | undefined;
   // Those the CRD refuses never reach the operator through the API server (crds.test.ts).
   const bad = sampleFiles("bad")
     .filter((file) => !REFUSED_BY_SCHEMA.has(file))
@@ -67,30 +63,17 @@ describe.skipIf(skip)("bad samples on a real control plane (operator only, no we
   };
 
   beforeAll(async () => {
-    cp = await startControlPlane({ controllerManager: false });
+    env = await startOperatorEnv("bad-samples", { controlPlane: { controllerManager: false } });
+    ({ cp, ledger } = env);
     custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
     core = cp.kubeConfig.makeApiClient(CoreV1Api);
-    ledger = await FileLedger.open(state.dir, { warn: () => {} });
-    operator = await startOperator({
-      kubeConfig: cp.kubeConfig,
-      ledger: borrowedLedger(ledger),
-      cluster: "envtest",
-      log,
-      progressPollMs: 300,
-    });
-    await operator.synced;
     const objects = KubernetesObjectApi.makeApiClient(cp.kubeConfig);
     for (const file of ["namespace.yaml", "trust-policy.yaml", "base-model.yaml", "fine-tuned.yaml"])
       for (const o of sampleObjects(file)) await objects.create(o as unknown as KubernetesObject);
     for (const { o } of bad) await objects.create(o as unknown as KubernetesObject);
   }, 120_000);
 
-  afterAll(async () => {
-    await operator?.stop();
-    await ledger?.close();
-    await cp?.stop();
-    state.remove();
-  });
+  afterAll(async () => env?.stop());
 
   it("gives every bad object a verdict, then stays quiet: no appends, no reconcile storm", async () => {
     await waitFor(

@@ -13,23 +13,19 @@ import {
   CustomObjectsApi,
   type KubernetesObject,
 } from "@kubernetes/client-node";
-import pino from "pino";
 import { parse } from "yaml";
-import { startControlPlane, type ControlPlane } from "./controlplane.ts";
+import type { ControlPlane } from "./controlplane.ts";
+import { startOperatorEnv, type OperatorEnv } from "./operator-env.ts";
 import { skipWithoutAssets } from "./assets.ts";
 import { markPodsReady } from "./pods.ts";
 import { SAMPLES } from "../api/samples.ts";
 import { kubectlBinary } from "../helm/helm.ts";
 import { runCliAsync } from "../cli/run-cli.ts";
-import { tempDir } from "../ledger/fixtures.ts";
-import { FileLedger, type Ledger } from "../../src/ledger/index.ts";
-import { borrowedLedger, startOperator, type Operator } from "../../src/controller/index.ts";
 import { CRD_SOURCES, specDigest, type ModelVersionSpec, type Schema } from "../../src/api/index.ts";
 import { yaml11Reading } from "../../src/cli/yaml-readings.ts";
 import { argoHealth, HEALTH_LUA } from "../argocd/health.ts";
 
 const skip = skipWithoutAssets("API conventions through kubectl");
-const log = pino({ level: "silent" });
 const GROUP = { group: "modelchain.io", version: "v1alpha1" };
 
 interface Run {
@@ -45,11 +41,10 @@ type Served = KubernetesObject & {
 
 describe.skipIf(skip)("API conventions through the real kubectl and kube-apiserver", () => {
   let cp: ControlPlane;
-  let ledger: Ledger;
-  let operator: Operator;
   let custom: CustomObjectsApi;
   let core: CoreV1Api;
-  const state = tempDir("modelchain-conventions-");
+  let env: OperatorEnv | undefined;
+  let dir = "";
 
   /** kubectl, asynchronously: the operator runs in this process and must keep reconciling. */
   function kubectl(args: string[], input?: string): Promise<Run> {
@@ -77,26 +72,13 @@ describe.skipIf(skip)("API conventions through the real kubectl and kube-apiserv
   const conditionOf = (o: Served, type: string) => o.status?.conditions?.find((c) => c.type === type);
 
   beforeAll(async () => {
-    cp = await startControlPlane({ controllerManager: true });
+    env = await startOperatorEnv("conventions", { controlPlane: { controllerManager: true } });
+    ({ cp, dir } = env);
     custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
     core = cp.kubeConfig.makeApiClient(CoreV1Api);
-    ledger = await FileLedger.open(state.dir, { warn: () => {} });
-    operator = await startOperator({
-      kubeConfig: cp.kubeConfig,
-      ledger: borrowedLedger(ledger),
-      cluster: "envtest",
-      log,
-      progressPollMs: 300,
-    });
-    await operator.synced;
   }, 120_000);
 
-  afterAll(async () => {
-    await operator?.stop();
-    await ledger?.close();
-    await cp?.stop();
-    state.remove();
-  });
+  afterAll(async () => env?.stop());
 
   describe("with no webhook configured", () => {
     it("runs with no admission webhook in front of the API server", async () => {
@@ -247,12 +229,12 @@ describe.skipIf(skip)("API conventions through the real kubectl and kube-apiserv
         )
         .replace("name: mistral-7b-base", "name: numeric-params")
         .replace(/ {2}signatures:\n[\s\S]*$/, "");
-      writeFileSync(join(state.dir, "numeric.yaml"), unsigned);
-      const signed = join(state.dir, "numeric.signed.yaml");
+      writeFileSync(join(dir, "numeric.yaml"), unsigned);
+      const signed = join(dir, "numeric.signed.yaml");
       const sign = await runCliAsync([
         "sign",
         "-f",
-        join(state.dir, "numeric.yaml"),
+        join(dir, "numeric.yaml"),
         "--key",
         join(SAMPLES, "keys", "demo-signing.pem"),
         "-o",

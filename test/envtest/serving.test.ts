@@ -19,20 +19,17 @@ import {
   type KubernetesObject,
   type V1Service,
 } from "@kubernetes/client-node";
-import pino from "pino";
-import { startControlPlane, type ControlPlane } from "./controlplane.ts";
+import type { ControlPlane } from "./controlplane.ts";
+import { startOperatorEnv, type OperatorEnv } from "./operator-env.ts";
 import { skipWithoutAssets } from "./assets.ts";
 import { waitFor } from "./processes.ts";
 import { markPodsReady } from "./pods.ts";
 import { sampleObjects } from "../api/samples.ts";
-import { tempDir } from "../ledger/fixtures.ts";
-import { FileLedger, type Ledger, type LedgerEntry } from "../../src/ledger/index.ts";
-import { borrowedLedger, startOperator, type Operator } from "../../src/controller/index.ts";
+import type { Ledger, LedgerEntry } from "../../src/ledger/index.ts";
 import { reconciles } from "../../src/metrics/index.ts";
 import type { ModelDeployment } from "../../src/api/index.ts";
 
 const skip = skipWithoutAssets("GPU-serving ModelDeployment against kube-apiserver");
-const log = pino({ level: process.env["DEBUG_LOG"] ?? "silent" });
 const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const QUIET_MS = 4000;
 const NAME = "support-chat-gpu";
@@ -54,12 +51,12 @@ function filesUnder(dir: string): Array<{ file: string; bytes: Buffer }> {
 describe.skipIf(skip)("a GPU-serving ModelDeployment on a real control plane", () => {
   let cp: ControlPlane;
   let ledger: Ledger;
-  let operator: Operator;
   let objects: KubernetesObjectApi;
   let custom: CustomObjectsApi;
   let core: CoreV1Api;
   let apps: AppsV1Api;
-  const state = tempDir("modelchain-serving-envtest-");
+  let env: OperatorEnv | undefined;
+  let dir = "";
 
   const entries = async (): Promise<LedgerEntry[]> => {
     const out: LedgerEntry[] = [];
@@ -111,20 +108,12 @@ describe.skipIf(skip)("a GPU-serving ModelDeployment on a real control plane", (
     );
 
   beforeAll(async () => {
-    cp = await startControlPlane({ controllerManager: true });
+    env = await startOperatorEnv("serving-envtest", { controlPlane: { controllerManager: true } });
+    ({ cp, ledger, dir } = env);
     objects = KubernetesObjectApi.makeApiClient(cp.kubeConfig);
     custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
     core = cp.kubeConfig.makeApiClient(CoreV1Api);
     apps = cp.kubeConfig.makeApiClient(AppsV1Api);
-    ledger = await FileLedger.open(state.dir, { warn: () => {} });
-    operator = await startOperator({
-      kubeConfig: cp.kubeConfig,
-      ledger: borrowedLedger(ledger),
-      cluster: "envtest",
-      log,
-      progressPollMs: 300,
-    });
-    await operator.synced;
     for (const file of ["namespace.yaml", "trust-policy.yaml", "base-model.yaml", "fine-tuned.yaml"])
       for (const o of sampleObjects(file)) await objects.create(o as KubernetesObject);
     // As the NVIDIA GPU operator installs it: the API server refuses Pods naming a missing RuntimeClass.
@@ -138,12 +127,7 @@ describe.skipIf(skip)("a GPU-serving ModelDeployment on a real control plane", (
     await objects.create(sample as unknown as KubernetesObject);
   }, 120_000);
 
-  afterAll(async () => {
-    await operator?.stop();
-    await ledger?.close();
-    await cp?.stop();
-    state.remove();
-  });
+  afterAll(async () => env?.stop());
 
   it("creates the owned Deployment carrying every serving field of the sample", async () => {
     await waitFor("RolloutStarted", async () => (await count("RolloutStarted")) === 1, 60_000);
@@ -255,7 +239,7 @@ describe.skipIf(skip)("a GPU-serving ModelDeployment on a real control plane", (
   }, 120_000);
 
   it("never lets the Secret's value reach the ledger: only the reference is recorded", async () => {
-    const files = filesUnder(state.dir);
+    const files = filesUnder(dir);
     expect(files.length).toBeGreaterThan(0);
     // The files are searchable as they are: the reference's name is in them, in clear.
     expect(files.some(({ bytes }) => bytes.includes("hf-token"))).toBe(true);
