@@ -6,18 +6,16 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CustomObjectsApi, CoreV1Api } from "@kubernetes/client-node";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import type { ModelVersion } from "../../src/api/index.ts";
-import { borrowedLedger, startOperator, type Operator } from "../../src/controller/index.ts";
-import { FileLedger } from "../../src/ledger/index.ts";
+import type { FileLedger } from "../../src/ledger/index.ts";
 import { kubernetesName } from "../../src/mlflow/index.ts";
 import { runCliAsync, type CliRun } from "../cli/run-cli.ts";
 import { skipWithoutAssets } from "../envtest/assets.ts";
-import { startControlPlane, type ControlPlane } from "../envtest/controlplane.ts";
+import type { ControlPlane } from "../envtest/controlplane.ts";
+import { startOperatorEnv, type OperatorEnv } from "../envtest/operator-env.ts";
 import { waitFor } from "../envtest/processes.ts";
-import { tempDir } from "../ledger/fixtures.ts";
 import { directoryDigest, workDir, writeModel } from "../pytools/model-signing.ts";
 import { pythonTool, skipWithoutPythonTool } from "../pytools/tools.ts";
 import { startMoto } from "../artifact/moto.ts";
@@ -339,28 +337,15 @@ describe.skipIf(skip)(
 
     describe.skipIf(skipCluster)("applied to a real kube-apiserver", () => {
       let cp: ControlPlane;
-      let operator: Operator;
       let ledger: FileLedger;
-      const state = tempDir("modelchain-mlflow-envtest-");
+      let env: OperatorEnv | undefined;
 
       beforeAll(async () => {
-        cp = await startControlPlane({ crds: true });
-        ledger = await FileLedger.open(state.dir, { warn: () => {} });
-        operator = await startOperator({
-          kubeConfig: cp.kubeConfig,
-          ledger: borrowedLedger(ledger),
-          cluster: "envtest",
-          log: pino({ level: "silent" }),
-        });
-        await operator.synced;
+        env = await startOperatorEnv("mlflow-envtest", { controlPlane: { crds: true } });
+        ({ cp, ledger } = env);
       }, 120_000);
 
-      afterAll(async () => {
-        await operator?.stop();
-        await ledger?.close();
-        await cp?.stop();
-        state.remove();
-      });
+      afterAll(async () => env?.stop());
 
       it("verifies and records the imported, signed ModelVersions", async () => {
         const custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
