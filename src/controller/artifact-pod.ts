@@ -142,15 +142,12 @@ function withFiles(pod: ArtifactPod, files: readonly FileDigest[]): ArtifactPod 
       ...pod,
       filesOmitted: `the signed list of ${files.length} files is ${Buffer.byteLength(text)} bytes, over the ${MAX_FILES_ANNOTATION_BYTES} a Pod annotation may take; a mismatch will name the digests only`,
     };
-  const args = init.args ?? [];
-  const at = args.indexOf("--termination-message-path");
-  const manifest = ["--manifest", `${FILES_DIR}/${FILES_NAME}`];
   return {
     ...pod,
     initContainers: [
       {
         ...init,
-        args: at < 0 ? [...args, ...manifest] : [...args.slice(0, at), ...manifest, ...args.slice(at)],
+        args: [...(init.args ?? []), "--manifest", `${FILES_DIR}/${FILES_NAME}`],
         volumeMounts: [
           ...(init.volumeMounts ?? []),
           { name: ARTIFACT_FILES_VOLUME, mountPath: FILES_DIR, readOnly: true },
