@@ -20,28 +20,36 @@ function repositoryOf(reference: string): string {
   return colon > slash ? name.slice(0, colon) : name;
 }
 
+/** The repository an oci:// artifact lives in; undefined for every other scheme. */
+function artifactRepository(artifact: Artifact): string | undefined {
+  let where: ArtifactLocation;
+  try {
+    where = parseArtifactUri(artifact.uri);
+  } catch {
+    return undefined;
+  }
+  return where.scheme === "oci" ? repositoryOf(where.repository) : undefined;
+}
+
 /**
- * A Pod template serving an oci:// artifact: every image volume not pinned by digest, or naming
- * the artifact's repository at another digest, is a problem (the kubelet would mount bytes the
- * ModelVersion did not sign).
+ * A Pod template serving a ModelVersion: every image volume not pinned by digest is a problem
+ * (the kubelet would mount whatever the tag names then), and so is one naming an oci://
+ * artifact's repository at another digest (bytes the ModelVersion did not sign).
  */
 export function imageVolumeProblems<V extends ImageVolumeLike>(
   volumes: readonly V[],
   artifact: Artifact,
 ): string[] {
-  let where: ArtifactLocation;
-  try {
-    where = parseArtifactUri(artifact.uri);
-  } catch {
-    return [];
-  }
-  if (where.scheme !== "oci") return [];
-  const repository = repositoryOf(where.repository);
+  const repository = artifactRepository(artifact);
   return volumes.flatMap((v) => {
     const reference = v.image?.reference;
     if (reference === undefined) return [];
     if (!isPinnedByDigest(reference)) return [`image volume ${v.name}: ${reference} is not pinned by digest`];
-    if (repositoryOf(reference) === repository && !reference.endsWith(`@${artifact.digest}`))
+    if (
+      repository !== undefined &&
+      repositoryOf(reference) === repository &&
+      !reference.endsWith(`@${artifact.digest}`)
+    )
       return [
         `image volume ${v.name}: ${reference} is not the ModelVersion's artifact digest ${artifact.digest}`,
       ];
