@@ -96,7 +96,13 @@ async function treePage(url: URL, uri: string, auth: BearerAuth | undefined, idl
   if (status !== 200) {
     res.resume();
     const code = errorCode(res) === "" ? "" : ` (${errorCode(res)})`;
-    throw new ArtifactFetchFailed(`list ${uri}: HTTP ${status}${code}`, isTransientStatus(status), status);
+    const refused =
+      status === 401 || status === 403 ? ": the Hub refused the token (HF_TOKEN) or needs one" : "";
+    throw new ArtifactFetchFailed(
+      `list ${uri}: HTTP ${status}${code}${refused}`,
+      isTransientStatus(status),
+      status,
+    );
   }
   let value: unknown;
   try {
