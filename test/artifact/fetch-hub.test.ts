@@ -46,7 +46,7 @@ describe.skipIf(skip)("artifact fetch from a Hugging Face Hub", () => {
     const tls = certDir();
     hub = await startHubServer(tls.certFile, tls.keyFile, 4);
     env = { NODE_EXTRA_CA_CERTS: tls.certFile, HF_TOKEN: TOKEN, HF_ENDPOINT: hub.endpoint };
-    for (const id of ["llm", "llm-cdn", "llm-flaky", "llm-cut"]) variant(id, model);
+    for (const id of ["llm", "llm-cdn", "llm-flaky", "llm-cut", "llm-busy", "llm-down"]) variant(id, model);
     variant("llm-changed", { ...model, "config.json": Buffer.from('{"hidden_size": 9}') });
     variant("llm-extra", { ...model, "notes.txt": Buffer.from("x") });
     const { ["tokenizer/vocab.txt"]: _gone, ...missing } = model;
@@ -56,6 +56,8 @@ describe.skipIf(skip)("artifact fetch from a Hugging Face Hub", () => {
     hub.fault("acme/llm-cdn", SHARD, { serve: tampered });
     hub.fault("acme/llm-flaky", SHARD, { cutAt: 300_000, cutTimes: 1 });
     hub.fault("acme/llm-cut", SHARD, { cutAt: 300_000 });
+    hub.failListing("acme/llm-busy", 1, 503);
+    hub.failListing("acme/llm-down", 99, 503);
     manifestFile = join(mkdtempSync(join(tmpdir(), "mc-hub-")), "files.json");
     writeFileSync(manifestFile, JSON.stringify({ digest, files: signed }));
   });
@@ -176,6 +178,17 @@ describe.skipIf(skip)("artifact fetch from a Hugging Face Hub", () => {
       error: expect.stringContaining(SHARD) as unknown,
     });
     expectNothingLeft(r.parent);
+  }, 60_000);
+
+  it("retries a tree listing the Hub answers with 503, and gives up after its retries", async () => {
+    const busy = await fetchTo(`hf://acme/llm-busy@${REVISION}`);
+    expect(busy.stderr).toContain("(listing): try 1 failed (list hf://acme/llm-busy@");
+    expect(busy.status).toBe(0);
+    const down = await fetchTo(`hf://acme/llm-down@${REVISION}`);
+    expect(down.status).toBe(1);
+    expect(down.stderr.trim().split("\n").at(-1)).toContain(`list hf://acme/llm-down@${REVISION}/: HTTP 503`);
+    expect(hub.seen.filter((s) => s.path.startsWith("/api/models/acme/llm-down/"))).toHaveLength(3);
+    expectNothingLeft(down.parent);
   }, 60_000);
 
   it("refuses a wrong token at once (HTTP 401), never printing it, with nothing at --dest", async () => {

@@ -41,6 +41,8 @@ export interface HubServer {
   endpoint: string;
   addRepo(repo: HubRepo): void;
   fault(repo: string, path: string, fault: HubFault): void;
+  /** Answer the next `times` tree listings of `repo` with `status` (a Hub briefly unable). */
+  failListing(repo: string, times: number, status: number): void;
   seen: SeenRequest[];
   close(): Promise<void>;
 }
@@ -118,6 +120,7 @@ export async function startHubServer(certFile: string, keyFile: string, pageSize
   const faults = new Map<string, HubFault>();
   const downloads = new Map<string, number>();
   const cdn = new Map<string, { repo: string; path: string }>();
+  const listingFailures = new Map<string, { times: number; status: number }>();
   const seen: SeenRequest[] = [];
   let port = 0;
 
@@ -217,6 +220,11 @@ export async function startHubServer(certFile: string, keyFile: string, pageSize
     const repo = repoAt(res, decodeURIComponent(m[1] ?? ""), decodeURIComponent(m[2] ?? ""), req);
     if (repo === undefined) return;
     const rest = decodeURIComponent(m[3] ?? "").replace(/\/$/, "");
+    const failing = listingFailures.get(repo.id);
+    if (t !== null && failing !== undefined && failing.times > 0) {
+      failing.times--;
+      return hubError(res, failing.status, undefined, "Service unavailable");
+    }
     if (t !== null) return tree(req, res, repo, rest, url.searchParams);
     resolve(req, res, repo, rest);
   }
@@ -228,6 +236,7 @@ export async function startHubServer(certFile: string, keyFile: string, pageSize
     endpoint: `https://127.0.0.1:${port}`,
     addRepo: (repo) => repos.set(repo.id, repo),
     fault: (repo, path, fault) => faults.set(`${repo}/${path}`, fault),
+    failListing: (repo, times, status) => listingFailures.set(repo, { times, status }),
     seen,
     close: () =>
       new Promise((done) => {
