@@ -20,7 +20,7 @@ export interface HttpsSourceOptions {
 
 export const DEFAULT_IDLE_MS = 30_000;
 
-export function request(url: URL, headers: Record<string, string>, idleMs: number): Promise<IncomingMessage> {
+function request(url: URL, headers: Record<string, string>, idleMs: number): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const req = get(url, { headers, timeout: idleMs }, resolve);
     req.on("timeout", () =>
@@ -65,7 +65,34 @@ export interface BearerAuth {
   token: string;
 }
 
-/** GET `target` from `offset` on, following redirects (to https:// only); 200/206 or a typed failure. */
+/** GET `target`, following redirects (to https:// only): the first answer that is not one, and its URL. */
+export async function getFollowing(
+  target: URL,
+  headersFor: (url: URL) => Record<string, string>,
+  idleMs: number,
+): Promise<{ res: IncomingMessage; url: URL }> {
+  let url = target;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const res = await request(url, headersFor(url), idleMs);
+    const status = res.statusCode ?? 0;
+    if (status < 300 || status >= 400 || res.headers.location === undefined) return { res, url };
+    res.resume();
+    url = new URL(res.headers.location, url);
+    if (url.protocol !== "https:")
+      throw new ArtifactFetchFailed(`${target.pathname}: redirected off https`, false);
+  }
+  throw new ArtifactFetchFailed(
+    `GET ${target.origin}${target.pathname}: more than ${MAX_REDIRECTS} redirects`,
+    false,
+  );
+}
+
+/** The bearer header for `url` when it is the token's host. */
+export function authorizationFor(url: URL, auth: BearerAuth | undefined): Record<string, string> {
+  return auth !== undefined && url.host === auth.host ? { authorization: `Bearer ${auth.token}` } : {};
+}
+
+/** GET `target` from `offset` on, following redirects; 200/206 or a typed failure. */
 export async function openHttps(
   target: URL,
   auth: BearerAuth | undefined,
@@ -76,32 +103,18 @@ export async function openHttps(
   const headersFor = (url: URL): Record<string, string> => ({
     ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
     ...(offset > 0 && validator !== undefined ? { "if-range": validator } : {}),
-    ...(auth !== undefined && url.host === auth.host ? { authorization: `Bearer ${auth.token}` } : {}),
+    ...authorizationFor(url, auth),
   });
-  let url = target;
-  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const res = await request(url, headersFor(url), idleMs);
-    const status = res.statusCode ?? 0;
-    if (status >= 300 && status < 400 && res.headers.location !== undefined) {
-      res.resume();
-      url = new URL(res.headers.location, url);
-      if (url.protocol !== "https:")
-        throw new ArtifactFetchFailed(`${target.pathname}: redirected off https`, false);
-      continue;
-    }
-    if (status === 200 || status === 206) return rangeOf(res);
-    res.resume();
-    // 416: the range is past the end of what the store now holds; start over.
-    if (status === 416 && offset > 0) return openHttps(target, auth, 0, undefined, idleMs);
-    throw new ArtifactFetchFailed(
-      `GET ${url.origin}${url.pathname}: HTTP ${status}`,
-      isTransientStatus(status),
-      status,
-    );
-  }
+  const { res, url } = await getFollowing(target, headersFor, idleMs);
+  const status = res.statusCode ?? 0;
+  if (status === 200 || status === 206) return rangeOf(res);
+  res.resume();
+  // 416: the range is past the end of what the store now holds; start over.
+  if (status === 416 && offset > 0) return openHttps(target, auth, 0, undefined, idleMs);
   throw new ArtifactFetchFailed(
-    `GET ${target.origin}${target.pathname}: more than ${MAX_REDIRECTS} redirects`,
-    false,
+    `GET ${url.origin}${url.pathname}: HTTP ${status}`,
+    isTransientStatus(status),
+    status,
   );
 }
 

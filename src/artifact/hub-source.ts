@@ -5,7 +5,13 @@
 // it), which is then fetched as the one file. A path ending in "/" (or none) must be a folder.
 // The token goes only to the endpoint's host, never to the CDN.
 import type { IncomingMessage } from "node:http";
-import { DEFAULT_IDLE_MS, openHttps, request, type BearerAuth } from "./https-source.ts";
+import {
+  authorizationFor,
+  DEFAULT_IDLE_MS,
+  getFollowing,
+  openHttps,
+  type BearerAuth,
+} from "./https-source.ts";
 import { ArtifactFetchFailed, isTransientStatus, type ArtifactSource, type RemoteObject } from "./source.ts";
 
 export interface HubSourceOptions {
@@ -85,9 +91,12 @@ function errorCode(res: IncomingMessage): string {
 
 /** One page of a tree listing; a 404 other than for the repository or revision is "not a folder". */
 async function treePage(url: URL, uri: string, auth: BearerAuth | undefined, idleMs: number): Promise<Page> {
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (auth !== undefined && url.host === auth.host) headers["authorization"] = `Bearer ${auth.token}`;
-  const res = await request(url, headers, idleMs);
+  const headersFor = (to: URL): Record<string, string> => ({
+    accept: "application/json",
+    ...authorizationFor(to, auth),
+  });
+  // A renamed repository's listing redirects (as the Hub does), like a download.
+  const { res, url: answered } = await getFollowing(url, headersFor, idleMs);
   const status = res.statusCode ?? 0;
   if (status === 404 && errorCode(res) !== "RepoNotFound" && errorCode(res) !== "RevisionNotFound") {
     res.resume();
@@ -117,7 +126,7 @@ async function treePage(url: URL, uri: string, auth: BearerAuth | undefined, idl
     throw new ArtifactFetchFailed(`list ${uri}: expected a list of {type, path} tree entries`, false);
   const link = res.headers.link;
   const next = nextLink(Array.isArray(link) ? link.join(", ") : link);
-  return { entries: value, next: next === undefined ? undefined : new URL(next, url).href };
+  return { entries: value, next: next === undefined ? undefined : new URL(next, answered).href };
 }
 
 export function hubSource(options: HubSourceOptions): ArtifactSource {

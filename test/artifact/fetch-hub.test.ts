@@ -58,6 +58,7 @@ describe.skipIf(skip)("artifact fetch from a Hugging Face Hub", () => {
     hub.fault("acme/llm-cut", SHARD, { cutAt: 300_000 });
     hub.failListing("acme/llm-busy", 1, 503);
     hub.failListing("acme/llm-down", 99, 503);
+    hub.rename("acme/llm-old-name", "acme/llm");
     manifestFile = join(mkdtempSync(join(tmpdir(), "mc-hub-")), "files.json");
     writeFileSync(manifestFile, JSON.stringify({ digest, files: signed }));
   });
@@ -189,6 +190,14 @@ describe.skipIf(skip)("artifact fetch from a Hugging Face Hub", () => {
     expect(down.stderr.trim().split("\n").at(-1)).toContain(`list hf://acme/llm-down@${REVISION}/: HTTP 503`);
     expect(hub.seen.filter((s) => s.path.startsWith("/api/models/acme/llm-down/"))).toHaveLength(3);
     expectNothingLeft(down.parent);
+  }, 60_000);
+
+  it("follows the Hub's redirects of a renamed repository, for its listing and its files", async () => {
+    const r = await fetchTo(`hf://acme/llm-old-name@${REVISION}`);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(hub.seen.some((s) => s.path.startsWith("/api/models/acme/llm-old-name/tree/"))).toBe(true);
+    expect(hub.seen.some((s) => s.path.startsWith("/acme/llm-old-name/resolve/"))).toBe(true);
   }, 60_000);
 
   it("refuses a wrong token at once (HTTP 401), never printing it, with nothing at --dest", async () => {

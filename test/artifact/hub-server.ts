@@ -43,6 +43,8 @@ export interface HubServer {
   fault(repo: string, path: string, fault: HubFault): void;
   /** Answer the next `times` tree listings of `repo` with `status` (a Hub briefly unable). */
   failListing(repo: string, times: number, status: number): void;
+  /** A renamed repository: requests naming `from` are redirected (307) to `to`, as the Hub does. */
+  rename(from: string, to: string): void;
   seen: SeenRequest[];
   close(): Promise<void>;
 }
@@ -121,6 +123,7 @@ export async function startHubServer(certFile: string, keyFile: string, pageSize
   const downloads = new Map<string, number>();
   const cdn = new Map<string, { repo: string; path: string }>();
   const listingFailures = new Map<string, { times: number; status: number }>();
+  const renamed = new Map<string, string>();
   const seen: SeenRequest[] = [];
   let port = 0;
 
@@ -217,6 +220,11 @@ export async function startHubServer(certFile: string, keyFile: string, pageSize
     if (c !== null) return fromCdn(req, res, c[1] ?? "");
     const m = t ?? r;
     if (m === null) return hubError(res, 404, undefined, "Not Found");
+    const moved = renamed.get(decodeURIComponent(m[1] ?? ""));
+    if (moved !== undefined)
+      return void res
+        .writeHead(307, { location: `${url.pathname.replace(m[1] ?? "", moved)}${url.search}` })
+        .end();
     const repo = repoAt(res, decodeURIComponent(m[1] ?? ""), decodeURIComponent(m[2] ?? ""), req);
     if (repo === undefined) return;
     const rest = decodeURIComponent(m[3] ?? "").replace(/\/$/, "");
@@ -237,6 +245,7 @@ export async function startHubServer(certFile: string, keyFile: string, pageSize
     addRepo: (repo) => repos.set(repo.id, repo),
     fault: (repo, path, fault) => faults.set(`${repo}/${path}`, fault),
     failListing: (repo, times, status) => listingFailures.set(repo, { times, status }),
+    rename: (from, to) => renamed.set(from, to),
     seen,
     close: () =>
       new Promise((done) => {
