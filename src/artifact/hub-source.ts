@@ -143,7 +143,9 @@ export function hubSource(options: HubSourceOptions): ArtifactSource {
   /** A listed file as an object below the destination; paths that would escape it are refused. */
   function objectOf(entry: TreeEntry): RemoteObject {
     const prefix = folder === "" ? "" : `${folder}/`;
-    const relative = entry.path.startsWith(prefix) ? entry.path.slice(prefix.length) : "";
+    // A listing of a file's path that answers with the file itself (not 404): the one-file case.
+    const itself = !path.endsWith("/") && entry.path === folder;
+    const relative = itself ? folder : entry.path.startsWith(prefix) ? entry.path.slice(prefix.length) : "";
     if (relative.split("/").some((p) => p === "" || p === "." || p === ".."))
       throw new ArtifactFetchFailed(
         `list ${uri}: entry ${JSON.stringify(entry.path)} is not below the folder`,

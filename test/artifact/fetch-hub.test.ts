@@ -124,6 +124,16 @@ describe.skipIf(skip)("artifact fetch from a Hugging Face Hub", () => {
     );
     expect(file.stderr).toBe("");
     expect(readModelDir(file.dest)).toEqual(config);
+    hub.listFilesAsEntries(true);
+    const listedFile = await fetchTo(
+      `hf://acme/llm@${REVISION}/config.json`,
+      [],
+      {},
+      manifestDigest(manifestOf(config)),
+    );
+    hub.listFilesAsEntries(false);
+    expect(listedFile.stderr).toBe("");
+    expect(readModelDir(listedFile.dest)).toEqual(config);
     const notFolder = await fetchTo(`hf://acme/llm@${REVISION}/config.json/`);
     expect(notFolder.status).toBe(1);
     expect(notFolder.stderr).toContain("no such folder");

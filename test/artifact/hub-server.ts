@@ -45,6 +45,8 @@ export interface HubServer {
   failListing(repo: string, times: number, status: number): void;
   /** A renamed repository: requests naming `from` are redirected (307) to `to`, as the Hub does. */
   rename(from: string, to: string): void;
+  /** Answer a file's tree listing with the file's own entry instead of 404 EntryNotFound. */
+  listFilesAsEntries(on: boolean): void;
   seen: SeenRequest[];
   close(): Promise<void>;
 }
@@ -124,6 +126,7 @@ export async function startHubServer(certFile: string, keyFile: string, pageSize
   const cdn = new Map<string, { repo: string; path: string }>();
   const listingFailures = new Map<string, { times: number; status: number }>();
   const renamed = new Map<string, string>();
+  const options = { fileEntries: false };
   const seen: SeenRequest[] = [];
   let port = 0;
 
@@ -155,6 +158,8 @@ export async function startHubServer(certFile: string, keyFile: string, pageSize
     query: URLSearchParams,
   ): void {
     const all = treeEntries(repo);
+    const file = all.find((e) => e["path"] === folder && e["type"] === "file");
+    if (options.fileEntries && file !== undefined) return void res.writeHead(200).end(JSON.stringify([file]));
     if (folder !== "" && !all.some((e) => e["path"] === folder && e["type"] === "directory"))
       return hubError(res, 404, "EntryNotFound", `${folder} does not exist on "${repo.commit}"`);
     const prefix = folder === "" ? "" : `${folder}/`;
@@ -246,6 +251,7 @@ export async function startHubServer(certFile: string, keyFile: string, pageSize
     fault: (repo, path, fault) => faults.set(`${repo}/${path}`, fault),
     failListing: (repo, times, status) => listingFailures.set(repo, { times, status }),
     rename: (from, to) => renamed.set(from, to),
+    listFilesAsEntries: (on) => (options.fileEntries = on),
     seen,
     close: () =>
       new Promise((done) => {
