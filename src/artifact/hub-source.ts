@@ -161,10 +161,13 @@ export function hubSource(options: HubSourceOptions): ArtifactSource {
 
   async function listFolder(): Promise<RemoteObject[] | undefined> {
     const objects: RemoteObject[] = [];
+    const visited = new Set<string>();
     for (
       let url: string | undefined = hubTreeUrl(endpoint.href, repo, revision, folder);
       url !== undefined;
     ) {
+      if (visited.has(url)) throw new ArtifactFetchFailed(`list ${uri}: the listing's pages loop`, false);
+      visited.add(url);
       const got = await treePage(new URL(url), uri, auth, idleMs);
       if ("notFound" in got) {
         if (objects.length > 0)
