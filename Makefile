@@ -62,9 +62,9 @@ canister-check: deps
 	node canister/build.ts --check
 
 # The field's real Python tools the tests drive (model-signing, ...), in cached venvs.
-# The Python tools make test uses (model-signing, moto); the mlflow group, for test-mlflow.
+# The Python tools make test uses (model-signing, moto, huggingface_hub); the mlflow group, for test-mlflow.
 pytools:
-	@test/pytools/setup.sh signing s3 >/dev/null
+	@test/pytools/setup.sh signing s3 hf >/dev/null
 
 # The MLflow import suite against a real `mlflow server`: outside make test's 10-minute loop
 # (its venv takes 1.5-3 minutes to install cold, the suite 1-1.5 minutes); .ci/run runs it.

@@ -6,6 +6,7 @@ export type ArtifactLocation =
   | { scheme: "oci"; repository: string }
   | { scheme: "s3" | "gs"; bucket: string; key: string }
   | { scheme: "https"; url: string }
+  /** `path` "" is the whole repository; one ending in "/" is a folder; others are a file or a folder. */
   | { scheme: "hf"; repo: string; revision: string; path: string }
   | { scheme: "pvc"; claim: string; path: string }
   /** An MLflow registered model version (`models:/NAME/VERSION`), resolved by `modelchain import mlflow`. */
@@ -30,16 +31,26 @@ function bucketObject(uri: string, scheme: "s3" | "gs", rest: string): ArtifactL
   return { scheme, bucket, key };
 }
 
-/** hf://<owner>/<repo>@<revision>/<path>: the Hub's `resolve` URL names the same three parts. */
-function hubFile(uri: string, rest: string): ArtifactLocation {
+/**
+ * hf://<owner>/<repo>@<revision>[/<path>]: the Hub's `resolve` and `tree` URLs name the same
+ * parts. No path (or a path ending in "/") is a directory, the whole repository or that folder;
+ * any other path is a file or a folder, as the Hub's tree listing of it says (src/artifact/hub-source.ts).
+ * `path` keeps a trailing "/" as an s3:// key does, so "" and "dir/" say "directory" outright.
+ */
+function hubLocation(uri: string, rest: string): ArtifactLocation {
   const at = rest.indexOf("@");
-  if (at <= 0) throw new ArtifactUriError(uri, "expected hf://<repo>@<revision>/<path>");
+  if (at <= 0) throw new ArtifactUriError(uri, "expected hf://<repo>@<revision>[/<path>]");
   const repo = rest.slice(0, at);
   const after = rest.slice(at + 1);
   const slash = after.indexOf("/");
-  if (slash <= 0 || slash === after.length - 1)
-    throw new ArtifactUriError(uri, "expected hf://<repo>@<revision>/<path> with a revision and a file path");
-  return { scheme: "hf", repo, revision: after.slice(0, slash), path: after.slice(slash + 1) };
+  const revision = slash < 0 ? after : after.slice(0, slash);
+  if (revision === "")
+    throw new ArtifactUriError(uri, "expected hf://<repo>@<revision>[/<path>] with a revision");
+  const path = slash < 0 ? "" : after.slice(slash + 1).replace(/\/+$/, "/");
+  const parts = path.replace(/\/$/, "").split("/");
+  if (path !== "/" && path !== "" && parts.some((p) => p === "" || p === "." || p === ".."))
+    throw new ArtifactUriError(uri, "path must be a plain relative path inside the repository");
+  return { scheme: "hf", repo, revision, path: path === "/" ? "" : path };
 }
 
 function claimPath(uri: string, rest: string): ArtifactLocation {
@@ -94,7 +105,7 @@ export function parseArtifactUri(uri: string): ArtifactLocation {
     case "https":
       return { scheme, url: uri };
     case "hf":
-      return hubFile(uri, rest);
+      return hubLocation(uri, rest);
     case "pvc":
       return claimPath(uri, rest);
     default:

@@ -28,7 +28,7 @@ export const modelVersionSchema: Schema = obj(
             uri: str({
               pattern: ARTIFACT_URI_PATTERN,
               description:
-                "Where the artifact is: oci://registry/repo[:tag] (mounted as an image volume, pulled by digest), s3://bucket/key, gs://bucket/key, https://host/path, hf://owner/repo@revision/path or pvc://claim/path (fetched by an init container, checked against digest); MLflow's models:/NAME/VERSION and runs:/RUN/PATH are recorded and verified, but not delivered (modelchain import mlflow resolves them to the store's URI where it can).",
+                "Where the artifact is: oci://registry/repo[:tag] (mounted as an image volume, pulled by digest), s3://bucket/key, gs://bucket/key, https://host/path, hf://owner/repo@revision[/path] (a file, a folder, or without a path the whole repository) or pvc://claim/path (fetched by an init container, checked against digest); MLflow's models:/NAME/VERSION and runs:/RUN/PATH are recorded and verified, but not delivered (modelchain import mlflow resolves them to the store's URI where it can).",
             }),
             digest: str({
               pattern: DIGEST_PATTERN,

@@ -84,6 +84,14 @@ async function onePass(
     );
 }
 
+/** The last failure, naming the object when the error (a reset or aborted body) does not. */
+function named(object: RemoteObject, e: unknown, tries: number): unknown {
+  if (e instanceof ArtifactFetchFailed || !(e instanceof Error)) return e;
+  return new ArtifactFetchFailed(`${object.path}: ${e.message} (after ${tries} tries)`, true, undefined, {
+    cause: e,
+  });
+}
+
 /** Streams `object` into `path`; returns its SHA-256 (hex) and size. Throws after the last try. */
 export async function downloadObject(
   source: ArtifactSource,
@@ -101,7 +109,7 @@ export async function downloadObject(
         await onePass(source, object, file, p);
         break;
       } catch (e: unknown) {
-        if (!isTransient(e) || attempt >= retry.attempts) throw e;
+        if (!isTransient(e) || attempt >= retry.attempts) throw named(object, e, attempt);
         retry.onRetry?.(object.path, attempt, e instanceof Error ? e : new Error(String(e)));
         await sleep(backoff.next());
       }

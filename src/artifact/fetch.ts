@@ -6,10 +6,13 @@ import { mkdir, mkdtemp, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { parseArtifactUri } from "../api/index.ts";
 import { downloadObject, DEFAULT_RETRY, type RetryOptions } from "./download.ts";
-import { hubFileUrl, httpsSource } from "./https-source.ts";
-import type { FileDigest } from "./manifest.ts";
-import { ArtifactFetchFailed, type ArtifactSource } from "./source.ts";
-import { checkFiles, verifyDirectory, type VerifiedArtifact } from "./verify.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Backoff } from "../backoff/index.ts";
+import { hubSource } from "./hub-source.ts";
+import { httpsSource } from "./https-source.ts";
+import { isIgnoredPath, type FileDigest } from "./manifest.ts";
+import { ArtifactFetchFailed, type ArtifactSource, type RemoteObject } from "./source.ts";
+import { ArtifactDigestMismatch, checkFiles, verifyDirectory, type VerifiedArtifact } from "./verify.ts";
 
 export const HUB_ENDPOINT = "https://huggingface.co";
 
@@ -52,11 +55,7 @@ export async function sourceFor(
     case "https":
       return httpsSource({ url: where.url, ...token });
     case "hf":
-      return httpsSource({
-        url: hubFileUrl(options.hfEndpoint ?? HUB_ENDPOINT, where.repo, where.revision, where.path),
-        path: where.path,
-        ...token,
-      });
+      return hubSource({ endpoint: options.hfEndpoint ?? HUB_ENDPOINT, ...where, ...token });
     default:
       throw new ArtifactFetchFailed(
         `${options.uri}: ${where.scheme}:// artifacts are not fetched (the Pod mounts them)`,
@@ -81,19 +80,61 @@ async function removeStalePartials(parent: string, stem: string): Promise<void> 
     if (name.startsWith(`${stem}.partial-`)) await rm(join(parent, name), { recursive: true, force: true });
 }
 
+/** The store's listing, retried as a download is; paths model-signing ignores are not fetched. */
+async function listObjects(
+  source: ArtifactSource,
+  uri: string,
+  retry: RetryOptions,
+): Promise<RemoteObject[]> {
+  const backoff = new Backoff(retry.policy);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const objects = (await source.list()).filter((o) => !isIgnoredPath(o.path));
+      if (objects.length === 0)
+        throw new ArtifactFetchFailed(`${uri}: nothing to fetch but ignored paths`, false);
+      return objects;
+    } catch (e: unknown) {
+      if (!(e instanceof ArtifactFetchFailed && e.transient) || attempt >= retry.attempts) throw e;
+      retry.onRetry?.("(listing)", attempt, e);
+      await sleep(backoff.next());
+    }
+  }
+}
+
+interface Downloaded {
+  files: FileDigest[];
+  bytes: number;
+  /** Files whose bytes are not the SHA-256 the store listed for them. */
+  unlike: { path: string; listed: string; actual: string }[];
+}
+
 async function downloadAll(
   source: ArtifactSource,
+  uri: string,
   work: string,
   retry: RetryOptions,
-): Promise<{ files: FileDigest[]; bytes: number }> {
-  const files: FileDigest[] = [];
-  let bytes = 0;
-  for (const object of await source.list()) {
-    const got = await downloadObject(source, object, join(work, object.path), retry);
-    files.push({ path: object.path, sha256: got.sha256 });
-    bytes += got.bytes;
+): Promise<Downloaded> {
+  const got: Downloaded = { files: [], bytes: 0, unlike: [] };
+  for (const object of await listObjects(source, uri, retry)) {
+    const file = await downloadObject(source, object, join(work, object.path), retry);
+    got.files.push({ path: object.path, sha256: file.sha256 });
+    got.bytes += file.bytes;
+    if (object.listedSha256 !== undefined && object.listedSha256 !== file.sha256)
+      got.unlike.push({ path: object.path, listed: object.listedSha256, actual: file.sha256 });
   }
-  return { files, bytes };
+  return got;
+}
+
+/** The digest decides; a file unlike the store's own listing is named when no manifest names one. */
+function verdict(uri: string, got: Downloaded, digest: string, expectedFiles?: readonly FileDigest[]) {
+  try {
+    return checkFiles(uri, got.files, digest, expectedFiles);
+  } catch (e: unknown) {
+    const first = got.unlike[0];
+    if (!(e instanceof ArtifactDigestMismatch) || e.difference !== undefined || first === undefined) throw e;
+    const hint = `; file ${JSON.stringify(first.path)} has sha256 ${first.actual}, where the store lists ${first.listed}`;
+    throw new ArtifactDigestMismatch(uri, digest, e.actual, undefined, hint);
+  }
 }
 
 export async function fetchArtifact(options: FetchOptions): Promise<FetchResult> {
@@ -113,10 +154,10 @@ export async function fetchArtifact(options: FetchOptions): Promise<FetchResult>
   await removeStalePartials(parent, stem);
   const work = await mkdtemp(join(parent, `${stem}.partial-`));
   try {
-    const { files, bytes } = await downloadAll(source, work, options.retry ?? DEFAULT_RETRY);
-    const verified = checkFiles(options.uri, files, digest, options.expectedFiles);
+    const got = await downloadAll(source, options.uri, work, options.retry ?? DEFAULT_RETRY);
+    const verified = verdict(options.uri, got, digest, options.expectedFiles);
     await rename(work, dest);
-    return { ...verified, fetched: true, bytes };
+    return { ...verified, fetched: true, bytes: got.bytes };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -1,4 +1,4 @@
-// An artifact at an HTTPS URL (and a Hugging Face Hub file, which is one): GET with
+// An artifact at an HTTPS URL (and each Hugging Face Hub file, see hub-source.ts): GET with
 // `Range: bytes=N-` and `If-Range: <ETag>` to resume, redirects followed. A bearer token, when
 // given, goes only to the URL's own host: the Hub redirects downloads to a CDN with a signed
 // URL, which must not receive the token.
@@ -17,6 +17,8 @@ export interface HttpsSourceOptions {
   /** Cuts a request that sends nothing for this long (a stalled server). */
   idleTimeoutMs?: number;
 }
+
+export const DEFAULT_IDLE_MS = 30_000;
 
 function request(url: URL, headers: Record<string, string>, idleMs: number): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
@@ -57,54 +59,75 @@ function rangeOf(res: IncomingMessage): OpenedRange {
   };
 }
 
+/** Where a bearer token may go: only to this host (never to a CDN a download is redirected to). */
+export interface BearerAuth {
+  host: string;
+  token: string;
+}
+
+/** GET `target`, following redirects (to https:// only): the first answer that is not one, and its URL. */
+export async function getFollowing(
+  target: URL,
+  headersFor: (url: URL) => Record<string, string>,
+  idleMs: number,
+): Promise<{ res: IncomingMessage; url: URL }> {
+  let url = target;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const res = await request(url, headersFor(url), idleMs);
+    const status = res.statusCode ?? 0;
+    if (status < 300 || status >= 400 || res.headers.location === undefined) return { res, url };
+    res.resume();
+    url = new URL(res.headers.location, url);
+    if (url.protocol !== "https:")
+      throw new ArtifactFetchFailed(`${target.pathname}: redirected off https`, false);
+  }
+  throw new ArtifactFetchFailed(
+    `GET ${target.origin}${target.pathname}: more than ${MAX_REDIRECTS} redirects`,
+    false,
+  );
+}
+
+/** The bearer header for `url` when it is the token's host. */
+export function authorizationFor(url: URL, auth: BearerAuth | undefined): Record<string, string> {
+  return auth !== undefined && url.host === auth.host ? { authorization: `Bearer ${auth.token}` } : {};
+}
+
+/** GET `target` from `offset` on, following redirects; 200/206 or a typed failure. */
+export async function openHttps(
+  target: URL,
+  auth: BearerAuth | undefined,
+  offset: number,
+  validator: string | undefined,
+  idleMs: number,
+): Promise<OpenedRange> {
+  const headersFor = (url: URL): Record<string, string> => ({
+    ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
+    ...(offset > 0 && validator !== undefined ? { "if-range": validator } : {}),
+    ...authorizationFor(url, auth),
+  });
+  const { res, url } = await getFollowing(target, headersFor, idleMs);
+  const status = res.statusCode ?? 0;
+  if (status === 200 || status === 206) return rangeOf(res);
+  res.resume();
+  // 416: the range is past the end of what the store now holds; start over.
+  if (status === 416 && offset > 0) return openHttps(target, auth, 0, undefined, idleMs);
+  throw new ArtifactFetchFailed(
+    `GET ${url.origin}${url.pathname}: HTTP ${status}`,
+    isTransientStatus(status),
+    status,
+  );
+}
+
 export function httpsSource(options: HttpsSourceOptions): ArtifactSource {
   const origin = new URL(options.url);
   if (origin.protocol !== "https:")
     throw new ArtifactFetchFailed(`${options.url}: only https:// is fetched`, false);
   const path = options.path ?? posix.basename(origin.pathname);
-  const idleMs = options.idleTimeoutMs ?? 30_000;
-  const headersFor = (url: URL, offset: number, validator: string | undefined): Record<string, string> => ({
-    ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
-    ...(offset > 0 && validator !== undefined ? { "if-range": validator } : {}),
-    ...(options.bearerToken !== undefined && url.host === origin.host
-      ? { authorization: `Bearer ${options.bearerToken}` }
-      : {}),
-  });
+  const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_MS;
+  const auth =
+    options.bearerToken === undefined ? undefined : { host: origin.host, token: options.bearerToken };
   return {
     list: () => Promise.resolve([{ path, locator: `${origin.origin}${origin.pathname}` }]),
-    async open(_object, offset, validator) {
-      let url = origin;
-      for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-        const res = await request(url, headersFor(url, offset, validator), idleMs);
-        const status = res.statusCode ?? 0;
-        if (status >= 300 && status < 400 && res.headers.location !== undefined) {
-          res.resume();
-          url = new URL(res.headers.location, url);
-          if (url.protocol !== "https:")
-            throw new ArtifactFetchFailed(`${origin.pathname}: redirected off https`, false);
-          continue;
-        }
-        if (status === 200 || status === 206) return rangeOf(res);
-        res.resume();
-        // 416: the range is past the end of what the store now holds; start over.
-        if (status === 416 && offset > 0) return this.open(_object, 0, undefined);
-        throw new ArtifactFetchFailed(
-          `GET ${url.origin}${url.pathname}: HTTP ${status}`,
-          isTransientStatus(status),
-          status,
-        );
-      }
-      throw new ArtifactFetchFailed(
-        `GET ${origin.origin}${origin.pathname}: more than ${MAX_REDIRECTS} redirects`,
-        false,
-      );
-    },
+    open: (_object, offset, validator) => openHttps(origin, auth, offset, validator, idleMs),
   };
-}
-
-/** The Hub's download URL of one file at one revision. */
-export function hubFileUrl(endpoint: string, repo: string, revision: string, path: string): string {
-  const base = endpoint.replace(/\/+$/, "");
-  const enc = (s: string): string => s.split("/").map(encodeURIComponent).join("/");
-  return `${base}/${enc(repo)}/resolve/${encodeURIComponent(revision)}/${enc(path)}`;
 }

@@ -20,6 +20,11 @@ export interface FileDigest {
 /** Paths model-signing leaves out by default (its `ignore_paths`), matched as path prefixes. */
 export const DEFAULT_IGNORED_PATHS: readonly string[] = [".git", ".github", ".gitattributes", ".gitignore"];
 
+/** Whether a relative path is one of `ignored` or below one of them. */
+export function isIgnoredPath(relative: string, ignored: readonly string[] = DEFAULT_IGNORED_PATHS): boolean {
+  return ignored.some((p) => relative === p || relative.startsWith(`${p}/`));
+}
+
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
 export class ManifestDigestError extends Error {

@@ -8,6 +8,11 @@ export interface RemoteObject {
   path: string;
   /** The store's name for it: an object key or a URL. */
   locator: string;
+  /**
+   * The SHA-256 (hex) the store lists for it, where it keeps one (the Hub's LFS oid): only a
+   * hint that names a file whose bytes are not what the store says; the verdict is the digest.
+   */
+  listedSha256?: string;
 }
 
 export interface OpenedRange {

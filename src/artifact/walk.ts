@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { lstat, open, readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { DEFAULT_IGNORED_PATHS, type FileDigest } from "./manifest.ts";
+import { DEFAULT_IGNORED_PATHS, isIgnoredPath, type FileDigest } from "./manifest.ts";
 
 /** A model path that cannot be hashed: a symlink, a device, a socket, or unreadable. */
 export class ArtifactWalkFailed extends Error {
@@ -34,10 +34,6 @@ export async function fileSha256(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
-function isIgnored(relative: string, ignored: readonly string[]): boolean {
-  return ignored.some((p) => relative === p || relative.startsWith(`${p}/`));
-}
-
 async function entryKind(full: string, relative: string): Promise<"file" | "directory"> {
   const stat = await lstat(full);
   if (stat.isSymbolicLink())
@@ -54,7 +50,7 @@ async function listFiles(root: string, ignored: readonly string[]): Promise<stri
   for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
     for (const name of await readdir(join(root, dir))) {
       const relative = dir === "" ? name : `${dir}/${name}`;
-      if (isIgnored(relative, ignored)) continue;
+      if (isIgnoredPath(relative, ignored)) continue;
       if ((await entryKind(join(root, relative), relative)) === "directory") pending.push(relative);
       else found.push(relative);
     }

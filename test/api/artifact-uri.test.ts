@@ -47,3 +47,30 @@ describe("MLflow artifact URIs", () => {
     expect(() => parseArtifactUri("wasbs://container/model")).toThrow(/models:\/, runs:\//);
   });
 });
+
+describe("Hugging Face Hub artifact URIs", () => {
+  const rev = "0123456789abcdef0123456789abcdef01234567";
+  it.each([
+    [`hf://org/llm@${rev}`, ""],
+    [`hf://org/llm@${rev}/`, ""],
+    [`hf://org/llm@${rev}/weights/`, "weights/"],
+    [`hf://org/llm@${rev}/weights//`, "weights/"],
+    [`hf://org/llm@${rev}/weights`, "weights"],
+    [`hf://org/llm@${rev}/weights/model.safetensors`, "weights/model.safetensors"],
+  ])("parses %s: the whole repository, a folder, or a file-or-folder path", (uri, path) => {
+    expect(parseArtifactUri(uri)).toEqual({ scheme: "hf", repo: "org/llm", revision: rev, path });
+    expect(validateModelVersion(withUri(uri)).ok).toBe(true);
+  });
+
+  it.each([
+    ["hf://org/llm", "expected hf://<repo>@<revision>[/<path>]"],
+    ["hf://org/llm@", "with a revision"],
+    ["hf://org/llm@/model.bin", "with a revision"],
+    [`hf://org/llm@${rev}/a/../b`, "plain relative path"],
+    [`hf://org/llm@${rev}/a//b`, "plain relative path"],
+    [`hf://org/llm@${rev}/./b`, "plain relative path"],
+  ])("refuses %s, saying why", (uri, problem) => {
+    expect(() => parseArtifactUri(uri)).toThrow(ArtifactUriError);
+    expect(() => parseArtifactUri(uri)).toThrow(problem);
+  });
+});

@@ -133,3 +133,14 @@ export function trustedRootJson(chainPems: readonly string[]): string {
     ],
   });
 }
+
+/** The digest model-signing signs for a model directory: its statement's subject digest. */
+export function modelSigningDigest(model: string): string {
+  const bundle = JSON.parse(signWithKey(model, ecKey(workDir("ms-digest"), "key"))) as {
+    dsseEnvelope: { payload: string };
+  };
+  const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, "base64").toString("utf8")) as {
+    subject: { digest: { sha256: string } }[];
+  };
+  return `sha256:${statement.subject[0]?.digest.sha256 ?? ""}`;
+}
