@@ -3,7 +3,8 @@
 // reads a container's termination message, so the operator learns expected and actual digest.
 import { readFile, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { DIGEST_PATTERN } from "../../api/index.ts";
+// Not the api barrel, which compiles every CRD schema at load.
+import { DIGEST_PATTERN } from "../../api/schema-dsl.ts";
 import {
   ArtifactDestinationExists,
   ArtifactDigestMismatch,
