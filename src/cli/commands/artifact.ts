@@ -3,20 +3,14 @@
 // reads a container's termination message, so the operator learns expected and actual digest.
 import { readFile, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { DIGEST_PATTERN } from "../../api/index.ts";
-import {
-  ArtifactDestinationExists,
-  ArtifactDigestMismatch,
-  ArtifactFetchFailed,
-  ArtifactManifestMismatch,
-  ArtifactWalkFailed,
-  fetchArtifact,
-  modelFiles,
-  manifestDigest,
-  sortedManifest,
-  verifyDirectory,
-  type FileDigest,
-} from "../../artifact/index.ts";
+// Not the api barrel, which compiles every CRD schema at load.
+import { DIGEST_PATTERN } from "../../api/schema-dsl.ts";
+// The modules themselves, not the artifact barrel: `artifact verify` (the pvc:// init container)
+// does not load the fetcher's HTTPS and TLS modules; `artifact fetch` loads them when it runs.
+import { manifestDigest, sortedManifest, type FileDigest } from "../../artifact/manifest.ts";
+import { ArtifactFetchFailed } from "../../artifact/source.ts";
+import { ArtifactDigestMismatch, ArtifactManifestMismatch, verifyDirectory } from "../../artifact/verify.ts";
+import { ArtifactWalkFailed, modelFiles } from "../../artifact/walk.ts";
 import { CheckFailedError, CliInputError, parseAtLeast, printResult } from "../output.ts";
 
 /** The kubelet keeps at most 4096 bytes of a termination message. */
@@ -70,6 +64,7 @@ async function checked<T extends { digest: string }>(
   digest: string,
   messagePath: string | undefined,
   run: () => Promise<T>,
+  alsoFailed: ReadonlyArray<abstract new (...args: never[]) => Error> = [],
 ): Promise<T> {
   try {
     const result = await run();
@@ -89,7 +84,7 @@ async function checked<T extends { digest: string }>(
       ArtifactManifestMismatch,
       ArtifactFetchFailed,
       ArtifactWalkFailed,
-      ArtifactDestinationExists,
+      ...alsoFailed,
     ];
     if (failed.some((type) => e instanceof type))
       throw new CheckFailedError(e instanceof Error ? e.message : String(e), { cause: e });
@@ -178,24 +173,29 @@ function registerFetch(artifact: Command): void {
     .action(async (opts: FetchOpts) => {
       const expectedFiles = await readManifest(opts.manifest);
       const token = bearerToken(opts.uri);
-      const result = await checked(opts.digest, opts.terminationMessagePath, () =>
-        fetchArtifact({
-          uri: opts.uri,
-          digest: opts.digest,
-          dest: opts.dest,
-          ...(expectedFiles === undefined ? {} : { expectedFiles }),
-          ...(opts.s3Endpoint === undefined ? {} : { s3Endpoint: opts.s3Endpoint }),
-          ...(opts.hfEndpoint === undefined ? {} : { hfEndpoint: opts.hfEndpoint }),
-          ...(token === undefined ? {} : { bearerToken: token }),
-          retry: {
-            attempts: opts.retries,
-            policy: { baseMs: 200, maxMs: 10_000 },
-            onRetry: (path, attempt, error) =>
-              process.stderr.write(
-                `modelchain: ${path}: try ${attempt} failed (${error.message}); retrying\n`,
-              ),
-          },
-        }),
+      const { fetchArtifact, ArtifactDestinationExists } = await import("../../artifact/fetch.ts");
+      const result = await checked(
+        opts.digest,
+        opts.terminationMessagePath,
+        () =>
+          fetchArtifact({
+            uri: opts.uri,
+            digest: opts.digest,
+            dest: opts.dest,
+            ...(expectedFiles === undefined ? {} : { expectedFiles }),
+            ...(opts.s3Endpoint === undefined ? {} : { s3Endpoint: opts.s3Endpoint }),
+            ...(opts.hfEndpoint === undefined ? {} : { hfEndpoint: opts.hfEndpoint }),
+            ...(token === undefined ? {} : { bearerToken: token }),
+            retry: {
+              attempts: opts.retries,
+              policy: { baseMs: 200, maxMs: 10_000 },
+              onRetry: (path, attempt, error) =>
+                process.stderr.write(
+                  `modelchain: ${path}: try ${attempt} failed (${error.message}); retrying\n`,
+                ),
+            },
+          }),
+        [ArtifactDestinationExists],
       );
       printResult({
         verified: true,
