@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { DEFAULT_YAML_MAX_BYTES, yamlLimits, type YamlLimits } from "../webhook/yaml-input.ts";
+import { DEFAULT_YAML_MAX_BYTES, yamlLimits, type YamlLimits } from "../webhook/yaml-limits.ts";
 import { CliInputError } from "./output.ts";
 
 export const MAX_INPUT_BYTES_FLAG = "--max-input-bytes";

@@ -13,7 +13,7 @@ import { HexDecodeError } from "../ledger/hash.ts";
 import { ProofInputError } from "../ledger/merkle.ts";
 import { LedgerUrlError } from "../ledger/errors.ts";
 import { LedgerOpenFailed } from "../ledger/file/errors.ts";
-import { DEFAULT_YAML_MAX_BYTES, YamlInputRefused } from "../webhook/yaml-input.ts";
+import { DEFAULT_YAML_MAX_BYTES, YamlInputRefused } from "../webhook/yaml-limits.ts";
 
 type Register = (program: Command) => void;
 

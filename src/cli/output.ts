@@ -1,5 +1,5 @@
 import { Option } from "commander";
-import { stringify } from "yaml";
+import { createRequire } from "node:module";
 
 /** Exit codes shared by every command: 0 ok, 1 a check failed, 2 bad input. */
 export const EXIT_OK = 0;
@@ -34,6 +34,8 @@ export const outputOption = (): Option =>
 
 /** A result as one YAML document (aliases off: repeated values are written out, as JSON would). */
 export function yamlText(value: unknown): string {
+  // Loaded on first use: most commands print JSON, and the yaml package is ~9 MiB of a process.
+  const { stringify } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
   return stringify(value, { aliasDuplicateObjects: false });
 }
 
