@@ -8,7 +8,8 @@
 // Goal: the webhook's CPU per review ≤ 1.2× the bare server's. Throughput and latency are printed
 // beside it; see bench/webhook-apiserver.ts for what the API server itself sees.
 //   BENCH_WEBHOOK_REVIEWS (6000), BENCH_WEBHOOK_ROUNDS (3), BENCH_WEBHOOK_INFLIGHT ("25,500"),
-//   BENCH_WEBHOOK_PROF=DIR: the webhook's process writes a --cpu-prof profile into DIR.
+//   BENCH_WEBHOOK_ONLY=KIND: reviews of that kind alone (ModelDeployment, Deployment, ModelVersion),
+//   BENCH_WEBHOOK_PROF=DIR: each server's process writes a --cpu-prof profile (bare/webhook.cpuprofile) into DIR.
 import { Agent, request } from "node:https";
 import { loadavg } from "node:os";
 import { rmSync } from "node:fs";
@@ -29,6 +30,8 @@ interface Round {
   p99: number;
   /** Server CPU (user + system) per review, µs. */
   cpuUs: number;
+  /** Of which system time (the kernel's TCP and TLS-record writes, wake-ups of the reader), µs. */
+  sysUs: number;
   /** Share of calls that opened a new TLS connection. */
   fresh: number;
 }
@@ -126,7 +129,7 @@ async function round(
   const reviews = after.reviews - before.reviews;
   if (reviews !== REVIEWS) throw new Error(`${server.kind} counted ${reviews} reviews, expected ${REVIEWS}`);
   const cpuUs = (after.user - before.user + (after.system - before.system)) / reviews;
-  return { ...r, cpuUs };
+  return { ...r, cpuUs, sysUs: (after.system - before.system) / reviews };
 }
 
 function median(values: number[]): number {
@@ -141,6 +144,7 @@ function summarise(runs: Round[]): Round {
     p50: pick((x) => x.p50),
     p99: pick((x) => x.p99),
     cpuUs: pick((x) => x.cpuUs),
+    sysUs: pick((x) => x.sysUs),
     fresh: pick((x) => x.fresh),
   };
 }
@@ -148,10 +152,12 @@ function summarise(runs: Round[]): Round {
 async function main(): Promise<void> {
   const tls = servingCertificate();
   const load1 = loadavg();
-  const bare = await startServerChild("bare", tls);
-  const prof = PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROF}`];
-  const webhook = await startServerChild("webhook", tls, 0, prof);
-  const objects = benchObjects();
+  const prof = (name: string): string[] =>
+    PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROF}`, `--cpu-prof-name=${name}.cpuprofile`];
+  const bare = await startServerChild("bare", tls, 0, prof("bare"));
+  const webhook = await startServerChild("webhook", tls, 0, prof("webhook"));
+  const only = process.env["BENCH_WEBHOOK_ONLY"];
+  const objects = benchObjects().filter((o) => only === undefined || o.kind === only);
   const bodies = objects.map((o, i) => Buffer.from(createReview(o, `bench-${i}`)));
   const servers = [bare, webhook];
   try {
@@ -183,7 +189,7 @@ async function main(): Promise<void> {
       ] as const) {
         console.log(
           `    ${name.padEnd(19)} ${f.perSecond.toFixed(0).padStart(5)} reviews/s  p50 ${f.p50.toFixed(1)} ms  p99 ${f.p99.toFixed(1)} ms  ` +
-            `CPU ${f.cpuUs.toFixed(0)} µs/review  new connections ${(f.fresh * 100).toFixed(0)} %`,
+            `CPU ${f.cpuUs.toFixed(0)} µs/review (system ${f.sysUs.toFixed(0)})  new connections ${(f.fresh * 100).toFixed(0)} %`,
         );
       }
       const ratio = (a: number, x: number): string => (x > 0 ? (a / x).toFixed(2) : "n/a");
