@@ -1,8 +1,8 @@
 // Denials (and audit findings) become AdmissionDenied ledger entries, and admitted changes
 // ChangeAdmitted entries (changes.ts), handed to an Outbox off the response path: `record` only
-// queues the decision; a later tick builds the entries and enqueues the batch. The API server retries reviews with the same uid, so
-// the idempotency keys are derived from the uid (+ object + reason for denials), and recent keys
-// are also dropped here before they reach the outbox.
+// queues the decision; a later tick builds the entries and enqueues the batch. The API server
+// retries reviews with the same uid, so the idempotency keys are derived from the uid (+ object +
+// reason for denials), and recent keys are also dropped here before they reach the outbox.
 import type { LedgerEntry, Outbox } from "../ledger/index.ts";
 import { actorOf, entryFor, keyOf, recording } from "../trail/index.ts";
 import { changeEntry } from "./changes.ts";
