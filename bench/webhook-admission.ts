@@ -9,7 +9,8 @@
 // beside it; see bench/webhook-apiserver.ts for what the API server itself sees.
 //   BENCH_WEBHOOK_REVIEWS (6000), BENCH_WEBHOOK_ROUNDS (3), BENCH_WEBHOOK_INFLIGHT ("25,500"),
 //   BENCH_WEBHOOK_ONLY=KIND: reviews of that kind alone (ModelDeployment, Deployment, ModelVersion),
-//   BENCH_WEBHOOK_PROF=DIR: each server's process writes a --cpu-prof profile (bare/webhook.cpuprofile) into DIR.
+//   BENCH_WEBHOOK_PROF=DIR: each server's process writes a --cpu-prof profile into DIR
+//   (bare.cpuprofile, webhook.cpuprofile).
 import { Agent, request } from "node:https";
 import { loadavg } from "node:os";
 import { rmSync } from "node:fs";
