@@ -1,149 +1,136 @@
-// Admission latency over HTTPS: 10,000 AdmissionReviews at 500 concurrent connections
-// (autocannon), warm cache, against the real webhook serving `--source dir:samples` and, in the
-// same run, a bare node:https server that reads the body and answers a fixed AdmissionReview.
-// The servers run in a child process so the load generator does not share their event loop.
-// Goal: p99 ≤ 10 ms, since every apply of a gated object waits for the answer, and ≤ 2× the
-// bare server, so what the review adds stays small beside TLS and HTTP themselves.
-import { execFileSync, spawn } from "node:child_process";
-import { createServer, request } from "node:https";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import autocannon from "autocannon";
-import { admissionDuration } from "../src/metrics/index.ts";
-import { modelchainVocabulary, readManifestFile, startWebhookService } from "../src/webhook/index.ts";
+// Admission as the kube-apiserver loads a webhook: HTTP/1.1 keep-alive, a pool of at most 25 idle
+// connections (the API server's per-host idle limit), no TLS session resumption, and a new TLS
+// connection for any call that finds no idle one, so above 25 calls in flight most calls pay a
+// handshake. Mixed kinds (the sample ModelDeployment, a labelled Deployment, the signed sample
+// ModelVersion), 25 and 500 calls in flight, against modelchain's webhook (`--source dir:samples`)
+// and, in the same run, a bare node:https server that JSON.parses the review and answers a fixed
+// allowing one. Each server runs in a process of its own, so its CPU time per review is its own.
+// Goal: the webhook's CPU per review ≤ 1.2× the bare server's. Throughput and latency are printed
+// beside it; see bench/webhook-apiserver.ts for what the API server itself sees.
+//   BENCH_WEBHOOK_REVIEWS (6000), BENCH_WEBHOOK_ROUNDS (3), BENCH_WEBHOOK_INFLIGHT ("25,500"),
+//   BENCH_WEBHOOK_ONLY=KIND: reviews of that kind alone (ModelDeployment, Deployment, ModelVersion),
+//   BENCH_WEBHOOK_PROF=DIR: each server's process writes a --cpu-prof profile into DIR
+//   (bare.cpuprofile, webhook.cpuprofile).
+import { Agent, request } from "node:https";
+import { loadavg } from "node:os";
+import { rmSync } from "node:fs";
+import { servingCertificate } from "../test/envtest/webhook-tls.ts";
+import { benchObjects, createReview } from "./_webhook-reviews.ts";
+import { startServerChild, type ServerChild, type ServerCpu } from "./_webhook-server.ts";
 
-const REQUESTS = Number(process.env["BENCH_WEBHOOK_REQUESTS"] ?? 10_000);
-const CONNECTIONS = Number(process.env["BENCH_WEBHOOK_CONNECTIONS"] ?? 500);
-const ROUNDS = Number(process.env["BENCH_WEBHOOK_ROUNDS"] ?? 5);
-const SAMPLES = process.env["BENCH_WEBHOOK_SAMPLES"] ?? join(import.meta.dirname, "..", "samples");
+const REVIEWS = Number(process.env["BENCH_WEBHOOK_REVIEWS"] ?? 6_000);
+const ROUNDS = Number(process.env["BENCH_WEBHOOK_ROUNDS"] ?? 3);
+const IN_FLIGHT = (process.env["BENCH_WEBHOOK_INFLIGHT"] ?? "25,500").split(",").map(Number);
+const PROF = process.env["BENCH_WEBHOOK_PROF"];
+/** The API server's idle connections per webhook host (MaxIdleConnsPerHost in its webhook client). */
+const IDLE_POOL = 25;
 
-function reviewBody(): string {
-  const md = readManifestFile(join(SAMPLES, "deployment.yaml")).find(
-    (m) => m.object["kind"] === "ModelDeployment",
-  );
-  if (md === undefined) throw new Error(`${SAMPLES}/deployment.yaml has no ModelDeployment`);
-  const metadata = md.object["metadata"];
-  const namespace =
-    typeof metadata === "object" &&
-    metadata !== null &&
-    "namespace" in metadata &&
-    typeof metadata.namespace === "string"
-      ? metadata.namespace
-      : "default";
-  const request = {
-    uid: "bench",
-    kind: { group: "modelchain.io", version: "v1alpha1", kind: "ModelDeployment" },
-    operation: "CREATE",
-    namespace,
-    name: "bench",
-    object: md.object,
-  };
-  return JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request });
-}
-
-/** p50/p99 upper bounds from the webhook's own histogram: body received → response written. */
-function serverSideP99(
-  values: ReadonlyArray<{ value: number; labels: Record<string, unknown>; metricName?: string }>,
-): { p50: string; p99: string; count: number } {
-  const buckets = values
-    .filter((v) => v.metricName?.endsWith("_bucket"))
-    .map((v) => ({ le: Number(v.labels["le"]), count: v.value }));
-  const total = buckets.find((b) => !Number.isFinite(b.le))?.count ?? 0;
-  const upTo = (q: number): string => {
-    const b = buckets.find((x) => x.count >= q * total);
-    return b === undefined ? "n/a" : Number.isFinite(b.le) ? `≤ ${b.le * 1000} ms` : "> 1 s";
-  };
-  return { p50: upTo(0.5), p99: upTo(0.99), count: total };
-}
-
-async function child(certFile: string, keyFile: string): Promise<void> {
-  const tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
-  const fixed = JSON.stringify({
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    response: { uid: "bench", allowed: true },
-  });
-  const bare = createServer(tls, (req, res) => {
-    req.on("data", () => undefined);
-    req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end(fixed));
-  });
-  await new Promise<void>((r) => bare.listen(0, "127.0.0.1", r));
-  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-  const webhook = await startWebhookService({
-    vocabulary: modelchainVocabulary,
-    source: { type: "dir", path: SAMPLES },
-    cluster: "bench",
-    certFile,
-    keyFile,
-    port: 0,
-    host: "127.0.0.1",
-    log: quiet,
-  });
-  const address = bare.address();
-  const barePort = typeof address === "object" && address !== null ? address.port : 0;
-  process.stdout.write(`${JSON.stringify({ bare: barePort, webhook: webhook.server.port })}\n`);
-  process.stdin.resume();
-  process.stdin.on("end", () => {
-    void admissionDuration.get().then((m) => {
-      const own = serverSideP99(m.values);
-      process.stdout.write(
-        `webhook's own time per review (parse, decide, respond; ${own.count} reviews): p50 ${own.p50}, p99 ${own.p99}\n`,
-      );
-      process.exit(0);
-    });
-  });
-}
-
-interface Figures {
+interface Round {
+  perSecond: number;
   p50: number;
   p99: number;
-  max: number;
-  errors: number;
-  non2xx: number;
+  /** Server CPU (user + system) per review, µs. */
+  cpuUs: number;
+  /** Of which system time (the kernel's TCP and TLS-record writes, wake-ups of the reader), µs. */
+  sysUs: number;
+  /** Share of calls that opened a new TLS connection. */
+  fresh: number;
 }
 
-async function load(port: number, body: string, amount: number, connections: number): Promise<Figures> {
-  const r = await autocannon({
-    url: `https://127.0.0.1:${port}/validate`,
-    method: "POST",
-    body,
-    amount,
-    connections,
-    headers: { "content-type": "application/json" },
-    timeout: 30,
-  });
-  return { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, errors: r.errors, non2xx: r.non2xx };
+function percentile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 }
 
-function checkAnswer(port: number, body: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        path: "/validate",
-        method: "POST",
-        rejectUnauthorized: false,
-        headers: { "content-type": "application/json" },
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (d: Buffer) => (text += d.toString()));
-        res.on("end", () =>
-          text.includes('"allowed":true')
-            ? resolve()
-            : reject(
-                new Error(
-                  `the webhook did not admit the sample ModelDeployment (the bench would measure a denial): ${text}`,
-                ),
-              ),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
+/** `total` calls, `inFlight` at a time (each caller sends its next as soon as one is answered). */
+async function load(
+  server: ServerChild,
+  bodies: readonly Buffer[],
+  total: number,
+  inFlight: number,
+  ca: string,
+) {
+  // At most IDLE_POOL calls ride kept-alive connections; a call that finds all of them busy opens a
+  // connection of its own, closed after it (the idle pool is full), as the API server's client does.
+  const pooled = new Agent({
+    keepAlive: true,
+    maxSockets: IDLE_POOL,
+    maxFreeSockets: IDLE_POOL,
+    maxCachedSessions: 0,
+    ca,
   });
+  const single = new Agent({ keepAlive: false, maxSockets: Infinity, maxCachedSessions: 0, ca });
+  let pooledBusy = 0;
+  const latencies: number[] = [];
+  let fresh = 0;
+  let next = 0;
+  const one = (body: Buffer, uid: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const started = performance.now();
+      const inPool = pooledBusy < IDLE_POOL;
+      if (inPool) pooledBusy++;
+      const req = request(
+        {
+          agent: inPool ? pooled : single,
+          host: "127.0.0.1",
+          port: server.port,
+          path: "/validate?timeout=10s",
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json, */*",
+            "content-length": body.length,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            latencies.push(performance.now() - started);
+            if (inPool) pooledBusy--;
+            if (!req.reusedSocket) fresh++;
+            const text = Buffer.concat(chunks).toString();
+            if (res.statusCode !== 200 || !text.includes('"allowed":true'))
+              reject(new Error(`${server.kind}: review ${uid} not admitted (${res.statusCode}): ${text}`));
+            else resolve();
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  const caller = async (): Promise<void> => {
+    while (next < total) {
+      const i = next++;
+      await one(bodies[i % bodies.length] ?? Buffer.alloc(0), i);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, caller));
+  const elapsed = performance.now() - started;
+  pooled.destroy();
+  single.destroy();
+  latencies.sort((a, b) => a - b);
+  return {
+    perSecond: total / (elapsed / 1000),
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    fresh: fresh / total,
+  };
+}
+
+async function round(
+  server: ServerChild,
+  bodies: readonly Buffer[],
+  inFlight: number,
+  ca: string,
+): Promise<Round> {
+  const before: ServerCpu = await server.cpu();
+  const r = await load(server, bodies, REVIEWS, inFlight, ca);
+  const after: ServerCpu = await server.cpu();
+  const reviews = after.reviews - before.reviews;
+  if (reviews !== REVIEWS) throw new Error(`${server.kind} counted ${reviews} reviews, expected ${REVIEWS}`);
+  const cpuUs = (after.user - before.user + (after.system - before.system)) / reviews;
+  return { ...r, cpuUs, sysUs: (after.system - before.system) / reviews };
 }
 
 function median(values: number[]): number {
@@ -151,89 +138,71 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
-function summarise(runs: Figures[]): Figures {
-  const pick = (f: (x: Figures) => number): number => median(runs.map(f));
+function summarise(runs: Round[]): Round {
+  const pick = (f: (x: Round) => number): number => median(runs.map(f));
   return {
+    perSecond: pick((x) => x.perSecond),
     p50: pick((x) => x.p50),
     p99: pick((x) => x.p99),
-    max: pick((x) => x.max),
-    errors: runs.reduce((a, x) => a + x.errors, 0),
-    non2xx: runs.reduce((a, x) => a + x.non2xx, 0),
+    cpuUs: pick((x) => x.cpuUs),
+    sysUs: pick((x) => x.sysUs),
+    fresh: pick((x) => x.fresh),
   };
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "mc-bench-webhook-"));
-  const certFile = join(dir, "cert.pem");
-  const keyFile = join(dir, "key.pem");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=bench",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      "-keyout",
-      keyFile,
-      "-out",
-      certFile,
-    ],
-    { stdio: "ignore" },
-  );
-  const proc = spawn(process.execPath, [process.argv[1] ?? "", "--child", certFile, keyFile], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const ports = await new Promise<{ bare: number; webhook: number }>((resolve) =>
-    proc.stdout.once("data", (d: Buffer) => resolve(JSON.parse(d.toString()))),
-  );
-  const body = reviewBody();
-  await checkAnswer(ports.webhook, body);
-  const targets = [
-    ["bare node:https", ports.bare],
-    ["modelchain webhook", ports.webhook],
-  ] as const;
-  for (const [, port] of targets) await load(port, body, 2_000, 50); // warm-up: JIT; the cache is already warm
-  // Alternate the two servers over several rounds so that noise from a shared machine hits both.
-  const runs = new Map<string, Figures[]>(targets.map(([name]) => [name, []]));
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, port] of targets) runs.get(name)?.push(await load(port, body, REQUESTS, CONNECTIONS));
-  }
-  const rows = targets.map(([name]) => [name, summarise(runs.get(name) ?? [])] as const);
-  const serverSide = new Promise<string>((resolve) =>
-    proc.stdout.once("data", (d: Buffer) => resolve(d.toString().trim())),
-  );
-  proc.stdin.end();
-  const own = await serverSide;
-  rmSync(dir, { recursive: true, force: true });
-  console.log(
-    `webhook admission: ${REQUESTS} AdmissionReviews at ${CONNECTIONS} connections over HTTPS, median of ${ROUNDS} alternating rounds`,
-  );
-  for (const [name, f] of rows) {
+  const tls = servingCertificate();
+  const load1 = loadavg();
+  const prof = (name: string): string[] =>
+    PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROF}`, `--cpu-prof-name=${name}.cpuprofile`];
+  const bare = await startServerChild("bare", tls, 0, prof("bare"));
+  const webhook = await startServerChild("webhook", tls, 0, prof("webhook"));
+  const only = process.env["BENCH_WEBHOOK_ONLY"];
+  const objects = benchObjects().filter((o) => only === undefined || o.kind === only);
+  const bodies = objects.map((o, i) => Buffer.from(createReview(o, `bench-${i}`)));
+  const servers = [bare, webhook];
+  try {
+    // Warm-up: JIT on both sides; the webhook's cache is warm once it listens.
+    for (const s of servers) await load(s, bodies, 1_500, IDLE_POOL, tls.caPem);
+    const results = new Map<string, Round[]>();
+    // Alternate the two servers round by round so that noise from a shared machine hits both.
+    for (let r = 0; r < ROUNDS; r++)
+      for (const inFlight of IN_FLIGHT)
+        for (const s of servers) {
+          const key = `${inFlight} ${s.kind}`;
+          results.set(key, [...(results.get(key) ?? []), await round(s, bodies, inFlight, tls.caPem)]);
+        }
+    const load2 = loadavg();
     console.log(
-      `  ${name.padEnd(20)} p50 ${f.p50} ms  p99 ${f.p99} ms  max ${f.max} ms  errors ${f.errors}  non-2xx ${f.non2xx}`,
+      `webhook admission as the API server calls it: ${REVIEWS} CREATE reviews a round (${objects.map((o) => o.label).join(", ")} in turn), ` +
+        `keep-alive with ${IDLE_POOL} idle connections, a new TLS connection beyond them; median of ${ROUNDS} alternating rounds`,
     );
-  }
-  const [bare, webhook] = [rows[0]?.[1], rows[1]?.[1]];
-  if (bare !== undefined && webhook !== undefined) {
-    const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(2) : "n/a");
     console.log(
-      `  ratio webhook/bare: p50 ${ratio(webhook.p50, bare.p50)}×  p99 ${ratio(webhook.p99, bare.p99)}×  max ${ratio(webhook.max, bare.max)}×   (goal: p99 ≤ 10 ms and ≤ 2×)`,
+      `  load average ${load1.map((l) => l.toFixed(2)).join(" ")} before, ${load2.map((l) => l.toFixed(2)).join(" ")} after (2 cores, shared)`,
     );
+    for (const inFlight of IN_FLIGHT) {
+      const b = summarise(results.get(`${inFlight} bare`) ?? []);
+      const w = summarise(results.get(`${inFlight} webhook`) ?? []);
+      console.log(`  ${inFlight} in flight:`);
+      for (const [name, f] of [
+        ["bare node:https", b],
+        ["modelchain webhook", w],
+      ] as const) {
+        console.log(
+          `    ${name.padEnd(19)} ${f.perSecond.toFixed(0).padStart(5)} reviews/s  p50 ${f.p50.toFixed(1)} ms  p99 ${f.p99.toFixed(1)} ms  ` +
+            `CPU ${f.cpuUs.toFixed(0)} µs/review (system ${f.sysUs.toFixed(0)})  new connections ${(f.fresh * 100).toFixed(0)} %`,
+        );
+      }
+      const ratio = (a: number, x: number): string => (x > 0 ? (a / x).toFixed(2) : "n/a");
+      console.log(
+        `    ratio webhook/bare: reviews/s ${ratio(w.perSecond, b.perSecond)}×  p50 ${ratio(w.p50, b.p50)}×  p99 ${ratio(w.p99, b.p99)}×  ` +
+          `CPU/review ${ratio(w.cpuUs, b.cpuUs)}× (goal ≤ 1.2×: ${w.cpuUs <= 1.2 * b.cpuUs ? "met" : "not met"})`,
+      );
+    }
+  } finally {
+    for (const s of servers) await s.stop();
+    rmSync(tls.dir, { recursive: true, force: true });
   }
-  console.log(`  ${own}`);
-  console.log(
-    `  (client-side latencies include the TLS handshakes of ${CONNECTIONS} new connections per round, which both servers pay)`,
-  );
 }
 
-if (process.argv[2] === "--child") await child(process.argv[3] ?? "", process.argv[4] ?? "");
-else await main();
+await main();

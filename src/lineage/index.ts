@@ -17,6 +17,7 @@ export {
   type OmsVerified,
 } from "./oms.ts";
 export { OmsBundleInvalid, readOmsBundle } from "./oms-bundle.ts";
+export { signatureCheck, type SignatureOutcome } from "./signers.ts";
 export type { Material, MaterialRef } from "./oms-roots.ts";
 export { CHECK_NAMES, type CheckName, type LedgerRevocation, type LineageCheck } from "./checks.ts";
 export { keyIdOf, signSpec, signatureVerifies, publicKeyFromPem } from "./keys.ts";

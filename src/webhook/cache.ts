@@ -3,6 +3,7 @@
 import type {
   AdmissionState,
   LedgerTip,
+  LineageCheck,
   LineageVerdict,
   ModelVersionView,
   RevocationView,
@@ -35,6 +36,8 @@ export interface ModelVocabulary<MV, P> {
     revocation: (mv: MV) => RevocationView | undefined,
     material: MaterialLookup,
   ): LineageVerdict;
+  /** The signature check alone, `required` as the policy says (what a ModelVersion's own review judges). */
+  signature(mv: MV, policy: TrustPolicyView<P>, material: MaterialLookup): LineageCheck;
   /** See AdmissionState.unrevocation; `revocation` is what the ledger holds for `mv`. */
   unrevocation(
     mv: MV,
@@ -214,6 +217,7 @@ export class VerifiedCache<MV, P> {
       modelVersion: (namespace, name) => this.modelVersions.get(key(namespace, name)),
       viewModelVersion: (object) => this.read(object),
       verdict: (mv, policy) => this.verdict(mv, policy),
+      signature: (mv, policy) => this.vocabulary.signature(mv, policy, this.materialLookup),
       unrevocation: (mv, oldObject, policies) =>
         this.vocabulary.unrevocation(mv, oldObject, this.revocationOf(mv), policies),
     };

@@ -169,10 +169,11 @@ function modelVersionFailures<MV, P>(
   if (!viewed.ok) return [fail("invalid-object", "schema", `ModelVersion: ${viewed.problem}`)];
   const name = `ModelVersion ${viewed.view.namespace}/${viewed.view.name}`;
   // At create/update only the object's own signature is judged; parents may arrive later.
-  const signature = state
-    .verdict(viewed.object, policy)
-    .checks.filter((c) => c.name === "signature" && !c.passed && c.required !== false)
-    .map((c) => fail("signature-invalid", c.name, `${name}: ${c.reason}`));
+  const check = state.signature(viewed.object, policy);
+  const signature =
+    !check.passed && check.required !== false
+      ? [fail("signature-invalid", check.name, `${name}: ${check.reason}`)]
+      : [];
   // Reinstatement keys of every policy that selects the namespace count, as in the operator.
   const unrevoked = state.unrevocation(viewed.object, subject.oldObject, policies);
   return unrevoked === undefined

@@ -1,8 +1,8 @@
 // Denials (and audit findings) become AdmissionDenied ledger entries, and admitted changes
 // ChangeAdmitted entries (changes.ts), handed to an Outbox off the response path: `record` only
-// queues; a later tick enqueues the batch. The API server retries reviews with the same uid, so
-// the idempotency keys are derived from the uid (+ object + reason for denials), and recent keys
-// are also dropped here before they reach the outbox.
+// queues the decision; a later tick builds the entries and enqueues the batch. The API server
+// retries reviews with the same uid, so the idempotency keys are derived from the uid (+ object +
+// reason for denials), and recent keys are also dropped here before they reach the outbox.
 import type { LedgerEntry, Outbox } from "../ledger/index.ts";
 import { actorOf, entryFor, keyOf, recording } from "../trail/index.ts";
 import { changeEntry } from "./changes.ts";
@@ -96,9 +96,18 @@ export function denialEntry(
   return entryFor(subject, denied, cluster, at);
 }
 
+/** A decision waiting to become entries: what `record` was handed, with the moment and tip it saw. */
+interface Queued {
+  request: AdmissionRequest;
+  decision: AdmissionDecision;
+  at: Date;
+  tip: LedgerTip | undefined;
+}
+
 export class DenialRecorder {
   private readonly options: DenialRecorderOptions;
   private readonly remembered = new Set<string>();
+  private queued: Queued[] = [];
   private pending: LedgerEntry[] = [];
   private scheduled = false;
   private inFlight: Promise<void> = Promise.resolve();
@@ -107,24 +116,48 @@ export class DenialRecorder {
     this.options = options;
   }
 
-  /** Queues the decision's findings, or the change it admitted, and returns at once. */
+  /**
+   * Queues the decision's findings, or the change it admitted, and returns at once: the entries
+   * (a diff, canonical JSON, digests) are built on a later tick, after the answer has been sent.
+   */
   record(request: AdmissionRequest, decision: AdmissionDecision): void {
-    const at = (this.options.clock ?? (() => new Date()))();
-    const { cluster } = this.options;
-    const entries = decision.record.map((f) => denialEntry(request, f, this.options.tip(), cluster, at));
-    const change = decision.allowed ? changeEntry(request, cluster, at) : undefined;
-    for (const entry of change === undefined ? entries : [...entries, change]) {
-      if (this.remembered.has(entry.key)) continue;
-      this.remember(entry.key);
-      if (this.pending.length >= (this.options.maxPending ?? 10_000)) {
-        this.options.onError(new DenialRecordFailed(1, "dropped: the outbox queue is full"));
-        continue;
-      }
-      this.pending.push(entry);
+    if (this.queued.length + this.pending.length >= (this.options.maxPending ?? 10_000)) {
+      this.options.onError(new DenialRecordFailed(1, "dropped: the outbox queue is full"));
+      return;
     }
-    if (this.pending.length > 0 && !this.scheduled) {
+    const at = (this.options.clock ?? (() => new Date()))();
+    this.queued.push({ request, decision, at, tip: this.options.tip() });
+    if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.drain());
+    }
+  }
+
+  private entriesOf({ request, decision, at, tip }: Queued): LedgerEntry[] {
+    const { cluster } = this.options;
+    const entries = decision.record.map((f) => denialEntry(request, f, tip, cluster, at));
+    const change = decision.allowed ? changeEntry(request, cluster, at) : undefined;
+    return change === undefined ? entries : [...entries, change];
+  }
+
+  /** Builds the queued decisions' entries, less those recorded recently (a retried review). */
+  private build(): void {
+    const queued = this.queued;
+    this.queued = [];
+    for (const q of queued) {
+      let entries: LedgerEntry[];
+      try {
+        entries = this.entriesOf(q);
+      } catch (e: unknown) {
+        // Off the response path nothing may throw: the review has long been answered.
+        this.options.onError(new DenialRecordFailed(1, "could not be built", { cause: e }));
+        continue;
+      }
+      for (const entry of entries) {
+        if (this.remembered.has(entry.key)) continue;
+        this.remember(entry.key);
+        this.pending.push(entry);
+      }
     }
   }
 
@@ -139,6 +172,8 @@ export class DenialRecorder {
 
   private drain(): void {
     this.scheduled = false;
+    this.build();
+    if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
     this.inFlight = this.inFlight
@@ -152,7 +187,8 @@ export class DenialRecorder {
 
   /** Resolves once everything recorded so far has been handed to the outbox. */
   async settled(): Promise<void> {
-    while (this.scheduled || this.pending.length > 0) await new Promise((r) => setImmediate(r));
+    while (this.scheduled || this.queued.length > 0 || this.pending.length > 0)
+      await new Promise((r) => setImmediate(r));
     await this.inFlight;
   }
 }

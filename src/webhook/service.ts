@@ -14,6 +14,8 @@ import {
 } from "./server.ts";
 import { loadManifests, manifestFiles, readLedgerFacts, readManifestFile } from "./source-dir.ts";
 import type { TlsLoadFailed } from "./tls.ts";
+import type { AdmissionDecision } from "./decision.ts";
+import type { AdmissionRequest } from "./review.ts";
 import type { YamlLimits } from "./yaml-input.ts";
 
 export type Source = { type: "kube" } | { type: "dir"; path: string };
@@ -211,24 +213,25 @@ function serveReviews<MV, P>(
   });
 }
 
-/** The reviewer, logging each denial (one line, no object). */
+/** The reviewer, logging each denial (one line, no object) once the answer is on its way. */
 function loggingDenials(decide: Reviewer, log: WebhookServiceOptions<unknown, unknown>["log"]): Reviewer {
   return async (request) => {
     const d = await decide(request);
-    if (!d.allowed) {
-      const { uid, namespace, name } = request;
-      const fields = {
-        kind: request.kind.kind,
-        namespace,
-        name,
-        reason: d.reason,
-        check: d.checkFailed,
-        uid,
-      };
-      log.info(fields, "admission denied");
-    }
+    if (!d.allowed) setImmediate(() => logDenial(log, request, d));
     return d;
   };
+}
+
+function logDenial(
+  log: WebhookServiceOptions<unknown, unknown>["log"],
+  request: AdmissionRequest,
+  d: AdmissionDecision,
+): void {
+  const { uid, namespace, name } = request;
+  log.info(
+    { kind: request.kind.kind, namespace, name, reason: d.reason, check: d.checkFailed, uid },
+    "admission denied",
+  );
 }
 
 export async function startWebhookService<MV, P>(

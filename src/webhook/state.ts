@@ -77,6 +77,11 @@ export interface AdmissionState<MV = unknown, P = unknown> {
   /** Lineage verdict of a ModelVersion under a policy (memoised by the cache). */
   verdict(modelVersion: MV, policy: TrustPolicyView<P>): LineageVerdict;
   /**
+   * The ModelVersion's own signature check under a policy, as `verdict` would report it, without
+   * walking its parents: all a create or update of a ModelVersion is judged on.
+   */
+  signature(modelVersion: MV, policy: TrustPolicyView<P>): LineageCheck;
+  /**
    * Why this ModelVersion, without `spec.revoked`, is still revoked although it was (by the
    * ledger, or `oldObject`): no valid signed reinstatement under `policies`. Undefined otherwise.
    */

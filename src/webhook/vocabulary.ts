@@ -12,7 +12,13 @@ import {
   type ModelTrustPolicy,
   type ModelVersion,
 } from "../api/index.ts";
-import { lineagePolicy, verifyLineage, verifyReinstatement, type LineagePolicy } from "../lineage/index.ts";
+import {
+  lineagePolicy,
+  signatureCheck,
+  verifyLineage,
+  verifyReinstatement,
+  type LineagePolicy,
+} from "../lineage/index.ts";
 import type { ModelVocabulary } from "./cache.ts";
 import { isRecord } from "./review.ts";
 import type { RevocationView, TrustPolicyView } from "./state.ts";
@@ -42,12 +48,16 @@ export const modelchainVocabulary: ModelVocabulary<ModelVersion, CompiledPolicy>
     if (!checked.ok) return { ok: false, problem: describeErrors(checked.errors) };
     const mv = checked.value;
     const namespace = mv.metadata.namespace ?? "default";
+    let digest: string | undefined;
     const view = {
       namespace,
       name: mv.metadata.name,
       revoked: mv.spec.revoked !== undefined,
       revokedReason: mv.spec.revoked?.reason ?? "",
-      specDigest: specDigest(mv.spec),
+      // Canonical JSON and a SHA-256 of the spec: only when read, which no review of a ModelVersion does.
+      get specDigest(): string {
+        return (digest ??= specDigest(mv.spec));
+      },
       artifactDigest: mv.spec.artifact.digest,
       artifactUri: mv.spec.artifact.uri,
       ...(mv.metadata.uid === undefined ? {} : { uid: mv.metadata.uid }),
@@ -65,6 +75,11 @@ export const modelchainVocabulary: ModelVocabulary<ModelVersion, CompiledPolicy>
   // eslint-disable-next-line max-params -- one per lookup the cache hands in
   verify: (mv, resolve, policy, recorded, revocation, material) =>
     verifyLineage(mv, resolve, policy.policy.lineage, recorded, revocation, { material }),
+  signature: (mv, policy, material) => {
+    const { lineage } = policy.policy;
+    const { check } = signatureCheck(mv, lineage, { material, now: new Date() });
+    return { ...check, required: lineage.require.signature };
+  },
   unrevocation,
 };
 

@@ -55,6 +55,10 @@ export function fakeState(mvs: FakeMV[], policies: TrustPolicyView[]): Admission
         ? { ok: true, view: view(o), object: o }
         : { ok: false, problem: "metadata.name is required" },
     verdict: (m) => m.verdict ?? PASS,
+    signature: (m) => {
+      const checks = (m.verdict ?? PASS).checks;
+      return checks.find((c) => c.name === "signature") ?? { name: "signature", passed: true, reason: "" };
+    },
     unrevocation: () => undefined,
   };
 }

@@ -156,6 +156,27 @@ describe("AdmissionDenied entries", () => {
     expect(await ledger.size()).toBe(1);
   });
 
+  it("an entry that cannot be built is reported after the answer, never thrown at the review", async () => {
+    const ledger = new MemoryLedger();
+    const errors: DenialRecordFailed[] = [];
+    const rec = new DenialRecorder({
+      outbox: outboxOver(ledger),
+      cluster: "test",
+      tip: () => undefined,
+      onError: (e) => errors.push(e),
+      clock: () => new Date(Number.NaN), // an entry's observedAt cannot be written from it
+    });
+    const d = await createReviewer({ cache, sink: rec })(request("ModelDeployment", modelDeployment("old")));
+    expect(d).toMatchObject({ allowed: false, reason: "model-version-revoked" });
+    expect(errors).toHaveLength(0); // not yet: the entries are built after the answer
+    await rec.settled();
+    expect(errors.map((e) => e.message)).toEqual([
+      "webhook: recording 1 AdmissionDenied entries could not be built",
+    ]);
+    expect(String(errors[0]?.cause)).toMatch(/Invalid time value/);
+    expect(await ledger.size()).toBe(0);
+  });
+
   it("dry runs record nothing", async () => {
     const ledger = new MemoryLedger();
     const rec = recorder(outboxOver(ledger));

@@ -38,6 +38,7 @@ const vocabulary: ModelVocabulary<Plain, null> = {
   policy: () => ({ ok: true, view: { ...policy("p", "enforce"), policy: null } }),
   unrevocation: () => undefined,
   verify: () => ({ verified: true, checks: [] }),
+  signature: () => ({ name: "signature", passed: true, reason: "signed" }),
 };
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };

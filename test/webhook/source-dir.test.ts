@@ -50,6 +50,7 @@ const vocabulary: ModelVocabulary<Plain, null> = {
     verified: mv.name !== "unsigned",
     checks: [{ name: "signature", passed: mv.name !== "unsigned", reason: "no trusted signature" }],
   }),
+  signature: (mv) => ({ name: "signature", passed: mv.name !== "unsigned", reason: "no trusted signature" }),
 };
 
 function dirWith(files: Record<string, string>): string {

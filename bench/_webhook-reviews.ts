@@ -1,0 +1,128 @@
+// The mix of objects the webhook benches send: the sample ModelDeployment, a Deployment labelled
+// with the sample ModelVersion (the real object the envtest API server returned, bench/fixtures,
+// with its image pinned), and the signed sample ModelVersion (its signature is checked on every
+// create). `--source dir:samples` admits all three, so the benches measure admissions.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { readManifestFile } from "../src/webhook/index.ts";
+
+export const NAMESPACE = "ml";
+const SAMPLES = join(import.meta.dirname, "..", "samples");
+
+export interface BenchObject {
+  label: string;
+  group: string;
+  version: string;
+  kind: string;
+  /** The plural the API server's REST path and AdmissionReview `resource` use. */
+  resource: string;
+  /** As a client would create it: no uid, resourceVersion, managedFields or status. */
+  object: Record<string, unknown>;
+}
+
+function sample(file: string, kind: string): Record<string, unknown> {
+  const found = readManifestFile(join(SAMPLES, file)).find((m) => m.object["kind"] === kind);
+  if (found === undefined) throw new Error(`samples/${file} has no ${kind}`);
+  return found.object;
+}
+
+function labelledDeployment(): Record<string, unknown> {
+  const real = JSON.parse(
+    readFileSync(join(import.meta.dirname, "fixtures", "real-deployment.json"), "utf8"),
+  );
+  const labels = { app: "serve-0", "modelchain.io/model-version": "mistral-7b-support-v2" };
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "serve-0", namespace: NAMESPACE, labels },
+    spec: { ...real.spec, template: { ...real.spec.template, metadata: { labels } } },
+  };
+}
+
+export function benchObjects(): BenchObject[] {
+  return [
+    {
+      label: "ModelDeployment",
+      group: "modelchain.io",
+      version: "v1alpha1",
+      kind: "ModelDeployment",
+      resource: "modeldeployments",
+      object: sample("deployment.yaml", "ModelDeployment"),
+    },
+    {
+      label: "labelled Deployment",
+      group: "apps",
+      version: "v1",
+      kind: "Deployment",
+      resource: "deployments",
+      object: labelledDeployment(),
+    },
+    {
+      label: "signed ModelVersion",
+      group: "modelchain.io",
+      version: "v1alpha1",
+      kind: "ModelVersion",
+      resource: "modelversions",
+      object: sample("fine-tuned.yaml", "ModelVersion"),
+    },
+  ];
+}
+
+/**
+ * An AdmissionReview of a CREATE as kube-apiserver 1.36 sends it: the object with the fields the
+ * API server has set by admission time (uid, creationTimestamp, generation, the creator's
+ * managedFields), userInfo, options.
+ */
+export function createReview(o: BenchObject, uid: string): string {
+  const metadata = o.object["metadata"] as Record<string, unknown>;
+  const name = String(metadata["name"]);
+  const gvk = { group: o.group, version: o.version, kind: o.kind };
+  const gvr = { group: o.group, version: o.version, resource: o.resource };
+  const apiVersion = o.group === "" ? o.version : `${o.group}/${o.version}`;
+  const object = {
+    ...o.object,
+    metadata: {
+      ...metadata,
+      uid: "5d0a3c2e-7f51-4c1b-9d4e-2f6a8b0c1d3e",
+      generation: 1,
+      creationTimestamp: "2026-12-02T07:00:00Z",
+      managedFields: [
+        {
+          manager: "kubectl-client-side-apply",
+          operation: "Update",
+          apiVersion,
+          time: "2026-12-02T07:00:00Z",
+          fieldsType: "FieldsV1",
+          fieldsV1: { "f:metadata": { "f:labels": {} }, "f:spec": {} },
+        },
+      ],
+    },
+  };
+  return JSON.stringify({
+    kind: "AdmissionReview",
+    apiVersion: "admission.k8s.io/v1",
+    request: {
+      uid,
+      kind: gvk,
+      resource: gvr,
+      requestKind: gvk,
+      requestResource: gvr,
+      name,
+      namespace: NAMESPACE,
+      operation: "CREATE",
+      userInfo: {
+        username: "admin",
+        uid: "admin-uid",
+        groups: ["system:masters", "system:authenticated"],
+      },
+      object,
+      oldObject: null,
+      dryRun: false,
+      options: {
+        kind: "CreateOptions",
+        apiVersion: "meta.k8s.io/v1",
+        fieldManager: "kubectl-client-side-apply",
+      },
+    },
+  });
+}
