@@ -224,7 +224,8 @@ describe.skipIf(skip)("modelchain webhook and operator as processes", () => {
     const w = await webhook(kubeconfig);
     await waitFor(
       "the secrets informer refused",
-      async () => (await probe(`${w.url}/readyz`, tls.caPem)).body.includes("secrets"),
+      // Not just "secrets": before the 403 arrives /readyz says the informer has not listed yet.
+      async () => (await probe(`${w.url}/readyz`, tls.caPem)).body.includes("informer for secrets failed"),
       30_000,
       w.output,
     );
