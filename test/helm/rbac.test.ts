@@ -148,7 +148,20 @@ describe("the chart's RBAC covers every API request the code makes", () => {
   });
 
   it("the standalone webhook's ClusterRole grants its lookups", () => {
-    expect(ungranted(named("ClusterRole", "-webhook"), WEBHOOK)).toEqual([]);
+    const standalone = render({ "webhook.mode": "standalone" }).filter(
+      (o) => o["kind"] === "ClusterRole" && String(o["metadata"]?.["name"]).endsWith("-webhook"),
+    );
+    expect(standalone).toHaveLength(1);
+    expect(ungranted(standalone, WEBHOOK)).toEqual([]);
+  });
+
+  it("renders no webhook account or role where the operator serves the webhook (the default)", () => {
+    const webhookOwn = objects.filter(
+      (o) =>
+        ["ServiceAccount", "ClusterRole", "ClusterRoleBinding"].includes(String(o["kind"])) &&
+        String(o["metadata"]?.["name"]).endsWith("-webhook"),
+    );
+    expect(webhookOwn).toEqual([]);
   });
 
   it("lists every client call of the operator's and the webhook's source", () => {
