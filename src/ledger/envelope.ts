@@ -1,4 +1,4 @@
-import { canonicalBytes, parseEntry, type LedgerEntry } from "./entry.ts";
+import { canonicalBytes, prepareEntry, type PreparedEntry, type LedgerEntry } from "./entry.ts";
 import { LedgerError } from "./errors.ts";
 
 /**
@@ -69,20 +69,22 @@ export function decodeEnvelope(bytes: Uint8Array): LeafEnvelope {
   if (typeof recordedBy !== "string" || recordedBy.length === 0) {
     throw new EnvelopeDecodeError("recordedBy must be a non-empty string");
   }
-  let envelope: LeafEnvelope;
+  let prepared: PreparedEntry;
   try {
-    envelope = { entry: parseEntry(entry), recordedAt, recordedBy };
+    prepared = prepareEntry(entry);
   } catch (e: unknown) {
     throw new EnvelopeDecodeError("entry is invalid", { cause: e });
   }
-  if (!sameBytes(encodeEnvelope(envelope), bytes)) {
+  const envelope = { entry: prepared.entry, recordedAt, recordedBy };
+  // The entry's canonical bytes come with its check: the envelope is not serialised twice.
+  if (!sameBytes(envelopeBytes(prepared.bytes, recordedAt, recordedBy), bytes)) {
     throw new EnvelopeDecodeError("bytes are not the canonical JSON encoding");
   }
   return envelope;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
 
 /** Nanoseconds since the epoch, as the envelope carries them. */
