@@ -8,7 +8,9 @@
 //     pwrite, one pwrite per tree level that gained nodes, and the derived files' sync every
 //     SYNC_EVERY entries), done synchronously with bytes prepared before the clock starts.
 // Goals (README "Benchmarks"): ≥ 0.8× the floor at batch 256, ≥ 0.8× the raw pattern at batch 1.
-// Each figure is the median of BENCH_REPEATS runs (default 3), the three measured back to back.
+// The machine is shared and its fsync latency swings by 10× from one second to the next, so the
+// three take turns: each run is cut into BENCH_ROUNDS rounds (default 16), every round runs the
+// three on its share of the entries in a rotating order, and each figure sums its rounds' times.
 import canonicalize from "canonicalize";
 import { hash } from "node:crypto";
 import {
@@ -31,7 +33,7 @@ import { writeDurably } from "../src/ledger/file/durable-file.ts";
 import { SYNC_EVERY } from "../src/ledger/file/synced.ts";
 
 const ENTRIES_PER_RUN = Number(process.env["BENCH_APPEND_ENTRIES"] ?? 8192);
-const REPEATS = Number(process.env["BENCH_REPEATS"] ?? 3);
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 16);
 const RECORDED_AT = "1764037170123456789";
 const RECORDED_BY = "file:0123456789abcdef0123456789abcdef";
 const HEADER_BYTES = 64;
@@ -67,53 +69,67 @@ function batchesOf(batch: number, count: number): LedgerEntry[][] {
   return out;
 }
 
-const perSecond = (count: number, ms: number): number => count / (ms / 1000);
+/** One of the three measured: `run` appends some batches and returns the milliseconds they took. */
+interface Contender {
+  run(batches: LedgerEntry[][]): Promise<number> | number;
+  close(): Promise<void> | void;
+}
 
-async function ledgerRate(batches: LedgerEntry[][], count: number): Promise<number> {
+async function ledgerContender(): Promise<Contender> {
   const dir = mkdtempSync(join(tmpdir(), "mc-bench-ledger-"));
   const ledger = await FileLedger.open(dir, { warn: () => {} });
-  const started = performance.now();
-  for (const entries of batches) await ledger.append(entries);
-  const ms = performance.now() - started;
-  await ledger.close();
-  rmSync(dir, { recursive: true, force: true });
-  return perSecond(count, ms);
+  return {
+    async run(batches) {
+      const started = performance.now();
+      for (const entries of batches) await ledger.append(entries);
+      return performance.now() - started;
+    },
+    async close() {
+      await ledger.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 const encoder = new TextEncoder();
 const LEAF = Buffer.of(0);
 const NODE = Buffer.of(1);
+const leafText = (e: LedgerEntry): string =>
+  `{"entry":${canonicalize(e)},"recordedAt":"${RECORDED_AT}","recordedBy":"${RECORDED_BY}"}`;
 
-function floorRate(batches: LedgerEntry[][], count: number): number {
+function floorContender(): Contender {
   const dir = mkdtempSync(join(tmpdir(), "mc-bench-floor-"));
   const fd = openSync(join(dir, "floor"), "a");
-  const started = performance.now();
   let previous = Buffer.alloc(32);
-  for (const entries of batches) {
-    const records: Buffer[] = [];
-    for (const e of entries) {
-      const leaf = encoder.encode(
-        `{"entry":${canonicalize(e)},"recordedAt":"${RECORDED_AT}","recordedBy":"${RECORDED_BY}"}`,
-      );
-      const leafHash = hash("sha256", Buffer.concat([LEAF, leaf]), "buffer");
-      const keyHash = hash("sha256", encoder.encode(e.key), "buffer");
-      previous = hash("sha256", Buffer.concat([NODE, previous, leafHash]), "buffer");
-      const record = Buffer.allocUnsafe(HEADER_BYTES + leaf.byteLength);
-      record.set(leafHash, 16);
-      record.set(keyHash.subarray(0, 16), 48);
-      record.set(leaf, HEADER_BYTES);
-      records.push(record);
-    }
-    writeSync(fd, Buffer.concat(records));
-    fdatasyncSync(fd);
-  }
-  const ms = performance.now() - started;
-  closeSync(fd);
-  rmSync(dir, { recursive: true, force: true });
-  return perSecond(count, ms);
+  return {
+    run(batches) {
+      const started = performance.now();
+      for (const entries of batches) {
+        const records: Buffer[] = [];
+        for (const e of entries) {
+          const leaf = encoder.encode(leafText(e));
+          const leafHash = hash("sha256", Buffer.concat([LEAF, leaf]), "buffer");
+          const keyHash = hash("sha256", encoder.encode(e.key), "buffer");
+          previous = hash("sha256", Buffer.concat([NODE, previous, leafHash]), "buffer");
+          const record = Buffer.allocUnsafe(HEADER_BYTES + leaf.byteLength);
+          record.set(leafHash, 16);
+          record.set(keyHash.subarray(0, 16), 48);
+          record.set(leaf, HEADER_BYTES);
+          records.push(record);
+        }
+        writeSync(fd, Buffer.concat(records));
+        fdatasyncSync(fd);
+      }
+      return performance.now() - started;
+    },
+    close() {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
-/** Levels ≥ 1 that gain a node when the tree grows from `from` to `to` leaves, and how many each. */
+/** Levels ≥ 1 that gain nodes when the tree grows from `from` to `to` leaves, and how many each. */
 function newNodes(from: number, to: number): Map<number, number> {
   const out = new Map<number, number>();
   for (let level = 1; 2 ** level <= to; level++) {
@@ -123,7 +139,7 @@ function newNodes(from: number, to: number): Map<number, number> {
   return out;
 }
 
-function rawPatternRate(batches: LedgerEntry[][], count: number): number {
+function rawPatternContender(): Contender {
   const dir = mkdtempSync(join(tmpdir(), "mc-bench-raw-"));
   mkdirSync(join(dir, "tree"));
   const lockPath = join(dir, "lock");
@@ -136,64 +152,58 @@ function rawPatternRate(batches: LedgerEntry[][], count: number): number {
     levels.set(level, fd);
     return fd;
   };
-  // The bytes of every commit, prepared before the clock starts: the baseline is the syscalls.
   let size = 0;
-  const commits = batches.map((entries) => {
-    const records = Buffer.concat(
-      entries.map((e) =>
-        Buffer.concat([
-          Buffer.alloc(HEADER_BYTES),
-          encoder.encode(
-            `{"entry":${canonicalize(e)},"recordedAt":"${RECORDED_AT}","recordedBy":"${RECORDED_BY}"}`,
-          ),
-        ]),
-      ),
-    );
-    const nodes = [...newNodes(size, size + entries.length)].map(([level, n]) => ({
-      level,
-      bytes: Buffer.alloc(32 * n, 1),
-      at: 32 * Math.floor(size / 2 ** level),
-    }));
-    const commit = {
-      records,
-      slots: Buffer.alloc(SLOT_BYTES * entries.length, 1),
-      at: SLOT_BYTES * size,
-      nodes,
-    };
-    size += entries.length;
-    return { ...commit, size };
-  });
   let synced = 0;
-  const started = performance.now();
-  for (const commit of commits) {
-    statSync(lockPath);
-    fstatSync(segment);
-    writeSync(segment, commit.records);
-    statSync(lockPath);
-    fstatSync(segment);
-    fdatasyncSync(segment);
-    writeSync(index, commit.slots, 0, commit.slots.byteLength, commit.at);
-    for (const { level, bytes, at } of commit.nodes)
-      writeSync(levelFd(level), bytes, 0, bytes.byteLength, at);
-    if (commit.size - synced >= SYNC_EVERY) {
-      fdatasyncSync(index);
-      for (const fd of levels.values()) fdatasyncSync(fd);
-      writeDurably(join(dir, "synced.json"), `${JSON.stringify({ size: commit.size })}\n`, "replace");
-      synced = commit.size;
-    }
-  }
-  const ms = performance.now() - started;
-  for (const fd of [segment, index, ...levels.values()]) closeSync(fd);
-  rmSync(dir, { recursive: true, force: true });
-  return perSecond(count, ms);
+  return {
+    run(batches) {
+      // The bytes of every commit, prepared before the clock starts: the baseline is the syscalls.
+      const commits = batches.map((entries) => {
+        const records = Buffer.concat(
+          entries.map((e) => Buffer.concat([Buffer.alloc(HEADER_BYTES), encoder.encode(leafText(e))])),
+        );
+        const nodes = [...newNodes(size, size + entries.length)].map(([level, n]) => ({
+          level,
+          bytes: Buffer.alloc(32 * n, 1),
+          at: 32 * Math.floor(size / 2 ** level),
+        }));
+        const slots = Buffer.alloc(SLOT_BYTES * entries.length, 1);
+        const commit = { records, slots, at: SLOT_BYTES * size, nodes, size: size + entries.length };
+        size += entries.length;
+        return commit;
+      });
+      const started = performance.now();
+      for (const commit of commits) {
+        statSync(lockPath);
+        fstatSync(segment);
+        writeSync(segment, commit.records);
+        statSync(lockPath);
+        fstatSync(segment);
+        fdatasyncSync(segment);
+        writeSync(index, commit.slots, 0, commit.slots.byteLength, commit.at);
+        for (const { level, bytes, at } of commit.nodes)
+          writeSync(levelFd(level), bytes, 0, bytes.byteLength, at);
+        if (commit.size - synced >= SYNC_EVERY) {
+          fdatasyncSync(index);
+          for (const fd of levels.values()) fdatasyncSync(fd);
+          writeDurably(join(dir, "synced.json"), `${JSON.stringify({ size: commit.size })}\n`, "replace");
+          synced = commit.size;
+        }
+      }
+      return performance.now() - started;
+    },
+    close() {
+      for (const fd of [segment, index, ...levels.values()]) closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const perSecond = (count: number, ms: number): number => count / (ms / 1000);
 const rate = (n: number): string => n.toFixed(0).padStart(9);
-const us = (n: number): string => (1e6 / n).toFixed(1).padStart(7);
+const us = (n: number): string => (1e6 / n).toFixed(1).padStart(8);
 
 console.log(
-  `ledger append (file backend), ${ENTRIES_PER_RUN} entries per run (2,048 at batch 1), median of ${REPEATS}`,
+  `ledger append (file backend), ${ENTRIES_PER_RUN} entries per run (2,048 at batch 1), ${ROUNDS} interleaved rounds`,
 );
 console.log(
   "floor = canonicalize + UTF-8 + 3 SHA-256 + write/fdatasync per batch; raw = the commit's syscalls, synchronous",
@@ -202,15 +212,18 @@ console.log("batch     ledger  µs/entry      floor  µs/entry        raw  µs/e
 for (const batch of [1, 16, 256]) {
   const count = batch === 1 ? Math.min(ENTRIES_PER_RUN, 2048) : ENTRIES_PER_RUN;
   const batches = batchesOf(batch, count);
-  const ledger: number[] = [];
-  const floor: number[] = [];
-  const raw: number[] = [];
-  for (let r = 0; r < REPEATS; r++) {
-    floor.push(floorRate(batches, count));
-    raw.push(rawPatternRate(batches, count));
-    ledger.push(await ledgerRate(batches, count));
+  const contenders = [await ledgerContender(), floorContender(), rawPatternContender()];
+  const ms = [0, 0, 0];
+  const perRound = Math.ceil(batches.length / ROUNDS);
+  for (let r = 0; r * perRound < batches.length; r++) {
+    const share = batches.slice(r * perRound, (r + 1) * perRound);
+    for (let k = 0; k < contenders.length; k++) {
+      const which = (r + k) % contenders.length;
+      ms[which] = (ms[which] as number) + (await (contenders[which] as Contender).run(share));
+    }
   }
-  const [l, f, w] = [median(ledger), median(floor), median(raw)];
+  for (const c of contenders) await c.close();
+  const [l, f, w] = ms.map((m) => perSecond(count, m)) as [number, number, number];
   console.log(
     `${String(batch).padStart(5)}  ${rate(l)}  ${us(l)}  ${rate(f)}  ${us(f)}  ${rate(w)}  ${us(w)}  ${(l / f).toFixed(2).padStart(11)}x  ${(l / w).toFixed(2).padStart(9)}x`,
   );
