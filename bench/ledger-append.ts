@@ -34,6 +34,8 @@ import { SYNC_EVERY } from "../src/ledger/file/synced.ts";
 
 const ENTRIES_PER_RUN = Number(process.env["BENCH_APPEND_ENTRIES"] ?? 8192);
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 16);
+// BENCH_LEDGER_DIR=/dev/shm (tmpfs, where fsync costs nothing) leaves only the CPU to compare.
+const BENCH_DIR = process.env["BENCH_LEDGER_DIR"] ?? tmpdir();
 const RECORDED_AT = "1764037170123456789";
 const RECORDED_BY = "file:0123456789abcdef0123456789abcdef";
 const HEADER_BYTES = 64;
@@ -76,7 +78,7 @@ interface Contender {
 }
 
 async function ledgerContender(): Promise<Contender> {
-  const dir = mkdtempSync(join(tmpdir(), "mc-bench-ledger-"));
+  const dir = mkdtempSync(join(BENCH_DIR, "mc-bench-ledger-"));
   const ledger = await FileLedger.open(dir, { warn: () => {} });
   return {
     async run(batches) {
@@ -98,7 +100,7 @@ const leafText = (e: LedgerEntry): string =>
   `{"entry":${canonicalize(e)},"recordedAt":"${RECORDED_AT}","recordedBy":"${RECORDED_BY}"}`;
 
 function floorContender(): Contender {
-  const dir = mkdtempSync(join(tmpdir(), "mc-bench-floor-"));
+  const dir = mkdtempSync(join(BENCH_DIR, "mc-bench-floor-"));
   const fd = openSync(join(dir, "floor"), "a");
   let previous = Buffer.alloc(32);
   return {
@@ -140,7 +142,7 @@ function newNodes(from: number, to: number): Map<number, number> {
 }
 
 function rawPatternContender(): Contender {
-  const dir = mkdtempSync(join(tmpdir(), "mc-bench-raw-"));
+  const dir = mkdtempSync(join(BENCH_DIR, "mc-bench-raw-"));
   mkdirSync(join(dir, "tree"));
   const lockPath = join(dir, "lock");
   writeFileSync(lockPath, "");
@@ -203,7 +205,7 @@ const rate = (n: number): string => n.toFixed(0).padStart(9);
 const us = (n: number): string => (1e6 / n).toFixed(1).padStart(8);
 
 console.log(
-  `ledger append (file backend), ${ENTRIES_PER_RUN} entries per run (2,048 at batch 1), ${ROUNDS} interleaved rounds`,
+  `ledger append (file backend) in ${BENCH_DIR}, ${ENTRIES_PER_RUN} entries per run (2,048 at batch 1), ${ROUNDS} interleaved rounds`,
 );
 console.log(
   "floor = canonicalize + UTF-8 + 3 SHA-256 + write/fdatasync per batch; raw = the commit's syscalls, synchronous",

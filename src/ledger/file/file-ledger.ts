@@ -407,8 +407,7 @@ export class FileLedger implements Ledger {
   /** Makes the index and tree durable up to the current size and records it (synced.ts). */
   private async syncDerived(): Promise<void> {
     const size = this.count;
-    await this.index.sync();
-    await this.tree.sync();
+    await Promise.all([this.index.sync(), this.tree.sync()]);
     // synced.json vouches for the index and tree: a writer that lost the lock must not vouch
     // for files the new writer may be rebuilding.
     this.lock?.check();
