@@ -257,9 +257,8 @@ export class FileLedger implements Ledger {
         return { index, duplicate: false };
       }),
     );
-    if (fresh.length > 0) await this.persist(fresh, tail);
+    const root = toHex(fresh.length > 0 ? await this.persist(fresh, tail) : this.tree.rootAt(this.count));
     const size = this.count;
-    const root = toHex(this.tree.currentRoot());
     const leafHashAt = (i: number): Hash =>
       i < base ? this.slot(i).leafHash : (fresh[i - base] as NewLeaf).leafHash;
     group.forEach((pending, g) => {
@@ -284,7 +283,7 @@ export class FileLedger implements Ledger {
    * Segments first and fsync'd: that is the commit point. Index and tree follow (derived). The
    * commit's records are built in one buffer, each leaf enveloped and hashed in place (record.ts).
    */
-  private async persist(fresh: NewLeaf[], tail: Uint8Array): Promise<void> {
+  private async persist(fresh: NewLeaf[], tail: Uint8Array): Promise<Hash> {
     if (this.lock === undefined) throw new LedgerAppendFailed("ledger was opened read-only");
     let total = 0;
     for (const f of fresh) total += recordBytes(f.entryBytes, tail);
@@ -299,7 +298,9 @@ export class FileLedger implements Ledger {
       at += HEADER_BYTES + length;
     }
     const start = this.segments.append(records, this.lock);
-    await this.segments.sync();
+    // While the fsync is in flight, what only computes: the slots, the tree's new nodes and the
+    // root. The tree's border then runs ahead of `count` until the commit is done, which is why
+    // every root this class serves is `rootAt(this.count)`.
     const slots = Buffer.alloc(fresh.length * SLOT_BYTES);
     fresh.forEach((f, i) =>
       writeSlot(slots, i * SLOT_BYTES, {
@@ -309,13 +310,16 @@ export class FileLedger implements Ledger {
         keyHash: f.keyHash,
       }),
     );
+    const newNodes = new Map<number, Hash[]>();
+    for (const f of fresh) this.tree.pushLeaf(f.leafHash, newNodes);
+    const root = this.tree.currentRoot();
+    await this.segments.sync();
     // Past the fsync, the derived files' writes are synchronous page-cache writes: no thread-pool
     // round trip each (fixed-file.ts), and nothing else this process does comes between them.
     this.index.append(slots);
-    const newNodes = new Map<number, Hash[]>();
-    for (const f of fresh) this.tree.pushLeaf(f.leafHash, newNodes);
     this.tree.writeNodes(newNodes);
     this.count += fresh.length;
+    return root;
   }
 
   async get(index: number): Promise<StoredLeaf> {
@@ -366,7 +370,7 @@ export class FileLedger implements Ledger {
       index,
       leafHash: toHex(this.slot(index).leafHash),
       size: this.count,
-      root: toHex(this.tree.currentRoot()),
+      root: toHex(this.tree.rootAt(this.count)),
       duplicate: true,
     };
   }
@@ -377,7 +381,7 @@ export class FileLedger implements Ledger {
     await this.committing;
     await this.syncDerived();
     const { privateKey, keyId } = this.signingKey;
-    const head = { size: this.count, root: toHex(this.tree.currentRoot()) };
+    const head = { size: this.count, root: toHex(this.tree.rootAt(this.count)) };
     const note = signCheckpointNote({ origin: originOf(keyId), ...head }, privateKey);
     publishCheckpointNote(this.dir, head.size, note, () => this.lock?.check());
     const checkpoint = { ...signCheckpoint(head, privateKey, new Date(this.clock())), note };
