@@ -9,7 +9,7 @@
 //     SYNC_EVERY entries), done synchronously with bytes prepared before the clock starts.
 // Goals (README "Benchmarks"): ≥ 0.8× the floor at batch 256, ≥ 0.8× the raw pattern at batch 1.
 // The machine is shared and its fsync latency swings by 10× from one second to the next, so the
-// three take turns: each run is cut into BENCH_ROUNDS rounds (default 16), every round runs the
+// three take turns: each run is cut into BENCH_ROUNDS rounds (default 64), every round runs the
 // three on its share of the entries in a rotating order, and each figure sums its rounds' times.
 import canonicalize from "canonicalize";
 import { hash } from "node:crypto";
@@ -33,7 +33,7 @@ import { writeDurably } from "../src/ledger/file/durable-file.ts";
 import { SYNC_EVERY } from "../src/ledger/file/synced.ts";
 
 const ENTRIES_PER_RUN = Number(process.env["BENCH_APPEND_ENTRIES"] ?? 8192);
-const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 16);
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 64);
 // BENCH_LEDGER_DIR=/dev/shm (tmpfs, where fsync costs nothing) leaves only the CPU to compare.
 const BENCH_DIR = process.env["BENCH_LEDGER_DIR"] ?? tmpdir();
 const RECORDED_AT = "1764037170123456789";
