@@ -298,9 +298,30 @@ export class FileLedger implements Ledger {
       at += HEADER_BYTES + length;
     }
     const start = this.segments.append(records, this.lock);
+    const durable = this.segments.sync();
     // While the fsync is in flight, what only computes: the slots, the tree's new nodes and the
     // root. The tree's border then runs ahead of `count` until the commit is done, which is why
     // every root this class serves is `rootAt(this.count)`.
+    let derived: { slots: Buffer; newNodes: Map<number, Hash[]>; root: Hash };
+    try {
+      derived = this.derive(fresh, start);
+    } finally {
+      // The fsync is awaited whatever happens, so its failure is never left unhandled.
+      await durable;
+    }
+    // Past the fsync, the derived files' writes are synchronous page-cache writes: no thread-pool
+    // round trip each (fixed-file.ts), and nothing else this process does comes between them.
+    this.index.append(derived.slots);
+    this.tree.writeNodes(derived.newNodes);
+    this.count += fresh.length;
+    return derived.root;
+  }
+
+  /** The index slots of `fresh` (their records written from logical offset `start`) and the tree grown by them. */
+  private derive(
+    fresh: NewLeaf[],
+    start: number,
+  ): { slots: Buffer; newNodes: Map<number, Hash[]>; root: Hash } {
     const slots = Buffer.alloc(fresh.length * SLOT_BYTES);
     fresh.forEach((f, i) =>
       writeSlot(slots, i * SLOT_BYTES, {
@@ -312,14 +333,7 @@ export class FileLedger implements Ledger {
     );
     const newNodes = new Map<number, Hash[]>();
     for (const f of fresh) this.tree.pushLeaf(f.leafHash, newNodes);
-    const root = this.tree.currentRoot();
-    await this.segments.sync();
-    // Past the fsync, the derived files' writes are synchronous page-cache writes: no thread-pool
-    // round trip each (fixed-file.ts), and nothing else this process does comes between them.
-    this.index.append(slots);
-    this.tree.writeNodes(newNodes);
-    this.count += fresh.length;
-    return root;
+    return { slots, newNodes, root: this.tree.currentRoot() };
   }
 
   async get(index: number): Promise<StoredLeaf> {
