@@ -1,4 +1,4 @@
-import { canonicalBytes, parseEntry, type LedgerEntry } from "./entry.ts";
+import { canonicalBytes, prepareEntry, type PreparedEntry, type LedgerEntry } from "./entry.ts";
 import { LedgerError } from "./errors.ts";
 
 /**
@@ -27,7 +27,15 @@ export function encodeEnvelope(envelope: LeafEnvelope): Uint8Array {
 }
 
 const encoder = new TextEncoder();
-const ENTRY_OPEN = encoder.encode('{"entry":');
+/** The bytes before an entry's in its leaf envelope. */
+export const ENVELOPE_HEAD: Uint8Array = encoder.encode('{"entry":');
+
+/** The bytes after an entry's in its leaf envelope: the same for every entry of a commit. */
+export function envelopeTail(recordedAt: string, recordedBy: string): Uint8Array {
+  return encoder.encode(
+    `,"recordedAt":${JSON.stringify(recordedAt)},"recordedBy":${JSON.stringify(recordedBy)}}`,
+  );
+}
 
 /**
  * The canonical envelope spliced around an entry's canonical bytes: keys sort as entry <
@@ -35,13 +43,11 @@ const ENTRY_OPEN = encoder.encode('{"entry":');
  * canister builds the same bytes the same way; `decodeEnvelope` re-checks canonical form.
  */
 export function envelopeBytes(entryBytes: Uint8Array, recordedAt: string, recordedBy: string): Uint8Array {
-  const tail = encoder.encode(
-    `,"recordedAt":${JSON.stringify(recordedAt)},"recordedBy":${JSON.stringify(recordedBy)}}`,
-  );
-  const out = new Uint8Array(ENTRY_OPEN.byteLength + entryBytes.byteLength + tail.byteLength);
-  out.set(ENTRY_OPEN, 0);
-  out.set(entryBytes, ENTRY_OPEN.byteLength);
-  out.set(tail, ENTRY_OPEN.byteLength + entryBytes.byteLength);
+  const tail = envelopeTail(recordedAt, recordedBy);
+  const out = new Uint8Array(ENVELOPE_HEAD.byteLength + entryBytes.byteLength + tail.byteLength);
+  out.set(ENVELOPE_HEAD, 0);
+  out.set(entryBytes, ENVELOPE_HEAD.byteLength);
+  out.set(tail, ENVELOPE_HEAD.byteLength + entryBytes.byteLength);
   return out;
 }
 
@@ -69,20 +75,22 @@ export function decodeEnvelope(bytes: Uint8Array): LeafEnvelope {
   if (typeof recordedBy !== "string" || recordedBy.length === 0) {
     throw new EnvelopeDecodeError("recordedBy must be a non-empty string");
   }
-  let envelope: LeafEnvelope;
+  let prepared: PreparedEntry;
   try {
-    envelope = { entry: parseEntry(entry), recordedAt, recordedBy };
+    prepared = prepareEntry(entry);
   } catch (e: unknown) {
     throw new EnvelopeDecodeError("entry is invalid", { cause: e });
   }
-  if (!sameBytes(encodeEnvelope(envelope), bytes)) {
+  const envelope = { entry: prepared.entry, recordedAt, recordedBy };
+  // The entry's canonical bytes come with its check: the envelope is not serialised twice.
+  if (!sameBytes(envelopeBytes(prepared.bytes, recordedAt, recordedBy), bytes)) {
     throw new EnvelopeDecodeError("bytes are not the canonical JSON encoding");
   }
   return envelope;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
 
 /** Nanoseconds since the epoch, as the envelope carries them. */

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import pino from "pino";
 import { prepareEntry, type LedgerEntry, type PreparedEntry } from "../entry.ts";
-import { envelopeBytes, nowNanos } from "../envelope.ts";
-import { consistencyPath, hashLeaf, inclusionPath, ProofInputError } from "../merkle.ts";
+import { envelopeTail, nowNanos } from "../envelope.ts";
+import { consistencyPath, inclusionPath, ProofInputError } from "../merkle.ts";
 import { toHex, type Hash } from "../hash.ts";
 import { signCheckpoint } from "../checkpoint.ts";
 import { originOf, signCheckpointNote } from "../checkpoint-note.ts";
@@ -31,11 +31,13 @@ import { KeyIndex } from "./key-index.ts";
 import { acquireWriteLock, type WriteLock } from "./lock.ts";
 import {
   decodeSlot,
-  encodeRecord,
-  encodeSlot,
+  HEADER_BYTES,
   keyHashOf,
   leafHashesOfSlots,
+  recordBytes,
   SLOT_BYTES,
+  writeRecord,
+  writeSlot,
   type IndexSlot,
 } from "./record.ts";
 import { decodeRecorded, readRecord, recoverIndex } from "./recovery.ts";
@@ -77,10 +79,14 @@ interface PendingAppend {
 
 interface NewLeaf {
   index: number;
-  leaf: Uint8Array;
-  leafHash: Hash;
+  /** The entry's canonical bytes; its leaf is their envelope. */
+  entryBytes: Uint8Array;
   keyHash: Uint8Array;
   kind: string;
+  /** Where its record starts in the commit's buffer, its leaf's length and hash: set by `persist`. */
+  at: number;
+  length: number;
+  leafHash: Hash;
 }
 
 const NOT_YET_WRITTEN = new Uint8Array(0);
@@ -227,34 +233,38 @@ export class FileLedger implements Ledger {
 
   private async commit(group: PendingAppend[]): Promise<void> {
     const started = performance.now();
-    const recordedAt = nowNanos(this.clock);
-    const recordedBy = `file:${(this.signingKey as SigningKey).keyId}`;
+    const tail = envelopeTail(nowNanos(this.clock), `file:${(this.signingKey as SigningKey).keyId}`);
+    const base = this.count;
     const fresh: NewLeaf[] = [];
-    const leafHashAt = (i: number): Hash =>
-      i < this.count ? this.slot(i).leafHash : (fresh[i - this.count] as NewLeaf).leafHash;
     const keyHashAt = (i: number): Uint8Array =>
-      i < this.count ? this.slot(i).keyHash : (fresh[i - this.count] as NewLeaf).keyHash;
+      i < base ? this.slot(i).keyHash : (fresh[i - base] as NewLeaf).keyHash;
     const placements = group.map((pending) =>
       pending.entries.map(({ entry, bytes }) => {
         const keyHash = keyHashOf(entry.key);
         const existing = this.keys.find(keyHash, keyHashAt);
-        if (existing !== undefined)
-          return { index: existing, duplicate: true, leafHash: leafHashAt(existing) };
-        const leaf = envelopeBytes(bytes, recordedAt, recordedBy);
-        const index = this.count + fresh.length;
-        const leafHash = hashLeaf(leaf);
-        fresh.push({ index, leaf, leafHash, keyHash, kind: entry.kind });
+        if (existing !== undefined) return { index: existing, duplicate: true };
+        const index = base + fresh.length;
+        fresh.push({
+          index,
+          entryBytes: bytes,
+          keyHash,
+          kind: entry.kind,
+          at: 0,
+          length: 0,
+          leafHash: NOT_YET_WRITTEN,
+        });
         this.keys.add(keyHash, index);
-        return { index, duplicate: false, leafHash };
+        return { index, duplicate: false };
       }),
     );
-    if (fresh.length > 0) await this.persist(fresh);
+    const root = toHex(fresh.length > 0 ? await this.persist(fresh, tail) : this.tree.rootAt(this.count));
     const size = this.count;
-    const root = toHex(this.tree.currentRoot());
+    const leafHashAt = (i: number): Hash =>
+      i < base ? this.slot(i).leafHash : (fresh[i - base] as NewLeaf).leafHash;
     group.forEach((pending, g) => {
-      const receipts = (placements[g] ?? []).map(({ index, duplicate, leafHash }) => ({
+      const receipts = (placements[g] ?? []).map(({ index, duplicate }) => ({
         index,
-        leafHash: toHex(leafHash),
+        leafHash: toHex(leafHashAt(index)),
         size,
         root,
         duplicate,
@@ -262,38 +272,68 @@ export class FileLedger implements Ledger {
       pending.resolve(receipts);
     });
     if (this.count - this.syncedSize >= SYNC_EVERY) await this.syncDerived();
-    for (const leaf of fresh) ledgerEntriesAppended.inc({ kind: leaf.kind, backend: "file" });
+    const byKind = new Map<string, number>();
+    for (const { kind } of fresh) byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+    for (const [kind, n] of byKind) ledgerEntriesAppended.inc({ kind, backend: "file" }, n);
     ledgerAppendDuration.observe({ backend: "file" }, (performance.now() - started) / 1000);
     ledgerSize.set({ backend: "file" }, size);
   }
 
-  /** Segments first and fsync'd: that is the commit point. Index and tree follow (derived). */
-  private async persist(fresh: NewLeaf[]): Promise<void> {
-    const records = fresh.map((f) =>
-      encodeRecord(
-        { index: f.index, length: f.leaf.byteLength, leafHash: f.leafHash, keyHash: f.keyHash },
-        f.leaf,
-      ),
-    );
+  /**
+   * Segments first and fsync'd: that is the commit point. Index and tree follow (derived). The
+   * commit's records are built in one buffer, each leaf enveloped and hashed in place (record.ts).
+   */
+  private async persist(fresh: NewLeaf[], tail: Uint8Array): Promise<Hash> {
     if (this.lock === undefined) throw new LedgerAppendFailed("ledger was opened read-only");
-    const base = this.segments.append(Buffer.concat(records), this.lock);
-    await this.segments.sync();
-    let offset = base;
-    const slots = fresh.map((f, i) => {
-      const slot = encodeSlot({
-        offset,
-        length: f.leaf.byteLength,
+    let total = 0;
+    for (const f of fresh) total += recordBytes(f.entryBytes, tail);
+    // Every byte is written below: the header's fields and the leaf fill each record.
+    const records = Buffer.allocUnsafe(total);
+    let at = 0;
+    for (const f of fresh) {
+      const { length, leafHash } = writeRecord(records, at, f, tail);
+      f.at = at;
+      f.length = length;
+      f.leafHash = leafHash;
+      at += HEADER_BYTES + length;
+    }
+    const start = this.segments.append(records, this.lock);
+    const durable = this.segments.sync();
+    // While the fsync is in flight, what only computes: the slots, the tree's new nodes and the
+    // root. The tree's border then runs ahead of `count` until the commit is done, which is why
+    // every root this class serves is `rootAt(this.count)`.
+    let derived: { slots: Buffer; newNodes: Map<number, Hash[]>; root: Hash };
+    try {
+      derived = this.derive(fresh, start);
+    } finally {
+      // The fsync is awaited whatever happens, so its failure is never left unhandled.
+      await durable;
+    }
+    // Past the fsync, the derived files' writes are synchronous page-cache writes: no thread-pool
+    // round trip each (fixed-file.ts), and nothing else this process does comes between them.
+    this.index.append(derived.slots);
+    this.tree.writeNodes(derived.newNodes);
+    this.count += fresh.length;
+    return derived.root;
+  }
+
+  /** The index slots of `fresh` (their records written from logical offset `start`) and the tree grown by them. */
+  private derive(
+    fresh: NewLeaf[],
+    start: number,
+  ): { slots: Buffer; newNodes: Map<number, Hash[]>; root: Hash } {
+    const slots = Buffer.alloc(fresh.length * SLOT_BYTES);
+    fresh.forEach((f, i) =>
+      writeSlot(slots, i * SLOT_BYTES, {
+        offset: start + f.at,
+        length: f.length,
         leafHash: f.leafHash,
         keyHash: f.keyHash,
-      });
-      offset += (records[i] as Buffer).byteLength;
-      return slot;
-    });
-    await this.index.append(Buffer.concat(slots));
+      }),
+    );
     const newNodes = new Map<number, Hash[]>();
     for (const f of fresh) this.tree.pushLeaf(f.leafHash, newNodes);
-    await this.tree.writeNodes(newNodes);
-    this.count += fresh.length;
+    return { slots, newNodes, root: this.tree.currentRoot() };
   }
 
   async get(index: number): Promise<StoredLeaf> {
@@ -344,7 +384,7 @@ export class FileLedger implements Ledger {
       index,
       leafHash: toHex(this.slot(index).leafHash),
       size: this.count,
-      root: toHex(this.tree.currentRoot()),
+      root: toHex(this.tree.rootAt(this.count)),
       duplicate: true,
     };
   }
@@ -355,7 +395,7 @@ export class FileLedger implements Ledger {
     await this.committing;
     await this.syncDerived();
     const { privateKey, keyId } = this.signingKey;
-    const head = { size: this.count, root: toHex(this.tree.currentRoot()) };
+    const head = { size: this.count, root: toHex(this.tree.rootAt(this.count)) };
     const note = signCheckpointNote({ origin: originOf(keyId), ...head }, privateKey);
     publishCheckpointNote(this.dir, head.size, note, () => this.lock?.check());
     const checkpoint = { ...signCheckpoint(head, privateKey, new Date(this.clock())), note };
@@ -385,8 +425,7 @@ export class FileLedger implements Ledger {
   /** Makes the index and tree durable up to the current size and records it (synced.ts). */
   private async syncDerived(): Promise<void> {
     const size = this.count;
-    await this.index.sync();
-    await this.tree.sync();
+    await Promise.all([this.index.sync(), this.tree.sync()]);
     // synced.json vouches for the index and tree: a writer that lost the lock must not vouch
     // for files the new writer may be rebuilding.
     this.lock?.check();

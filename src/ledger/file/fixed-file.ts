@@ -1,16 +1,18 @@
 import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
 
 /**
  * A file of fixed-size slots, appended at the end: the entry index (64-byte slots) and the
  * tree's level files (32-byte node hashes). Reads are synchronous preads, so a Merkle proof
- * is a few dozen page-cache reads; appends go through the thread pool.
+ * is a few dozen page-cache reads. Appends are synchronous pwrites too: a commit writes a few
+ * dozen bytes per level into the page cache after its segment fsync, which costs less than the
+ * thread-pool round trip an asynchronous write would wait for. Durability comes from `sync`.
  */
 export class FixedSlotFile {
   readonly path: string;
   readonly slotBytes: number;
   private readonly fd: number;
-  private handle: FileHandle | undefined;
+  /** A positional (not O_APPEND) descriptor for appends, so a torn tail is written over. */
+  private writer: number | undefined;
   private slots: number;
   /** Bytes past the last whole slot, left by a torn write. */
   readonly tornBytes: number;
@@ -57,19 +59,12 @@ export class FixedSlotFile {
     return buf;
   }
 
-  async append(buf: Buffer): Promise<void> {
-    this.handle ??= await open(this.path, "r+");
-    let written = 0;
-    while (written < buf.byteLength) {
-      const at = this.slots * this.slotBytes + written;
-      const { bytesWritten } = await this.handle.write(buf, written, buf.byteLength - written, at);
-      written += bytesWritten;
-    }
-    this.slots += buf.byteLength / this.slotBytes;
-  }
-
-  appendSync(buf: Buffer): void {
-    writeSync(this.fd, buf, 0, buf.byteLength, this.slots * this.slotBytes);
+  /** Writes whole slots after the last whole slot (not yet durable). */
+  append(buf: Buffer): void {
+    this.writer ??= openSync(this.path, "r+");
+    const end = this.slots * this.slotBytes;
+    for (let written = 0; written < buf.byteLength;)
+      written += writeSync(this.writer, buf, written, buf.byteLength - written, end + written);
     this.slots += buf.byteLength / this.slotBytes;
   }
 
@@ -84,8 +79,8 @@ export class FixedSlotFile {
   }
 
   async close(): Promise<void> {
-    await this.handle?.close();
-    this.handle = undefined;
+    if (this.writer !== undefined) closeSync(this.writer);
+    this.writer = undefined;
     closeSync(this.fd);
   }
 }

@@ -6,7 +6,8 @@
 //
 // The header repeats the index and hashes so that segments alone can rebuild the index after
 // a crash, and so that a moved or edited record is caught with the entry index it claims.
-import { sha256 } from "../hash.ts";
+import { sha256, type Hash } from "../hash.ts";
+import { ENVELOPE_HEAD } from "../envelope.ts";
 
 export const RECORD_MAGIC = Buffer.from("MCL1", "ascii");
 export const HEADER_BYTES = 64;
@@ -27,19 +28,53 @@ export interface IndexSlot {
   keyHash: Uint8Array;
 }
 
+const encoder = new TextEncoder();
+
 export function keyHashOf(key: string): Uint8Array {
-  return sha256(new TextEncoder().encode(key)).subarray(0, KEY_HASH_BYTES);
+  return sha256(encoder.encode(key)).subarray(0, KEY_HASH_BYTES);
 }
 
-export function encodeRecord(header: RecordHeader, leaf: Uint8Array): Buffer {
-  const buf = Buffer.alloc(HEADER_BYTES + leaf.byteLength);
-  RECORD_MAGIC.copy(buf, 0);
-  buf.writeBigUInt64BE(BigInt(header.index), 4);
-  buf.writeUInt32BE(header.length, 12);
-  buf.set(header.leafHash, 16);
-  buf.set(header.keyHash, 48);
-  buf.set(leaf, HEADER_BYTES);
-  return buf;
+/** A u64be of a safe integer, without a BigInt. */
+function writeU64(buf: Buffer, value: number, at: number): void {
+  buf.writeUInt32BE(Math.floor(value / 2 ** 32), at);
+  buf.writeUInt32BE(value >>> 0, at + 4);
+}
+
+/** Bytes of the record of an entry whose canonical bytes are `entryBytes`, enveloped with `tail`. */
+export function recordBytes(entryBytes: Uint8Array, tail: Uint8Array): number {
+  return HEADER_BYTES + ENVELOPE_HEAD.byteLength + entryBytes.byteLength + tail.byteLength;
+}
+
+/**
+ * Writes the record of `entry.index` at `at` in `buf` — its leaf the envelope of `entryBytes`
+ * (envelope.ts) built in place — and returns the leaf's length and RFC 6962 leaf hash. The hash
+ * is taken over the header's last byte, set to the leaf prefix 0x00, and the leaf, before the key
+ * hash is written over that byte: the leaf is never copied to be hashed.
+ */
+export function writeRecord(
+  buf: Buffer,
+  at: number,
+  entry: { index: number; entryBytes: Uint8Array; keyHash: Uint8Array },
+  tail: Uint8Array,
+): { length: number; leafHash: Hash } {
+  const { index, entryBytes, keyHash } = entry;
+  const leafAt = at + HEADER_BYTES;
+  buf.set(ENVELOPE_HEAD, leafAt);
+  buf.set(entryBytes, leafAt + ENVELOPE_HEAD.byteLength);
+  buf.set(tail, leafAt + ENVELOPE_HEAD.byteLength + entryBytes.byteLength);
+  const length = ENVELOPE_HEAD.byteLength + entryBytes.byteLength + tail.byteLength;
+  buf[leafAt - 1] = 0x00;
+  const leafHash = sha256(buf.subarray(leafAt - 1, leafAt + length));
+  writeHeader(buf, at, { index, length, leafHash, keyHash });
+  return { length, leafHash };
+}
+
+function writeHeader(buf: Buffer, at: number, header: RecordHeader): void {
+  RECORD_MAGIC.copy(buf, at);
+  writeU64(buf, header.index, at + 4);
+  buf.writeUInt32BE(header.length, at + 12);
+  buf.set(header.leafHash, at + 16);
+  buf.set(header.keyHash, at + 48);
 }
 
 /** Returns undefined when the bytes do not start with the record magic. */
@@ -55,11 +90,16 @@ export function decodeHeader(buf: Buffer): RecordHeader | undefined {
 
 export function encodeSlot(slot: IndexSlot): Buffer {
   const buf = Buffer.alloc(SLOT_BYTES);
-  buf.writeBigUInt64BE(BigInt(slot.offset), 0);
-  buf.writeUInt32BE(slot.length, 8);
-  buf.set(slot.leafHash, 16);
-  buf.set(slot.keyHash, 48);
+  writeSlot(buf, 0, slot);
   return buf;
+}
+
+/** Writes a slot at `at` in `buf` (zeroed, as from Buffer.alloc). */
+export function writeSlot(buf: Buffer, at: number, slot: IndexSlot): void {
+  writeU64(buf, slot.offset, at);
+  buf.writeUInt32BE(slot.length, at + 8);
+  buf.set(slot.leafHash, at + 16);
+  buf.set(slot.keyHash, at + 48);
 }
 
 export function decodeSlot(buf: Buffer, at = 0): IndexSlot {

@@ -108,7 +108,7 @@ function scanTail(segments: SegmentStore, index: FixedSlotFile, notes: RecoveryN
   let tornAt: number | undefined;
   try {
     ({ tornAt } = inspectTail(segments, endOfIndexed(segments, index), indexed, (slot) =>
-      index.appendSync(encodeSlot(slot)),
+      index.append(encodeSlot(slot)),
     ));
   } finally {
     if (index.count > indexed)

@@ -131,7 +131,7 @@ export class TreeFiles {
       const row: Hash[] = [];
       for (let i = 0; i < n; i++)
         row.push(hashChildren(children[2 * i] as Hash, children[2 * i + 1] as Hash));
-      file.appendSync(Buffer.concat(row));
+      file.append(Buffer.concat(row));
     }
   }
 
@@ -144,17 +144,22 @@ export class TreeFiles {
     }
   }
 
-  /** Appends the nodes `pushLeaf` produced (not fsync'd: they can be rebuilt). */
-  async writeNodes(newNodes: Map<number, Hash[]>): Promise<void> {
+  /** Appends the nodes `pushLeaf` produced, synchronously (not fsync'd: they can be rebuilt). */
+  writeNodes(newNodes: Map<number, Hash[]>): void {
     for (const [level, hashes] of newNodes) {
       const file = this.levelFile(level) ?? this.createLevel(level);
-      await file.append(Buffer.concat(hashes));
+      const only = hashes.length === 1 ? (hashes[0] as Hash) : undefined;
+      file.append(
+        only === undefined ? Buffer.concat(hashes) : Buffer.from(only.buffer, only.byteOffset, HASH_BYTES),
+      );
     }
   }
 
   /** Makes every level file durable (see synced.ts). */
   async sync(): Promise<void> {
-    for (const file of this.levels) await file?.sync();
+    // All at once: the thread pool runs them side by side and the file system can fold them
+    // into one journal commit; the caller records nothing until every one is done.
+    await Promise.all(this.levels.map((file) => file?.sync()));
   }
 
   currentRoot(): Hash {
