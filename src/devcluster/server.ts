@@ -1,4 +1,4 @@
-// HTTP front of the development API server: discovery, list (with selectors), watch (resume
+// HTTP front of the development API server: discovery, list (with selectors and pages), watch (resume
 // by resourceVersion, bookmarks, 410 Gone), get, and the writes in handlers.ts.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
@@ -173,15 +173,36 @@ function watch(store: Store, t: Target, query: URLSearchParams, res: ServerRespo
 /** Open watch streams, so a test can end them all at once (`expireWatches`). */
 export const watchers = new Set<ServerResponse>();
 
+/**
+ * A list, or with `limit` one page of it. The continue token is the list's resourceVersion and
+ * an offset into the store's order, not a snapshot as etcd's: an object created or deleted
+ * between pages can shift the rest by one. Every page carries the first page's resourceVersion.
+ */
 function listOf(store: Store, t: Target, params: URLSearchParams): unknown {
   const items = store
     .list(resourceId(t.resource), t.namespace)
     .filter((o) => matchesSelectors(o, params.get("labelSelector"), params.get("fieldSelector")));
+  const limit = Number(params.get("limit") ?? "0");
+  const token = params.get("continue");
+  let from = 0;
+  let rv = String(store.resourceVersion);
+  if (token !== null && token !== "") {
+    const parsed = /^(\d+)\.(\d+)$/.exec(Buffer.from(token, "base64url").toString());
+    if (parsed === null) throw new ApiError(400, "BadRequest", `continue token is not valid: ${token}`);
+    [rv, from] = [parsed[1] ?? rv, Number(parsed[2])];
+  }
+  const to = Number.isInteger(limit) && limit > 0 ? from + limit : items.length;
+  const rest = items.length - Math.min(to, items.length);
   return {
     apiVersion: apiVersionOf(t.resource),
     kind: `${t.resource.kind}List`,
-    metadata: { resourceVersion: String(store.resourceVersion) },
-    items,
+    metadata: {
+      resourceVersion: rv,
+      ...(rest > 0
+        ? { continue: Buffer.from(`${rv}.${to}`).toString("base64url"), remainingItemCount: rest }
+        : {}),
+    },
+    items: from === 0 && rest === 0 ? items : items.slice(from, to),
   };
 }
 

@@ -4,6 +4,9 @@ export {
   watchResource,
   InformerFailed,
   INFORMER_BACKOFF,
+  LIST_PAGE_SIZE,
+  type ListPage,
+  type PagedList,
   type Watched,
   type WatchOptions,
 } from "./informer.ts";
