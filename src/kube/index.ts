@@ -13,3 +13,4 @@ export {
 export { listOf, ListResponseInvalid } from "./list.ts";
 export { podForDrift, withoutManagedFields, type Transform } from "./transform.ts";
 export { describeKubeError, kubeErrorStatus } from "./errors.ts";
+export { withSharedConnections } from "./connections.ts";
