@@ -1,7 +1,13 @@
 // What an informer keeps of each object, decided before the object enters its cache (as
 // controller-runtime's cache transforms do). A Pod as the API server returns it, with the
 // kubelet's and controller-manager's managedFields, holds about 15 times what drift reads.
-import type { KubernetesObject, V1Container, V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import type {
+  KubernetesObject,
+  V1Container,
+  V1ContainerStatus,
+  V1OwnerReference,
+  V1Pod,
+} from "@kubernetes/client-node";
 
 const TEMPLATE_HASH = "modelchain.io/template-hash";
 
@@ -14,16 +20,56 @@ export function withoutManagedFields<T extends KubernetesObject>(object: T): T {
   return object;
 }
 
+/**
+ * Strings that many cached objects share — namespaces, label keys and values, images and image
+ * IDs, owner names — held once: each decoded object brings its own copy of every string, and
+ * at 50,000 Pods the copies of a handful of image references alone are megabytes. Bounded: when
+ * full it starts over, so a churn of distinct values costs at most `max` entries.
+ */
+class Interned {
+  private readonly held = new Map<string, string>();
+  private readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
+  of(value: string): string;
+  of(value: string | undefined): string | undefined;
+  of(value: string | undefined): string | undefined {
+    if (value === undefined) return undefined;
+    const held = this.held.get(value);
+    if (held !== undefined) return held;
+    if (this.held.size >= this.max) this.held.clear();
+    this.held.set(value, value);
+    return value;
+  }
+}
+const interned = new Interned(50_000);
+
+function internedRecord(r: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k in r) out[interned.of(k)] = interned.of(r[k] as string);
+  return out;
+}
+
+const ownerReference = (r: V1OwnerReference): V1OwnerReference => ({
+  apiVersion: interned.of(r.apiVersion),
+  kind: interned.of(r.kind),
+  name: interned.of(r.name),
+  uid: interned.of(r.uid),
+  ...(r.controller === undefined ? {} : { controller: r.controller }),
+  ...(r.blockOwnerDeletion === undefined ? {} : { blockOwnerDeletion: r.blockOwnerDeletion }),
+});
+
 const container = (c: V1Container): V1Container => ({
-  name: c.name,
-  ...(c.image === undefined ? {} : { image: c.image }),
+  name: interned.of(c.name),
+  ...(c.image === undefined ? {} : { image: interned.of(c.image) }),
 });
 
 function containerStatus(s: V1ContainerStatus, withState: boolean): V1ContainerStatus {
   return {
-    name: s.name,
-    image: s.image,
-    imageID: s.imageID,
+    name: interned.of(s.name),
+    image: interned.of(s.image),
+    imageID: interned.of(s.imageID),
     ready: s.ready,
     restartCount: s.restartCount,
     // Started: the kubelet created the container, so its image volumes were pulled and mounted.
@@ -37,7 +83,8 @@ function containerStatus(s: V1ContainerStatus, withState: boolean): V1ContainerS
 /**
  * A Pod reduced to what the reconcilers read: identity and labels, the containers' names and
  * images as specified, what the kubelet reports running (image IDs), and the init containers'
- * states. Everything else — volumes, env, probes, conditions, managedFields — is dropped.
+ * states. Everything else — volumes, env, probes, conditions, managedFields — is dropped, and
+ * the strings Pods share are held once (see Interned).
  */
 export function podForDrift(pod: V1Pod): V1Pod {
   const m = pod.metadata ?? {};
@@ -47,15 +94,15 @@ export function podForDrift(pod: V1Pod): V1Pod {
     ...(pod.kind === undefined ? {} : { kind: pod.kind }),
     metadata: {
       name: m.name,
-      namespace: m.namespace,
+      namespace: interned.of(m.namespace),
       uid: m.uid,
       resourceVersion: m.resourceVersion,
-      ...(m.labels === undefined ? {} : { labels: m.labels }),
+      ...(m.labels === undefined ? {} : { labels: internedRecord(m.labels) }),
       // Which rollout of an owned Deployment the Pod belongs to (its artifact outcome is that rollout's).
       ...(m.annotations?.[TEMPLATE_HASH] === undefined
         ? {}
-        : { annotations: { [TEMPLATE_HASH]: m.annotations[TEMPLATE_HASH] } }),
-      ...(m.ownerReferences === undefined ? {} : { ownerReferences: m.ownerReferences }),
+        : { annotations: { [TEMPLATE_HASH]: interned.of(m.annotations[TEMPLATE_HASH]) } }),
+      ...(m.ownerReferences === undefined ? {} : { ownerReferences: m.ownerReferences.map(ownerReference) }),
       ...(m.deletionTimestamp === undefined ? {} : { deletionTimestamp: m.deletionTimestamp }),
     },
     spec: {
@@ -68,7 +115,7 @@ export function podForDrift(pod: V1Pod): V1Pod {
       ? {}
       : {
           status: {
-            ...(s.phase === undefined ? {} : { phase: s.phase }),
+            ...(s.phase === undefined ? {} : { phase: interned.of(s.phase) }),
             ...(s.containerStatuses === undefined
               ? {}
               : { containerStatuses: s.containerStatuses.map((c) => containerStatus(c, false)) }),
