@@ -19,7 +19,7 @@ import {
   MODEL_VERSION_LABEL,
   VERSION,
 } from "../api/index.ts";
-import { podForDrift, type ListPage } from "../kube/index.ts";
+import { deploymentForRollouts, podForDrift, type ListPage } from "../kube/index.ts";
 import { watchResource, type Watched } from "./informers.ts";
 import { MANAGED_BY } from "./deployment-spec.ts";
 import type { OperatorOptions } from "./operator.ts";
@@ -141,6 +141,8 @@ function workloadInformers(opts: Context, on: InformerCallbacks) {
       path: "/apis/apps/v1/deployments",
       list: (page) => apps.listDeploymentForAllNamespaces({ labelSelector: labelled, ...pageOf(page) }),
       labelSelector: labelled,
+      // Trimmed to what the labelled-Deployment reconciler reads.
+      transform: deploymentForRollouts,
       onChange: on.labelled,
       onDelete: on.labelledGone,
       log: opts.log,

@@ -11,6 +11,6 @@ export {
   type WatchOptions,
 } from "./informer.ts";
 export { listOf, ListResponseInvalid } from "./list.ts";
-export { podForDrift, withoutManagedFields, type Transform } from "./transform.ts";
+export { deploymentForRollouts, podForDrift, withoutManagedFields, type Transform } from "./transform.ts";
 export { describeKubeError, kubeErrorStatus } from "./errors.ts";
 export { withSharedConnections } from "./connections.ts";

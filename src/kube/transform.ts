@@ -5,6 +5,10 @@ import type {
   KubernetesObject,
   V1Container,
   V1ContainerStatus,
+  V1Deployment,
+  V1DeploymentSpec,
+  V1DeploymentStatus,
+  V1ObjectMeta,
   V1OwnerReference,
   V1Pod,
 } from "@kubernetes/client-node";
@@ -123,6 +127,100 @@ export function podForDrift(pod: V1Pod): V1Pod {
               ? {}
               : { initContainerStatuses: s.initContainerStatuses.map((c) => containerStatus(c, true)) }),
           },
+        }),
+  };
+}
+
+/** The annotations of a labelled Deployment a reconciler reads: modelchain's own. */
+const keptAnnotations = (a: Record<string, string> | undefined): Record<string, string> | undefined => {
+  if (a === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const k in a) if (k.startsWith("modelchain.io/")) out[k] = a[k] as string;
+  return out;
+};
+
+const servingContainer = (c: V1Container): V1Container => ({
+  name: interned.of(c.name),
+  ...(c.image === undefined ? {} : { image: interned.of(c.image) }),
+  ...(c.command === undefined ? {} : { command: c.command }),
+  ...(c.args === undefined ? {} : { args: c.args }),
+  ...(c.env === undefined ? {} : { env: c.env }),
+  ...(c.envFrom === undefined ? {} : { envFrom: c.envFrom }),
+  ...(c.resources === undefined ? {} : { resources: c.resources }),
+});
+
+/**
+ * A Deployment that opted in with the model-version label, reduced to what its reconciler reads:
+ * identity, labels and modelchain's annotations (not kubectl's last-applied copy of the whole
+ * object), replicas, selector, the template's modelchain annotations, its containers' images and
+ * serving config (command, args, env, envFrom, resources), its volumes, and the rollout status
+ * (replica counts, observed generation, the conditions' type, status and reason). Probes, ports,
+ * scheduling and managedFields are dropped.
+ */
+export function deploymentForRollouts(d: V1Deployment): V1Deployment {
+  return {
+    ...(d.apiVersion === undefined ? {} : { apiVersion: d.apiVersion }),
+    ...(d.kind === undefined ? {} : { kind: d.kind }),
+    metadata: rolloutMetadata(d.metadata ?? {}),
+    ...(d.spec === undefined ? {} : { spec: rolloutSpec(d.spec) }),
+    ...(d.status === undefined ? {} : { status: rolloutStatus(d.status) }),
+  };
+}
+
+function rolloutMetadata(m: V1ObjectMeta): V1ObjectMeta {
+  const annotations = keptAnnotations(m.annotations);
+  return {
+    name: m.name,
+    namespace: interned.of(m.namespace),
+    uid: m.uid,
+    resourceVersion: m.resourceVersion,
+    ...(m.generation === undefined ? {} : { generation: m.generation }),
+    ...(m.labels === undefined ? {} : { labels: internedRecord(m.labels) }),
+    ...(annotations === undefined ? {} : { annotations }),
+    ...(m.ownerReferences === undefined ? {} : { ownerReferences: m.ownerReferences.map(ownerReference) }),
+    ...(m.deletionTimestamp === undefined ? {} : { deletionTimestamp: m.deletionTimestamp }),
+  };
+}
+
+function rolloutSpec(spec: V1DeploymentSpec): V1DeploymentSpec {
+  const template = spec.template;
+  const pod = template.spec;
+  const labels = template.metadata?.labels;
+  const annotations = keptAnnotations(template.metadata?.annotations);
+  return {
+    ...(spec.replicas === undefined ? {} : { replicas: spec.replicas }),
+    selector: spec.selector,
+    template: {
+      metadata: {
+        ...(labels === undefined ? {} : { labels: internedRecord(labels) }),
+        ...(annotations === undefined ? {} : { annotations }),
+      },
+      spec: {
+        containers: (pod?.containers ?? []).map(servingContainer),
+        ...(pod?.initContainers === undefined
+          ? {}
+          : { initContainers: pod.initContainers.map(servingContainer) }),
+        ...(pod?.volumes === undefined ? {} : { volumes: pod.volumes }),
+      },
+    },
+  };
+}
+
+function rolloutStatus(s: V1DeploymentStatus): V1DeploymentStatus {
+  return {
+    ...(s.observedGeneration === undefined ? {} : { observedGeneration: s.observedGeneration }),
+    ...(s.replicas === undefined ? {} : { replicas: s.replicas }),
+    ...(s.updatedReplicas === undefined ? {} : { updatedReplicas: s.updatedReplicas }),
+    ...(s.readyReplicas === undefined ? {} : { readyReplicas: s.readyReplicas }),
+    ...(s.availableReplicas === undefined ? {} : { availableReplicas: s.availableReplicas }),
+    ...(s.conditions === undefined
+      ? {}
+      : {
+          conditions: s.conditions.map((c) => ({
+            type: interned.of(c.type),
+            status: interned.of(c.status),
+            ...(c.reason === undefined ? {} : { reason: interned.of(c.reason) }),
+          })),
         }),
   };
 }
