@@ -118,6 +118,7 @@ if (mode === "bare") {
   smaps();
   gc();
   smaps();
+  if (process.env["BENCH_HEAP_SNAPSHOT"]) v8.writeHeapSnapshot(process.env["BENCH_HEAP_SNAPSHOT"]);
   process.stdout.write(
     `${JSON.stringify({ syncMs, entries: await ledger.size(), deploymentsPerSecond: Number(expected) / reconcileSeconds, rssMiB: rss(), heapMiB: heap(), ...peaks })}\n`,
   );
