@@ -1,5 +1,6 @@
-// Child process of bench/operator-scale.ts: either a bare pair of informers (the baseline) or
-// the operator, against the server at argv[3]; prints one JSON line of measurements.
+// Child process of bench/operator-scale.ts: a bare pair of informers (the baseline), the
+// operator, or neither ("idle": the modules loaded, the floor), against the server at argv[3];
+// prints one JSON line of measurements.
 import { AppsV1Api, CoreV1Api, KubeConfig, makeInformer } from "@kubernetes/client-node";
 import pino from "pino";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -57,7 +58,13 @@ const smaps = () => {
 };
 sampler.unref();
 
-if (mode === "bare") {
+if (mode === "idle") {
+  // The floor: this process with the operator's modules loaded, nothing listed or watched.
+  await new Promise((r) => setTimeout(r, 500));
+  gc();
+  sample();
+  process.stdout.write(`${JSON.stringify({ rssMiB: rss(), heapMiB: heap(), ...peaks })}\n`);
+} else if (mode === "bare") {
   const apps = kc.makeApiClient(AppsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
   const selector = "modelchain.io/model-version";
