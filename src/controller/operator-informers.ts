@@ -19,7 +19,7 @@ import {
   MODEL_VERSION_LABEL,
   VERSION,
 } from "../api/index.ts";
-import { deploymentForRollouts, podForDrift, type ListPage } from "../kube/index.ts";
+import { deploymentForRollouts, podForDrift, rawList, type ListPage } from "../kube/index.ts";
 import { watchResource, type Watched } from "./informers.ts";
 import { MANAGED_BY } from "./deployment-spec.ts";
 import type { OperatorOptions } from "./operator.ts";
@@ -128,7 +128,12 @@ function workloadInformers(opts: Context, on: InformerCallbacks) {
       name: "pods",
       kubeConfig: kc,
       path: "/api/v1/pods",
-      list: (page) => core.listPodForAllNamespaces({ labelSelector: MODEL_VERSION_LABEL, ...pageOf(page) }),
+      // Parsed JSON, not client-node's model classes: see rawList.
+      list: rawList<V1Pod>(kc, {
+        resource: "pods",
+        path: "/api/v1/pods",
+        labelSelector: MODEL_VERSION_LABEL,
+      }),
       labelSelector: MODEL_VERSION_LABEL,
       transform: podForDrift,
       onChange: on.pod,
@@ -139,7 +144,11 @@ function workloadInformers(opts: Context, on: InformerCallbacks) {
       name: "labelled-deployments",
       kubeConfig: kc,
       path: "/apis/apps/v1/deployments",
-      list: (page) => apps.listDeploymentForAllNamespaces({ labelSelector: labelled, ...pageOf(page) }),
+      list: rawList<V1Deployment>(kc, {
+        resource: "labelled-deployments",
+        path: "/apis/apps/v1/deployments",
+        labelSelector: labelled,
+      }),
       labelSelector: labelled,
       // Trimmed to what the labelled-Deployment reconciler reads.
       transform: deploymentForRollouts,

@@ -14,3 +14,4 @@ export { listOf, ListResponseInvalid } from "./list.ts";
 export { deploymentForRollouts, podForDrift, withoutManagedFields, type Transform } from "./transform.ts";
 export { describeKubeError, kubeErrorStatus } from "./errors.ts";
 export { withSharedConnections } from "./connections.ts";
+export { rawList, type RawListOptions } from "./raw-list.ts";
