@@ -1,11 +1,12 @@
 // The controller's informers: the shared kube informer (restarted with backoff on errors other
 // than 410 Gone), with each restart logged.
-import type { KubernetesObject, KubeConfig, ListPromise } from "@kubernetes/client-node";
+import type { KubernetesObject, KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { BackoffPolicy } from "../backoff/index.ts";
 import {
   watchResource as watchKube,
   withoutManagedFields,
+  type PagedList,
   type Transform,
   type Watched,
 } from "../kube/index.ts";
@@ -16,7 +17,8 @@ export interface WatchOptions<T extends KubernetesObject> {
   name: string;
   kubeConfig: KubeConfig;
   path: string;
-  list: ListPromise<T>;
+  /** Asked for one page at a time (see PagedList). */
+  list: PagedList<T>;
   labelSelector?: string;
   /** What the cache keeps of each object; by default everything but `managedFields`. */
   transform?: Transform<T>;

@@ -19,7 +19,7 @@ import {
   MODEL_VERSION_LABEL,
   VERSION,
 } from "../api/index.ts";
-import { podForDrift } from "../kube/index.ts";
+import { deploymentForRollouts, podForDrift, rawList, type ListPage } from "../kube/index.ts";
 import { watchResource, type Watched } from "./informers.ts";
 import { MANAGED_BY } from "./deployment-spec.ts";
 import type { OperatorOptions } from "./operator.ts";
@@ -33,6 +33,12 @@ function asList(value: unknown): KubernetesListObject<KubernetesObject> {
       : {};
   return { apiVersion: "v1", kind: "List", metadata, items: value.items as KubernetesObject[] };
 }
+
+/** A list page as client-node's list calls take it. */
+const pageOf = (page: ListPage | undefined): { limit?: number; _continue?: string } =>
+  page === undefined
+    ? {}
+    : { limit: page.limit, ...(page.continue === undefined ? {} : { _continue: page.continue }) };
 
 export interface Informers {
   mvs: Watched<KubernetesObject>;
@@ -81,8 +87,15 @@ function resourceInformers(opts: Context, on: InformerCallbacks) {
       name: plural,
       kubeConfig: kc,
       path: `/apis/${GROUP}/${VERSION}/${plural}`,
-      list: async () =>
-        asList(await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })),
+      list: async (page) =>
+        asList(
+          await custom.listClusterCustomObject({
+            group: GROUP,
+            version: VERSION,
+            plural,
+            ...pageOf(page),
+          }),
+        ),
       onChange: handler,
       onDelete: handler,
       log: opts.log,
@@ -95,7 +108,7 @@ function resourceInformers(opts: Context, on: InformerCallbacks) {
       name: "namespaces",
       kubeConfig: kc,
       path: "/api/v1/namespaces",
-      list: () => core.listNamespace(),
+      list: (page) => core.listNamespace({ ...pageOf(page) }),
       onChange: on.namespace,
       onDelete: on.namespace,
       log: opts.log,
@@ -115,7 +128,12 @@ function workloadInformers(opts: Context, on: InformerCallbacks) {
       name: "pods",
       kubeConfig: kc,
       path: "/api/v1/pods",
-      list: () => core.listPodForAllNamespaces({ labelSelector: MODEL_VERSION_LABEL }),
+      // Parsed JSON, not client-node's model classes: see rawList.
+      list: rawList<V1Pod>(kc, {
+        resource: "pods",
+        path: "/api/v1/pods",
+        labelSelector: MODEL_VERSION_LABEL,
+      }),
       labelSelector: MODEL_VERSION_LABEL,
       transform: podForDrift,
       onChange: on.pod,
@@ -126,8 +144,14 @@ function workloadInformers(opts: Context, on: InformerCallbacks) {
       name: "labelled-deployments",
       kubeConfig: kc,
       path: "/apis/apps/v1/deployments",
-      list: () => apps.listDeploymentForAllNamespaces({ labelSelector: labelled }),
+      list: rawList<V1Deployment>(kc, {
+        resource: "labelled-deployments",
+        path: "/apis/apps/v1/deployments",
+        labelSelector: labelled,
+      }),
       labelSelector: labelled,
+      // Trimmed to what the labelled-Deployment reconciler reads.
+      transform: deploymentForRollouts,
       onChange: on.labelled,
       onDelete: on.labelledGone,
       log: opts.log,
@@ -136,7 +160,7 @@ function workloadInformers(opts: Context, on: InformerCallbacks) {
       name: "deployments",
       kubeConfig: kc,
       path: "/apis/apps/v1/deployments",
-      list: () => apps.listDeploymentForAllNamespaces({ labelSelector: managedBy }),
+      list: (page) => apps.listDeploymentForAllNamespaces({ labelSelector: managedBy, ...pageOf(page) }),
       labelSelector: managedBy,
       onChange: on.deployment,
       onDelete: on.deployment,
@@ -147,7 +171,7 @@ function workloadInformers(opts: Context, on: InformerCallbacks) {
       name: "services",
       kubeConfig: kc,
       path: "/api/v1/services",
-      list: () => core.listServiceForAllNamespaces({ labelSelector: managedBy }),
+      list: (page) => core.listServiceForAllNamespaces({ labelSelector: managedBy, ...pageOf(page) }),
       labelSelector: managedBy,
       onChange: on.service,
       onDelete: on.service,

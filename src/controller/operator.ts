@@ -22,6 +22,7 @@ import { KeysByModel } from "./labelled-keys.ts";
 import { EventRecorder } from "./recorder.ts";
 import { serveHealth } from "./health.ts";
 import { DEPLOYMENT_LABEL } from "./deployment-spec.ts";
+import { withSharedConnections } from "../kube/index.ts";
 
 /**
  * How the operator gets its ledger: opened when this instance starts leading and closed when
@@ -103,6 +104,8 @@ function dependants(
 // eslint-disable-next-line max-lines-per-function -- wiring, split further when it next grows
 export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const log = opts.log;
+  // One connection pool for every call and watch, not an Agent (and a socket) per request.
+  withSharedConnections(opts.kubeConfig);
   const clock = () => new Date();
   const writes = kubeWrites(opts.kubeConfig);
   let ledger: Ledger | undefined;

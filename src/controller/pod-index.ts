@@ -41,8 +41,15 @@ export class PodIndex {
   select(namespace: string, modelVersion: string, selector: Readonly<Record<string, string>>): V1Pod[] {
     const bucket = this.buckets.get(`${namespace}/${modelVersion}`);
     if (bucket === undefined) return [];
-    return [...bucket.values()].filter((p) =>
-      Object.entries(selector).every(([k, v]) => p.metadata?.labels?.[k] === v),
-    );
+    // Called on every reconcile over the model's Pods: one pass, no copy of the bucket.
+    const wanted = Object.entries(selector);
+    const out: V1Pod[] = [];
+    for (const p of bucket.values()) {
+      const labels = p.metadata?.labels;
+      let matches = true;
+      for (const [k, v] of wanted) if (labels?.[k] !== v) matches = false;
+      if (matches) out.push(p);
+    }
+    return out;
   }
 }

@@ -1,4 +1,4 @@
-// HTTP front of the development API server: discovery, list (with selectors), watch (resume
+// HTTP front of the development API server: discovery, list (with selectors and pages), watch (resume
 // by resourceVersion, bookmarks, 410 Gone), get, and the writes in handlers.ts.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
@@ -173,15 +173,53 @@ function watch(store: Store, t: Target, query: URLSearchParams, res: ServerRespo
 /** Open watch streams, so a test can end them all at once (`expireWatches`). */
 export const watchers = new Set<ServerResponse>();
 
+/** Lists being read page by page: the objects selected for the first page, by continue token. */
+const pagedLists = new Map<string, KubeObject[]>();
+const PAGED_LISTS_KEPT = 16;
+let pagedListSerial = 0;
+
+/**
+ * A list, or with `limit` one page of it. Later pages come from the objects selected for the
+ * first page (a snapshot, as etcd serves them) while it is among the last 16 lists paged;
+ * after that, from the store as it is then, at the same offset (an object created or deleted
+ * since can shift the rest by one). Every page carries the first page's resourceVersion.
+ */
 function listOf(store: Store, t: Target, params: URLSearchParams): unknown {
-  const items = store
-    .list(resourceId(t.resource), t.namespace)
-    .filter((o) => matchesSelectors(o, params.get("labelSelector"), params.get("fieldSelector")));
+  const select = () =>
+    store
+      .list(resourceId(t.resource), t.namespace)
+      .filter((o) => matchesSelectors(o, params.get("labelSelector"), params.get("fieldSelector")));
+  const limit = Number(params.get("limit") ?? "0");
+  const token = params.get("continue");
+  let from = 0;
+  let rv = String(store.resourceVersion);
+  let items: KubeObject[];
+  if (token !== null && token !== "") {
+    const parsed = /^(\d+)\.(\d+)\.\d+$/.exec(Buffer.from(token, "base64url").toString());
+    if (parsed === null) throw new ApiError(400, "BadRequest", `continue token is not valid: ${token}`);
+    [rv, from] = [parsed[1] ?? rv, Number(parsed[2])];
+    items = pagedLists.get(token) ?? select();
+    pagedLists.delete(token);
+  } else items = select();
+  const to = Number.isInteger(limit) && limit > 0 ? from + limit : items.length;
+  const rest = items.length - Math.min(to, items.length);
+  let next: string | undefined;
+  if (rest > 0) {
+    next = Buffer.from(`${rv}.${to}.${++pagedListSerial}`).toString("base64url");
+    pagedLists.set(next, items);
+    for (const old of pagedLists.keys()) {
+      if (pagedLists.size <= PAGED_LISTS_KEPT) break;
+      pagedLists.delete(old);
+    }
+  }
   return {
     apiVersion: apiVersionOf(t.resource),
     kind: `${t.resource.kind}List`,
-    metadata: { resourceVersion: String(store.resourceVersion) },
-    items,
+    metadata: {
+      resourceVersion: rv,
+      ...(next === undefined ? {} : { continue: next, remainingItemCount: rest }),
+    },
+    items: from === 0 && rest === 0 ? items : items.slice(from, to),
   };
 }
 

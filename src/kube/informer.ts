@@ -6,8 +6,8 @@ import {
   Watch,
   type Informer,
   type KubeConfig,
+  type KubernetesListObject,
   type KubernetesObject,
-  type ListPromise,
   type ObjectCache,
 } from "@kubernetes/client-node";
 import { Backoff, type BackoffPolicy, type RandomSource } from "../backoff/index.ts";
@@ -39,12 +39,30 @@ export interface Watched<T extends KubernetesObject> {
   stop(): Promise<void>;
 }
 
+/** Which page of a list to fetch: at most `limit` items, from the `continue` token of the last page on. */
+export interface ListPage {
+  limit: number;
+  continue?: string;
+}
+
+/**
+ * A list call. Given a page it asks for that page (`limit`, `_continue`) and the informer reads
+ * the rest page by page, each transformed before the next is fetched, so the whole list is
+ * never held as the API server sent it; a list that ignores the page is one page.
+ */
+export type PagedList<T extends KubernetesObject> = (page?: ListPage) => Promise<KubernetesListObject<T>>;
+
+/** client-go's reflector lists 500 objects a page. */
+export const LIST_PAGE_SIZE = 500;
+
 export interface WatchOptions<T extends KubernetesObject> {
   /** Names the resource in errors, e.g. "modelversions". */
   resource: string;
   kubeConfig: KubeConfig;
   path: string;
-  list: ListPromise<T>;
+  list: PagedList<T>;
+  /** Objects per list page (default LIST_PAGE_SIZE). */
+  pageSize?: number;
   labelSelector?: string;
   onChange(object: T): void;
   onDelete(object: T): void;
@@ -119,13 +137,16 @@ class Restarting<T extends KubernetesObject> {
 }
 
 /**
- * client-node's Watch with each object event transformed before the informer sees it. ERROR
- * (a Status carrying 410 Gone) and BOOKMARK events pass untouched: the informer reads the
- * code and the resourceVersion from them.
+ * client-node's Watch asking for bookmarks, with each object event transformed before the
+ * informer sees it. Bookmarks carry the current resourceVersion to a watch whose objects do not
+ * change, so when it reconnects (client-node ends a watch silent for 30 s) it resumes from there
+ * instead of from a resourceVersion compacted away, which would be 410 Gone and a full relist.
+ * ERROR (a Status carrying 410 Gone) and BOOKMARK events pass untouched: the informer reads
+ * the code and the resourceVersion from them.
  */
-class TransformingWatch<T extends KubernetesObject> extends Watch {
-  private readonly transform: Transform<T>;
-  constructor(kubeConfig: KubeConfig, transform: Transform<T>) {
+class BookmarkingWatch<T extends KubernetesObject> extends Watch {
+  private readonly transform: Transform<T> | undefined;
+  constructor(kubeConfig: KubeConfig, transform: Transform<T> | undefined) {
     super(kubeConfig);
     this.transform = transform;
   }
@@ -135,28 +156,52 @@ class TransformingWatch<T extends KubernetesObject> extends Watch {
     callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
     done: (err: unknown) => void,
   ): Promise<AbortController> {
+    const transform = this.transform;
     const objectEvent = (phase: string) => phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED";
     return super.watch(
       path,
-      queryParams,
-      (phase, apiObj, watchObj) =>
-        callback(phase, objectEvent(phase) ? this.transform(apiObj as T) : apiObj, watchObj),
+      { ...queryParams, allowWatchBookmarks: true },
+      transform === undefined
+        ? callback
+        : (phase, apiObj, watchObj) =>
+            callback(phase, objectEvent(phase) ? transform(apiObj as T) : apiObj, watchObj),
       done,
     );
   }
 }
 
+/** The continue token of a list page: `_continue` once client-node deserialised it, `continue` if untyped. */
+function continueOf(list: KubernetesListObject<KubernetesObject>): string | undefined {
+  const m = list.metadata as { _continue?: unknown; continue?: unknown } | undefined;
+  const token = m?._continue ?? m?.continue;
+  return typeof token === "string" && token !== "" ? token : undefined;
+}
+
+/**
+ * The whole list, read page by page with `transform` applied to each page as it arrives. The
+ * resourceVersion is the first page's: the API server serves every page from that snapshot.
+ */
+async function listInPages<T extends KubernetesObject>(
+  list: PagedList<T>,
+  limit: number,
+  transform: Transform<T> | undefined,
+): Promise<KubernetesListObject<T>> {
+  const first = await list({ limit });
+  const items = transform === undefined ? first.items : first.items.map(transform);
+  for (let token = continueOf(first); token !== undefined;) {
+    const page = await list({ limit, continue: token });
+    for (const o of page.items) items.push(transform === undefined ? o : transform(o));
+    token = continueOf(page);
+  }
+  const { resourceVersion } = first.metadata ?? {};
+  return { ...first, metadata: resourceVersion === undefined ? {} : { resourceVersion }, items };
+}
+
 /** The list-then-watch informer, with `transform` applied to what it lists and watches. */
 function informerFor<T extends KubernetesObject>(opts: WatchOptions<T>): Informer<T> & ObjectCache<T> {
   const { transform } = opts;
-  if (transform === undefined)
-    return new ListWatch(opts.path, new Watch(opts.kubeConfig), opts.list, false, opts.labelSelector);
-  const list: ListPromise<T> = async () => {
-    const listed = await opts.list();
-    listed.items = listed.items.map(transform);
-    return listed;
-  };
-  const watch = new TransformingWatch(opts.kubeConfig, transform);
+  const list = () => listInPages(opts.list, opts.pageSize ?? LIST_PAGE_SIZE, transform);
+  const watch = new BookmarkingWatch(opts.kubeConfig, transform);
   return new ListWatch(opts.path, watch, list, false, opts.labelSelector);
 }
 

@@ -1,7 +1,17 @@
 // What an informer keeps of each object, decided before the object enters its cache (as
 // controller-runtime's cache transforms do). A Pod as the API server returns it, with the
 // kubelet's and controller-manager's managedFields, holds about 15 times what drift reads.
-import type { KubernetesObject, V1Container, V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import type {
+  KubernetesObject,
+  V1Container,
+  V1ContainerStatus,
+  V1Deployment,
+  V1DeploymentSpec,
+  V1DeploymentStatus,
+  V1ObjectMeta,
+  V1OwnerReference,
+  V1Pod,
+} from "@kubernetes/client-node";
 
 const TEMPLATE_HASH = "modelchain.io/template-hash";
 
@@ -14,16 +24,56 @@ export function withoutManagedFields<T extends KubernetesObject>(object: T): T {
   return object;
 }
 
+/**
+ * Strings that many cached objects share — namespaces, label keys and values, images and image
+ * IDs, owner names — held once: each decoded object brings its own copy of every string, and
+ * at 50,000 Pods the copies of a handful of image references alone are megabytes. Bounded: when
+ * full it starts over, so a churn of distinct values costs at most `max` entries.
+ */
+class Interned {
+  private readonly held = new Map<string, string>();
+  private readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
+  of(value: string): string;
+  of(value: string | undefined): string | undefined;
+  of(value: string | undefined): string | undefined {
+    if (value === undefined) return undefined;
+    const held = this.held.get(value);
+    if (held !== undefined) return held;
+    if (this.held.size >= this.max) this.held.clear();
+    this.held.set(value, value);
+    return value;
+  }
+}
+const interned = new Interned(50_000);
+
+function internedRecord(r: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k in r) out[interned.of(k)] = interned.of(r[k] as string);
+  return out;
+}
+
+const ownerReference = (r: V1OwnerReference): V1OwnerReference => ({
+  apiVersion: interned.of(r.apiVersion),
+  kind: interned.of(r.kind),
+  name: interned.of(r.name),
+  uid: interned.of(r.uid),
+  ...(r.controller === undefined ? {} : { controller: r.controller }),
+  ...(r.blockOwnerDeletion === undefined ? {} : { blockOwnerDeletion: r.blockOwnerDeletion }),
+});
+
 const container = (c: V1Container): V1Container => ({
-  name: c.name,
-  ...(c.image === undefined ? {} : { image: c.image }),
+  name: interned.of(c.name),
+  ...(c.image === undefined ? {} : { image: interned.of(c.image) }),
 });
 
 function containerStatus(s: V1ContainerStatus, withState: boolean): V1ContainerStatus {
   return {
-    name: s.name,
-    image: s.image,
-    imageID: s.imageID,
+    name: interned.of(s.name),
+    image: interned.of(s.image),
+    imageID: interned.of(s.imageID),
     ready: s.ready,
     restartCount: s.restartCount,
     // Started: the kubelet created the container, so its image volumes were pulled and mounted.
@@ -37,7 +87,8 @@ function containerStatus(s: V1ContainerStatus, withState: boolean): V1ContainerS
 /**
  * A Pod reduced to what the reconcilers read: identity and labels, the containers' names and
  * images as specified, what the kubelet reports running (image IDs), and the init containers'
- * states. Everything else — volumes, env, probes, conditions, managedFields — is dropped.
+ * states. Everything else — volumes, env, probes, conditions, managedFields — is dropped, and
+ * the strings Pods share are held once (see Interned).
  */
 export function podForDrift(pod: V1Pod): V1Pod {
   const m = pod.metadata ?? {};
@@ -47,15 +98,15 @@ export function podForDrift(pod: V1Pod): V1Pod {
     ...(pod.kind === undefined ? {} : { kind: pod.kind }),
     metadata: {
       name: m.name,
-      namespace: m.namespace,
+      namespace: interned.of(m.namespace),
       uid: m.uid,
       resourceVersion: m.resourceVersion,
-      ...(m.labels === undefined ? {} : { labels: m.labels }),
+      ...(m.labels === undefined ? {} : { labels: internedRecord(m.labels) }),
       // Which rollout of an owned Deployment the Pod belongs to (its artifact outcome is that rollout's).
       ...(m.annotations?.[TEMPLATE_HASH] === undefined
         ? {}
-        : { annotations: { [TEMPLATE_HASH]: m.annotations[TEMPLATE_HASH] } }),
-      ...(m.ownerReferences === undefined ? {} : { ownerReferences: m.ownerReferences }),
+        : { annotations: { [TEMPLATE_HASH]: interned.of(m.annotations[TEMPLATE_HASH]) } }),
+      ...(m.ownerReferences === undefined ? {} : { ownerReferences: m.ownerReferences.map(ownerReference) }),
       ...(m.deletionTimestamp === undefined ? {} : { deletionTimestamp: m.deletionTimestamp }),
     },
     spec: {
@@ -68,7 +119,7 @@ export function podForDrift(pod: V1Pod): V1Pod {
       ? {}
       : {
           status: {
-            ...(s.phase === undefined ? {} : { phase: s.phase }),
+            ...(s.phase === undefined ? {} : { phase: interned.of(s.phase) }),
             ...(s.containerStatuses === undefined
               ? {}
               : { containerStatuses: s.containerStatuses.map((c) => containerStatus(c, false)) }),
@@ -76,6 +127,100 @@ export function podForDrift(pod: V1Pod): V1Pod {
               ? {}
               : { initContainerStatuses: s.initContainerStatuses.map((c) => containerStatus(c, true)) }),
           },
+        }),
+  };
+}
+
+/** The annotations of a labelled Deployment a reconciler reads: modelchain's own. */
+const keptAnnotations = (a: Record<string, string> | undefined): Record<string, string> | undefined => {
+  if (a === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const k in a) if (k.startsWith("modelchain.io/")) out[k] = a[k] as string;
+  return out;
+};
+
+const servingContainer = (c: V1Container): V1Container => ({
+  name: interned.of(c.name),
+  ...(c.image === undefined ? {} : { image: interned.of(c.image) }),
+  ...(c.command === undefined ? {} : { command: c.command }),
+  ...(c.args === undefined ? {} : { args: c.args }),
+  ...(c.env === undefined ? {} : { env: c.env }),
+  ...(c.envFrom === undefined ? {} : { envFrom: c.envFrom }),
+  ...(c.resources === undefined ? {} : { resources: c.resources }),
+});
+
+/**
+ * A Deployment that opted in with the model-version label, reduced to what its reconciler reads:
+ * identity, labels and modelchain's annotations (not kubectl's last-applied copy of the whole
+ * object), replicas, selector, the template's modelchain annotations, its containers' images and
+ * serving config (command, args, env, envFrom, resources), its volumes, and the rollout status
+ * (replica counts, observed generation, the conditions' type, status and reason). Probes, ports,
+ * scheduling and managedFields are dropped.
+ */
+export function deploymentForRollouts(d: V1Deployment): V1Deployment {
+  return {
+    ...(d.apiVersion === undefined ? {} : { apiVersion: d.apiVersion }),
+    ...(d.kind === undefined ? {} : { kind: d.kind }),
+    metadata: rolloutMetadata(d.metadata ?? {}),
+    ...(d.spec === undefined ? {} : { spec: rolloutSpec(d.spec) }),
+    ...(d.status === undefined ? {} : { status: rolloutStatus(d.status) }),
+  };
+}
+
+function rolloutMetadata(m: V1ObjectMeta): V1ObjectMeta {
+  const annotations = keptAnnotations(m.annotations);
+  return {
+    name: m.name,
+    namespace: interned.of(m.namespace),
+    uid: m.uid,
+    resourceVersion: m.resourceVersion,
+    ...(m.generation === undefined ? {} : { generation: m.generation }),
+    ...(m.labels === undefined ? {} : { labels: internedRecord(m.labels) }),
+    ...(annotations === undefined ? {} : { annotations }),
+    ...(m.ownerReferences === undefined ? {} : { ownerReferences: m.ownerReferences.map(ownerReference) }),
+    ...(m.deletionTimestamp === undefined ? {} : { deletionTimestamp: m.deletionTimestamp }),
+  };
+}
+
+function rolloutSpec(spec: V1DeploymentSpec): V1DeploymentSpec {
+  const template = spec.template;
+  const pod = template.spec;
+  const labels = template.metadata?.labels;
+  const annotations = keptAnnotations(template.metadata?.annotations);
+  return {
+    ...(spec.replicas === undefined ? {} : { replicas: spec.replicas }),
+    selector: spec.selector,
+    template: {
+      metadata: {
+        ...(labels === undefined ? {} : { labels: internedRecord(labels) }),
+        ...(annotations === undefined ? {} : { annotations }),
+      },
+      spec: {
+        containers: (pod?.containers ?? []).map(servingContainer),
+        ...(pod?.initContainers === undefined
+          ? {}
+          : { initContainers: pod.initContainers.map(servingContainer) }),
+        ...(pod?.volumes === undefined ? {} : { volumes: pod.volumes }),
+      },
+    },
+  };
+}
+
+function rolloutStatus(s: V1DeploymentStatus): V1DeploymentStatus {
+  return {
+    ...(s.observedGeneration === undefined ? {} : { observedGeneration: s.observedGeneration }),
+    ...(s.replicas === undefined ? {} : { replicas: s.replicas }),
+    ...(s.updatedReplicas === undefined ? {} : { updatedReplicas: s.updatedReplicas }),
+    ...(s.readyReplicas === undefined ? {} : { readyReplicas: s.readyReplicas }),
+    ...(s.availableReplicas === undefined ? {} : { availableReplicas: s.availableReplicas }),
+    ...(s.conditions === undefined
+      ? {}
+      : {
+          conditions: s.conditions.map((c) => ({
+            type: interned.of(c.type),
+            status: interned.of(c.status),
+            ...(c.reason === undefined ? {} : { reason: interned.of(c.reason) }),
+          })),
         }),
   };
 }

@@ -117,6 +117,27 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
     );
   });
 
+  it("gives the operator V8 heap limits (operator.v8) in NODE_OPTIONS, below its memory limit", () => {
+    const env = (rendered: Rendered) =>
+      byKind(rendered, "Deployment").find((d) => d["metadata"]["name"] === "mc-operator")?.["spec"][
+        "template"
+      ]["spec"]["containers"][0]["env"] as Array<{ name: string; value?: string }>;
+    expect(env(objects).find((e) => e.name === "NODE_OPTIONS")?.value).toBe(
+      "--max-old-space-size=256 --max-semi-space-size=8",
+    );
+    const raised = render({ "operator.v8.maxOldSpaceMiB": 768, "operator.v8.maxSemiSpaceMiB": 16 });
+    expect(env(raised).find((e) => e.name === "NODE_OPTIONS")?.value).toBe(
+      "--max-old-space-size=768 --max-semi-space-size=16",
+    );
+    const operator = byKind(objects, "Deployment").find((d) => d["metadata"]["name"] === "mc-operator");
+    const limit = String(
+      operator?.["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"],
+    );
+    expect(limit).toMatch(/^\d+Mi$/);
+    // Old space plus three semi-spaces (V8's young generation) fit under the limit with room for the rest.
+    expect(Number.parseInt(limit, 10)).toBeGreaterThan(256 + 3 * 8 + 150);
+  });
+
   it("runs both Deployments non-root on a read-only root filesystem with probes", () => {
     for (const d of byKind(objects, "Deployment")) {
       const pod = d["spec"]["template"]["spec"];

@@ -76,6 +76,16 @@ describe("the chart's values", () => {
     ["a misspelt policy", ["--set", "webhook.failurePolicy=Block"], /\/webhook\/failurePolicy/],
     ["a tag where a digest goes", ["--set", "image.digest=latest"], /\/image\/digest/],
     ["a resources typo", ["--set", "operator.resources.request.cpu=1"], /\/operator\/resources/],
+    [
+      "an old space too small to hold the caches",
+      ["--set", "operator.v8.maxOldSpaceMiB=16"],
+      /\/operator\/v8\/maxOldSpaceMiB/,
+    ],
+    [
+      "a semi-space in bytes",
+      ["--set", "operator.v8.maxSemiSpaceMiB=8388608"],
+      /\/operator\/v8\/maxSemiSpaceMiB/,
+    ],
     ["a name Kubernetes refuses", ["--set", "fullnameOverride=Audit_Log"], /\/fullnameOverride/],
     ["a PDB of nonsense", ["--set", "webhook.podDisruptionBudget.minAvailable=half"], /minAvailable/],
   ])("refuses %s, naming the value", (_, args, message) => {

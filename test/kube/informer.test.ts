@@ -32,13 +32,19 @@ describe("the shared informer (client-node's, restarted with backoff) through a 
   });
   afterAll(async () => cluster?.stop());
 
-  const watchNamespaces = (backoff = BACKOFF): Watched<V1Namespace> => {
+  const watchNamespaces = (backoff = BACKOFF, pageSize?: number): Watched<V1Namespace> => {
     const core = proxy.kubeConfig.makeApiClient(CoreV1Api);
     return watchResource<V1Namespace>({
       resource: "namespaces",
       kubeConfig: proxy.kubeConfig,
       path: NAMESPACES,
-      list: () => core.listNamespace(),
+      list: (page) =>
+        core.listNamespace(
+          page === undefined
+            ? {}
+            : { limit: page.limit, ...(page.continue === undefined ? {} : { _continue: page.continue }) },
+        ),
+      ...(pageSize === undefined ? {} : { pageSize }),
       onChange: () => {},
       onDelete: () => {},
       onError: (error, restartInMs) => failures.push({ error, restartInMs }),
@@ -92,6 +98,23 @@ describe("the shared informer (client-node's, restarted with backoff) through a 
     await cluster.kubeConfig.makeApiClient(CoreV1Api).deleteNamespace({ name: "late" });
   });
 
+  it("lists page by page, each page transformed before the next, and caches every object once", async () => {
+    proxy = await startFlakyProxy(cluster.url);
+    const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+    for (let i = 0; i < 5; i++) await core.createNamespace({ body: { metadata: { name: `paged-${i}` } } });
+    const all = (await core.listNamespace()).items.map((n) => n.metadata?.name).sort();
+    watched = watchNamespaces(BACKOFF, 2);
+    await watched.synced;
+    expect(lists()).toBe(Math.ceil(all.length / 2));
+    expect(
+      watched.cache
+        .list()
+        .map((n) => n.metadata?.name)
+        .sort(),
+    ).toEqual(all);
+    for (let i = 0; i < 5; i++) await core.deleteNamespace({ name: `paged-${i}` });
+  });
+
   it("after stop, a pending restart never reaches the API server", async () => {
     proxy = await startFlakyProxy(cluster.url);
     proxy.failNext("list", NAMESPACES, 1_000, 500);
@@ -102,5 +125,53 @@ describe("the shared informer (client-node's, restarted with backoff) through a 
     await new Promise((r) => setTimeout(r, 150));
     expect(proxy.requests.length).toBe(seen);
     expect(failures).toHaveLength(1);
+  });
+});
+
+describe("a quiet watch whose resourceVersion the API server compacts away", () => {
+  let cluster: DevCluster;
+  let proxy: FlakyProxy;
+  let watched: Watched<V1Namespace> | undefined;
+  beforeAll(async () => {
+    // Ten events of history: writes to other resources compact the namespaces' resourceVersion.
+    cluster = await startDevCluster({ historyLimit: 10 });
+    proxy = await startFlakyProxy(cluster.url);
+  });
+  afterAll(async () => {
+    await watched?.stop();
+    await proxy?.close();
+    await cluster?.stop();
+  });
+
+  it("resumes from the last bookmark after a reconnect instead of relisting (410 Gone)", async () => {
+    const core = proxy.kubeConfig.makeApiClient(CoreV1Api);
+    watched = watchResource<V1Namespace>({
+      resource: "namespaces",
+      kubeConfig: proxy.kubeConfig,
+      path: NAMESPACES,
+      list: () => core.listNamespace(),
+      onChange: () => {},
+      onDelete: () => {},
+      onError: () => {},
+    });
+    await watched.synced;
+    const lists = () => proxy.requests.filter((r) => r === `list ${NAMESPACES}`).length;
+    const watches = () => proxy.requests.filter((r) => r === `watch ${NAMESPACES}`).length;
+    expect(lists()).toBe(1);
+    const other = cluster.kubeConfig.makeApiClient(CoreV1Api);
+    await other.createNamespace({ body: { metadata: { name: "busy" } } });
+    for (let i = 0; i < 30; i++)
+      await other.createNamespacedConfigMap({ namespace: "busy", body: { metadata: { name: `c-${i}` } } });
+    // The development server sends a bookmark a second; wait for one past the compaction.
+    await new Promise((r) => setTimeout(r, 1_500));
+    proxy.endWatches();
+    await until("the watch reconnecting", () => watches() === 2);
+    await other.createNamespace({ body: { metadata: { name: "after" } } });
+    const cache = watched.cache;
+    await until(
+      "the namespace created after the reconnect reaching the cache",
+      () => cache.get("after") !== undefined,
+    );
+    expect(lists()).toBe(1);
   });
 });
