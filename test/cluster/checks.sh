@@ -71,7 +71,7 @@ h install mc "$root/helm/modelchain" --namespace "$ns" --create-namespace "${cha
 step "helm install --wait: $(k -n "$ns" get pods -o name | wc -l) pod(s), PVC $(k -n "$ns" get pvc mc-ledger -o jsonpath='{.status.phase}')"
 # In the default mode the operator serves the webhook under its own account: one binding.
 bindings="$(k get clusterrolebinding -o name | grep 'mc-' | tr '\n' ' ')"
-[ "$bindings" = "clusterrolebinding.rbac.authorization.k8s.io/mc-modelchain-operator " ] ||
+[ "$bindings" = "clusterrolebinding.rbac.authorization.k8s.io/mc-operator " ] ||
   fail "expected only the operator's ClusterRoleBinding, found: $bindings"
 [ "$(k auth can-i create deployments.apps -n ml --as="system:serviceaccount:$ns:mc-operator")" = yes ] ||
   fail "the chart's operator role cannot create Deployments"
