@@ -132,3 +132,13 @@ if (process.argv[2] === "--serve") {
   const [kind, certFile, keyFile, port] = process.argv.slice(3);
   await serve(kind === "bare" ? "bare" : "webhook", certFile ?? "", keyFile ?? "", Number(port ?? 0));
 }
+
+/** The median of each figure across rounds (each field on its own), as both webhook benches report. */
+export function medianRound<R extends { [K in keyof R]: number }>(runs: R[]): R {
+  const out: Partial<Record<keyof R, number>> = {};
+  for (const field of Object.keys(runs[0] ?? {}) as Array<keyof R>) {
+    const sorted = runs.map((r) => r[field]).sort((a, b) => a - b);
+    out[field] = sorted[Math.floor(sorted.length / 2)] ?? 0;
+  }
+  return out as R;
+}

@@ -16,7 +16,7 @@ import { loadavg } from "node:os";
 import { rmSync } from "node:fs";
 import { servingCertificate } from "../test/envtest/webhook-tls.ts";
 import { benchObjects, createReview } from "./_webhook-reviews.ts";
-import { startServerChild, type ServerChild, type ServerCpu } from "./_webhook-server.ts";
+import { medianRound, startServerChild, type ServerChild, type ServerCpu } from "./_webhook-server.ts";
 
 const REVIEWS = Number(process.env["BENCH_WEBHOOK_REVIEWS"] ?? 6_000);
 const ROUNDS = Number(process.env["BENCH_WEBHOOK_ROUNDS"] ?? 3);
@@ -133,23 +133,6 @@ async function round(
   return { ...r, cpuUs, sysUs: (after.system - before.system) / reviews };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-}
-
-function summarise(runs: Round[]): Round {
-  const pick = (f: (x: Round) => number): number => median(runs.map(f));
-  return {
-    perSecond: pick((x) => x.perSecond),
-    p50: pick((x) => x.p50),
-    p99: pick((x) => x.p99),
-    cpuUs: pick((x) => x.cpuUs),
-    sysUs: pick((x) => x.sysUs),
-    fresh: pick((x) => x.fresh),
-  };
-}
-
 async function main(): Promise<void> {
   const tls = servingCertificate();
   const load1 = loadavg();
@@ -181,8 +164,8 @@ async function main(): Promise<void> {
       `  load average ${load1.map((l) => l.toFixed(2)).join(" ")} before, ${load2.map((l) => l.toFixed(2)).join(" ")} after (2 cores, shared)`,
     );
     for (const inFlight of IN_FLIGHT) {
-      const b = summarise(results.get(`${inFlight} bare`) ?? []);
-      const w = summarise(results.get(`${inFlight} webhook`) ?? []);
+      const b = medianRound(results.get(`${inFlight} bare`) ?? []);
+      const w = medianRound(results.get(`${inFlight} webhook`) ?? []);
       console.log(`  ${inFlight} in flight:`);
       for (const [name, f] of [
         ["bare node:https", b],

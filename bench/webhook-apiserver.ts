@@ -15,7 +15,7 @@ import { envtestAssets } from "../test/envtest/assets.ts";
 import { startControlPlane, type ControlPlane } from "../test/envtest/controlplane.ts";
 import { servingCertificate } from "../test/envtest/webhook-tls.ts";
 import { benchObjects, NAMESPACE, type BenchObject } from "./_webhook-reviews.ts";
-import { startServerChild, type ServerChild, type ServerCpu } from "./_webhook-server.ts";
+import { medianRound, startServerChild, type ServerChild, type ServerCpu } from "./_webhook-server.ts";
 
 const CREATES = Number(process.env["BENCH_APISERVER_CREATES"] ?? 3_000);
 const ROUNDS = Number(process.env["BENCH_APISERVER_ROUNDS"] ?? 3);
@@ -201,22 +201,6 @@ async function round(
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-}
-
-function summarise(runs: Round[]): Round {
-  const pick = (f: (x: Round) => number): number => median(runs.map(f));
-  return {
-    perSecond: pick((x) => x.perSecond),
-    p50: pick((x) => x.p50),
-    p99: pick((x) => x.p99),
-    cpuUs: pick((x) => x.cpuUs),
-    fresh: pick((x) => x.fresh),
-  };
-}
-
 async function main(): Promise<void> {
   const assets = envtestAssets();
   if ("missing" in assets) {
@@ -275,8 +259,8 @@ async function main(): Promise<void> {
       `  load average ${load1.map((l) => l.toFixed(2)).join(" ")} before, ${load2.map((l) => l.toFixed(2)).join(" ")} after (2 cores, shared)`,
     );
     for (const inFlight of IN_FLIGHT) {
-      const b = summarise(results.get(`${inFlight} bare`) ?? []);
-      const w = summarise(results.get(`${inFlight} webhook`) ?? []);
+      const b = medianRound(results.get(`${inFlight} bare`) ?? []);
+      const w = medianRound(results.get(`${inFlight} webhook`) ?? []);
       console.log(`  ${inFlight} creates in flight:`);
       for (const [name, f] of [
         ["bare node:https", b],
