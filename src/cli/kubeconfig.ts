@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
+import { withSharedConnections } from "../kube/connections.ts";
 import { KubeConfig } from "@kubernetes/client-node";
 
 export interface KubeconfigFlags {
@@ -66,5 +67,6 @@ export function loadKubeConfig(flags: KubeconfigFlags): KubeConfig {
       throw new NoKubeconfig(`kubeconfig has no context ${JSON.stringify(flags.context)}`);
     kc.setCurrentContext(flags.context);
   }
-  return kc;
+  // Every command that talks to the API server (operator, webhook, plugin) reuses connections.
+  return withSharedConnections(kc);
 }
