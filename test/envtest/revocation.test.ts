@@ -263,7 +263,17 @@ describe.skipIf(skip)("revocation as a recorded fact, through a real API server"
   });
 
   it("denies removing spec.revoked by JSON patch, saying how to reinstate", async () => {
-    const answer = await removeRevoked();
+    // The webhook reads the ledger every ledgerRefreshMs; until it has read the revocation it
+    // still denies, saying the revocation is not in the ledger yet.
+    let answer = "";
+    await waitFor(
+      "the webhook has read the revocation",
+      async () => {
+        answer = await removeRevoked();
+        return !answer.includes("its revocation is not in the ledger yet");
+      },
+      30_000,
+    );
     expect(answer).toContain("denied the request");
     expect(answer).toContain("removing spec.revoked does not reinstate ml/mistral-7b-base");
     expect(answer).toContain("modelchain reinstate");
