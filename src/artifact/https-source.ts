@@ -53,6 +53,7 @@ function rangeOf(res: IncomingMessage): OpenedRange {
     partial?.total ?? (length === undefined || partial !== undefined ? undefined : Number(length));
   return {
     body: res,
+    ownedChunks: true,
     start: partial?.start ?? 0,
     ...(total === undefined ? {} : { total }),
     ...(etag === undefined ? {} : { validator: etag }),

@@ -23,6 +23,11 @@ export interface OpenedRange {
   total?: number;
   /** ETag (or similar) of the object version served. */
   validator?: string;
+  /**
+   * The body's chunks are the consumer's alone once read (each owns its whole ArrayBuffer, as
+   * Node's HTTPS response chunks do): their memory may be handed back once written.
+   */
+  ownedChunks?: boolean;
 }
 
 export interface ArtifactSource {

@@ -53,13 +53,14 @@ export interface ArtifactPod {
 export type ArtifactPlan = { ok: true; pod: ArtifactPod } | { ok: false; reason: string; message: string };
 
 /**
- * The init container's Node flags: 1 MiB young-generation semi-spaces. Node's TLS hands each
- * 16 KiB record to JavaScript in a buffer of its own, freed only when a collection finds it dead;
- * with V8's default young generation ≈ 64 MiB of them were pending at a 2 GiB fetch's peak, with
- * this ≈ 20–30 MiB, at no measured cost in throughput (bench/artifact-fetch.ts). Set as an env
- * var, so the image's entrypoint stays as it is; it is explicit env, so envFrom cannot replace it.
+ * The init container's Node flags, each for its peak RSS (bench/artifact-fetch.ts, 2 GiB over
+ * HTTPS): 1 MiB young-generation semi-spaces (the garbage of a streamed object is collected
+ * sooner), and one V8 worker thread (a process that streams bytes through native code has
+ * little to collect in parallel). The artifact commands also switch off V8's optimising compiler
+ * (cli/bin.ts: Node does not accept `--no-opt` in NODE_OPTIONS). Set as an env var, so the
+ * image's entrypoint stays as it is; it is explicit env, so envFrom cannot replace it.
  */
-export const ARTIFACT_NODE_OPTIONS = "--max-semi-space-size=1";
+export const ARTIFACT_NODE_OPTIONS = "--max-semi-space-size=1 --v8-pool-size=1";
 
 function initContainer(image: string, args: string[], mount: V1VolumeMount, secret?: string): V1Container {
   return {
