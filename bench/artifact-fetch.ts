@@ -4,7 +4,7 @@
 // NODE_OPTIONS), against `sha256sum` of the same file in the same round (goal ≥ 0.8×), with each
 // process's peak RSS (goal ≤ 64 MiB: streamed, never held in memory). Printed beside them: the
 // floor, an idle `node -e 'setTimeout(()=>{},1e4)'`; the CLI with the artifact command loaded and
-// nothing done (`artifact fetch --help`); the fetch with V8's default flags; and `dd` of the same
+// nothing done (`artifact fetch --help`); the fetch without the init container's NODE_OPTIONS; and `dd` of the same
 // file with fsync, what writing it to this disk costs without any network or hashing (the fetch
 // fsyncs the file before renaming it into place). Every step starts after a `sync`.
 // Rounds alternate the order (the machine is shared); each figure has the load average at its start.
@@ -177,7 +177,7 @@ const NAMES = [
   "dd (write the file, fsync)",
   "artifact verify",
   "artifact fetch (https)",
-  "fetch, V8 default flags",
+  "fetch, no NODE_OPTIONS",
   "CLI idle (fetch --help)",
   "node floor (setTimeout)",
 ] as const;
@@ -210,7 +210,7 @@ try {
       ),
     "artifact verify": () => runCli(["artifact", "verify", "--path", file, "--digest", digest], initEnv),
     "artifact fetch (https)": () => runCli(fetchArgs, initEnv),
-    "fetch, V8 default flags": () => runCli(fetchArgs, { NODE_EXTRA_CA_CERTS: server.ca }),
+    "fetch, no NODE_OPTIONS": () => runCli(fetchArgs, { NODE_EXTRA_CA_CERTS: server.ca }),
     "CLI idle (fetch --help)": () => runCli(["artifact", "fetch", "--help"], initEnv),
     "node floor (setTimeout)": floor,
   };
