@@ -29,8 +29,13 @@ const WRITE_BATCH = 1024 * 1024;
 function release(chunks: readonly Uint8Array[]): void {
   for (const chunk of chunks) {
     const { buffer } = chunk;
-    if (buffer instanceof ArrayBuffer && chunk.byteOffset === 0 && buffer.byteLength === chunk.byteLength)
-      buffer.transfer(0);
+    if (buffer instanceof ArrayBuffer && chunk.byteOffset === 0 && buffer.byteLength === chunk.byteLength) {
+      try {
+        buffer.transfer(0);
+      } catch {
+        // A buffer marked non-detachable keeps its memory until a collection, as any other would.
+      }
+    }
   }
 }
 
