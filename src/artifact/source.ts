@@ -24,8 +24,8 @@ export interface OpenedRange {
   /** ETag (or similar) of the object version served. */
   validator?: string;
   /**
-   * The body's chunks are the consumer's alone once read (each owns its whole ArrayBuffer, as
-   * Node's HTTPS response chunks do): their memory may be handed back once written.
+   * The body's chunks are the consumer's alone once read (as Node's HTTPS response chunks are):
+   * the memory of those that own their whole ArrayBuffer may be handed back once written.
    */
   ownedChunks?: boolean;
 }

@@ -89,7 +89,7 @@ describe("the Pod that receives the artifact", () => {
             "--termination-message-path",
             "/dev/termination-log",
           ],
-          // A small young generation: Node's TLS buffers are freed sooner (bench/artifact-fetch.ts).
+          // A small young generation and one V8 worker: a lower peak RSS (bench/artifact-fetch.ts).
           env: [{ name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --v8-pool-size=1" }],
           volumeMounts: [{ name: "model", mountPath: "/artifact" }],
           terminationMessagePath: "/dev/termination-log",
