@@ -35,7 +35,7 @@ function release(chunks: readonly Uint8Array[]): void {
         buffer.transfer(0);
       } catch (e: unknown) {
         // A buffer marked non-detachable keeps its memory until a collection, as any other would.
-        if (!(e instanceof TypeError) || typeof buffer.transfer !== "function") throw e;
+        if (!(e instanceof TypeError)) throw e;
       }
     }
   }
