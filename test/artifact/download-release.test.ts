@@ -1,13 +1,19 @@
 // downloadObject hands back the memory of chunks it has written only when the source says they
 // are its own, and then only chunks that own their whole ArrayBuffer: a view into a buffer shared
-// with other data is left alone, and the bytes written are the bytes sent either way.
-import { createHash } from "node:crypto";
+// with other data is left alone, and the bytes written are the bytes sent either way. Last, the
+// real HTTPS source against a real server on loopback that cuts the body once: Node's response
+// chunks are released, and the range resumed after the cut is still exact.
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { globalAgent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { downloadObject } from "../../src/artifact/download.ts";
+import { httpsSource } from "../../src/artifact/https-source.ts";
 import type { ArtifactSource } from "../../src/artifact/source.ts";
+import { certDir, hasOpenssl } from "../webhook/tls-fixture.ts";
+import { startHttpsStore } from "./https-store.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -30,15 +36,38 @@ function sourceOf(chunks: Uint8Array[], ownedChunks: boolean): ArtifactSource {
   };
 }
 
-async function download(chunks: Uint8Array[], owned: boolean): Promise<{ sha256: string; bytes: Buffer }> {
+async function downloadFrom(
+  source: ArtifactSource,
+  locator = "mem://w.bin",
+): Promise<{ sha256: string; bytes: Buffer }> {
   const dir = mkdtempSync(join(tmpdir(), "mc-release-"));
   dirs.push(dir);
-  const { sha256 } = await downloadObject(
-    sourceOf(chunks, owned),
-    { path: "w.bin", locator: "mem://w.bin" },
-    join(dir, "w.bin"),
-  );
+  const retry = { attempts: 3, policy: { baseMs: 1, maxMs: 5 } };
+  const { sha256 } = await downloadObject(source, { path: "w.bin", locator }, join(dir, "w.bin"), retry);
   return { sha256, bytes: readFileSync(join(dir, "w.bin")) };
+}
+
+const download = (chunks: Uint8Array[], owned: boolean): Promise<{ sha256: string; bytes: Buffer }> =>
+  downloadFrom(sourceOf(chunks, owned));
+
+/** `source`, keeping every chunk its bodies yield. */
+function observed(source: ArtifactSource, seen: Uint8Array[]): ArtifactSource {
+  return {
+    list: () => source.list(),
+    open: async (object, offset, validator) => {
+      const range = await source.open(object, offset, validator);
+      const body = range.body;
+      return {
+        ...range,
+        body: (async function* () {
+          for await (const c of body) {
+            seen.push(c);
+            yield c;
+          }
+        })(),
+      };
+    },
+  };
 }
 
 const pattern = (n: number, seed: number): Uint8Array =>
@@ -68,4 +97,30 @@ describe("downloadObject releasing written chunks", () => {
     await download(chunks, false);
     expect(chunks.every((c) => c.buffer.byteLength === 16 * 1024)).toBe(true);
   });
+
+  it.skipIf(!hasOpenssl())(
+    "releases the chunks of a real HTTPS response, across a body cut and resumed by range",
+    async () => {
+      const tls = certDir();
+      const store = await startHttpsStore(tls.certFile, tls.keyFile);
+      const ca = globalAgent.options.ca;
+      globalAgent.options.ca = readFileSync(tls.certFile);
+      try {
+        const weights = randomBytes(2 * 1024 * 1024 + 5);
+        store.put("/w.bin", { bytes: weights, cutAt: 700 * 1024, cutTimes: 1 });
+        const seen: Uint8Array[] = [];
+        const url = store.url("/w.bin");
+        const got = await downloadFrom(observed(httpsSource({ url }), seen), url);
+        expect(got.bytes.equals(weights)).toBe(true);
+        expect(got.sha256).toBe(createHash("sha256").update(weights).digest("hex"));
+        expect(store.seen.map((r) => r.range)).toEqual([undefined, expect.stringMatching(/^bytes=\d+-$/)]);
+        // A Content-Length body: Node hands over each record in a buffer of its own.
+        const released = seen.filter((c) => c.buffer.byteLength === 0).length;
+        expect(released).toBeGreaterThan(seen.length * 0.9);
+      } finally {
+        globalAgent.options.ca = ca;
+        await store.close();
+      }
+    },
+  );
 });
