@@ -5,8 +5,8 @@
 // process's peak RSS (goal ≤ 64 MiB: streamed, never held in memory). Printed beside them: the
 // floor, an idle `node -e 'setTimeout(()=>{},1e4)'`; the CLI with the artifact command loaded and
 // nothing done (`artifact fetch --help`); the fetch without the init container's NODE_OPTIONS;
-// and `dd` of the same file with fsync, what writing it to this disk costs without any network or hashing (the fetch
-// fsyncs the file before renaming it into place). Every step starts after a `sync`.
+// and `dd` of the same file with fsync, what writing it to this disk costs without any network or
+// hashing (the fetch fsyncs the file before renaming it into place). Every step starts after a `sync`.
 // Rounds alternate the order (the machine is shared); each figure has the load average at its start.
 // BENCH_ARTIFACT_BYTES sets the size (2 GiB unless given), BENCH_ROUNDS the rounds (3).
 import { execFileSync, spawn } from "node:child_process";

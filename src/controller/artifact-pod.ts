@@ -57,8 +57,8 @@ export type ArtifactPlan = { ok: true; pod: ArtifactPod } | { ok: false; reason:
  * HTTPS): 1 MiB young-generation semi-spaces (the garbage of a streamed object is collected
  * sooner), and one V8 worker thread (a process that streams bytes through native code has
  * little to collect in parallel). The artifact commands also switch off V8's top-tier compiler,
- * TurboFan (cli/bin.ts: Node does not accept `--no-opt` in NODE_OPTIONS). Set as an env var, so the
- * image's entrypoint stays as it is; it is explicit env, so envFrom cannot replace it.
+ * TurboFan (cli/bin.ts: Node does not accept `--no-opt` in NODE_OPTIONS). Set as an env var, so
+ * the image's entrypoint stays as it is; it is explicit env, so envFrom cannot replace it.
  */
 export const ARTIFACT_NODE_OPTIONS = "--max-semi-space-size=1 --v8-pool-size=1";
 
