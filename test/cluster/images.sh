@@ -23,7 +23,10 @@ DOCKER_HOST="unix://$docker_sock" nice -n 10 make -C "$root" --no-print-director
 say "make image: $image built in $((SECONDS - t)) s"
 # As the chart runs it: uid 65532, read-only root, a writable /tmp only, no network.
 run=(dk run --rm --network none --read-only --user 65532:65532 --tmpfs /tmp:rw,size=64m,mode=1777 "$image")
-"${run[@]}" --help | grep -q "^Usage: modelchain" || die "the image's --help does not print the usage"
+# Captured, not piped into `grep -q`: grep stops reading at the first match, and under pipefail the
+# docker client's write to the closed pipe then fails the check (seen in CI as "broken pipe").
+help="$("${run[@]}" --help)" || die "the image's --help exited non-zero"
+grep -q "^Usage: modelchain" <<<"$help" || die "the image's --help does not print the usage"
 "${run[@]}" demo --state-dir /tmp/demo | tail -1 | grep -q . || die "demo failed in the image"
 say "image smoke: --help and demo ran as 65532 on a read-only root"
 
