@@ -31,10 +31,44 @@ export function publicKeyFromPem(pem: string): KeyObject | Error {
   return key;
 }
 
+/**
+ * Outcomes of ed25519 checks already made, per key: SHA-256 of the payload and the signature's
+ * bytes, to whether it verified. A verification is a pure function of (key, payload, signature),
+ * so its answer can be kept; what is kept is bounded, the oldest forgotten first. The same
+ * signature is checked again and again: on every re-applied or dry-run ModelVersion (GitOps diffs,
+ * `kubectl apply` of an unchanged file), and for every ancestor each time a verdict is re-computed.
+ */
+const verified = new WeakMap<KeyObject, Map<string, boolean>>();
+/** Checks remembered per key (about 200 bytes each). */
+export const VERIFIED_PER_KEY = 4096;
+
+function remembered(key: KeyObject): Map<string, boolean> {
+  let outcomes = verified.get(key);
+  if (outcomes === undefined) {
+    outcomes = new Map();
+    verified.set(key, outcomes);
+  }
+  return outcomes;
+}
+
+/** How many checks are remembered for the key (for tests and metrics). */
+export function rememberedVerifications(key: KeyObject): number {
+  return verified.get(key)?.size ?? 0;
+}
+
 export function signatureVerifies(spec: ModelVersionSpec, signature: Signature, key: KeyObject): boolean {
   try {
     if (signature.signature === undefined) return false;
-    return verify(null, signedPayload(spec), key, Buffer.from(signature.signature, "base64"));
+    const payload = signedPayload(spec);
+    const bytes = Buffer.from(signature.signature, "base64");
+    const id = `${createHash("sha256").update(payload).digest("base64")} ${bytes.toString("base64")}`;
+    const outcomes = remembered(key);
+    const known = outcomes.get(id);
+    if (known !== undefined) return known;
+    const outcome = verify(null, payload, key, bytes);
+    if (outcomes.size >= VERIFIED_PER_KEY) outcomes.delete(outcomes.keys().next().value ?? "");
+    outcomes.set(id, outcome);
+    return outcome;
   } catch {
     // A malformed signature is simply one that does not verify.
     return false;
