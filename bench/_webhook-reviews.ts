@@ -2,8 +2,11 @@
 // with the sample ModelVersion (the real object the envtest API server returned, bench/fixtures,
 // with its image pinned), and the signed sample ModelVersion (its signature is checked on every
 // create). `--source dir:samples` admits all three, so the benches measure admissions.
+import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ModelVersionSpec } from "../src/api/index.ts";
+import { signSpec } from "../src/lineage/index.ts";
 import { readManifestFile } from "../src/webhook/index.ts";
 
 export const NAMESPACE = "ml";
@@ -124,5 +127,50 @@ export function createReview(o: BenchObject, uid: string): string {
         fieldManager: "kubectl-client-side-apply",
       },
     },
+  });
+}
+
+/**
+ * How the ModelVersions of a run differ: `distinct` (the default), each review creates another
+ * version (its own name, spec and signature, signed here with the sample key), as a stream of
+ * creates does, so no check can be answered from an earlier one; `repeated`, every review is the
+ * sample itself, as re-applies and dry-run diffs of an unchanged manifest send it.
+ */
+export type VersionMix = "distinct" | "repeated";
+
+export function versionMix(text: string | undefined): VersionMix {
+  if (text === undefined || text === "distinct") return "distinct";
+  if (text === "repeated") return "repeated";
+  throw new Error(`BENCH_WEBHOOK_MV must be distinct or repeated, got ${JSON.stringify(text)}`);
+}
+
+const demoKey = () => createPrivateKey(readFileSync(join(SAMPLES, "keys", "demo-signing.pem")));
+
+/** Another version of a sample ModelVersion: `tag` in its name and version, signed again. */
+function anotherVersion(o: BenchObject, tag: string, key: ReturnType<typeof demoKey>): BenchObject {
+  const metadata = o.object["metadata"] as Record<string, unknown>;
+  const spec = { ...(o.object["spec"] as ModelVersionSpec) };
+  spec.version = `${spec.version}-${tag}`;
+  spec.signatures = [];
+  spec.signatures = [signSpec(spec, key)];
+  return {
+    ...o,
+    object: { ...o.object, metadata: { ...metadata, name: `${String(metadata["name"])}-${tag}` }, spec },
+  };
+}
+
+/** `count` review bodies, the objects in turn, each with its own review uid (`tag`-i). */
+export function reviewBodies(
+  objects: readonly BenchObject[],
+  count: number,
+  tag: string,
+  mix: VersionMix,
+): Buffer[] {
+  const key = demoKey();
+  return Array.from({ length: count }, (_, i) => {
+    const o = objects[i % objects.length] as BenchObject;
+    const object =
+      o.kind === "ModelVersion" && mix === "distinct" ? anotherVersion(o, `${tag}-${i}`, key) : o;
+    return Buffer.from(createReview(object, `${tag}-${i}`));
   });
 }

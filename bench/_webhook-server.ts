@@ -1,14 +1,18 @@
 // One admission server in a process of its own, so that its CPU time is its own: `bare` (node:https
 // that JSON.parses the body and answers an allowing AdmissionReview echoing the uid, the least any
-// webhook can do) or `webhook` (modelchain's, `--source dir:samples`). Forked by the webhook
+// webhook can do), `floor` (bare, plus what any webhook that checks a ModelVersion's ed25519
+// signature must add: the RFC 8785 form of its signed spec and one verify per signature, with the
+// sample key; it allows only what verifies) or `webhook` (modelchain's, `--source dir:samples`). Forked by the webhook
 // benches; over IPC it reports its port, then answers "cpu" with process.cpuUsage() and the number
 // of reviews answered so far, and "stop" by exiting.
 import { fork, type ChildProcess } from "node:child_process";
+import { createPublicKey, verify } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
 import { join } from "node:path";
+import canonicalize from "canonicalize";
 
-export type ServerKind = "bare" | "webhook";
+export type ServerKind = "bare" | "floor" | "webhook";
 
 export interface ServerCpu {
   /** process.cpuUsage() of the server's process, µs. */
@@ -69,19 +73,41 @@ export async function startServerChild(
   };
 }
 
+interface FloorRequest {
+  uid: string;
+  kind?: { kind?: string };
+  object?: { spec?: { signatures?: { signature?: string }[] } & Record<string, unknown> };
+}
+
+/** The signature check alone: a ModelVersion is allowed when every signature verifies. */
+function signatureFloor(): (request: FloorRequest) => boolean {
+  const key = createPublicKey(readFileSync(join(SAMPLES, "keys", "demo-signing.pub.pem")));
+  return (request) => {
+    const spec = request.object?.spec;
+    if (request.kind?.kind !== "ModelVersion" || spec === undefined) return true;
+    const { signatures = [], revoked: _r, reinstated: _i, ...signed } = spec;
+    const payload = Buffer.from(canonicalize(signed) ?? "", "utf8");
+    return (
+      signatures.length > 0 &&
+      signatures.every((s) => verify(null, payload, key, Buffer.from(s.signature ?? "", "base64")))
+    );
+  };
+}
+
 async function serve(kind: ServerKind, certFile: string, keyFile: string, port: number): Promise<void> {
   let reviews = 0;
   let connections = 0;
   let listening: number;
-  if (kind === "bare") {
+  if (kind === "bare" || kind === "floor") {
+    const check = kind === "floor" ? signatureFloor() : () => true;
     const server = createServer(
       { cert: readFileSync(certFile), key: readFileSync(keyFile), keepAliveTimeout: 30_000 },
       (req, res) => {
         const chunks: Buffer[] = [];
         req.on("data", (c: Buffer) => chunks.push(c));
         req.on("end", () => {
-          const review = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { request: { uid: string } };
-          const body = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(review.request.uid)},"allowed":true}}`;
+          const review = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { request: FloorRequest };
+          const body = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(review.request.uid)},"allowed":${check(review.request)}}}`;
           reviews++;
           res.writeHead(200, { "content-type": "application/json", "content-length": body.length }).end(body);
         });
@@ -130,7 +156,12 @@ async function serve(kind: ServerKind, certFile: string, keyFile: string, port: 
 
 if (process.argv[2] === "--serve") {
   const [kind, certFile, keyFile, port] = process.argv.slice(3);
-  await serve(kind === "bare" ? "bare" : "webhook", certFile ?? "", keyFile ?? "", Number(port ?? 0));
+  await serve(
+    kind === "bare" || kind === "floor" ? kind : "webhook",
+    certFile ?? "",
+    keyFile ?? "",
+    Number(port ?? 0),
+  );
 }
 
 /** The median of each figure across rounds (each field on its own), as both webhook benches report. */

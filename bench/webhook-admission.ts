@@ -4,24 +4,31 @@
 // handshake. Mixed kinds (the sample ModelDeployment, a labelled Deployment, the signed sample
 // ModelVersion), 25 and 500 calls in flight, against modelchain's webhook (`--source dir:samples`)
 // and, in the same run, a bare node:https server that JSON.parses the review and answers a fixed
-// allowing one. Each server runs in a process of its own, so its CPU time per review is its own.
-// Goal: the webhook's CPU per review ≤ 1.2× the bare server's. Throughput and latency are printed
-// beside it; see bench/webhook-apiserver.ts for what the API server itself sees.
+// allowing one, and the signature floor: bare plus the ed25519 check of each ModelVersion's
+// signature, what any webhook that verifies signatures must add. Every review has its own uid, and
+// by default every ModelVersion is another version with its own signature, so nothing a server
+// remembers from one review answers the next. Each server runs in a process of its own, so its CPU
+// time per review is its own. Goal: the webhook's CPU per review ≤ 1.2× the bare server's.
+// Throughput and latency are printed beside it; see bench/webhook-apiserver.ts for what the API
+// server itself sees.
 //   BENCH_WEBHOOK_REVIEWS (6000), BENCH_WEBHOOK_ROUNDS (3), BENCH_WEBHOOK_INFLIGHT ("25,500"),
 //   BENCH_WEBHOOK_ONLY=KIND: reviews of that kind alone (ModelDeployment, Deployment, ModelVersion),
+//   BENCH_WEBHOOK_MV=distinct|repeated: each ModelVersion another version (default) or the sample
+//   every time (re-applies and dry-run diffs of an unchanged manifest),
 //   BENCH_WEBHOOK_PROF=DIR: each server's process writes a --cpu-prof profile into DIR
-//   (bare.cpuprofile, webhook.cpuprofile).
+//   (bare.cpuprofile, floor.cpuprofile, webhook.cpuprofile).
 import { Agent, request } from "node:https";
 import { loadavg } from "node:os";
 import { rmSync } from "node:fs";
 import { servingCertificate } from "../test/envtest/webhook-tls.ts";
-import { benchObjects, createReview } from "./_webhook-reviews.ts";
+import { benchObjects, reviewBodies, versionMix } from "./_webhook-reviews.ts";
 import { medianRound, startServerChild, type ServerChild, type ServerCpu } from "./_webhook-server.ts";
 
 const REVIEWS = Number(process.env["BENCH_WEBHOOK_REVIEWS"] ?? 6_000);
 const ROUNDS = Number(process.env["BENCH_WEBHOOK_ROUNDS"] ?? 3);
 const IN_FLIGHT = (process.env["BENCH_WEBHOOK_INFLIGHT"] ?? "25,500").split(",").map(Number);
 const PROF = process.env["BENCH_WEBHOOK_PROF"];
+const MIX = versionMix(process.env["BENCH_WEBHOOK_MV"]);
 /** The API server's idle connections per webhook host (MaxIdleConnsPerHost in its webhook client). */
 const IDLE_POOL = 25;
 
@@ -139,25 +146,29 @@ async function main(): Promise<void> {
   const prof = (name: string): string[] =>
     PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROF}`, `--cpu-prof-name=${name}.cpuprofile`];
   const bare = await startServerChild("bare", tls, 0, prof("bare"));
+  const floor = await startServerChild("floor", tls, 0, prof("floor"));
   const webhook = await startServerChild("webhook", tls, 0, prof("webhook"));
   const only = process.env["BENCH_WEBHOOK_ONLY"];
   const objects = benchObjects().filter((o) => only === undefined || o.kind === only);
-  const bodies = objects.map((o, i) => Buffer.from(createReview(o, `bench-${i}`)));
-  const servers = [bare, webhook];
+  const servers = [bare, floor, webhook];
   try {
-    // Warm-up: JIT on both sides; the webhook's cache is warm once it listens.
-    for (const s of servers) await load(s, bodies, 1_500, IDLE_POOL, tls.caPem);
+    // Warm-up: JIT on every side; the webhook's cache is warm once it listens.
+    const warm = reviewBodies(objects, 1_500, "warm", MIX);
+    for (const s of servers) await load(s, warm, warm.length, IDLE_POOL, tls.caPem);
     const results = new Map<string, Round[]>();
-    // Alternate the two servers round by round so that noise from a shared machine hits both.
+    // Alternate the servers round by round so that noise from a shared machine hits all of them;
+    // each round's reviews are new to every server (made before the round, not timed).
     for (let r = 0; r < ROUNDS; r++)
-      for (const inFlight of IN_FLIGHT)
+      for (const inFlight of IN_FLIGHT) {
+        const bodies = reviewBodies(objects, REVIEWS, `r${r}-${inFlight}`, MIX);
         for (const s of servers) {
           const key = `${inFlight} ${s.kind}`;
           results.set(key, [...(results.get(key) ?? []), await round(s, bodies, inFlight, tls.caPem)]);
         }
+      }
     const load2 = loadavg();
     console.log(
-      `webhook admission as the API server calls it: ${REVIEWS} CREATE reviews a round (${objects.map((o) => o.label).join(", ")} in turn), ` +
+      `webhook admission as the API server calls it: ${REVIEWS} CREATE reviews a round (${objects.map((o) => o.label).join(", ")} in turn; ModelVersions ${MIX}), ` +
         `keep-alive with ${IDLE_POOL} idle connections, a new TLS connection beyond them; median of ${ROUNDS} alternating rounds`,
     );
     console.log(
@@ -165,10 +176,12 @@ async function main(): Promise<void> {
     );
     for (const inFlight of IN_FLIGHT) {
       const b = medianRound(results.get(`${inFlight} bare`) ?? []);
+      const fl = medianRound(results.get(`${inFlight} floor`) ?? []);
       const w = medianRound(results.get(`${inFlight} webhook`) ?? []);
       console.log(`  ${inFlight} in flight:`);
       for (const [name, f] of [
         ["bare node:https", b],
+        ["signature floor", fl],
         ["modelchain webhook", w],
       ] as const) {
         console.log(
@@ -180,6 +193,9 @@ async function main(): Promise<void> {
       console.log(
         `    ratio webhook/bare: reviews/s ${ratio(w.perSecond, b.perSecond)}×  p50 ${ratio(w.p50, b.p50)}×  p99 ${ratio(w.p99, b.p99)}×  ` +
           `CPU/review ${ratio(w.cpuUs, b.cpuUs)}× (goal ≤ 1.2×: ${w.cpuUs <= 1.2 * b.cpuUs ? "met" : "not met"})`,
+      );
+      console.log(
+        `    signature floor/bare: CPU/review ${ratio(fl.cpuUs, b.cpuUs)}×; webhook/floor: CPU/review ${ratio(w.cpuUs, fl.cpuUs)}×`,
       );
     }
   } finally {

@@ -33,7 +33,7 @@ export function publicKeyFromPem(pem: string): KeyObject | Error {
 
 /**
  * Outcomes of ed25519 checks already made, per key: SHA-256 of the payload and the signature's
- * bytes, to whether it verified. A verification is a pure function of (key, payload, signature),
+ * text, to whether it verified. A verification is a pure function of (key, payload, signature),
  * so its answer can be kept; what is kept is bounded, the oldest forgotten first. The same
  * signature is checked again and again: on every re-applied or dry-run ModelVersion (GitOps diffs,
  * `kubectl apply` of an unchanged file), and for every ancestor each time a verdict is re-computed.
@@ -60,12 +60,12 @@ export function signatureVerifies(spec: ModelVersionSpec, signature: Signature, 
   try {
     if (signature.signature === undefined) return false;
     const payload = signedPayload(spec);
-    const bytes = Buffer.from(signature.signature, "base64");
-    const id = `${createHash("sha256").update(payload).digest("base64")} ${bytes.toString("base64")}`;
+    // The signature as written: one text decodes to one byte string, so to one outcome.
+    const id = `${createHash("sha256").update(payload).digest("base64")} ${signature.signature}`;
     const outcomes = remembered(key);
     const known = outcomes.get(id);
     if (known !== undefined) return known;
-    const outcome = verify(null, payload, key, bytes);
+    const outcome = verify(null, payload, key, Buffer.from(signature.signature, "base64"));
     if (outcomes.size >= VERIFIED_PER_KEY) outcomes.delete(outcomes.keys().next().value ?? "");
     outcomes.set(id, outcome);
     return outcome;
