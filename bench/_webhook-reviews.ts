@@ -151,7 +151,7 @@ function anotherVersion(o: BenchObject, tag: string, key: ReturnType<typeof demo
   const metadata = o.object["metadata"] as Record<string, unknown>;
   const spec = { ...(o.object["spec"] as ModelVersionSpec) };
   spec.version = `${spec.version}-${tag}`;
-  spec.signatures = [];
+  // The signatures are not part of what is signed, so the sample's own may stay until replaced.
   spec.signatures = [signSpec(spec, key)];
   return {
     ...o,

@@ -1,16 +1,16 @@
 // One admission server in a process of its own, so that its CPU time is its own: `bare` (node:https
 // that JSON.parses the body and answers an allowing AdmissionReview echoing the uid, the least any
 // webhook can do), `floor` (bare, plus what any webhook that checks a ModelVersion's ed25519
-// signature must add: the RFC 8785 form of its signed spec and one verify per signature, with the
-// sample key; it allows only what verifies) or `webhook` (modelchain's, `--source dir:samples`). Forked by the webhook
-// benches; over IPC it reports its port, then answers "cpu" with process.cpuUsage() and the number
-// of reviews answered so far, and "stop" by exiting.
+// signature must add: the signed payload (`signedPayload`, RFC 8785) and one verify per signature,
+// with the sample key; it allows only what verifies) or `webhook` (modelchain's, `--source
+// dir:samples`). Forked by the webhook benches; over IPC it reports its port, then answers "cpu"
+// with process.cpuUsage() and the number of reviews answered so far, and "stop" by exiting.
 import { fork, type ChildProcess } from "node:child_process";
 import { createPublicKey, verify } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
 import { join } from "node:path";
-import canonicalize from "canonicalize";
+import { signedPayload, type ModelVersionSpec } from "../src/api/index.ts";
 
 export type ServerKind = "bare" | "floor" | "webhook";
 
@@ -85,8 +85,8 @@ function signatureFloor(): (request: FloorRequest) => boolean {
   return (request) => {
     const spec = request.object?.spec;
     if (request.kind?.kind !== "ModelVersion" || spec === undefined) return true;
-    const { signatures = [], revoked: _r, reinstated: _i, ...signed } = spec;
-    const payload = Buffer.from(canonicalize(signed) ?? "", "utf8");
+    const signatures = spec.signatures ?? [];
+    const payload = signedPayload(spec as unknown as ModelVersionSpec);
     return (
       signatures.length > 0 &&
       signatures.every((s) => verify(null, payload, key, Buffer.from(s.signature ?? "", "base64")))

@@ -51,7 +51,7 @@ function remembered(key: KeyObject): Map<string, boolean> {
   return outcomes;
 }
 
-/** How many checks are remembered for the key (for tests and metrics). */
+/** How many checks are remembered for the key (for tests). */
 export function rememberedVerifications(key: KeyObject): number {
   return verified.get(key)?.size ?? 0;
 }
