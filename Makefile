@@ -25,8 +25,9 @@ node_modules/.modelchain-installed: package.json package-lock.json
 
 deps: node_modules/.modelchain-installed
 
-build: deps
-	$(TSC) -p tsconfig.build.json
+# dist/: the bin entries bundled with esbuild (scripts/build.ts), after the type check.
+build: deps typecheck
+	node scripts/build.ts
 
 typecheck: deps
 	$(TSC) -p tsconfig.json --noEmit

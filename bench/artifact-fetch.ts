@@ -31,6 +31,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { manifestDigest } from "../src/artifact/index.ts";
 import { ARTIFACT_NODE_OPTIONS } from "../src/controller/artifact-pod.ts";
+import { bundle } from "../scripts/build.ts";
 
 const BYTES = Number(process.env["BENCH_ARTIFACT_BYTES"] ?? 2 * 1024 ** 3);
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
@@ -57,15 +58,11 @@ function writeFile(): void {
   closeSync(fd);
 }
 
-/** The CLI as the image has it: src compiled by the Makefile's compiler, node_modules beside it. */
-function buildCli(): void {
-  execFileSync(
-    process.execPath,
-    [join(repo, "node_modules/tsgo/bin/tsc"), "-p", join(repo, "tsconfig.build.json"), "--outDir", dist],
-    { stdio: "inherit" },
-  );
+/** The CLI as the image has it: src bundled by scripts/build.ts, node_modules beside it. */
+async function buildCli(): Promise<void> {
+  await bundle(dist);
   symlinkSync(join(repo, "node_modules"), join(base, "node_modules"));
-  writeFileSync(join(base, "package.json"), JSON.stringify({ type: "module" }));
+  writeFileSync(join(base, "package.json"), JSON.stringify({ name: "modelchain", type: "module" }));
   // Preloaded with -r (CommonJS, always loaded): the process's own peak RSS and CPU time, on fd 3,
   // at exit. VmHWM, not getrusage's maxRSS: Linux carries that across fork and exec, so a child
   // reports the bench's own RSS when that is larger.
@@ -186,7 +183,7 @@ type Name = (typeof NAMES)[number];
 try {
   writeFile();
   execFileSync("sync");
-  buildCli();
+  await buildCli();
   const digest = manifestDigest([
     { path: "weights.bin", sha256: execFileSync("sha256sum", [file], { encoding: "utf8" }).slice(0, 64) },
   ]);

@@ -4,15 +4,17 @@
 // pair of informers holding the same objects, measured in the same run. Server and clients run
 // in separate processes so their memory is apart. The operator runs with the V8 limits the
 // chart puts in its NODE_OPTIONS (helm/modelchain/values.yaml, operator.v8); an idle process
-// with the same modules and limits gives the floor no cache can go below. The clients run as
-// compiled JavaScript, as the image runs the operator (dist/): a .ts entry would load Node's
-// type stripper too, about 27 MiB of resident memory the image never has (BENCH_CLIENT=ts keeps
-// the source, for a profile with source positions).
+// with the same modules and limits gives the floor no cache can go below. The clients run
+// bundled, as the image runs the operator (dist/, scripts/build.ts): a .ts entry would load
+// Node's type stripper and each of about 1,600 modules on its own, tens of MiB of resident
+// memory the image does not have (BENCH_CLIENT=ts keeps the source, for a profile with source
+// positions).
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import { bundle } from "../scripts/build.ts";
 
 const deployments = Number(process.env["BENCH_DEPLOYMENTS"] ?? 10_000);
 // "real": copies of objects captured from the real kube-apiserver (bench/fixtures/); "minimal".
@@ -38,28 +40,14 @@ const url = await new Promise<string>((resolve) =>
   server.stdout.once("data", (c: Buffer) => resolve(c.toString().trim())),
 );
 
-/** bench/_scale-client.ts and what it imports, compiled as `npm run build` compiles src. */
-function compiledClient(): string {
+/** bench/_scale-client.ts and what it imports, bundled as `npm run build` bundles src. */
+async function bundledClient(): Promise<string> {
   if (process.env["BENCH_CLIENT"] === "ts") return here("./_scale-client.ts");
   const out = here("../node_modules/.cache/modelchain-bench");
-  mkdirSync(out, { recursive: true });
-  const config = join(out, "tsconfig.json");
-  writeFileSync(
-    config,
-    JSON.stringify({
-      extends: here("../tsconfig.json"),
-      compilerOptions: { noEmit: false, rootDir: here(".."), outDir: out, sourceMap: false },
-      include: [],
-      files: [here("./_scale-client.ts")],
-    }),
-  );
-  const tsc = spawnSync(process.execPath, [here("../node_modules/tsgo/bin/tsc"), "-p", config], {
-    encoding: "utf8",
-  });
-  if (tsc.status !== 0) throw new Error(`compiling the bench client failed:\n${tsc.stdout}${tsc.stderr}`);
-  return join(out, "bench", "_scale-client.js");
+  await bundle(out, { "_scale-client": here("./_scale-client.ts") });
+  return join(out, "_scale-client.js");
 }
-const clientEntry = compiledClient();
+const clientEntry = await bundledClient();
 
 function client(mode: "bare" | "operator" | "idle", flags: string[] = []): Record<string, number> {
   const run = spawnSync(
@@ -79,7 +67,7 @@ try {
   const ratio = (a: number | undefined, b: number | undefined) => f((a ?? 0) / (b ?? 1), 2);
   const operatorPeak = Math.max(operator["syncRssMiB"] ?? 0, operator["reconcileRssMiB"] ?? 0);
   console.log(
-    `operator scale: ${deployments} labelled Deployments, ${deployments * 5} Pods (in-memory API server, ${shape} objects); operator V8 flags: ${v8Flags.join(" ")}; clients run ${clientEntry.endsWith(".js") ? "compiled (as the image)" : "from source"}`,
+    `operator scale: ${deployments} labelled Deployments, ${deployments * 5} Pods (in-memory API server, ${shape} objects); operator V8 flags: ${v8Flags.join(" ")}; clients run ${clientEntry.endsWith(".js") ? "bundled (as the image)" : "from source"}`,
   );
   console.log(
     `first full sync: operator ${f(operator["syncMs"])} ms, bare informers ${f(bare["syncMs"])} ms, ratio ${ratio(operator["syncMs"], bare["syncMs"])}x (goal <= 1.2)`,

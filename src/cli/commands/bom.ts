@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { packageRoot } from "../package-root.ts";
 import { join } from "node:path";
 import * as Spec from "@cyclonedx/cyclonedx-library/Spec";
 import { Option, type Command } from "commander";
@@ -108,7 +109,7 @@ function versionOf(packageJson: unknown): string {
 
 function tools(): Array<{ name: string; version: string }> {
   const own: unknown = JSON.parse(
-    readFileSync(join(import.meta.dirname, "..", "..", "..", "package.json"), "utf8"),
+    readFileSync(join(packageRoot(), "package.json"), "utf8"),
   );
   const library: unknown = createRequire(import.meta.url)("@cyclonedx/cyclonedx-library/package.json");
   return [

@@ -13,8 +13,9 @@ import { auditUrl, verdict } from "./ledger-verify.ts";
 import { objectHistory } from "../history/chain.ts";
 import { historyText } from "../history/render.ts";
 import { CheckFailedError } from "../output.ts";
+import { packageRoot } from "../package-root.ts";
 
-const SAMPLES = join(import.meta.dirname, "..", "..", "..", "samples");
+const SAMPLES = join(packageRoot(), "samples");
 const DEMO_FILES = [
   "namespace.yaml",
   "trust-policy.yaml",
