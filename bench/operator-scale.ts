@@ -2,13 +2,13 @@
 // server. Time to first full sync, Deployments reconciled (and recorded) per second, and
 // resident memory (peak, sampled through the run, and after the last GC), each against a bare
 // pair of informers holding the same objects, measured in the same run. Server and clients run
-// in separate processes so their memory is apart. The operator runs with the V8 limits the
-// chart puts in its NODE_OPTIONS (helm/modelchain/values.yaml, operator.v8); an idle process
-// with the same modules and limits gives the floor no cache can go below. The clients run
-// bundled, as the image runs the operator (dist/, scripts/build.ts): a .ts entry would load
-// Node's type stripper and each of about 1,600 modules on its own, tens of MiB of resident
-// memory the image does not have (BENCH_CLIENT=ts keeps the source, for a profile with source
-// positions).
+// in separate processes so their memory is apart. The operator runs with what the chart sets in
+// its env (helm/modelchain/values.yaml): the V8 limits in NODE_OPTIONS (operator.v8) and
+// MALLOC_TRIM_THRESHOLD_ (operator.mallocTrimThresholdBytes); an idle process with the same
+// modules and settings gives the floor no cache can go below. The clients run bundled, as the
+// image runs the operator (dist/, scripts/build.ts): a .ts entry would load Node's type stripper
+// and each of about 1,600 modules on its own, tens of MiB of resident memory the image does not
+// have (BENCH_CLIENT=ts keeps the source, for a profile with source positions).
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,7 +21,7 @@ const deployments = Number(process.env["BENCH_DEPLOYMENTS"] ?? 10_000);
 const shape = process.env["BENCH_SHAPE"] ?? "real";
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const values = parse(readFileSync(here("../helm/modelchain/values.yaml"), "utf8")) as {
-  operator: { v8: { maxOldSpaceMiB: number; maxSemiSpaceMiB: number } };
+  operator: { v8: { maxOldSpaceMiB: number; maxSemiSpaceMiB: number }; mallocTrimThresholdBytes: number };
 };
 const { maxOldSpaceMiB, maxSemiSpaceMiB } = values.operator.v8;
 const v8Flags = (
@@ -49,25 +49,35 @@ async function bundledClient(): Promise<string> {
 }
 const clientEntry = await bundledClient();
 
-function client(mode: "bare" | "operator" | "idle", flags: string[] = []): Record<string, number> {
+// The chart's MALLOC_TRIM_THRESHOLD_ (operator.mallocTrimThresholdBytes); BENCH_OPERATOR_MALLOC_TRIM
+// overrides it, and an empty value leaves glibc's default (a threshold that rises as blocks are freed).
+const mallocTrim =
+  process.env["BENCH_OPERATOR_MALLOC_TRIM"] ?? String(values.operator.mallocTrimThresholdBytes);
+const chartEnv: NodeJS.ProcessEnv = mallocTrim === "" ? {} : { MALLOC_TRIM_THRESHOLD_: mallocTrim };
+
+function client(
+  mode: "bare" | "operator" | "idle",
+  flags: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Record<string, number> {
   const run = spawnSync(
     process.execPath,
     ["--expose-gc", ...flags, clientEntry, mode, url, String(deployments)],
-    { encoding: "utf8", maxBuffer: 1 << 20 },
+    { encoding: "utf8", maxBuffer: 1 << 20, env: { ...process.env, ...env } },
   );
   if (run.status !== 0) throw new Error(`${mode} client failed: ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}") as Record<string, number>;
 }
 
 try {
-  const idle = client("idle", v8Flags);
+  const idle = client("idle", v8Flags, chartEnv);
   const bare = client("bare");
-  const operator = client("operator", v8Flags);
+  const operator = client("operator", v8Flags, chartEnv);
   const f = (n: number | undefined, d = 0) => (n ?? NaN).toFixed(d);
   const ratio = (a: number | undefined, b: number | undefined) => f((a ?? 0) / (b ?? 1), 2);
   const operatorPeak = Math.max(operator["syncRssMiB"] ?? 0, operator["reconcileRssMiB"] ?? 0);
   console.log(
-    `operator scale: ${deployments} labelled Deployments, ${deployments * 5} Pods (in-memory API server, ${shape} objects); operator V8 flags: ${v8Flags.join(" ")}; clients run ${clientEntry.endsWith(".js") ? "bundled (as the image)" : "from source"}`,
+    `operator scale: ${deployments} labelled Deployments, ${deployments * 5} Pods (in-memory API server, ${shape} objects); operator V8 flags: ${v8Flags.join(" ")}, MALLOC_TRIM_THRESHOLD_=${mallocTrim === "" ? "(unset)" : mallocTrim}; clients run ${clientEntry.endsWith(".js") ? "bundled (as the image)" : "from source"}`,
   );
   console.log(
     `first full sync: operator ${f(operator["syncMs"])} ms, bare informers ${f(bare["syncMs"])} ms, ratio ${ratio(operator["syncMs"], bare["syncMs"])}x (goal <= 1.2)`,

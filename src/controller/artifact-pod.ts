@@ -55,12 +55,16 @@ export type ArtifactPlan = { ok: true; pod: ArtifactPod } | { ok: false; reason:
 /**
  * The init container's Node flags, each for its peak RSS (bench/artifact-fetch.ts, 2 GiB over
  * HTTPS): 1 MiB young-generation semi-spaces (the garbage of a streamed object is collected
- * sooner), and one V8 worker thread (a process that streams bytes through native code has
- * little to collect in parallel). The artifact commands also switch off V8's top-tier compiler,
- * TurboFan (cli/bin.ts: Node does not accept `--no-opt` in NODE_OPTIONS). Set as an env var, so
- * the image's entrypoint stays as it is; it is explicit env, so envFrom cannot replace it.
+ * sooner), one V8 worker thread (a process that streams bytes through native code has little to
+ * collect in parallel), and no JIT at all (--jitless: the hashing, TLS and file writes are native
+ * code, the JavaScript around them runs in the interpreter, and no compiler's code pages or
+ * heap are touched; −5 MiB against --no-opt, which cli/bin.ts still sets for the artifact
+ * commands run by hand). Without a JIT there is no WebAssembly: nothing on the fetch path may
+ * need it (test/artifact/init-flags.test.ts runs the bundled CLI under these flags). Set as an
+ * env var, so the image's entrypoint stays as it is; it is explicit env, so envFrom cannot
+ * replace it.
  */
-export const ARTIFACT_NODE_OPTIONS = "--max-semi-space-size=1 --v8-pool-size=1";
+export const ARTIFACT_NODE_OPTIONS = "--max-semi-space-size=1 --v8-pool-size=1 --jitless";
 
 function initContainer(image: string, args: string[], mount: V1VolumeMount, secret?: string): V1Container {
   return {

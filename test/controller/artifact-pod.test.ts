@@ -90,7 +90,7 @@ describe("the Pod that receives the artifact", () => {
             "/dev/termination-log",
           ],
           // A small young generation and one V8 worker: a lower peak RSS (bench/artifact-fetch.ts).
-          env: [{ name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --v8-pool-size=1" }],
+          env: [{ name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --v8-pool-size=1 --jitless" }],
           volumeMounts: [{ name: "model", mountPath: "/artifact" }],
           terminationMessagePath: "/dev/termination-log",
           terminationMessagePolicy: "FallbackToLogsOnError",

@@ -117,7 +117,7 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
     );
   });
 
-  it("gives the operator V8 heap limits (operator.v8) in NODE_OPTIONS, below its memory limit", () => {
+  it("gives the operator V8 heap limits (operator.v8) in NODE_OPTIONS, below its memory limit, and the malloc trim threshold", () => {
     const env = (rendered: Rendered) =>
       byKind(rendered, "Deployment").find((d) => d["metadata"]["name"] === "mc-operator")?.["spec"][
         "template"
@@ -125,6 +125,12 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
     expect(env(objects).find((e) => e.name === "NODE_OPTIONS")?.value).toBe(
       "--max-old-space-size=256 --max-semi-space-size=8",
     );
+    expect(env(objects).find((e) => e.name === "MALLOC_TRIM_THRESHOLD_")?.value).toBe("131072");
+    expect(
+      env(render({ "operator.mallocTrimThresholdBytes": 1048576 })).find(
+        (e) => e.name === "MALLOC_TRIM_THRESHOLD_",
+      )?.value,
+    ).toBe("1048576");
     const raised = render({ "operator.v8.maxOldSpaceMiB": 768, "operator.v8.maxSemiSpaceMiB": 16 });
     expect(env(raised).find((e) => e.name === "NODE_OPTIONS")?.value).toBe(
       "--max-old-space-size=768 --max-semi-space-size=16",
