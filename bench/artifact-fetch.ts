@@ -1,10 +1,11 @@
 // What checking an artifact where it arrives costs: `modelchain artifact verify` and `artifact
 // fetch` (HTTPS on loopback, streamed to disk while hashed) of one large file, each run as the
-// init container runs it (the built CLI, `node dist/cli/bin.js`, with the init container's
-// NODE_OPTIONS), against `sha256sum` of the same file in the same round (goal ≥ 0.8×), with each
+// init container runs it (the bundled CLI, `node --no-opt --no-maglev dist/cli/bin.js`, with the
+// init container's NODE_OPTIONS), against `sha256sum` of the same file in the same round (goal ≥ 0.8×), with each
 // process's peak RSS (goal ≤ 64 MiB: streamed, never held in memory). Printed beside them: the
 // floor, an idle `node -e 'setTimeout(()=>{},1e4)'`; the CLI with the artifact command loaded and
-// nothing done (`artifact fetch --help`); the fetch without the init container's NODE_OPTIONS;
+// nothing done (`artifact fetch --help`); the fetch as run by hand (no NODE_OPTIONS, the
+// compilers switched off by cli/bin.ts at run time);
 // and `dd` of the same file with fsync, what writing it to this disk costs without any network or
 // hashing (the fetch fsyncs the file before renaming it into place). Every step starts after a `sync`.
 // Rounds alternate the order (the machine is shared); each figure has the load average at its start.
@@ -30,7 +31,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { manifestDigest } from "../src/artifact/index.ts";
-import { ARTIFACT_NODE_OPTIONS } from "../src/controller/artifact-pod.ts";
+import { ARTIFACT_NODE_FLAGS, ARTIFACT_NODE_OPTIONS } from "../src/controller/artifact-pod.ts";
 import { bundle } from "../scripts/build.ts";
 
 const BYTES = Number(process.env["BENCH_ARTIFACT_BYTES"] ?? 2 * 1024 ** 3);
@@ -89,11 +90,12 @@ function timed(command: string, args: string[]): Run {
 }
 
 /** One CLI process: wall time from spawn to exit (start-up included, as an init container's), peak RSS. */
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+/** The CLI with `env`; as the init container, node's own flags are its command line's. */
+function runCli(args: string[], env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = []): Promise<Run> {
   const load = loadavg()[0] ?? 0;
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ["-r", rssReport, join(dist, "cli/bin.js"), ...args], {
+    const c = spawn(process.execPath, [...nodeFlags, "-r", rssReport, join(dist, "cli/bin.js"), ...args], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "ignore", "inherit", "pipe"],
     });
@@ -205,10 +207,12 @@ try {
       Promise.resolve(
         timed("dd", [`if=${file}`, `of=${join(base, "copy")}`, "bs=1M", "conv=fsync", "status=none"]),
       ),
-    "artifact verify": () => runCli(["artifact", "verify", "--path", file, "--digest", digest], initEnv),
-    "artifact fetch (https)": () => runCli(fetchArgs, initEnv),
+    "artifact verify": () =>
+      runCli(["artifact", "verify", "--path", file, "--digest", digest], initEnv, ARTIFACT_NODE_FLAGS),
+    "artifact fetch (https)": () => runCli(fetchArgs, initEnv, ARTIFACT_NODE_FLAGS),
+    // Run by hand: no NODE_OPTIONS, and the compilers switched off by cli/bin.ts at run time.
     "fetch, no NODE_OPTIONS": () => runCli(fetchArgs, { NODE_EXTRA_CA_CERTS: server.ca }),
-    "CLI idle (fetch --help)": () => runCli(["artifact", "fetch", "--help"], initEnv),
+    "CLI idle (fetch --help)": () => runCli(["artifact", "fetch", "--help"], initEnv, ARTIFACT_NODE_FLAGS),
     "node floor (setTimeout)": floor,
   };
   const rounds: Array<Map<Name, Run>> = [];
@@ -242,7 +246,7 @@ try {
     `artifact check of one ${mib(BYTES)} file, ${ROUNDS} rounds (order alternating); ratios against sha256sum of the same round`,
   );
   console.log(
-    `the CLI as the init container runs it: node dist/cli/bin.js, NODE_OPTIONS=${ARTIFACT_NODE_OPTIONS}`,
+    `the CLI as the init container runs it: node ${ARTIFACT_NODE_FLAGS.join(" ")} dist/cli/bin.js, NODE_OPTIONS=${ARTIFACT_NODE_OPTIONS}`,
   );
   for (const [i, r] of rounds.entries()) {
     console.log(`\n${header(`round ${i + 1}`, "load avg")}`);

@@ -41,7 +41,6 @@ export async function bundle(
     keepNames: true,
     sourcemap: "linked",
     chunkNames: "chunks/[name]-[hash]",
-    outExtension: { ".js": ".js" },
     banner: {
       js: 'import { createRequire as __mcRequire } from "node:module"; const require = __mcRequire(import.meta.url);',
     },

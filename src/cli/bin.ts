@@ -4,9 +4,10 @@ import { commandName, main } from "./main.ts";
 
 const argv = process.argv.slice(2);
 // `artifact verify | fetch` (the init containers) hash, decrypt and write through native code:
-// V8's top-tier compiler, TurboFan, would add only its own code pages and heap (11 MiB of a
-// 512 MiB fetch's peak RSS, bench/artifact-fetch.ts) and compile time; Maglev still runs. Node
-// does not accept --no-opt in NODE_OPTIONS, so it is set here, before any of the command's code
-// runs; main() called in-process is unaffected.
-if (commandName(argv) === "artifact") setFlagsFromString("--no-opt");
+// V8's optimising compilers, TurboFan and Maglev, would add only their code pages, compile
+// zones and time (bench/artifact-fetch.ts). The init container gives node these flags on its
+// command line (controller/artifact-pod.ts); Node does not accept them in NODE_OPTIONS, so for
+// the artifact commands run by hand they are set here, before any of the command's code runs.
+// main() called in-process is unaffected.
+if (commandName(argv) === "artifact") setFlagsFromString("--no-opt --no-maglev");
 process.exitCode = await main(argv);

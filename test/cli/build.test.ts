@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { IMAGE_CLI } from "../../src/controller/artifact-pod.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 
@@ -32,6 +33,12 @@ describe("the published package", () => {
       });
       expect(demo.status, demo.stderr).toBe(0);
       expect(demo.stdout).toMatch(/ArtifactVerified/);
+      // The init containers run the image's CLI by its path (controller/artifact-pod.ts): the
+      // Dockerfile's entry point and the bundle's bin entry are that path.
+      const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8");
+      expect(dockerfile).toContain(`ENTRYPOINT ["node", "${IMAGE_CLI}"]`);
+      expect(dockerfile).toMatch(/^WORKDIR \/app$/m);
+      expect(IMAGE_CLI).toBe(`/app/${pkg.bin["modelchain"] ?? ""}`);
     } finally {
       out.remove();
     }

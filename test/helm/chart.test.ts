@@ -123,7 +123,7 @@ describe("the Helm chart, rendered and linted by a real helm", () => {
         "template"
       ]["spec"]["containers"][0]["env"] as Array<{ name: string; value?: string }>;
     expect(env(objects).find((e) => e.name === "NODE_OPTIONS")?.value).toBe(
-      "--max-old-space-size=256 --max-semi-space-size=8",
+      "--max-old-space-size=256 --max-semi-space-size=4",
     );
     expect(env(objects).find((e) => e.name === "MALLOC_TRIM_THRESHOLD_")?.value).toBe("131072");
     expect(
