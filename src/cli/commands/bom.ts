@@ -108,9 +108,7 @@ function versionOf(packageJson: unknown): string {
 }
 
 function tools(): Array<{ name: string; version: string }> {
-  const own: unknown = JSON.parse(
-    readFileSync(join(packageRoot(), "package.json"), "utf8"),
-  );
+  const own: unknown = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8"));
   const library: unknown = createRequire(import.meta.url)("@cyclonedx/cyclonedx-library/package.json");
   return [
     { name: "modelchain", version: versionOf(own) },
