@@ -9,7 +9,8 @@
 // and `dd` of the same file with fsync, what writing it to this disk costs without any network or
 // hashing (the fetch fsyncs the file before renaming it into place). Every step starts after a `sync`.
 // Rounds alternate the order (the machine is shared); each figure has the load average at its start.
-// BENCH_ARTIFACT_BYTES sets the size (2 GiB unless given), BENCH_ROUNDS the rounds (3).
+// BENCH_ARTIFACT_BYTES sets the size (2 GiB unless given), BENCH_ROUNDS the rounds (3),
+// BENCH_ARTIFACT_NODE_FLAGS the node flags of the init container steps.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
@@ -35,6 +36,10 @@ import { ARTIFACT_NODE_FLAGS, ARTIFACT_NODE_OPTIONS } from "../src/controller/ar
 import { bundle } from "../scripts/build.ts";
 
 const BYTES = Number(process.env["BENCH_ARTIFACT_BYTES"] ?? 2 * 1024 ** 3);
+// The init container's node flags unless given (space-separated; "" for none), for an A/B.
+const NODE_FLAGS = (process.env["BENCH_ARTIFACT_NODE_FLAGS"] ?? ARTIFACT_NODE_FLAGS.join(" "))
+  .split(" ")
+  .filter((f) => f !== "");
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
 const repo = join(import.meta.dirname, "..");
 const base = mkdtempSync(join(process.env["BENCH_DIR"] ?? tmpdir(), "mc-bench-artifact-"));
@@ -208,11 +213,11 @@ try {
         timed("dd", [`if=${file}`, `of=${join(base, "copy")}`, "bs=1M", "conv=fsync", "status=none"]),
       ),
     "artifact verify": () =>
-      runCli(["artifact", "verify", "--path", file, "--digest", digest], initEnv, ARTIFACT_NODE_FLAGS),
-    "artifact fetch (https)": () => runCli(fetchArgs, initEnv, ARTIFACT_NODE_FLAGS),
+      runCli(["artifact", "verify", "--path", file, "--digest", digest], initEnv, NODE_FLAGS),
+    "artifact fetch (https)": () => runCli(fetchArgs, initEnv, NODE_FLAGS),
     // Run by hand: no NODE_OPTIONS, and the compilers switched off by cli/bin.ts at run time.
     "fetch, no NODE_OPTIONS": () => runCli(fetchArgs, { NODE_EXTRA_CA_CERTS: server.ca }),
-    "CLI idle (fetch --help)": () => runCli(["artifact", "fetch", "--help"], initEnv, ARTIFACT_NODE_FLAGS),
+    "CLI idle (fetch --help)": () => runCli(["artifact", "fetch", "--help"], initEnv, NODE_FLAGS),
     "node floor (setTimeout)": floor,
   };
   const rounds: Array<Map<Name, Run>> = [];
@@ -246,7 +251,7 @@ try {
     `artifact check of one ${mib(BYTES)} file, ${ROUNDS} rounds (order alternating); ratios against sha256sum of the same round`,
   );
   console.log(
-    `the CLI as the init container runs it: node ${ARTIFACT_NODE_FLAGS.join(" ")} dist/cli/bin.js, NODE_OPTIONS=${ARTIFACT_NODE_OPTIONS}`,
+    `the CLI as the init container runs it: node ${NODE_FLAGS.join(" ")} dist/cli/bin.js, NODE_OPTIONS=${ARTIFACT_NODE_OPTIONS}`,
   );
   for (const [i, r] of rounds.entries()) {
     console.log(`\n${header(`round ${i + 1}`, "load avg")}`);
