@@ -2,7 +2,7 @@
 // entries are bundled with esbuild, each command's code in its own chunk (src/cli/main.ts loads
 // one command's module only when it runs), minified, with a source map beside each file (Node
 // reads it with --enable-source-maps). Bundled, a process resolves and compiles one file per
-// chunk instead of about 1,600 modules: the operator at 10k Deployments / 50k Pods peaks 56 MiB
+// chunk instead of about 1,600 modules: the operator at 10k Deployments / 50k Pods peaks 48-57 MiB
 // lower (bench/operator-scale.ts), most of it @kubernetes/client-node, whose index loads every
 // generated API and model. Type checking is `make typecheck` (tsgo); esbuild only strips types.
 import { build, type BuildOptions } from "esbuild";
