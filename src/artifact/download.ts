@@ -17,7 +17,7 @@ export interface RetryOptions {
   onRetry?: (path: string, attempt: number, error: Error) => void;
 }
 
-const WRITE_BATCH = 1024 * 1024;
+const WRITE_BATCH = 512 * 1024;
 
 /**
  * Hands the memory of chunks already hashed and written back at once, by detaching their buffers.
@@ -78,17 +78,26 @@ async function onePass(
   }
   p.total ??= range.total;
   p.validator ??= range.validator;
-  // Network chunks are small (a TLS record or so): written in batches, hashed as they come.
+  // Network chunks are small (a TLS record or so): written in batches, hashed as they come. One
+  // batch is written while the next arrives (a write waits only for the one before it), so the
+  // socket is read while the disk writes; two batches of half the size hold what one did.
   let batch: Uint8Array[] = [];
   let batched = 0;
+  let end = p.written;
+  let writing: Promise<void> = Promise.resolve();
   const flush = async (): Promise<void> => {
+    await writing;
     if (batched === 0) return;
     const written = batch;
-    await file.writev(written, p.written);
-    p.written += batched;
+    const at = end;
+    const bytes = batched;
+    end += bytes;
     batch = [];
     batched = 0;
-    if (range.ownedChunks === true) release(written);
+    writing = file.writev(written, at).then(() => {
+      p.written = at + bytes;
+      if (range.ownedChunks === true) release(written);
+    });
   };
   try {
     for await (const chunk of range.body) {
@@ -100,6 +109,7 @@ async function onePass(
   } finally {
     // What arrived before a failure is kept (and hashed): the resumed range starts after it.
     await flush();
+    await writing;
   }
   if (p.total !== undefined && p.written !== p.total)
     throw new ArtifactFetchFailed(

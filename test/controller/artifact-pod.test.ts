@@ -78,7 +78,7 @@ describe("the Pod that receives the artifact", () => {
           name: "artifact",
           image: FETCHER,
           // Node with V8's optimising compilers off, as the image's entry point runs the CLI.
-          command: ["node", "--no-opt", "--no-maglev", "/app/dist/cli/bin.js"],
+          command: ["node", "--no-opt", "--no-maglev", "--single-threaded-gc", "/app/dist/cli/bin.js"],
           args: [
             "artifact",
             "fetch",
