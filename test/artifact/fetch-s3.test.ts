@@ -1,7 +1,7 @@
 // `modelchain artifact fetch` from a real S3-compatible server (moto in server mode, IAM auth
 // on) on loopback: a model directory under a prefix, a changed / extra / missing object named,
 // a wrong secret refused at once, and a connection cut mid-object resumed with a Range request.
-import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { manifestDigest, type FileDigest } from "../../src/artifact/index.ts";
 import { fileSha256 } from "../../src/artifact/walk.ts";
 import { runCliAsync } from "../cli/run-cli.ts";
-import { pythonTool, skipWithoutPythonTool } from "../pytools/tools.ts";
+import { skipWithoutPythonTool } from "../pytools/tools.ts";
 import { startCuttingProxy } from "./cutting-proxy.ts";
-import { startMoto, type Moto } from "./moto.ts";
+import { startMotoBucket, type Moto } from "./moto.ts";
 
 const skip = skipWithoutPythonTool("artifact fetch from S3 (moto)", "s3", "moto_server");
 
@@ -43,12 +43,7 @@ describe.skipIf(skip)("artifact fetch from an S3-compatible server", () => {
   let manifestFile: string;
 
   beforeAll(async () => {
-    const tool = pythonTool("s3", "moto_server");
-    if ("missing" in tool) throw new Error(tool.missing);
-    moto = await startMoto(tool.bin);
-    const credentials = { accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey };
-    s3 = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: "us-east-1", credentials });
-    await s3.send(new CreateBucketCommand({ Bucket: "models" }));
+    ({ moto, s3 } = await startMotoBucket("models"));
     for (const [path, bytes] of Object.entries(MODEL))
       for (const prefix of ["llm", "changed", "extra", "missing"])
         await s3.send(new PutObjectCommand({ Bucket: "models", Key: `${prefix}/${path}`, Body: bytes }));

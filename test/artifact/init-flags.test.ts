@@ -2,7 +2,7 @@
 // node with the init container's flags on its command line and its NODE_OPTIONS, on a real HTTPS
 // server and a real S3-compatible one. V8 runs without its optimising compilers there; what the
 // fetch path loads (the S3 SDK's chunks among them) must work, and fail clearly, that way.
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -11,10 +11,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundle } from "../../scripts/build.ts";
 import { ARTIFACT_NODE_FLAGS, ARTIFACT_NODE_OPTIONS } from "../../src/controller/artifact-pod.ts";
-import { pythonTool, skipWithoutPythonTool } from "../pytools/tools.ts";
+import { skipWithoutPythonTool } from "../pytools/tools.ts";
 import { certDir, hasOpenssl } from "../webhook/tls-fixture.ts";
 import { startHttpsStore, type HttpsStore } from "./https-store.ts";
-import { startMoto, type Moto } from "./moto.ts";
+import { startMotoBucket, type Moto } from "./moto.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const skip = !hasOpenssl();
@@ -106,12 +106,7 @@ describe.skipIf(skip)("the artifact commands as the init container runs them", (
     let s3: S3Client;
 
     beforeAll(async () => {
-      const tool = pythonTool("s3", "moto_server");
-      if ("missing" in tool) throw new Error(tool.missing);
-      moto = await startMoto(tool.bin);
-      const credentials = { accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey };
-      s3 = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: "us-east-1", credentials });
-      await s3.send(new CreateBucketCommand({ Bucket: "models" }));
+      ({ moto, s3 } = await startMotoBucket("models"));
       await s3.send(new PutObjectCommand({ Bucket: "models", Key: "llm/weights.bin", Body: weights }));
     }, 120_000);
     afterAll(async () => {

@@ -4,6 +4,8 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { dirname, join } from "node:path";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { pythonTool } from "../pytools/tools.ts";
 
 export interface Moto {
   endpoint: string;
@@ -59,4 +61,20 @@ export async function startMoto(serverBin: string): Promise<Moto> {
       await once(child, "exit");
     },
   };
+}
+
+/** moto from the test venv's s3 group, with `bucket` made, and an S3 client signed in to it. */
+export async function startMotoBucket(bucket: string): Promise<{ moto: Moto; s3: S3Client }> {
+  const tool = pythonTool("s3", "moto_server");
+  if ("missing" in tool) throw new Error(tool.missing);
+  const moto = await startMoto(tool.bin);
+  const credentials = { accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey };
+  const s3 = new S3Client({
+    endpoint: moto.endpoint,
+    forcePathStyle: true,
+    region: "us-east-1",
+    credentials,
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return { moto, s3 };
 }
