@@ -98,6 +98,9 @@ async function onePass(
       p.written = at + bytes;
       if (range.ownedChunks === true) release(written);
     });
+    // A write that fails (ENOSPC) while the next batch arrives is thrown where `writing` is next
+    // awaited; handled here too, so it is not an unhandled rejection that ends the process first.
+    writing.catch(() => undefined);
   };
   try {
     for await (const chunk of range.body) {
