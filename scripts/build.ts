@@ -6,10 +6,10 @@
 // lower (bench/operator-scale.ts), most of it @kubernetes/client-node, whose index loads every
 // generated API and model. Type checking is `make typecheck` (tsgo); esbuild only strips types.
 import { build, type BuildOptions } from "esbuild";
-import { rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, rmSync } from "node:fs";
+import { join, resolve, sep } from "node:path";
 
-const root = join(import.meta.dirname, "..");
+const root = resolve(import.meta.dirname, "..");
 
 /** The package's bin entries, by their path under dist/ without the extension. */
 export const BIN_ENTRIES = {
@@ -27,10 +27,14 @@ export async function bundle(
   outdir: string,
   entryPoints: Record<string, string> = BIN_ENTRIES,
 ): Promise<void> {
-  rmSync(outdir, { recursive: true, force: true });
+  // The folder is emptied first: never one that holds a package, the repository or a parent of it.
+  const out = resolve(outdir);
+  if (existsSync(join(out, "package.json")) || root === out || root.startsWith(out + sep))
+    throw new Error(`refusing to bundle into ${out}: it holds a package or the repository`);
+  rmSync(out, { recursive: true, force: true });
   const options: BuildOptions = {
     entryPoints,
-    outdir,
+    outdir: out,
     bundle: true,
     splitting: true,
     format: "esm",

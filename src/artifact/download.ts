@@ -94,12 +94,22 @@ async function onePass(
     end += bytes;
     batch = [];
     batched = 0;
-    writing = file.writev(written, at).then(() => {
-      p.written = at + bytes;
-      if (range.ownedChunks === true) release(written);
-    });
-    // A write that fails (ENOSPC) while the next batch arrives is thrown where `writing` is next
-    // awaited; handled here too, so it is not an unhandled rejection that ends the process first.
+    writing = file.writev(written, at).then(
+      () => {
+        p.written = at + bytes;
+        if (range.ownedChunks === true) release(written);
+      },
+      // Not retried: the bytes are hashed already, and a resumed pass would hash them again. A
+      // full or failing disk is the node's fault, said as such, not the artifact's.
+      (e: unknown) => {
+        const why = e instanceof Error ? e.message : String(e);
+        throw new ArtifactFetchFailed(`${object.path}: writing the fetched bytes: ${why}`, false, undefined, {
+          cause: e,
+        });
+      },
+    );
+    // A write that fails while the next batch arrives is thrown where `writing` is next awaited;
+    // handled here too, so it is not an unhandled rejection that ends the process first.
     writing.catch(() => undefined);
   };
   try {

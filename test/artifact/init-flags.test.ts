@@ -5,7 +5,7 @@
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,9 +38,15 @@ describe.skipIf(skip)("the artifact commands as the init container runs them", (
   let store: HttpsStore;
   let caFile: string;
 
-  function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  /** `fileLimitKiB`: the largest file the process may write (ulimit -f), a disk that fills up. */
+  function cli(args: string[], env: NodeJS.ProcessEnv = {}, fileLimitKiB?: number): Promise<Run> {
+    const command = [process.execPath, ...ARTIFACT_NODE_FLAGS, join(dist, "cli", "bin.js"), ...args];
+    const [exe, argv] =
+      fileLimitKiB === undefined
+        ? [process.execPath, command.slice(1)]
+        : ["bash", ["-c", `ulimit -f ${fileLimitKiB} && exec "$@"`, "bash", ...command]];
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [...ARTIFACT_NODE_FLAGS, join(dist, "cli", "bin.js"), ...args], {
+      const child = spawn(exe, argv, {
         env: { ...process.env, NODE_OPTIONS: ARTIFACT_NODE_OPTIONS, NODE_EXTRA_CA_CERTS: caFile, ...env },
       });
       let stdout = "";
@@ -99,6 +105,24 @@ describe.skipIf(skip)("the artifact commands as the init container runs them", (
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain(wrong);
     expect(refused.stderr).toContain(digest);
+    rmSync(parent, { recursive: true, force: true });
+  });
+
+  it("a disk that refuses the bytes: exit 1 naming the write, not retried, nothing at --dest", async () => {
+    const parent = mkdtempSync(join(tmpdir(), "mc-init-flags-full-"));
+    const dest = join(parent, "model");
+    // Files over 1 MiB refused with EFBIG (Node ignores SIGXFSZ), as a full emptyDir refuses them.
+    const run = await cli(
+      ["artifact", "fetch", "--uri", store.url("/weights.bin"), "--digest", digest, "--dest", dest],
+      {},
+      1024,
+    );
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/writing the fetched bytes: EFBIG/);
+    expect(run.stderr).not.toMatch(/retry/i);
+    expect(existsSync(dest)).toBe(false);
+    expect(readdirSync(parent)).toEqual([]);
+    rmSync(parent, { recursive: true, force: true });
   });
 
   describe.skipIf(skipS3)("from S3", () => {
@@ -139,6 +163,7 @@ describe.skipIf(skip)("the artifact commands as the init container runs them", (
       );
       expect(run.status, run.stderr).toBe(0);
       expect(readFileSync(join(dest, "weights.bin")).equals(weights)).toBe(true);
+      rmSync(parent, { recursive: true, force: true });
     });
   });
 });

@@ -1,12 +1,23 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { bundle } from "../../scripts/build.ts";
 import { IMAGE_CLI } from "../../src/controller/artifact-pod.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 
 describe("the published package", () => {
+  it("refuses to bundle into a folder that holds a package (it would be emptied first)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mc-build-refuse-"));
+    writeFileSync(join(dir, "package.json"), "{}");
+    writeFileSync(join(dir, "keep.txt"), "kept");
+    await expect(bundle(dir)).rejects.toThrow(/refusing to bundle into/);
+    expect(readFileSync(join(dir, "keep.txt"), "utf8")).toBe("kept");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it("bundles to JavaScript whose bin entry runs `modelchain --help`", () => {
     // Inside the project, so the compiled files resolve their dependencies from node_modules.
     mkdirSync(join(root, "node_modules", ".cache"), { recursive: true });
