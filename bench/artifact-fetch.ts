@@ -1,7 +1,7 @@
 // What checking an artifact where it arrives costs: `modelchain artifact verify` and `artifact
 // fetch` (HTTPS on loopback, streamed to disk while hashed) of one large file, each run as the
-// init container runs it (the bundled CLI, `node --no-opt --no-maglev dist/cli/bin.js`, with the
-// init container's NODE_OPTIONS), against `sha256sum` of the same file in the same round (goal ≥ 0.8×), with each
+// init container runs it (the bundled CLI, `node --no-opt --no-maglev --single-threaded-gc
+// dist/cli/bin.js`, with the init container's NODE_OPTIONS), against `sha256sum` of the same file in the same round (goal ≥ 0.8×), with each
 // process's peak RSS (goal ≤ 64 MiB: streamed, never held in memory). Printed beside them: the
 // floor, an idle `node -e 'setTimeout(()=>{},1e4)'`; the CLI with the artifact command loaded and
 // nothing done (`artifact fetch --help`); the fetch as run by hand (no NODE_OPTIONS, the

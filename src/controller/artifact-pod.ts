@@ -64,9 +64,9 @@ export const ARTIFACT_NODE_OPTIONS = "--max-semi-space-size=1 --v8-pool-size=1";
  * V8's optimising compilers, TurboFan and Maglev, off: the bytes are decrypted, hashed and
  * written by native code, and the compilers only add their code pages and compile zones
  * (Sparkplug's baseline code still runs the JavaScript around the native calls). The garbage
- * collector on the main thread alone (--single-threaded-gc): 1-2 MiB less for the same CPU
+ * collector on the main thread alone (--single-threaded-gc): about 1 MiB less for the same CPU
  * time. Node refuses these in NODE_OPTIONS, and set at run time, once V8 has started (cli/bin.ts
- * does, for the artifact commands run by hand), the compilers' leave 2 MiB more resident (65
+ * does, for the artifact commands run by hand), the compiler flags leave 2 MiB more resident (65
  * against 63 MiB on a 1 GiB fetch). So the init container runs node with them on its command line.
  */
 export const ARTIFACT_NODE_FLAGS: readonly string[] = ["--no-opt", "--no-maglev", "--single-threaded-gc"];
