@@ -11,18 +11,18 @@ import type { ConditionUpdate } from "./modeldeployment-status.ts";
 import type { EventRecorder } from "./recorder.ts";
 
 /**
- * A Pod's outcome may be gone by the next pass (a new rollout replaces the Pods), so an entry
- * whose append landed but whose acknowledgement was lost would never get its Event from a later
- * retry: while the key is found in the ledger, the append is repeated now (a duplicate, which
- * emits the Event).
+ * A Pod's outcome may be gone by the next pass (a new rollout replaces the Pods, a revocation
+ * stops the reconcile before it gets here), so an entry whose append landed but whose reply was
+ * lost would never get its Event from a later retry: when the key is found in the ledger after
+ * a failed append, its Event is emitted now, from the ledger's receipt.
  */
 async function recordSurely(recorder: EventRecorder, md: ModelDeployment, r: Recording): Promise<Receipt> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await recorder.record(md, r);
-    } catch (e: unknown) {
-      if (attempt >= 3 || !(await recorder.recorded(r.key))) throw e;
-    }
+  try {
+    return await recorder.record(md, r);
+  } catch (e: unknown) {
+    const landed = await recorder.emitRecorded(md, r);
+    if (landed === undefined) throw e;
+    return landed;
   }
 }
 

@@ -37,6 +37,17 @@ export class EventRecorder {
     return (await this.ledger.lookup(key)) !== undefined;
   }
 
+  /**
+   * The Event of an entry already in the ledger (an append that landed though its reply was
+   * lost), emitted from the ledger's receipt without appending again; undefined when the key is
+   * not in the ledger.
+   */
+  async emitRecorded(object: Involved, recording: Recording): Promise<Receipt | undefined> {
+    const receipt = await this.ledger.lookup(recording.key);
+    if (receipt !== undefined) await this.emitEvent(object, recording, receipt, this.clock());
+    return receipt;
+  }
+
   async recordedData(key: string): Promise<Record<string, unknown> | undefined> {
     const receipt = await this.ledger.lookup(key);
     return receipt === undefined ? undefined : (await this.ledger.get(receipt.index)).envelope.entry.data;

@@ -143,6 +143,29 @@ describe("artifact outcomes read from the init container", () => {
       ["ArtifactVerified", `ArtifactVerified/uid-md/3-${H}/${digest}`],
     ]);
   }, 60_000);
+
+  it("emits the Event of an outcome whose append landed though every reply was lost", async () => {
+    cluster = await startDevCluster();
+    const inner = new MemoryLedger();
+    // Each append lands, and its reply never comes back: no pass would ever see a receipt.
+    const lossy = Object.create(inner) as MemoryLedger;
+    lossy.append = async (batch) => {
+      await inner.append(batch);
+      throw new Error("injected: acknowledgement lost after the append");
+    };
+    const recorder = new EventRecorder(cluster.kubeConfig, lossy, "test", pino({ level: "silent" }));
+    const digest = `sha256:${"d".repeat(64)}`;
+    const ok = JSON.stringify({ outcome: "Verified", expected: digest, actual: digest });
+    await recordArtifactOutcomes(recorder, md, {
+      artifact: { uri: "s3://b/chat/", digest },
+      rollout: { revision: 4, templateHash: H },
+      pods: [pod("chat-a", H, 0, ok)],
+      byInitContainer: true,
+    });
+    expect((await entries(inner)).map((e) => e.kind)).toEqual(["ArtifactVerified"]);
+    const events = cluster.store.list("/v1/events").filter((e) => e["reason"] === "ArtifactVerified");
+    expect(events.map((e) => String(e["message"]))).toEqual([expect.stringMatching(/\(ledger entry 0\)$/)]);
+  }, 60_000);
 });
 
 /** A Deployment we do not own whose image volume names the model's repository at another digest. */
