@@ -159,6 +159,20 @@ function anotherVersion(o: BenchObject, tag: string, key: ReturnType<typeof demo
   };
 }
 
+/** `count` objects, `objects` in turn; with `distinct`, each ModelVersion another version (`tag`-i). */
+export function objectStream(
+  objects: readonly BenchObject[],
+  count: number,
+  tag: string,
+  mix: VersionMix,
+): BenchObject[] {
+  const key = demoKey();
+  return Array.from({ length: count }, (_, i) => {
+    const o = objects[i % objects.length] as BenchObject;
+    return o.kind === "ModelVersion" && mix === "distinct" ? anotherVersion(o, `${tag}-${i}`, key) : o;
+  });
+}
+
 /** `count` review bodies, the objects in turn, each with its own review uid (`tag`-i). */
 export function reviewBodies(
   objects: readonly BenchObject[],
@@ -166,11 +180,5 @@ export function reviewBodies(
   tag: string,
   mix: VersionMix,
 ): Buffer[] {
-  const key = demoKey();
-  return Array.from({ length: count }, (_, i) => {
-    const o = objects[i % objects.length] as BenchObject;
-    const object =
-      o.kind === "ModelVersion" && mix === "distinct" ? anotherVersion(o, `${tag}-${i}`, key) : o;
-    return Buffer.from(createReview(object, `${tag}-${i}`));
-  });
+  return objectStream(objects, count, tag, mix).map((o, i) => Buffer.from(createReview(o, `${tag}-${i}`)));
 }

@@ -3,7 +3,8 @@
 // (`--source dir:samples`) and a bare node:https one that JSON.parses the review and allows it,
 // each in a process of its own and chosen by an object label. Dry-run creates (`?dryRun=All`) of
 // the mixed kinds of bench/webhook-admission.ts are driven at 25 and 500 in flight, alternating
-// between the two webhooks. Printed per webhook: creates/s, the API server's own
+// between the two webhooks; each ModelVersion is another version, signed in the bench
+// (BENCH_WEBHOOK_MV=repeated sends the sample itself every time). Printed per webhook: creates/s, the API server's own
 // apiserver_admission_webhook_admission_duration_seconds p50/p99 (interpolated within its coarse
 // buckets, as histogram_quantile does), the webhook process's CPU per review and the share of
 // reviews that came on a new TLS connection. Goal: creates/s with modelchain's ≥ 0.95× with the bare.
@@ -14,7 +15,7 @@ import { rmSync } from "node:fs";
 import { envtestAssets } from "../test/envtest/assets.ts";
 import { startControlPlane, type ControlPlane } from "../test/envtest/controlplane.ts";
 import { servingCertificate } from "../test/envtest/webhook-tls.ts";
-import { benchObjects, NAMESPACE, type BenchObject } from "./_webhook-reviews.ts";
+import { benchObjects, NAMESPACE, objectStream, versionMix, type BenchObject } from "./_webhook-reviews.ts";
 import { medianRound, startServerChild, type ServerChild, type ServerCpu } from "./_webhook-server.ts";
 
 const CREATES = Number(process.env["BENCH_APISERVER_CREATES"] ?? 3_000);
@@ -151,6 +152,9 @@ interface Round {
   fresh: number;
 }
 
+const MIX = versionMix(process.env["BENCH_WEBHOOK_MV"]);
+let streams = 0;
+
 async function drive(
   cp: ControlPlane,
   target: ServerChild,
@@ -159,11 +163,14 @@ async function drive(
   inFlight: number,
 ) {
   const agent = new Agent({ keepAlive: true, maxSockets: inFlight, ca: cp.caPem });
-  const bodies = objects.map((o) => ({ path: pathOf(o), body: createBody(o, target) }));
+  // Every ModelVersion another version, signed here, unless BENCH_WEBHOOK_MV=repeated: as a
+  // stream of creates, so no remembered check answers it.
+  const stream = objectStream(objects, total, `${target.kind}-${++streams}`, MIX);
+  const bodies = stream.map((o) => ({ path: pathOf(o), body: createBody(o, target) }));
   let next = 0;
   const caller = async (): Promise<void> => {
     while (next < total) {
-      const c = bodies[next++ % bodies.length];
+      const c = bodies[next++];
       if (c === undefined) continue;
       const r = await call(cp, agent, "POST", c.path, c.body);
       if (r.status !== 201) throw new Error(`dry-run create at ${target.kind}: ${r.status} ${r.text}`);
@@ -252,7 +259,7 @@ async function main(): Promise<void> {
     admin.destroy();
     const load2 = loadavg();
     console.log(
-      `webhook through the real kube-apiserver: ${CREATES} dry-run creates a round (${objects.map((o) => o.label).join(", ")} in turn); ` +
+      `webhook through the real kube-apiserver: ${CREATES} dry-run creates a round (${objects.map((o) => o.label).join(", ")} in turn; ModelVersions ${MIX}); ` +
         `latency is the API server's ${METRIC}; median of ${ROUNDS} alternating rounds`,
     );
     console.log(
