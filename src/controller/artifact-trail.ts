@@ -4,27 +4,10 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Artifact, ModelDeployment } from "../api/index.ts";
 import { artifactVerifications } from "../metrics/index.ts";
-import type { Receipt } from "../ledger/index.ts";
-import { objectId, recording, type Recording, type RolloutRecord } from "../trail/index.ts";
+import { objectId, recording, type RolloutRecord } from "../trail/index.ts";
 import { artifactCondition, artifactOutcomes } from "./artifact-outcome.ts";
 import type { ConditionUpdate } from "./modeldeployment-status.ts";
 import type { EventRecorder } from "./recorder.ts";
-
-/**
- * A Pod's outcome may be gone by the next pass (a new rollout replaces the Pods, a revocation
- * stops the reconcile before it gets here), so an entry whose append landed but whose reply was
- * lost would never get its Event from a later retry: when the key is found in the ledger after
- * a failed append, its Event is emitted now, from the ledger's receipt.
- */
-async function recordSurely(recorder: EventRecorder, md: ModelDeployment, r: Recording): Promise<Receipt> {
-  try {
-    return await recorder.record(md, r);
-  } catch (e: unknown) {
-    const landed = await recorder.emitRecorded(md, r);
-    if (landed === undefined) throw e;
-    return landed;
-  }
-}
 
 export interface ArtifactObservation {
   artifact: Artifact;
@@ -45,8 +28,7 @@ export async function recordArtifactOutcomes(
   const base = { revision: rollout.revision, uri: artifact.uri };
   if (outcomes.verified !== undefined) {
     const { pod, verifiedBy } = outcomes.verified;
-    const receipt = await recordSurely(
-      recorder,
+    const receipt = await recorder.record(
       md,
       recording(
         "ArtifactVerified",
@@ -58,8 +40,7 @@ export async function recordArtifactOutcomes(
     if (!receipt.duplicate) artifactVerifications.inc({ outcome: "verified" });
   }
   for (const f of outcomes.failed) {
-    const receipt = await recordSurely(
-      recorder,
+    const receipt = await recorder.record(
       md,
       recording(
         "ArtifactVerificationFailed",

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { ApiException, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import type { Ledger, Receipt } from "../ledger/index.ts";
+import type { Ledger, LedgerEntry, Receipt } from "../ledger/index.ts";
 import { entryFor, type Involved, type Recording } from "../trail/index.ts";
 import { describeKubeError } from "../kube/index.ts";
 
@@ -37,17 +37,6 @@ export class EventRecorder {
     return (await this.ledger.lookup(key)) !== undefined;
   }
 
-  /**
-   * The Event of an entry already in the ledger (an append that landed though its reply was
-   * lost), emitted from the ledger's receipt without appending again; undefined when the key is
-   * not in the ledger.
-   */
-  async emitRecorded(object: Involved, recording: Recording): Promise<Receipt | undefined> {
-    const receipt = await this.ledger.lookup(recording.key);
-    if (receipt !== undefined) await this.emitEvent(object, recording, receipt, this.clock());
-    return receipt;
-  }
-
   async recordedData(key: string): Promise<Record<string, unknown> | undefined> {
     const receipt = await this.ledger.lookup(key);
     return receipt === undefined ? undefined : (await this.ledger.get(receipt.index)).envelope.entry.data;
@@ -55,8 +44,7 @@ export class EventRecorder {
 
   async record(object: Involved, recording: Recording): Promise<Receipt> {
     const now = this.clock();
-    const [receipt] = await this.ledger.append([entryFor(object, recording, this.cluster, now)]);
-    if (receipt === undefined) throw new Error("ledger returned no receipt");
+    const receipt = await this.appended(entryFor(object, recording, this.cluster, now), recording.key);
     const meta = object.metadata ?? {};
     this.log.info(
       {
@@ -73,6 +61,23 @@ export class EventRecorder {
     // already there answers 409 and nothing changes.
     await this.emitEvent(object, recording, receipt, now);
     return receipt;
+  }
+
+  /**
+   * The append's receipt; when the append fails but its key is in the ledger (it landed, the
+   * reply was lost), the ledger's receipt for it, so its Event goes out now: a later pass may
+   * never come (a new rollout replaces the Pods, a revocation stops the reconcile first).
+   */
+  private async appended(entry: LedgerEntry, key: string): Promise<Receipt> {
+    try {
+      const [receipt] = await this.ledger.append([entry]);
+      if (receipt === undefined) throw new Error("ledger returned no receipt");
+      return receipt;
+    } catch (e: unknown) {
+      const landed = await this.ledger.lookup(key).catch(() => undefined);
+      if (landed === undefined) throw e;
+      return landed;
+    }
   }
 
   private emitEvent(object: Involved, recording: Recording, receipt: Receipt, now: Date): Promise<void> {

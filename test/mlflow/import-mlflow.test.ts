@@ -4,7 +4,7 @@
 // a real kube-apiserver. A version whose artifact changed after registration is caught.
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { CustomObjectsApi, CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -17,8 +17,8 @@ import type { ControlPlane } from "../envtest/controlplane.ts";
 import { startOperatorEnv, type OperatorEnv } from "../envtest/operator-env.ts";
 import { waitFor } from "../envtest/processes.ts";
 import { directoryDigest, workDir, writeModel } from "../pytools/model-signing.ts";
-import { pythonTool, skipWithoutPythonTool } from "../pytools/tools.ts";
-import { startMoto } from "../artifact/moto.ts";
+import { skipWithoutPythonTool } from "../pytools/tools.ts";
+import { startMotoBucket } from "../artifact/moto.ts";
 import { runPython, startMlflowServer, type MlflowServer } from "./server.ts";
 
 const skip = skipWithoutPythonTool("import mlflow against a real MLflow server", "mlflow", "mlflow");
@@ -284,18 +284,8 @@ describe.skipIf(skip)(
     });
 
     it.skipIf(skipS3)("reads a version kept in S3 from the bucket and names the bucket's URI", async () => {
-      const tool = pythonTool("s3", "moto_server");
-      if ("missing" in tool) throw new Error(tool.missing);
-      const moto = await startMoto(tool.bin);
+      const { moto, s3 } = await startMotoBucket("models");
       try {
-        const credentials = { accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey };
-        const s3 = new S3Client({
-          endpoint: moto.endpoint,
-          forcePathStyle: true,
-          region: "us-east-1",
-          credentials,
-        });
-        await s3.send(new CreateBucketCommand({ Bucket: "models" }));
         const dir = join(work, "models", "scorer");
         writeModel(dir);
         for (const path of ["model.safetensors", "config.json", "tokenizer/vocab.txt"])
