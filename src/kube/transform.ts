@@ -49,6 +49,82 @@ class Interned {
 }
 const interned = new Interned(50_000);
 
+/** Whether two decoded JSON values (objects, arrays, strings, numbers, booleans, null) are equal. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka)
+    if (
+      !Object.hasOwn(b, k) ||
+      !sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])
+    )
+      return false;
+  return true;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * FNV-1a over a decoded JSON value's strings, keys and scalars, walked in place (no JSON text is
+ * built): a bucket number, not an identity (see Shared).
+ */
+export function hashJson(value: unknown, h = 0x811c9dc5): number {
+  if (typeof value === "string") {
+    for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
+    return Math.imul(h ^ 0x22, 0x01000193);
+  }
+  if (typeof value !== "object" || value === null)
+    return hashJson(String(value), Math.imul(h ^ 0x3a, 0x01000193));
+  if (Array.isArray(value)) {
+    for (const v of value) h = hashJson(v, Math.imul(h ^ 0x5b, 0x01000193));
+    return h;
+  }
+  for (const k in value)
+    h = hashJson((value as Record<string, unknown>)[k], hashJson(k, Math.imul(h ^ 0x7b, 0x01000193)));
+  return h;
+}
+
+/**
+ * Parts of cached objects that many of them hold alike, held once and frozen: the Pods of one
+ * ReplicaSet carry the same labels, owner reference, containers and, once running, the same
+ * container statuses, and at 50,000 Pods a copy of each per Pod is about a fifth of the cache.
+ * A part is found by a hash of its fields and then compared field by field, so two parts that
+ * merely hash alike are never merged. Frozen, because a shared part written through one Pod
+ * would change them all: a write throws instead. Bounded like Interned.
+ */
+class Shared {
+  private readonly held = new Map<number, object[]>();
+  private size = 0;
+  private readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
+  of<T extends object>(value: T): T {
+    const bucket = hashJson(value) >>> 0;
+    const alike = this.held.get(bucket);
+    if (alike !== undefined) for (const held of alike) if (sameJson(held, value)) return held as T;
+    if (this.size >= this.max) {
+      this.held.clear();
+      this.size = 0;
+    }
+    deepFreeze(value);
+    if (alike === undefined) this.held.set(bucket, [value]);
+    else alike.push(value);
+    this.size++;
+    return value;
+  }
+}
+const shared = new Shared(50_000);
+
 function internedRecord(r: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k in r) out[interned.of(k)] = interned.of(r[k] as string);
@@ -88,7 +164,8 @@ function containerStatus(s: V1ContainerStatus, withState: boolean): V1ContainerS
  * A Pod reduced to what the reconcilers read: identity and labels, the containers' names and
  * images as specified, what the kubelet reports running (image IDs), and the init containers'
  * states. Everything else — volumes, env, probes, conditions, managedFields — is dropped, and
- * the strings Pods share are held once (see Interned).
+ * the strings Pods share are held once (see Interned), and so are the parts the Pods of one
+ * ReplicaSet hold alike (see Shared).
  */
 export function podForDrift(pod: V1Pod): V1Pod {
   const m = pod.metadata ?? {};
@@ -101,20 +178,22 @@ export function podForDrift(pod: V1Pod): V1Pod {
       namespace: interned.of(m.namespace),
       uid: m.uid,
       resourceVersion: m.resourceVersion,
-      ...(m.labels === undefined ? {} : { labels: internedRecord(m.labels) }),
+      ...(m.labels === undefined ? {} : { labels: shared.of(internedRecord(m.labels)) }),
       // Which rollout of an owned Deployment the Pod belongs to (its artifact outcome is that rollout's).
       ...(m.annotations?.[TEMPLATE_HASH] === undefined
         ? {}
-        : { annotations: { [TEMPLATE_HASH]: interned.of(m.annotations[TEMPLATE_HASH]) } }),
-      ...(m.ownerReferences === undefined ? {} : { ownerReferences: m.ownerReferences.map(ownerReference) }),
+        : { annotations: shared.of({ [TEMPLATE_HASH]: interned.of(m.annotations[TEMPLATE_HASH]) }) }),
+      ...(m.ownerReferences === undefined
+        ? {}
+        : { ownerReferences: shared.of(m.ownerReferences.map(ownerReference)) }),
       ...(m.deletionTimestamp === undefined ? {} : { deletionTimestamp: m.deletionTimestamp }),
     },
-    spec: {
+    spec: shared.of({
       containers: (pod.spec?.containers ?? []).map(container),
       ...(pod.spec?.initContainers === undefined
         ? {}
         : { initContainers: pod.spec.initContainers.map(container) }),
-    },
+    }),
     ...(s === undefined
       ? {}
       : {
@@ -122,10 +201,14 @@ export function podForDrift(pod: V1Pod): V1Pod {
             ...(s.phase === undefined ? {} : { phase: interned.of(s.phase) }),
             ...(s.containerStatuses === undefined
               ? {}
-              : { containerStatuses: s.containerStatuses.map((c) => containerStatus(c, false)) }),
+              : { containerStatuses: shared.of(s.containerStatuses.map((c) => containerStatus(c, false))) }),
             ...(s.initContainerStatuses === undefined
               ? {}
-              : { initContainerStatuses: s.initContainerStatuses.map((c) => containerStatus(c, true)) }),
+              : {
+                  initContainerStatuses: shared.of(
+                    s.initContainerStatuses.map((c) => containerStatus(c, true)),
+                  ),
+                }),
           },
         }),
   };

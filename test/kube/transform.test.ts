@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { deploymentForRollouts, podForDrift } from "../../src/kube/index.ts";
+import { hashJson } from "../../src/kube/transform.ts";
 import { rolloutOutcome } from "../../src/controller/deployment-spec.ts";
 import { LAST_RECORDED } from "../../src/controller/rollout-stores.ts";
 
@@ -95,5 +96,71 @@ describe("podForDrift", () => {
       full.status?.containerStatuses?.map((s) => s.imageID),
     );
     expect(kept.metadata?.managedFields).toBeUndefined();
+  });
+});
+
+describe("podForDrift: what the Pods of one ReplicaSet hold alike is held once", () => {
+  const pod = (name: string, edit: (p: V1Pod) => void = () => {}): V1Pod => {
+    const p = fixture<V1Pod>("real-pod.json");
+    p.metadata!.name = name;
+    p.metadata!.uid = `uid-${name}`;
+    edit(p);
+    return podForDrift(p);
+  };
+
+  it("gives two Pods of one ReplicaSet the same labels, owners, containers and statuses, and their own identity", () => {
+    const a = pod("a");
+    const b = pod("b");
+    expect(b.metadata?.labels).toBe(a.metadata?.labels);
+    expect(b.metadata?.ownerReferences).toBe(a.metadata?.ownerReferences);
+    expect(b.spec).toBe(a.spec);
+    expect(b.status?.containerStatuses).toBe(a.status?.containerStatuses);
+    expect([a.metadata?.name, b.metadata?.name]).toEqual(["a", "b"]);
+    expect([a.metadata?.uid, b.metadata?.uid]).toEqual(["uid-a", "uid-b"]);
+  });
+
+  it("keeps apart parts that differ in one field, each with its own value", () => {
+    const a = pod("a");
+    const restarted = pod("restarted", (p) => {
+      p.status!.containerStatuses![0]!.restartCount = 7;
+      p.metadata!.labels = { ...p.metadata!.labels, canary: "true" };
+    });
+    expect(restarted.status?.containerStatuses).not.toBe(a.status?.containerStatuses);
+    expect(restarted.status?.containerStatuses?.[0]?.restartCount).toBe(7);
+    expect(a.status?.containerStatuses?.[0]?.restartCount).not.toBe(7);
+    expect(restarted.metadata?.labels?.["canary"]).toBe("true");
+    expect(a.metadata?.labels?.["canary"]).toBeUndefined();
+    // The parts still alike are still shared.
+    expect(restarted.spec).toBe(a.spec);
+  });
+
+  it("refuses a write to a shared part, which would change every Pod holding it", () => {
+    const a = pod("a");
+    const b = pod("b");
+    expect(() => {
+      a.metadata!.labels!["injected"] = "yes";
+    }).toThrow(TypeError);
+    expect(() => a.spec!.containers.push({ name: "sidecar" })).toThrow(TypeError);
+    expect(b.metadata?.labels?.["injected"]).toBeUndefined();
+    expect(b.spec?.containers.map((c) => c.name)).not.toContain("sidecar");
+  });
+
+  it("keeps apart two label sets whose hashes collide", () => {
+    // The first two values of app-0, app-1, ... whose label sets hash alike (found, not assumed).
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; pair === undefined && i < 1_000_000; i++) {
+      const value = `app-${i}`;
+      const h = hashJson({ app: value }) >>> 0;
+      const other = seen.get(h);
+      if (other === undefined) seen.set(h, value);
+      else pair = [other, value];
+    }
+    expect(pair).toBeDefined();
+    const [first, second] = pair!;
+    const a = pod("a", (p) => (p.metadata!.labels = { app: first }));
+    const b = pod("b", (p) => (p.metadata!.labels = { app: second }));
+    expect(a.metadata?.labels).toEqual({ app: first });
+    expect(b.metadata?.labels).toEqual({ app: second });
   });
 });
