@@ -10,8 +10,23 @@ ledger=/var/lib/modelchain/ledger
 pv_dir="$run_dir/ledger-pv/mc"
 t0=$SECONDS
 step() { echo "e2e: $* ($((SECONDS - t0)) s)" >&2; }
-fail() { echo "e2e FAILED: $*" >&2; exit 1; }
+fail() {
+  echo "e2e FAILED: $*" >&2
+  diagnose >&2
+  exit 1
+}
 k() { in_ns "$kubectl_bin" --kubeconfig "$run_dir/cfg/admin.kubeconfig" "$@" 2> >(grep -v 'version difference' >&2); }
+diagnose() { # what a failed check leaves to read, before the cluster is torn down (each part may fail)
+  local t=--request-timeout=20s part
+  for part in "k $t -n $ns get pods -o wide" "k $t -n $ns logs deploy/mc-operator --tail=150" \
+    "k $t -n $ns logs deploy/mc-operator --previous --tail=80" "k $t -n ml get md,deploy,rs,pods -o wide" \
+    "k $t -n ml get md -o yaml | grep -A40 '^  status:'" \
+    "k $t -n $ns exec deploy/mc-operator -- modelchain history ml/support-chat --ledger $ledger -o table" \
+    "k $t -n ml get events --sort-by=.lastTimestamp"; do
+    echo "--- e2e diagnostics: $part"
+    (eval "$part") 2>&1 | tail -150 || true
+  done
+}
 h() { in_ns "$helm_bin" --kubeconfig "$run_dir/cfg/admin.kubeconfig" "$@"; }
 mc() { k -n "$ns" exec deploy/mc-operator -- modelchain "$@"; }
 entries() { mc verify --ledger "$ledger" | sed -n 's/^ok: \([0-9]*\) entries.*/\1/p'; }
