@@ -1,4 +1,4 @@
-// Append throughput of the file ledger at batch sizes 1, 16 and 256, beside two baselines
+// Append throughput of the file ledger at batch sizes 1, 16 and 256, beside three baselines
 // measured in the same run on the same prepared entries:
 //   - the CPU floor: per entry, RFC 8785 canonical JSON by the general `canonicalize`, UTF-8
 //     encoding of the leaf, three SHA-256s (leaf, key, one tree node: a tree has about one inner
@@ -6,10 +6,12 @@
 //   - the raw syscall pattern: the writes and fsyncs a commit issues (stat of the lock file and
 //     fstat of the segment around the segment write, the write, fdatasync, the index slots'
 //     pwrite, one pwrite per tree level that gained nodes, and the derived files' sync every
-//     SYNC_EVERY entries), done synchronously with bytes prepared before the clock starts.
+//     SYNC_EVERY entries), done synchronously with bytes prepared before the clock starts;
+//   - "awaited": the raw pattern with the segment's fdatasync awaited through the thread pool, as
+//     a writer that does not block its event loop must issue it, the best such a writer can do
+//     (the derived files' sync every SYNC_EVERY entries stays synchronous: it matters at batches
+//     16 and 256 only).
 // Goals (README "Benchmarks"): ≥ 0.8× the floor at batch 256, ≥ 0.8× the raw pattern at batch 1.
-// A fourth, "awaited", is the raw pattern with its fdatasync awaited through the thread pool, as a
-// writer that does not block its event loop must issue it: the best such a writer can do.
 // The machine is shared and its fsync latency swings by 10× from one second to the next, so the
 // four take turns: each run is cut into BENCH_ROUNDS rounds (default 64), every round runs the
 // four on its share of the entries in a rotating order, and each figure sums its rounds' times.
@@ -75,7 +77,7 @@ function batchesOf(batch: number, count: number): LedgerEntry[][] {
   return out;
 }
 
-/** One of the three measured: `run` appends some batches and returns the milliseconds they took. */
+/** One of the four measured: `run` appends some batches and returns the milliseconds they took. */
 interface Contender {
   run(batches: LedgerEntry[][]): Promise<number> | number;
   close(): Promise<void> | void;

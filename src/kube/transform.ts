@@ -49,10 +49,21 @@ class Interned {
 }
 const interned = new Interned(50_000);
 
-/** Whether two decoded JSON values (objects, arrays, strings, numbers, booleans, null) are equal. */
+/** An array, or an object as JSON.parse makes them (not a Date, a Map, a class instance). */
+function isJsonContainer(v: object): boolean {
+  if (Array.isArray(v)) return true;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Whether two decoded JSON values (objects, arrays, strings, numbers, booleans, null) are equal.
+ * Anything else JSON does not make (a Date from client-node's typed lists) equals only itself.
+ */
 function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (!isJsonContainer(a) || !isJsonContainer(b)) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
@@ -99,28 +110,52 @@ export function hashJson(value: unknown, h = 0x811c9dc5): number {
  * container statuses, and at 50,000 Pods a copy of each per Pod is about a fifth of the cache.
  * A part is found by a hash of its fields and then compared field by field, so two parts that
  * merely hash alike are never merged. Frozen, because a shared part written through one Pod
- * would change them all: a write throws instead. Bounded like Interned.
+ * would change them all: a write throws instead. The table holds its parts weakly: a part no
+ * cached object holds any more (its Pods deleted, or changed) is collected, not kept by the table.
+ * Bounded: at `max` references the dead ones are swept, and if most are alive it starts over.
  */
 class Shared {
-  private readonly held = new Map<number, object[]>();
-  private size = 0;
+  private readonly held = new Map<number, WeakRef<object>[]>();
+  private refs = 0;
   private readonly max: number;
   constructor(max: number) {
     this.max = max;
   }
   of<T extends object>(value: T): T {
     const bucket = hashJson(value) >>> 0;
-    const alike = this.held.get(bucket);
-    if (alike !== undefined) for (const held of alike) if (sameJson(held, value)) return held as T;
-    if (this.size >= this.max) {
-      this.held.clear();
-      this.size = 0;
+    let alike = this.held.get(bucket);
+    if (alike !== undefined) {
+      for (const ref of alike) {
+        const held = ref.deref();
+        if (held !== undefined && sameJson(held, value)) return held as T;
+      }
+      alike = this.prune(bucket, alike);
+    }
+    if (this.refs >= this.max) {
+      this.sweep();
+      if (this.refs >= (this.max * 3) / 4) {
+        this.held.clear();
+        this.refs = 0;
+      }
+      alike = this.held.get(bucket);
     }
     deepFreeze(value);
-    if (alike === undefined) this.held.set(bucket, [value]);
-    else alike.push(value);
-    this.size++;
+    const ref = new WeakRef(value);
+    if (alike === undefined) this.held.set(bucket, [ref]);
+    else alike.push(ref);
+    this.refs++;
     return value;
+  }
+  /** The bucket's live references (the bucket is dropped when none is left). */
+  private prune(bucket: number, alike: WeakRef<object>[]): WeakRef<object>[] | undefined {
+    const live = alike.filter((r) => r.deref() !== undefined);
+    this.refs -= alike.length - live.length;
+    if (live.length === 0) this.held.delete(bucket);
+    else if (live.length < alike.length) this.held.set(bucket, live);
+    return live.length === 0 ? undefined : live;
+  }
+  private sweep(): void {
+    for (const [bucket, alike] of this.held) this.prune(bucket, alike);
   }
 }
 const shared = new Shared(50_000);
@@ -165,7 +200,8 @@ function containerStatus(s: V1ContainerStatus, withState: boolean): V1ContainerS
  * images as specified, what the kubelet reports running (image IDs), and the init containers'
  * states. Everything else — volumes, env, probes, conditions, managedFields — is dropped, and
  * the strings Pods share are held once (see Interned), and so are the parts the Pods of one
- * ReplicaSet hold alike (see Shared).
+ * ReplicaSet hold alike: labels, the template-hash annotation, owners, containers and container
+ * statuses (see Shared).
  */
 export function podForDrift(pod: V1Pod): V1Pod {
   const m = pod.metadata ?? {};
@@ -204,11 +240,8 @@ export function podForDrift(pod: V1Pod): V1Pod {
               : { containerStatuses: shared.of(s.containerStatuses.map((c) => containerStatus(c, false))) }),
             ...(s.initContainerStatuses === undefined
               ? {}
-              : {
-                  initContainerStatuses: shared.of(
-                    s.initContainerStatuses.map((c) => containerStatus(c, true)),
-                  ),
-                }),
+              : // Not shared: their states (container IDs, times, messages) are each Pod's own.
+                { initContainerStatuses: s.initContainerStatuses.map((c) => containerStatus(c, true)) }),
           },
         }),
   };

@@ -10,14 +10,10 @@ ledger=/var/lib/modelchain/ledger
 pv_dir="$run_dir/ledger-pv/mc"
 t0=$SECONDS
 step() { echo "e2e: $* ($((SECONDS - t0)) s)" >&2; }
-fail() {
-  echo "e2e FAILED: $*" >&2
-  diagnose >&2
-  exit 1
-}
+fail() { echo "e2e FAILED: $*" >&2; exit 1; }
 k() { in_ns "$kubectl_bin" --kubeconfig "$run_dir/cfg/admin.kubeconfig" "$@" 2> >(grep -v 'version difference' >&2); }
 diagnose() { # what a failed check leaves to read, before the cluster is torn down (each part may fail)
-  local t=--request-timeout=20s part
+  local t=--request-timeout=10s part
   for part in "k $t -n $ns get pods -o wide" "k $t -n $ns logs deploy/mc-operator --tail=150" \
     "k $t -n $ns logs deploy/mc-operator --previous --tail=80" "k $t -n ml get md,deploy,rs,pods -o wide" \
     "k $t -n ml get md -o yaml | grep -A40 '^  status:'" \
@@ -27,6 +23,8 @@ diagnose() { # what a failed check leaves to read, before the cluster is torn do
     (eval "$part") 2>&1 | tail -150 || true
   done
 }
+# Any failure, by fail or by a command set -e stops at, leaves its diagnostics.
+trap 'rc=$?; if [ "$rc" != 0 ]; then diagnose >&2; fi; exit "$rc"' EXIT
 h() { in_ns "$helm_bin" --kubeconfig "$run_dir/cfg/admin.kubeconfig" "$@"; }
 mc() { k -n "$ns" exec deploy/mc-operator -- modelchain "$@"; }
 entries() { mc verify --ledger "$ledger" | sed -n 's/^ok: \([0-9]*\) entries.*/\1/p'; }

@@ -3,6 +3,8 @@
 // managedFields): what the reconcilers read comes through unchanged, the rest is dropped.
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { deploymentForRollouts, podForDrift } from "../../src/kube/index.ts";
 import { hashJson } from "../../src/kube/transform.ts";
@@ -162,5 +164,23 @@ describe("podForDrift: what the Pods of one ReplicaSet hold alike is held once",
     const b = pod("b", (p) => (p.metadata!.labels = { app: second }));
     expect(a.metadata?.labels).toEqual({ app: first });
     expect(b.metadata?.labels).toEqual({ app: second });
+  });
+
+  it("does not keep a part that no cached Pod holds any more", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    // A Pod with labels no other Pod has, dropped at once: only the table could still hold them.
+    const labelsOfAGonePod = (): WeakRef<object> =>
+      new WeakRef(pod("gone", (p) => (p.metadata!.labels = { app: "gone-pod-only" })).metadata!.labels!);
+    const ref = labelsOfAGonePod();
+    await new Promise((resolve) => setTimeout(resolve, 0)); // a WeakRef's target lives out its job
+    gc();
+    expect(ref.deref()).toBeUndefined();
+    // A Pod with those labels later gets them again, equal and shared from then on.
+    const again = pod("again", (p) => (p.metadata!.labels = { app: "gone-pod-only" }));
+    expect(again.metadata?.labels).toEqual({ app: "gone-pod-only" });
+    expect(pod("again-2", (p) => (p.metadata!.labels = { app: "gone-pod-only" })).metadata?.labels).toBe(
+      again.metadata?.labels,
+    );
   });
 });
